@@ -1,0 +1,80 @@
+# Builds everything into out/: the kernel (C# -> IL -> ILC native code -> linked PVH ELF),
+# and ukpack. `make test` runs host tests, boot tests and the compat suite.
+
+SHELL := /bin/bash
+OUT := out
+OBJ := $(OUT)/obj
+ILC_VERSION := 10.0.14
+NUGET_PACKAGES ?= $(HOME)/.nuget/packages
+ILC := $(NUGET_PACKAGES)/runtime.linux-x64.microsoft.dotnet.ilcompiler/$(ILC_VERSION)/tools/ilc
+DOTNET ?= dotnet
+QEMU ?= qemu-system-x86_64
+
+KERNEL_CS := $(shell find kernel drivers fs syscalls loader -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null)
+KERNEL_S := $(wildcard kernel/arch/x86_64/*.S)
+KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S))
+
+.PHONY: all kernel test test-host test-boot test-compat bench demo clean check-tools
+
+all: check-tools $(OUT)/kernel.elf $(OUT)/ukpack
+
+check-tools:
+	@command -v $(DOTNET) >/dev/null || { echo "make: the .NET SDK 10 is missing: install it (https://dot.net) or put dotnet on PATH" >&2; exit 1; }
+	@command -v gcc >/dev/null && command -v ld >/dev/null || { echo "make: gcc and binutils are missing: apt-get install gcc binutils" >&2; exit 1; }
+
+# The pinned ILCompiler package, restored once.
+$(ILC): kernel/build/IlcRestore.csproj
+	$(DOTNET) restore kernel/build/IlcRestore.csproj -v quiet -p:IlcVersion=$(ILC_VERSION) >/dev/null
+	@test -x $@ || { echo "make: ILCompiler $(ILC_VERSION) did not restore to $@" >&2; exit 1; }
+	@touch $@
+
+$(OBJ)/il/Kernel.dll: $(KERNEL_CS) kernel/Kernel.csproj kernel/runtime/Corelib/Corelib.csproj
+	@mkdir -p $(OBJ)/il
+	$(DOTNET) build kernel/Kernel.csproj -c Release -o $(OBJ)/il -v quiet -nologo -clp:NoSummary -p:TreatWarningsAsErrors=false
+	@touch $@
+
+$(OBJ)/kernel.o: $(OBJ)/il/Kernel.dll $(ILC)
+	$(ILC) $(OBJ)/il/Kernel.dll $(OBJ)/il/Corelib.dll --systemmodule:Corelib --targetos:linux --targetarch:x64 \
+	    -O --nativelib --map:$(OBJ)/kernel.map -o $@
+
+$(OBJ)/%.o: kernel/arch/x86_64/%.S
+	@mkdir -p $(OBJ)
+	gcc -c -x assembler-with-cpp -o $@ $<
+
+LINK = ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T kernel/arch/x86_64/linker.ld
+
+# Two links: the second embeds the first's symbol table in .ksyms, the last section, so no
+# other address moves between them.
+$(OUT)/kernel.elf: $(OBJ)/kernel.o $(KERNEL_S_OBJ) kernel/arch/x86_64/linker.ld kernel/build/mksyms.sh
+	kernel/build/mksyms.sh > $(OBJ)/ksyms0.S && gcc -c -x assembler $(OBJ)/ksyms0.S -o $(OBJ)/ksyms0.o
+	$(LINK) -o $(OBJ)/kernel.pass1.elf $(OBJ)/kernel.o $(KERNEL_S_OBJ) $(OBJ)/ksyms0.o
+	kernel/build/mksyms.sh $(OBJ)/kernel.pass1.elf > $(OBJ)/ksyms.S && gcc -c -x assembler $(OBJ)/ksyms.S -o $(OBJ)/ksyms.o
+	$(LINK) -o $@ $(OBJ)/kernel.o $(KERNEL_S_OBJ) $(OBJ)/ksyms.o
+
+kernel: $(OUT)/kernel.elf
+
+-include tools/ukpack/ukpack.mk
+
+# Main job on a built-in default: pack a static hello world and boot it.
+demo: all
+	@mkdir -p $(OBJ)/demo
+	musl-gcc -static -O2 -o $(OBJ)/demo/hello tests/demo/hello.c
+	$(OUT)/ukpack build $(OBJ)/demo/hello -o $(OBJ)/demo/hello.img -- "from the demo"
+	$(OUT)/ukpack run $(OBJ)/demo/hello.img
+
+test: all test-host test-boot test-compat
+
+test-host:
+	$(DOTNET) test tests/HostTests -v quiet -nologo
+
+test-boot: all
+	$(DOTNET) test tests/BootTests -v quiet -nologo
+
+test-compat: all
+	compat-suite/run.sh
+
+bench: all
+	bench/run.sh
+
+clean:
+	rm -rf $(OUT) kernel/bin kernel/obj kernel/runtime/Corelib/bin kernel/runtime/Corelib/obj

@@ -1,0 +1,122 @@
+/* Native helpers that NativeAOT-compiled code calls. Allocation and exceptions forward
+   to C# (kernel/runtime/Runtime.cs); the rest are small enough to live here. */
+    .text
+
+/* object RhpNewFast(MethodTable*) */
+    .globl RhpNewFast
+RhpNewFast:
+    jmp uk_new_object
+
+/* object RhpNewArrayFast(MethodTable*, int count); same for pointer arrays */
+    .globl RhpNewArrayFast, RhpNewPtrArrayFast, RhpNewArray
+RhpNewArrayFast:
+RhpNewPtrArrayFast:
+RhpNewArray:
+    jmp uk_new_array
+
+    .globl RhpNewFinalizable
+RhpNewFinalizable:
+    jmp uk_new_object
+
+/* Write barriers: no collector yet, so a plain store. */
+    .globl RhpAssignRef, RhpCheckedAssignRef, RhpAssignRefAVLocation, RhpCheckedAssignRefAVLocation
+RhpAssignRef:
+RhpCheckedAssignRef:
+RhpAssignRefAVLocation:
+RhpCheckedAssignRefAVLocation:
+    movq %rsi, (%rdi)
+    ret
+
+/* Copies one reference from [rsi] to [rdi] and advances both. */
+    .globl RhpByRefAssignRef, RhpByRefAssignRefAVLocation1, RhpByRefAssignRefAVLocation2
+RhpByRefAssignRef:
+RhpByRefAssignRefAVLocation1:
+    movq (%rsi), %rcx
+RhpByRefAssignRefAVLocation2:
+    movq %rcx, (%rdi)
+    addq $8, %rdi
+    addq $8, %rsi
+    ret
+
+    .globl RhpCheckedLockCmpXchg
+RhpCheckedLockCmpXchg:              /* (ref dst, value, comparand) -> old */
+    movq %rdx, %rax
+    lock cmpxchgq %rsi, (%rdi)
+    ret
+
+    .globl RhpCheckedXchg
+RhpCheckedXchg:                     /* (ref dst, value) -> old */
+    movq %rsi, %rax
+    xchgq %rax, (%rdi)
+    ret
+
+/* Transitions between native and managed code: nothing to do without a collector. */
+    .globl RhpReversePInvoke, RhpReversePInvokeReturn, RhpPInvoke, RhpPInvokeReturn, RhpGcPoll
+RhpReversePInvoke:
+RhpReversePInvokeReturn:
+RhpPInvoke:
+RhpPInvokeReturn:
+RhpGcPoll:
+    ret
+
+/* Probe each page of a large frame, top down, so a guard page is hit in order.
+   In: rax = lowest address the frame will touch; rsp as at the call. */
+    .globl RhpStackProbe
+RhpStackProbe:
+    movq %rsp, %r11
+    andq $-4096, %r11
+1:  subq $4096, %r11
+    cmpq %rax, %r11
+    jb 2f
+    testb %al, (%r11)
+    jmp 1b
+2:  ret
+
+    .globl RhpThrowEx, RhpThrowHwEx, RhpRethrow
+RhpThrowEx:
+RhpThrowHwEx:
+RhpRethrow:
+    movq (%rsp), %rsi               /* the throw site, for the report */
+    jmp uk_throw
+
+    .globl RhpFallbackFailFast
+RhpFallbackFailFast:
+    xorl %edi, %edi
+    xorl %esi, %esi
+    jmp uk_throw
+
+/* memset/memmove/memcpy for compiled code and the kernel. */
+    .globl memset
+memset:                             /* (dst, c, n) */
+    movq %rdi, %r9
+    movl %esi, %eax
+    movq %rdx, %rcx
+    rep stosb
+    movq %r9, %rax
+    ret
+
+    .globl memcpy, memmove
+memcpy:
+memmove:                            /* (dst, src, n) */
+    movq %rdi, %rax
+    movq %rdx, %rcx
+    cmpq %rsi, %rdi
+    jbe 1f
+    leaq (%rsi,%rdx), %r8
+    cmpq %r8, %rdi
+    jae 1f
+    /* Overlap with dst above src: copy backwards. */
+    leaq -1(%rdi,%rdx), %rdi
+    leaq -1(%rsi,%rdx), %rsi
+    std
+    rep movsb
+    cld
+    ret
+1:  rep movsb
+    ret
+
+    .data
+    .globl __security_cookie
+    .p2align 3
+__security_cookie:
+    .quad 0x2f6b9a3c5d1e8047

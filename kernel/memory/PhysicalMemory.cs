@@ -1,0 +1,82 @@
+using System;
+using Kernel.Console;
+
+namespace Kernel.Memory
+{
+    /// Owns RAM: the direct map, and the frame allocator built from the PVH memory map.
+    public static unsafe class PhysicalMemory
+    {
+        public const ulong DirectMapBase = 0xffff800000000000;
+        public const ulong KernelVma = 0xffffffff80000000;
+        public const ulong PageSize = 4096;
+        const ulong MaxFrames = 16UL << 30 >> 12;                  // 16 GiB of RAM
+
+        static FrameBitmap _frames;
+        public static ulong TotalBytes;                            // usable RAM reported at boot
+        public static ulong HighestAddress;                        // end of the highest RAM range
+
+        public static void* ToVirtual(ulong phys) => (void*)(phys + DirectMapBase);
+        public static ulong ToPhysical(void* virt)
+        {
+            ulong v = (ulong)virt;
+            return v >= KernelVma ? v - KernelVma : v - DirectMapBase;
+        }
+
+        public static ulong FreeBytes => _frames.FreeFrames * PageSize;
+
+        /// Builds the allocator: every RAM range of the map is free, then the kernel image,
+        /// the boot modules and the first MiB are taken back.
+        public static void Init(ReadOnlySpan<MemoryRegion> ram, ulong kernelPhysEnd, ulong reservedStart, ulong reservedEnd)
+        {
+            HighestAddress = 0;
+            for (int i = 0; i < ram.Length; i++)
+                if (ram[i].End > HighestAddress) HighestAddress = ram[i].End;
+            ulong frames = HighestAddress / PageSize;
+            if (frames > MaxFrames) frames = MaxFrames;
+            // The bitmap itself lives in RAM just past the kernel (or past the boot modules
+            // when those follow the kernel directly).
+            ulong bitmapBytes = (frames + 63) / 64 * 8;
+            ulong bitmapPhys = (kernelPhysEnd + PageSize - 1) & ~(PageSize - 1);
+            if (bitmapPhys < reservedEnd && bitmapPhys + bitmapBytes > reservedStart)
+                bitmapPhys = (reservedEnd + PageSize - 1) & ~(PageSize - 1);
+            _frames = new FrameBitmap((ulong*)ToVirtual(bitmapPhys), frames);
+            TotalBytes = 0;
+            for (int i = 0; i < ram.Length; i++)
+            {
+                ulong first = (ram[i].Start + PageSize - 1) / PageSize;
+                ulong last = ram[i].End / PageSize;
+                if (last > first) { _frames.Release(first, last - first); TotalBytes += (last - first) * PageSize; }
+            }
+            _frames.Reserve(0, (kernelPhysEnd + PageSize - 1) / PageSize);   // low memory + kernel
+            _frames.Reserve(bitmapPhys / PageSize, (bitmapBytes + PageSize - 1) / PageSize);
+            if (reservedEnd > reservedStart)
+                _frames.Reserve(reservedStart / PageSize, (reservedEnd + PageSize - 1) / PageSize - reservedStart / PageSize);
+        }
+
+        /// Physical address of `count` contiguous zeroed frames.
+        public static ulong AllocateFrames(ulong count)
+        {
+            ulong f = _frames.Allocate(count);
+            if (f == ulong.MaxValue) return ulong.MaxValue;
+            ulong phys = f * PageSize;
+            Mem.Set(ToVirtual(phys), 0, count * PageSize);
+            return phys;
+        }
+
+        /// Like AllocateFrames, without zeroing (the caller overwrites every byte).
+        public static ulong AllocateFramesUninitialized(ulong count)
+        {
+            ulong f = _frames.Allocate(count);
+            return f == ulong.MaxValue ? ulong.MaxValue : f * PageSize;
+        }
+
+        public static void FreeFrames(ulong phys, ulong count) => _frames.Release(phys / PageSize, count);
+    }
+
+    public struct MemoryRegion
+    {
+        public ulong Start;
+        public ulong End;
+        public MemoryRegion(ulong start, ulong end) { Start = start; End = end; }
+    }
+}
