@@ -1,17 +1,55 @@
+using System;
+using System.Runtime;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Kernel.Arch;
 using Kernel.Console;
+using Kernel.Memory;
+using Kernel.Time;
 
 namespace Kernel
 {
     /// Boot sequence: each step depends only on the ones before it.
     public static unsafe class Kmain
     {
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "run_on_stack")]
+        static extern void RunOnStack(ulong top, delegate*<void> fn);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "kernel_layout")]
+        static extern void Layout(ulong* output);
+
+        public static StartInfo Boot;
+        public static BootOptions Options;
+
         [UnmanagedCallersOnly(EntryPoint = "kmain")]
         static void Main(ulong startInfoPhys)
         {
-            Log.Info("hello from C#");
-            Power.Exit(0);
+            Clock.Init();
+            if (!StartInfo.TryRead(startInfoPhys, out Boot, out string error)) Panic.Halt(error);
+            Options = BootOptions.Parse(Boot.CommandLine);
+            Log.Threshold = (LogLevel)Options.LogLevel;
+
+            // Memory: frames from the firmware map, then our own page tables.
+            Span<MemoryRegion> ram = stackalloc MemoryRegion[64];
+            int n = MemoryMap.Parse(new ReadOnlySpan<byte>(PhysicalMemory.ToVirtual(Boot.MemMapPhys), (int)Boot.MemMapEntries * MemoryMap.EntrySize), ram);
+            ulong* layout = stackalloc ulong[7];
+            Layout(layout);
+            PhysicalMemory.Init(ram.Slice(0, n), layout[6] - PhysicalMemory.KernelVma, Boot.ModulePhys, Boot.ModulePhys + Boot.ModuleSize);
+            Runtime.ModuleInit.Run();
+            KernelPaging.Init();
+            RunOnStack(KernelStacks.Allocate(16), &Continue);
+        }
+
+        static void Continue()
+        {
+            Gdt.Init();
+            Interrupts.Init();
+            Timer.Init();
+            var w = Log.Begin(LogLevel.Info, stackalloc byte[160]);
+            w.Str("boot: "); w.Udec(PhysicalMemory.TotalBytes >> 20); w.Str(" MiB RAM, heap ");
+            w.Udec(Heap.BytesInUse >> 10); w.Str(" KiB");
+            if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
+            SelfTest.Run(Options);
+            Boot2.Start();
         }
     }
 }

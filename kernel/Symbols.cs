@@ -63,19 +63,19 @@ namespace Kernel
             Log.End(ref head);
             ulong* p = (ulong*)rsp;
             int found = 0;
-            for (int i = 0; i < 1024 && found < maxFrames; i++)
+            for (int i = 0; i < 2048 && found < maxFrames; i++)
             {
+                // Stop at the end of the stack: the next page is unmapped (a guard page).
+                if (((ulong)(p + i) & 0xfff) == 0 || i == 0)
+                    if (!Memory.AddressSpace.IsKernelMapped((ulong)(p + i))) break;
                 ulong v = p[i];
                 if (!Symbols.IsKernelText(v) || !FollowsCall(v)) continue;
                 var w = Log.Begin(LogLevel.Error, stackalloc byte[256]);
                 w.Str("  "); w.Hex(v, 16); w.Str(" "); Symbols.Append(ref w, v);
                 Log.End(ref w);
                 found++;
-                if (IsStackTop(p + i)) break;
             }
         }
-
-        static bool IsStackTop(ulong* slot) => false;
 
         static bool FollowsCall(ulong ret)
         {

@@ -91,6 +91,11 @@ namespace Kernel.Console
 
         public static bool Enabled(LogLevel level) => level <= Threshold;
 
+        public static void WriteRaw(string s)
+        {
+            for (int i = 0; i < s.Length; i++) Cpu.Outb(DebugConPort, (byte)s[i]);
+        }
+
         public static void WriteRaw(ReadOnlySpan<byte> bytes)
         {
             for (int i = 0; i < bytes.Length; i++) Cpu.Outb(DebugConPort, bytes[i]);

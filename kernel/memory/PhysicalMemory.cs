@@ -72,11 +72,4 @@ namespace Kernel.Memory
 
         public static void FreeFrames(ulong phys, ulong count) => _frames.Release(phys / PageSize, count);
     }
-
-    public struct MemoryRegion
-    {
-        public ulong Start;
-        public ulong End;
-        public MemoryRegion(ulong start, ulong end) { Start = start; End = end; }
-    }
 }

@@ -43,3 +43,28 @@ FN(cpu_frame_pointer) movq %rbp, %rax; ret
 FN(ksyms_base) leaq __ksyms_start(%rip), %rax; ret
 FN(ksyms_text_start) leaq __kernel_text_start(%rip), %rax; ret
 FN(ksyms_text_end) leaq __kernel_text_end(%rip), %rax; ret
+
+/* kernel_layout(ulong out[7]): section bounds from the linker script. */
+FN(kernel_layout)
+    leaq __kernel_text_start(%rip), %rax; movq %rax, 0(%rdi)
+    leaq __kernel_text_end(%rip), %rax; movq %rax, 8(%rdi)
+    leaq __kernel_rodata_start(%rip), %rax; movq %rax, 16(%rdi)
+    leaq __kernel_rodata_end(%rip), %rax; movq %rax, 24(%rdi)
+    leaq __kernel_data_start(%rip), %rax; movq %rax, 32(%rdi)
+    leaq __kernel_end(%rip), %rax; movq %rax, 40(%rdi)
+    leaq __kernel_end(%rip), %rax; movq %rax, 48(%rdi)
+    ret
+
+/* run_on_stack(top, fn): switches to a new stack and calls fn(); never returns. */
+FN(run_on_stack)
+    movq %rdi, %rsp
+    xorl %ebp, %ebp
+    call *%rsi
+1:  cli
+    hlt
+    jmp 1b
+
+FN(modules_bounds)                  /* (ulong out[2]): the __modules section */
+    leaq __modules_a(%rip), %rax; movq %rax, 0(%rdi)
+    leaq __modules_z(%rip), %rax; movq %rax, 8(%rdi)
+    ret

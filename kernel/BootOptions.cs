@@ -1,0 +1,49 @@
+using Kernel.Memory;
+
+namespace Kernel
+{
+    /// The kernel command line: space-separated key=value words (docs/image-format.md).
+    public unsafe struct BootOptions
+    {
+        public int LogLevel;           // 0 error .. 3 debug
+        public byte* Argv;             // run-time argv override: hex of NUL-terminated strings
+        public int ArgvHexLength;
+        public byte* Test;             // kernel self-test name, or null
+        public int TestLength;
+
+        public static BootOptions Parse(ulong cmdlinePhys)
+        {
+            var o = new BootOptions { LogLevel = 1 };
+            if (cmdlinePhys == 0) return o;
+            byte* s = (byte*)PhysicalMemory.ToVirtual(cmdlinePhys);
+            int i = 0;
+            while (s[i] != 0)
+            {
+                while (s[i] == ' ') i++;
+                int start = i;
+                while (s[i] != 0 && s[i] != ' ') i++;
+                byte* word = s + start;
+                int len = i - start;
+                if (StartsWith(word, len, "log=") && len == 5) o.LogLevel = word[4] - '0';
+                else if (StartsWith(word, len, "argv=")) { o.Argv = word + 5; o.ArgvHexLength = len - 5; }
+                else if (StartsWith(word, len, "test=")) { o.Test = word + 5; o.TestLength = len - 5; }
+            }
+            if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
+            return o;
+        }
+
+        static bool StartsWith(byte* word, int len, string prefix)
+        {
+            if (len < prefix.Length) return false;
+            for (int i = 0; i < prefix.Length; i++) if (word[i] != prefix[i]) return false;
+            return true;
+        }
+
+        public bool TestIs(string name)
+        {
+            if (Test == null || TestLength != name.Length) return false;
+            for (int i = 0; i < name.Length; i++) if (Test[i] != name[i]) return false;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Kernel.Arch;
+using Kernel.Console;
+using Kernel.Memory;
+using Kernel.Time;
+
+namespace Kernel
+{
+    /// Kernel self-tests selected by `test=NAME` on the command line, for the boot tests
+    /// (tests/BootTests). Each logs what it checked and powers off with a status.
+    public static unsafe class SelfTest
+    {
+        public static void Run(BootOptions o)
+        {
+            if (o.Test == null) return;
+            if (o.TestIs("page-fault")) PageFault();
+            else if (o.TestIs("divide-error")) DivideError();
+            else if (o.TestIs("throw")) Throw();
+            else if (o.TestIs("basics")) Basics();
+            else { Log.Error("unknown self-test"); Power.Exit(3); }
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static void PageFault()
+        {
+            Log.Info("self-test: touching an unmapped address");
+            int* p = (int*)_badAddress;
+            *p = 1;
+        }
+
+        static int _zero;
+        static ulong _badAddress = 0x1234;
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static void DivideError()
+        {
+            Log.Info("self-test: dividing by zero");
+            int r = DivideBy(7, _zero);
+            Log.Info("not reached ", r);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static int DivideBy(int a, int b) => a / b;   // JIT emits idiv; b == 0 raises #DE
+
+        static void Throw()
+        {
+            Log.Info("self-test: an index out of range");
+            var span = new System.Span<byte>(null, 0);
+            int i = 3;
+            span[i] = 1;
+        }
+
+        /// Allocator, heap, clock and timer behave; exits 0 when all hold, else 1.
+        static void Basics()
+        {
+            bool ok = true;
+            ulong before = Heap.BytesInUse;
+            void* a = Heap.Alloc(24), b = Heap.Alloc(24), big = Heap.Alloc(20000);
+            ok &= Check(a != b, "heap returns distinct blocks");
+            ok &= Check(Heap.BytesInUse == before + 32 + 32 + 20480, "heap accounts bytes in use");
+            Heap.Free(a, 24); Heap.Free(b, 24); Heap.Free(big, 20000);
+            ok &= Check(Heap.BytesInUse == before, "heap frees everything");
+            ok &= Check(Heap.Alloc(24) == b, "freed block is reused");
+            var arr = new int[100];
+            arr[99] = 5;
+            ok &= Check(arr.Length == 100 && arr[99] == 5, "managed arrays");
+            object boxed = 42;
+            ok &= Check(boxed is int x && x == 42, "boxing and unboxing");
+            ulong t0 = Clock.MonotonicNs();
+            Cpu.EnableInterrupts();
+            ulong ticks = Timer.Ticks;
+            while (Timer.Ticks < ticks + 3) Cpu.Halt();
+            Cpu.DisableInterrupts();
+            ulong dt = Clock.MonotonicNs() - t0;
+            ok &= Check(dt >= 2 * 1000000000UL / Timer.Hz && dt < 1000000000UL, "three timer ticks take about 3 periods");
+            IThing thing = new Thing();
+            ok &= Check(thing.Value() == 7 && thing.Value() == 7, "interface dispatch");
+            Log.Info(ok ? "self-test basics: PASS" : "self-test basics: FAIL");
+            Power.Exit(ok ? (byte)0 : (byte)1);
+        }
+
+        interface IThing { int Value(); }
+        sealed class Thing : IThing { public int Value() => 7; }
+
+        static bool Check(bool cond, string what)
+        {
+            var level = cond ? LogLevel.Info : LogLevel.Error;
+            if (!Log.Enabled(level)) return cond;
+            var w = Log.Begin(level, stackalloc byte[160]);
+            w.Str(cond ? "ok: " : "FAILED: "); w.Str(what);
+            Log.End(ref w);
+            return cond;
+        }
+    }
+}

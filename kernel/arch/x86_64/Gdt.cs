@@ -1,0 +1,45 @@
+using Kernel.Memory;
+
+namespace Kernel.Arch
+{
+    /// Segments: kernel code/data, user data/code in the order SYSRET needs, and the TSS
+    /// whose RSP0 is the kernel stack for interrupts from user mode and whose IST stacks
+    /// take double faults and NMIs on known-good stacks.
+    public static unsafe class Gdt
+    {
+        public const ushort KernelCode = 0x08, KernelData = 0x10, UserData = 0x1b, UserCode = 0x23, TssSelector = 0x28;
+        public const int IstDoubleFault = 1, IstNmi = 2;
+
+        static ulong* _gdt;
+        static byte* _tss;
+
+        public static void Init()
+        {
+            _gdt = (ulong*)Heap.AllocZeroed(8 * 8);
+            _tss = (byte*)Heap.AllocZeroed(104);
+            _gdt[1] = 0x00af9a000000ffff;      // kernel code, 64-bit
+            _gdt[2] = 0x00cf92000000ffff;      // kernel data
+            _gdt[3] = 0x00cff2000000ffff;      // user data (dpl 3)
+            _gdt[4] = 0x00affa000000ffff;      // user code, 64-bit (dpl 3)
+            ulong tss = (ulong)_tss;
+            ulong limit = 103;
+            _gdt[5] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x89UL << 40) | (((tss >> 24) & 0xff) << 56);
+            _gdt[6] = tss >> 32;
+            *(ushort*)(_tss + 102) = 104;      // no I/O permission bitmap
+
+            SetIst(IstDoubleFault, KernelStacks.Allocate(4));
+            SetIst(IstNmi, KernelStacks.Allocate(4));
+
+            byte* ptr = stackalloc byte[10];
+            *(ushort*)ptr = 7 * 8 - 1;
+            *(ulong*)(ptr + 2) = (ulong)_gdt;
+            Cpu.Lgdt(ptr);
+            Cpu.Ltr(TssSelector);
+        }
+
+        static void SetIst(int index, ulong top) => *(ulong*)(_tss + 36 + (index - 1) * 8) = top;
+
+        /// The stack the CPU switches to on an interrupt or exception from user mode.
+        public static void SetKernelStack(ulong top) => *(ulong*)(_tss + 4) = top;
+    }
+}

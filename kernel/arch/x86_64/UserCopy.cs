@@ -1,0 +1,30 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
+
+namespace Kernel.Arch
+{
+    /// The only code that touches program memory from the kernel (usercopy.S). Callers
+    /// check that addresses are in the user half; a fault on an unmapped page returns
+    /// -EFAULT through the fix-up instead of faulting the kernel.
+    public static unsafe class UserCopy
+    {
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "user_copy")]
+        public static extern long Copy(void* dst, void* src, ulong n);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "user_set")]
+        public static extern long Set(void* dst, int c, ulong n);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "user_strnlen")]
+        public static extern long StrNLen(void* s, ulong max);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "user_copy_bounds")]
+        static extern void Bounds(ulong* output);
+
+        /// Page fault in kernel mode: resume at the fix-up when it came from usercopy.S.
+        public static bool TryFixup(InterruptFrame* f)
+        {
+            ulong* b = stackalloc ulong[3];
+            Bounds(b);
+            if (f->Rip < b[0] || f->Rip >= b[1]) return false;
+            f->Rip = b[2];
+            return true;
+        }
+    }
+}

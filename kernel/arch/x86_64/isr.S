@@ -1,0 +1,82 @@
+/* Interrupt and exception entry. Every vector gets a stub that pushes a dummy error code
+   when the CPU did not, then its vector number, and joins isr_common, which saves the
+   general registers and the FPU/SSE state and calls uk_interrupt(frame) in C#.
+   The frame layout is InterruptFrame in Interrupts.cs; the syscall entry builds the same. */
+
+    .text
+    .altmacro
+.macro ISR_STUB n
+    .p2align 4
+isr_\n:
+    .if (\n == 8 || (\n >= 10 && \n <= 14) || \n == 17 || \n == 21 || \n == 29 || \n == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $\n
+    jmp isr_common
+.endm
+
+.set i, 0
+.rept 256
+    ISR_STUB %i
+    .set i, i + 1
+.endr
+
+    .globl isr_common
+isr_common:
+    cld
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    subq $512, %rsp
+    fxsave64 (%rsp)
+    call uk_interrupt
+    /* uk_interrupt returns the frame to resume: the same one, or another thread's. */
+    .globl isr_resume
+isr_resume:
+    leaq -512(%rax), %rsp
+    fxrstor64 (%rsp)
+    addq $512, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $16, %rsp
+    iretq
+
+.macro STUB_ADDR n
+    .quad isr_\n
+.endm
+    .section .rodata
+    .p2align 3
+    .globl isr_stub_table
+isr_stub_table:
+.set i, 0
+.rept 256
+    STUB_ADDR %i
+    .set i, i + 1
+.endr

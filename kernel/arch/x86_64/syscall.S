@@ -1,0 +1,97 @@
+/* SYSCALL entry. The CPU leaves the user rip in rcx and rflags in r11 and masks IF (FMASK).
+   We switch to the current thread's kernel stack and build an InterruptFrame exactly like
+   isr_common's (vector 0x100 marks a syscall), so signals and context switches handle
+   one frame type. Return is through isr_resume's iretq. */
+
+    .text
+    .globl syscall_entry
+syscall_entry:
+    movq %rsp, syscall_user_rsp(%rip)
+    movq syscall_kernel_rsp(%rip), %rsp
+    pushq $0x1b                     /* user ss */
+    pushq syscall_user_rsp(%rip)    /* user rsp */
+    pushq %r11                      /* user rflags */
+    pushq $0x23                     /* user cs */
+    pushq %rcx                      /* user rip */
+    pushq $0                        /* error code */
+    pushq $0x100                    /* vector: syscall */
+    cld
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    subq $512, %rsp
+    fxsave64 (%rsp)
+    call uk_syscall
+    jmp isr_resume
+
+    .bss
+    .p2align 3
+    .globl syscall_user_rsp, syscall_kernel_rsp
+syscall_user_rsp: .quad 0
+syscall_kernel_rsp: .quad 0
+
+    .text
+/* Returns the addresses of the two globals for C#. */
+    .globl syscall_kernel_rsp_addr
+syscall_kernel_rsp_addr:
+    leaq syscall_kernel_rsp(%rip), %rax
+    ret
+    .globl syscall_entry_addr
+syscall_entry_addr:
+    leaq syscall_entry(%rip), %rax
+    ret
+    .globl isr_stub_table_addr
+isr_stub_table_addr:
+    leaq isr_stub_table(%rip), %rax
+    ret
+
+/* Enters user mode for the first time: (rip, rsp). Clears registers the program could
+   otherwise read kernel values from; rflags = IF. */
+    .globl enter_user
+enter_user:
+    pushq $0x1b
+    pushq %rsi
+    pushq $0x202
+    pushq $0x23
+    pushq %rdi
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %edi, %edi
+    xorl %ebp, %ebp
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    xorl %r10d, %r10d
+    xorl %r11d, %r11d
+    xorl %r12d, %r12d
+    xorl %r13d, %r13d
+    xorl %r14d, %r14d
+    xorl %r15d, %r15d
+    fninit
+    pushq $0x1f80
+    ldmxcsr (%rsp)
+    addq $8, %rsp
+    pxor %xmm0, %xmm0
+    pxor %xmm1, %xmm1
+    pxor %xmm2, %xmm2
+    pxor %xmm3, %xmm3
+    pxor %xmm4, %xmm4
+    pxor %xmm5, %xmm5
+    pxor %xmm6, %xmm6
+    pxor %xmm7, %xmm7
+    iretq
