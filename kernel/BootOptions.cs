@@ -10,6 +10,7 @@ namespace Kernel
         public int ArgvHexLength;
         public byte* Test;             // kernel self-test name, or null
         public int TestLength;
+        public int TtyMask;            // tty=N: bit per fd 0-2 that is a terminal on the host
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
@@ -27,6 +28,7 @@ namespace Kernel
                 if (StartsWith(word, len, "log=") && len == 5) o.LogLevel = word[4] - '0';
                 else if (StartsWith(word, len, "argv=")) { o.Argv = word + 5; o.ArgvHexLength = len - 5; }
                 else if (StartsWith(word, len, "test=")) { o.Test = word + 5; o.TestLength = len - 5; }
+                else if (StartsWith(word, len, "tty=") && len == 5) o.TtyMask = (word[4] - '0') & 7;
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;

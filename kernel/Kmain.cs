@@ -44,6 +44,10 @@ namespace Kernel
             Gdt.Init();
             Interrupts.Init();
             Timer.Init();
+            Rtc.Init();
+            Fs.SerialConsole.TtyMask = Options.TtyMask;
+            Fs.SerialConsole.Init();
+            Proc.Faults.Init();
             var w = Log.Begin(LogLevel.Info, stackalloc byte[160]);
             w.Str("boot: "); w.Udec(PhysicalMemory.TotalBytes >> 20); w.Str(" MiB RAM, heap ");
             w.Udec(Heap.BytesInUse >> 10); w.Str(" KiB");

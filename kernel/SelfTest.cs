@@ -16,6 +16,7 @@ namespace Kernel
             else if (o.TestIs("divide-error")) DivideError();
             else if (o.TestIs("throw")) Throw();
             else if (o.TestIs("basics")) Basics();
+            else if (o.TestIs("syscall-table")) { Syscalls.SyscallTable.DumpMarkdown(); Power.Exit(0); }
             else { Log.Error("unknown self-test"); Power.Exit(3); }
         }
 

@@ -32,6 +32,8 @@ namespace Kernel.Arch
         public static delegate*<InterruptFrame*, InterruptFrame*>[] IrqHandlers;
         /// Handler for faults taken in user mode (signals); set by the process layer.
         public static delegate*<InterruptFrame*, InterruptFrame*> UserFaultHandler;
+        /// Demand paging of program memory touched by kernel code (copy-in/out).
+        public static delegate*<ulong, bool, bool> DemandPage;
         /// Handler for system calls.
         public static delegate*<InterruptFrame*, InterruptFrame*> SyscallHandler;
 
@@ -62,6 +64,7 @@ namespace Kernel.Arch
             if (v < 32)
             {
                 if (f->FromUser && UserFaultHandler != null) return UserFaultHandler(f);
+                if (v == 14 && (f->Error & 1) == 0 && DemandPage != null && DemandPage(Cpu.ReadCr2(), (f->Error & 2) != 0)) return f;
                 if (v == 14 && UserCopy.TryFixup(f)) return f;
                 KernelFault(f);
             }

@@ -63,6 +63,7 @@ namespace System.Runtime
 
 namespace System.Runtime.InteropServices
 {
+    public enum UnmanagedType { Bool = 2, I4 = 7, U4 = 8, LPStr = 20, LPWStr = 21 }
     public enum LayoutKind { Sequential = 0, Explicit = 2, Auto = 3 }
     public enum CharSet { None = 1, Ansi = 2, Unicode = 3, Auto = 4 }
 

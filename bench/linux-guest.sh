@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The Linux comparison guest: Debian's distribution kernel under the same QEMU
+# (TCG), with a cpio initramfs holding /init (bench/progs/init.c) and one
+# workload binary, byte-identical to the one our kernel runs.
+#
+#   bench/linux-guest.sh run PROG [ARGS]     workload's console output; exits with its status
+#   bench/linux-guest.sh boot-time PROG [ARGS]  wall ms, QEMU start -> power-off
+#   bench/linux-guest.sh size PROG           bytes: kernel image + initramfs
+#   bench/linux-guest.sh kernel              path of the vmlinuz used
+#   bench/linux-guest.sh initrd PROG [ARGS]  build the initramfs, print its path
+#
+# PROG is a path or the name of a bench/progs program (built on demand).
+# Env: LINUX_KERNEL=path overrides the kernel; LINUX_TIMEOUT (s, default 300).
+# Can also be sourced: it then only defines the lg_* functions.
+# Note: the guest console carries the workload's stdout and stderr together.
+set -euo pipefail
+
+LG_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LG_BUILD=${BENCH_BUILD:-$LG_HERE/build}
+LG_QEMU=${QEMU:-qemu-system-x86_64}
+
+lg_log() { echo "linux-guest: $*" >&2; }
+
+# Path of a bzImage; installs Debian's linux-image-amd64 if none is present.
+lg_kernel() {
+  if [[ -n ${LINUX_KERNEL:-} ]]; then echo "$LINUX_KERNEL"; return; fi
+  local k
+  k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)
+  if [[ -z $k ]]; then
+    lg_log "no /boot/vmlinuz-*: installing linux-image-amd64 (apt-get)"
+    if [[ $(id -u) -ne 0 ]]; then lg_log "need root for apt-get install"; return 1; fi
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-image-amd64; } >&2 || return 1
+    k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 || true)
+    [[ -n $k ]] || { lg_log "linux-image-amd64 installed no /boot/vmlinuz-*"; return 1; }
+  fi
+  [[ -r $k ]] || { lg_log "$k not readable"; return 1; }
+  echo "$k"
+}
+
+lg_progs() { "$LG_HERE/progs/build.sh" "$LG_BUILD" >/dev/null && echo "$LG_BUILD/progs"; }
+
+# Resolve PROG to a binary path.
+lg_prog() {
+  local p=$1
+  if [[ $p != */* ]]; then
+    local d; d=$(lg_progs) || return 1
+    p=$d/$p
+  fi
+  [[ -x $p ]] || { lg_log "no such program: $1"; return 1; }
+  echo "$p"
+}
+
+# Build (cached) an uncompressed newc initramfs with /init and /NAME.
+lg_initrd() {
+  local prog; prog=$(lg_prog "$1") || return 1
+  local progs; progs=$(lg_progs) || return 1
+  command -v cpio >/dev/null || {
+    lg_log "cpio missing: installing (apt-get install cpio)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cpio; } >&2 || return 1
+  }
+  local name; name=$(basename "$prog")
+  local out=$LG_BUILD/linux/$name.cpio
+  if [[ -f $out && $out -nt $prog && $out -nt $progs/init ]]; then echo "$out"; return; fi
+  local stage=$LG_BUILD/linux/stage-$name
+  rm -rf "$stage"; mkdir -p "$stage/dev" "$stage/proc" "$stage/tmp"
+  cp "$progs/init" "$stage/init"
+  cp "$prog" "$stage/$name"
+  (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) > "$out.tmp"
+  mv "$out.tmp" "$out"
+  rm -rf "$stage"
+  echo "$out"
+}
+
+# Boot the guest; raw console output on stdout.
+lg_qemu() {
+  local kernel=$1 initrd=$2; shift 2
+  timeout "${LINUX_TIMEOUT:-300}" "$LG_QEMU" -M pc -accel tcg -cpu max -m 512M \
+    -nographic -nodefaults -no-user-config -no-reboot -serial stdio \
+    -kernel "$kernel" -initrd "$initrd" \
+    -append "console=ttyS0 quiet loglevel=1 panic=-1 -- $*" </dev/null
+}
+
+# Workload output lines from raw console text on stdin; rc of workload as exit status.
+lg_extract() {
+  awk '
+    { sub(/\r$/, "") }
+    !on && /@@UKBENCH-BEGIN@@$/ { on = 1; next }
+    on && /@@UKBENCH-END rc=[0-9]+@@$/ {
+      i = index($0, "@@UKBENCH-END"); if (i > 1) print substr($0, 1, i - 1)
+      rc = substr($0, i); gsub(/[^0-9]/, "", rc); done = 1; on = 0; next }
+    on { print }
+    END { if (!done) { print "linux-guest: no end marker in guest output" > "/dev/stderr"; exit 125 }; exit rc + 0 }'
+}
+
+lg_run() {
+  local prog kernel initrd raw
+  prog=$(lg_prog "$1") || return 1; shift
+  kernel=$(lg_kernel) || return 1
+  initrd=$(lg_initrd "$prog") || return 1
+  raw=$(lg_qemu "$kernel" "$initrd" "/$(basename "$prog")" "$@") || true
+  local rc=0
+  printf '%s\n' "$raw" | lg_extract || rc=$?
+  if [[ $rc -eq 125 ]]; then printf '%s\n' "$raw" | tail -20 >&2; fi
+  return $rc
+}
+
+# One boot: prints wall ms from QEMU start to QEMU exit after power-off.
+lg_boot_time() {
+  local prog kernel initrd t0 t1 raw
+  prog=$(lg_prog "$1") || return 1; shift
+  kernel=$(lg_kernel) || return 1
+  initrd=$(lg_initrd "$prog") || return 1
+  t0=$(date +%s%N)
+  raw=$(lg_qemu "$kernel" "$initrd" "/$(basename "$prog")" "$@") || true
+  t1=$(date +%s%N)
+  printf '%s\n' "$raw" | lg_extract >/dev/null || { lg_log "guest run failed"; return 1; }
+  echo $(( (t1 - t0) / 1000000 ))
+}
+
+lg_size() {
+  local kernel initrd
+  kernel=$(lg_kernel) || return 1
+  initrd=$(lg_initrd "$1") || return 1
+  echo $(( $(stat -c %s "$kernel") + $(stat -c %s "$initrd") ))
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  cmd=${1:-}; shift || true
+  case $cmd in
+    run)       [[ $# -ge 1 ]] || { echo "usage: $0 run PROG [ARGS]" >&2; exit 2; }; lg_run "$@" ;;
+    boot-time) [[ $# -ge 1 ]] || { echo "usage: $0 boot-time PROG [ARGS]" >&2; exit 2; }; lg_boot_time "$@" ;;
+    size)      [[ $# -ge 1 ]] || { echo "usage: $0 size PROG" >&2; exit 2; }; lg_size "$1" ;;
+    kernel)    lg_kernel ;;
+    initrd)    [[ $# -ge 1 ]] || { echo "usage: $0 initrd PROG" >&2; exit 2; }; lg_initrd "$1" ;;
+    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+fi

@@ -1,0 +1,51 @@
+/* /init for the Linux comparison guest. Linux panics if init exits, so this
+ * wrapper gives the workload a console, fork+execs it (the workload binary is
+ * byte-identical to the one our kernel runs), waits, prints its exit status
+ * between markers that linux-guest.sh parses, and powers the machine off.
+ *
+ *   /init [WORKLOAD [ARGS...]]   (args come from the kernel command line
+ *                                 after "--"; default workload /workload) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void say(const char *s) { (void)!write(1, s, strlen(s)); }
+
+static void console(void) {
+    if (fcntl(1, F_GETFD) >= 0) return;          /* kernel opened /dev/console */
+    mkdir("/dev", 0755);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, 0);
+    int fd = open("/dev/console", O_RDWR);
+    if (fd < 0) return;
+    for (int i = 0; i < 3; i++) if (fd != i) dup2(fd, i);
+    if (fd > 2) close(fd);
+}
+
+int main(int argc, char **argv) {
+    console();
+    char *dflt[] = { "/workload", 0 };
+    char **wargv = argc > 1 ? argv + 1 : dflt;
+    say("\n@@UKBENCH-BEGIN@@\n");
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *envp[] = { "PATH=/", "HOME=/", 0 };
+        execve(wargv[0], wargv, envp);
+        say("init: execve failed\n");
+        _exit(127);
+    }
+    int st = 0, rc = 127;
+    if (pid > 0 && waitpid(pid, &st, 0) == pid)
+        rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    char buf[64];
+    snprintf(buf, sizeof buf, "@@UKBENCH-END rc=%d@@\n", rc);
+    say(buf);
+    sync();
+    reboot(RB_POWER_OFF);
+    for (;;) pause();
+}

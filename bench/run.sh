@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Benchmarks: our kernel vs a QEMU floor and vs a Linux guest, all under the
+# same QEMU (TCG), measured in this one run. Prints a markdown table (also
+# saved to bench/build/results.md). Missing prerequisites give "n/a (reason)".
+#
+#   bench/run.sh     ~75 s; env: BENCH_RUNS=7 (fast timings), BENCH_LINUX_RUNS=3 (Linux
+#                    boots, ~6 s each), BENCH_SKIP_LINUX=1, BENCH_TIMEOUT=120 (s per process),
+#                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
+#
+# Timing: wall clock with date +%s%N around each QEMU process, median of the runs
+# (one method for every row, so the fork/exec overhead of the loop cancels in ratios).
+set -u
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$BENCH/.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BENCH_BUILD:-$BENCH/build}
+RUNS=${BENCH_RUNS:-7}
+LRUNS=${BENCH_LINUX_RUNS:-3}
+QEMU=${QEMU:-qemu-system-x86_64}
+KERNEL=${KERNEL_ELF:-out/kernel.elf}
+UKPACK=${UKPACK:-out/ukpack}
+TIMEOUT=${BENCH_TIMEOUT:-120}   # per QEMU/ukpack process; a timeout makes the row n/a
+export BENCH_BUILD=$BUILD
+mkdir -p "$BUILD"
+# shellcheck source=linux-guest.sh
+source "$BENCH/linux-guest.sh"
+set +e +o pipefail
+
+log() { echo "bench: $*" >&2; }
+isnum() { [[ ${1:-} =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{ if (NR%2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2 }'; }
+ratio() {
+  isnum "$1" && isnum "$2" && awk -v a="$1" -v b="$2" 'BEGIN{ if (b <= 0 || a <= 0) { print "n/a"; exit }
+    r = a / b; if (r >= 0.095) printf "%.2fx\n", r; else printf "%.3gx (1/%.0f)\n", r, 1 / r }' || echo "n/a"
+}
+diffms() { isnum "$1" && isnum "$2" && awk -v a="$1" -v b="$2" 'BEGIN{ printf "%+.1f ms\n", a-b }' || echo ""; }
+kib() { isnum "$1" && awk -v a="$1" 'BEGIN{ if (a >= 1048576) printf "%.2f MiB\n", a/1048576; else printf "%.1f KiB\n", a/1024 }' || echo "$1"; }
+
+# time_ms CMD...: one run, stdout+stderr to $BUILD/last.out; sets MS (wall ms) and LAST_RC.
+time_ms() {
+  local t0 t1
+  t0=$(date +%s%N)
+  timeout "$TIMEOUT" "$@" >"$BUILD/last.out" 2>&1 </dev/null
+  LAST_RC=$?
+  t1=$(date +%s%N)
+  MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN{ printf "%.1f\n", (b-a)/1e6 }')
+}
+
+# median_ms N EXPECT_RC CMD...: sets MED to the median wall ms over N runs, or
+# "n/a (...)" if a run's exit status is not EXPECT_RC ("any" accepts all).
+median_ms() {
+  local n=$1 want=$2; shift 2
+  local i vals=()
+  for ((i = 0; i < n; i++)); do
+    time_ms "$@"
+    if [[ $LAST_RC == 124 ]]; then MED="n/a (timed out after ${TIMEOUT}s)"; return; fi
+    if [[ $1 == "$QEMU" ]] && grep -Eq '^qemu[-a-z0-9_]*: ' "$BUILD/last.out"; then
+      MED="n/a ($(grep -Em1 '^qemu[-a-z0-9_]*: ' "$BUILD/last.out" | cut -c1-100))"; return
+    fi
+    if [[ $want != any && $LAST_RC != "$want" ]]; then
+      MED="n/a (exit status $LAST_RC, expected $want: $(tail -c 120 "$BUILD/last.out" | tr -c '[:print:]' ' '))"; return
+    fi
+    vals+=("$MS")
+  done
+  MED=$(median "${vals[@]}")
+}
+
+# metric_of FILE NAME: the float after "NAME " in a workload's output.
+metric_of() { awk -v k="$1" '{ sub(/\r$/, "") } $1 == k && $2 ~ /^[0-9.]+$/ { v = $2 } END { if (v != "") print v }' "$2"; }
+
+FLOOR_ARGS=(-M microvm -accel tcg -m 512M -nodefaults -no-user-config -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4)
+
+# ---------------------------------------------------------------- build
+log "building workloads and floor kernel"
+PROGS=$("$BENCH/progs/build.sh" "$BUILD" 2>&1) || { echo "bench: building progs failed: $PROGS" >&2; exit 1; }
+FLOOR=$("$BENCH/floor/build.sh" "$BUILD" 2>&1) || { echo "bench: building floor failed: $FLOOR" >&2; exit 1; }
+
+# ---------------------------------------------------------------- floor
+log "QEMU floor ($RUNS runs)"
+median_ms "$RUNS" 1 "$QEMU" "${FLOOR_ARGS[@]}" -kernel "$FLOOR"; floor_ms=$MED
+
+# ---------------------------------------------------------------- our kernel alone
+if [[ -f $KERNEL ]]; then
+  log "our kernel boot->power-off ($RUNS runs)"
+  median_ms "$RUNS" any "$QEMU" "${FLOOR_ARGS[@]}" -kernel "$KERNEL"; kern_ms=$MED
+  kern_rc=$LAST_RC
+else
+  kern_ms="n/a ($KERNEL not built)"; kern_rc=
+fi
+
+# ---------------------------------------------------------------- images for our kernel
+declare -A IMG IMGERR
+ukpack_ok=
+if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
+elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
+else ukpack_ok=1; fi
+for p in hello getppid clock compute; do
+  if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
+  if out=$(timeout "$TIMEOUT" "$UKPACK" build "$PROGS/$p" -o "$BUILD/$p.img" 2>&1) && [[ -f $BUILD/$p.img ]]; then
+    IMG[$p]=$BUILD/$p.img
+  else
+    IMGERR[$p]="ukpack build failed: $(echo "$out" | tail -1 | cut -c1-80)"
+  fi
+done
+
+# ours_metric PROG METRIC: metric value from `ukpack run`, or n/a.
+ours_metric() {
+  local p=$1 k=$2 v
+  [[ -n ${IMG[$p]:-} ]] || { echo "n/a (${IMGERR[$p]})"; return; }
+  time_ms "$UKPACK" run "${IMG[$p]}"
+  v=$(metric_of "$k" "$BUILD/last.out")
+  if [[ $LAST_RC == 124 ]]; then echo "n/a (timed out after ${TIMEOUT}s)"
+  elif [[ $LAST_RC != 0 ]]; then echo "n/a (ukpack run exit $LAST_RC)"
+  elif [[ -z $v ]]; then echo "n/a (no $k in output)"
+  else echo "$v"; fi
+}
+linux_metric() {
+  local p=$1 k=$2 i v vals=()
+  for ((i = 0; i < LRUNS; i++)); do
+    v=$(lg_run "$p" 2>"$BUILD/linux.err" | tee "$BUILD/last.out" >/dev/null; metric_of "$k" "$BUILD/last.out")
+    isnum "$v" || { echo "n/a (Linux guest: $(tail -1 "$BUILD/linux.err" | cut -c1-80))"; return; }
+    vals+=("$v")
+  done
+  median "${vals[@]}"
+}
+
+# ---------------------------------------------------------------- hello world
+if [[ -n ${IMG[hello]:-} ]]; then
+  log "hello under our kernel ($RUNS runs)"
+  median_ms "$RUNS" 0 "$UKPACK" run "${IMG[hello]}"; hello_ms=$MED
+  if isnum "$hello_ms" && ! grep -q 'hello, world' "$BUILD/last.out"; then hello_ms="n/a (output lacks 'hello, world')"; fi
+else
+  hello_ms="n/a (${IMGERR[hello]})"
+fi
+
+LINUX_OK=
+if [[ -n ${BENCH_SKIP_LINUX:-} ]]; then linux_why="skipped: BENCH_SKIP_LINUX set"
+elif lk=$(lg_kernel 2>"$BUILD/linux.err"); then LINUX_OK=1; linux_kernel=$lk
+else linux_why="no Linux kernel: $(tail -1 "$BUILD/linux.err")"; fi
+
+if [[ -n $LINUX_OK ]]; then
+  log "hello under Linux guest ($LRUNS boots)"
+  vals=()
+  for ((i = 0; i < LRUNS; i++)); do
+    v=$(lg_boot_time hello 2>"$BUILD/linux.err")
+    isnum "$v" || { vals=(); break; }
+    vals+=("$v")
+  done
+  if ((${#vals[@]})); then lhello_ms=$(median "${vals[@]}"); else lhello_ms="n/a (Linux guest: $(tail -1 "$BUILD/linux.err"))"; fi
+else
+  lhello_ms="n/a ($linux_why)"
+fi
+
+# ---------------------------------------------------------------- per-call costs
+declare -A OURS LIN
+for pk in getppid:getppid_ns_per_call clock:clock_gettime_ns_per_call compute:compute_ns_per_iter; do
+  p=${pk%%:*} k=${pk#*:}
+  log "$p under our kernel"
+  OURS[$p]=$(ours_metric "$p" "$k")
+  if [[ -n $LINUX_OK ]]; then
+    log "$p under Linux guest ($LRUNS boots)"
+    LIN[$p]=$(linux_metric "$p" "$k")
+  else
+    LIN[$p]="n/a ($linux_why)"
+  fi
+done
+
+# ---------------------------------------------------------------- sizes
+bin_size=$(stat -c %s "$PROGS/hello")
+if [[ -n ${IMG[hello]:-} ]]; then img_size=$(stat -c %s "${IMG[hello]}"); else img_size="n/a (${IMGERR[hello]})"; fi
+if [[ -n $LINUX_OK ]]; then
+  lsize=$(lg_size hello 2>/dev/null) || lsize="n/a (initramfs build failed)"
+else lsize="n/a ($linux_why)"; fi
+
+# ---------------------------------------------------------------- table
+ms() { isnum "$1" && echo "$1 ms" || echo "$1"; }
+ns() { isnum "$1" && echo "$1 ns" || echo "$1"; }
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $($QEMU --version | head -1 | sed 's/ (.*//'), TCG;"
+  echo "kernel $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); Linux guest: ${linux_kernel:+$(basename "$linux_kernel")} on -M pc; timings are medians of $RUNS runs ($LRUNS for Linux boots)."
+  echo
+  echo "| measurement | ours | baseline | ours / baseline | note |"
+  echo "| --- | --- | --- | --- | --- |"
+  echo "| QEMU floor: PVH kernel that only exits (microvm) | | $(ms "$floor_ms") | | wall time of the QEMU process |"
+  echo "| kernel boot -> power-off vs floor | $(ms "$kern_ms") | $(ms "$floor_ms") | $(ratio "$kern_ms" "$floor_ms") | $(n=$(diffms "$kern_ms" "$floor_ms"); [[ -n $n ]] && echo "$n, QEMU exit $kern_rc") |"
+  echo "| hello world (ukpack run) vs floor | $(ms "$hello_ms") | $(ms "$floor_ms") | $(ratio "$hello_ms" "$floor_ms") | $(diffms "$hello_ms" "$floor_ms") |"
+  echo "| hello world vs Linux guest boot -> power-off | $(ms "$hello_ms") | $(ms "$lhello_ms") | $(ratio "$hello_ms" "$lhello_ms") | same static binary |"
+  echo "| getppid per call vs Linux guest | $(ns "${OURS[getppid]}") | $(ns "${LIN[getppid]}") | $(ratio "${OURS[getppid]}" "${LIN[getppid]}") | raw syscall, 500k calls |"
+  echo "| clock_gettime(MONOTONIC) per call vs Linux guest | $(ns "${OURS[clock]}") | $(ns "${LIN[clock]}") | $(ratio "${OURS[clock]}" "${LIN[clock]}") | Linux uses its vDSO |"
+  echo "| control: user-mode loop per iteration vs Linux guest | $(ns "${OURS[compute]}") | $(ns "${LIN[compute]}") | $(ratio "${OURS[compute]}" "${LIN[compute]}") | should be ~1.00x |"
+  echo "| hello image vs the static binary | $(kib "$img_size") | $(kib "$bin_size") | $(ratio "$img_size" "$bin_size") | |"
+  echo "| hello image vs Linux guest (bzImage + initramfs) | $(kib "$img_size") | $(kib "$lsize") | $(ratio "$img_size" "$lsize") | |"
+} | tee "$BUILD/results.md"

@@ -1,0 +1,140 @@
+using System;
+using Kernel.Arch;
+using Kernel.Drivers;
+using Kernel.Syscalls;
+
+namespace Kernel.Fs
+{
+    /// The program's stdin/stdout/stderr over the serial ports. Input arrives through the
+    /// COM1 interrupt with the host's escaping (FF FF = byte FF, FF 04 = end of input).
+    public static unsafe class SerialConsole
+    {
+        public static readonly Uart Com1 = new Uart(0x3f8), Com2 = new Uart(0x2f8);
+        const int IrqVector = 0x24;
+        static readonly byte[] _ring = new byte[16384];
+        static int _head, _tail;          // bytes in [_tail, _head)
+        static bool _escape, _eof;
+        /// Which of fds 0-2 are terminals on the host (bit per fd), from the command line.
+        public static int TtyMask;
+
+        public static void Init()
+        {
+            Com1.Init(receiveInterrupts: true);
+            Com2.Init(receiveInterrupts: false);
+            Interrupts.IrqHandlers[IrqVector] = &OnInterrupt;
+            IoApic.Route(4, IrqVector);
+        }
+
+        static InterruptFrame* OnInterrupt(InterruptFrame* f)
+        {
+            Drain();
+            Time.Timer.EndOfInterrupt();
+            return f;
+        }
+
+        static void Drain()
+        {
+            while (Com1.TryRead(out byte b))
+            {
+                if (_escape)
+                {
+                    _escape = false;
+                    if (b == 0x04) { _eof = true; continue; }
+                    if (b != 0xff) continue;             // unknown escape: dropped
+                }
+                else if (b == 0xff) { _escape = true; continue; }
+                if (_head - _tail < _ring.Length) { _ring[_head % _ring.Length] = b; _head++; }
+            }
+        }
+
+        /// Blocks until input or end of input; returns bytes copied (0 at end of input).
+        public static SysResult Read(UserPtr buffer, ulong length)
+        {
+            if (length == 0) return 0;
+            while (true)
+            {
+                Drain();
+                if (_head != _tail) break;
+                if (_eof) return 0;
+                Cpu.Halt();                    // sti; hlt: the next interrupt wakes us
+                Cpu.DisableInterrupts();
+            }
+            ulong n = 0;
+            byte* chunk = stackalloc byte[256];
+            while (n < length && _head != _tail)
+            {
+                int k = 0;
+                while (k < 256 && n + (ulong)k < length && _head != _tail) { chunk[k++] = _ring[_tail % _ring.Length]; _tail++; }
+                if (buffer.Add(n).CopyOut(chunk, (ulong)k) != 0) return n > 0 ? (SysResult)(long)n : Errno.EFAULT;
+                n += (ulong)k;
+            }
+            return (long)n;
+        }
+
+        public static SysResult Write(Uart port, UserPtr buffer, ulong length)
+        {
+            byte* chunk = stackalloc byte[512];
+            ulong done = 0;
+            while (done < length)
+            {
+                ulong k = length - done < 512 ? length - done : 512;
+                if (buffer.Add(done).CopyIn(chunk, k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                for (ulong i = 0; i < k; i++) port.Write(chunk[i]);
+                done += k;
+            }
+            return (long)done;
+        }
+    }
+
+    /// fd 0, 1 or 2: a character device over the serial console.
+    public sealed class ConsoleFile : OpenFile
+    {
+        readonly int _which;           // 0 stdin, 1 stdout, 2 stderr
+        public ConsoleFile(int which) { _which = which; StatusFlags = which == 0 ? 0u : 1u; }
+
+        bool IsTty => (SerialConsole.TtyMask & (1 << _which)) != 0;
+
+        public override SysResult Read(UserPtr buffer, ulong length) =>
+            _which == 0 ? SerialConsole.Read(buffer, length) : Errno.EBADF;
+
+        public override SysResult Write(UserPtr buffer, ulong length) =>
+            _which == 0 ? Errno.EBADF : SerialConsole.Write(_which == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
+
+        public override SysResult Ioctl(uint request, ulong arg)
+        {
+            if (!IsTty) return Errno.ENOTTY;
+            switch (request)
+            {
+                case Abi.Ioctl.TCGETS:
+                    {
+                        var t = Abi.Termios.Default();
+                        return new UserRef<Abi.Termios>(arg).Write(t) == 0 ? SysResult.Ok : Errno.EFAULT;
+                    }
+                case Abi.Ioctl.TCSETS: case Abi.Ioctl.TCSETSW: case Abi.Ioctl.TCSETSF:
+                    return SysResult.Ok;   // partial: settings are accepted but the serial line has no discipline to change
+                case Abi.Ioctl.TIOCGWINSZ:
+                    {
+                        var w = new Abi.WinSize { Rows = 24, Cols = 80 };
+                        return new UserRef<Abi.WinSize>(arg).Write(w) == 0 ? SysResult.Ok : Errno.EFAULT;
+                    }
+                case Abi.Ioctl.TIOCGPGRP:
+                    {
+                        int pg = 1;
+                        return new UserRef<int>(arg).Write(pg) == 0 ? SysResult.Ok : Errno.EFAULT;
+                    }
+                default: return Errno.ENOTTY;
+            }
+        }
+
+        public override void Stat(ref Abi.Stat st)
+        {
+            // A terminal is a character device; otherwise the host end is a pipe or file,
+            // and programs see a FIFO as they would through a pipe.
+            st.Mode = IsTty ? 0x2000u | 0x190 : 0x1000u | 0x180;
+            st.Dev = 0x16; st.Ino = (ulong)(_which + 1); st.Nlink = 1; st.BlkSize = 4096;
+            st.Rdev = IsTty ? (ulong)(0x400 | 64) : 0;
+        }
+
+        public override string Describe() => IsTty ? "/dev/ttyS0" : "pipe:[1]";
+    }
+}

@@ -1,0 +1,66 @@
+using Kernel.Syscalls;
+
+namespace Kernel.Fs
+{
+    /// An open file description: what an fd refers to. Shared by dup'd fds (reference
+    /// counted); holds the offset and status flags; subclasses supply the operations.
+    public abstract class OpenFile
+    {
+        public long Offset;
+        public uint StatusFlags;      // O_APPEND, O_NONBLOCK, access mode
+        int _refs = 1;
+
+        public void AddRef() => _refs++;
+        public void Release() { if (--_refs == 0) Closed(); }
+        protected virtual void Closed() { }
+
+        public abstract SysResult Read(UserPtr buffer, ulong length);
+        public abstract SysResult Write(UserPtr buffer, ulong length);
+        public virtual SysResult ReadAt(UserPtr buffer, ulong length, long offset) => Errno.ESPIPE;
+        public virtual SysResult WriteAt(UserPtr buffer, ulong length, long offset) => Errno.ESPIPE;
+        public virtual SysResult Seek(long offset, int whence) => Errno.ESPIPE;
+        public virtual SysResult Ioctl(uint request, ulong arg) => Errno.ENOTTY;
+        public abstract void Stat(ref Abi.Stat st);
+        /// For readlink /proc/self/fd/N and friends.
+        public virtual string Describe() => "anon_inode:[file]";
+    }
+
+    /// File descriptor table: fd -> open file description, plus the close-on-exec flag.
+    public sealed class FdTable
+    {
+        public const int Max = 1024;
+        readonly OpenFile[] _files = new OpenFile[Max];
+        readonly bool[] _cloexec = new bool[Max];
+
+        public OpenFile Get(int fd) => (uint)fd < Max ? _files[fd] : null;
+        public bool CloseOnExec(int fd) => (uint)fd < Max && _cloexec[fd];
+        public void SetCloseOnExec(int fd, bool value) { if ((uint)fd < Max) _cloexec[fd] = value; }
+
+        /// Lowest free fd >= min, or -1.
+        public int Allocate(OpenFile f, int min, bool cloexec)
+        {
+            for (int fd = min < 0 ? 0 : min; fd < Max; fd++)
+                if (_files[fd] == null) { _files[fd] = f; _cloexec[fd] = cloexec; return fd; }
+            return -1;
+        }
+
+        /// Installs f at fd, closing what was there.
+        public void Install(int fd, OpenFile f, bool cloexec)
+        {
+            OpenFile old = _files[fd];
+            _files[fd] = f;
+            _cloexec[fd] = cloexec;
+            if (old != null) old.Release();
+        }
+
+        public bool Close(int fd)
+        {
+            OpenFile f = Get(fd);
+            if (f == null) return false;
+            _files[fd] = null;
+            _cloexec[fd] = false;
+            f.Release();
+            return true;
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System;
+using Kernel.Abi;
+using Kernel.Arch;
+using Kernel.Memory;
+using Kernel.Proc;
+using Kernel.Syscalls;
+
+namespace Kernel.Loader
+{
+    /// Maps an ELF executable into a process and builds its initial stack
+    /// (argc, argv, envp, auxv), as Linux's binfmt_elf does.
+    public static unsafe class ElfLoader
+    {
+        public const ulong StackTop = 0x00007ffffffff000;
+        public const ulong StackSize = 8UL << 20;
+        const ulong PieBase = 0x0000555555554000;
+
+        public static string Load(Process p, ReadOnlySpan<byte> file, out ulong entry)
+        {
+            entry = 0;
+            ElfError err = ElfFile.Parse(file, out ElfFile elf);
+            if (err != ElfError.None) return ElfFile.ErrorMessage(err);
+            if (elf.HasInterp()) return "dynamically linked programs are not supported yet";
+            ulong bias = elf.IsPie() ? PieBase + (Random.Next() & 0xffff) * 4096 - elf.MinVAddr : 0;
+            ulong highest = 0;
+            for (int i = 0; i < elf.Segments.Length; i++)
+            {
+                ProgramHeader ph = elf.Segments[i];
+                if (ph.Type != ElfConst.PT_LOAD || ph.MemSize == 0) continue;
+                ulong start = (ph.VAddr + bias) & ~0xfffUL;
+                ulong end = (ph.VAddr + bias + ph.MemSize + 0xfff) & ~0xfffUL;
+                uint prot = 0;
+                if ((ph.Flags & ElfConst.PF_R) != 0) prot |= UserMemory.ProtRead;
+                if ((ph.Flags & ElfConst.PF_W) != 0) prot |= UserMemory.ProtWrite;
+                if ((ph.Flags & ElfConst.PF_X) != 0) prot |= UserMemory.ProtExec;
+                if (!MapSegment(p.Memory, file, ph, bias, start, end, prot)) return "out of memory loading the program";
+                if (end > highest) highest = end;
+            }
+            p.Memory.BrkStart = p.Memory.Brk = highest;
+            p.Elf = elf;
+            p.LoadBias = bias;
+            entry = elf.Entry + bias;
+            return null;
+        }
+
+        static bool MapSegment(UserMemory m, ReadOnlySpan<byte> file, ProgramHeader ph, ulong bias, ulong start, ulong end, uint prot)
+        {
+            ulong segStart = ph.VAddr + bias, fileEnd = segStart + ph.FileSize;
+            for (ulong page = start; page < end; page += 4096)
+            {
+                // Segments may share a page at their edges: reuse the frame, widen the rights.
+                ulong pte = m.Space.Lookup(page);
+                ulong frame;
+                if ((pte & AddressSpace.Present) != 0) frame = pte & 0x000ffffffffff000;
+                else
+                {
+                    frame = PhysicalMemory.AllocateFrames(1);
+                    if (frame == ulong.MaxValue) return false;
+                }
+                byte* dst = (byte*)PhysicalMemory.ToVirtual(frame);
+                ulong copyFrom = page > segStart ? page : segStart;
+                ulong copyTo = page + 4096 < fileEnd ? page + 4096 : fileEnd;
+                if (copyTo > copyFrom)
+                {
+                    ReadOnlySpan<byte> src = file.Slice((int)(ph.Offset + (copyFrom - segStart)), (int)(copyTo - copyFrom));
+                    fixed (byte* s = src) Mem.Copy(dst + (copyFrom - page), s, copyTo - copyFrom);
+                }
+                uint vprot = prot;
+                int existing = m.Vmas.IndexOf(page);
+                if (existing >= 0) vprot |= m.Vmas[existing].Prot;
+                m.Space.Map(page, frame, UserMemory.PteFlags(vprot));
+            }
+            m.Vmas.Remove(start, end);
+            m.AddVma(start, end, prot, VmaKind.Image);
+            return true;
+        }
+
+        /// Lays out the initial stack; returns the program's initial rsp. The process's
+        /// address space must be active (the stack pages are filled on demand).
+        public static ulong BuildStack(Process p, ReadOnlySpan<byte> argv, int argc, ReadOnlySpan<byte> envp, int envc, ReadOnlySpan<byte> execFn)
+        {
+            ulong top = StackTop - (Random.Next() & 0xff) * 4096;
+            p.Memory.AddVma(top - StackSize, top, UserMemory.ProtRead | UserMemory.ProtWrite, VmaKind.Stack);
+            ulong sp = top;
+            sp = Push(sp, execFn, true);
+            ulong execFnAddr = sp;
+            sp = Push(sp, "x86_64"u8, true);
+            ulong platform = sp;
+            byte* rnd = stackalloc byte[16];
+            Random.Fill(rnd, 16);
+            sp -= 16;
+            new UserPtr(sp).CopyOut(rnd, 16);
+            ulong random = sp;
+            sp = Push(sp, envp, false);
+            ulong envStrings = sp;
+            sp = Push(sp, argv, false);
+            ulong argStrings = sp;
+
+            // Word area: argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL; 16-byte aligned at argc.
+            ulong* aux = stackalloc ulong[48];
+            int a = 0;
+            ElfFile elf = p.Elf;
+            elf.PhdrVAddr(out ulong phdr);
+            aux[a++] = Auxv.AT_PHDR; aux[a++] = phdr + p.LoadBias;
+            aux[a++] = Auxv.AT_PHENT; aux[a++] = ElfConst.PhdrSize;
+            aux[a++] = Auxv.AT_PHNUM; aux[a++] = elf.PhNum;
+            aux[a++] = Auxv.AT_PAGESZ; aux[a++] = 4096;
+            aux[a++] = Auxv.AT_BASE; aux[a++] = 0;
+            aux[a++] = Auxv.AT_FLAGS; aux[a++] = 0;
+            aux[a++] = Auxv.AT_ENTRY; aux[a++] = elf.Entry + p.LoadBias;
+            aux[a++] = Auxv.AT_UID; aux[a++] = 0;
+            aux[a++] = Auxv.AT_EUID; aux[a++] = 0;
+            aux[a++] = Auxv.AT_GID; aux[a++] = 0;
+            aux[a++] = Auxv.AT_EGID; aux[a++] = 0;
+            aux[a++] = Auxv.AT_SECURE; aux[a++] = 0;
+            aux[a++] = Auxv.AT_CLKTCK; aux[a++] = 100;
+            aux[a++] = Auxv.AT_HWCAP; aux[a++] = CpuFeatures.Hwcap();
+            aux[a++] = Auxv.AT_HWCAP2; aux[a++] = 0;
+            aux[a++] = Auxv.AT_RANDOM; aux[a++] = random;
+            aux[a++] = Auxv.AT_EXECFN; aux[a++] = execFnAddr;
+            aux[a++] = Auxv.AT_PLATFORM; aux[a++] = platform;
+            aux[a++] = Auxv.AT_MINSIGSTKSZ; aux[a++] = 2048;
+            aux[a++] = Auxv.AT_NULL; aux[a++] = 0;
+
+            ulong words = 1 + (ulong)argc + 1 + (ulong)envc + 1 + (ulong)a;
+            sp = (sp - words * 8) & ~0xfUL;
+            ulong w = sp;
+            WriteWord(ref w, (ulong)argc);
+            w = WriteStringPointers(w, argv, argStrings);
+            WriteWord(ref w, 0);
+            w = WriteStringPointers(w, envp, envStrings);
+            WriteWord(ref w, 0);
+            new UserPtr(w).CopyOut(aux, (ulong)a * 8);
+            return sp;
+        }
+
+        static ulong Push(ulong sp, ReadOnlySpan<byte> bytes, bool addNul)
+        {
+            sp -= (ulong)bytes.Length + (addNul ? 1UL : 0UL);
+            new UserPtr(sp).CopyOut(bytes);
+            if (addNul) new UserPtr(sp + (ulong)bytes.Length).Zero(1);
+            return sp;
+        }
+
+        static void WriteWord(ref ulong at, ulong value)
+        {
+            new UserPtr(at).CopyOut(&value, 8);
+            at += 8;
+        }
+
+        /// Writes a pointer to each NUL-terminated string in `list`, which was copied to `addr`.
+        static ulong WriteStringPointers(ulong w, ReadOnlySpan<byte> list, ulong addr)
+        {
+            int start = 0;
+            for (int i = 0; i < list.Length; i++)
+                if (list[i] == 0) { WriteWord(ref w, addr + (ulong)start); start = i + 1; }
+            return w;
+        }
+    }
+}

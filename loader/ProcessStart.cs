@@ -1,0 +1,105 @@
+using System;
+using System.Runtime;
+using System.Runtime.CompilerServices;
+using Kernel.Arch;
+using Kernel.Console;
+using Kernel.Fs;
+using Kernel.Memory;
+using Kernel.Proc;
+
+namespace Kernel.Loader
+{
+    /// Starts the image's program: open the payload and root filesystem, load the ELF,
+    /// build the stack and drop to ring 3.
+    public static unsafe class ProcessStart
+    {
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "enter_user")]
+        static extern void EnterUser(ulong rip, ulong rsp);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_entry_addr")]
+        static extern ulong SyscallEntry();
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_kernel_rsp_addr")]
+        static extern ulong* SyscallKernelRsp();
+
+        static void Fail(string message)
+        {
+            Log.Error(message);
+            Process.ReportAndPowerOff(127);
+        }
+
+        public static void Run()
+        {
+            string error = Payload.Open(Kmain.Boot.ModulePhys, Kmain.Boot.ModuleSize, out Payload payload);
+            if (error != null) { Fail(error); return; }
+            error = ImageFs.Open(payload.Section(PayloadFormat.KindRootFs), out ImageFs.Root);
+            if (error != null) { Fail(error); return; }
+
+            ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
+            if (ImageFs.Root.Lookup(progPath, true, out uint entry) != 0) { Fail("program not found in the root filesystem"); return; }
+            ReadOnlySpan<byte> program = ImageFs.Root.Data(entry);
+
+            var p = new Process();
+            Process.Current = p;
+            p.StartTimeNs = Time.Clock.MonotonicNs();
+            p.ExePath = progPath.ToArrayBytes();
+            fixed (byte* img = program) { p.ElfImage = img; p.ElfLength = program.Length; }
+            p.Files.Install(0, new ConsoleFile(0), false);
+            p.Files.Install(1, new ConsoleFile(1), false);
+            p.Files.Install(2, new ConsoleFile(2), false);
+
+            error = ElfLoader.Load(p, program, out ulong entryPoint);
+            if (error != null) { Fail(error); return; }
+
+            // argv: the run-time override from the command line, else the image's.
+            ReadOnlySpan<byte> argv = payload.Section(PayloadFormat.KindArgv);
+            byte[] overrideArgv = DecodeHex(Kmain.Options.Argv, Kmain.Options.ArgvHexLength);
+            if (overrideArgv != null && overrideArgv.Length > 0) argv = overrideArgv;
+            ReadOnlySpan<byte> envp = payload.Section(PayloadFormat.KindEnv);
+
+            p.Memory.Space.Activate();
+            p.KernelStackTop = KernelStacks.Allocate(16);
+            Gdt.SetKernelStack(p.KernelStackTop);
+            *SyscallKernelRsp() = p.KernelStackTop;
+            Cpu.Wrmsr(0xC0000081, (0x10UL << 48) | (0x08UL << 32));     // STAR: sysret base 0x10, syscall cs 0x08
+            Cpu.Wrmsr(0xC0000082, SyscallEntry());                         // LSTAR
+            Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
+
+            ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
+            Syscalls.SyscallTable.Init();
+            Log.Debug("entering the program");
+            EnterUser(entryPoint, sp);
+        }
+
+        static ReadOnlySpan<byte> TrimNul(ReadOnlySpan<byte> s)
+        {
+            int n = s.IndexOf((byte)0);
+            return n >= 0 ? s.Slice(0, n) : s;
+        }
+
+        static int CountStrings(ReadOnlySpan<byte> list)
+        {
+            int n = 0;
+            for (int i = 0; i < list.Length; i++) if (list[i] == 0) n++;
+            return n;
+        }
+
+        static byte[] DecodeHex(byte* hex, int length)
+        {
+            if (hex == null || length < 2) return null;
+            var bytes = new byte[length / 2];
+            for (int i = 0; i < bytes.Length; i++) bytes[i] = (byte)(Nibble(hex[2 * i]) << 4 | Nibble(hex[2 * i + 1]));
+            return bytes;
+        }
+
+        static int Nibble(byte c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    }
+
+    public static class SpanBytes
+    {
+        public static byte[] ToArrayBytes(this ReadOnlySpan<byte> s)
+        {
+            var a = new byte[s.Length];
+            for (int i = 0; i < s.Length; i++) a[i] = s[i];
+            return a;
+        }
+    }
+}

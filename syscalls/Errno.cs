@@ -1,0 +1,26 @@
+namespace Kernel.Syscalls
+{
+    /// Linux error numbers (asm-generic/errno-base.h, errno.h).
+    public enum Errno
+    {
+        EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, ENXIO = 6, E2BIG = 7, ENOEXEC = 8,
+        EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, ENOTBLK = 15,
+        EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
+        ENFILE = 23, EMFILE = 24, ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29,
+        EROFS = 30, EMLINK = 31, EPIPE = 32, EDOM = 33, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36,
+        ENOLCK = 37, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61, EOVERFLOW = 75,
+        ENOTSOCK = 88, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EADDRINUSE = 98, ETIMEDOUT = 110,
+    }
+
+    /// A syscall's outcome: a non-negative value or an error. The dispatcher is the one
+    /// place that turns an error into -errno for the program.
+    public readonly struct SysResult
+    {
+        public readonly long Raw;
+        SysResult(long raw) { Raw = raw; }
+        public static implicit operator SysResult(long value) => new SysResult(value);
+        public static implicit operator SysResult(Errno e) => new SysResult(-(long)e);
+        public bool IsError => Raw < 0 && Raw > -4096;
+        public static readonly SysResult Ok = new SysResult(0);
+    }
+}

@@ -1,0 +1,173 @@
+using Kernel.Memory;
+using Kernel.Proc;
+
+namespace Kernel.Syscalls
+{
+    public static unsafe partial class Sys
+    {
+        const int MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_SHARED_VALIDATE = 3, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
+            MAP_GROWSDOWN = 0x100, MAP_DENYWRITE = 0x800, MAP_EXECUTABLE = 0x1000, MAP_LOCKED = 0x2000,
+            MAP_NORESERVE = 0x4000, MAP_POPULATE = 0x8000, MAP_NONBLOCK = 0x10000, MAP_STACK = 0x20000,
+            MAP_HUGETLB = 0x40000, MAP_FIXED_NOREPLACE = 0x100000;
+        const ulong PageMask = 0xfff;
+
+        static UserMemory Mm => Process.Current.Memory;
+
+        static bool PageAligned(ulong v) => (v & PageMask) == 0;
+        static ulong PageUp(ulong v) => (v + PageMask) & ~PageMask;
+
+        /// mmap(2)
+        public static SysResult Mmap(SyscallArgs* a)
+        {
+            ulong addr = a->A0, len = a->A1;
+            uint prot = (uint)a->A2;
+            int flags = (int)a->A3, fd = (int)a->A4;
+            ulong off = a->A5;
+            int type = flags & 3;
+            if (type == 0) return Errno.EINVAL;
+            if (len == 0 || !PageAligned(off)) return Errno.EINVAL;
+            if ((prot & ~7u) != 0) return Errno.EINVAL;
+            ulong size = PageUp(len);
+            if (size < len || size > AddressSpace.UserLimit) return Errno.ENOMEM;
+            if ((flags & MAP_ANONYMOUS) == 0)
+            {
+                if (Files.Get(fd) == null) return Errno.EBADF;
+                return Errno.ENODEV;    // file mappings arrive with the VFS
+            }
+            if (type == MAP_SHARED_VALIDATE && (flags & ~0x1ff7ff) != 0) return Errno.EOPNOTSUPP;
+            ulong start;
+            if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0)
+            {
+                if (!PageAligned(addr)) return Errno.EINVAL;
+                if (addr + size > AddressSpace.UserLimit || addr + size < addr) return Errno.ENOMEM;
+                if ((flags & MAP_FIXED_NOREPLACE) != 0 && (flags & MAP_FIXED) == 0 && Mm.Vmas.Overlaps(addr, addr + size)) return Errno.EEXIST;
+                Mm.Unmap(addr, addr + size);
+                start = addr;
+            }
+            else
+            {
+                start = 0;
+                // A hint is honoured when the range is free, as Linux does.
+                if (addr != 0 && PageAligned(addr) && addr >= 0x10000 && addr + size <= AddressSpace.UserLimit && !Mm.Vmas.Overlaps(addr, addr + size))
+                    start = addr;
+                if (start == 0) start = Mm.Vmas.FindFreeTopDown(size, UserMemory.MmapBottom, UserMemory.MmapTop);
+                if (start == 0) return Errno.ENOMEM;
+            }
+            Mm.AddVma(start, start + size, prot, VmaKind.Anonymous);
+            if ((flags & MAP_POPULATE) != 0)
+                for (ulong p = start; p < start + size; p += 4096) Mm.HandleFault(p, false, false);
+            return (long)start;
+        }
+
+        /// munmap(2)
+        public static SysResult Munmap(SyscallArgs* a)
+        {
+            ulong addr = a->A0, len = a->A1;
+            if (!PageAligned(addr) || len == 0) return Errno.EINVAL;
+            ulong end = addr + PageUp(len);
+            if (end > AddressSpace.UserLimit || end < addr) return Errno.EINVAL;
+            Mm.Unmap(addr, end);
+            return SysResult.Ok;
+        }
+
+        /// mprotect(2)
+        public static SysResult Mprotect(SyscallArgs* a)
+        {
+            ulong addr = a->A0, len = a->A1;
+            uint prot = (uint)a->A2;
+            if (!PageAligned(addr)) return Errno.EINVAL;
+            if ((prot & ~(7u | 0x01000000 | 0x02000000)) != 0) return Errno.EINVAL;   // GROWSDOWN/UP accepted
+            prot &= 7;
+            ulong end = addr + PageUp(len);
+            if (end < addr) return Errno.ENOMEM;
+            if (len == 0) return SysResult.Ok;
+            if (!Mm.Vmas.Covers(addr, end)) return Errno.ENOMEM;
+            Mm.Protect(addr, end, prot);
+            return SysResult.Ok;
+        }
+
+        /// brk(2): returns the new break, or the old one when the request cannot be met.
+        public static SysResult Brk(SyscallArgs* a)
+        {
+            ulong want = a->A0;
+            UserMemory m = Mm;
+            if (want < m.BrkStart) return (long)m.Brk;
+            ulong oldTop = PageUp(m.Brk), newTop = PageUp(want);
+            if (newTop > oldTop)
+            {
+                if (m.Vmas.Overlaps(oldTop, newTop) || newTop - m.BrkStart > (1UL << 30)) return (long)m.Brk;
+                m.AddVma(oldTop, newTop, UserMemory.ProtRead | UserMemory.ProtWrite, VmaKind.Heap);
+            }
+            else if (newTop < oldTop) m.Unmap(newTop, oldTop);
+            m.Brk = want;
+            return (long)want;
+        }
+
+        /// mremap(2)
+        public static SysResult Mremap(SyscallArgs* a)
+        {
+            ulong old = a->A0, oldLen = PageUp(a->A1), newLen = PageUp(a->A2);
+            int flags = (int)a->A3;
+            const int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2, MREMAP_DONTUNMAP = 4;
+            if ((flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0 || !PageAligned(old)) return Errno.EINVAL;
+            if ((flags & MREMAP_FIXED) != 0 && (flags & MREMAP_MAYMOVE) == 0) return Errno.EINVAL;
+            if (newLen == 0 || a->A2 == 0) return Errno.EINVAL;
+            if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) != 0) return Errno.EINVAL;   // not supported yet: honest EINVAL
+            int i = Mm.Vmas.IndexOf(old);
+            if (i < 0 || oldLen == 0 || !Mm.Vmas.Covers(old, old + oldLen)) return Errno.EFAULT;
+            Vma v = Mm.Vmas[i];
+            if (newLen <= oldLen)
+            {
+                if (newLen < oldLen) Mm.Unmap(old + newLen, old + oldLen);
+                return (long)old;
+            }
+            if (!Mm.Vmas.Overlaps(old + oldLen, old + newLen) && old + newLen <= AddressSpace.UserLimit)
+            {
+                Mm.AddVma(old + oldLen, old + newLen, v.Prot, v.Kind);
+                return (long)old;
+            }
+            if ((flags & MREMAP_MAYMOVE) == 0) return Errno.ENOMEM;
+            ulong dst = Mm.Vmas.FindFreeTopDown(newLen, UserMemory.MmapBottom, UserMemory.MmapTop);
+            if (dst == 0) return Errno.ENOMEM;
+            // Move the pages (frames and all) to the new place.
+            Mm.AddVma(dst, dst + newLen, v.Prot, v.Kind);
+            for (ulong off = 0; off < oldLen; off += 4096)
+            {
+                ulong frame = Mm.Space.Unmap(old + off);
+                if (frame != ulong.MaxValue) Mm.Space.Map(dst + off, frame, UserMemory.PteFlags(v.Prot));
+            }
+            Mm.Vmas.Remove(old, old + oldLen);
+            return (long)dst;
+        }
+
+        /// madvise(2)
+        public static SysResult Madvise(SyscallArgs* a)
+        {
+            ulong addr = a->A0, len = a->A1;
+            int advice = (int)a->A2;
+            if (!PageAligned(addr)) return Errno.EINVAL;
+            bool known = advice <= 4 || (advice >= 8 && advice <= 25) || advice == 100 || advice == 101;
+            if (!known) return Errno.EINVAL;
+            ulong end = addr + PageUp(len);
+            if (len == 0) return SysResult.Ok;
+            if (!Mm.Vmas.Covers(addr, end)) return Errno.ENOMEM;
+            if (advice == 4 || advice == 8)   // MADV_DONTNEED, MADV_FREE: anonymous pages read back as zero
+                for (ulong p = addr; p < end; p += 4096)
+                {
+                    ulong frame = Mm.Space.Unmap(p);
+                    if (frame != ulong.MaxValue) PhysicalMemory.FreeFrames(frame, 1);
+                }
+            return SysResult.Ok;
+        }
+
+        /// msync(2)
+        public static SysResult Msync(SyscallArgs* a)
+        {
+            ulong addr = a->A0;
+            int flags = (int)a->A2;
+            if (!PageAligned(addr) || (flags & ~7) != 0 || (flags & 5) == 5) return Errno.EINVAL;
+            if (!Mm.Vmas.Covers(addr, addr + PageUp(a->A1))) return Errno.ENOMEM;
+            return SysResult.Ok;
+        }
+    }
+}

@@ -1,0 +1,226 @@
+using System;
+using Kernel.Abi;
+using Kernel.Arch;
+using Kernel.Memory;
+using Kernel.Proc;
+
+namespace Kernel.Syscalls
+{
+    public static unsafe partial class Sys
+    {
+        static Process Cur => Process.Current;
+
+        /// getpid(2), gettid(2): one process, one thread.
+        public static SysResult Getpid(SyscallArgs* a) => Cur.Pid;
+        /// getppid(2)
+        public static SysResult Getppid(SyscallArgs* a) => Cur.ParentPid;
+        /// getuid(2) and friends: the program runs as root.
+        public static SysResult Zero(SyscallArgs* a) => SysResult.Ok;
+
+        /// getresuid(2), getresgid(2)
+        public static SysResult Getresid(SyscallArgs* a)
+        {
+            uint zero = 0;
+            if (new UserRef<uint>(a->A0).Write(zero) != 0 || new UserRef<uint>(a->A1).Write(zero) != 0 || new UserRef<uint>(a->A2).Write(zero) != 0)
+                return Errno.EFAULT;
+            return SysResult.Ok;
+        }
+
+        /// exit(2)
+        public static SysResult Exit(SyscallArgs* a) { Cur.Exit((int)a->A0); return SysResult.Ok; }
+        /// exit_group(2)
+        public static SysResult ExitGroup(SyscallArgs* a) { Cur.Exit((int)a->A0); return SysResult.Ok; }
+
+        /// uname(2)
+        public static SysResult Uname(SyscallArgs* a)
+        {
+            byte* u = stackalloc byte[390];
+            new Span<byte>(u, 390).Clear();
+            Put(u + 0 * 65, "Linux");
+            Put(u + 1 * 65, "ukvm");
+            Put(u + 2 * 65, "6.1.0-uk");
+            Put(u + 3 * 65, "#1 SMP PREEMPT_DYNAMIC C# unikernel");
+            Put(u + 4 * 65, "x86_64");
+            Put(u + 5 * 65, "(none)");
+            return new UserPtr(a->A0).CopyOut(u, 390) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        static void Put(byte* dst, string s) { for (int i = 0; i < s.Length; i++) dst[i] = (byte)s[i]; }
+
+        /// umask(2)
+        public static SysResult Umask(SyscallArgs* a)
+        {
+            uint old = Cur.Umask;
+            Cur.Umask = (uint)a->A0 & 0x1ff;
+            return old;
+        }
+
+        // Resource limits, recorded per process (RLIMIT_NLIMITS = 16).
+        static Rlimit[] _limits;
+        static Rlimit[] Limits
+        {
+            get
+            {
+                if (_limits == null)
+                {
+                    _limits = new Rlimit[16];
+                    for (int i = 0; i < 16; i++) _limits[i] = new Rlimit { Cur = ulong.MaxValue, Max = ulong.MaxValue };
+                    _limits[3] = new Rlimit { Cur = 8UL << 20, Max = ulong.MaxValue };       // STACK
+                    _limits[4] = new Rlimit { Cur = 0, Max = ulong.MaxValue };               // CORE
+                    _limits[7] = new Rlimit { Cur = 1024, Max = 4096 };                      // NOFILE
+                    _limits[8] = new Rlimit { Cur = 8UL << 20, Max = 8UL << 20 };            // MEMLOCK
+                    _limits[6] = new Rlimit { Cur = 4096, Max = 4096 };                      // NPROC
+                    _limits[11] = new Rlimit { Cur = 4096, Max = 4096 };                     // SIGPENDING
+                    _limits[12] = new Rlimit { Cur = 819200, Max = 819200 };                 // MSGQUEUE
+                }
+                return _limits;
+            }
+        }
+
+        /// getrlimit(2)
+        public static SysResult Getrlimit(SyscallArgs* a)
+        {
+            if (a->A0 >= 16) return Errno.EINVAL;
+            return new UserRef<Rlimit>(a->A1).Write(Limits[a->A0]) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// setrlimit(2)
+        public static SysResult Setrlimit(SyscallArgs* a)
+        {
+            if (a->A0 >= 16) return Errno.EINVAL;
+            if (new UserRef<Rlimit>(a->A1).Read(out Rlimit r) != 0) return Errno.EFAULT;
+            if (r.Cur > r.Max) return Errno.EINVAL;
+            Limits[a->A0] = r;
+            return SysResult.Ok;
+        }
+
+        /// prlimit64(2)
+        public static SysResult Prlimit64(SyscallArgs* a)
+        {
+            if (a->A0 != 0 && a->A0 != (ulong)Cur.Pid) return Errno.ESRCH;
+            if (a->A1 >= 16) return Errno.EINVAL;
+            Rlimit old = Limits[a->A1];
+            if (a->A2 != 0)
+            {
+                if (new UserRef<Rlimit>(a->A2).Read(out Rlimit r) != 0) return Errno.EFAULT;
+                if (r.Cur > r.Max) return Errno.EINVAL;
+                Limits[a->A1] = r;
+            }
+            if (a->A3 != 0 && new UserRef<Rlimit>(a->A3).Write(old) != 0) return Errno.EFAULT;
+            return SysResult.Ok;
+        }
+
+        /// sysinfo(2)
+        public static SysResult SysinfoCall(SyscallArgs* a)
+        {
+            Sysinfo s = default;
+            s.Uptime = (long)(Time.Clock.MonotonicNs() / 1000000000);
+            s.TotalRam = PhysicalMemory.TotalBytes;
+            s.FreeRam = PhysicalMemory.FreeBytes;
+            s.Procs = 1;
+            s.MemUnit = 1;
+            return new UserRef<Sysinfo>(a->A0).Write(s) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// arch_prctl(2)
+        public static SysResult ArchPrctl(SyscallArgs* a)
+        {
+            const int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
+            switch ((int)a->A0)
+            {
+                case ARCH_SET_FS:
+                    if (a->A1 >= AddressSpace.UserLimit) return Errno.EPERM;
+                    Cur.FsBase = a->A1;
+                    Cpu.Wrmsr(0xC0000100, a->A1);
+                    return SysResult.Ok;
+                case ARCH_GET_FS:
+                    { ulong v = Cur.FsBase; return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }
+                case ARCH_SET_GS:
+                    if (a->A1 >= AddressSpace.UserLimit) return Errno.EPERM;
+                    Cpu.Wrmsr(0xC0000101, a->A1);
+                    return SysResult.Ok;
+                case ARCH_GET_GS:
+                    { ulong v = Cpu.Rdmsr(0xC0000101); return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }
+                default: return Errno.EINVAL;
+            }
+        }
+
+        /// set_tid_address(2)
+        public static SysResult SetTidAddress(SyscallArgs* a) { Cur.TidAddress = a->A0; return Cur.Pid; }
+
+        /// set_robust_list(2)
+        public static SysResult SetRobustList(SyscallArgs* a)
+        {
+            if (a->A1 != 24) return Errno.EINVAL;
+            Cur.RobustList = a->A0;
+            return SysResult.Ok;
+        }
+
+        /// getrandom(2): RDRAND, or a TSC-seeded xorshift where the CPU lacks it.
+        public static SysResult Getrandom(SyscallArgs* a)
+        {
+            ulong len = a->A1;
+            uint flags = (uint)a->A2;
+            if ((flags & ~7u) != 0 || (flags & 6) == 6) return Errno.EINVAL;
+            if (len > 0x1ffffff) len = 0x1ffffff;
+            byte* chunk = stackalloc byte[256];
+            ulong done = 0;
+            while (done < len)
+            {
+                ulong k = len - done < 256 ? len - done : 256;
+                Arch.Random.Fill(chunk, k);
+                if (new UserPtr(a->A0 + done).CopyOut(chunk, k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                done += k;
+            }
+            return (long)done;
+        }
+
+        /// sched_getaffinity(2): one CPU.
+        public static SysResult SchedGetaffinity(SyscallArgs* a)
+        {
+            if (a->A0 != 0 && a->A0 != (ulong)Cur.Pid) return Errno.ESRCH;
+            ulong size = a->A1;
+            if (size < 8 || (size & 7) != 0) return Errno.EINVAL;
+            ulong mask = 1;
+            if (new UserPtr(a->A2).Zero(size) != 0 || new UserPtr(a->A2).CopyOut(&mask, 8) != 0) return Errno.EFAULT;
+            return 8;
+        }
+
+        /// sched_setaffinity(2)
+        public static SysResult SchedSetaffinity(SyscallArgs* a)
+        {
+            if (a->A0 != 0 && a->A0 != (ulong)Cur.Pid) return Errno.ESRCH;
+            byte first = 0;
+            if (a->A1 == 0) return Errno.EINVAL;
+            if (new UserPtr(a->A2).CopyIn(&first, 1) != 0) return Errno.EFAULT;
+            return (first & 1) != 0 ? SysResult.Ok : Errno.EINVAL;
+        }
+
+        /// futex(2), for one thread.
+        public static SysResult Futex(SyscallArgs* a)
+        {
+            int op = (int)a->A1 & 0x7f;
+            const int WAIT = 0, WAKE = 1, REQUEUE = 3, CMP_REQUEUE = 4, WAKE_OP = 5, WAIT_BITSET = 9, WAKE_BITSET = 10;
+            if ((a->A0 & 3) != 0) return Errno.EINVAL;
+            switch (op)
+            {
+                case WAKE: case WAKE_BITSET: case REQUEUE: case CMP_REQUEUE: case WAKE_OP:
+                    { uint v; return new UserPtr(a->A0).CopyIn(&v, 4) != 0 ? Errno.EFAULT : SysResult.Ok; }
+                case WAIT: case WAIT_BITSET:
+                    {
+                        uint v;
+                        if (new UserPtr(a->A0).CopyIn(&v, 4) != 0) return Errno.EFAULT;
+                        if (v != (uint)a->A2) return Errno.EAGAIN;
+                        if (a->A3 == 0) { while (true) { Cpu.Halt(); Cpu.DisableInterrupts(); } }
+                        if (new UserRef<Timespec>(a->A3).Read(out Timespec ts) != 0) return Errno.EFAULT;
+                        if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
+                        ulong deadline = op == WAIT ? Time.Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec
+                                                    : (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+                        SleepUntil(deadline);
+                        return Errno.ETIMEDOUT;
+                    }
+                default: return Errno.ENOSYS;
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using Kernel.Abi;
+using Kernel.Arch;
+using Kernel.Time;
+
+namespace Kernel.Syscalls
+{
+    public static unsafe partial class Sys
+    {
+        const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3,
+            CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7,
+            CLOCK_REALTIME_ALARM = 8, CLOCK_BOOTTIME_ALARM = 9, CLOCK_TAI = 11;
+
+        static bool ClockNow(int id, out ulong ns)
+        {
+            ulong mono = Clock.MonotonicNs();
+            switch (id)
+            {
+                case CLOCK_REALTIME: case CLOCK_REALTIME_COARSE: case CLOCK_REALTIME_ALARM: case CLOCK_TAI:
+                    ns = Rtc.BootEpochNs + mono; return true;
+                case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM:
+                    ns = mono; return true;
+                case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
+                    // One thread that runs whenever it is not sleeping: its CPU time is the time
+                    // since it started, less the time spent asleep.
+                    ns = mono - Proc.Process.Current.StartTimeNs - SleptNs; return true;
+                default: ns = 0; return false;
+            }
+        }
+
+        static ulong SleptNs;
+
+        /// clock_gettime(2)
+        public static SysResult ClockGettime(SyscallArgs* a)
+        {
+            if (!ClockNow((int)a->A0, out ulong ns)) return Errno.EINVAL;
+            var ts = new Timespec { Sec = (long)(ns / 1000000000), Nsec = (long)(ns % 1000000000) };
+            return new UserRef<Timespec>(a->A1).Write(ts) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// clock_getres(2)
+        public static SysResult ClockGetres(SyscallArgs* a)
+        {
+            int id = (int)a->A0;
+            if (!ClockNow(id, out _)) return Errno.EINVAL;
+            if (a->A1 == 0) return SysResult.Ok;
+            bool coarse = id == CLOCK_REALTIME_COARSE || id == CLOCK_MONOTONIC_COARSE;
+            var ts = new Timespec { Sec = 0, Nsec = coarse ? 1000000000 / Timer.Hz : 1 };
+            return new UserRef<Timespec>(a->A1).Write(ts) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// gettimeofday(2)
+        public static SysResult Gettimeofday(SyscallArgs* a)
+        {
+            ulong ns = Rtc.BootEpochNs + Clock.MonotonicNs();
+            if (a->A0 != 0)
+            {
+                var tv = new Timeval { Sec = (long)(ns / 1000000000), Usec = (long)(ns % 1000000000 / 1000) };
+                if (new UserRef<Timeval>(a->A0).Write(tv) != 0) return Errno.EFAULT;
+            }
+            if (a->A1 != 0)
+            {
+                ulong tz = 0;
+                if (new UserPtr(a->A1).CopyOut(&tz, 8) != 0) return Errno.EFAULT;
+            }
+            return SysResult.Ok;
+        }
+
+        /// time(2)
+        public static SysResult TimeCall(SyscallArgs* a)
+        {
+            long t = (long)((Rtc.BootEpochNs + Clock.MonotonicNs()) / 1000000000);
+            if (a->A0 != 0 && new UserPtr(a->A0).CopyOut(&t, 8) != 0) return Errno.EFAULT;
+            return t;
+        }
+
+        /// Sleeps with the CPU halted between timer ticks until the monotonic clock passes `deadline`.
+        static void SleepUntil(ulong deadline)
+        {
+            ulong start = Clock.MonotonicNs();
+            while (Clock.MonotonicNs() < deadline)
+            {
+                Cpu.Halt();
+                Cpu.DisableInterrupts();
+            }
+            SleptNs += Clock.MonotonicNs() - start;
+        }
+
+        /// nanosleep(2)
+        public static SysResult Nanosleep(SyscallArgs* a)
+        {
+            if (new UserRef<Timespec>(a->A0).Read(out Timespec ts) != 0) return Errno.EFAULT;
+            if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
+            SleepUntil(Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec);
+            return SysResult.Ok;
+        }
+
+        /// clock_nanosleep(2): returns the error number itself, not -1/errno.
+        public static SysResult ClockNanosleep(SyscallArgs* a)
+        {
+            int id = (int)a->A0, flags = (int)a->A1;
+            if (id == CLOCK_THREAD_CPUTIME_ID) return Errno.EINVAL;
+            if (!ClockNow(id, out ulong now) || id == CLOCK_MONOTONIC_RAW || id == CLOCK_REALTIME_COARSE || id == CLOCK_MONOTONIC_COARSE)
+                return Errno.EINVAL;
+            if (id == CLOCK_PROCESS_CPUTIME_ID) return Errno.EOPNOTSUPP;
+            if (new UserRef<Timespec>(a->A2).Read(out Timespec ts) != 0) return Errno.EFAULT;
+            if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
+            ulong want = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+            ulong mono = Clock.MonotonicNs();
+            ulong deadline = (flags & 1) != 0 ? (want > now ? mono + (want - now) : mono) : mono + want;
+            SleepUntil(deadline);
+            return SysResult.Ok;
+        }
+    }
+}

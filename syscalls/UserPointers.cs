@@ -1,0 +1,69 @@
+using System;
+using Kernel.Arch;
+using Kernel.Memory;
+
+namespace Kernel.Syscalls
+{
+    /// An address in the program's memory. It cannot be dereferenced: data moves only
+    /// through CopyIn/CopyOut, which check the range is in the user half and turn a fault
+    /// into EFAULT (usercopy.S) instead of a kernel fault.
+    public readonly unsafe struct UserPtr
+    {
+        public readonly ulong Address;
+        public UserPtr(ulong address) { Address = address; }
+        public bool IsNull => Address == 0;
+        public UserPtr Add(ulong offset) => new UserPtr(Address + offset);
+
+        public static bool RangeOk(ulong addr, ulong len) =>
+            addr + len >= addr && addr + len <= AddressSpace.UserLimit;
+
+        public Errno CopyIn(void* dst, ulong len)
+        {
+            if (len == 0) return 0;
+            if (!RangeOk(Address, len)) return Errno.EFAULT;
+            return UserCopy.Copy(dst, (void*)Address, len) == 0 ? 0 : Errno.EFAULT;
+        }
+
+        public Errno CopyOut(void* src, ulong len)
+        {
+            if (len == 0) return 0;
+            if (!RangeOk(Address, len)) return Errno.EFAULT;
+            return UserCopy.Copy((void*)Address, src, len) == 0 ? 0 : Errno.EFAULT;
+        }
+
+        public Errno CopyIn(Span<byte> dst) { fixed (byte* p = dst) return CopyIn(p, (ulong)dst.Length); }
+        public Errno CopyOut(ReadOnlySpan<byte> src) { fixed (byte* p = src) return CopyOut(p, (ulong)src.Length); }
+
+        public Errno Zero(ulong len)
+        {
+            if (len == 0) return 0;
+            if (!RangeOk(Address, len)) return Errno.EFAULT;
+            return UserCopy.Set((void*)Address, 0, len) == 0 ? 0 : Errno.EFAULT;
+        }
+
+        /// Reads a NUL-terminated string into `dst`; ENAMETOOLONG when it does not fit.
+        public Errno ReadCString(Span<byte> dst, out int length)
+        {
+            length = 0;
+            if (Address >= AddressSpace.UserLimit) return Errno.EFAULT;
+            ulong max = (ulong)dst.Length;
+            if (Address + max > AddressSpace.UserLimit) max = AddressSpace.UserLimit - Address;
+            long n = UserCopy.StrNLen((void*)Address, max);
+            if (n < 0) return Errno.EFAULT;
+            if ((ulong)n >= (ulong)dst.Length) return Errno.ENAMETOOLONG;
+            if ((ulong)n == max) return Errno.EFAULT;                    // ran into the kernel half
+            length = (int)n;
+            return CopyIn(dst.Slice(0, length));
+        }
+    }
+
+    /// A pointer to one T in program memory.
+    public readonly unsafe struct UserRef<T> where T : unmanaged
+    {
+        public readonly UserPtr Ptr;
+        public UserRef(ulong address) { Ptr = new UserPtr(address); }
+        public bool IsNull => Ptr.IsNull;
+        public Errno Read(out T value) { fixed (T* p = &value) return Ptr.CopyIn(p, (ulong)sizeof(T)); }
+        public Errno Write(in T value) { fixed (T* p = &value) return Ptr.CopyOut(p, (ulong)sizeof(T)); }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text;
+using Kernel.Loader;
+using Microsoft.Extensions.Logging;
+
+namespace Ukpack;
+
+public sealed record BuildOptions
+{
+    public required string App { get; init; }
+    public string? Fs { get; init; }
+    public string? Output { get; init; }
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string? Kernel { get; init; }
+    public IReadOnlyList<string> Args { get; init; } = [];
+}
+
+public static class Builder
+{
+    public static readonly string[] DefaultEnv = ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/"];
+
+    /// <summary>Files supplied when the root filesystem lacks them.</summary>
+    public static readonly (string Path, string Contents)[] DefaultEtc =
+    [
+        ("/etc/hostname", "ukvm\n"),
+        ("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\tukvm\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+        ("/etc/passwd", "root:x:0:0:root:/:/bin/sh\n"),
+        ("/etc/group", "root:x:0:\n"),
+        ("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n"),
+    ];
+
+    /// <summary>Default kernel: kernel.elf beside the launcher (out/kernel.elf when run as
+    /// out/ukpack; the launcher exports UKPACK_HOME), else beside or above the assembly.</summary>
+    public static string DefaultKernelPath()
+    {
+        var home = Environment.GetEnvironmentVariable("UKPACK_HOME");
+        if (!string.IsNullOrEmpty(home)) return Path.Combine(home, "kernel.elf");
+        var baseDir = AppContext.BaseDirectory;
+        var beside = Path.Combine(baseDir, "kernel.elf");
+        if (File.Exists(beside)) return beside;
+        return Path.GetFullPath(Path.Combine(baseDir, "..", "kernel.elf"));
+    }
+
+    /// <summary>Reads and validates the program. Throws UkpackException with one line.</summary>
+    public static (byte[] Bytes, ElfFile Elf) LoadProgram(string app)
+    {
+        if (Directory.Exists(app)) throw new UkpackException($"{app}: is a directory");
+        if (!File.Exists(app)) throw new UkpackException($"{app}: no such file");
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(app); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UkpackException($"{app}: {e.Message}"); }
+        var err = ElfFile.Parse(bytes, out var elf);
+        if (err != ElfError.None) throw new UkpackException($"{app}: {ElfFile.ErrorMessage(err)}");
+        CheckSupported(app, bytes, elf);
+        return (bytes, elf);
+    }
+
+    /// <summary>
+    /// SUPPORT GATE: what the kernel cannot run yet. Lift restrictions here.
+    /// </summary>
+    public static void CheckSupported(string app, byte[] bytes, ElfFile elf)
+    {
+        if (elf.HasInterp())
+        {
+            var interp = Encoding.UTF8.GetString(elf.Interp(bytes));
+            throw new UkpackException($"{app}: dynamically linked programs are not supported yet (PT_INTERP {interp})");
+        }
+    }
+
+    public static int Build(BuildOptions o, ILogger log)
+    {
+        var (_, elf) = LoadProgram(o.App);
+
+        // Kernel.
+        var kernelPath = o.Kernel ?? DefaultKernelPath();
+        if (!File.Exists(kernelPath))
+            throw new UkpackException(o.Kernel == null
+                ? $"kernel not found at {kernelPath} (run make, or pass --kernel)"
+                : $"{kernelPath}: no such file");
+        byte[] kernel;
+        try { kernel = File.ReadAllBytes(kernelPath); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UkpackException($"{kernelPath}: {e.Message}"); }
+        if (kernel.Length < 4 || kernel[0] != 0x7f || kernel[1] != (byte)'E' || kernel[2] != (byte)'L' || kernel[3] != (byte)'F')
+            throw new UkpackException($"{kernelPath}: kernel is not an ELF file");
+
+        // Environment.
+        var env = o.Env.Count > 0 ? o.Env.ToList() : DefaultEnv.ToList();
+        foreach (var kv in env)
+        {
+            int eq = kv.IndexOf('=');
+            if (eq <= 0) throw new UkpackException($"--env {kv}: expected K=V");
+            if (kv.Contains('\0')) throw new UkpackException("--env: NUL byte in value");
+        }
+        foreach (var a in o.Args) if (a.Contains('\0')) throw new UkpackException("argument contains a NUL byte");
+
+        // Root filesystem and the program's place in it.
+        RootFsBuilder fs;
+        string programPath;
+        var appFull = Path.GetFullPath(o.App);
+        if (o.Fs != null)
+        {
+            fs = RootFsBuilder.FromDirectory(o.Fs);
+            var fsFull = Path.GetFullPath(o.Fs).TrimEnd('/');
+            if (appFull.StartsWith(fsFull + "/", StringComparison.Ordinal))
+                programPath = appFull[fsFull.Length..];
+            else
+            {
+                programPath = "/app/" + Path.GetFileName(appFull);
+                fs.AddHostFile(programPath, appFull);
+            }
+        }
+        else
+        {
+            fs = new RootFsBuilder();
+            programPath = "/app/" + Path.GetFileName(appFull);
+            fs.AddHostFile(programPath, appFull);
+        }
+        foreach (var w in fs.Warnings) log.LogWarning("{Warning}", w);
+        foreach (var (path, contents) in DefaultEtc)
+            if (fs.AddFileIfMissing(path, contents)) log.LogInformation("supplied {Path}", path);
+        if (fs.Find("/tmp") == null) fs.MkdirP("/tmp")!.Mode = Kernel.Fs.RootFsFormat.S_IFDIR | 0x3ff /*1777*/;
+
+        var argv = new List<string> { programPath };
+        argv.AddRange(o.Args);
+        var output = o.Output ?? Path.GetFileName(appFull) + ".img";
+        ImageWriter.WriteImageFile(output, kernel, argv, env, programPath, fs);
+        log.LogInformation("wrote {Output}: program {Program} ({Type}, entry 0x{Entry:x}), {Size} bytes",
+            output, programPath, elf.IsPie() ? "static-pie" : "static", elf.Entry, new FileInfo(output).Length);
+        return 0;
+    }
+}

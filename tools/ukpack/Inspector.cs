@@ -1,0 +1,86 @@
+using System.Text;
+using Kernel.Fs;
+using Kernel.Loader;
+
+namespace Ukpack;
+
+public static class Inspector
+{
+    static string SegType(uint t) => t switch
+    {
+        ElfConst.PT_LOAD => "LOAD", ElfConst.PT_DYNAMIC => "DYNAMIC", ElfConst.PT_INTERP => "INTERP",
+        ElfConst.PT_NOTE => "NOTE", ElfConst.PT_PHDR => "PHDR", ElfConst.PT_TLS => "TLS",
+        ElfConst.PT_GNU_EH_FRAME => "GNU_EH_FRAME", ElfConst.PT_GNU_STACK => "GNU_STACK",
+        ElfConst.PT_GNU_RELRO => "GNU_RELRO", ElfConst.PT_GNU_PROPERTY => "GNU_PROPERTY",
+        _ => $"0x{t:x}",
+    };
+
+    static string Flags(uint f) => $"{((f & ElfConst.PF_R) != 0 ? 'R' : '-')}{((f & ElfConst.PF_W) != 0 ? 'W' : '-')}{((f & ElfConst.PF_X) != 0 ? 'X' : '-')}";
+
+    public static string ModeString(uint mode)
+    {
+        char t = (mode & RootFsFormat.S_IFMT) switch
+        {
+            RootFsFormat.S_IFDIR => 'd', RootFsFormat.S_IFLNK => 'l', RootFsFormat.S_IFREG => '-', _ => '?',
+        };
+        var sb = new StringBuilder().Append(t);
+        string rwx = "rwxrwxrwx";
+        for (int i = 0; i < 9; i++) sb.Append((mode & (1u << (8 - i))) != 0 ? rwx[i] : '-');
+        if ((mode & 0x800) != 0) sb[3] = sb[3] == 'x' ? 's' : 'S';
+        if ((mode & 0x400) != 0) sb[6] = sb[6] == 'x' ? 's' : 'S';
+        if ((mode & 0x200) != 0) sb[9] = sb[9] == 'x' ? 't' : 'T';
+        return sb.ToString();
+    }
+
+    public static int Inspect(string path, TextWriter w)
+    {
+        var img = ImageFile.Open(path);
+        w.WriteLine($"image:    {path} ({img.Bytes.Length} bytes)");
+        w.WriteLine($"kernel:   {img.KernelSize} bytes (with padding)");
+        w.WriteLine($"payload:  {img.Trailer.PayloadLength} bytes at 0x{img.Trailer.PayloadOffset:x}, CRC 0x{img.Trailer.Crc:x8} ok");
+        w.WriteLine($"program:  {img.Program}");
+        w.WriteLine("argv:     " + string.Join(" ", img.Argv.Select(Quote)));
+        w.WriteLine("env:");
+        foreach (var e in img.Env) w.WriteLine("  " + e);
+
+        var fs = img.RootFs;
+        RootFsReader.Validate(fs, out var h);
+        var paths = new string[h.Count];
+        int progIndex = -1;
+        for (uint i = 0; i < h.Count; i++)
+        {
+            RootFsReader.GetEntry(fs, i, out var e);
+            paths[i] = i == 0 ? "/" : (e.Parent == 0 ? "" : paths[e.Parent]) + "/" + Encoding.UTF8.GetString(RootFsReader.Name(fs, ref h, ref e));
+            if (paths[i] == img.Program) progIndex = (int)i;
+        }
+
+        // ELF summary of the program, read from the rootfs.
+        if (progIndex >= 0)
+        {
+            RootFsReader.GetEntry(fs, (uint)progIndex, out var pe);
+            var data = RootFsReader.Data(fs, ref pe);
+            var err = ElfFile.Parse(data, out var elf);
+            if (err != ElfError.None) w.WriteLine($"elf:      {ElfFile.ErrorMessage(err)}");
+            else
+            {
+                var interp = elf.HasInterp() ? Encoding.UTF8.GetString(elf.Interp(data)) : "none";
+                w.WriteLine($"elf:      {(elf.Type == ElfConst.ET_DYN ? "DYN (position-independent)" : "EXEC")}, entry 0x{elf.Entry:x}, interp {interp}, {(elf.HasSymbols(data) ? "symbols" : "stripped")}");
+                foreach (var s in elf.Segments)
+                    w.WriteLine($"  {SegType(s.Type),-12} {Flags(s.Flags)} off 0x{s.Offset:x8} vaddr 0x{s.VAddr:x12} filesz 0x{s.FileSize:x} memsz 0x{s.MemSize:x} align 0x{s.Align:x}");
+            }
+        }
+        else w.WriteLine("elf:      program not found in the root filesystem");
+
+        w.WriteLine($"rootfs:   {h.Count} entries");
+        for (uint i = 0; i < h.Count; i++)
+        {
+            RootFsReader.GetEntry(fs, i, out var e);
+            var line = $"  {ModeString(e.Mode)} {e.Uid,5} {e.Gid,5} {e.DataSize,10} {paths[i]}";
+            if (RootFsFormat.IsSymlink(e.Mode)) line += " -> " + Encoding.UTF8.GetString(RootFsReader.Data(fs, ref e));
+            w.WriteLine(line);
+        }
+        return 0;
+    }
+
+    static string Quote(string s) => s.Length > 0 && !s.Any(c => char.IsWhiteSpace(c) || c == '\'' || c == '"') ? s : "'" + s.Replace("'", "'\\''") + "'";
+}

@@ -1,0 +1,146 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Ukpack;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        try
+        {
+            return Cli.Run(args);
+        }
+        catch (UkpackException e)
+        {
+            Console.Error.WriteLine("ukpack: error: " + e.Message);
+            return e.ExitCode;
+        }
+        catch (Exception e)
+        {
+            // Never a stack trace: one line, and the type for bug reports.
+            Console.Error.WriteLine($"ukpack: internal error: {e.GetType().Name}: {e.Message}");
+            return QemuRunner.ExitFailure;
+        }
+    }
+}
+
+public static class Cli
+{
+    public static ILoggerFactory MakeLogger(bool verbose) => LoggerFactory.Create(b =>
+    {
+        b.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        b.AddSimpleConsole(o => { o.SingleLine = true; o.IncludeScopes = false; o.ColorBehavior = LoggerColorBehavior.Disabled; });
+        b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+    });
+
+    public static RootCommand BuildCommand()
+    {
+        var root = new RootCommand("ukpack: pack a Linux x86-64 program into a unikernel image and run it under QEMU");
+
+        // ---- build
+        var appArg = new Argument<string>("APP") { Description = "the static Linux x86-64 ELF program" };
+        var argsArg = new Argument<string[]>("ARGS") { Description = "program arguments (after --)", Arity = ArgumentArity.ZeroOrMore };
+        var fsOpt = new Option<string?>("--fs") { Description = "directory to use as the root filesystem" };
+        var outOpt = new Option<string?>("--output", "-o") { Description = "image to write (default: ./<APP basename>.img)" };
+        var envOpt = new Option<string[]>("--env", "-e") { Description = "environment variable K=V (repeatable; default PATH and HOME)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var kernelOpt = new Option<string?>("--kernel") { Description = "kernel ELF (default: kernel.elf beside ukpack)" };
+        var bVerbose = new Option<bool>("--verbose", "-v") { Description = "print what is being done" };
+        var build = new Command("build", "build an image from a program") { appArg, argsArg, fsOpt, outOpt, envOpt, kernelOpt, bVerbose };
+        build.SetAction(pr =>
+        {
+            using var lf = MakeLogger(pr.GetValue(bVerbose));
+            var o = new BuildOptions
+            {
+                App = pr.GetValue(appArg)!,
+                Fs = pr.GetValue(fsOpt),
+                Output = pr.GetValue(outOpt),
+                Env = pr.GetValue(envOpt) ?? [],
+                Kernel = pr.GetValue(kernelOpt),
+                Args = pr.GetValue(argsArg) ?? [],
+            };
+            return Builder.Build(o, lf.CreateLogger("ukpack"));
+        });
+
+        // ---- run
+        var imgArg = new Argument<string>("IMAGE") { Description = "image written by ukpack build" };
+        var runArgs = new Argument<string[]>("ARGS") { Description = "arguments replacing the image's (after --)", Arity = ArgumentArity.ZeroOrMore };
+        var accelOpt = new Option<string>("--accel") { Description = "QEMU accelerator", DefaultValueFactory = _ => "tcg" };
+        accelOpt.AcceptOnlyFromAmong("tcg", "kvm");
+        var memOpt = new Option<string>("--mem", "-m") { Description = "guest memory", DefaultValueFactory = _ => "512M" };
+        var smpOpt = new Option<int>("--smp") { Description = "guest CPUs", DefaultValueFactory = _ => 1 };
+        var machineOpt = new Option<string>("--machine", "-M") { Description = "QEMU machine", DefaultValueFactory = _ => "microvm" };
+        machineOpt.AcceptOnlyFromAmong("microvm", "pc", "q35");
+        var verboseOpt = new Option<bool>("--verbose", "-v") { Description = "show kernel log lines and the QEMU command on stderr" };
+        var logOpt = new Option<int?>("--log") { Description = "kernel log level 0..3 (default 1, or 2 with -v)" };
+        var timeoutOpt = new Option<double?>("--timeout") { Description = "kill QEMU after this many seconds (exit 124)" };
+        var qemuOpt = new Option<string?>("--qemu") { Description = "QEMU executable (default qemu-system-x86_64, or $UKPACK_QEMU)" };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt };
+        run.SetAction(pr =>
+        {
+            bool v = pr.GetValue(verboseOpt);
+            using var lf = MakeLogger(v);
+            var o = new RunOptions
+            {
+                Image = pr.GetValue(imgArg)!,
+                Accel = pr.GetValue(accelOpt)!,
+                Memory = pr.GetValue(memOpt)!,
+                Smp = pr.GetValue(smpOpt),
+                Machine = pr.GetValue(machineOpt)!,
+                Verbose = v,
+                LogLevel = pr.GetValue(logOpt),
+                Args = pr.GetValue(runArgs) ?? [],
+                TimeoutSeconds = pr.GetValue(timeoutOpt),
+                Qemu = pr.GetValue(qemuOpt),
+            };
+            if (o.Smp < 1) throw new UkpackException("--smp must be at least 1");
+            if (o.LogLevel is < 0 or > 3) throw new UkpackException("--log must be 0..3");
+            return QemuRunner.RunAsync(o, lf.CreateLogger("ukpack")).GetAwaiter().GetResult();
+        });
+
+        // ---- inspect
+        var inspImg = new Argument<string>("IMAGE") { Description = "image to describe" };
+        var inspect = new Command("inspect", "describe an image") { inspImg };
+        inspect.SetAction(pr => Inspector.Inspect(pr.GetValue(inspImg)!, Console.Out));
+
+        root.Subcommands.Add(build);
+        root.Subcommands.Add(run);
+        root.Subcommands.Add(inspect);
+        return root;
+    }
+
+    public static int Run(string[] args)
+    {
+        var root = BuildCommand();
+        var pr = root.Parse(args);
+        if (pr.Errors.Count > 0)
+        {
+            foreach (var e in pr.Errors) Console.Error.WriteLine("ukpack: error: " + e.Message);
+            Console.Error.WriteLine("Try 'ukpack --help' for usage.");
+            return 2;
+        }
+        // Arguments for the program must come after "--": an unknown option before it is an
+        // error, not a program argument.
+        int dd = Array.IndexOf(args, "--");
+        var before = dd < 0 ? args : args[..dd];
+        foreach (var t in pr.Tokens)
+        {
+            if (t.Type == System.CommandLine.Parsing.TokenType.Argument && t.Value.StartsWith('-') && t.Value != "-" && before.Contains(t.Value)
+                && pr.CommandResult.Command.Name is "build" or "run")
+            {
+                bool isOptionValue = false;
+                int k = Array.IndexOf(before, t.Value);
+                if (k > 0 && before[k - 1].StartsWith('-') && pr.CommandResult.Command.Options.Any(o => o.Name == before[k - 1] || o.Aliases.Contains(before[k - 1])))
+                    isOptionValue = true;
+                if (!isOptionValue)
+                {
+                    Console.Error.WriteLine($"ukpack: error: unknown option {t.Value} (program arguments go after --)");
+                    return 2;
+                }
+            }
+        }
+        var cfg = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        return pr.Invoke(cfg);
+    }
+}

@@ -1,0 +1,338 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Ukpack;
+
+public sealed record RunOptions
+{
+    public required string Image { get; init; }
+    public string Accel { get; init; } = "tcg";
+    public string Memory { get; init; } = "512M";
+    public int Smp { get; init; } = 1;
+    public string Machine { get; init; } = "microvm";
+    public bool Verbose { get; init; }
+    public int? LogLevel { get; init; }
+    public IReadOnlyList<string> Args { get; init; } = [];
+    public double? TimeoutSeconds { get; init; }
+    public string? Qemu { get; init; }
+}
+
+public static class QemuRunner
+{
+    public const int ExitTimeout = 124;
+    public const int ExitFailure = 125;
+    public const int ExitInterrupted = 130;
+    /// <summary>QEMU's status after isa-debug-exit with value 0x7e: kernel panic.</summary>
+    public const int QemuPanicStatus = (0x7e << 1) | 1;
+    /// <summary>QEMU's status after isa-debug-exit with value 0: program exit.</summary>
+    public const int QemuProgramExitStatus = (0 << 1) | 1;
+
+    public static string StdioSocket(string dir) => Path.Combine(dir, "stdio.sock");
+    public static string StderrSocket(string dir) => Path.Combine(dir, "stderr.sock");
+    public static string LogSocket(string dir) => Path.Combine(dir, "log.sock");
+
+    /// <summary>The kernel command line (-append): log=N and, when run-time arguments are
+    /// given, argv=HEX (the image's argv[0] followed by them, NUL-terminated, hex).</summary>
+    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride)
+    {
+        var sb = new StringBuilder($"log={logLevel}");
+        if (argvOverride is { Count: > 0 })
+            sb.Append(" argv=").Append(Convert.ToHexStringLower(ImageWriter.StringList(argvOverride)));
+        return sb.ToString();
+    }
+
+    /// <summary>THE QEMU command line (arguments after the executable). Serial ordering:
+    /// -serial creates the board's first ISA serial (COM1, 0x3f8, program stdin/stdout);
+    /// the -device isa-serial is realized after it and gets the next index (COM2, 0x2f8,
+    /// program stderr). -nodefaults removes pc/q35's own COM ports and monitor.</summary>
+    public static List<string> BuildQemuArgs(RunOptions o, string image, string sockDir, string append)
+    {
+        var cpu = "max";
+        return
+        [
+            "-M", o.Machine,
+            "-accel", o.Accel,
+            "-cpu", cpu,
+            "-m", o.Memory,
+            "-smp", o.Smp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-kernel", image,
+            "-initrd", image,
+            "-append", append,
+            "-chardev", $"socket,id=c1,path={StdioSocket(sockDir)}",
+            "-serial", "chardev:c1",
+            "-chardev", $"socket,id=c2,path={StderrSocket(sockDir)}",
+            "-device", "isa-serial,chardev=c2",
+            "-chardev", $"socket,id=c3,path={LogSocket(sockDir)}",
+            "-device", "isa-debugcon,iobase=0xe9,chardev=c3",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+        ];
+    }
+
+    public static string? FindOnPath(string exe)
+    {
+        if (exe.Contains('/')) return File.Exists(exe) ? exe : null;
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var p = Path.Combine(dir, exe);
+            if (File.Exists(p)) return p;
+        }
+        return null;
+    }
+
+    static void Err(string line)
+    {
+        lock (Console.Error) { Console.Error.WriteLine(line); Console.Error.Flush(); }
+    }
+
+    /// <summary>Boots the image and relays the channels. Returns ukpack's exit status.</summary>
+    public static async Task<int> RunAsync(RunOptions o, ILogger log)
+    {
+        // 1. Validate before launching anything.
+        var img = ImageFile.Open(o.Image);
+        var imagePath = Path.GetFullPath(o.Image);
+        var qemu = o.Qemu ?? Environment.GetEnvironmentVariable("UKPACK_QEMU") ?? "qemu-system-x86_64";
+        var qemuPath = FindOnPath(qemu)
+            ?? throw new UkpackException($"{qemu} not found (install QEMU: apt install qemu-system-x86)");
+        List<string>? argvOverride = null;
+        if (o.Args.Count > 0)
+        {
+            var argv0 = img.Argv.FirstOrDefault() ?? img.Program;
+            argvOverride = [argv0, .. o.Args];
+        }
+        int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
+        var append = KernelCommandLine(logLevel, argvOverride);
+
+        // 2. Sockets first, so QEMU (the client) loses no output.
+        var dir = Directory.CreateTempSubdirectory("ukpack-").FullName;
+        var listeners = new List<Socket>();
+        Process? proc = null;
+        using var cts = new CancellationTokenSource();
+        int interrupted = 0;
+        void OnSignal(PosixSignalContext ctx) { ctx.Cancel = true; Interlocked.Exchange(ref interrupted, 1); cts.Cancel(); }
+        using var sigInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            Socket Listen(string path)
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                s.Bind(new UnixDomainSocketEndPoint(path));
+                s.Listen(1);
+                listeners.Add(s);
+                return s;
+            }
+            var lStdio = Listen(StdioSocket(dir));
+            var lStderr = Listen(StderrSocket(dir));
+            var lLog = Listen(LogSocket(dir));
+
+            var qargs = BuildQemuArgs(o, imagePath, dir, append);
+            log.LogInformation("{Cmd}", qemuPath + " " + string.Join(' ', qargs.Select(ShellQuote)));
+            var psi = new ProcessStartInfo(qemuPath)
+            {
+                RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (var a in qargs) psi.ArgumentList.Add(a);
+            var qemuOut = new StringBuilder();
+            try { proc = Process.Start(psi) ?? throw new UkpackException($"cannot start {qemuPath}"); }
+            catch (System.ComponentModel.Win32Exception e) { throw new UkpackException($"cannot start {qemuPath}: {e.Message}"); }
+            proc.StandardInput.Close();
+            proc.OutputDataReceived += (_, e) => { if (e.Data != null) lock (qemuOut) qemuOut.AppendLine(e.Data); };
+            proc.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (qemuOut) qemuOut.AppendLine(e.Data); };
+            proc.BeginOutputReadLine();
+            proc.BeginErrorReadLine();
+
+            // 3. Relays.
+            var stdout = Console.OpenStandardOutput();
+            var stderr = Console.OpenStandardError();
+            var logState = new LogState(o.Verbose);
+            var relayCts = new CancellationTokenSource();
+            var tStdio = Task.Run(async () =>
+            {
+                using var c = await lStdio.AcceptAsync(relayCts.Token);
+                _ = Task.Run(() => PumpStdin(c));
+                await Pump(c, stdout, null, relayCts.Token);
+            });
+            var tStderr = Task.Run(async () =>
+            {
+                using var c = await lStderr.AcceptAsync(relayCts.Token);
+                await Pump(c, stderr, null, relayCts.Token);
+            });
+            var tLog = Task.Run(async () =>
+            {
+                using var c = await lLog.AcceptAsync(relayCts.Token);
+                await Pump(c, null, logState, relayCts.Token);
+            });
+
+            // 4. Wait for QEMU, a timeout or a signal.
+            var exited = proc.WaitForExitAsync(CancellationToken.None);
+            var stop = new List<Task> { exited, Task.Delay(Timeout.Infinite, cts.Token) };
+            if (o.TimeoutSeconds is { } secs && secs > 0) stop.Add(Task.Delay(TimeSpan.FromSeconds(secs)));
+            var first = await Task.WhenAny(stop);
+            if (first != exited)
+            {
+                KillQuietly(proc);
+                await Task.WhenAny(exited, Task.Delay(5000));
+                relayCts.Cancel();
+                await DrainAsync(tStdio, tStderr, tLog);
+                if (Volatile.Read(ref interrupted) != 0) { Err("ukpack: interrupted"); return ExitInterrupted; }
+                Err($"ukpack: timed out after {o.TimeoutSeconds} s; QEMU killed");
+                return ExitTimeout;
+            }
+            proc.WaitForExit(); // flush the async stdout/stderr readers
+
+            // 5. QEMU closed its end of the sockets: let the relays drain, then stop them.
+            var drained = Task.WhenAll(tStdio, tStderr, tLog);
+            await Task.WhenAny(drained, Task.Delay(2000));
+            relayCts.Cancel();
+            foreach (var l in listeners) l.Dispose();
+            await DrainAsync(tStdio, tStderr, tLog);
+            logState.Flush();
+
+            int code = proc.ExitCode;
+            string qemuText;
+            lock (qemuOut) qemuText = qemuOut.ToString().Trim();
+            if (o.Verbose && qemuText.Length > 0) Err(qemuText);
+            return Outcome(code, logState, qemuText);
+        }
+        finally
+        {
+            if (proc is { HasExited: false }) KillQuietly(proc);
+            proc?.Dispose();
+            foreach (var l in listeners) l.Dispose();
+            try { Directory.Delete(dir, true); } catch { }
+        }
+    }
+
+    /// <summary>Maps QEMU's exit status and the kernel log to ukpack's exit status.</summary>
+    public static int Outcome(int qemuStatus, LogState log, string qemuText)
+    {
+        if (log.ExitStatus is { } st) return st;
+        if (qemuStatus == QemuPanicStatus)
+        {
+            Err("ukpack: kernel panic");
+            foreach (var l in log.LastLines) Err("  " + l);
+            return ExitFailure;
+        }
+        // QEMU's own failures also exit with status 1 (= debug-exit value 0), so what it
+        // printed decides: a guest that powered off normally makes QEMU print nothing.
+        var firstQemuLine = qemuText.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        if (firstQemuLine != null && (qemuStatus == QemuProgramExitStatus || (qemuStatus & 1) == 0))
+        {
+            Err($"ukpack: error: QEMU failed (status {qemuStatus}): {firstQemuLine.Trim()}");
+            foreach (var l in log.LastLines) Err("  " + l);
+            return ExitFailure;
+        }
+        if (qemuStatus == QemuProgramExitStatus)
+        {
+            Err("ukpack: error: the guest powered off without reporting an exit status");
+            foreach (var l in log.LastLines) Err("  " + l);
+            return ExitFailure;
+        }
+        if ((qemuStatus & 1) == 1 && qemuStatus > 1)
+        {
+            Err($"ukpack: error: the kernel stopped with debug-exit code 0x{qemuStatus >> 1:x} and no exit status");
+            foreach (var l in log.LastLines) Err("  " + l);
+            return ExitFailure;
+        }
+        var firstLine = qemuText.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
+        Err(firstLine != null
+            ? $"ukpack: error: QEMU failed (status {qemuStatus}): {firstLine.Trim()}"
+            : $"ukpack: error: QEMU exited (status {qemuStatus}) before the program reported an exit status");
+        foreach (var l in log.LastLines) Err("  " + l);
+        return ExitFailure;
+    }
+
+    static async Task DrainAsync(params Task[] tasks)
+    {
+        try { await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(2)); } catch { }
+    }
+
+    static void KillQuietly(Process p)
+    {
+        try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch { }
+    }
+
+    static async Task Pump(Socket s, Stream? output, LogState? log, CancellationToken ct)
+    {
+        var buf = new byte[16384];
+        try
+        {
+            while (true)
+            {
+                int n = await s.ReceiveAsync(buf, SocketFlags.None, ct);
+                if (n <= 0) break;
+                if (output != null) { output.Write(buf, 0, n); output.Flush(); }
+                log?.Feed(buf.AsSpan(0, n));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or IOException or ObjectDisposedException) { }
+    }
+
+    /// <summary>ukpack's stdin -> COM1, escaped; FF 04 at end of input.</summary>
+    static void PumpStdin(Socket s)
+    {
+        try
+        {
+            using var stdin = Console.OpenStandardInput();
+            var buf = new byte[4096];
+            var enc = new byte[8192];
+            int n;
+            while ((n = stdin.Read(buf, 0, buf.Length)) > 0)
+            {
+                int m = StdinCodec.Encode(buf.AsSpan(0, n), enc);
+                s.Send(enc.AsSpan(0, m));
+            }
+            s.Send(StdinCodec.EofSequence);
+        }
+        catch { /* guest gone */ }
+    }
+
+    static string ShellQuote(string a) =>
+        a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_=.,:/@+".Contains(c)) ? a : "'" + a.Replace("'", "'\\''") + "'";
+}
+
+/// <summary>Splits the debugcon stream into lines; prints them per verbosity; remembers
+/// the exit status and the last lines (for panic reports).</summary>
+public sealed class LogState(bool verbose)
+{
+    readonly List<byte> _partial = [];
+    readonly Queue<string> _last = new();
+    public const int KeepLines = 20;
+    public int? ExitStatus { get; private set; }
+    public IEnumerable<string> LastLines => _last;
+    public List<string>? Captured { get; set; } // tests: collect what would be printed
+
+    public void Feed(ReadOnlySpan<byte> data)
+    {
+        foreach (var b in data)
+        {
+            if (b == (byte)'\n') Line();
+            else if (b != (byte)'\r') _partial.Add(b);
+        }
+    }
+
+    public void Flush() { if (_partial.Count > 0) Line(); }
+
+    void Line()
+    {
+        var line = Encoding.UTF8.GetString(_partial.ToArray());
+        _partial.Clear();
+        if (KernelLog.TryParseExit(line, out var st)) { ExitStatus = st; return; }
+        _last.Enqueue(line);
+        while (_last.Count > KeepLines) _last.Dequeue();
+        string? show = null;
+        if (verbose) show = line;
+        else
+        {
+            var (level, msg) = KernelLog.Parse(line);
+            if (level == 'E') show = "ukpack: " + msg;
+        }
+        if (show == null) return;
+        if (Captured != null) { Captured.Add(show); return; }
+        lock (Console.Error) { Console.Error.WriteLine(show); Console.Error.Flush(); }
+    }
+}
