@@ -15,7 +15,8 @@ namespace Kernel.Drivers
             Cpu.Outb((ushort)(_port + 0), 1);          // 115200 baud
             Cpu.Outb((ushort)(_port + 1), 0);
             Cpu.Outb((ushort)(_port + 3), 0x03);       // 8N1
-            Cpu.Outb((ushort)(_port + 2), 0x07);       // FIFO on, cleared
+            // FIFOs stay off: switching them on clears them, losing input the host sent
+            // before we got here (QEMU then holds further bytes until we read this one).
             Cpu.Outb((ushort)(_port + 4), 0x0b);       // DTR, RTS, OUT2 (IRQ line enable)
             if (receiveInterrupts) Cpu.Outb((ushort)(_port + 1), 0x01);
         }

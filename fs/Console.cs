@@ -59,13 +59,15 @@ namespace Kernel.Fs
                 Cpu.Halt();                    // sti; hlt: the next interrupt wakes us
                 Cpu.DisableInterrupts();
             }
+            // Copy out before consuming, so a bad buffer (EFAULT) loses no input.
             ulong n = 0;
             byte* chunk = stackalloc byte[256];
             while (n < length && _head != _tail)
             {
                 int k = 0;
-                while (k < 256 && n + (ulong)k < length && _head != _tail) { chunk[k++] = _ring[_tail % _ring.Length]; _tail++; }
+                while (k < 256 && n + (ulong)k < length && _tail + k != _head) { chunk[k] = _ring[(_tail + k) % _ring.Length]; k++; }
                 if (buffer.Add(n).CopyOut(chunk, (ulong)k) != 0) return n > 0 ? (SysResult)(long)n : Errno.EFAULT;
+                _tail += k;
                 n += (ulong)k;
             }
             return (long)n;

@@ -40,6 +40,7 @@ namespace Kernel.Syscalls
                 else return Errno.EINVAL;
             }
             if (a->A2 != 0 && new UserPtr(a->A2).CopyOut(&old, 8) != 0) return Errno.EFAULT;
+            DeliverUnblocked();
             return SysResult.Ok;
         }
 
@@ -67,9 +68,29 @@ namespace Kernel.Syscalls
             if (sig == 0) return SysResult.Ok;
             SigAction act = Cur.Actions[sig];
             if (act.Handler == 1 || (act.Handler == 0 && Signal.DefaultIgnored(sig))) return SysResult.Ok;   // SIG_IGN
-            if ((Cur.SignalMask & (1UL << (sig - 1))) != 0 && sig != Signal.SIGKILL) return SysResult.Ok;  // blocked: would stay pending
+            if ((Cur.SignalMask & (1UL << (sig - 1))) != 0 && sig != Signal.SIGKILL)
+            {
+                Cur.PendingSignals |= 1UL << (sig - 1);        // delivered when unblocked
+                return SysResult.Ok;
+            }
             Cur.KillBySignal(sig, null, 0, false);
             return SysResult.Ok;
+        }
+
+        /// Acts on pending signals that the mask no longer blocks (default actions only).
+        static void DeliverUnblocked()
+        {
+            ulong ready = Cur.PendingSignals & ~Cur.SignalMask;
+            for (int sig = 1; ready != 0 && sig <= Signal.Count; sig++)
+            {
+                ulong bit = 1UL << (sig - 1);
+                if ((ready & bit) == 0) continue;
+                Cur.PendingSignals &= ~bit;
+                ready &= ~bit;
+                SigAction act = Cur.Actions[sig];
+                if (act.Handler == 1 || (act.Handler == 0 && Signal.DefaultIgnored(sig))) continue;
+                Cur.KillBySignal(sig, null, 0, false);
+            }
         }
 
         /// kill(2)

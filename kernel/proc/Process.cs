@@ -17,7 +17,7 @@ namespace Kernel.Proc
         public readonly UserMemory Memory = new UserMemory();
         public readonly FdTable Files = new FdTable();
         public readonly SigAction[] Actions = new SigAction[Signal.Count + 1];
-        public ulong SignalMask;
+        public ulong SignalMask, PendingSignals;
         public int Pid = 1, ParentPid = 0;
         public uint Umask = 0x12;
         public ulong TidAddress, RobustList, FsBase, AltStackSp, AltStackSize;
