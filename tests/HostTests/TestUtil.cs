@@ -12,9 +12,20 @@ public static class TestUtil
         return d?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 
+    static readonly List<string> _temps = [];
+    static TestUtil()
+    {
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            lock (_temps) foreach (var d in _temps) try { Directory.Delete(d, true); } catch { }
+        };
+    }
+
+    /// <summary>A fresh directory, removed when the test process exits.</summary>
     public static string TempDir()
     {
         var d = Directory.CreateTempSubdirectory("ukpack-test-").FullName;
+        lock (_temps) _temps.Add(d);
         return d;
     }
 

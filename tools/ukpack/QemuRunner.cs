@@ -192,6 +192,8 @@ public static class QemuRunner
             await DrainAsync(tStdio, tStderr, tLog);
             logState.Flush();
 
+            // Ctrl-C in a terminal reaches QEMU too, which may exit before we notice.
+            if (Volatile.Read(ref interrupted) != 0) { Err("ukpack: interrupted"); return ExitInterrupted; }
             int code = proc.ExitCode;
             string qemuText;
             lock (qemuOut) qemuText = qemuOut.ToString().Trim();

@@ -120,3 +120,45 @@ memmove:                            /* (dst, src, n) */
     .p2align 3
 __security_cookie:
     .quad 0x2f6b9a3c5d1e8047
+
+/* Interface call through a dispatch cell (address in r11): resolve the target for the
+   receiver's type (InterfaceDispatch.cs, which caches it) with every argument register
+   preserved, then tail-jump to it. */
+    .text
+    .globl RhpInitialDynamicInterfaceDispatch
+RhpInitialDynamicInterfaceDispatch:
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    pushq %r8
+    pushq %r9
+    pushq %r11
+    subq $128, %rsp
+    movdqu %xmm0, 0(%rsp)
+    movdqu %xmm1, 16(%rsp)
+    movdqu %xmm2, 32(%rsp)
+    movdqu %xmm3, 48(%rsp)
+    movdqu %xmm4, 64(%rsp)
+    movdqu %xmm5, 80(%rsp)
+    movdqu %xmm6, 96(%rsp)
+    movdqu %xmm7, 112(%rsp)
+    movq %r11, %rsi
+    call uk_resolve_interface        /* (object, cell) -> code */
+    movdqu 0(%rsp), %xmm0
+    movdqu 16(%rsp), %xmm1
+    movdqu 32(%rsp), %xmm2
+    movdqu 48(%rsp), %xmm3
+    movdqu 64(%rsp), %xmm4
+    movdqu 80(%rsp), %xmm5
+    movdqu 96(%rsp), %xmm6
+    movdqu 112(%rsp), %xmm7
+    addq $128, %rsp
+    popq %r11
+    popq %r9
+    popq %r8
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    jmp *%rax

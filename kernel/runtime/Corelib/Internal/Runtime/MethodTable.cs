@@ -24,6 +24,7 @@ namespace Internal.Runtime
         public bool HasComponentSize => (_uFlags & HasComponentSizeFlag) != 0;
         public ushort ComponentSize => HasComponentSize ? (ushort)_uFlags : (ushort)0;
         public uint BaseSize => _uBaseSize;
+        public uint Flags => _uFlags;
         public bool IsParameterizedType => (_uFlags & KindMask) == KindParameterized;
         public bool IsArray => IsParameterizedType && _uBaseSize > 1;
         public uint ElementType => (_uFlags & ElementTypeMask) >> ElementTypeShift;
