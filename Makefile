@@ -14,7 +14,7 @@ KERNEL_CS := $(shell find kernel drivers fs syscalls loader -name '*.cs' -not -p
 KERNEL_S := $(wildcard kernel/arch/x86_64/*.S)
 KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S))
 
-.PHONY: all kernel test test-host test-boot test-compat bench demo clean check-tools
+.PHONY: all kernel test test-host test-boot test-compat bench demo docs clean check-tools
 
 all: check-tools $(OUT)/kernel.elf $(OUT)/ukpack
 
@@ -75,6 +75,16 @@ test-compat: all
 
 bench: all
 	bench/run.sh
+
+# docs/syscalls.md is generated from the kernel's own syscall table (a boot test checks it).
+docs: $(OUT)/kernel.elf
+	@command -v $(QEMU) >/dev/null || { echo "make: QEMU is missing: apt-get install qemu-system-x86" >&2; exit 1; }
+	$(QEMU) -M microvm -accel tcg -cpu max -m 256M -nodefaults -no-user-config -display none -no-reboot \
+	    -kernel $(OUT)/kernel.elf -append "log=0 test=syscall-table" \
+	    -chardev file,id=log,path=$(OBJ)/syscalls.log -device isa-debugcon,iobase=0xe9,chardev=log \
+	    -device isa-debug-exit,iobase=0xf4,iosize=4 || true
+	sed -n '/^@@BEGIN syscalls.md$$/,/^@@END syscalls.md$$/p' $(OBJ)/syscalls.log | sed '1d;$$d' > docs/syscalls.md
+	@test -s docs/syscalls.md || { echo "make: no syscall table in the kernel log" >&2; exit 1; }
 
 clean:
 	rm -rf $(OUT) kernel/bin kernel/obj kernel/runtime/Corelib/bin kernel/runtime/Corelib/obj
