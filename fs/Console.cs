@@ -25,10 +25,13 @@ namespace Kernel.Fs
             IoApic.Route(4, IrqVector);
         }
 
+        static Sched.Thread _reader;            // a thread blocked in Read, woken by input
+
         static InterruptFrame* OnInterrupt(InterruptFrame* f)
         {
             Drain();
             Time.Timer.EndOfInterrupt();
+            if (_reader != null && (_head != _tail || _eof)) { Sched.Scheduler.Wake(_reader, Sched.WakeReason.Woken); _reader = null; }
             return f;
         }
 
@@ -56,8 +59,13 @@ namespace Kernel.Fs
                 Drain();
                 if (_head != _tail) break;
                 if (_eof) return 0;
-                Cpu.Halt();                    // sti; hlt: the next interrupt wakes us
-                Cpu.DisableInterrupts();
+                _reader = Sched.Scheduler.Current;
+                if (Sched.Scheduler.Block(0, true) == Sched.WakeReason.Interrupted)
+                {
+                    _reader = null;
+                    Sched.Scheduler.Current.RestartSyscall = true;
+                    return Errno.EINTR;
+                }
             }
             // Copy out before consuming, so a bad buffer (EFAULT) loses no input.
             ulong n = 0;

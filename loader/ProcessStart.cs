@@ -56,9 +56,12 @@ namespace Kernel.Loader
             ReadOnlySpan<byte> envp = payload.Section(PayloadFormat.KindEnv);
 
             p.Memory.Space.Activate();
-            p.KernelStackTop = KernelStacks.Allocate(16);
-            Gdt.SetKernelStack(p.KernelStackTop);
-            *SyscallKernelRsp() = p.KernelStackTop;
+            var main = new Sched.Thread(p, p.Pid);
+            main.KernelStackTop = KernelStacks.Allocate(16);
+            Gdt.SetKernelStack(main.KernelStackTop);
+            *SyscallKernelRsp() = main.KernelStackTop;
+            SetName(main, progPath);
+            Sched.Scheduler.Init(main);
             Cpu.Wrmsr(0xC0000081, (0x10UL << 48) | (0x08UL << 32));     // STAR: sysret base 0x10, syscall cs 0x08
             Cpu.Wrmsr(0xC0000082, SyscallEntry());                         // LSTAR
             Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
@@ -67,6 +70,15 @@ namespace Kernel.Loader
             Syscalls.SyscallTable.Init();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);
+        }
+
+        /// The thread's comm name: the program's basename, at most 15 bytes.
+        static void SetName(Sched.Thread t, ReadOnlySpan<byte> path)
+        {
+            int slash = path.Length - 1;
+            while (slash >= 0 && path[slash] != '/') slash--;
+            ReadOnlySpan<byte> name = path.Slice(slash + 1);
+            for (int i = 0; i < 15 && i < name.Length; i++) t.Name[i] = name[i];
         }
 
         static ReadOnlySpan<byte> TrimNul(ReadOnlySpan<byte> s)

@@ -19,7 +19,6 @@ namespace Kernel.Syscalls
 
             // Process, identity and limits (Sys.Process.cs)
             Add(39, "getpid", &Sys.Getpid);
-            Add(60, "exit", &Sys.Exit, Support.Partial, "ends the process: there is one thread");
             Add(231, "exit_group", &Sys.ExitGroup);
             Add(63, "uname", &Sys.Uname);
             Add(95, "umask", &Sys.Umask);
@@ -34,31 +33,63 @@ namespace Kernel.Syscalls
             Add(110, "getppid", &Sys.Getppid);
             Add(118, "getresuid", &Sys.Getresid);
             Add(120, "getresgid", &Sys.Getresid);
-            Add(186, "gettid", &Sys.Getpid);
             Add(158, "arch_prctl", &Sys.ArchPrctl);
-            Add(218, "set_tid_address", &Sys.SetTidAddress);
-            Add(273, "set_robust_list", &Sys.SetRobustList);
-            Add(274, "get_robust_list", null, Support.None);
-            Add(334, "rseq", null, Support.None, "ENOSYS: libc falls back");
             Add(318, "getrandom", &Sys.Getrandom);
-            Add(24, "sched_yield", &Sys.Zero);
             Add(204, "sched_getaffinity", &Sys.SchedGetaffinity);
             Add(203, "sched_setaffinity", &Sys.SchedSetaffinity, Support.Partial, "one CPU: any set containing CPU 0 is accepted");
-            Add(56, "clone", null, Support.None, "threads and processes not yet");
-            Add(57, "fork", null, Support.None);
-            Add(58, "vfork", null, Support.None);
-            Add(59, "execve", null, Support.None);
-            Add(61, "wait4", null, Support.None);
-            Add(435, "clone3", null, Support.None);
-            Add(202, "futex", &Sys.Futex, Support.Partial, "one thread: WAKE wakes nobody; WAIT checks the value, then sleeps until its timeout");
+            Add(57, "fork", null, Support.None, "processes not yet");
+            Add(58, "vfork", null, Support.None, "processes not yet");
+            Add(59, "execve", null, Support.None, "processes not yet");
+            Add(61, "wait4", null, Support.None, "processes not yet");
+            Add(334, "rseq", null, Support.None, "ENOSYS: libc falls back");
 
-            // Signals (Sys.Signal.cs)
-            Add(13, "rt_sigaction", &Sys.RtSigaction, Support.Partial, "dispositions are stored; handlers are not invoked yet, default actions apply");
-            Add(14, "rt_sigprocmask", &Sys.RtSigprocmask, Support.Partial, "mask is stored; signals are not queued yet");
+            // Threads and scheduling (Sys.Thread.cs)
+            Add(56, "clone", &Sys.Clone, Support.Partial, "threads (CLONE_VM|CLONE_THREAD); new processes get ENOSYS");
+            Add(435, "clone3", &Sys.Clone3, Support.Partial, "threads (CLONE_VM|CLONE_THREAD); new processes get ENOSYS");
+            Add(60, "exit", &Sys.ExitThread);
+            Add(186, "gettid", &Sys.Gettid);
+            Add(218, "set_tid_address", &Sys.SetTidAddress);
+            Add(273, "set_robust_list", &Sys.SetRobustList);
+            Add(274, "get_robust_list", &Sys.GetRobustList);
+            Add(202, "futex", &Sys.Futex, Support.Partial, "all but the priority-inheritance operations (ENOSYS)");
+            Add(24, "sched_yield", &Sys.SchedYield);
+            Add(309, "getcpu", &Sys.Getcpu);
+            Add(324, "membarrier", &Sys.Membarrier);
+            Add(157, "prctl", &Sys.Prctl, Support.Partial, "names, death signal, dumpable, no_new_privs, timer slack, subreaper; others EINVAL");
+            Add(145, "sched_getscheduler", &Sys.SchedGetscheduler);
+            Add(144, "sched_setscheduler", &Sys.SchedSetscheduler, Support.Partial, "SCHED_OTHER/BATCH/IDLE accepted; real-time policies EPERM");
+            Add(143, "sched_getparam", &Sys.SchedGetparam);
+            Add(146, "sched_get_priority_max", &Sys.SchedPriorityMax);
+            Add(147, "sched_get_priority_min", &Sys.SchedPriorityMin);
+            Add(140, "getpriority", &Sys.Getpriority);
+            Add(141, "setpriority", &Sys.Setpriority, Support.Partial, "nice value recorded; scheduling is round-robin");
+
+            // Signals (Sys.Signal.cs, kernel/proc/Signals.cs)
+            Add(13, "rt_sigaction", &Sys.RtSigaction);
+            Add(14, "rt_sigprocmask", &Sys.RtSigprocmask);
+            Add(15, "rt_sigreturn", &Sys.RtSigreturn);
+            Add(127, "rt_sigpending", &Sys.RtSigpending);
+            Add(128, "rt_sigtimedwait", &Sys.RtSigtimedwait);
+            Add(129, "rt_sigqueueinfo", &Sys.RtSigqueueinfo);
+            Add(130, "rt_sigsuspend", &Sys.RtSigsuspend);
+            Add(297, "rt_tgsigqueueinfo", &Sys.RtTgsigqueueinfo);
             Add(131, "sigaltstack", &Sys.Sigaltstack);
-            Add(62, "kill", &Sys.Kill, Support.Partial, "to itself only; default action");
-            Add(200, "tkill", &Sys.Tkill, Support.Partial, "to itself only; default action");
-            Add(234, "tgkill", &Sys.Tgkill, Support.Partial, "to itself only; default action");
+            Add(34, "pause", &Sys.Pause);
+            Add(62, "kill", &Sys.Kill, Support.Partial, "the only process is pid 1");
+            Add(200, "tkill", &Sys.Tkill);
+            Add(234, "tgkill", &Sys.Tgkill);
+
+            // Timers (Sys.Timers.cs)
+            Add(36, "getitimer", &Sys.Getitimer, Support.Partial, "ITIMER_REAL; CPU-time timers read as disarmed");
+            Add(38, "setitimer", &Sys.Setitimer, Support.Partial, "ITIMER_REAL; ITIMER_VIRTUAL/PROF give EINVAL");
+            Add(37, "alarm", &Sys.Alarm);
+            Add(222, "timer_create", &Sys.TimerCreate, Support.Partial, "SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; CPU clocks count wall time");
+            Add(223, "timer_settime", &Sys.TimerSettime);
+            Add(224, "timer_gettime", &Sys.TimerGettime);
+            Add(225, "timer_getoverrun", &Sys.TimerGetoverrun);
+            Add(226, "timer_delete", &Sys.TimerDelete);
+            Add(100, "times", &Sys.Times, Support.Partial, "user time only");
+            Add(98, "getrusage", &Sys.Getrusage, Support.Partial, "user time only; memory and I/O counters are zero");
 
             // Time (Sys.Time.cs)
             Add(228, "clock_gettime", &Sys.ClockGettime);

@@ -3,6 +3,7 @@ using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
 using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {
@@ -10,7 +11,7 @@ namespace Kernel.Syscalls
     {
         static Process Cur => Process.Current;
 
-        /// getpid(2), gettid(2): one process, one thread.
+        /// getpid(2): one process.
         public static SysResult Getpid(SyscallArgs* a) => Cur.Pid;
         /// getppid(2)
         public static SysResult Getppid(SyscallArgs* a) => Cur.ParentPid;
@@ -26,8 +27,6 @@ namespace Kernel.Syscalls
             return SysResult.Ok;
         }
 
-        /// exit(2)
-        public static SysResult Exit(SyscallArgs* a) { Cur.Exit((int)a->A0); return SysResult.Ok; }
         /// exit_group(2)
         public static SysResult ExitGroup(SyscallArgs* a) { Cur.Exit((int)a->A0); return SysResult.Ok; }
 
@@ -117,7 +116,7 @@ namespace Kernel.Syscalls
             s.Uptime = (long)(Time.Clock.MonotonicNs() / 1000000000);
             s.TotalRam = PhysicalMemory.TotalBytes;
             s.FreeRam = PhysicalMemory.FreeBytes;
-            s.Procs = 1;
+            s.Procs = (ushort)Scheduler.ThreadCount;
             s.MemUnit = 1;
             return new UserRef<Sysinfo>(a->A0).Write(s) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
@@ -130,30 +129,20 @@ namespace Kernel.Syscalls
             {
                 case ARCH_SET_FS:
                     if (a->A1 >= AddressSpace.UserLimit) return Errno.EPERM;
-                    Cur.FsBase = a->A1;
+                    Me.FsBase = a->A1;
                     Cpu.Wrmsr(0xC0000100, a->A1);
                     return SysResult.Ok;
                 case ARCH_GET_FS:
-                    { ulong v = Cur.FsBase; return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }
+                    { ulong v = Me.FsBase; return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }
                 case ARCH_SET_GS:
                     if (a->A1 >= AddressSpace.UserLimit) return Errno.EPERM;
+                    Me.GsBase = a->A1;
                     Cpu.Wrmsr(0xC0000101, a->A1);
                     return SysResult.Ok;
                 case ARCH_GET_GS:
-                    { ulong v = Cpu.Rdmsr(0xC0000101); return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }
+                    { ulong v = Me.GsBase; return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }
                 default: return Errno.EINVAL;
             }
-        }
-
-        /// set_tid_address(2)
-        public static SysResult SetTidAddress(SyscallArgs* a) { Cur.TidAddress = a->A0; return Cur.Pid; }
-
-        /// set_robust_list(2)
-        public static SysResult SetRobustList(SyscallArgs* a)
-        {
-            if (a->A1 != 24) return Errno.EINVAL;
-            Cur.RobustList = a->A0;
-            return SysResult.Ok;
         }
 
         /// getrandom(2): RDRAND, or a TSC-seeded xorshift where the CPU lacks it.
@@ -194,33 +183,6 @@ namespace Kernel.Syscalls
             if (a->A1 == 0) return Errno.EINVAL;
             if (new UserPtr(a->A2).CopyIn(&first, 1) != 0) return Errno.EFAULT;
             return (first & 1) != 0 ? SysResult.Ok : Errno.EINVAL;
-        }
-
-        /// futex(2), for one thread.
-        public static SysResult Futex(SyscallArgs* a)
-        {
-            int op = (int)a->A1 & 0x7f;
-            const int WAIT = 0, WAKE = 1, REQUEUE = 3, CMP_REQUEUE = 4, WAKE_OP = 5, WAIT_BITSET = 9, WAKE_BITSET = 10;
-            if ((a->A0 & 3) != 0) return Errno.EINVAL;
-            switch (op)
-            {
-                case WAKE: case WAKE_BITSET: case REQUEUE: case CMP_REQUEUE: case WAKE_OP:
-                    { uint v; return new UserPtr(a->A0).CopyIn(&v, 4) != 0 ? Errno.EFAULT : SysResult.Ok; }
-                case WAIT: case WAIT_BITSET:
-                    {
-                        uint v;
-                        if (new UserPtr(a->A0).CopyIn(&v, 4) != 0) return Errno.EFAULT;
-                        if (v != (uint)a->A2) return Errno.EAGAIN;
-                        if (a->A3 == 0) { while (true) { Cpu.Halt(); Cpu.DisableInterrupts(); } }
-                        if (new UserRef<Timespec>(a->A3).Read(out Timespec ts) != 0) return Errno.EFAULT;
-                        if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-                        ulong deadline = op == WAIT ? Time.Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec
-                                                    : (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
-                        SleepUntil(deadline);
-                        return Errno.ETIMEDOUT;
-                    }
-                default: return Errno.ENOSYS;
-            }
         }
     }
 }

@@ -1,12 +1,13 @@
 using Kernel.Abi;
-using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {
     public static unsafe partial class Sys
     {
-        /// rt_sigaction(2): dispositions are recorded; delivery to handlers comes with the
-        /// signals work, until then default actions apply.
+        const ulong Unblockable = (1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1));
+
+        /// rt_sigaction(2)
         public static SysResult RtSigaction(SyscallArgs* a)
         {
             int sig = (int)a->A0;
@@ -17,7 +18,14 @@ namespace Kernel.Syscalls
             {
                 if (sig == Signal.SIGKILL || sig == Signal.SIGSTOP) return Errno.EINVAL;
                 if (new UserRef<SigAction>(a->A1).Read(out SigAction act) != 0) return Errno.EFAULT;
+                act.Mask &= ~Unblockable;
                 Cur.Actions[sig] = act;
+                // Setting SIG_IGN (or a default-ignore SIG_DFL) discards what is pending.
+                if (act.Handler == 1 || (act.Handler == 0 && Signal.DefaultIgnored(sig)))
+                {
+                    Cur.PendingSignals &= ~Signals.Bit(sig);
+                    for (int i = 0; i < Scheduler.Slots; i++) Scheduler.At(i).PendingSignals &= ~Signals.Bit(sig);
+                }
             }
             if (a->A2 != 0 && new UserRef<SigAction>(a->A2).Write(old) != 0) return Errno.EFAULT;
             return SysResult.Ok;
@@ -28,84 +36,181 @@ namespace Kernel.Syscalls
         {
             int how = (int)a->A0;
             if (a->A3 != 8) return Errno.EINVAL;
-            ulong old = Cur.SignalMask;
+            ulong old = Me.SignalMask;
             if (a->A1 != 0)
             {
                 ulong set;
                 if (new UserPtr(a->A1).CopyIn(&set, 8) != 0) return Errno.EFAULT;
-                set &= ~((1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1)));
-                if (how == 0) Cur.SignalMask |= set;
-                else if (how == 1) Cur.SignalMask &= ~set;
-                else if (how == 2) Cur.SignalMask = set;
+                set &= ~Unblockable;
+                if (how == 0) Me.SignalMask |= set;
+                else if (how == 1) Me.SignalMask &= ~set;
+                else if (how == 2) Me.SignalMask = set;
                 else return Errno.EINVAL;
             }
+            else if (how < 0 || how > 2) { }
             if (a->A2 != 0 && new UserPtr(a->A2).CopyOut(&old, 8) != 0) return Errno.EFAULT;
-            DeliverUnblocked();
             return SysResult.Ok;
+        }
+
+        /// rt_sigpending(2)
+        public static SysResult RtSigpending(SyscallArgs* a)
+        {
+            if (a->A1 > 8) return Errno.EINVAL;
+            ulong set = (Me.PendingSignals | Cur.PendingSignals) & Me.SignalMask;
+            return new UserPtr(a->A0).CopyOut(&set, a->A1) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// rt_sigreturn(2)
+        public static SysResult RtSigreturn(SyscallArgs* a) => (long)Signals.Return(a->Frame);
+
+        /// rt_sigsuspend(2): waits with a temporary mask until a signal is delivered.
+        public static SysResult RtSigsuspend(SyscallArgs* a)
+        {
+            if (a->A1 != 8) return Errno.EINVAL;
+            ulong mask;
+            if (new UserPtr(a->A0).CopyIn(&mask, 8) != 0) return Errno.EFAULT;
+            Me.SavedMaskForSuspend = Me.SignalMask;
+            Me.RestoreMaskAfterSignal = true;
+            Me.SignalMask = mask & ~Unblockable;
+            while (Scheduler.Block(0, true) != WakeReason.Interrupted) { }
+            return Errno.EINTR;
+        }
+
+        /// pause(2)
+        public static SysResult Pause(SyscallArgs* a)
+        {
+            while (Scheduler.Block(0, true) != WakeReason.Interrupted) { }
+            return Errno.EINTR;
+        }
+
+        /// rt_sigtimedwait(2): takes a pending signal from `set` without running its handler.
+        public static SysResult RtSigtimedwait(SyscallArgs* a)
+        {
+            if (a->A3 != 8) return Errno.EINVAL;
+            ulong set;
+            if (new UserPtr(a->A0).CopyIn(&set, 8) != 0) return Errno.EFAULT;
+            set &= ~Unblockable;
+            ulong deadline = 0;
+            if (a->A2 != 0)
+            {
+                if (new UserRef<Timespec>(a->A2).Read(out Timespec ts) != 0) return Errno.EFAULT;
+                if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
+                deadline = Time.Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+                if (deadline == 0) deadline = 1;
+            }
+            while (true)
+            {
+                ulong ready = (Me.PendingSignals | Cur.PendingSignals) & set;
+                if (ready != 0)
+                {
+                    int sig = 1;
+                    while ((ready & Signals.Bit(sig)) == 0) sig++;
+                    if ((Me.PendingSignals & Signals.Bit(sig)) != 0) Me.PendingSignals &= ~Signals.Bit(sig);
+                    else Cur.PendingSignals &= ~Signals.Bit(sig);
+                    if (a->A1 != 0 && WriteSiginfo(a->A1, sig) != 0) return Errno.EFAULT;
+                    return sig;
+                }
+                if (a->A2 != 0 && Time.Clock.MonotonicNs() >= deadline) return Errno.EAGAIN;
+                // Wait with the awaited signals unblocked, so they wake us, then restore.
+                ulong saved = Me.SignalMask;
+                Me.SignalMask &= ~set;
+                WakeReason r = Scheduler.Block(deadline, true);
+                Me.SignalMask = saved;
+                if (r == WakeReason.TimedOut) return Errno.EAGAIN;
+                if (((Me.PendingSignals | Cur.PendingSignals) & set) == 0 && r == WakeReason.Interrupted) return Errno.EINTR;
+            }
+        }
+
+        static Errno WriteSiginfo(ulong addr, int sig)
+        {
+            byte* si = stackalloc byte[128];
+            for (int i = 0; i < 128; i++) si[i] = 0;
+            SigInfoData d = Cur.SigInfos[sig];
+            *(int*)si = sig;
+            *(int*)(si + 8) = d.Code;
+            if (d.Code == Signals.SI_TIMER) { *(int*)(si + 16) = d.TimerId; *(int*)(si + 20) = d.Overrun; }
+            else { *(int*)(si + 16) = d.Pid; *(int*)(si + 20) = d.Uid; }
+            *(ulong*)(si + 24) = d.Value;
+            return new UserPtr(addr).CopyOut(si, 128);
         }
 
         /// sigaltstack(2)
         public static SysResult Sigaltstack(SyscallArgs* a)
         {
             ulong* old = stackalloc ulong[3];
-            old[0] = Cur.AltStackSp; old[1] = (ulong)Cur.AltStackFlags; old[2] = Cur.AltStackSize;
+            ulong sp = a->Frame->Rsp;
+            bool onStack = Me.AltStackFlags == 0 && Me.AltStackSize != 0 && sp - Me.AltStackSp <= Me.AltStackSize;
+            old[0] = Me.AltStackSp; old[1] = (ulong)(onStack ? 1 : Me.AltStackFlags); old[2] = Me.AltStackSize;
             if (a->A0 != 0)
             {
                 ulong* ss = stackalloc ulong[3];
                 if (new UserPtr(a->A0).CopyIn(ss, 24) != 0) return Errno.EFAULT;
+                if (onStack) return Errno.EPERM;
                 int flags = (int)ss[1];
                 if ((flags & ~(2 | unchecked((int)0x80000000))) != 0) return Errno.EINVAL;
                 if ((flags & 2) == 0 && ss[2] < 2048) return Errno.ENOMEM;
-                Cur.AltStackSp = ss[0]; Cur.AltStackFlags = flags; Cur.AltStackSize = ss[2];
+                if ((flags & 2) != 0) { Me.AltStackSp = 0; Me.AltStackSize = 0; Me.AltStackFlags = 2; }
+                else { Me.AltStackSp = ss[0]; Me.AltStackFlags = 0; Me.AltStackSize = ss[2]; }
             }
             if (a->A1 != 0 && new UserPtr(a->A1).CopyOut(old, 24) != 0) return Errno.EFAULT;
             return SysResult.Ok;
         }
 
-        static SysResult SendToSelf(int sig)
+        static SysResult SendSignal(Thread target, int sig, int code)
         {
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
             if (sig == 0) return SysResult.Ok;
-            SigAction act = Cur.Actions[sig];
-            if (act.Handler == 1 || (act.Handler == 0 && Signal.DefaultIgnored(sig))) return SysResult.Ok;   // SIG_IGN
-            if ((Cur.SignalMask & (1UL << (sig - 1))) != 0 && sig != Signal.SIGKILL)
-            {
-                Cur.PendingSignals |= 1UL << (sig - 1);        // delivered when unblocked
-                return SysResult.Ok;
-            }
-            Cur.KillBySignal(sig, null, 0, false);
+            Signals.Send(target, sig, new SigInfoData { Code = code, Pid = Cur.Pid });
             return SysResult.Ok;
         }
 
-        /// Acts on pending signals that the mask no longer blocks (default actions only).
-        static void DeliverUnblocked()
-        {
-            ulong ready = Cur.PendingSignals & ~Cur.SignalMask;
-            for (int sig = 1; ready != 0 && sig <= Signal.Count; sig++)
-            {
-                ulong bit = 1UL << (sig - 1);
-                if ((ready & bit) == 0) continue;
-                Cur.PendingSignals &= ~bit;
-                ready &= ~bit;
-                SigAction act = Cur.Actions[sig];
-                if (act.Handler == 1 || (act.Handler == 0 && Signal.DefaultIgnored(sig))) continue;
-                Cur.KillBySignal(sig, null, 0, false);
-            }
-        }
-
-        /// kill(2)
+        /// kill(2): the only process is this one (pid 1); 0 and -1 address it too.
         public static SysResult Kill(SyscallArgs* a)
         {
-            long pid = (long)a->A0;
-            if (pid != Cur.Pid && pid != 0 && pid != -1) return Errno.ESRCH;
-            return SendToSelf((int)a->A1);
+            long pid = (long)(int)a->A0;
+            if (pid != Cur.Pid && pid != 0 && pid != -1 && pid != -Cur.Pid) return Errno.ESRCH;
+            return SendSignal(null, (int)a->A1, Signals.SI_USER);
         }
 
         /// tkill(2)
-        public static SysResult Tkill(SyscallArgs* a) => (long)a->A0 != Cur.Pid ? Errno.ESRCH : SendToSelf((int)a->A1);
+        public static SysResult Tkill(SyscallArgs* a)
+        {
+            if ((int)a->A0 <= 0) return Errno.EINVAL;
+            Thread t = Scheduler.Find((int)a->A0);
+            return t == null ? Errno.ESRCH : SendSignal(t, (int)a->A1, Signals.SI_TKILL);
+        }
 
         /// tgkill(2)
-        public static SysResult Tgkill(SyscallArgs* a) =>
-            (long)a->A0 != Cur.Pid || (long)a->A1 != Cur.Pid ? Errno.ESRCH : SendToSelf((int)a->A2);
+        public static SysResult Tgkill(SyscallArgs* a)
+        {
+            if ((int)a->A0 <= 0 || (int)a->A1 <= 0) return Errno.EINVAL;
+            Thread t = Scheduler.Find((int)a->A1);
+            if (t == null || (int)a->A0 != Cur.Pid) return Errno.ESRCH;
+            return SendSignal(t, (int)a->A2, Signals.SI_TKILL);
+        }
+
+        /// rt_sigqueueinfo(2)
+        public static SysResult RtSigqueueinfo(SyscallArgs* a) => QueueInfo(null, (int)a->A0, (int)a->A1, a->A2);
+
+        /// rt_tgsigqueueinfo(2)
+        public static SysResult RtTgsigqueueinfo(SyscallArgs* a)
+        {
+            Thread t = Scheduler.Find((int)a->A1);
+            if (t == null || (int)a->A0 != Cur.Pid) return Errno.ESRCH;
+            return QueueInfo(t, Cur.Pid, (int)a->A2, a->A3);
+        }
+
+        static SysResult QueueInfo(Thread t, int pid, int sig, ulong infoPtr)
+        {
+            if (pid != Cur.Pid) return Errno.ESRCH;
+            if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
+            byte* si = stackalloc byte[128];
+            if (new UserPtr(infoPtr).CopyIn(si, 128) != 0) return Errno.EFAULT;
+            int code = *(int*)(si + 8);
+            if (code >= 0 || code == Signals.SI_TKILL) return Errno.EPERM;   // only SI_QUEUE-like codes from user space
+            if (sig == 0) return SysResult.Ok;
+            Signals.Send(t, sig, new SigInfoData { Code = code, Pid = *(int*)(si + 16), Uid = *(int*)(si + 20), Value = *(ulong*)(si + 24) });
+            return SysResult.Ok;
+        }
     }
 }

@@ -19,15 +19,22 @@ namespace Kernel.Syscalls
                     ns = Rtc.BootEpochNs + mono; return true;
                 case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM:
                     ns = mono; return true;
-                case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
-                    // One thread that runs whenever it is not sleeping: its CPU time is the time
-                    // since it started, less the time spent asleep.
-                    ns = mono - Proc.Process.Current.StartTimeNs - SleptNs; return true;
+                case CLOCK_PROCESS_CPUTIME_ID:
+                    ns = ProcessCpuNs(); return true;
+                case CLOCK_THREAD_CPUTIME_ID:
+                    ns = Sched.Scheduler.CpuTime(Sched.Scheduler.Current); return true;
                 default: ns = 0; return false;
             }
         }
 
         static ulong SleptNs;
+
+        static ulong ProcessCpuNs()
+        {
+            ulong total = 0;
+            for (int i = 0; i < Sched.Scheduler.Slots; i++) total += Sched.Scheduler.CpuTime(Sched.Scheduler.At(i));
+            return total;
+        }
 
         /// clock_gettime(2)
         public static SysResult ClockGettime(SyscallArgs* a)
@@ -73,16 +80,26 @@ namespace Kernel.Syscalls
             return t;
         }
 
-        /// Sleeps with the CPU halted between timer ticks until the monotonic clock passes `deadline`.
-        static void SleepUntil(ulong deadline)
+        /// Sleeps until the monotonic clock passes `deadline`; false when a signal interrupted it.
+        static bool SleepUntil(ulong deadline)
         {
             ulong start = Clock.MonotonicNs();
+            bool completed = true;
             while (Clock.MonotonicNs() < deadline)
             {
-                Cpu.Halt();
-                Cpu.DisableInterrupts();
+                if (Sched.Scheduler.Block(deadline, true) == Sched.WakeReason.Interrupted) { completed = false; break; }
             }
             SleptNs += Clock.MonotonicNs() - start;
+            return completed;
+        }
+
+        static Errno WriteRemaining(ulong remPtr, ulong deadline)
+        {
+            if (remPtr == 0) return 0;
+            ulong now = Clock.MonotonicNs();
+            ulong left = deadline > now ? deadline - now : 0;
+            var ts = new Timespec { Sec = (long)(left / 1000000000), Nsec = (long)(left % 1000000000) };
+            return new UserRef<Timespec>(remPtr).Write(ts);
         }
 
         /// nanosleep(2)
@@ -90,8 +107,10 @@ namespace Kernel.Syscalls
         {
             if (new UserRef<Timespec>(a->A0).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-            SleepUntil(Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec);
-            return SysResult.Ok;
+            ulong deadline = Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+            if (SleepUntil(deadline)) return SysResult.Ok;
+            if (WriteRemaining(a->A1, deadline) != 0) return Errno.EFAULT;
+            return Errno.EINTR;
         }
 
         /// clock_nanosleep(2): returns the error number itself, not -1/errno.
@@ -107,8 +126,9 @@ namespace Kernel.Syscalls
             ulong want = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
             ulong mono = Clock.MonotonicNs();
             ulong deadline = (flags & 1) != 0 ? (want > now ? mono + (want - now) : mono) : mono + want;
-            SleepUntil(deadline);
-            return SysResult.Ok;
+            if (SleepUntil(deadline)) return SysResult.Ok;
+            if ((flags & 1) == 0 && WriteRemaining(a->A3, deadline) != 0) return Errno.EFAULT;
+            return Errno.EINTR;
         }
     }
 }

@@ -50,6 +50,9 @@ namespace Kernel.Syscalls
             SyscallArgs a;
             a.A0 = f->Rdi; a.A1 = f->Rsi; a.A2 = f->Rdx; a.A3 = f->R10; a.A4 = f->R8; a.A5 = f->R9;
             a.Frame = f;
+            Sched.Thread me = Sched.Scheduler.Current;
+            me.SyscallFrame = f;
+            me.RestartSyscall = false;
             SysResult r;
             if (nr < Size && Table[nr].Handler != null) r = Table[nr].Handler(&a);
             else
@@ -66,6 +69,14 @@ namespace Kernel.Syscalls
                 r = Errno.ENOSYS;
             }
             f->Rax = (ulong)r.Raw;
+            // A blocking call cut short by a signal restarts when no handler runs or the
+            // handler has SA_RESTART (the syscall instruction is 2 bytes).
+            if (r.Raw == -(long)Errno.EINTR && me.RestartSyscall && Sched.Signals.ShouldRestart(me))
+            {
+                f->Rax = nr;
+                f->Rip -= 2;
+            }
+            Sched.Signals.DeliverPending(f);
             return f;
         }
 

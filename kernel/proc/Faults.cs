@@ -18,20 +18,19 @@ namespace Kernel.Proc
         {
             Process p = Process.Current;
             ulong cr2 = Cpu.ReadCr2();
-            int sig;
-            bool hasAddr = false;
             switch (f->Vector)
             {
                 case 14:
                     if ((f->Error & 1) == 0 && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
-                    sig = Signal.SIGSEGV; hasAddr = true; break;
-                case 0: case 16: case 19: sig = Signal.SIGFPE; break;
-                case 6: sig = Signal.SIGILL; break;
-                case 1: case 3: sig = Signal.SIGTRAP; break;
-                case 17: sig = Signal.SIGBUS; break;
-                default: sig = Signal.SIGSEGV; break;
+                    Sched.Signals.Fault(f, Signal.SIGSEGV, (f->Error & 1) != 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
+                    break;
+                case 0: Sched.Signals.Fault(f, Signal.SIGFPE, Sched.Signals.FPE_INTDIV, f->Rip); break;
+                case 16: case 19: Sched.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
+                case 6: Sched.Signals.Fault(f, Signal.SIGILL, Sched.Signals.ILL_ILLOPN, f->Rip); break;
+                case 1: case 3: Sched.Signals.Fault(f, Signal.SIGTRAP, Sched.Signals.SI_KERNEL, 0); break;
+                case 17: Sched.Signals.Fault(f, Signal.SIGBUS, Sched.Signals.BUS_ADRALN, cr2); break;
+                default: Sched.Signals.Fault(f, Signal.SIGSEGV, Sched.Signals.SI_KERNEL, 0); break;
             }
-            p.KillBySignal(sig, f, cr2, hasAddr);
             return f;
         }
 

@@ -17,12 +17,14 @@ namespace Kernel.Proc
         public readonly UserMemory Memory = new UserMemory();
         public readonly FdTable Files = new FdTable();
         public readonly SigAction[] Actions = new SigAction[Signal.Count + 1];
-        public ulong SignalMask, PendingSignals;
+        public ulong PendingSignals;                            // process-directed; per-thread ones live on Thread
+        public readonly Sched.SigInfoData[] SigInfos = new Sched.SigInfoData[Signal.Count + 1];
         public int Pid = 1, ParentPid = 0;
         public uint Umask = 0x12;
-        public ulong TidAddress, RobustList, FsBase, AltStackSp, AltStackSize;
-        public int AltStackFlags = 2;      // SS_DISABLE
-        public ulong KernelStackTop;
+        public int DeathSignal, Dumpable = 1, Nice;
+        public bool NoNewPrivs;
+        int _nextTid = 2;
+        public int AllocateTid() => _nextTid++;
         public byte[] ExePath;             // absolute path inside the root filesystem
         public byte* ElfImage;             // the program file, for symbolising faults
         public int ElfLength;

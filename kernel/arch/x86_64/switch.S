@@ -1,0 +1,34 @@
+/* Kernel context switch between threads' kernel stacks.
+   switch_context(ulong* saveRsp, ulong newRsp): pushes the callee-saved registers, stores
+   rsp, loads the other thread's rsp and pops its registers; `ret` resumes it where it
+   called switch_context (or, for a new thread, at thread_start). */
+    .text
+    .globl switch_context
+switch_context:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+
+/* First run of a new thread: r12 holds its InterruptFrame (with the FPU area below it);
+   leave through the common interrupt return to user mode. */
+    .globl thread_start
+thread_start:
+    movq %r12, %rax
+    jmp isr_resume
+
+    .globl thread_start_addr
+thread_start_addr:
+    leaq thread_start(%rip), %rax
+    ret

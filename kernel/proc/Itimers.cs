@@ -1,0 +1,53 @@
+using Kernel.Abi;
+using Kernel.Sched;
+
+namespace Kernel.Proc
+{
+    /// Interval timers: setitimer/alarm (ITIMER_REAL -> SIGALRM) and POSIX timers
+    /// (timer_create with SIGEV_SIGNAL / SIGEV_THREAD_ID / SIGEV_NONE), checked on every tick.
+    public static class Itimers
+    {
+        public struct PosixTimer
+        {
+            public bool InUse;
+            public int Clock, Signal, Notify, TargetTid;
+            public ulong Value;            // sigev_value
+            public ulong NextNs, IntervalNs;
+            public int Overrun, PendingOverrun;
+        }
+
+        public static ulong RealNextNs, RealIntervalNs;
+        public static readonly PosixTimer[] Timers = new PosixTimer[32];
+        const int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
+
+        public static void Tick(ulong now)
+        {
+            if (Process.Current == null) return;
+            if (RealNextNs != 0 && now >= RealNextNs)
+            {
+                RealNextNs = RealIntervalNs != 0 ? Advance(RealNextNs, RealIntervalNs, now, out _) : 0;
+                Signals.Send(null, Signal.SIGALRM, new SigInfoData { Code = 0x80 });
+            }
+            for (int i = 0; i < Timers.Length; i++)
+            {
+                ref PosixTimer t = ref Timers[i];
+                if (!t.InUse || t.NextNs == 0 || now < t.NextNs) continue;
+                int overrun = 0;
+                t.NextNs = t.IntervalNs != 0 ? Advance(t.NextNs, t.IntervalNs, now, out overrun) : 0;
+                if (t.IntervalNs == 0) overrun = 0;
+                if (t.Notify == SIGEV_NONE) continue;
+                t.Overrun = overrun;
+                Thread target = t.Notify == SIGEV_THREAD_ID ? Scheduler.Find(t.TargetTid) : null;
+                Signals.Send(target, t.Signal, new SigInfoData { Code = Signals.SI_TIMER, TimerId = i, Overrun = overrun, Value = t.Value });
+            }
+        }
+
+        /// Next expiry after `now`, counting the periods missed.
+        static ulong Advance(ulong next, ulong interval, ulong now, out int overrun)
+        {
+            ulong missed = (now - next) / interval;
+            overrun = (int)missed;
+            return next + (missed + 1) * interval;
+        }
+    }
+}

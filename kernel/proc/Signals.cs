@@ -1,0 +1,192 @@
+using Kernel.Abi;
+using Kernel.Arch;
+using Kernel.Sched;
+using Kernel.Syscalls;
+
+namespace Kernel.Sched
+{
+    /// What a pending signal carries into siginfo_t.
+    public struct SigInfoData
+    {
+        public int Code;           // si_code
+        public ulong Addr;         // si_addr for faults
+        public int Pid, Uid;       // sender
+        public ulong Value;        // sigval for queued/timer signals
+        public int TimerId, Overrun;
+    }
+
+    /// Signal generation and delivery (Linux x86-64 rt_sigframe layout).
+    public static unsafe class Signals
+    {
+        public const ulong SA_SIGINFO = 4, SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000,
+            SA_NODEFER = 0x40000000, SA_RESETHAND = 0x80000000, SA_RESTORER = 0x04000000;
+        public const int SI_USER = 0, SI_TKILL = -6, SI_QUEUE = -1, SI_TIMER = -2, SEGV_MAPERR = 1, SEGV_ACCERR = 2,
+            ILL_ILLOPN = 2, FPE_INTDIV = 1, BUS_ADRALN = 1, TRAP_BRKPT = 1, SI_KERNEL = 0x80;
+        const ulong Unblockable = (1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1));
+
+        static Proc.Process P => Proc.Process.Current;
+
+        public static ulong Bit(int sig) => 1UL << (sig - 1);
+
+        static bool Ignored(int sig)
+        {
+            ulong h = P.Actions[sig].Handler;
+            return h == 1 || (h == 0 && Signal.DefaultIgnored(sig));
+        }
+
+        /// Sends a signal to a thread (tgkill) or, with target null, to the process (kill).
+        public static void Send(Thread target, int sig, SigInfoData info)
+        {
+            if (Ignored(sig) && sig != Signal.SIGKILL) return;
+            P.SigInfos[sig] = info;
+            if (target != null) target.PendingSignals |= Bit(sig);
+            else
+            {
+                P.PendingSignals |= Bit(sig);
+                // Prefer a thread that does not block it.
+                for (int i = 0; i < Scheduler.Slots; i++)
+                {
+                    Thread t = Scheduler.At(i);
+                    if (t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
+                }
+            }
+            if (target != null && target.State == ThreadState.Blocked && target.Interruptible && (target.SignalMask & Bit(sig)) == 0)
+            {
+                Futex.Forget(target);
+                Scheduler.Wake(target, WakeReason.Interrupted);
+            }
+        }
+
+        public static bool HasDeliverable(Thread t) => ((t.PendingSignals | P.PendingSignals) & ~t.SignalMask) != 0;
+
+        /// A fault signal: synchronous and forced (a blocked or ignored one kills, as on Linux).
+        public static void Fault(InterruptFrame* f, int sig, int code, ulong addr)
+        {
+            Thread me = Scheduler.Current;
+            ulong h = P.Actions[sig].Handler;
+            if ((me.SignalMask & Bit(sig)) != 0 || h == 1) { P.Actions[sig].Handler = 0; h = 0; }
+            if (h == 0) { P.KillBySignal(sig, f, addr, sig == Signal.SIGSEGV || sig == Signal.SIGBUS); return; }
+            var info = new SigInfoData { Code = code, Addr = addr };
+            P.SigInfos[sig] = info;
+            if (!SetupFrame(f, me, sig)) P.KillBySignal(Signal.SIGSEGV, f, addr, false);
+        }
+
+        /// On the way back to user mode: act on the first deliverable signal.
+        public static void DeliverPending(InterruptFrame* f)
+        {
+            Thread me = Scheduler.Current;
+            while (true)
+            {
+                ulong ready = (me.PendingSignals | P.PendingSignals) & ~(me.SignalMask & ~Unblockable);
+                if (ready == 0) return;
+                int sig = 1;
+                while ((ready & Bit(sig)) == 0) sig++;
+                if ((me.PendingSignals & Bit(sig)) != 0) me.PendingSignals &= ~Bit(sig);
+                else P.PendingSignals &= ~Bit(sig);
+                ulong h = P.Actions[sig].Handler;
+                if (h == 1) continue;
+                if (h == 0)
+                {
+                    if (Signal.DefaultIgnored(sig) || sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == 21 || sig == 22) continue;
+                    P.KillBySignal(sig, null, 0, false);
+                    return;
+                }
+                if (!SetupFrame(f, me, sig)) P.KillBySignal(Signal.SIGSEGV, f, 0, false);
+                return;
+            }
+        }
+
+        /// Whether the interrupted syscall should restart rather than fail with EINTR,
+        /// given the signal about to be delivered.
+        public static bool ShouldRestart(Thread me)
+        {
+            ulong ready = (me.PendingSignals | P.PendingSignals) & ~me.SignalMask;
+            if (ready == 0) return true;                 // nothing will run: retry transparently
+            int sig = 1;
+            while ((ready & Bit(sig)) == 0) sig++;
+            ulong h = P.Actions[sig].Handler;
+            if (h == 1 || (h == 0 && Signal.DefaultIgnored(sig))) return true;
+            return h > 1 && (P.Actions[sig].Flags & SA_RESTART) != 0;
+        }
+
+        const int UcontextSize = 304, SiginfoSize = 128, FrameSize = 8 + UcontextSize + SiginfoSize;
+
+        static bool SetupFrame(InterruptFrame* f, Thread me, int sig)
+        {
+            SigAction act = P.Actions[sig];
+            ulong sp = f->Rsp;
+            bool onAlt = me.AltStackFlags == 0 && me.AltStackSize != 0 && sp - me.AltStackSp <= me.AltStackSize;
+            if ((act.Flags & SA_ONSTACK) != 0 && me.AltStackFlags == 0 && !onAlt) sp = me.AltStackSp + me.AltStackSize;
+            else sp -= 128;                                       // skip the red zone
+            sp = (sp - 512) & ~63UL;
+            ulong fpAddr = sp;
+            sp = ((sp - FrameSize) & ~15UL) - 8;
+            ulong frame = sp;
+
+            byte* buf = stackalloc byte[FrameSize];
+            for (int i = 0; i < FrameSize; i++) buf[i] = 0;
+            *(ulong*)buf = act.Restorer;
+            byte* uc = buf + 8;
+            *(ulong*)(uc + 16) = me.AltStackSp;
+            *(int*)(uc + 24) = me.AltStackFlags == 0 ? (onAlt ? 1 : 0) : 2;
+            *(ulong*)(uc + 32) = me.AltStackSize;
+            ulong* g = (ulong*)(uc + 40);                          // struct sigcontext
+            g[0] = f->R8; g[1] = f->R9; g[2] = f->R10; g[3] = f->R11; g[4] = f->R12; g[5] = f->R13; g[6] = f->R14; g[7] = f->R15;
+            g[8] = f->Rdi; g[9] = f->Rsi; g[10] = f->Rbp; g[11] = f->Rbx; g[12] = f->Rdx; g[13] = f->Rax; g[14] = f->Rcx;
+            g[15] = f->Rsp; g[16] = f->Rip; g[17] = f->Rflags;
+            g[18] = Gdt.UserCode | ((ulong)Gdt.UserData << 48);   // cs, gs, fs, ss
+            g[19] = f->Vector < 32 ? f->Error : 0;
+            g[20] = f->Vector < 32 ? f->Vector : 0;
+            ulong ucMask = me.RestoreMaskAfterSignal ? me.SavedMaskForSuspend : me.SignalMask;
+            me.RestoreMaskAfterSignal = false;
+            g[21] = ucMask;
+            g[22] = f->Vector == 14 ? Cpu.ReadCr2() : 0;
+            g[23] = fpAddr;
+            *(ulong*)(uc + 296) = ucMask;                           // uc_sigmask
+            byte* si = buf + 8 + UcontextSize;
+            SigInfoData d = P.SigInfos[sig];
+            *(int*)si = sig;
+            *(int*)(si + 8) = d.Code;
+            if (sig == Signal.SIGSEGV || sig == Signal.SIGBUS || sig == Signal.SIGILL || sig == Signal.SIGFPE || sig == Signal.SIGTRAP)
+                *(ulong*)(si + 16) = d.Addr;
+            else if (d.Code == SI_TIMER)
+            {
+                *(int*)(si + 16) = d.TimerId; *(int*)(si + 20) = d.Overrun; *(ulong*)(si + 24) = d.Value;
+            }
+            else { *(int*)(si + 16) = d.Pid; *(int*)(si + 20) = d.Uid; *(ulong*)(si + 24) = d.Value; }
+
+            if (new UserPtr(fpAddr).CopyOut((byte*)f - 512, 512) != 0) return false;
+            if (new UserPtr(frame).CopyOut(buf, FrameSize) != 0) return false;
+
+            f->Rip = act.Handler;
+            f->Rsp = frame;
+            f->Rdi = (ulong)sig;
+            f->Rsi = frame + 8 + UcontextSize;
+            f->Rdx = frame + 8;
+            f->Rax = 0;
+            f->Rflags &= ~0x50400UL;                               // clear DF, TF, AC
+            me.SignalMask |= act.Mask & ~Unblockable;
+            if ((act.Flags & SA_NODEFER) == 0) me.SignalMask |= Bit(sig);
+            if ((act.Flags & SA_RESETHAND) != 0) { P.Actions[sig].Handler = 0; P.Actions[sig].Flags &= ~SA_SIGINFO; }
+            return true;
+        }
+
+        /// rt_sigreturn: restore the context saved by SetupFrame. Returns the restored rax.
+        public static ulong Return(InterruptFrame* f)
+        {
+            Thread me = Scheduler.Current;
+            ulong ucAddr = f->Rsp;                                  // the handler's ret popped pretcode
+            byte* uc = stackalloc byte[UcontextSize];
+            if (new UserPtr(ucAddr).CopyIn(uc, UcontextSize) != 0) { P.KillBySignal(Signal.SIGSEGV, f, ucAddr, true); return 0; }
+            ulong* g = (ulong*)(uc + 40);
+            f->R8 = g[0]; f->R9 = g[1]; f->R10 = g[2]; f->R11 = g[3]; f->R12 = g[4]; f->R13 = g[5]; f->R14 = g[6]; f->R15 = g[7];
+            f->Rdi = g[8]; f->Rsi = g[9]; f->Rbp = g[10]; f->Rbx = g[11]; f->Rdx = g[12]; f->Rax = g[13]; f->Rcx = g[14];
+            f->Rsp = g[15]; f->Rip = g[16];
+            const ulong userFlags = 0x40dd5;                       // CF PF AF ZF SF TF DF OF AC
+            f->Rflags = (f->Rflags & ~userFlags) | (g[17] & userFlags);
+            if (g[23] != 0) new UserPtr(g[23]).CopyIn((byte*)f - 512, 512);
+            me.SignalMask = *(ulong*)(uc + 296) & ~Unblockable;
+            return f->Rax;
+        }
+    }
+}

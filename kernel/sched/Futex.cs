@@ -1,0 +1,97 @@
+using Kernel.Syscalls;
+
+namespace Kernel.Sched
+{
+    /// Futex wait queues keyed by user address (one address space: the virtual address is
+    /// the key), in hashed buckets kept in FIFO order.
+    public static class Futex
+    {
+        const int Buckets = 256;
+        static readonly Thread[] _heads = new Thread[Buckets];
+
+        static int Bucket(ulong key) => (int)((key >> 2) * 0x9E3779B1UL >> 24) & (Buckets - 1);
+
+        /// Queues the current thread on `key` and blocks; returns why it woke.
+        public static WakeReason Wait(ulong key, uint bitset, ulong wakeAtNs)
+        {
+            Thread me = Scheduler.Current;
+            me.FutexKey = key;
+            me.FutexBitset = bitset;
+            Append(me);
+            WakeReason r = Scheduler.Block(wakeAtNs, true);
+            if (me.FutexKey != 0) Forget(me);          // timed out or interrupted: still queued
+            return r;
+        }
+
+        static void Append(Thread t)
+        {
+            int b = Bucket(t.FutexKey);
+            t.NextWaiter = null;
+            if (_heads[b] == null) { _heads[b] = t; return; }
+            Thread p = _heads[b];
+            while (p.NextWaiter != null) p = p.NextWaiter;
+            p.NextWaiter = t;
+        }
+
+        /// Removes a thread from its futex queue (if any).
+        public static void Forget(Thread t)
+        {
+            if (t.FutexKey == 0) return;
+            int b = Bucket(t.FutexKey);
+            Thread prev = null;
+            for (Thread p = _heads[b]; p != null; prev = p, p = p.NextWaiter)
+            {
+                if (p != t) continue;
+                if (prev == null) _heads[b] = p.NextWaiter; else prev.NextWaiter = p.NextWaiter;
+                break;
+            }
+            t.NextWaiter = null;
+            t.FutexKey = 0;
+        }
+
+        /// Wakes up to `count` waiters on `key` whose bitset intersects `bitset`.
+        public static int Wake(ulong key, int count, uint bitset)
+        {
+            int woken = 0;
+            int b = Bucket(key);
+            Thread prev = null, p = _heads[b];
+            while (p != null && woken < count)
+            {
+                Thread next = p.NextWaiter;
+                if (p.FutexKey == key && (p.FutexBitset & bitset) != 0)
+                {
+                    if (prev == null) _heads[b] = next; else prev.NextWaiter = next;
+                    p.NextWaiter = null;
+                    p.FutexKey = 0;
+                    Scheduler.Wake(p, WakeReason.Woken);
+                    woken++;
+                }
+                else prev = p;
+                p = next;
+            }
+            return woken;
+        }
+
+        /// Moves up to `count` waiters from `from` to `to` (FUTEX_REQUEUE); returns how many.
+        public static int Requeue(ulong from, ulong to, int count)
+        {
+            int moved = 0;
+            int b = Bucket(from);
+            Thread prev = null, p = _heads[b];
+            while (p != null && moved < count)
+            {
+                Thread next = p.NextWaiter;
+                if (p.FutexKey == from)
+                {
+                    if (prev == null) _heads[b] = next; else prev.NextWaiter = next;
+                    p.FutexKey = to;
+                    Append(p);
+                    moved++;
+                }
+                else prev = p;
+                p = next;
+            }
+            return moved;
+        }
+    }
+}

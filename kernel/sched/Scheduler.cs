@@ -1,0 +1,196 @@
+using System.Runtime;
+using System.Runtime.CompilerServices;
+using Kernel.Arch;
+using Kernel.Console;
+using Kernel.Memory;
+using Kernel.Time;
+
+namespace Kernel.Sched
+{
+    /// Round-robin scheduling of the program's threads on one CPU. The kernel is not
+    /// preempted: a thread switches only when it blocks, exits or yields, or when the timer
+    /// interrupts it in user mode after its slice. With nothing runnable the CPU halts.
+    /// Data layout (run queue, sleeping list) is per-CPU-ready: one instance of the statics
+    /// per CPU later.
+    public static unsafe class Scheduler
+    {
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "switch_context")]
+        static extern void SwitchContext(ulong* saveRsp, ulong newRsp);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "thread_start_addr")]
+        static extern ulong ThreadStart();
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_kernel_rsp_addr")]
+        static extern ulong* SyscallKernelRsp();
+
+        public static Thread Current;
+        static Thread _runHead, _runTail;
+        static Thread[] _all = new Thread[64];
+        static int _count;
+        public const ulong SliceNs = 10000000;   // 10 ms
+        static ulong _sliceStart;
+
+        public static void Init(Thread first)
+        {
+            Current = first;
+            Register(first);
+            _sliceStart = Clock.MonotonicNs();
+            first.RanSinceNs = _sliceStart;
+            Timer.OnTick = &OnTick;
+        }
+
+        static void Register(Thread t)
+        {
+            if (_count == _all.Length)
+            {
+                var bigger = new Thread[_all.Length * 2];
+                for (int i = 0; i < _count; i++) bigger[i] = _all[i];
+                _all = bigger;
+            }
+            _all[_count++] = t;
+        }
+
+        public static int ThreadCount
+        {
+            get { int n = 0; for (int i = 0; i < _count; i++) if (_all[i].State != ThreadState.Dead) n++; return n; }
+        }
+
+        public static Thread Find(int tid)
+        {
+            for (int i = 0; i < _count; i++) if (_all[i].Tid == tid && _all[i].State != ThreadState.Dead) return _all[i];
+            return null;
+        }
+
+        public static Thread At(int i) => i < _count ? _all[i] : null;
+        public static int Slots => _count;
+
+        /// Makes a new thread runnable; it starts by returning to user mode through `frame`,
+        /// which must sit on its own kernel stack with the FPU save area right below it.
+        public static void Start(Thread t, InterruptFrame* frame)
+        {
+            // Initial kernel stack image for switch_context: r15 r14 r13 r12 rbx rbp, ret.
+            ulong* sp = (ulong*)((byte*)frame - 512 - 8 * 8);
+            sp[0] = 0; sp[1] = 0; sp[2] = 0; sp[3] = (ulong)frame; sp[4] = 0; sp[5] = 0;
+            sp[6] = ThreadStart();
+            t.SavedRsp = (ulong)sp;
+            t.State = ThreadState.Runnable;
+            Register(t);
+            Enqueue(t);
+        }
+
+        static void Enqueue(Thread t)
+        {
+            t.NextRun = null;
+            if (_runTail == null) _runHead = _runTail = t;
+            else { _runTail.NextRun = t; _runTail = t; }
+        }
+
+        static Thread Dequeue()
+        {
+            Thread t = _runHead;
+            if (t == null) return null;
+            _runHead = t.NextRun;
+            if (_runHead == null) _runTail = null;
+            t.NextRun = null;
+            return t;
+        }
+
+        /// Wakes a blocked thread with a reason.
+        public static void Wake(Thread t, WakeReason reason)
+        {
+            if (t.State != ThreadState.Blocked) return;
+            t.Wake = reason;
+            t.State = ThreadState.Runnable;
+            Enqueue(t);
+        }
+
+        /// Blocks the current thread until Wake (or its WakeAtNs passes); returns why.
+        public static WakeReason Block(ulong wakeAtNs, bool interruptible)
+        {
+            Thread me = Current;
+            me.State = ThreadState.Blocked;
+            me.Wake = WakeReason.None;
+            me.WakeAtNs = wakeAtNs;
+            me.Interruptible = interruptible;
+            if (interruptible && Signals.HasDeliverable(me)) { me.State = ThreadState.Runnable; return WakeReason.Interrupted; }
+            Reschedule();
+            me.WakeAtNs = 0;
+            me.Interruptible = false;
+            return me.Wake;
+        }
+
+        /// Gives up the CPU if another thread is runnable.
+        public static void Yield()
+        {
+            if (_runHead == null) return;
+            Enqueue(Current);
+            Reschedule();
+        }
+
+        /// Ends the current thread: it is never scheduled again.
+        public static void ExitCurrent()
+        {
+            Current.State = ThreadState.Dead;
+            Reschedule();
+            Panic.Halt("a dead thread was resumed");
+        }
+
+        /// Picks the next runnable thread and switches to it; halts while none is runnable.
+        static void Reschedule()
+        {
+            Thread me = Current;
+            ulong t0 = Clock.MonotonicNs();
+            me.CpuTimeNs += t0 - me.RanSinceNs;                      // idle time is nobody's CPU time
+            me.RanSinceNs = t0;
+            Thread next;
+            while ((next = Dequeue()) == null)
+            {
+                if (me.State == ThreadState.Runnable) { me.RanSinceNs = Clock.MonotonicNs(); return; }
+                CheckTimeouts(Clock.MonotonicNs());
+                if (_runHead != null) continue;
+                if (ThreadCount == 0) Panic.Halt("no threads left");
+                Cpu.Halt();                                          // sti; hlt until an interrupt
+                Cpu.DisableInterrupts();
+                CheckTimeouts(Clock.MonotonicNs());
+            }
+            ulong now = Clock.MonotonicNs();
+            next.RanSinceNs = now;
+            if (next == me) { _sliceStart = now; return; }
+            _sliceStart = now;
+            Current = next;
+            Gdt.SetKernelStack(next.KernelStackTop);
+            *SyscallKernelRsp() = next.KernelStackTop;
+            if (me.FsBase != next.FsBase) Cpu.Wrmsr(0xC0000100, next.FsBase);
+            if (me.GsBase != next.GsBase) Cpu.Wrmsr(0xC0000101, next.GsBase);
+            fixed (ulong* save = &me.SavedRsp) SwitchContext(save, next.SavedRsp);
+        }
+
+        /// Wakes sleepers whose deadline has passed.
+        static void CheckTimeouts(ulong now)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                Thread t = _all[i];
+                if (t.State == ThreadState.Blocked && t.WakeAtNs != 0 && t.WakeAtNs <= now)
+                {
+                    Futex.Forget(t);
+                    Wake(t, WakeReason.TimedOut);
+                }
+            }
+        }
+
+        /// Timer tick: wake sleepers; preempt a user thread whose slice is over.
+        static InterruptFrame* OnTick(InterruptFrame* f)
+        {
+            ulong now = Clock.MonotonicNs();
+            CheckTimeouts(now);
+            Proc.Itimers.Tick(now);
+            if (f->FromUser)
+            {
+                if (_runHead != null && now - _sliceStart >= SliceNs) Yield();
+                Signals.DeliverPending(f);
+            }
+            return f;
+        }
+
+        public static ulong CpuTime(Thread t) => t.CpuTimeNs + (t == Current ? Clock.MonotonicNs() - t.RanSinceNs : 0);
+    }
+}

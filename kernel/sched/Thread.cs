@@ -1,0 +1,45 @@
+using Kernel.Arch;
+using Kernel.Proc;
+
+namespace Kernel.Sched
+{
+    public enum ThreadState { Runnable, Blocked, Dead }
+
+    /// Why a blocked thread woke up.
+    public enum WakeReason { None, Woken, TimedOut, Interrupted }
+
+    /// A thread of the program: its kernel stack and saved kernel context, its user-visible
+    /// identity, and the per-thread parts of signal and TLS state.
+    public sealed unsafe class Thread
+    {
+        public readonly Process Process;
+        public readonly int Tid;
+        public ThreadState State;
+        public ulong KernelStackTop;
+        public ulong SavedRsp;                  // kernel rsp while switched out
+        public ulong FsBase, GsBase;
+        public ulong SignalMask, PendingSignals;
+        public ulong ClearChildTid;             // CLONE_CHILD_CLEARTID / set_tid_address
+        public ulong RobustList;
+        public ulong AltStackSp, AltStackSize;
+        public int AltStackFlags = 2;           // SS_DISABLE
+
+        // Blocking: at most one wait at a time.
+        public ulong WakeAtNs;                  // 0 = no timeout
+        public WakeReason Wake;
+        public bool Interruptible;
+        public ulong FutexKey;                  // address waited on, 0 when not in a futex wait
+        public uint FutexBitset;
+        public Thread NextWaiter;               // futex bucket chain
+        public Thread NextRun;                  // run queue link
+
+        public InterruptFrame* SyscallFrame;   // frame of the syscall in progress (for signals)
+        public ulong CpuTimeNs, RanSinceNs;
+        public bool RestartSyscall;
+        public ulong SavedMaskForSuspend;       // rt_sigsuspend: mask to restore after the handler
+        public bool RestoreMaskAfterSignal;             // an EINTR that SA_RESTART (or no handler) may restart
+        public readonly byte[] Name = new byte[16];
+
+        public Thread(Process p, int tid) { Process = p; Tid = tid; }
+    }
+}

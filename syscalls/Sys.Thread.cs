@@ -1,0 +1,355 @@
+using Kernel.Abi;
+using Kernel.Arch;
+using Kernel.Memory;
+using Kernel.Sched;
+
+namespace Kernel.Syscalls
+{
+    public static unsafe partial class Sys
+    {
+        const ulong CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_PIDFD = 0x1000,
+            CLONE_PTRACE = 0x2000, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000, CLONE_NEWNS = 0x20000,
+            CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000,
+            CLONE_DETACHED = 0x400000, CLONE_UNTRACED = 0x800000, CLONE_CHILD_SETTID = 0x1000000, CLONE_IO = 0x80000000;
+
+        static Thread Me => Scheduler.Current;
+
+        /// clone(2): threads (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND ...). New processes
+        /// are not supported yet and get ENOSYS.
+        public static SysResult Clone(SyscallArgs* a) => DoClone(a->Frame, a->A0, a->A1, a->A2, a->A3, a->A4);
+
+        /// clone3(2)
+        public static SysResult Clone3(SyscallArgs* a)
+        {
+            ulong size = a->A1;
+            if (size < 64 || size > 4096) return Errno.EINVAL;
+            ulong* args = stackalloc ulong[11];
+            for (int i = 0; i < 11; i++) args[i] = 0;
+            if (new UserPtr(a->A0).CopyIn(args, size < 88 ? size : 88) != 0) return Errno.EFAULT;
+            // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup
+            if (args[4] != 0 && (args[0] & CLONE_THREAD) != 0) return Errno.EINVAL;
+            if (args[8] != 0 || args[9] != 0) return Errno.EINVAL;
+            ulong stack = args[5] != 0 ? args[5] + args[6] : 0;
+            if ((args[5] == 0) != (args[6] == 0)) return Errno.EINVAL;
+            return DoClone(a->Frame, args[0] | (args[4] & 0xff), stack, args[3], args[2], args[7]);
+        }
+
+        static SysResult DoClone(InterruptFrame* parent, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
+        {
+            if ((flags & CLONE_THREAD) != 0 && (flags & CLONE_SIGHAND) == 0) return Errno.EINVAL;
+            if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) return Errno.EINVAL;
+            if ((flags & (CLONE_VM | CLONE_THREAD)) != (CLONE_VM | CLONE_THREAD))
+                return Errno.ENOSYS;                            // new processes: not yet (honest)
+            if ((flags & CLONE_NEWNS) != 0) return Errno.EINVAL;
+
+            var p = Cur;
+            var t = new Thread(p, p.AllocateTid());
+            t.KernelStackTop = KernelStacks.Allocate(8);
+            t.FsBase = (flags & CLONE_SETTLS) != 0 ? tls : Me.FsBase;
+            t.GsBase = Me.GsBase;
+            t.SignalMask = Me.SignalMask;
+            var f = (InterruptFrame*)(t.KernelStackTop - (ulong)sizeof(InterruptFrame));
+            *f = *parent;
+            f->Rax = 0;
+            if (stack != 0) f->Rsp = stack;
+            Mem.Copy((byte*)f - 512, (byte*)parent - 512, 512);   // FPU/SSE state
+            if ((flags & CLONE_CHILD_CLEARTID) != 0) t.ClearChildTid = childTid;
+            int tid = t.Tid;
+            if ((flags & CLONE_PARENT_SETTID) != 0 && new UserPtr(parentTid).CopyOut(&tid, 4) != 0) return Errno.EFAULT;
+            if ((flags & CLONE_CHILD_SETTID) != 0 && new UserPtr(childTid).CopyOut(&tid, 4) != 0) return Errno.EFAULT;
+            Scheduler.Start(t, f);
+            return tid;
+        }
+
+        /// exit(2): ends the calling thread; the last one ends the process.
+        public static SysResult ExitThread(SyscallArgs* a)
+        {
+            Thread me = Me;
+            if (Scheduler.ThreadCount <= 1) { Cur.Exit((int)a->A0); return SysResult.Ok; }
+            ReleaseThread(me);
+            Scheduler.ExitCurrent();
+            return SysResult.Ok;
+        }
+
+        /// Thread teardown visible to the program: robust futexes and CLONE_CHILD_CLEARTID.
+        static void ReleaseThread(Thread me)
+        {
+            RobustCleanup(me);
+            if (me.ClearChildTid != 0)
+            {
+                int zero = 0;
+                if (new UserPtr(me.ClearChildTid).CopyOut(&zero, 4) == 0) Sched.Futex.Wake(me.ClearChildTid, 1, 0xffffffff);
+            }
+        }
+
+        /// Marks futexes held by a dying thread (robust list) with FUTEX_OWNER_DIED and wakes a waiter.
+        static void RobustCleanup(Thread me)
+        {
+            if (me.RobustList == 0) return;
+            ulong* head = stackalloc ulong[3];                 // list.next, futex_offset, list_op_pending
+            if (new UserPtr(me.RobustList).CopyIn(head, 24) != 0) return;
+            long offset = (long)head[1];
+            ulong entry = head[0];
+            for (int n = 0; n < 2048 && entry != me.RobustList && entry != 0; n++)
+            {
+                ReleaseRobust(entry + (ulong)offset, me.Tid);
+                ulong next;
+                if (new UserPtr(entry).CopyIn(&next, 8) != 0) break;
+                entry = next;
+            }
+            if (head[2] != 0) ReleaseRobust(head[2] + (ulong)offset, me.Tid);
+        }
+
+        static void ReleaseRobust(ulong addr, int tid)
+        {
+            uint v;
+            if (new UserPtr(addr).CopyIn(&v, 4) != 0 || (v & 0x3fffffff) != (uint)tid) return;
+            uint nv = (v & 0x80000000) | 0x40000000;           // keep FUTEX_WAITERS, set FUTEX_OWNER_DIED
+            new UserPtr(addr).CopyOut(&nv, 4);
+            if ((v & 0x80000000) != 0) Sched.Futex.Wake(addr, 1, 0xffffffff);
+        }
+
+        /// gettid(2)
+        public static SysResult Gettid(SyscallArgs* a) => Me.Tid;
+
+        /// set_tid_address(2)
+        public static SysResult SetTidAddress(SyscallArgs* a) { Me.ClearChildTid = a->A0; return Me.Tid; }
+
+        /// set_robust_list(2)
+        public static SysResult SetRobustList(SyscallArgs* a)
+        {
+            if (a->A1 != 24) return Errno.EINVAL;
+            Me.RobustList = a->A0;
+            return SysResult.Ok;
+        }
+
+        /// get_robust_list(2)
+        public static SysResult GetRobustList(SyscallArgs* a)
+        {
+            Thread t = a->A0 == 0 ? Me : Scheduler.Find((int)a->A0);
+            if (t == null) return Errno.ESRCH;
+            ulong head = t.RobustList, len = 24;
+            if (new UserPtr(a->A1).CopyOut(&head, 8) != 0 || new UserPtr(a->A2).CopyOut(&len, 8) != 0) return Errno.EFAULT;
+            return SysResult.Ok;
+        }
+
+        /// futex(2)
+        public static SysResult Futex(SyscallArgs* a)
+        {
+            ulong uaddr = a->A0;
+            int op = (int)a->A1;
+            int cmd = op & 0x7f;
+            bool realtime = (op & 256) != 0;                    // FUTEX_CLOCK_REALTIME
+            const int WAIT = 0, WAKE = 1, REQUEUE = 3, CMP_REQUEUE = 4, WAKE_OP = 5, LOCK_PI = 6, UNLOCK_PI = 7,
+                TRYLOCK_PI = 8, WAIT_BITSET = 9, WAKE_BITSET = 10, WAIT_REQUEUE_PI = 11, CMP_REQUEUE_PI = 12, LOCK_PI2 = 13;
+            if ((uaddr & 3) != 0) return Errno.EINVAL;
+            if (realtime && cmd != WAIT && cmd != WAIT_BITSET && cmd != WAIT_REQUEUE_PI && cmd != LOCK_PI2) return Errno.ENOSYS;
+            switch (cmd)
+            {
+                case WAIT:
+                case WAIT_BITSET:
+                    {
+                        uint bitset = cmd == WAIT ? 0xffffffff : (uint)a->A5;
+                        if (bitset == 0) return Errno.EINVAL;
+                        ulong deadline = 0;
+                        if (a->A3 != 0)
+                        {
+                            if (new UserRef<Timespec>(a->A3).Read(out Timespec ts) != 0) return Errno.EFAULT;
+                            if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
+                            ulong t = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+                            // WAIT takes a relative timeout; WAIT_BITSET an absolute one on its clock.
+                            deadline = cmd == WAIT ? Time.Clock.MonotonicNs() + t : AbsoluteToMonotonic(t, realtime);
+                            if (deadline == 0) deadline = 1;
+                        }
+                        uint v;
+                        if (new UserPtr(uaddr).CopyIn(&v, 4) != 0) return Errno.EFAULT;
+                        if (v != (uint)a->A2) return Errno.EAGAIN;
+                        WakeReason r = Sched.Futex.Wait(uaddr, bitset, deadline);
+                        if (r == WakeReason.TimedOut) return Errno.ETIMEDOUT;
+                        if (r == WakeReason.Interrupted) { Me.RestartSyscall = a->A3 == 0; return Errno.EINTR; }
+                        return SysResult.Ok;
+                    }
+                case WAKE:
+                case WAKE_BITSET:
+                    {
+                        uint bitset = cmd == WAKE ? 0xffffffff : (uint)a->A5;
+                        if (bitset == 0) return Errno.EINVAL;
+                        return Sched.Futex.Wake(uaddr, (int)(uint)a->A2 > 0 ? (int)(uint)a->A2 : 0, bitset);
+                    }
+                case REQUEUE:
+                case CMP_REQUEUE:
+                    {
+                        int wake = (int)(uint)a->A2, requeue = (int)(uint)a->A3;
+                        if (wake < 0 || requeue < 0) return Errno.EINVAL;
+                        if ((a->A4 & 3) != 0) return Errno.EINVAL;
+                        if (cmd == CMP_REQUEUE)
+                        {
+                            uint v;
+                            if (new UserPtr(uaddr).CopyIn(&v, 4) != 0) return Errno.EFAULT;
+                            if (v != (uint)a->A5) return Errno.EAGAIN;
+                        }
+                        int woken = Sched.Futex.Wake(uaddr, wake, 0xffffffff);
+                        return woken + Sched.Futex.Requeue(uaddr, a->A4, requeue);
+                    }
+                case WAKE_OP:
+                    {
+                        ulong uaddr2 = a->A4;
+                        uint encoded = (uint)a->A5;
+                        if ((uaddr2 & 3) != 0) return Errno.EINVAL;
+                        int opType = (int)((encoded >> 28) & 7), cmp = (int)((encoded >> 24) & 15);
+                        uint oparg = (encoded >> 12) & 0xfff, cmparg = encoded & 0xfff;
+                        if ((encoded & 0x80000000) != 0) oparg = 1u << (int)(oparg & 31);
+                        uint old;
+                        if (new UserPtr(uaddr2).CopyIn(&old, 4) != 0) return Errno.EFAULT;
+                        uint nv;
+                        switch (opType)
+                        {
+                            case 0: nv = oparg; break;
+                            case 1: nv = old + oparg; break;
+                            case 2: nv = old | oparg; break;
+                            case 3: nv = old & ~oparg; break;
+                            case 4: nv = old ^ oparg; break;
+                            default: return Errno.ENOSYS;
+                        }
+                        if (new UserPtr(uaddr2).CopyOut(&nv, 4) != 0) return Errno.EFAULT;
+                        int woken = Sched.Futex.Wake(uaddr, (int)(uint)a->A2, 0xffffffff);
+                        int o = (int)old, c = (int)cmparg;
+                        bool hit = cmp switch { 0 => o == c, 1 => o != c, 2 => o < c, 3 => o <= c, 4 => o > c, 5 => o >= c, _ => false };
+                        if (cmp > 5) return Errno.ENOSYS;
+                        if (hit) woken += Sched.Futex.Wake(uaddr2, (int)(uint)a->A3, 0xffffffff);
+                        return woken;
+                    }
+                case LOCK_PI: case UNLOCK_PI: case TRYLOCK_PI: case WAIT_REQUEUE_PI: case CMP_REQUEUE_PI: case LOCK_PI2:
+                    return Errno.ENOSYS;                         // priority inheritance: not yet
+                default:
+                    return Errno.ENOSYS;
+            }
+        }
+
+        static ulong AbsoluteToMonotonic(ulong t, bool realtime)
+        {
+            if (!realtime) return t;
+            ulong now = Time.Rtc.BootEpochNs + Time.Clock.MonotonicNs();
+            return t <= now ? 1 : Time.Clock.MonotonicNs() + (t - now);
+        }
+
+        /// sched_yield(2)
+        public static SysResult SchedYield(SyscallArgs* a) { Scheduler.Yield(); return SysResult.Ok; }
+
+        /// getcpu(2)
+        public static SysResult Getcpu(SyscallArgs* a)
+        {
+            uint zero = 0;
+            if (a->A0 != 0 && new UserPtr(a->A0).CopyOut(&zero, 4) != 0) return Errno.EFAULT;
+            if (a->A1 != 0 && new UserPtr(a->A1).CopyOut(&zero, 4) != 0) return Errno.EFAULT;
+            return SysResult.Ok;
+        }
+
+        /// membarrier(2): one CPU, so every barrier is already satisfied.
+        public static SysResult Membarrier(SyscallArgs* a)
+        {
+            int cmd = (int)a->A0;
+            if (a->A1 != 0 && cmd != 0) return Errno.EINVAL;
+            switch (cmd)
+            {
+                case 0: return 1 | 8 | 16 | 32 | 64;            // QUERY: GLOBAL, PRIVATE_EXPEDITED (+REGISTER), SYNC_CORE
+                case 1: case 8: case 16: case 32: case 64: return SysResult.Ok;
+                default: return Errno.EINVAL;
+            }
+        }
+
+        static string _threadName;
+
+        /// prctl(2)
+        public static SysResult Prctl(SyscallArgs* a)
+        {
+            const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
+                PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_SECCOMP = 21, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39,
+                PR_SET_TIMERSLACK = 29, PR_GET_TIMERSLACK = 30, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
+            switch ((int)a->A0)
+            {
+                case PR_SET_PDEATHSIG: if (a->A1 > 64) return Errno.EINVAL; Cur.DeathSignal = (int)a->A1; return SysResult.Ok;
+                case PR_GET_PDEATHSIG: { int s = Cur.DeathSignal; return new UserPtr(a->A1).CopyOut(&s, 4) == 0 ? SysResult.Ok : Errno.EFAULT; }
+                case PR_GET_DUMPABLE: return Cur.Dumpable;
+                case PR_SET_DUMPABLE: if (a->A1 > 1) return Errno.EINVAL; Cur.Dumpable = (int)a->A1; return SysResult.Ok;
+                case PR_SET_NAME:
+                    {
+                        byte* name = stackalloc byte[16];
+                        for (int i = 0; i < 16; i++) name[i] = 0;
+                        long n = UserCopy.StrNLen((void*)a->A1, 15);
+                        if (n < 0 || a->A1 >= AddressSpace.UserLimit) return Errno.EFAULT;
+                        if (new UserPtr(a->A1).CopyIn(name, (ulong)n) != 0) return Errno.EFAULT;
+                        for (int i = 0; i < 16; i++) Me.Name[i] = name[i];
+                        return SysResult.Ok;
+                    }
+                case PR_GET_NAME:
+                    {
+                        byte* name = stackalloc byte[16];
+                        for (int i = 0; i < 16; i++) name[i] = Me.Name[i];
+                        return new UserPtr(a->A1).CopyOut(name, 16) == 0 ? SysResult.Ok : Errno.EFAULT;
+                    }
+                case PR_GET_SECCOMP: return SysResult.Ok;
+                case PR_SET_NO_NEW_PRIVS: if (a->A1 != 1 || a->A2 != 0 || a->A3 != 0 || a->A4 != 0) return Errno.EINVAL; Cur.NoNewPrivs = true; return SysResult.Ok;
+                case PR_GET_NO_NEW_PRIVS: return Cur.NoNewPrivs ? 1 : 0;
+                case PR_SET_TIMERSLACK: return SysResult.Ok;
+                case PR_GET_TIMERSLACK: return 50000;
+                case PR_SET_CHILD_SUBREAPER: return SysResult.Ok;
+                case PR_GET_CHILD_SUBREAPER: { int z = 0; return new UserPtr(a->A1).CopyOut(&z, 4) == 0 ? SysResult.Ok : Errno.EFAULT; }
+                default: return Errno.EINVAL;
+            }
+        }
+
+        /// sched_getscheduler(2): every thread is SCHED_OTHER.
+        public static SysResult SchedGetscheduler(SyscallArgs* a) => (long)a->A0 < 0 ? Errno.EINVAL : FindTask(a->A0) ? SysResult.Ok : Errno.ESRCH;
+
+        /// sched_setscheduler(2)
+        public static SysResult SchedSetscheduler(SyscallArgs* a)
+        {
+            if ((long)a->A0 < 0 || a->A2 == 0) return Errno.EINVAL;
+            if (!FindTask(a->A0)) return Errno.ESRCH;
+            int prio;
+            if (new UserPtr(a->A2).CopyIn(&prio, 4) != 0) return Errno.EFAULT;
+            int policy = (int)a->A1 & ~0x40000000;
+            if (policy == 0 || policy == 3 || policy == 5) return prio == 0 ? SysResult.Ok : Errno.EINVAL;
+            if (policy == 1 || policy == 2) return prio < 1 || prio > 99 ? Errno.EINVAL : Errno.EPERM;   // real-time: refused, like an unprivileged Linux
+            return Errno.EINVAL;
+        }
+
+        /// sched_getparam(2)
+        public static SysResult SchedGetparam(SyscallArgs* a)
+        {
+            if ((long)a->A0 < 0 || a->A1 == 0) return Errno.EINVAL;
+            if (!FindTask(a->A0)) return Errno.ESRCH;
+            int zero = 0;
+            return new UserPtr(a->A1).CopyOut(&zero, 4) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// sched_get_priority_max(2)
+        public static SysResult SchedPriorityMax(SyscallArgs* a) => a->A0 == 1 || a->A0 == 2 ? 99 : a->A0 == 0 || a->A0 == 3 || a->A0 == 5 ? SysResult.Ok : Errno.EINVAL;
+        /// sched_get_priority_min(2)
+        public static SysResult SchedPriorityMin(SyscallArgs* a) => a->A0 == 1 || a->A0 == 2 ? 1 : a->A0 == 0 || a->A0 == 3 || a->A0 == 5 ? SysResult.Ok : Errno.EINVAL;
+
+        static bool FindTask(ulong id) => id == 0 || Scheduler.Find((int)id) != null;
+
+        /// getpriority(2): returns 20 - nice, as the raw syscall does.
+        public static SysResult Getpriority(SyscallArgs* a)
+        {
+            if (a->A0 > 2) return Errno.EINVAL;
+            if (a->A0 == 0 && !FindTask(a->A1)) return Errno.ESRCH;
+            if (a->A0 != 0 && a->A1 != 0 && a->A1 != 1 && a->A1 != 0) return Errno.ESRCH;
+            return 20 - Cur.Nice;
+        }
+
+        /// setpriority(2)
+        public static SysResult Setpriority(SyscallArgs* a)
+        {
+            if (a->A0 > 2) return Errno.EINVAL;
+            if (a->A0 == 0 && !FindTask(a->A1)) return Errno.ESRCH;
+            int nice = (int)a->A2;
+            if (nice < -20) nice = -20;
+            if (nice > 19) nice = 19;
+            Cur.Nice = nice;                                      // recorded; one CPU, round-robin
+            return SysResult.Ok;
+        }
+    }
+}

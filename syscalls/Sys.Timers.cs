@@ -1,0 +1,168 @@
+using Kernel.Abi;
+using Kernel.Proc;
+using Kernel.Sched;
+using Kernel.Time;
+
+namespace Kernel.Syscalls
+{
+    public static unsafe partial class Sys
+    {
+        static ulong ToNs(Timeval tv) => (ulong)tv.Sec * 1000000000 + (ulong)tv.Usec * 1000;
+        static Timeval ToTimeval(ulong ns) => new Timeval { Sec = (long)(ns / 1000000000), Usec = (long)(ns % 1000000000 / 1000) };
+        static Timespec ToTimespec(ulong ns) => new Timespec { Sec = (long)(ns / 1000000000), Nsec = (long)(ns % 1000000000) };
+
+        static void RealTimer(out Timeval value, out Timeval interval)
+        {
+            ulong now = Clock.MonotonicNs();
+            ulong left = Itimers.RealNextNs == 0 ? 0 : Itimers.RealNextNs > now ? Itimers.RealNextNs - now : 1000;
+            value = ToTimeval(left);
+            interval = ToTimeval(Itimers.RealIntervalNs);
+        }
+
+        /// getitimer(2): ITIMER_REAL; the CPU-time timers read as disarmed.
+        public static SysResult Getitimer(SyscallArgs* a)
+        {
+            if (a->A0 > 2) return Errno.EINVAL;
+            Timeval* v = stackalloc Timeval[2];
+            if (a->A0 == 0) RealTimer(out v[1], out v[0]);
+            else { v[0] = default; v[1] = default; }
+            return new UserPtr(a->A1).CopyOut(v, 32) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// setitimer(2)
+        public static SysResult Setitimer(SyscallArgs* a)
+        {
+            if (a->A0 > 2) return Errno.EINVAL;
+            Timeval* nv = stackalloc Timeval[2];
+            if (a->A1 != 0 && new UserPtr(a->A1).CopyIn(nv, 32) != 0) return Errno.EFAULT;
+            if (a->A1 == 0) { nv[0] = default; nv[1] = default; }
+            if ((ulong)nv[0].Usec >= 1000000 || (ulong)nv[1].Usec >= 1000000 || nv[0].Sec < 0 || nv[1].Sec < 0) return Errno.EINVAL;
+            if (a->A0 != 0) return Errno.EINVAL;                // ITIMER_VIRTUAL/PROF: not yet
+            Timeval* old = stackalloc Timeval[2];
+            RealTimer(out old[1], out old[0]);
+            ulong value = ToNs(nv[1]);
+            Itimers.RealNextNs = value == 0 ? 0 : Clock.MonotonicNs() + value;
+            Itimers.RealIntervalNs = ToNs(nv[0]);
+            if (a->A2 != 0 && new UserPtr(a->A2).CopyOut(old, 32) != 0) return Errno.EFAULT;
+            return SysResult.Ok;
+        }
+
+        /// alarm(2)
+        public static SysResult Alarm(SyscallArgs* a)
+        {
+            RealTimer(out Timeval left, out _);
+            ulong secs = (ulong)left.Sec + (left.Usec >= 500000 || (left.Sec == 0 && left.Usec > 0) ? 1UL : 0UL);
+            Itimers.RealNextNs = a->A0 == 0 ? 0 : Clock.MonotonicNs() + (ulong)(uint)a->A0 * 1000000000;
+            Itimers.RealIntervalNs = 0;
+            return (long)secs;
+        }
+
+        /// timer_create(2)
+        public static SysResult TimerCreate(SyscallArgs* a)
+        {
+            int clock = (int)a->A0;
+            if (clock != 0 && clock != 1 && clock != 7 && clock != 2 && clock != 3) return Errno.EINVAL;
+            int signo = Signal.SIGALRM, notify = 0, tid = 0;
+            ulong value = 0;
+            if (a->A1 != 0)
+            {
+                byte* ev = stackalloc byte[64];
+                if (new UserPtr(a->A1).CopyIn(ev, 64) != 0) return Errno.EFAULT;
+                value = *(ulong*)ev; signo = *(int*)(ev + 8); notify = *(int*)(ev + 12); tid = *(int*)(ev + 16);
+                if (notify != 0 && notify != 1 && notify != 4) return Errno.EINVAL;
+                if (notify != 1 && (signo < 1 || signo > Signal.Count)) return Errno.EINVAL;
+                if (notify == 4 && Scheduler.Find(tid) == null) return Errno.EINVAL;
+            }
+            for (int id = 0; id < Itimers.Timers.Length; id++)
+            {
+                if (Itimers.Timers[id].InUse) continue;
+                if (a->A1 == 0) value = (ulong)id;
+                Itimers.Timers[id] = new Itimers.PosixTimer { InUse = true, Clock = clock, Signal = signo, Notify = notify, TargetTid = tid, Value = value };
+                if (new UserPtr(a->A2).CopyOut(&id, 4) != 0) { Itimers.Timers[id].InUse = false; return Errno.EFAULT; }
+                return SysResult.Ok;
+            }
+            return Errno.EAGAIN;
+        }
+
+        static bool ValidTimer(ulong id) => id < (ulong)Itimers.Timers.Length && Itimers.Timers[id].InUse;
+
+        static void TimerValue(int id, out Timespec interval, out Timespec value)
+        {
+            ref Itimers.PosixTimer t = ref Itimers.Timers[id];
+            ulong now = Clock.MonotonicNs();
+            interval = ToTimespec(t.IntervalNs);
+            value = ToTimespec(t.NextNs == 0 ? 0 : t.NextNs > now ? t.NextNs - now : 1);
+        }
+
+        /// timer_settime(2)
+        public static SysResult TimerSettime(SyscallArgs* a)
+        {
+            if (!ValidTimer(a->A0)) return Errno.EINVAL;
+            int id = (int)a->A0;
+            Timespec* nv = stackalloc Timespec[2];
+            if (new UserPtr(a->A2).CopyIn(nv, 32) != 0) return Errno.EFAULT;
+            if ((ulong)nv[0].Nsec >= 1000000000 || (ulong)nv[1].Nsec >= 1000000000 || nv[0].Sec < 0 || nv[1].Sec < 0) return Errno.EINVAL;
+            Timespec* old = stackalloc Timespec[2];
+            TimerValue(id, out old[0], out old[1]);
+            ref Itimers.PosixTimer t = ref Itimers.Timers[id];
+            ulong value = (ulong)nv[1].Sec * 1000000000 + (ulong)nv[1].Nsec;
+            ulong now = Clock.MonotonicNs();
+            if (value == 0) t.NextNs = 0;
+            else if ((a->A1 & 1) != 0)                                // TIMER_ABSTIME
+            {
+                ulong clockNow = t.Clock == 0 ? Rtc.BootEpochNs + now : now;
+                t.NextNs = value > clockNow ? now + (value - clockNow) : now;
+                if (t.NextNs == 0) t.NextNs = 1;
+            }
+            else t.NextNs = now + value;
+            t.IntervalNs = (ulong)nv[0].Sec * 1000000000 + (ulong)nv[0].Nsec;
+            if (a->A3 != 0 && new UserPtr(a->A3).CopyOut(old, 32) != 0) return Errno.EFAULT;
+            return SysResult.Ok;
+        }
+
+        /// timer_gettime(2)
+        public static SysResult TimerGettime(SyscallArgs* a)
+        {
+            if (!ValidTimer(a->A0)) return Errno.EINVAL;
+            Timespec* v = stackalloc Timespec[2];
+            TimerValue((int)a->A0, out v[0], out v[1]);
+            return new UserPtr(a->A1).CopyOut(v, 32) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// timer_getoverrun(2)
+        public static SysResult TimerGetoverrun(SyscallArgs* a) => ValidTimer(a->A0) ? Itimers.Timers[a->A0].Overrun : Errno.EINVAL;
+
+        /// timer_delete(2)
+        public static SysResult TimerDelete(SyscallArgs* a)
+        {
+            if (!ValidTimer(a->A0)) return Errno.EINVAL;
+            Itimers.Timers[a->A0] = default;
+            return SysResult.Ok;
+        }
+
+        /// times(2): clock ticks at 100 Hz.
+        public static SysResult Times(SyscallArgs* a)
+        {
+            ulong cpu = ProcessCpuNs() / 10000000;
+            if (a->A0 != 0)
+            {
+                ulong* t = stackalloc ulong[4];
+                t[0] = cpu; t[1] = 0; t[2] = 0; t[3] = 0;
+                if (new UserPtr(a->A0).CopyOut(t, 32) != 0) return Errno.EFAULT;
+            }
+            return (long)(Clock.MonotonicNs() / 10000000) + 100;
+        }
+
+        /// getrusage(2): user time is the CPU time; system time and the rest are not tracked yet.
+        public static SysResult Getrusage(SyscallArgs* a)
+        {
+            int who = (int)a->A0;
+            if (who != 0 && who != -1 && who != 1) return Errno.EINVAL;
+            byte* r = stackalloc byte[144];
+            for (int i = 0; i < 144; i++) r[i] = 0;
+            ulong ns = who == 1 ? Scheduler.CpuTime(Scheduler.Current) : who == -1 ? 0 : ProcessCpuNs();
+            *(Timeval*)r = ToTimeval(ns);
+            return new UserPtr(a->A1).CopyOut(r, 144) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+    }
+}
