@@ -52,7 +52,8 @@ namespace Kernel.Syscalls
             *f = *parent;
             f->Rax = 0;
             if (stack != 0) f->Rsp = stack;
-            Mem.Copy((byte*)f - 512, (byte*)parent - 512, 512);   // FPU/SSE state
+            FpuState.Capture(parent, FpuState.AreaOf(f));       // the child starts with the parent's FPU state
+            f->Vector = 0;                                         // resumed through isr_resume (full fxrstor)
             if ((flags & CLONE_CHILD_CLEARTID) != 0) t.ClearChildTid = childTid;
             int tid = t.Tid;
             if ((flags & CLONE_PARENT_SETTID) != 0 && new UserPtr(parentTid).CopyOut(&tid, 4) != 0) return Errno.EFAULT;

@@ -155,7 +155,10 @@ namespace Kernel.Sched
             }
             else { *(int*)(si + 16) = d.Pid; *(int*)(si + 20) = d.Uid; *(ulong*)(si + 24) = d.Value; }
 
-            if (new UserPtr(fpAddr).CopyOut((byte*)f - 512, 512) != 0) return false;
+            byte* fp = stackalloc byte[512 + 16];
+            fp = (byte*)(((ulong)fp + 15) & ~15UL);
+            FpuState.Capture(f, fp);
+            if (new UserPtr(fpAddr).CopyOut(fp, 512) != 0) return false;
             if (new UserPtr(frame).CopyOut(buf, FrameSize) != 0) return false;
 
             f->Rip = act.Handler;
@@ -184,7 +187,12 @@ namespace Kernel.Sched
             f->Rsp = g[15]; f->Rip = g[16];
             const ulong userFlags = 0x40dd5;                       // CF PF AF ZF SF TF DF OF AC
             f->Rflags = (f->Rflags & ~userFlags) | (g[17] & userFlags);
-            if (g[23] != 0) new UserPtr(g[23]).CopyIn((byte*)f - 512, 512);
+            if (g[23] != 0)
+            {
+                byte* fp = stackalloc byte[512 + 16];
+                fp = (byte*)(((ulong)fp + 15) & ~15UL);
+                if (new UserPtr(g[23]).CopyIn(fp, 512) == 0) FpuState.Install(f, fp);
+            }
             me.SignalMask = *(ulong*)(uc + 296) & ~Unblockable;
             return f->Rax;
         }

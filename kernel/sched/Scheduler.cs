@@ -160,7 +160,10 @@ namespace Kernel.Sched
             *SyscallKernelRsp() = next.KernelStackTop;
             if (me.FsBase != next.FsBase) Cpu.Wrmsr(0xC0000100, next.FsBase);
             if (me.GsBase != next.GsBase) Cpu.Wrmsr(0xC0000101, next.GsBase);
+            // x87 state is live per thread (entries save only what kernel code clobbers).
+            FpuState.Save(me.FpuArea);
             fixed (ulong* save = &me.SavedRsp) SwitchContext(save, next.SavedRsp);
+            FpuState.Restore(me.FpuArea);
         }
 
         /// Wakes sleepers whose deadline has passed.

@@ -40,6 +40,12 @@ namespace Kernel.Sched
         public bool RestoreMaskAfterSignal;             // an EINTR that SA_RESTART (or no handler) may restart
         public readonly byte[] Name = new byte[16];
 
-        public Thread(Process p, int tid) { Process = p; Tid = tid; }
+        public readonly byte* FpuArea;          // x87/SSE state while switched out (16-byte aligned)
+
+        public Thread(Process p, int tid)
+        {
+            Process = p; Tid = tid;
+            FpuArea = (byte*)Memory.Heap.AllocZeroed(512);        // the 512-byte class is 512-aligned
+        }
     }
 }
