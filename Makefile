@@ -12,7 +12,7 @@ QEMU ?= qemu-system-x86_64
 
 KERNEL_CS := $(shell find kernel drivers fs syscalls loader -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null)
 KERNEL_S := $(wildcard kernel/arch/x86_64/*.S)
-KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S))
+KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S)) $(OBJ)/vdso_blob.o
 
 .PHONY: all kernel test test-host test-boot test-compat bench demo docs clean check-tools
 
@@ -40,6 +40,17 @@ $(OBJ)/kernel.o: $(OBJ)/il/Kernel.dll $(ILC)
 $(OBJ)/%.o: kernel/arch/x86_64/%.S
 	@mkdir -p $(OBJ)
 	gcc -c -x assembler-with-cpp -o $@ $<
+
+# The vDSO: a tiny position-independent shared object, embedded in the kernel image.
+$(OBJ)/vdso.so: kernel/vdso/vdso.c kernel/vdso/vdso.lds kernel/vdso/vdso.map
+	@mkdir -p $(OBJ)
+	gcc -O2 -fPIC -fno-stack-protector -fno-asynchronous-unwind-tables -ffreestanding -nostdlib -shared \
+	    -Wl,-soname=linux-vdso.so.1 -Wl,--hash-style=both -Wl,-Bsymbolic -Wl,--version-script=kernel/vdso/vdso.map \
+	    -Wl,-T,kernel/vdso/vdso.lds -Wl,-z,max-page-size=4096 -Wl,--build-id=none -o $@ kernel/vdso/vdso.c
+	@! readelf -r $@ | grep -q 'R_X86_64' || { echo "make: the vDSO must have no relocations" >&2; exit 1; }
+
+$(OBJ)/vdso_blob.o: kernel/vdso/vdso_blob.S $(OBJ)/vdso.so
+	gcc -c -x assembler-with-cpp -DVDSO_PATH='"$(OBJ)/vdso.so"' -o $@ $<
 
 LINK = ld -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T kernel/arch/x86_64/linker.ld
 

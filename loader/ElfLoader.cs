@@ -120,6 +120,8 @@ namespace Kernel.Loader
             aux[a++] = Auxv.AT_EXECFN; aux[a++] = execFnAddr;
             aux[a++] = Auxv.AT_PLATFORM; aux[a++] = platform;
             aux[a++] = Auxv.AT_MINSIGSTKSZ; aux[a++] = 2048;
+            ulong vdso = Vdso.VdsoImage.Map(p.Memory);
+            if (vdso != 0) { aux[a++] = Auxv.AT_SYSINFO_EHDR; aux[a++] = vdso; }
             aux[a++] = Auxv.AT_NULL; aux[a++] = 0;
 
             ulong words = 1 + (ulong)argc + 1 + (ulong)envc + 1 + (ulong)a;

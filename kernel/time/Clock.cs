@@ -9,6 +9,8 @@ namespace Kernel.Time
         // Nanoseconds per TSC tick as a 32.32 fixed-point multiplier; 0 until calibrated.
         static ulong _nsPerTickFixed;
         public static ulong TscHz;
+        public static ulong NsPerTickFixed => _nsPerTickFixed;
+        public static ulong BootTsc => _bootTsc;
 
         public static void Init() { _bootTsc = Cpu.Rdtsc(); }
 
