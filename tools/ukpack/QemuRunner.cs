@@ -30,15 +30,26 @@ public static class QemuRunner
     /// <summary>QEMU's status after isa-debug-exit with value 0: program exit.</summary>
     public const int QemuProgramExitStatus = (0 << 1) | 1;
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "isatty")]
+    static extern int isatty(int fd);
+
+    static bool IsTerminal(int fd)
+    {
+        try { return isatty(fd) == 1; } catch (DllNotFoundException) { return false; }
+    }
+
     public static string StdioSocket(string dir) => Path.Combine(dir, "stdio.sock");
     public static string StderrSocket(string dir) => Path.Combine(dir, "stderr.sock");
     public static string LogSocket(string dir) => Path.Combine(dir, "log.sock");
 
     /// <summary>The kernel command line (-append): log=N and, when run-time arguments are
     /// given, argv=HEX (the image's argv[0] followed by them, NUL-terminated, hex).</summary>
-    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride)
+    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0)
     {
         var sb = new StringBuilder($"log={logLevel}");
+        // Which of our stdin/stdout/stderr are terminals: the program sees the same (isatty,
+        // TCGETS), so it behaves as it would if run directly.
+        if (ttyMask != 0) sb.Append(" tty=").Append(ttyMask);
         if (argvOverride is { Count: > 0 })
             sb.Append(" argv=").Append(Convert.ToHexStringLower(ImageWriter.StringList(argvOverride)));
         return sb.ToString();
@@ -104,7 +115,8 @@ public static class QemuRunner
             argvOverride = [argv0, .. o.Args];
         }
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
-        var append = KernelCommandLine(logLevel, argvOverride);
+        int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask);
 
         // 2. Sockets first, so QEMU (the client) loses no output.
         var dir = Directory.CreateTempSubdirectory("ukpack-").FullName;
