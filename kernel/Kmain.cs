@@ -18,12 +18,14 @@ namespace Kernel
         static extern void Layout(ulong* output);
 
         public static StartInfo Boot;
+        public static ulong BootTsc0, BootTsc1, BootTsc2, BootTsc3;
         public static BootOptions Options;
 
         [UnmanagedCallersOnly(EntryPoint = "kmain")]
         static void Main(ulong startInfoPhys)
         {
             Clock.Init();
+            BootTsc0 = Cpu.Rdtsc();
             if (!StartInfo.TryRead(startInfoPhys, out Boot, out string error)) Panic.Halt(error);
             Options = BootOptions.Parse(Boot.CommandLine);
             Log.Threshold = (LogLevel)Options.LogLevel;
@@ -35,7 +37,9 @@ namespace Kernel
             Layout(layout);
             PhysicalMemory.Init(ram.Slice(0, n), layout[6] - PhysicalMemory.KernelVma, Boot.ModulePhys, Boot.ModulePhys + Boot.ModuleSize);
             Runtime.ModuleInit.Run();
+            BootTsc1 = Cpu.Rdtsc();
             KernelPaging.Init();
+            BootTsc2 = Cpu.Rdtsc();
             RunOnStack(KernelStacks.Allocate(16), &Continue);
         }
 
@@ -43,7 +47,14 @@ namespace Kernel
         {
             Gdt.Init();
             Interrupts.Init();
+            BootTsc3 = Cpu.Rdtsc();
             Timer.Init();
+            var wt = Log.Begin(LogLevel.Debug, stackalloc byte[160]);
+            wt.Str("boot phases (us): memory "); wt.Udec(Clock.TicksToNs(BootTsc1 - BootTsc0) / 1000);
+            wt.Str(", paging "); wt.Udec(Clock.TicksToNs(BootTsc2 - BootTsc1) / 1000);
+            wt.Str(", gdt/idt "); wt.Udec(Clock.TicksToNs(BootTsc3 - BootTsc2) / 1000);
+            wt.Str(", timer "); wt.Udec(Clock.TicksToNs(Cpu.Rdtsc() - BootTsc3) / 1000);
+            if (Log.Enabled(LogLevel.Debug)) Log.End(ref wt);
             Rtc.Init();
             Fs.SerialConsole.TtyMask = Options.TtyMask;
             Fs.SerialConsole.Init();

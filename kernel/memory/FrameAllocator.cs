@@ -28,17 +28,38 @@ namespace Kernel.Memory
         void Clear(ulong frame) { _bits[frame / 64] &= ~(1UL << (int)(frame % 64)); }
 
         /// Marks [first, first+count) free; frames past the end are ignored.
-        public void Release(ulong first, ulong count)
-        {
-            for (ulong f = first; f < first + count && f < _frames; f++)
-                if (IsUsed(f)) { Clear(f); FreeFrames++; }
-        }
+        public void Release(ulong first, ulong count) => Change(first, count, false);
 
         /// Marks [first, first+count) used.
-        public void Reserve(ulong first, ulong count)
+        public void Reserve(ulong first, ulong count) => Change(first, count, true);
+
+        // Word at a time where the range covers whole words (boot releases all of RAM).
+        void Change(ulong first, ulong count, bool used)
         {
-            for (ulong f = first; f < first + count && f < _frames; f++)
-                if (!IsUsed(f)) { Set(f); FreeFrames--; }
+            ulong end = first + count < _frames ? first + count : _frames;
+            ulong f = first;
+            while (f < end)
+            {
+                if (f % 64 == 0 && f + 64 <= end)
+                {
+                    ulong w = _bits[f / 64];
+                    int ones = PopCount(w);
+                    if (used) { FreeFrames -= (ulong)(64 - ones); _bits[f / 64] = ~0UL; }
+                    else { FreeFrames += (ulong)ones; _bits[f / 64] = 0; }
+                    f += 64;
+                    continue;
+                }
+                if (used && !IsUsed(f)) { Set(f); FreeFrames--; }
+                else if (!used && IsUsed(f)) { Clear(f); FreeFrames++; }
+                f++;
+            }
+        }
+
+        static int PopCount(ulong v)
+        {
+            int n = 0;
+            while (v != 0) { v &= v - 1; n++; }
+            return n;
         }
 
         /// Allocates `count` contiguous frames aligned to `align` frames; returns the first

@@ -43,7 +43,7 @@ namespace Kernel.Time
         }
 
         /// TSC and APIC-timer rates against a reference counter read back to back with the
-        /// TSC at both ends of a ~1 ms window, so a descheduled vCPU (TCG on a busy host)
+        /// TSC at both ends of a ~0.5 ms window, so a descheduled vCPU (TCG on a busy host)
         /// stretches both sides equally. The reference is PIT channel 2 where there is one
         /// (pc, q35); otherwise (microvm) the APIC timer itself, whose bus runs at 1 GHz on
         /// QEMU and KVM (divided by 16 here).
@@ -62,7 +62,7 @@ namespace Kernel.Time
                 ulong t0 = Cpu.Rdtsc();
                 uint a0 = Read(RegCurrentCount);
                 uint p1;
-                do p1 = ReadPit(); while (p0 - p1 < 1193 && p1 <= p0);
+                do p1 = ReadPit(); while (p0 - p1 < 597 && p1 <= p0);           // 0.5 ms
                 ulong t1 = Cpu.Rdtsc();
                 uint a1 = Read(RegCurrentCount);
                 if (p1 < p0)
@@ -77,7 +77,7 @@ namespace Kernel.Time
             uint b0 = Read(RegCurrentCount);
             ulong s0 = Cpu.Rdtsc();
             uint b1;
-            do b1 = Read(RegCurrentCount); while (b0 - b1 < 62500);
+            do b1 = Read(RegCurrentCount); while (b0 - b1 < 31250);          // 0.5 ms
             ulong s1 = Cpu.Rdtsc();
             tscHz = (s1 - s0) * apicHz / (b0 - b1);
             Source = "APIC timer";
