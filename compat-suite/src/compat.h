@@ -50,6 +50,8 @@ static const char *errname(int e)
     case ELOOP: return "ELOOP";
     case EOVERFLOW: return "EOVERFLOW";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EDEADLK: return "EDEADLK";
+    case ETIMEDOUT: return "ETIMEDOUT";
     default:
         snprintf(buf, sizeof buf, "E#%d", e);
         return buf;

@@ -56,31 +56,32 @@ namespace Kernel.Time
             Cpu.Outb(0x43, 0xb0);                                    // ch2, lo/hi, mode 0
             Cpu.Outb(0x42, 0xff);
             Cpu.Outb(0x42, 0xff);
-            uint p0 = ReadPit();
-            if (p0 != 0xffff && p0 != 0)
+            bool pit = ReadPit() != 0xffff || ReadPit() != 0xffff;   // no PIT: the port floats high
+            // Each end: the reference counter read between two TSC reads, retried until the
+            // bracket is tight, so a descheduled vCPU does not skew the result.
+            Sample(pit, out ulong t0, out uint r0, out uint a0);
+            uint target = pit ? 597u : 31250u;                      // 0.5 ms of either reference
+            ulong t1; uint r1, a1;
+            do Sample(pit, out t1, out r1, out a1); while ((uint)(r0 - r1) < target && r1 <= r0);
+            ulong refHz = pit ? pitHz : 1000000000 / 16;
+            uint elapsed = r0 - r1;
+            tscHz = (t1 - t0) * refHz / elapsed;
+            apicHz = pit ? (ulong)(a0 - a1) * refHz / elapsed : refHz;
+            Source = pit ? "PIT" : "APIC timer";
+        }
+
+        static void Sample(bool pit, out ulong tsc, out uint reference, out uint apic)
+        {
+            ulong best = ulong.MaxValue;
+            tsc = 0; reference = 0; apic = 0;
+            for (int i = 0; i < 5; i++)
             {
-                ulong t0 = Cpu.Rdtsc();
-                uint a0 = Read(RegCurrentCount);
-                uint p1;
-                do p1 = ReadPit(); while (p0 - p1 < 597 && p1 <= p0);           // 0.5 ms
-                ulong t1 = Cpu.Rdtsc();
-                uint a1 = Read(RegCurrentCount);
-                if (p1 < p0)
-                {
-                    tscHz = (t1 - t0) * pitHz / (p0 - p1);
-                    apicHz = (ulong)(a0 - a1) * pitHz / (p0 - p1);
-                    Source = "PIT";
-                    return;
-                }
+                ulong before = Cpu.Rdtsc();
+                uint r = pit ? ReadPit() : Read(RegCurrentCount);
+                uint a = Read(RegCurrentCount);
+                ulong after = Cpu.Rdtsc();
+                if (after - before < best) { best = after - before; tsc = before + (after - before) / 2; reference = r; apic = a; }
             }
-            apicHz = 1000000000 / 16;
-            uint b0 = Read(RegCurrentCount);
-            ulong s0 = Cpu.Rdtsc();
-            uint b1;
-            do b1 = Read(RegCurrentCount); while (b0 - b1 < 31250);          // 0.5 ms
-            ulong s1 = Cpu.Rdtsc();
-            tscHz = (s1 - s0) * apicHz / (b0 - b1);
-            Source = "APIC timer";
         }
 
         static uint ReadPit()
