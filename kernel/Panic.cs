@@ -26,7 +26,7 @@ namespace Kernel
             if (exception != null)
             {
                 ulong mt = *(ulong*)exception;
-                Symbols.Append(ref w, mt);
+                Symbols.AppendTypeName(ref w, mt);
                 object ex = System.Runtime.CompilerServices.Unsafe.AsRef<object>(&exception);
                 if (ex is System.Exception e && e.Message != null) { w.Str(": "); w.Str(e.Message); }
             }

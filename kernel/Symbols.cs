@@ -39,6 +39,16 @@ namespace Kernel
             return true;
         }
 
+        /// Appends the name of the type whose MethodTable is at `mt` (its vtable symbol,
+        /// `_ZTV<n>Module_Namespace_Type`, without the `_ZTV<n>` prefix).
+        public static void AppendTypeName(ref LineWriter w, ulong mt)
+        {
+            if (!Lookup(mt, out byte* name, out ulong offset) || offset != 0) { w.Hex(mt); return; }
+            int i = 0;
+            if (name[0] == '_' && name[1] == 'Z' && name[2] == 'T' && name[3] == 'V') { i = 4; while (name[i] >= '0' && name[i] <= '9') i++; }
+            for (; name[i] != 0 && i < 160; i++) w.Byte(name[i]);
+        }
+
         /// Appends "name+0xoff" (or the bare address) to a log line.
         public static void Append(ref LineWriter w, ulong addr)
         {

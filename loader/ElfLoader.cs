@@ -80,7 +80,9 @@ namespace Kernel.Loader
         public static ulong BuildStack(Process p, ReadOnlySpan<byte> argv, int argc, ReadOnlySpan<byte> envp, int envc, ReadOnlySpan<byte> execFn)
         {
             ulong top = StackTop - (Random.Next() & 0xff) * 4096;
-            p.Memory.AddVma(top - StackSize, top, UserMemory.ProtRead | UserMemory.ProtWrite, VmaKind.Stack);
+            // PT_GNU_STACK decides whether the stack is executable (absent: executable, as on Linux).
+            uint stackProt = UserMemory.ProtRead | UserMemory.ProtWrite | (p.Elf.ExecStack() ? UserMemory.ProtExec : 0);
+            p.Memory.AddVma(top - StackSize, top, stackProt, VmaKind.Stack);
             ulong sp = top;
             sp = Push(sp, execFn, true);
             ulong execFnAddr = sp;
