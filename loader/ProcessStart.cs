@@ -57,7 +57,7 @@ namespace Kernel.Loader
 
             p.Memory.Space.Activate();
             var main = new Sched.Thread(p, p.Pid);
-            main.KernelStackTop = KernelStacks.Allocate(16);
+            main.KernelStackTop = KernelStacks.Allocate(Sched.Scheduler.ThreadStackPages);
             Gdt.SetKernelStack(main.KernelStackTop);
             *SyscallKernelRsp() = main.KernelStackTop;
             SetName(main, progPath);

@@ -44,7 +44,7 @@ namespace Kernel.Syscalls
 
             var p = Cur;
             var t = new Thread(p, p.AllocateTid());
-            t.KernelStackTop = KernelStacks.Allocate(8);
+            t.KernelStackTop = KernelStacks.Allocate(Scheduler.ThreadStackPages);
             t.FsBase = (flags & CLONE_SETTLS) != 0 ? tls : Me.FsBase;
             t.GsBase = Me.GsBase;
             t.SignalMask = Me.SignalMask;

@@ -167,9 +167,35 @@ namespace Kernel.Memory
         const ulong Base = 0xffffc00000000000;
         static ulong _next = Base;
 
+        // Freed stacks by size (pages), reused before new address space is taken.
+        const int MaxFree = 256;
+        static readonly ulong[] _freeTops = new ulong[MaxFree];
+        static readonly ulong[] _freePages = new ulong[MaxFree];
+        static int _freeCount;
+
+        /// Returns a stack for reuse (its pages stay mapped).
+        public static void Free(ulong top, ulong pages)
+        {
+            if (_freeCount < MaxFree) { _freeTops[_freeCount] = top; _freePages[_freeCount] = pages; _freeCount++; return; }
+            for (ulong i = 1; i <= pages; i++)
+            {
+                ulong frame = AddressSpace.Kernel.Unmap(top - i * 4096);
+                if (frame != ulong.MaxValue) PhysicalMemory.FreeFrames(frame, 1);
+            }
+        }
+
         /// Maps `pages` pages of stack; returns the top (initial rsp).
         public static ulong Allocate(ulong pages)
         {
+            for (int i = 0; i < _freeCount; i++)
+                if (_freePages[i] == pages)
+                {
+                    ulong top = _freeTops[i];
+                    _freeCount--;
+                    _freeTops[i] = _freeTops[_freeCount];
+                    _freePages[i] = _freePages[_freeCount];
+                    return top;
+                }
             ulong bottom = _next + 4096;            // guard page stays unmapped
             for (ulong i = 0; i < pages; i++)
             {

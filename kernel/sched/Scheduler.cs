@@ -164,6 +164,28 @@ namespace Kernel.Sched
             FpuState.Save(me.FpuArea);
             fixed (ulong* save = &me.SavedRsp) SwitchContext(save, next.SavedRsp);
             FpuState.Restore(me.FpuArea);
+            Reap();
+        }
+
+        public const ulong ThreadStackPages = 8;
+
+        /// Frees what dead threads held, once we are no longer running on their stacks.
+        static void Reap()
+        {
+            int kept = 0;
+            for (int i = 0; i < _count; i++)
+            {
+                Thread t = _all[i];
+                if (t.State == ThreadState.Dead && t != Current)
+                {
+                    KernelStacks.Free(t.KernelStackTop, ThreadStackPages);
+                    Heap.Free(t.FpuArea, 512);
+                    continue;
+                }
+                _all[kept++] = t;
+            }
+            for (int i = kept; i < _count; i++) _all[i] = null;
+            _count = kept;
         }
 
         /// Wakes sleepers whose deadline has passed.

@@ -40,7 +40,7 @@ namespace Kernel.Sched
         public bool RestoreMaskAfterSignal;             // an EINTR that SA_RESTART (or no handler) may restart
         public readonly byte[] Name = new byte[16];
 
-        public readonly byte* FpuArea;          // x87/SSE state while switched out (16-byte aligned)
+        public byte* FpuArea;          // x87/SSE state while switched out (16-byte aligned)
 
         public Thread(Process p, int tid)
         {

@@ -1,0 +1,343 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace BootTests;
+
+/// <summary>Small static C programs built with musl-gcc (or gcc -static) once per test run.</summary>
+public static class Programs
+{
+    public const string HelloC = """
+        #include <stdio.h>
+        #include <unistd.h>
+        int main(void) {
+            printf("hello, world\n");
+            fflush(stdout);
+            write(1, "bin:\0\377\200\n", 8);
+            fprintf(stderr, "to stderr\n");
+            return 7;
+        }
+        """;
+
+    public const string CatC = """
+        #include <unistd.h>
+        int main(void) {
+            char b[4096];
+            long n;
+            while ((n = read(0, b, sizeof b)) > 0)
+                for (long o = 0; o < n; ) { long w = write(1, b + o, n - o); if (w <= 0) return 2; o += w; }
+            return n < 0 ? 1 : 0;
+        }
+        """;
+
+    public const string ArgsC = """
+        #include <stdio.h>
+        extern char **environ;
+        int main(int argc, char **argv) {
+            for (int i = 0; i < argc; i++) printf("argv[%d]=[%s]\n", i, argv[i]);
+            for (char **e = environ; *e; e++) printf("env=[%s]\n", *e);
+            return argc;
+        }
+        """;
+
+    public const string SegvC = """
+        int main(void) { volatile int *p = (int *)16; *p = 1; return 0; }
+        """;
+
+    static readonly Lazy<string> _dir = new(Repo.TempDir);
+    static readonly Dictionary<string, Lazy<string>> _built = new()
+    {
+        ["hello"] = new(() => Compile("hello", HelloC)),
+        ["cat"] = new(() => Compile("cat", CatC)),
+        ["args"] = new(() => Compile("args", ArgsC)),
+        ["segv"] = new(() => Compile("segv", SegvC)),
+    };
+
+    public static string Get(string name) => _built[name].Value;
+
+    static string Compile(string name, string source)
+    {
+        var dir = _dir.Value;
+        var src = Path.Combine(dir, name + ".c");
+        File.WriteAllText(src, source);
+        var exe = Path.Combine(dir, name);
+        foreach (var cc in new[] { "musl-gcc", "gcc" })
+        {
+            var path = Repo.Which(cc);
+            if (path == null) continue;
+            var r = Host.Run(path, ["-static", "-O1", "-o", exe, src]);
+            if (r.Code == 0) return exe;
+        }
+        throw new InvalidOperationException($"cannot build a static {name}: install musl-tools (musl-gcc)");
+    }
+
+    /// <summary>Packs a program into an image in a fresh directory.</summary>
+    public static string Image(string name, params string[] extra)
+    {
+        var img = Path.Combine(Repo.TempDir(), name + ".img");
+        var r = Ukpack.Run(["build", Get(name), "-o", img, .. extra]);
+        r.Code.Should().Be(0, "ukpack build {0} should succeed\n{1}", name, r);
+        r.Err.Should().BeEmpty(r.ToString());
+        return img;
+    }
+}
+
+public static class Ukpack
+{
+    public static Host.Result Run(string[] args, byte[]? stdin = null) =>
+        Host.Run(Repo.Ukpack, args, stdin, TimeSpan.FromSeconds(90));
+
+    /// <summary>`ukpack run IMAGE [extra]`, with the kernel's own timeout as a backstop.</summary>
+    public static Host.Result Boot(string image, byte[]? stdin = null, params string[] extra) =>
+        Run(["run", image, "--timeout", "60", .. extra], stdin);
+
+    public static void OneErrorLine(Host.Result r, string because)
+    {
+        r.Code.Should().NotBe(0, "{0}\n{1}", because, r);
+        var lines = r.ErrText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().HaveCount(1, "{0}: exactly one line on stderr\n{1}", because, r);
+        lines[0].Should().StartWith("ukpack: ", r.ToString());
+        r.ErrText.Should().NotContain("   at ", "no stack trace\n{0}", r);
+        r.ErrText.Should().NotContain("Exception", "no stack trace\n{0}", r);
+        r.Out.Should().BeEmpty(r.ToString());
+    }
+}
+
+/// <summary>Programs packed with out/ukpack and run under QEMU through `ukpack run`.</summary>
+public class UkpackRunTests
+{
+    [Fact]
+    public void HelloWorldChannelsAndStatusAreExact()
+    {
+        var img = Programs.Image("hello");
+        var r = Ukpack.Boot(img);
+        r.Code.Should().Be(7, r.ToString());
+        byte[] expected = [.. "hello, world\nbin:"u8, 0x00, 0xff, 0x80, (byte)'\n'];
+        r.Out.Should().Equal(expected, r.ToString());
+        r.ErrText.Should().Be("to stderr\n", r.ToString());
+    }
+
+    [Theory]
+    [InlineData("microvm")]
+    [InlineData("q35")]
+    public void HelloWorldOnMachine(string machine)
+    {
+        var r = Ukpack.Boot(Programs.Image("hello"), null, "-M", machine);
+        r.Code.Should().Be(7, r.ToString());
+        r.OutText.Should().StartWith("hello, world\n", r.ToString());
+        r.ErrText.Should().Be("to stderr\n", r.ToString());
+    }
+
+    [Fact]
+    public void StdinIsForwardedByteExact()
+    {
+        var img = Programs.Image("cat");
+        // Every byte value, 0xFF runs (the channel's escape byte) and an escape-like pair.
+        var input = new List<byte>();
+        for (int i = 0; i < 256; i++) input.Add((byte)i);
+        input.AddRange([0xff, 0xff, 0xff, 0x04, 0xff, (byte)'\n', 0x04, 0xff]);
+        input.AddRange(Encoding.UTF8.GetBytes("the end\n"));
+        var r = Ukpack.Boot(img, input.ToArray());
+        r.Code.Should().Be(0, r.ToString());
+        r.Out.Should().Equal(input, r.ToString());
+        r.Err.Should().BeEmpty(r.ToString());
+    }
+
+    [Fact]
+    public void LargerStdinSurvives()
+    {
+        var input = new byte[64 * 1024];
+        new Random(3).NextBytes(input);
+        var r = Ukpack.Boot(Programs.Image("cat"), input);
+        r.Code.Should().Be(0, r.ToString());
+        r.Out.Length.Should().Be(input.Length, r.ToString());
+        r.Out.AsSpan().SequenceEqual(input).Should().BeTrue("64 KiB of random bytes come back unchanged");
+    }
+
+    [Fact]
+    public void EmptyStdinIsEndOfFile()
+    {
+        var r = Ukpack.Boot(Programs.Image("cat"), []);
+        r.Code.Should().Be(0, r.ToString());
+        r.Out.Should().BeEmpty(r.ToString());
+        r.Err.Should().BeEmpty(r.ToString());
+    }
+
+    [Fact]
+    public void ArgvFromBuildAndOverriddenAtRun()
+    {
+        var img = Programs.Image("args", "--", "a", "b");
+        var r = Ukpack.Boot(img);
+        r.Code.Should().Be(3, r.ToString());
+        Argv(r).Should().Equal(["/app/args", "a", "b"], r.ToString());
+
+        var o = Ukpack.Boot(img, null, "--", "x", "y", "z");
+        o.Code.Should().Be(4, o.ToString());
+        Argv(o).Should().Equal(["/app/args", "x", "y", "z"], "run-time arguments replace the image's\n{0}", o);
+    }
+
+    [Fact]
+    public void ArgvWithSpacesEmptyAndNonAscii()
+    {
+        var img = Programs.Image("args", "--", "hello world", "", "-x", "é", "a=b");
+        var r = Ukpack.Boot(img);
+        Argv(r).Should().Equal(["/app/args", "hello world", "", "-x", "é", "a=b"], r.ToString());
+        var o = Ukpack.Boot(img, null, "--", " two  spaces ", "");
+        Argv(o).Should().Equal(["/app/args", " two  spaces ", ""], o.ToString());
+    }
+
+    [Fact]
+    public void EnvironmentFromBuild()
+    {
+        var img = Programs.Image("args", "--env", "FOO=bar", "--env", "EMPTY=", "--env", "SPACE=a b");
+        var r = Ukpack.Boot(img);
+        r.Code.Should().Be(1, r.ToString());
+        Env(r).Should().Equal(["FOO=bar", "EMPTY=", "SPACE=a b"], r.ToString());
+    }
+
+    [Fact]
+    public void SegfaultExits139WithOneLine()
+    {
+        var r = Ukpack.Boot(Programs.Image("segv"));
+        r.Code.Should().Be(128 + 11, r.ToString());
+        r.Out.Should().BeEmpty(r.ToString());
+        var lines = r.ErrText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().HaveCount(1, r.ToString());
+        lines[0].Should().Contain("SIGSEGV", r.ToString());
+    }
+
+    static List<string> Argv(Host.Result r) => Field(r, "argv[", l => l[(l.IndexOf("]=[") + 3)..^1]);
+    static List<string> Env(Host.Result r) => Field(r, "env=[", l => l[5..^1]);
+
+    static List<string> Field(Host.Result r, string prefix, Func<string, string> value) =>
+        r.OutText.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith(prefix)).Select(value).ToList();
+}
+
+/// <summary>Bad input to `ukpack build` and `ukpack run`: one clear line, non-zero status, no hang.</summary>
+public class UkpackBadInputTests
+{
+    [Fact]
+    public void NotAnElf()
+    {
+        var f = Path.Combine(Repo.TempDir(), "notes.txt");
+        File.WriteAllText(f, "just text\n");
+        Ukpack.OneErrorLine(Ukpack.Run(["build", f, "-o", f + ".img"]), "a text file");
+        File.Exists(f + ".img").Should().BeFalse("no image is written on error");
+    }
+
+    [Fact]
+    public void MissingFile()
+    {
+        var d = Repo.TempDir();
+        var r = Ukpack.Run(["build", Path.Combine(d, "nothing-here"), "-o", Path.Combine(d, "x.img")]);
+        Ukpack.OneErrorLine(r, "a missing program");
+        r.ErrText.Should().Contain("nothing-here");
+    }
+
+    [Fact]
+    public void Elf32()
+    {
+        // A minimal ELF32 i386 executable header (gcc -m32 may be unavailable).
+        var h = new byte[52 + 32];
+        "\x7f"u8.CopyTo(h); "ELF"u8.CopyTo(h.AsSpan(1));
+        h[4] = 1; h[5] = 1; h[6] = 1;                                       // ELFCLASS32, little-endian, version 1
+        BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(16), 2);         // ET_EXEC
+        BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(18), 3);         // EM_386
+        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(20), 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(24), 0x08048000); // e_entry
+        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(28), 52);        // e_phoff
+        BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(40), 52);        // e_ehsize
+        BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(42), 32);        // e_phentsize
+        BinaryPrimitives.WriteUInt16LittleEndian(h.AsSpan(44), 1);         // e_phnum
+        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(52), 1);         // PT_LOAD
+        var f = Path.Combine(Repo.TempDir(), "prog32");
+        File.WriteAllBytes(f, h);
+        var r = Ukpack.Run(["build", f, "-o", f + ".img"]);
+        Ukpack.OneErrorLine(r, "a 32-bit ELF");
+        r.ErrText.Should().Contain("32-bit");
+    }
+
+    [Fact]
+    public void DynamicallyLinkedProgram()
+    {
+        var prog = File.Exists("/bin/true") ? "/bin/true" : "/usr/bin/true";
+        if (!File.Exists(prog)) return;
+        var d = Repo.TempDir();
+        var r = Ukpack.Run(["build", prog, "-o", Path.Combine(d, "true.img")]);
+        Ukpack.OneErrorLine(r, "a dynamically linked program");
+        r.ErrText.Should().Contain("dynamically linked");
+    }
+
+    [Fact]
+    public void TruncatedImagesFailFast()
+    {
+        var img = Programs.Image("hello");
+        var bytes = File.ReadAllBytes(img);
+        var d = Repo.TempDir();
+
+        var half = Path.Combine(d, "half.img");
+        File.WriteAllBytes(half, bytes[..(bytes.Length / 2)]);
+        var r = Ukpack.Run(["run", half]);
+        Ukpack.OneErrorLine(r, "an image cut in half");
+        r.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "no hang");
+
+        // The trailer survives but payload bytes are missing.
+        var cut = Path.Combine(d, "cut.img");
+        File.WriteAllBytes(cut, [.. bytes[..(bytes.Length - 8192)], .. bytes[^32..]]);
+        r = Ukpack.Run(["run", cut]);
+        Ukpack.OneErrorLine(r, "an image missing payload bytes");
+        r.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "no hang");
+
+        var empty = Path.Combine(d, "empty.img");
+        File.WriteAllBytes(empty, []);
+        Ukpack.OneErrorLine(Ukpack.Run(["run", empty]), "an empty file");
+    }
+
+    [Fact]
+    public void CorruptedImageFailsFast()
+    {
+        var img = Programs.Image("hello");
+        var bytes = File.ReadAllBytes(img);
+        ulong payloadOffset = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 24));
+        ulong payloadLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(bytes.Length - 16));
+        Encoding.ASCII.GetString(bytes, bytes.Length - 32, 8).Should().Be("UKPAYLD1");
+        var d = Repo.TempDir();
+
+        // A flipped byte in the middle of the payload (the program's code).
+        var bad = (byte[])bytes.Clone();
+        bad[(int)(payloadOffset + payloadLength / 2)] ^= 0x5a;
+        var f = Path.Combine(d, "flipped.img");
+        File.WriteAllBytes(f, bad);
+        var r = Ukpack.Run(["run", f]);
+        Ukpack.OneErrorLine(r, "a corrupted payload");
+        r.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "no hang");
+
+        // A trailer whose payload length runs past the end of the file.
+        bad = (byte[])bytes.Clone();
+        BinaryPrimitives.WriteUInt64LittleEndian(bad.AsSpan(bad.Length - 16), payloadLength * 4);
+        File.WriteAllBytes(f, bad);
+        r = Ukpack.Run(["run", f]);
+        Ukpack.OneErrorLine(r, "a trailer with a bad length");
+        r.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "no hang");
+
+        // A payload header with a wrong magic, the CRC fixed up to match.
+        bad = (byte[])bytes.Clone();
+        bad[(int)payloadOffset] ^= 0xff;
+        BinaryPrimitives.WriteUInt32LittleEndian(bad.AsSpan(bad.Length - 8),
+            Crc32(bad.AsSpan((int)payloadOffset, (int)payloadLength)));
+        File.WriteAllBytes(f, bad);
+        r = Ukpack.Run(["run", f]);
+        Ukpack.OneErrorLine(r, "a payload with a bad magic and a matching CRC");
+        r.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "no hang");
+    }
+
+    static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xffffffff;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xedb88320 & (uint)-(int)(crc & 1));
+        }
+        return ~crc;
+    }
+}
