@@ -78,7 +78,7 @@ namespace Kernel.Abi
     {
         public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
             SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
-            SIGTERM = 15, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGWINCH = 28, SIGSYS = 31;
+            SIGTERM = 15, SIGCHLD = 17, SIGVTALRM = 26, SIGPROF = 27, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGWINCH = 28, SIGSYS = 31;
         public const int Count = 64;
 
         public static string Name(int sig)

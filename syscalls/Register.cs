@@ -42,6 +42,9 @@ namespace Kernel.Syscalls
             Add(59, "execve", null, Support.None, "processes not yet");
             Add(61, "wait4", null, Support.None, "processes not yet");
             Add(334, "rseq", null, Support.None, "ENOSYS: libc falls back");
+            Add(449, "futex_waitv", null, Support.None, "not yet");
+            Add(289, "signalfd4", null, Support.None, "not yet");
+            Add(282, "signalfd", null, Support.None, "not yet");
 
             // Threads and scheduling (Sys.Thread.cs)
             Add(56, "clone", &Sys.Clone, Support.Partial, "threads (CLONE_VM|CLONE_THREAD); new processes get ENOSYS");
@@ -80,8 +83,8 @@ namespace Kernel.Syscalls
             Add(234, "tgkill", &Sys.Tgkill);
 
             // Timers (Sys.Timers.cs)
-            Add(36, "getitimer", &Sys.Getitimer, Support.Partial, "ITIMER_REAL; CPU-time timers read as disarmed");
-            Add(38, "setitimer", &Sys.Setitimer, Support.Partial, "ITIMER_REAL; ITIMER_VIRTUAL/PROF give EINVAL");
+            Add(36, "getitimer", &Sys.Getitimer);
+            Add(38, "setitimer", &Sys.Setitimer, Support.Partial, "CPU-time timers are charged per timer tick (4 ms), as sampled accounting");
             Add(37, "alarm", &Sys.Alarm);
             Add(222, "timer_create", &Sys.TimerCreate, Support.Partial, "SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; CPU clocks count wall time");
             Add(223, "timer_settime", &Sys.TimerSettime);

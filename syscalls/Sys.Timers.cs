@@ -19,13 +19,14 @@ namespace Kernel.Syscalls
             interval = ToTimeval(Itimers.RealIntervalNs);
         }
 
-        /// getitimer(2): ITIMER_REAL; the CPU-time timers read as disarmed.
+        /// getitimer(2)
         public static SysResult Getitimer(SyscallArgs* a)
         {
             if (a->A0 > 2) return Errno.EINVAL;
             Timeval* v = stackalloc Timeval[2];
             if (a->A0 == 0) RealTimer(out v[1], out v[0]);
-            else { v[0] = default; v[1] = default; }
+            else if (a->A0 == 1) { v[0] = ToTimeval(Itimers.VirtualIntervalNs); v[1] = ToTimeval(Itimers.VirtualLeftNs); }
+            else { v[0] = ToTimeval(Itimers.ProfIntervalNs); v[1] = ToTimeval(Itimers.ProfLeftNs); }
             return new UserPtr(a->A1).CopyOut(v, 32) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 
@@ -37,8 +38,17 @@ namespace Kernel.Syscalls
             if (a->A1 != 0 && new UserPtr(a->A1).CopyIn(nv, 32) != 0) return Errno.EFAULT;
             if (a->A1 == 0) { nv[0] = default; nv[1] = default; }
             if ((ulong)nv[0].Usec >= 1000000 || (ulong)nv[1].Usec >= 1000000 || nv[0].Sec < 0 || nv[1].Sec < 0) return Errno.EINVAL;
-            if (a->A0 != 0) return Errno.EINVAL;                // ITIMER_VIRTUAL/PROF: not yet
             Timeval* old = stackalloc Timeval[2];
+            if (a->A0 != 0)
+            {
+                bool virt = a->A0 == 1;
+                old[0] = ToTimeval(virt ? Itimers.VirtualIntervalNs : Itimers.ProfIntervalNs);
+                old[1] = ToTimeval(virt ? Itimers.VirtualLeftNs : Itimers.ProfLeftNs);
+                if (virt) { Itimers.VirtualLeftNs = ToNs(nv[1]); Itimers.VirtualIntervalNs = ToNs(nv[0]); }
+                else { Itimers.ProfLeftNs = ToNs(nv[1]); Itimers.ProfIntervalNs = ToNs(nv[0]); }
+                if (a->A2 != 0 && new UserPtr(a->A2).CopyOut(old, 32) != 0) return Errno.EFAULT;
+                return SysResult.Ok;
+            }
             RealTimer(out old[1], out old[0]);
             ulong value = ToNs(nv[1]);
             Itimers.RealNextNs = value == 0 ? 0 : Clock.MonotonicNs() + value;

@@ -17,6 +17,24 @@ namespace Kernel.Proc
         }
 
         public static ulong RealNextNs, RealIntervalNs;
+        // ITIMER_VIRTUAL (user CPU time) and ITIMER_PROF (all CPU time): time left and reload.
+        public static ulong VirtualLeftNs, VirtualIntervalNs, ProfLeftNs, ProfIntervalNs;
+
+        /// Charges one timer tick of CPU time to the CPU-time itimers (sampled, as Linux does
+        /// at its tick): `user` when the tick interrupted the program itself.
+        public static void ChargeTick(ulong tickNs, bool user)
+        {
+            if (Process.Current == null) return;
+            if (user && VirtualLeftNs != 0) Charge(ref VirtualLeftNs, VirtualIntervalNs, tickNs, Abi.Signal.SIGVTALRM);
+            if (ProfLeftNs != 0) Charge(ref ProfLeftNs, ProfIntervalNs, tickNs, Abi.Signal.SIGPROF);
+        }
+
+        static void Charge(ref ulong left, ulong interval, ulong tickNs, int sig)
+        {
+            if (left > tickNs) { left -= tickNs; return; }
+            left = interval;
+            Signals.Send(null, sig, new SigInfoData { Code = 0x80 });
+        }
         public static readonly PosixTimer[] Timers = new PosixTimer[32];
         const int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
 

@@ -208,6 +208,9 @@ namespace Kernel.Sched
             ulong now = Clock.MonotonicNs();
             CheckTimeouts(now);
             Proc.Itimers.Tick(now);
+            // A tick that interrupts a thread (not the idle halt) is charged to the CPU-time itimers.
+            if (f->FromUser || Current.State == ThreadState.Runnable)
+                Proc.Itimers.ChargeTick(1000000000UL / (ulong)Timer.Hz, f->FromUser);
             if (f->FromUser)
             {
                 if (_runHead != null && now - _sliceStart >= SliceNs) Yield();
