@@ -15,14 +15,45 @@ namespace Kernel.Loader
         public const ulong StackSize = 8UL << 20;
         const ulong PieBase = 0x0000555555554000;
 
+        /// Maps the program and, for a dynamically linked one, its interpreter (PT_INTERP),
+        /// which then gets control with AT_BASE/AT_ENTRY describing both, as on Linux.
         public static string Load(Process p, ReadOnlySpan<byte> file, out ulong entry)
         {
             entry = 0;
             ElfError err = ElfFile.Parse(file, out ElfFile elf);
             if (err != ElfError.None) return ElfFile.ErrorMessage(err);
-            if (elf.HasInterp()) return "dynamically linked programs are not supported yet";
             ulong bias = elf.IsPie() ? PieBase + (Random.Next() & 0xffff) * 4096 - elf.MinVAddr : 0;
-            ulong highest = 0;
+            string e = MapImage(p.Memory, file, elf, bias, out ulong highest);
+            if (e != null) return e;
+            p.Memory.BrkStart = p.Memory.Brk = highest;
+            p.Elf = elf;
+            p.LoadBias = bias;
+            entry = elf.Entry + bias;
+            p.InterpBase = 0;
+            if (!elf.HasInterp()) return null;
+
+            ReadOnlySpan<byte> interpPath = elf.Interp(file);
+            int nul = interpPath.IndexOf((byte)0);
+            if (nul >= 0) interpPath = interpPath.Slice(0, nul);
+            if (Fs.ImageFs.Root.Lookup(interpPath, true, out uint ientry) != 0) return "the program's interpreter (PT_INTERP) is not in the root filesystem";
+            ReadOnlySpan<byte> interp = Fs.ImageFs.Root.Data(ientry);
+            err = ElfFile.Parse(interp, out ElfFile ielf);
+            if (err != ElfError.None) return "the interpreter is not a valid ELF executable";
+            if (ielf.HasInterp() || !ielf.IsPie()) return "the interpreter must be a static position-independent ELF";
+            ulong span = (ielf.MaxVAddr - ielf.MinVAddr + 0xfff) & ~0xfffUL;
+            ulong ibase = p.Memory.Vmas.FindFreeTopDown(span + 0x100000, UserMemory.MmapBottom, UserMemory.MmapTop);
+            if (ibase == 0) return "no room for the interpreter";
+            ibase = (ibase - (Random.Next() & 0xff) * 4096) & ~0xfffUL;
+            e = MapImage(p.Memory, interp, ielf, ibase - ielf.MinVAddr, out _);
+            if (e != null) return e;
+            p.InterpBase = ibase - ielf.MinVAddr;
+            entry = ielf.Entry + p.InterpBase;
+            return null;
+        }
+
+        static string MapImage(UserMemory m, ReadOnlySpan<byte> file, ElfFile elf, ulong bias, out ulong highest)
+        {
+            highest = 0;
             for (int i = 0; i < elf.Segments.Length; i++)
             {
                 ProgramHeader ph = elf.Segments[i];
@@ -33,13 +64,9 @@ namespace Kernel.Loader
                 if ((ph.Flags & ElfConst.PF_R) != 0) prot |= UserMemory.ProtRead;
                 if ((ph.Flags & ElfConst.PF_W) != 0) prot |= UserMemory.ProtWrite;
                 if ((ph.Flags & ElfConst.PF_X) != 0) prot |= UserMemory.ProtExec;
-                if (!MapSegment(p.Memory, file, ph, bias, start, end, prot)) return "out of memory loading the program";
+                if (!MapSegment(m, file, ph, bias, start, end, prot)) return "out of memory loading the program";
                 if (end > highest) highest = end;
             }
-            p.Memory.BrkStart = p.Memory.Brk = highest;
-            p.Elf = elf;
-            p.LoadBias = bias;
-            entry = elf.Entry + bias;
             return null;
         }
 
@@ -107,7 +134,7 @@ namespace Kernel.Loader
             aux[a++] = Auxv.AT_PHENT; aux[a++] = ElfConst.PhdrSize;
             aux[a++] = Auxv.AT_PHNUM; aux[a++] = elf.PhNum;
             aux[a++] = Auxv.AT_PAGESZ; aux[a++] = 4096;
-            aux[a++] = Auxv.AT_BASE; aux[a++] = 0;
+            aux[a++] = Auxv.AT_BASE; aux[a++] = p.InterpBase;
             aux[a++] = Auxv.AT_FLAGS; aux[a++] = 0;
             aux[a++] = Auxv.AT_ENTRY; aux[a++] = elf.Entry + p.LoadBias;
             aux[a++] = Auxv.AT_UID; aux[a++] = 0;

@@ -95,7 +95,7 @@ static void h_nest(int sig, siginfo_t *si, void *uc)
     depth++;
     if (depth > max_depth) max_depth = depth;
     hits[sig]++;
-    if (depth < 3) raise(sig);
+    if (hits[sig] < 3) raise(sig);
     depth--;
 }
 
@@ -206,6 +206,7 @@ int main(void)
     long tid = syscall(SYS_gettid);
     sigset_t s, old;
     struct sigaction sa, osa;
+    setvbuf(stdout, NULL, _IOLBF, 0);
 
     /* ---- sigaction argument checks ---- */
     memset(&sa, 0, sizeof sa);
@@ -380,7 +381,7 @@ int main(void)
     set(SIGUSR1, h_info, 0, NULL);
     reset_log();
     block(SIGUSR1);
-    raise(SIGUSR1);
+    kill(pid, SIGUSR1); /* not raise: glibc's sigtimedwait reports SI_TKILL as SI_USER */
     memset(&si, 0, sizeof si);
     struct timespec to = { 1, 0 };
     r = sigtimedwait(&s, &si, &to);

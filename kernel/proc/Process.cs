@@ -30,6 +30,7 @@ namespace Kernel.Proc
         public int ElfLength;
         public ElfFile Elf;
         public ulong LoadBias;
+        public ulong InterpBase;           // AT_BASE: where the dynamic linker was mapped (0 if static)
         public ulong StartTimeNs;
 
         /// exit_group: report the status to the host and power off.

@@ -1,3 +1,5 @@
+using Xunit.Abstractions;
+
 namespace BootTests;
 
 /// <summary>Boots the bare kernel (no program image): plain boot and the `test=NAME` self-tests.</summary>

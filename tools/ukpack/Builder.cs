@@ -68,7 +68,8 @@ public static class Builder
 
     public static int Build(BuildOptions o, ILogger log)
     {
-        var (_, elf) = LoadProgram(o.App);
+        var (bytes, elf) = LoadProgram(o.App);
+        var libraries = elf.HasInterp() ? DynamicDeps.Resolve(o.App, bytes, elf) : new List<string>();
 
         // Kernel.
         var kernelPath = o.Kernel ?? DefaultKernelPath();
@@ -114,6 +115,8 @@ public static class Builder
             programPath = "/app/" + Path.GetFileName(appFull);
             fs.AddHostFile(programPath, appFull);
         }
+        foreach (var lib in libraries)
+            if (fs.Find(lib) == null) { fs.AddHostFile(lib, lib); log.LogInformation("packed {Library}", lib); }
         foreach (var w in fs.Warnings) log.LogWarning("{Warning}", w);
         foreach (var (path, contents) in DefaultEtc)
             if (fs.AddFileIfMissing(path, contents)) log.LogInformation("supplied {Path}", path);
@@ -124,7 +127,7 @@ public static class Builder
         var output = o.Output ?? Path.GetFileName(appFull) + ".img";
         ImageWriter.WriteImageFile(output, kernel, argv, env, programPath, fs);
         log.LogInformation("wrote {Output}: program {Program} ({Type}, entry 0x{Entry:x}), {Size} bytes",
-            output, programPath, elf.IsPie() ? "static-pie" : "static", elf.Entry, new FileInfo(output).Length);
+            output, programPath, elf.HasInterp() ? "dynamic" : elf.IsPie() ? "static-pie" : "static", elf.Entry, new FileInfo(output).Length);
         return 0;
     }
 }
