@@ -37,7 +37,7 @@ $(OBJ)/kernel.o: $(OBJ)/il/Kernel.dll $(ILC)
 	$(ILC) $(OBJ)/il/Kernel.dll $(OBJ)/il/Corelib.dll --systemmodule:Corelib --targetos:linux --targetarch:x64 \
 	    -O --nativelib --map:$(OBJ)/kernel.map -o $@
 
-$(OBJ)/%.o: kernel/arch/x86_64/%.S
+$(OBJ)/%.o: kernel/arch/x86_64/%.S kernel/arch/x86_64/frame.h
 	@mkdir -p $(OBJ)
 	gcc -c -x assembler-with-cpp -o $@ $<
 

@@ -3,6 +3,8 @@
    general registers and the FPU/SSE state and calls uk_interrupt(frame) in C#.
    The frame layout is InterruptFrame in Interrupts.cs; the syscall entry builds the same. */
 
+#include "frame.h"
+
     .text
     .altmacro
 .macro ISR_STUB n
@@ -25,21 +27,7 @@ isr_\n:
     .globl isr_common
 isr_common:
     cld
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     movq %rsp, %rdi
     subq $512, %rsp
     fxsave64 (%rsp)
@@ -50,21 +38,7 @@ isr_resume:
     leaq -512(%rax), %rsp
     fxrstor64 (%rsp)
     addq $512, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     addq $16, %rsp
     iretq
 

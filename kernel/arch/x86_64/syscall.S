@@ -3,6 +3,8 @@
    isr_common's (vector 0x100 marks a syscall), so signals and context switches handle
    one frame type. Return is through isr_resume's iretq. */
 
+#include "frame.h"
+
     .text
     .globl syscall_entry
 syscall_entry:
@@ -16,77 +18,17 @@ syscall_entry:
     pushq $0                        /* error code */
     pushq $0x100                    /* vector: syscall */
     cld
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     movq %rsp, %rdi
     /* Only SSE state needs saving here (compiled C# uses xmm registers, never x87); it
        goes where fxsave would put it, so the area reads as an fxsave image for xmm/mxcsr. */
     subq $512, %rsp
-    stmxcsr 24(%rsp)
-    movdqa %xmm0, 160(%rsp)
-    movdqa %xmm1, 176(%rsp)
-    movdqa %xmm2, 192(%rsp)
-    movdqa %xmm3, 208(%rsp)
-    movdqa %xmm4, 224(%rsp)
-    movdqa %xmm5, 240(%rsp)
-    movdqa %xmm6, 256(%rsp)
-    movdqa %xmm7, 272(%rsp)
-    movdqa %xmm8, 288(%rsp)
-    movdqa %xmm9, 304(%rsp)
-    movdqa %xmm10, 320(%rsp)
-    movdqa %xmm11, 336(%rsp)
-    movdqa %xmm12, 352(%rsp)
-    movdqa %xmm13, 368(%rsp)
-    movdqa %xmm14, 384(%rsp)
-    movdqa %xmm15, 400(%rsp)
+    SAVE_SSE %rsp
     call uk_syscall
     leaq -512(%rax), %rsp
-    ldmxcsr 24(%rsp)
-    movdqa 160(%rsp), %xmm0
-    movdqa 176(%rsp), %xmm1
-    movdqa 192(%rsp), %xmm2
-    movdqa 208(%rsp), %xmm3
-    movdqa 224(%rsp), %xmm4
-    movdqa 240(%rsp), %xmm5
-    movdqa 256(%rsp), %xmm6
-    movdqa 272(%rsp), %xmm7
-    movdqa 288(%rsp), %xmm8
-    movdqa 304(%rsp), %xmm9
-    movdqa 320(%rsp), %xmm10
-    movdqa 336(%rsp), %xmm11
-    movdqa 352(%rsp), %xmm12
-    movdqa 368(%rsp), %xmm13
-    movdqa 384(%rsp), %xmm14
-    movdqa 400(%rsp), %xmm15
+    RESTORE_SSE %rsp
     addq $512, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     addq $16, %rsp
     /* sysret when rcx/r11 still hold rip/rflags (every ordinary syscall) and rip is
        canonical; otherwise (sigreturn rewrote the frame) the general iretq. */

@@ -1,0 +1,80 @@
+/* The register save layout shared by every kernel entry (isr.S, syscall.S): it must match
+   InterruptFrame in Interrupts.cs (lowest address first: r15 ... rax, vector, error, then
+   what the CPU pushed). SAVE_SSE/RESTORE_SSE store xmm0-15 and MXCSR where fxsave would
+   (FpuState.cs) in the 512-byte area at the given base register. */
+
+.macro PUSH_GPRS
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+
+.macro POP_GPRS
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+.endm
+
+.macro SAVE_SSE base
+    stmxcsr 24(\base)
+    movdqa %xmm0, 160(\base)
+    movdqa %xmm1, 176(\base)
+    movdqa %xmm2, 192(\base)
+    movdqa %xmm3, 208(\base)
+    movdqa %xmm4, 224(\base)
+    movdqa %xmm5, 240(\base)
+    movdqa %xmm6, 256(\base)
+    movdqa %xmm7, 272(\base)
+    movdqa %xmm8, 288(\base)
+    movdqa %xmm9, 304(\base)
+    movdqa %xmm10, 320(\base)
+    movdqa %xmm11, 336(\base)
+    movdqa %xmm12, 352(\base)
+    movdqa %xmm13, 368(\base)
+    movdqa %xmm14, 384(\base)
+    movdqa %xmm15, 400(\base)
+.endm
+
+.macro RESTORE_SSE base
+    ldmxcsr 24(\base)
+    movdqa 160(\base), %xmm0
+    movdqa 176(\base), %xmm1
+    movdqa 192(\base), %xmm2
+    movdqa 208(\base), %xmm3
+    movdqa 224(\base), %xmm4
+    movdqa 240(\base), %xmm5
+    movdqa 256(\base), %xmm6
+    movdqa 272(\base), %xmm7
+    movdqa 288(\base), %xmm8
+    movdqa 304(\base), %xmm9
+    movdqa 320(\base), %xmm10
+    movdqa 336(\base), %xmm11
+    movdqa 352(\base), %xmm12
+    movdqa 368(\base), %xmm13
+    movdqa 384(\base), %xmm14
+    movdqa 400(\base), %xmm15
+.endm
