@@ -73,7 +73,12 @@ namespace Kernel.Loader
         static bool MapSegment(UserMemory m, ReadOnlySpan<byte> file, ProgramHeader ph, ulong bias, ulong start, ulong end, uint prot)
         {
             ulong segStart = ph.VAddr + bias, fileEnd = segStart + ph.FileSize;
-            for (ulong page = start; page < end; page += 4096)
+            // Pages with file bytes are filled now; the rest of the segment (.bss) is
+            // demand-zero through the VMA, so a huge .bss costs nothing until touched.
+            ulong filled = (fileEnd + 0xfff) & ~0xfffUL;
+            if (filled < start) filled = start;
+            if (filled > end) filled = end;
+            for (ulong page = start; page < filled; page += 4096)
             {
                 // Segments may share a page at their edges: reuse the frame, widen the rights.
                 ulong pte = m.Space.Lookup(page);

@@ -470,7 +470,7 @@ int main(void)
         (void)x;
         printf("null read did not fault\n");
     }
-    printf("null read: sig %d, SEGV_MAPERR %s, si_addr == 0 %s\n", fault_sig, yesno(fault_code == SEGV_MAPERR),
+    printf("null read: sig %d, si_code %d (SEGV_MAPERR %d), si_addr == 0 %s\n", fault_sig, fault_code, SEGV_MAPERR,
            yesno(fault_addr == NULL));
     CHECK("SIGSEGV unblocked again after siglongjmp", !blocked(SIGSEGV));
 
@@ -480,8 +480,18 @@ int main(void)
         *(volatile char *)(ro + 123) = 1;
         printf("write to PROT_READ did not fault\n");
     }
-    printf("write to PROT_READ: sig %d, SEGV_ACCERR %s, si_addr == page+123 %s\n", fault_sig,
-           yesno(fault_code == SEGV_ACCERR), yesno(fault_addr == ro + 123));
+    printf("write to PROT_READ: sig %d, si_code %d (SEGV_ACCERR %d), si_addr == page+123 %s\n", fault_sig,
+           fault_code, SEGV_ACCERR, yesno(fault_addr == ro + 123));
+
+    fault_sig = 0;
+    volatile char rd = ro[200]; /* now the page is present */
+    (void)rd;
+    if (sigsetjmp(jb, 1) == 0) {
+        *(volatile char *)(ro + 200) = 1;
+        printf("write to PROT_READ (read first) did not fault\n");
+    }
+    printf("write to PROT_READ page after reading it: sig %d, si_code %d, si_addr == page+200 %s\n", fault_sig,
+           fault_code, yesno(fault_addr == ro + 200));
 
     char *gone = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(gone, 8192);
@@ -490,8 +500,8 @@ int main(void)
         *(volatile char *)(gone + 4100) = 1;
         printf("write to unmapped did not fault\n");
     }
-    printf("write to unmapped: sig %d, SEGV_MAPERR %s, si_addr exact %s\n", fault_sig,
-           yesno(fault_code == SEGV_MAPERR), yesno(fault_addr == gone + 4100));
+    printf("write to unmapped: sig %d, si_code %d (SEGV_MAPERR %d), si_addr exact %s\n", fault_sig,
+           fault_code, SEGV_MAPERR, yesno(fault_addr == gone + 4100));
 
     fault_sig = 0;
     if (sigsetjmp(jb, 1) == 0) {
@@ -500,14 +510,14 @@ int main(void)
         (void)q;
         printf("divide by zero did not fault\n");
     }
-    printf("divide by zero: sig %d, FPE_INTDIV %s\n", fault_sig, yesno(fault_code == FPE_INTDIV));
+    printf("divide by zero: sig %d, si_code %d (FPE_INTDIV %d)\n", fault_sig, fault_code, FPE_INTDIV);
 
     fault_sig = 0;
     if (sigsetjmp(jb, 1) == 0) {
         do_ud2();
         printf("ud2 did not fault\n");
     }
-    printf("ud2: sig %d, ILL_ILLOPN %s, si_addr == ud2 %s\n", fault_sig, yesno(fault_code == ILL_ILLOPN),
+    printf("ud2: sig %d, si_code %d (ILL_ILLOPN %d), si_addr == ud2 %s\n", fault_sig, fault_code, ILL_ILLOPN,
            yesno(fault_addr == (void *)ud2_site));
 
     /* the same fault twice in a row (handler state reset by siglongjmp with savemask) */
