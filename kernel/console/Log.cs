@@ -19,6 +19,14 @@ namespace Kernel.Console
 
         public void Byte(byte b) { if (_length < _buffer.Length) _buffer[_length++] = b; }
 
+        /// Appends a newline, replacing the last byte when the buffer is full.
+        public void Terminate()
+        {
+            if (_buffer.Length == 0) return;
+            if (_length == _buffer.Length) _length--;
+            _buffer[_length++] = (byte)'\n';
+        }
+
         public void Str(string s)
         {
             if (s == null) { Str("(null)"); return; }
@@ -83,9 +91,10 @@ namespace Kernel.Console
             return w;
         }
 
+        /// Ends the line; a line that filled its buffer is cut short, never left unterminated.
         public static void End(ref LineWriter w)
         {
-            w.Byte((byte)'\n');
+            w.Terminate();
             WriteRaw(w.Written);
         }
 

@@ -39,8 +39,11 @@ namespace Kernel.Proc
             status &= 0xff;
             if (Log.Enabled(LogLevel.Debug))
             {
-                var w = Log.Begin(LogLevel.Debug, stackalloc byte[96]);
-                w.Str("program exited with status "); w.Dec(status); w.Str(", heap high-water "); w.Udec(Heap.HighWater >> 10); w.Str(" KiB");
+                var w = Log.Begin(LogLevel.Debug, stackalloc byte[192]);
+                w.Str("program exited with status "); w.Dec(status);
+                w.Str("; memory in use "); w.Udec((PhysicalMemory.TotalBytes - PhysicalMemory.FreeBytes) >> 10);
+                w.Str(" KiB of "); w.Udec(PhysicalMemory.TotalBytes >> 10);
+                w.Str(" KiB, kernel heap high-water "); w.Udec(Heap.HighWater >> 10); w.Str(" KiB");
                 Log.End(ref w);
             }
             ReportAndPowerOff(status);
