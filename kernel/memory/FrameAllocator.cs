@@ -75,7 +75,7 @@ namespace Kernel.Memory
                 while (f + count <= _frames && f < end)
                 {
                     // Skip whole used words quickly.
-                    if (f % 64 == 0 && _bits[f / 64] == ~0UL) { f += 64; continue; }
+                    if (f % 64 == 0 && _bits[f / 64] == ~0UL) { f = (f + 64 + align - 1) / align * align; continue; }
                     ulong run = 0;
                     while (run < count && !IsUsed(f + run)) run++;
                     if (run == count)

@@ -55,7 +55,7 @@ namespace Kernel.Arch
                 ulong addr = BinaryPrimitives.ReadUInt64LittleEndian(raw.Slice(off));
                 ulong size = BinaryPrimitives.ReadUInt64LittleEndian(raw.Slice(off + 8));
                 uint type = BinaryPrimitives.ReadUInt32LittleEndian(raw.Slice(off + 16));
-                if (type != TypeRam || size == 0 || addr + size < addr) continue;
+                if (type != TypeRam || size == 0 || addr + size < addr || addr > ulong.MaxValue - 4095) continue;
                 ulong start = (addr + 4095) & ~4095UL, end = (addr + size) & ~4095UL;
                 if (end <= start || n == output.Length) continue;
                 output[n++] = new MemoryRegion(start, end);
