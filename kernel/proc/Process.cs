@@ -16,6 +16,7 @@ namespace Kernel.Proc
 
         public readonly UserMemory Memory = new UserMemory();
         public readonly FdTable Files = new FdTable();
+        public FsContext Fs;               // cwd (fs/Vfs.cs)
         public readonly SigAction[] Actions = new SigAction[Signal.Count + 1];
         public ulong SignalMask, PendingSignals;
         public int Pid = 1, ParentPid = 0;
