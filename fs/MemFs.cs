@@ -25,6 +25,7 @@ namespace Kernel.Fs
             var d = new MemDir(fs, e.Mode);
             d.SetFromImage(ref e);
             d._imageEntry = (int)entry;
+            d.Nlink = 2 + MemFsImage.SubdirCount(entry);
             return d;
         }
 
@@ -49,7 +50,7 @@ namespace Kernel.Fs
                 if (node == null) continue;
                 ReadOnlySpan<byte> name = img.Name(ref e);
                 AddEntry(name, node);
-                if (node.IsDir) { node.Parent = this; node.Name = Copy(name); Nlink++; }
+                if (node.IsDir) { node.Parent = this; node.Name = Copy(name); }
             }
         }
 
@@ -521,6 +522,24 @@ namespace Kernel.Fs
     /// Turns image entries into MemFs inodes; hard links (same image inode number) share one.
     public static class MemFsImage
     {
+        static int[] _subdirs;
+
+        /// Number of subdirectories of an image directory (its link count is 2 + that).
+        public static uint SubdirCount(uint entry)
+        {
+            if (_subdirs == null)
+            {
+                ImageFs img = ImageFs.Root;
+                _subdirs = new int[img.Count];
+                for (uint i = 1; i < img.Count; i++)
+                {
+                    RootFsEntry e = img.Entry(i);
+                    if (RootFsFormat.IsDir(e.Mode) && e.Parent < img.Count) _subdirs[e.Parent]++;
+                }
+            }
+            return (uint)_subdirs[entry];
+        }
+
         static uint[] _keys = new uint[64];
         static Inode[] _vals = new Inode[64];
         static int _used;
