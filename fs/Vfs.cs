@@ -83,7 +83,7 @@ namespace Kernel.Fs
         /// would be created). `name` is the last component's [start, length) in `path`;
         /// length 0 for a path of only slashes.
         public static Errno Resolve(Inode start, Span<byte> path, int len, Span<byte> tmp, bool followLast,
-            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailingSlash)
+            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailingSlash, bool keepLast = false)
         {
             dir = null; node = null; nameStart = 0; nameLen = 0; trailingSlash = false;
             if (len == 0) return Errno.ENOENT;
@@ -117,7 +117,7 @@ namespace Kernel.Fs
                     }
                     child = CrossMounts(child);
                 }
-                if (!last || followLast || trailing)
+                if (!last || followLast || (trailing && !keepLast))
                 {
                     if (child.IsSymlink)
                     {

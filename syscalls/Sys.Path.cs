@@ -32,7 +32,7 @@ namespace Kernel.Syscalls
         /// Reads and resolves a path argument. `emptyOk`: an empty path means dirfd itself
         /// (AT_EMPTY_PATH); then node is its inode (any kind of file) and nameLen is 0.
         static Errno Walk(int dirfd, ulong pathPtr, bool follow, bool emptyOk, Span<byte> path, Span<byte> tmp,
-            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailing)
+            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailing, bool keepLast = false)
         {
             dir = null; node = null; nameStart = 0; nameLen = 0; trailing = false;
             Errno e = new UserPtr(pathPtr).ReadCString(path, out int len);
@@ -50,7 +50,7 @@ namespace Kernel.Syscalls
             }
             Inode start = Vfs.Root;
             if (path[0] != '/') { e = StartDir(dirfd, out start); if (e != 0) return e; }
-            return Vfs.Resolve(start, path, len, tmp, follow, out dir, out node, out nameStart, out nameLen, out trailing);
+            return Vfs.Resolve(start, path, len, tmp, follow, out dir, out node, out nameStart, out nameLen, out trailing, keepLast);
         }
 
         static Errno WalkExisting(int dirfd, ulong pathPtr, bool follow, bool emptyOk, out Inode node)
@@ -302,7 +302,7 @@ namespace Kernel.Syscalls
             if (old.IsDir) return Errno.EPERM;
             if (trailing) return Errno.ENOENT;
             if (dir.Fs != old.Fs) return Errno.EXDEV;
-            if (old.Nlink == 0) return Errno.ENOENT;
+            if (old.Nlink == 0 && (flags & AT_EMPTY_PATH) == 0) return Errno.ENOENT;   // O_TMPFILE files link by fd
             return dir.Link(path.Slice(ns, nl), old);
         }
 
@@ -319,7 +319,7 @@ namespace Kernel.Syscalls
             bool rmdir = (flags & AT_REMOVEDIR) != 0;
             Span<byte> path = stackalloc byte[PathMax];
             Span<byte> tmp = stackalloc byte[PathMax];
-            Errno e = Walk(dirfd, pathPtr, false, false, path, tmp, out Inode dir, out Inode node, out int ns, out int nl, out bool trailing);
+            Errno e = Walk(dirfd, pathPtr, false, false, path, tmp, out Inode dir, out Inode node, out int ns, out int nl, out bool trailing, keepLast: true);
             if (e != 0) return e;
             ReadOnlySpan<byte> name = path.Slice(ns, nl);
             if (rmdir)
@@ -334,7 +334,11 @@ namespace Kernel.Syscalls
             }
             if (nl == 0 || IsDot(name) || IsDotDot(name)) return Errno.EISDIR;
             if (node == null) return Errno.ENOENT;
-            if (trailing) return node.IsDir ? Errno.EISDIR : Errno.ENOTDIR;
+            if (trailing)
+            {
+                // The entry itself decides (a symlink to a directory is not a directory here).
+                return node.IsDir ? Errno.EISDIR : Errno.ENOTDIR;
+            }
             if (node.IsDir) return Errno.EISDIR;
             return dir.Unlink(name, false);
         }
@@ -355,9 +359,9 @@ namespace Kernel.Syscalls
             Span<byte> p1 = stackalloc byte[PathMax];
             Span<byte> p2 = stackalloc byte[PathMax];
             Span<byte> tmp = stackalloc byte[PathMax];
-            Errno e = Walk(olddirfd, oldPtr, false, false, p1, tmp, out Inode odir, out Inode onode, out int ons, out int onl, out bool otrail);
+            Errno e = Walk(olddirfd, oldPtr, false, false, p1, tmp, out Inode odir, out Inode onode, out int ons, out int onl, out bool otrail, keepLast: true);
             if (e != 0) return e;
-            e = Walk(newdirfd, newPtr, false, false, p2, tmp, out Inode ndir, out Inode nnode, out int nns, out int nnl, out bool ntrail);
+            e = Walk(newdirfd, newPtr, false, false, p2, tmp, out Inode ndir, out Inode nnode, out int nns, out int nnl, out bool ntrail, keepLast: true);
             if (e != 0) return e;
             ReadOnlySpan<byte> oname = p1.Slice(ons, onl), nname = p2.Slice(nns, nnl);
             if (onl == 0 || IsDot(oname) || IsDotDot(oname) || nnl == 0 || IsDot(nname) || IsDotDot(nname)) return Errno.EBUSY;
