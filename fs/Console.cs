@@ -34,7 +34,9 @@ namespace Kernel.Fs
 
         static void Drain()
         {
-            while (Com1.TryRead(out byte b))
+            // Stop when the ring is full: the rest waits in the UART, whose full FIFO holds
+            // QEMU back, instead of being dropped.
+            while (_head - _tail < _ring.Length && Com1.TryRead(out byte b))
             {
                 if (_escape)
                 {
@@ -43,7 +45,7 @@ namespace Kernel.Fs
                     if (b != 0xff) continue;             // unknown escape: dropped
                 }
                 else if (b == 0xff) { _escape = true; continue; }
-                if (_head - _tail < _ring.Length) { _ring[_head % _ring.Length] = b; _head++; }
+                _ring[_head % _ring.Length] = b; _head++;
             }
         }
 
