@@ -37,7 +37,9 @@ namespace Kernel.Fs
 
         static void Drain()
         {
-            while (Com1.TryRead(out byte b))
+            // Stop when the ring is full: the rest waits in the UART, whose full FIFO holds
+            // QEMU back, instead of being dropped.
+            while (_head - _tail < _ring.Length && Com1.TryRead(out byte b))
             {
                 if (_escape)
                 {
@@ -46,9 +48,12 @@ namespace Kernel.Fs
                     if (b != 0xff) continue;             // unknown escape: dropped
                 }
                 else if (b == 0xff) { _escape = true; continue; }
-                if (_head - _tail < _ring.Length) { _ring[_head % _ring.Length] = b; _head++; }
+                _ring[_head % _ring.Length] = b; _head++;
             }
         }
+
+        /// Bytes of input that a read would return without waiting.
+        public static long Available() { Drain(); return _head - _tail; }
 
         /// Blocks until input or end of input; returns bytes copied (0 at end of input).
         public static SysResult Read(UserPtr buffer, ulong length)
@@ -97,10 +102,14 @@ namespace Kernel.Fs
     }
 
     /// fd 0, 1 or 2: a character device over the serial console.
-    public sealed class ConsoleFile : OpenFile
+    public sealed unsafe class ConsoleFile : OpenFile
     {
         readonly int _which;           // 0 stdin, 1 stdout, 2 stderr
+        readonly Inode _node;          // /dev/tty when opened by name
         public ConsoleFile(int which) { _which = which; StatusFlags = which == 0 ? 0u : 1u; }
+        public ConsoleFile(int which, Inode node) : this(which) { _node = node; }
+        public override Inode Inode => _node ?? ConsoleInode.Get(_which);
+        public override SysResult Readable() => _which == 0 ? SerialConsole.Available() : 0;
 
         bool IsTty => (SerialConsole.TtyMask & (1 << _which)) != 0;
 
@@ -109,6 +118,14 @@ namespace Kernel.Fs
 
         public override SysResult Write(UserPtr buffer, ulong length) =>
             _which == 0 ? Errno.EBADF : SerialConsole.Write(_which == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
+
+        public override long WriteKernel(byte* src, long len)
+        {
+            if (_which == 0) return -(long)Errno.EBADF;
+            Uart port = _which == 1 ? SerialConsole.Com1 : SerialConsole.Com2;
+            for (long i = 0; i < len; i++) port.Write(src[i]);
+            return len;
+        }
 
         public override SysResult Ioctl(uint request, ulong arg)
         {
@@ -145,6 +162,30 @@ namespace Kernel.Fs
             st.Rdev = IsTty ? (ulong)(0x400 | 64) : 0;
         }
 
-        public override string Describe() => IsTty ? "/dev/ttyS0" : "pipe:[1]";
+        public override int Describe(Span<byte> buf)
+        {
+            ReadOnlySpan<byte> s = IsTty ? "/dev/ttyS0"u8 : _which == 0 ? "pipe:[1]"u8 : _which == 1 ? "pipe:[2]"u8 : "pipe:[3]"u8;
+            s.CopyTo(buf);
+            return s.Length;
+        }
+    }
+
+    /// The inode standing for fd 0, 1 or 2 of the console (what /proc/self/fd/N leads to).
+    public sealed class ConsoleInode : Inode
+    {
+        static ConsoleInode[] _nodes;
+        readonly int _which;
+        ConsoleInode(int which) { _which = which; InitCommon(Vfs.DevFs, FileMode.S_IFCHR | 0x190); Rdev = 0x400 | 64; }
+        public static ConsoleInode Get(int which)
+        {
+            if (_nodes == null) _nodes = new ConsoleInode[3];
+            if (_nodes[which] == null) _nodes[which] = new ConsoleInode(which);
+            return _nodes[which];
+        }
+        public override Errno Open(uint flags, out OpenFile file)
+        {
+            file = new ConsoleFile(_which, this) { StatusFlags = flags };
+            return 0;
+        }
     }
 }

@@ -28,6 +28,9 @@ namespace Kernel.Fs
             return null;
         }
 
+        public uint Count => _header.Count;
+        public ReadOnlySpan<byte> Name(ref RootFsEntry e) => RootFsReader.Name(Archive, ref _header, ref e);
+
         public RootFsEntry Entry(uint i) { RootFsReader.GetEntry(Archive, i, out RootFsEntry e); return e; }
 
         public ReadOnlySpan<byte> Data(uint i) { RootFsEntry e = Entry(i); return RootFsReader.Data(Archive, ref e); }

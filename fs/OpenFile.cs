@@ -1,4 +1,5 @@
 using Kernel.Syscalls;
+using System;
 
 namespace Kernel.Fs
 {
@@ -11,7 +12,7 @@ namespace Kernel.Fs
         int _refs = 1;
 
         public void AddRef() => _refs++;
-        public void Release() { if (--_refs == 0) Closed(); }
+        public void Release() { if (--_refs == 0) { if (Locks != null) FileLocks.ReleaseAll(this); Closed(); } }
         protected virtual void Closed() { }
 
         public abstract SysResult Read(UserPtr buffer, ulong length);
@@ -20,9 +21,32 @@ namespace Kernel.Fs
         public virtual SysResult WriteAt(UserPtr buffer, ulong length, long offset) => Errno.ESPIPE;
         public virtual SysResult Seek(long offset, int whence) => Errno.ESPIPE;
         public virtual SysResult Ioctl(uint request, ulong arg) => Errno.ENOTTY;
-        public abstract void Stat(ref Abi.Stat st);
-        /// For readlink /proc/self/fd/N and friends.
-        public virtual string Describe() => "anon_inode:[file]";
+        public virtual void Stat(ref Abi.Stat st) { if (Inode != null) Inode.FillStat(ref st); }
+        /// The inode behind this description (null for anonymous kernel objects).
+        public virtual Inode Inode => null;
+        /// For readlink /proc/self/fd/N: writes the link text, returns its length.
+        public virtual int Describe(System.Span<byte> buf)
+        {
+            if (Inode != null)
+            {
+                int n = Vfs.PathOf(Inode, buf, out bool deleted);
+                if (n >= 0 && deleted && n + 10 <= buf.Length) { " (deleted)"u8.CopyTo(buf.Slice(n)); n += 10; }
+                return n;
+            }
+            "anon_inode:[file]"u8.CopyTo(buf);
+            return 17;
+        }
+        /// getdents64 on a directory: fills `buf` with linux_dirent64 records.
+        public virtual SysResult ReadDir(UserPtr buf, ulong len) => Errno.ENOTDIR;
+        /// Bytes readable without blocking (FIONREAD).
+        public virtual SysResult Readable() => Errno.ENOTTY;
+        /// Opened with O_PATH: only a handle, no I/O.
+        public virtual bool IsPath => false;
+        /// Kernel-buffer I/O for sendfile, splice-like copies: a byte count or -errno.
+        public virtual unsafe long ReadKernelAt(byte* dst, long len, long offset) => -(long)Errno.EINVAL;
+        public virtual unsafe long WriteKernel(byte* src, long len) => -(long)Errno.EINVAL;
+        /// File locks (flock and OFD locks) owned through this description.
+        public object Locks;
     }
 
     /// File descriptor table: fd -> open file description, plus the close-on-exec flag.

@@ -33,6 +33,7 @@ namespace Kernel.Loader
             error = ImageFs.Open(payload.Section(PayloadFormat.KindRootFs), out ImageFs.Root);
             if (error != null) { Fail(error); return; }
 
+            Vfs.Init();
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
             if (ImageFs.Root.Lookup(progPath, true, out uint entry) != 0) { Fail("program not found in the root filesystem"); return; }
             ReadOnlySpan<byte> program = ImageFs.Root.Data(entry);
@@ -40,6 +41,7 @@ namespace Kernel.Loader
             var p = new Process();
             Process.Current = p;
             p.StartTimeNs = Time.Clock.MonotonicNs();
+            p.Fs = Vfs.NewContext();
             p.ExePath = progPath.ToArrayBytes();
             fixed (byte* img = program) { p.ElfImage = img; p.ElfLength = program.Length; }
             p.Files.Install(0, new ConsoleFile(0), false);
@@ -67,6 +69,7 @@ namespace Kernel.Loader
             Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
+            ProcTree.InitialSp = sp;
             Syscalls.SyscallTable.Init();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);

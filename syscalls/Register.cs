@@ -9,12 +9,12 @@ namespace Kernel.Syscalls
             RegisterFiles();
 
             // Memory (Sys.Memory.cs)
-            Add(9, "mmap", &Sys.Mmap, Support.Partial, "anonymous mappings; file mappings not yet");
+            Add(9, "mmap", &Sys.Mmap, Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS; mremap of a file mapping loses its file");
             Add(10, "mprotect", &Sys.Mprotect);
             Add(11, "munmap", &Sys.Munmap);
             Add(12, "brk", &Sys.Brk);
             Add(25, "mremap", &Sys.Mremap);
-            Add(26, "msync", &Sys.Msync, Support.Partial, "no file mappings yet, so only validates");
+            Add(26, "msync", &Sys.Msync, Support.Full, "shared file mappings map the file's own pages: nothing to write back");
             Add(28, "madvise", &Sys.Madvise, Support.Partial, "MADV_DONTNEED and MADV_FREE drop pages; other advice is accepted and ignored");
 
             // Process, identity and limits (Sys.Process.cs)

@@ -29,10 +29,22 @@ namespace Kernel.Syscalls
             if ((prot & ~7u) != 0) return Errno.EINVAL;
             ulong size = PageUp(len);
             if (size < len || size > AddressSpace.UserLimit) return Errno.ENOMEM;
+            Kernel.Fs.Inode file = null;
             if ((flags & MAP_ANONYMOUS) == 0)
             {
-                if (Files.Get(fd) == null) return Errno.EBADF;
-                return Errno.ENODEV;    // file mappings arrive with the VFS
+                Kernel.Fs.OpenFile f = Files.Get(fd);
+                if (f == null || f.IsPath) return Errno.EBADF;
+                Kernel.Fs.Inode n = f.Inode;
+                bool devZero = n is Kernel.Fs.DevNode dn && dn.Kind == Kernel.Fs.DevKind.Zero;
+                if (!devZero)
+                {
+                    if (n == null || !n.IsRegular) return Errno.ENODEV;
+                    uint acc = f.StatusFlags & 3;
+                    if (acc == 1) return Errno.EACCES;
+                    if (type != MAP_PRIVATE && (prot & UserMemory.ProtWrite) != 0 && acc != 2) return Errno.EACCES;
+                    if (off + size < off || (long)(off + size) < 0) return Errno.EOVERFLOW;
+                    file = n;
+                }
             }
             if (type == MAP_SHARED_VALIDATE && (flags & ~0x1ff7ff) != 0) return Errno.EOPNOTSUPP;
             ulong start;
@@ -53,7 +65,13 @@ namespace Kernel.Syscalls
                 if (start == 0) start = Mm.Vmas.FindFreeTopDown(size, UserMemory.MmapBottom, UserMemory.MmapTop);
                 if (start == 0) return Errno.ENOMEM;
             }
-            Mm.AddVma(start, start + size, prot, VmaKind.Anonymous);
+            if (file != null)
+            {
+                Mm.Unmap(start, start + size);
+                file.Opened();                      // the mapping keeps the file's pages alive
+                Mm.AddFileVma(start, start + size, prot, type != MAP_PRIVATE, file, off);
+            }
+            else Mm.AddVma(start, start + size, prot, VmaKind.Anonymous);
             if ((flags & MAP_POPULATE) != 0)
                 for (ulong p = start; p < start + size; p += 4096) Mm.HandleFault(p, false, false);
             return (long)start;
@@ -133,8 +151,9 @@ namespace Kernel.Syscalls
             Mm.AddVma(dst, dst + newLen, v.Prot, v.Kind);
             for (ulong off = 0; off < oldLen; off += 4096)
             {
+                ulong pte = Mm.Space.Lookup(old + off);
                 ulong frame = Mm.Space.Unmap(old + off);
-                if (frame != ulong.MaxValue) Mm.Space.Map(dst + off, frame, UserMemory.PteFlags(v.Prot));
+                if (frame != ulong.MaxValue) Mm.Space.Map(dst + off, frame, UserMemory.PteFlags(v.Prot) | (pte & UserMemory.Borrowed));
             }
             Mm.Vmas.Remove(old, old + oldLen);
             return (long)dst;
@@ -154,8 +173,8 @@ namespace Kernel.Syscalls
             if (advice == 4 || advice == 8)   // MADV_DONTNEED, MADV_FREE: anonymous pages read back as zero
                 for (ulong p = addr; p < end; p += 4096)
                 {
-                    ulong frame = Mm.Space.Unmap(p);
-                    if (frame != ulong.MaxValue) PhysicalMemory.FreeFrames(frame, 1);
+                    ulong pte = Mm.Space.Lookup(p);
+                    UserMemory.FreeUnmapped(pte, Mm.Space.Unmap(p));
                 }
             return SysResult.Ok;
         }

@@ -8,7 +8,7 @@ namespace Kernel.Syscalls
     public static unsafe partial class Sys
     {
         const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
-        const int O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
+        const uint O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
             O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000;
 
         static FdTable Files => Process.Current.Files;
@@ -17,7 +17,7 @@ namespace Kernel.Syscalls
         public static SysResult Read(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == O_WRONLY) return Errno.EBADF;
+            if (f == null || (f.StatusFlags & O_ACCMODE) == O_WRONLY || f.IsPath) return Errno.EBADF;
             if ((long)a->A2 < 0) return Errno.EINVAL;
             return f.Read(new UserPtr(a->A1), a->A2);
         }
@@ -26,7 +26,7 @@ namespace Kernel.Syscalls
         public static SysResult Write(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == 0) return Errno.EBADF;
+            if (f == null || (f.StatusFlags & O_ACCMODE) == 0 || f.IsPath) return Errno.EBADF;
             if ((long)a->A2 < 0) return Errno.EINVAL;
             return f.Write(new UserPtr(a->A1), a->A2);
         }
@@ -35,7 +35,7 @@ namespace Kernel.Syscalls
         public static SysResult Pread(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == O_WRONLY) return Errno.EBADF;
+            if (f == null || (f.StatusFlags & O_ACCMODE) == O_WRONLY || f.IsPath) return Errno.EBADF;
             if ((long)a->A3 < 0) return Errno.EINVAL;
             return f.ReadAt(new UserPtr(a->A1), a->A2, (long)a->A3);
         }
@@ -44,20 +44,28 @@ namespace Kernel.Syscalls
         public static SysResult Pwrite(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == 0) return Errno.EBADF;
+            if (f == null || (f.StatusFlags & O_ACCMODE) == 0 || f.IsPath) return Errno.EBADF;
             if ((long)a->A3 < 0) return Errno.EINVAL;
             return f.WriteAt(new UserPtr(a->A1), a->A2, (long)a->A3);
         }
 
         /// readv(2)
-        public static SysResult Readv(SyscallArgs* a) => Vectored(a, false);
+        public static SysResult Readv(SyscallArgs* a) => Vectored(a, false, -1);
         /// writev(2)
-        public static SysResult Writev(SyscallArgs* a) => Vectored(a, true);
+        public static SysResult Writev(SyscallArgs* a) => Vectored(a, true, -1);
+        /// preadv(2)
+        public static SysResult Preadv(SyscallArgs* a) => (long)a->A3 < 0 ? Errno.EINVAL : Vectored(a, false, (long)a->A3);
+        /// pwritev(2)
+        public static SysResult Pwritev(SyscallArgs* a) => (long)a->A3 < 0 ? Errno.EINVAL : Vectored(a, true, (long)a->A3);
+        /// preadv2(2): offset -1 means the file position; RWF_* flags beyond HIPRI/NOWAIT are rejected.
+        public static SysResult Preadv2(SyscallArgs* a) => (a->A5 & ~0x1fUL) != 0 ? Errno.EOPNOTSUPP : (long)a->A3 < -1 ? Errno.EINVAL : Vectored(a, false, (long)a->A3);
+        /// pwritev2(2)
+        public static SysResult Pwritev2(SyscallArgs* a) => (a->A5 & ~0x1fUL) != 0 ? Errno.EOPNOTSUPP : (long)a->A3 < -1 ? Errno.EINVAL : Vectored(a, true, (long)a->A3);
 
-        static SysResult Vectored(SyscallArgs* a, bool write)
+        static SysResult Vectored(SyscallArgs* a, bool write, long offset)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null) return Errno.EBADF;
+            if (f == null || f.IsPath) return Errno.EBADF;
             if (write ? (f.StatusFlags & O_ACCMODE) == 0 : (f.StatusFlags & O_ACCMODE) == O_WRONLY) return Errno.EBADF;
             long count = (long)a->A2;
             if (count < 0 || count > 1024) return Errno.EINVAL;
@@ -78,7 +86,9 @@ namespace Kernel.Syscalls
                 Iovec v;
                 iovs.Add((ulong)i * 16).CopyIn(&v, 16);
                 if (v.Len == 0) continue;
-                SysResult r = write ? f.Write(new UserPtr(v.Base), v.Len) : f.Read(new UserPtr(v.Base), v.Len);
+                SysResult r = offset >= 0
+                    ? (write ? f.WriteAt(new UserPtr(v.Base), v.Len, offset + done) : f.ReadAt(new UserPtr(v.Base), v.Len, offset + done))
+                    : (write ? f.Write(new UserPtr(v.Base), v.Len) : f.Read(new UserPtr(v.Base), v.Len));
                 if (r.IsError) return done > 0 ? (SysResult)done : r;
                 done += r.Raw;
                 if ((ulong)r.Raw < v.Len) break;
@@ -90,7 +100,7 @@ namespace Kernel.Syscalls
         public static SysResult Lseek(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null) return Errno.EBADF;
+            if (f == null || f.IsPath) return Errno.EBADF;
             if (a->A2 > 4) return Errno.EINVAL;
             return f.Seek((long)a->A1, (int)a->A2);
         }
@@ -156,8 +166,19 @@ namespace Kernel.Syscalls
                 case 2: Files.SetCloseOnExec(fd, (a->A2 & 1) != 0); return SysResult.Ok;   // F_SETFD
                 case 3: return f.StatusFlags;                                                // F_GETFL
                 case 4:                                                                      // F_SETFL
-                    f.StatusFlags = (f.StatusFlags & ~(uint)(O_APPEND | O_NONBLOCK)) | ((uint)a->A2 & (uint)(O_APPEND | O_NONBLOCK));
-                    return SysResult.Ok;
+                    {
+                        if (f.IsPath) return Errno.EBADF;
+                        const uint settable = O_APPEND | O_NONBLOCK | 0x2000 | 0x4000 | 0x40000;   // + O_ASYNC, O_DIRECT, O_NOATIME
+                        f.StatusFlags = (f.StatusFlags & ~settable) | ((uint)a->A2 & settable);
+                        return SysResult.Ok;
+                    }
+                case 5: case 6: case 7: return PosixLock(f, cmd, a->A2, false);              // F_GETLK, F_SETLK, F_SETLKW
+                case 36: case 37: case 38: return PosixLock(f, cmd, a->A2, true);           // F_OFD_GETLK, _SETLK, _SETLKW
+                case 8: case 9: case 15: case 16: return f.IsPath ? Errno.EBADF : SysResult.Ok;   // F_SETOWN, F_GETOWN, F_SETOWN_EX/GETOWN_EX: no SIGIO yet
+                case 1031: case 1032:                                                        // F_SETPIPE_SZ, F_GETPIPE_SZ
+                    if (!(f is PipeEnd)) return Errno.EBADF;
+                    return Pipe.Capacity;
+                case 1026: return 0;                                                         // F_GETLEASE: F_RDLCK? none held
                 default: return Errno.EINVAL;
             }
         }
@@ -171,6 +192,21 @@ namespace Kernel.Syscalls
             if (f == null) return Errno.EBADF;
             if (request == Abi.Ioctl.FIOCLEX) { Files.SetCloseOnExec(fd, true); return SysResult.Ok; }
             if (request == Abi.Ioctl.FIONCLEX) { Files.SetCloseOnExec(fd, false); return SysResult.Ok; }
+            if (f.IsPath) return Errno.EBADF;
+            if (request == Abi.Ioctl.FIONBIO)
+            {
+                int on;
+                if (new UserRef<int>(a->A2).Read(out on) != 0) return Errno.EFAULT;
+                if (on != 0) f.StatusFlags |= O_NONBLOCK; else f.StatusFlags &= ~(uint)O_NONBLOCK;
+                return SysResult.Ok;
+            }
+            if (request == Abi.Ioctl.FIONREAD)
+            {
+                SysResult n = f.Readable();
+                if (n.IsError) return f is InodeFile && f.Inode.IsDir ? Errno.EINVAL : n.Raw == -(long)Errno.ENOTTY ? f.Ioctl(request, a->A2) : n;
+                int v = (int)n.Raw;
+                return new UserRef<int>(a->A2).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT;
+            }
             return f.Ioctl(request, a->A2);
         }
 

@@ -16,6 +16,7 @@ namespace Kernel.Proc
 
         public readonly UserMemory Memory = new UserMemory();
         public readonly FdTable Files = new FdTable();
+        public FsContext Fs;               // cwd (fs/Vfs.cs)
         public readonly SigAction[] Actions = new SigAction[Signal.Count + 1];
         public ulong PendingSignals;                            // process-directed; per-thread ones live on Thread
         public readonly Sched.SigInfoData[] SigInfos = new Sched.SigInfoData[Signal.Count + 1];

@@ -3,6 +3,16 @@ using Kernel.Memory;
 
 namespace Kernel.Proc
 {
+    /// What a file mapping reads its pages from (an inode of fs/, seen from here without
+    /// importing the VFS).
+    public unsafe interface IFileBacking
+    {
+        long Size { get; }
+        /// Physical page of file page `index` (copied up when `write`), or ulong.MaxValue.
+        ulong PageFor(long index, bool write);
+        long ReadKernel(long offset, byte* dst, long len);
+    }
+
     /// A program's memory: VMAs over an address space, filled on demand (a fault in a VMA
     /// maps a zeroed frame with the VMA's permissions). Frames are owned here and freed on
     /// unmap.
@@ -16,6 +26,74 @@ namespace Kernel.Proc
         public ulong MmapBase = MmapTop;
 
         public UserMemory() { Space = AddressSpace.CreateUser(); }
+
+        // ---- file mappings: VMAs of kind KindFilePrivate/KindFileShared, with their file and
+        // offset in a side table (newest first wins, so a remapped range finds its own).
+        public const uint KindFilePrivate = 4, KindFileShared = 5;
+        /// PTE software bit: the frame belongs to a file (or the image), not to this mapping.
+        public const ulong Borrowed = 0x200;
+        struct FileMap { public ulong Start, End, Offset; public IFileBacking File; }
+        FileMap[] _maps = new FileMap[8];
+        int _mapCount;
+
+        public void AddFileVma(ulong start, ulong end, uint prot, bool shared, IFileBacking file, ulong offset)
+        {
+            Vmas.Insert(new Vma { Start = start, End = end, Prot = prot, Kind = shared ? KindFileShared : KindFilePrivate });
+            if (_mapCount == _maps.Length)
+            {
+                var bigger = new FileMap[_maps.Length * 2];
+                for (int i = 0; i < _mapCount; i++) bigger[i] = _maps[i];
+                _maps = bigger;
+            }
+            _maps[_mapCount++] = new FileMap { Start = start, End = end, Offset = offset, File = file };
+        }
+
+        int FindMap(ulong addr)
+        {
+            for (int i = _mapCount - 1; i >= 0; i--)
+                if (addr >= _maps[i].Start && addr < _maps[i].End) return i;
+            return -1;
+        }
+
+        /// File offset that `addr` of a file VMA maps (for /proc/self/maps).
+        public ulong FileOffsetOf(ulong addr)
+        {
+            int m = FindMap(addr);
+            return m < 0 ? 0 : _maps[m].Offset + (addr - _maps[m].Start);
+        }
+
+        bool FileFault(ulong page, ref Vma v)
+        {
+            int m = FindMap(page);
+            if (m < 0) return false;
+            FileMap fm = _maps[m];
+            ulong off = fm.Offset + (page - fm.Start);
+            long index = (long)(off >> 12);
+            if ((long)off >= ((fm.File.Size + 4095) & ~4095L)) return false;     // beyond EOF (SIGBUS on Linux)
+            if (v.Kind == KindFileShared)
+            {
+                ulong phys = fm.File.PageFor(index, true);
+                if (phys == ulong.MaxValue) return false;
+                return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
+            }
+            if ((v.Prot & ProtWrite) == 0)
+            {
+                ulong phys = fm.File.PageFor(index, false);
+                if (phys == ulong.MaxValue) return false;
+                return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
+            }
+            ulong frame = PhysicalMemory.AllocateFrames(1);
+            if (frame == ulong.MaxValue) return false;
+            fm.File.ReadKernel((long)off, (byte*)PhysicalMemory.ToVirtual(frame), 4096);
+            Space.Map(page, frame, PteFlags(v.Prot));
+            return true;
+        }
+
+        /// Frees the frame of an unmapped PTE unless a file owns it.
+        public static void FreeUnmapped(ulong pte, ulong frame)
+        {
+            if (frame != ulong.MaxValue && (pte & Borrowed) == 0) PhysicalMemory.FreeFrames(frame, 1);
+        }
 
         /// PROT_NONE pages stay mapped (keeping their contents) but supervisor-only, so any
         /// access by the program faults.
@@ -38,6 +116,7 @@ namespace Kernel.Proc
             if (v.Prot == 0 || (write && (v.Prot & ProtWrite) == 0) || (exec && (v.Prot & ProtExec) == 0)) return false;
             ulong page = addr & ~0xfffUL;
             if ((Space.Lookup(page) & AddressSpace.Present) != 0) return false;   // a real protection fault
+            if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, ref v);
             ulong frame = PhysicalMemory.AllocateFrames(1);
             if (frame == ulong.MaxValue) return false;
             Space.Map(page, frame, PteFlags(v.Prot));
@@ -59,11 +138,17 @@ namespace Kernel.Proc
                 ulong s = v.Start > start ? v.Start : start, e = v.End < end ? v.End : end;
                 for (ulong p = s; p < e; p += 4096)
                 {
-                    ulong frame = Space.Unmap(p);
-                    if (frame != ulong.MaxValue) PhysicalMemory.FreeFrames(frame, 1);
+                    ulong pte = Space.Lookup(p);
+                    FreeUnmapped(pte, Space.Unmap(p));
                 }
             }
             Vmas.Remove(start, end);
+            for (int i = 0; i < _mapCount; i++)
+                if (_maps[i].Start >= start && _maps[i].End <= end)
+                {
+                    for (int j = i; j < _mapCount - 1; j++) _maps[j] = _maps[j + 1];
+                    _mapCount--; i--;
+                }
         }
 
         /// Changes the permissions of [start, end), splitting VMAs at the edges.
@@ -78,6 +163,11 @@ namespace Kernel.Proc
                 ulong e = v.End < end ? v.End : end;
                 Vmas.Remove(a, e);
                 Vmas.Insert(new Vma { Start = a, End = e, Prot = prot, Kind = v.Kind });
+                // A private file page mapped from the file itself must not become writable:
+                // drop it so the next access makes a private copy.
+                if (v.Kind == KindFilePrivate && (prot & ProtWrite) != 0)
+                    for (ulong p = a; p < e; p += 4096)
+                        if ((Space.Lookup(p) & (AddressSpace.Present | Borrowed)) == (AddressSpace.Present | Borrowed)) Space.Unmap(p);
                 a = e;
             }
             RemapProtection(start, end, prot);
@@ -88,8 +178,9 @@ namespace Kernel.Proc
             ulong flags = PteFlags(prot);
             for (ulong p = start; p < end; p += 4096)
             {
-                if ((Space.Lookup(p) & AddressSpace.Present) == 0) continue;
-                Space.Protect(p, flags);
+                ulong pte = Space.Lookup(p);
+                if ((pte & AddressSpace.Present) == 0) continue;
+                Space.Protect(p, flags | (pte & Borrowed));
             }
         }
     }

@@ -1,0 +1,105 @@
+using System;
+using Kernel.Memory;
+using Kernel.Syscalls;
+
+namespace Kernel.Fs
+{
+    /// /dev: a tmpfs directory (so /dev/shm and friends work) holding the character devices
+    /// and the /proc/self/fd links.
+    public static class DevTree
+    {
+        public static Inode Build(FileSystem fs)
+        {
+            var d = new MemDir(fs, 0x1ed);
+            Add(d, "null"u8, DevKind.Null, 1, 3);
+            Add(d, "zero"u8, DevKind.Zero, 1, 5);
+            Add(d, "full"u8, DevKind.Full, 1, 7);
+            Add(d, "random"u8, DevKind.Random, 1, 8);
+            Add(d, "urandom"u8, DevKind.Random, 1, 9);
+            Add(d, "tty"u8, DevKind.Tty, 5, 0);
+            Add(d, "console"u8, DevKind.Tty, 5, 1);
+            d.Symlink("stdin"u8, "/proc/self/fd/0"u8, out _);
+            d.Symlink("stdout"u8, "/proc/self/fd/1"u8, out _);
+            d.Symlink("stderr"u8, "/proc/self/fd/2"u8, out _);
+            d.Symlink("fd"u8, "/proc/self/fd"u8, out _);
+            d.Mkdir("shm"u8, 0x3ff | FileMode.S_ISVTX, out _);
+            d.Mkdir("pts"u8, 0x1ed, out _);
+            return d;
+        }
+
+        static void Add(MemDir d, ReadOnlySpan<byte> name, DevKind kind, uint major, uint minor)
+        {
+            var n = new DevNode(d.Fs, kind, (major << 8) | minor);
+            d.Link(name, n);
+            n.Nlink = 1;
+        }
+    }
+
+    public enum DevKind { Null, Zero, Full, Random, Tty }
+
+    /// A character device of /dev.
+    public sealed unsafe class DevNode : Inode
+    {
+        public readonly DevKind Kind;
+        public DevNode(FileSystem fs, DevKind kind, ulong rdev)
+        {
+            InitCommon(fs, FileMode.S_IFCHR | (kind == DevKind.Tty ? 0x1b6u : 0x1b6u));
+            Kind = kind; Rdev = rdev; Nlink = 0;
+        }
+        public override long Blocks() => 0;
+
+        public override Errno Open(uint flags, out OpenFile file)
+        {
+            if (Kind == DevKind.Tty)
+            {
+                // The serial console: reads come from the program's stdin, writes go to stdout.
+                file = new ConsoleFile((flags & 3) == 0 ? 0 : 1, this) { StatusFlags = flags };
+                return 0;
+            }
+            file = new InodeFile(this, flags);
+            return 0;
+        }
+
+        public override SysResult Read(long offset, UserPtr buf, ulong len)
+        {
+            switch (Kind)
+            {
+                case DevKind.Null: return 0;
+                case DevKind.Zero: case DevKind.Full:
+                    return buf.Zero(len) == 0 ? (SysResult)(long)len : Errno.EFAULT;
+                case DevKind.Random:
+                    {
+                        if (len > 0x1ffffff) len = 0x1ffffff;
+                        byte* chunk = stackalloc byte[256];
+                        ulong done = 0;
+                        while (done < len)
+                        {
+                            ulong k = len - done < 256 ? len - done : 256;
+                            Arch.Random.Fill(chunk, k);
+                            if (buf.Add(done).CopyOut(chunk, k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                            done += k;
+                        }
+                        return (long)done;
+                    }
+            }
+            return Errno.EINVAL;
+        }
+
+        public override SysResult Write(long offset, UserPtr buf, ulong len)
+        {
+            if (Kind == DevKind.Full) return Errno.ENOSPC;
+            return (long)len;          // null, zero, random: data is discarded
+        }
+
+        public override long ReadKernel(long offset, byte* dst, long len)
+        {
+            if (Kind == DevKind.Null) return 0;
+            if (Kind == DevKind.Random) { Arch.Random.Fill(dst, (ulong)len); return len; }
+            Mem.Set(dst, 0, (ulong)len);
+            return len;
+        }
+        public override long WriteKernel(long offset, byte* src, long len) => Kind == DevKind.Full ? -(long)Errno.ENOSPC : len;
+        public override Errno Truncate(long size) => 0;     // O_TRUNC on /dev/null is fine
+        public override ulong PageFor(long index, bool write) => ulong.MaxValue;
+    }
+}

@@ -1,0 +1,85 @@
+using Kernel.Syscalls;
+
+namespace Kernel.Fs
+{
+    /// Advisory locks between open file descriptions: flock(2) locks (whole file) and OFD
+    /// byte-range locks (F_OFD_*). POSIX record locks belong to the process; with one
+    /// process they never conflict, so they are not recorded (Sys.ReadWrite.cs).
+    public static class FileLocks
+    {
+        public const int F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
+
+        sealed class Lock
+        {
+            public OpenFile Owner;
+            public Inode Node;
+            public long Start, End;          // [Start, End], End inclusive; long.MaxValue = EOF onwards
+            public int Type;
+            public bool Flock;
+            public Lock Next;
+        }
+
+        static Lock _all;
+
+        /// The first lock by another owner that conflicts with (type, [start, end]), or null.
+        static Lock Conflict(OpenFile owner, Inode node, bool flock, long start, long end, int type)
+        {
+            for (Lock l = _all; l != null; l = l.Next)
+            {
+                if (l.Node != node || l.Flock != flock || l.Owner == owner) continue;
+                if (l.End < start || l.Start > end) continue;
+                if (l.Type == F_WRLCK || type == F_WRLCK) return l;
+            }
+            return null;
+        }
+
+        public static bool Test(OpenFile owner, Inode node, long start, long end, int type, out int ctype, out long cstart, out long cend)
+        {
+            Lock l = Conflict(owner, node, false, start, end, type);
+            ctype = F_UNLCK; cstart = 0; cend = 0;
+            if (l == null) return false;
+            ctype = l.Type; cstart = l.Start; cend = l.End;
+            return true;
+        }
+
+        /// Sets or clears a lock. Returns EAGAIN on conflict (the caller cannot wait: one thread).
+        public static Errno Set(OpenFile owner, Inode node, bool flock, long start, long end, int type)
+        {
+            if (type != F_UNLCK && Conflict(owner, node, flock, start, end, type) != null) return Errno.EAGAIN;
+            // Remove the owner's overlap with [start, end], splitting as needed.
+            Lock prev = null;
+            for (Lock l = _all; l != null; )
+            {
+                Lock next = l.Next;
+                if (l.Owner == owner && l.Node == node && l.Flock == flock && !(l.End < start || l.Start > end))
+                {
+                    if (l.Start < start && l.End > end)
+                    {
+                        var tail = new Lock { Owner = owner, Node = node, Flock = flock, Start = end + 1, End = l.End, Type = l.Type, Next = l.Next };
+                        l.End = start - 1; l.Next = tail;
+                        prev = tail; l = tail.Next; continue;
+                    }
+                    if (l.Start < start) l.End = start - 1;
+                    else if (l.End > end) l.Start = end + 1;
+                    else { if (prev == null) _all = next; else prev.Next = next; l = next; continue; }
+                }
+                prev = l;
+                l = next;
+            }
+            owner.Locks = owner;       // marks the description as holding (or having held) locks
+            if (type != F_UNLCK)
+                _all = new Lock { Owner = owner, Node = node, Flock = flock, Start = start, End = end, Type = type, Next = _all };
+            return 0;
+        }
+
+        public static void ReleaseAll(OpenFile owner)
+        {
+            Lock prev = null;
+            for (Lock l = _all; l != null; l = l.Next)
+            {
+                if (l.Owner == owner) { if (prev == null) _all = l.Next; else prev.Next = l.Next; }
+                else prev = l;
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using System;
+using Kernel.Syscalls;
+
+namespace Kernel.Fs
+{
+    /// An open file description over an inode of the VFS (regular file, directory,
+    /// symlink opened with O_PATH).
+    public sealed unsafe class InodeFile : OpenFile
+    {
+        public const uint O_APPEND = 0x400, O_PATH = 0x200000, O_DIRECTORY = 0x10000;
+        readonly Inode _inode;
+        public InodeFile(Inode inode, uint flags)
+        {
+            _inode = inode;
+            StatusFlags = flags;
+            inode.Opened();
+        }
+
+        public override Inode Inode => _inode;
+        public override bool IsPath => (StatusFlags & O_PATH) != 0;
+        protected override void Closed() => _inode.Closed();
+
+        public override SysResult Read(UserPtr buffer, ulong length)
+        {
+            if (IsPath) return Errno.EBADF;
+            SysResult r = _inode.Read(Offset, buffer, length);
+            if (!r.IsError) Offset += r.Raw;
+            return r;
+        }
+
+        public override SysResult Write(UserPtr buffer, ulong length)
+        {
+            if (IsPath) return Errno.EBADF;
+            if ((StatusFlags & O_APPEND) != 0) Offset = _inode.Size;
+            SysResult r = _inode.Write(Offset, buffer, length);
+            if (!r.IsError) Offset += r.Raw;
+            return r;
+        }
+
+        public override SysResult ReadAt(UserPtr buffer, ulong length, long offset)
+        {
+            if (IsPath) return Errno.EBADF;
+            if (_inode.Type == FileMode.S_IFCHR) return _inode.Read(offset, buffer, length);
+            if (!_inode.IsRegular) return _inode.IsDir ? Errno.EISDIR : Errno.EINVAL;
+            return _inode.Read(offset, buffer, length);
+        }
+
+        public override SysResult WriteAt(UserPtr buffer, ulong length, long offset)
+        {
+            if (IsPath) return Errno.EBADF;
+            if (!_inode.IsRegular && _inode.Type != FileMode.S_IFCHR) return _inode.IsDir ? Errno.EISDIR : Errno.EINVAL;
+            // Linux: with O_APPEND, pwrite appends whatever the offset.
+            if ((StatusFlags & O_APPEND) != 0) offset = _inode.Size;
+            return _inode.Write(offset, buffer, length);
+        }
+
+        public override long ReadKernelAt(byte* dst, long len, long offset)
+        {
+            if (IsPath) return -(long)Errno.EBADF;
+            if (_inode.IsDir) return -(long)Errno.EISDIR;
+            return _inode.ReadKernel(offset, dst, len);
+        }
+
+        public override long WriteKernel(byte* src, long len)
+        {
+            if (IsPath) return -(long)Errno.EBADF;
+            if (_inode.IsDir) return -(long)Errno.EISDIR;
+            if ((StatusFlags & O_APPEND) != 0) Offset = _inode.Size;
+            long r = _inode.WriteKernel(Offset, src, len);
+            if (r > 0) Offset += r;
+            return r;
+        }
+
+        public override SysResult Seek(long offset, int whence)
+        {
+            if (IsPath) return Errno.EBADF;
+            long size = _inode.Size, pos;
+            switch (whence)
+            {
+                case 0: pos = offset; break;
+                case 1: pos = Offset + offset; break;
+                case 2: pos = size + offset; break;
+                case 3:
+                case 4:
+                    if (offset < 0 || offset >= size) return Errno.ENXIO;
+                    pos = _inode.NextData(offset, whence == 4);
+                    if (pos < 0) return Errno.ENXIO;
+                    break;
+                default: return Errno.EINVAL;
+            }
+            if (pos < 0) return Errno.EINVAL;
+            Offset = pos;
+            return pos;
+        }
+
+        public override SysResult Readable()
+        {
+            if (!_inode.IsRegular) return Errno.ENOTTY;
+            long n = _inode.Size - Offset;
+            return n > 0 ? n : 0;
+        }
+
+        /// getdents64: "." and ".." first (positions 0 and 1), then the inode's entries.
+        /// The file offset is the position of the next entry.
+        public override SysResult ReadDir(UserPtr buf, ulong len)
+        {
+            if (IsPath) return Errno.EBADF;
+            if (!_inode.IsDir) return Errno.ENOTDIR;
+            if (_inode.Nlink == 0) return 0;             // removed directory reads as empty
+            byte* rec = stackalloc byte[280];
+            var name = new Span<byte>(rec + 19, 256);
+            ulong done = 0;
+            while (true)
+            {
+                long cookie = Offset;
+                DirEntryInfo e;
+                if (cookie == 0) { e = new DirEntryInfo { Ino = _inode.Ino, Type = 4, NameLength = 1 }; name[0] = (byte)'.'; cookie = 1; }
+                else if (cookie == 1)
+                {
+                    Inode p = Vfs.ParentOf(_inode);
+                    e = new DirEntryInfo { Ino = p.Ino, Type = 4, NameLength = 2 }; name[0] = (byte)'.'; name[1] = (byte)'.'; cookie = 2;
+                }
+                else if (!_inode.ReadDir(ref cookie, name, out e)) break;
+                int reclen = (19 + e.NameLength + 1 + 7) & ~7;
+                if (done + (ulong)reclen > len) { if (done == 0) return Errno.EINVAL; break; }
+                *(ulong*)rec = e.Ino;
+                *(long*)(rec + 8) = cookie;
+                *(ushort*)(rec + 16) = (ushort)reclen;
+                rec[18] = e.Type;
+                for (int k = 19 + e.NameLength; k < reclen; k++) rec[k] = 0;
+                if (buf.Add(done).CopyOut(rec, (ulong)reclen) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                done += (ulong)reclen;
+                Offset = cookie;
+            }
+            return (long)done;
+        }
+    }
+}

@@ -1,0 +1,586 @@
+using System;
+using Kernel.Memory;
+using Kernel.Syscalls;
+
+namespace Kernel.Fs
+{
+    /// tmpfs semantics: directories, files, symlinks and special nodes in memory. The root
+    /// filesystem is one of these whose directories fill themselves lazily from the image's
+    /// packed tree (ImageFs): an image file's data is read in place until its first write,
+    /// which copies only the pages written (copy-up per page).
+    public unsafe class MemDir : Inode
+    {
+        byte[][] _names = new byte[4][];
+        Inode[] _nodes = new Inode[4];
+        long[] _pos = new long[4];
+        int _count;
+        long _nextPos = 2;                 // 0 and 1 are "." and ".."
+        int _imageEntry = -1;              // image directory still to be read in, or -1
+
+        public MemDir(FileSystem fs, uint mode) { InitCommon(fs, FileMode.S_IFDIR | (mode & 0xfff)); Nlink = 2; }
+
+        public static MemDir FromImage(FileSystem fs, uint entry)
+        {
+            RootFsEntry e = ImageFs.Root.Entry(entry);
+            var d = new MemDir(fs, e.Mode);
+            d.SetFromImage(ref e);
+            d._imageEntry = (int)entry;
+            d.Nlink = 2 + MemFsImage.SubdirCount(entry);
+            return d;
+        }
+
+        internal void SetFromImage(ref RootFsEntry e)
+        {
+            Uid = e.Uid; Gid = e.Gid;
+            AtimeSec = MtimeSec = CtimeSec = e.MtimeSec; AtimeNsec = MtimeNsec = CtimeNsec = e.MtimeNsec;
+        }
+
+        void Populate()
+        {
+            if (_imageEntry < 0) return;
+            uint me = (uint)_imageEntry;
+            _imageEntry = -1;
+            ImageFs img = ImageFs.Root;
+            uint n = img.Count;
+            for (uint i = me + 1; i < n; i++)
+            {
+                RootFsEntry e = img.Entry(i);
+                if (e.Parent != me) continue;
+                Inode node = MemFsImage.NodeFor(Fs, i, ref e);
+                if (node == null) continue;
+                ReadOnlySpan<byte> name = img.Name(ref e);
+                AddEntry(name, node);
+                if (node.IsDir) { node.Parent = this; node.Name = Copy(name); }
+            }
+        }
+
+        static byte[] Copy(ReadOnlySpan<byte> s)
+        {
+            var a = new byte[s.Length];
+            for (int i = 0; i < s.Length; i++) a[i] = s[i];
+            return a;
+        }
+
+        int Find(ReadOnlySpan<byte> name)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                byte[] n = _names[i];
+                if (n.Length == name.Length && ((ReadOnlySpan<byte>)n).SequenceEqual(name)) return i;
+            }
+            return -1;
+        }
+
+        void AddEntry(ReadOnlySpan<byte> name, Inode node)
+        {
+            if (_count == _names.Length)
+            {
+                var nn = new byte[_count * 2][]; var nd = new Inode[_count * 2]; var np = new long[_count * 2];
+                for (int i = 0; i < _count; i++) { nn[i] = _names[i]; nd[i] = _nodes[i]; np[i] = _pos[i]; }
+                _names = nn; _nodes = nd; _pos = np;
+            }
+            _names[_count] = Copy(name); _nodes[_count] = node; _pos[_count] = _nextPos++;
+            if (node.Parent == null || !node.IsDir) { node.Parent = this; node.Name = _names[_count]; }
+            _count++;
+        }
+
+        void RemoveAt(int i)
+        {
+            for (int j = i; j < _count - 1; j++) { _names[j] = _names[j + 1]; _nodes[j] = _nodes[j + 1]; _pos[j] = _pos[j + 1]; }
+            _count--;
+            _names[_count] = null; _nodes[_count] = null;
+        }
+
+        public override bool IsEmptyDir { get { Populate(); return _count == 0; } }
+
+        public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
+        {
+            Populate();
+            int i = Find(name);
+            child = i >= 0 ? _nodes[i] : null;
+            return i >= 0 ? 0 : Errno.ENOENT;
+        }
+
+        Errno CheckNew(ReadOnlySpan<byte> name)
+        {
+            Populate();
+            if (Nlink == 0) return Errno.ENOENT;           // removed directory
+            if (name.Length > 255) return Errno.ENAMETOOLONG;
+            return Find(name) >= 0 ? Errno.EEXIST : 0;
+        }
+
+        public override Errno Mknod(ReadOnlySpan<byte> name, uint mode, ulong rdev, out Inode child)
+        {
+            child = null;
+            Errno e = CheckNew(name);
+            if (e != 0) return e;
+            uint t = mode & FileMode.S_IFMT;
+            if (t == 0 || t == FileMode.S_IFREG) child = new MemFile(Fs, FileMode.S_IFREG | (mode & 0xfff));
+            else child = new MemNode(Fs, mode, rdev);
+            AddEntry(name, child);
+            TouchMtime();
+            return 0;
+        }
+
+        public override Errno Mkdir(ReadOnlySpan<byte> name, uint mode, out Inode child)
+        {
+            child = null;
+            Errno e = CheckNew(name);
+            if (e != 0) return e;
+            var d = new MemDir(Fs, mode);
+            d.Parent = this;
+            AddEntry(name, d);
+            d.Name = _names[_count - 1];
+            Nlink++;
+            TouchMtime();
+            child = d;
+            return 0;
+        }
+
+        public override Errno Symlink(ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, out Inode child)
+        {
+            child = null;
+            Errno e = CheckNew(name);
+            if (e != 0) return e;
+            child = new MemSymlink(Fs, Copy(target));
+            AddEntry(name, child);
+            TouchMtime();
+            return 0;
+        }
+
+        public override Errno Link(ReadOnlySpan<byte> name, Inode target)
+        {
+            Errno e = CheckNew(name);
+            if (e != 0) return e;
+            if (target.IsDir) return Errno.EPERM;
+            target.Nlink++;
+            target.TouchCtime();
+            AddEntry(name, target);
+            TouchMtime();
+            return 0;
+        }
+
+        public override Errno Unlink(ReadOnlySpan<byte> name, bool dir)
+        {
+            Populate();
+            int i = Find(name);
+            if (i < 0) return Errno.ENOENT;
+            Inode n = _nodes[i];
+            if (dir)
+            {
+                if (!n.IsDir) return Errno.ENOTDIR;
+                if (n.MountedHere != null) return Errno.EBUSY;
+                if (!n.IsEmptyDir) return Errno.ENOTEMPTY;
+                Nlink--;
+                n.Nlink = 0;
+            }
+            else
+            {
+                if (n.IsDir) return Errno.EISDIR;
+                n.Unlinked();
+            }
+            RemoveAt(i);
+            TouchMtime();
+            return 0;
+        }
+
+        public override Errno Rename(ReadOnlySpan<byte> oldName, Inode newDirInode, ReadOnlySpan<byte> newName, uint flags)
+        {
+            const uint NOREPLACE = 1, EXCHANGE = 2;
+            Populate();
+            var newDir = newDirInode as MemDir;
+            if (newDir == null) return Errno.EXDEV;
+            newDir.Populate();
+            int i = Find(oldName);
+            if (i < 0) return Errno.ENOENT;
+            Inode n = _nodes[i];
+            if (newName.Length > 255) return Errno.ENAMETOOLONG;
+            if (newDir.Nlink == 0) return Errno.ENOENT;
+            // A directory cannot move below itself.
+            if (n.IsDir)
+                for (Inode p = newDir; p != null; p = p.Parent == p ? null : p.Parent)
+                    if (p == n) return Errno.EINVAL;
+            int j = newDir.Find(newName);
+            if ((flags & EXCHANGE) != 0)
+            {
+                if (j < 0) return Errno.ENOENT;
+                Inode m = newDir._nodes[j];
+                if (m.IsDir)
+                    for (Inode p = this; p != null; p = p.Parent == p ? null : p.Parent)
+                        if (p == m) return Errno.EINVAL;
+                _nodes[i] = m; newDir._nodes[j] = n;
+                if (n.IsDir != m.IsDir) { if (n.IsDir) { Nlink--; newDir.Nlink++; } else { Nlink++; newDir.Nlink--; } }
+                m.Parent = this; m.Name = _names[i];
+                n.Parent = newDir; n.Name = newDir._names[j];
+                n.TouchCtime(); m.TouchCtime(); TouchMtime(); newDir.TouchMtime();
+                return 0;
+            }
+            if (j >= 0)
+            {
+                Inode m = newDir._nodes[j];
+                if (m == n) return 0;                                  // same file: nothing happens
+                if ((flags & NOREPLACE) != 0) return Errno.EEXIST;
+                if (n.IsDir)
+                {
+                    if (!m.IsDir) return Errno.ENOTDIR;
+                    if (m.MountedHere != null) return Errno.EBUSY;
+                    if (!m.IsEmptyDir) return Errno.ENOTEMPTY;
+                    m.Nlink = 0;
+                    newDir.Nlink--;
+                }
+                else
+                {
+                    if (m.IsDir) return Errno.EISDIR;
+                    m.Unlinked();
+                }
+                newDir.RemoveAt(j);
+                if (newDir == this && j < i) i--;
+            }
+            RemoveAt(i);
+            if (n.IsDir) { Nlink--; newDir.Nlink++; }
+            newDir.AddEntry(newName, n);
+            n.Parent = newDir; n.Name = newDir._names[newDir._count - 1];
+            n.TouchCtime(); TouchMtime(); newDir.TouchMtime();
+            return 0;
+        }
+
+        public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
+        {
+            Populate();
+            e = default;
+            for (int i = 0; i < _count; i++)
+            {
+                if (_pos[i] < cookie) continue;
+                byte[] n = _names[i];
+                for (int k = 0; k < n.Length && k < name.Length; k++) name[k] = n[k];
+                e.NameLength = n.Length; e.Ino = _nodes[i].Ino; e.Type = FileMode.DirType(_nodes[i].Mode);
+                cookie = _pos[i] + 1;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /// A regular file: page-sized chunks from the frame allocator, or (for an image file not
+    /// yet written) the image's own pages, read in place.
+    public sealed unsafe class MemFile : Inode
+    {
+        ulong[] _pages = new ulong[0];     // physical frame of each page, 0 = not present
+        long _size;
+        byte* _image;                      // image data (page-aligned), valid below _imageSize
+        long _imageSize;
+        bool _everMapped;                  // frames may be in page tables: never freed
+
+        public MemFile(FileSystem fs, uint mode) { InitCommon(fs, mode); }
+
+        public static MemFile FromImage(FileSystem fs, ref RootFsEntry e, ReadOnlySpan<byte> data)
+        {
+            var f = new MemFile(fs, e.Mode);
+            f.Uid = e.Uid; f.Gid = e.Gid;
+            f.AtimeSec = f.MtimeSec = f.CtimeSec = e.MtimeSec; f.AtimeNsec = f.MtimeNsec = f.CtimeNsec = e.MtimeNsec;
+            fixed (byte* p = data) f._image = p;
+            f._size = f._imageSize = data.Length;
+            return f;
+        }
+
+        public override long Size => _size;
+
+        public override long Blocks()
+        {
+            long pages = 0;
+            for (int i = 0; i < _pages.Length; i++)
+                if (_pages[i] != 0 || (long)i * 4096 < _imageSize) pages++;
+            long imgPages = (_imageSize + 4095) / 4096;
+            if (imgPages > _pages.Length) pages += imgPages - _pages.Length;
+            return pages * 8;
+        }
+
+        /// Kernel address of page `index` for reading, or null for a hole (zeros).
+        byte* PageForRead(long index, out long valid)
+        {
+            valid = 4096;
+            if (index < _pages.Length && _pages[index] != 0) return (byte*)PhysicalMemory.ToVirtual(_pages[index]);
+            long off = index * 4096;
+            if (off < _imageSize) { valid = _imageSize - off < 4096 ? _imageSize - off : 4096; return _image + off; }
+            valid = 0;
+            return null;
+        }
+
+        /// Kernel address of page `index`, made present and private to this file.
+        byte* PageForWrite(long index)
+        {
+            if (index >= _pages.Length)
+            {
+                long n = _pages.Length == 0 ? 4 : _pages.Length;
+                while (n <= index) n *= 2;
+                var np = new ulong[n];
+                for (int i = 0; i < _pages.Length; i++) np[i] = _pages[i];
+                _pages = np;
+            }
+            if (_pages[index] == 0)
+            {
+                ulong f = PhysicalMemory.AllocateFrames(1);
+                if (f == ulong.MaxValue) return null;
+                long off = index * 4096;
+                if (off < _imageSize)
+                    Mem.Copy(PhysicalMemory.ToVirtual(f), _image + off, (ulong)(_imageSize - off < 4096 ? _imageSize - off : 4096));
+                _pages[index] = f;
+            }
+            return (byte*)PhysicalMemory.ToVirtual(_pages[index]);
+        }
+
+        public override SysResult Read(long offset, UserPtr buf, ulong len)
+        {
+            if (offset >= _size || len == 0) return 0;
+            long n = (long)len < _size - offset ? (long)len : _size - offset;
+            long done = 0;
+            while (done < n)
+            {
+                long pos = offset + done, idx = pos >> 12, inPage = pos & 4095;
+                long k = 4096 - inPage; if (k > n - done) k = n - done;
+                byte* p = PageForRead(idx, out long valid);
+                Errno e;
+                if (p == null || inPage >= valid)
+                {
+                    long z = p == null ? k : k;
+                    e = buf.Add((ulong)done).Zero((ulong)z);
+                }
+                else
+                {
+                    long c = valid - inPage < k ? valid - inPage : k;
+                    e = buf.Add((ulong)done).CopyOut(p + inPage, (ulong)c);
+                    if (e == 0 && c < k) e = buf.Add((ulong)(done + c)).Zero((ulong)(k - c));
+                }
+                if (e != 0) return done > 0 ? (SysResult)done : Errno.EFAULT;
+                done += k;
+            }
+            AtimeNow();
+            return done;
+        }
+
+        void AtimeNow() { }   // relatime-like: reads do not update atime (as a noatime mount)
+
+        public override long ReadKernel(long offset, byte* dst, long len)
+        {
+            if (offset >= _size || len <= 0) return 0;
+            long n = len < _size - offset ? len : _size - offset;
+            long done = 0;
+            while (done < n)
+            {
+                long pos = offset + done, idx = pos >> 12, inPage = pos & 4095;
+                long k = 4096 - inPage; if (k > n - done) k = n - done;
+                byte* p = PageForRead(idx, out long valid);
+                if (p == null || inPage >= valid) Mem.Set(dst + done, 0, (ulong)k);
+                else
+                {
+                    long c = valid - inPage < k ? valid - inPage : k;
+                    Mem.Copy(dst + done, p + inPage, (ulong)c);
+                    if (c < k) Mem.Set(dst + done + c, 0, (ulong)(k - c));
+                }
+                done += k;
+            }
+            return done;
+        }
+
+        public override SysResult Write(long offset, UserPtr buf, ulong len)
+        {
+            if (len == 0) return 0;
+            if (offset + (long)len < offset || offset + (long)len > MaxSize) return Errno.EFBIG;
+            long done = 0, n = (long)len;
+            while (done < n)
+            {
+                long pos = offset + done, idx = pos >> 12, inPage = pos & 4095;
+                long k = 4096 - inPage; if (k > n - done) k = n - done;
+                byte* p = PageForWrite(idx);
+                if (p == null) { if (done == 0) return Errno.ENOSPC; break; }
+                if (buf.Add((ulong)done).CopyIn(p + inPage, (ulong)k) != 0) { if (done == 0) return Errno.EFAULT; break; }
+                done += k;
+                if (offset + done > _size) _size = offset + done;
+            }
+            TouchMtime();
+            return done;
+        }
+
+        public override long WriteKernel(long offset, byte* src, long len)
+        {
+            if (len <= 0) return 0;
+            if (offset + len > MaxSize) return -(long)Errno.EFBIG;
+            long done = 0;
+            while (done < len)
+            {
+                long pos = offset + done, idx = pos >> 12, inPage = pos & 4095;
+                long k = 4096 - inPage; if (k > len - done) k = len - done;
+                byte* p = PageForWrite(idx);
+                if (p == null) { if (done == 0) return -(long)Errno.ENOSPC; break; }
+                Mem.Copy(p + inPage, src + done, (ulong)k);
+                done += k;
+                if (offset + done > _size) _size = offset + done;
+            }
+            TouchMtime();
+            return done;
+        }
+
+        public const long MaxSize = 1L << 40;
+
+        public override Errno Truncate(long size)
+        {
+            if (size < 0) return Errno.EINVAL;
+            if (size > MaxSize) return Errno.EFBIG;
+            if (size < _size)
+            {
+                if (size < _imageSize) _imageSize = size;
+                long firstGone = (size + 4095) >> 12;
+                if (!_everMapped)
+                    for (long i = firstGone; i < _pages.Length; i++)
+                        if (_pages[i] != 0) { PhysicalMemory.FreeFrames(_pages[i], 1); _pages[i] = 0; }
+                long inPage = size & 4095;
+                if (inPage != 0 && (size >> 12) < _pages.Length && _pages[size >> 12] != 0)
+                    Mem.Set((byte*)PhysicalMemory.ToVirtual(_pages[size >> 12]) + inPage, 0, (ulong)(4096 - inPage));
+                if (_everMapped)
+                    for (long i = firstGone; i < _pages.Length; i++)
+                        if (_pages[i] != 0) Mem.Set(PhysicalMemory.ToVirtual(_pages[i]), 0, 4096);
+            }
+            _size = size;
+            TouchMtime();
+            return 0;
+        }
+
+        public override ulong PageFor(long index, bool write)
+        {
+            _everMapped = true;
+            if (!write && (index >= _pages.Length || _pages[index] == 0) && index * 4096 < _imageSize)
+                return PhysicalMemory.ToPhysical(_image + index * 4096);
+            byte* p = PageForWrite(index);
+            return p == null ? ulong.MaxValue : PhysicalMemory.ToPhysical(p);
+        }
+
+        public override long NextData(long offset, bool hole)
+        {
+            if (offset >= _size) return -1;
+            for (long pos = offset & ~4095L; pos < _size; pos += 4096)
+            {
+                long idx = pos >> 12;
+                bool data = (idx < _pages.Length && _pages[idx] != 0) || pos < _imageSize;
+                if (data != hole) return pos > offset ? pos : offset;
+            }
+            return hole ? _size : -1;
+        }
+
+        protected override void Release()
+        {
+            if (_everMapped) return;            // pages may still be mapped somewhere
+            for (int i = 0; i < _pages.Length; i++)
+                if (_pages[i] != 0) { PhysicalMemory.FreeFrames(_pages[i], 1); _pages[i] = 0; }
+            _pages = new ulong[0];
+            _size = _imageSize = 0;
+        }
+    }
+
+    /// A symlink; its target is a copy, or the image's bytes read in place.
+    public sealed unsafe class MemSymlink : Inode
+    {
+        readonly byte[] _target;
+        readonly byte* _image;
+        readonly int _imageLength;
+        public MemSymlink(FileSystem fs, byte[] target) { InitCommon(fs, FileMode.S_IFLNK | 0x1ff); _target = target; }
+        public MemSymlink(FileSystem fs, ReadOnlySpan<byte> image)
+        {
+            InitCommon(fs, FileMode.S_IFLNK | 0x1ff);
+            fixed (byte* p = image) _image = p;
+            _imageLength = image.Length;
+        }
+        public override long Size => _target != null ? _target.Length : _imageLength;
+        public override long Blocks() => 0;
+        public override int ReadLink(Span<byte> buf)
+        {
+            ReadOnlySpan<byte> t = _target != null ? (ReadOnlySpan<byte>)_target : new ReadOnlySpan<byte>(_image, _imageLength);
+            int n = t.Length < buf.Length ? t.Length : buf.Length;
+            for (int i = 0; i < n; i++) buf[i] = t[i];
+            return t.Length;
+        }
+    }
+
+    /// A FIFO, device node or socket node made with mknod.
+    public sealed class MemNode : Inode
+    {
+        public Pipe Fifo;                     // the pipe behind a FIFO, made on first open
+        public MemNode(FileSystem fs, uint mode, ulong rdev) { InitCommon(fs, mode); Rdev = rdev; }
+        public override long Blocks() => 0;
+        public override Errno Open(uint flags, out OpenFile file)
+        {
+            file = null;
+            if (Type == FileMode.S_IFIFO)
+            {
+                if (Fifo == null) Fifo = new Pipe();
+                return Fifo.OpenFifo(this, flags, out file);
+            }
+            if (Type == FileMode.S_IFSOCK) return Errno.ENXIO;
+            return Errno.ENXIO;                  // no driver behind arbitrary device numbers
+        }
+    }
+
+    /// Turns image entries into MemFs inodes; hard links (same image inode number) share one.
+    public static class MemFsImage
+    {
+        static int[] _subdirs;
+
+        /// Number of subdirectories of an image directory (its link count is 2 + that).
+        public static uint SubdirCount(uint entry)
+        {
+            if (_subdirs == null)
+            {
+                ImageFs img = ImageFs.Root;
+                _subdirs = new int[img.Count];
+                for (uint i = 1; i < img.Count; i++)
+                {
+                    RootFsEntry e = img.Entry(i);
+                    if (RootFsFormat.IsDir(e.Mode) && e.Parent < img.Count) _subdirs[e.Parent]++;
+                }
+            }
+            return (uint)_subdirs[entry];
+        }
+
+        static uint[] _keys = new uint[64];
+        static Inode[] _vals = new Inode[64];
+        static int _used;
+
+        public static Inode NodeFor(FileSystem fs, uint entry, ref RootFsEntry e)
+        {
+            if (!RootFsFormat.IsDir(e.Mode))
+            {
+                Inode found = Get(e.Ino);
+                if (found != null) { found.Nlink++; return found; }
+            }
+            Inode n;
+            uint t = e.Mode & FileMode.S_IFMT;
+            if (t == FileMode.S_IFDIR) n = MemDir.FromImage(fs, entry);
+            else if (t == FileMode.S_IFREG) n = MemFile.FromImage(fs, ref e, ImageFs.Root.Data(entry));
+            else if (t == FileMode.S_IFLNK) { n = new MemSymlink(fs, ImageFs.Root.Data(entry)); n.Uid = e.Uid; n.Gid = e.Gid; n.MtimeSec = n.AtimeSec = n.CtimeSec = e.MtimeSec; }
+            else { n = new MemNode(fs, e.Mode, 0); n.Uid = e.Uid; n.Gid = e.Gid; }
+            if (!n.IsDir) { n.Nlink = 1; Put(e.Ino, n); }
+            return n;
+        }
+
+        static Inode Get(uint key)
+        {
+            int mask = _keys.Length - 1;
+            for (int i = (int)(key * 2654435761u) & mask; _vals[i] != null; i = (i + 1) & mask)
+                if (_keys[i] == key) return _vals[i];
+            return null;
+        }
+
+        static void Put(uint key, Inode v)
+        {
+            if ((_used + 1) * 2 > _keys.Length)
+            {
+                uint[] ok = _keys; Inode[] ov = _vals;
+                _keys = new uint[ok.Length * 2]; _vals = new Inode[ok.Length * 2]; _used = 0;
+                for (int k = 0; k < ok.Length; k++) if (ov[k] != null) Put(ok[k], ov[k]);
+            }
+            int mask = _keys.Length - 1;
+            int i = (int)(key * 2654435761u) & mask;
+            while (_vals[i] != null) i = (i + 1) & mask;
+            _keys[i] = key; _vals[i] = v; _used++;
+        }
+    }
+}

@@ -1,0 +1,524 @@
+using System;
+using Kernel.Console;
+using Kernel.Memory;
+using Kernel.Proc;
+using Kernel.Syscalls;
+
+namespace Kernel.Fs
+{
+    /// /proc: the files programs and libcs read, in Linux's formats. One process (pid 1).
+    public static unsafe class ProcTree
+    {
+        public static ulong InitialSp;       // the program's initial stack pointer (argc)
+
+        public static Inode Build(FileSystem fs)
+        {
+            var root = new ProcDir(fs);
+            root.Add("self"u8, new MemSymlink(fs, "1"u8.ToArray()));
+            root.Add("thread-self"u8, new MemSymlink(fs, "1/task/1"u8.ToArray()));
+            var pid = new ProcDir(fs);
+            root.Add("1"u8, pid);
+            FillPid(fs, pid);
+            var task = new ProcDir(fs);
+            pid.Add("task"u8, task);
+            var t1 = new ProcDir(fs);
+            task.Add("1"u8, t1);
+            FillPid(fs, t1);
+            root.Add("cpuinfo"u8, new ProcFile(fs, ProcKind.CpuInfo));
+            root.Add("meminfo"u8, new ProcFile(fs, ProcKind.MemInfo));
+            root.Add("uptime"u8, new ProcFile(fs, ProcKind.Uptime));
+            root.Add("stat"u8, new ProcFile(fs, ProcKind.Stat));
+            root.Add("loadavg"u8, new ProcFile(fs, ProcKind.LoadAvg));
+            root.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts));
+            root.Add("filesystems"u8, new ProcFile(fs, ProcKind.Filesystems));
+            root.Add("version"u8, new ProcFile(fs, ProcKind.Version));
+            var sys = new ProcDir(fs); root.Add("sys"u8, sys);
+            var kernel = new ProcDir(fs); sys.Add("kernel"u8, kernel);
+            kernel.Add("ostype"u8, new ProcFile(fs, ProcKind.OsType));
+            kernel.Add("osrelease"u8, new ProcFile(fs, ProcKind.OsRelease));
+            kernel.Add("hostname"u8, new ProcFile(fs, ProcKind.Hostname));
+            kernel.Add("pid_max"u8, new ProcFile(fs, ProcKind.PidMax));
+            var vm = new ProcDir(fs); sys.Add("vm"u8, vm);
+            vm.Add("overcommit_memory"u8, new ProcFile(fs, ProcKind.Overcommit));
+            return root;
+        }
+
+        static void FillPid(FileSystem fs, ProcDir d)
+        {
+            d.Add("exe"u8, new ProcLink(fs, ProcLinkKind.Exe, 0));
+            d.Add("cwd"u8, new ProcLink(fs, ProcLinkKind.Cwd, 0));
+            d.Add("root"u8, new ProcLink(fs, ProcLinkKind.Root, 0));
+            d.Add("fd"u8, new ProcFdDir(fs));
+            d.Add("maps"u8, new ProcFile(fs, ProcKind.Maps));
+            d.Add("stat"u8, new ProcFile(fs, ProcKind.PidStat));
+            d.Add("statm"u8, new ProcFile(fs, ProcKind.Statm));
+            d.Add("status"u8, new ProcFile(fs, ProcKind.Status));
+            d.Add("cmdline"u8, new ProcFile(fs, ProcKind.Cmdline));
+            d.Add("comm"u8, new ProcFile(fs, ProcKind.Comm));
+            d.Add("environ"u8, new ProcFile(fs, ProcKind.Environ));
+            d.Add("auxv"u8, new ProcFile(fs, ProcKind.Auxv));
+            d.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts));
+        }
+
+        static byte[] ToArray(this ReadOnlySpan<byte> s)
+        {
+            var a = new byte[s.Length];
+            for (int i = 0; i < s.Length; i++) a[i] = s[i];
+            return a;
+        }
+
+        // ---------------------------------------------------------------- generators
+
+        static void HexPad(ref LineWriter w, ulong v, int digits)
+        {
+            for (int i = digits - 1; i >= 0; i--)
+            {
+                int nib = (int)((v >> (i * 4)) & 0xf);
+                if (i * 4 < 64 && (v >> (i * 4)) == 0 && i >= 8 && digits > 8) { }
+                w.Byte((byte)(nib < 10 ? '0' + nib : 'a' + nib - 10));
+            }
+        }
+
+        static void Hex(ref LineWriter w, ulong v)
+        {
+            int digits = 1;
+            while (digits < 16 && (v >> (digits * 4)) != 0) digits++;
+            HexPad(ref w, v, digits);
+        }
+
+        static void Kv(ref LineWriter w, string key, ulong kb)
+        {
+            w.Str(key);
+            for (int i = key.Length; i < 16; i++) w.Byte((byte)' ');
+            w.Padded(kb, 8, ' ');
+            w.Str(" kB\n");
+        }
+
+        static void Comm(ref LineWriter w)
+        {
+            byte[] exe = Process.Current.ExePath;
+            int s = 0;
+            for (int i = 0; i < exe.Length; i++) if (exe[i] == '/') s = i + 1;
+            int n = exe.Length - s;
+            if (n > 15) n = 15;
+            w.Bytes(new ReadOnlySpan<byte>(exe, s, n));
+        }
+
+        static void Frac2(ref LineWriter w, ulong hundredths)
+        {
+            w.Udec(hundredths / 100); w.Byte((byte)'.'); w.Padded(hundredths % 100, 2, '0');
+        }
+
+        /// Copies the strings area from argv[0] (or envp[0]) to the end of the last string.
+        static void UserStrings(ref LineWriter w, bool env)
+        {
+            if (InitialSp == 0) return;
+            ulong argc;
+            if (new UserPtr(InitialSp).CopyIn(&argc, 8) != 0) return;
+            ulong vec = InitialSp + 8 + (env ? (argc + 1) * 8 : 0);
+            byte* chunk = stackalloc byte[256];
+            for (ulong i = 0; ; i++)
+            {
+                ulong p;
+                if (new UserPtr(vec + i * 8).CopyIn(&p, 8) != 0 || p == 0) break;
+                Span<byte> s = new Span<byte>(chunk, 256);
+                // Strings may be longer than one chunk: copy until the NUL.
+                ulong at = p;
+                while (true)
+                {
+                    if (new UserPtr(at).ReadCString(s, out int len) == 0) { w.Bytes(s.Slice(0, len)); break; }
+                    if (new UserPtr(at).CopyIn(s) != 0) break;
+                    w.Bytes(s); at += 256;
+                }
+                w.Byte(0);
+            }
+        }
+
+        static void Auxv(ref LineWriter w)
+        {
+            if (InitialSp == 0) return;
+            ulong argc;
+            if (new UserPtr(InitialSp).CopyIn(&argc, 8) != 0) return;
+            ulong p = InitialSp + 8 + (argc + 1) * 8, v = 1;
+            while (v != 0) { if (new UserPtr(p).CopyIn(&v, 8) != 0) return; p += 8; }
+            for (int i = 0; i < 64; i++)
+            {
+                ulong* pair = stackalloc ulong[2];
+                if (new UserPtr(p).CopyIn(pair, 16) != 0) return;
+                for (int b = 0; b < 16; b++) w.Byte(((byte*)pair)[b]);
+                if (pair[0] == 0) return;
+                p += 16;
+            }
+        }
+
+        public static void Generate(ProcKind kind, ref LineWriter w)
+        {
+            Process p = Process.Current;
+            ulong up = Time.Clock.MonotonicNs() / 10000000;     // hundredths of a second
+            switch (kind)
+            {
+                case ProcKind.CpuInfo:
+                    w.Str("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 6\nmodel name\t: QEMU Virtual CPU\nstepping\t: 3\n");
+                    w.Str("cpu MHz\t\t: "); w.Udec(Time.Clock.TscHz / 1000000); w.Str(".000\ncache size\t: 16384 KB\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\n");
+                    w.Str("fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\nflags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm nopl cpuid pni cx16 hypervisor lahf_lm\n");
+                    w.Str("bogomips\t: "); w.Udec(Time.Clock.TscHz / 500000); w.Str(".00\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n");
+                    break;
+                case ProcKind.MemInfo:
+                    {
+                        ulong total = PhysicalMemory.TotalBytes >> 10, free = PhysicalMemory.FreeBytes >> 10;
+                        Kv(ref w, "MemTotal:", total); Kv(ref w, "MemFree:", free); Kv(ref w, "MemAvailable:", free);
+                        Kv(ref w, "Buffers:", 0); Kv(ref w, "Cached:", 0); Kv(ref w, "SwapCached:", 0);
+                        Kv(ref w, "Active:", 0); Kv(ref w, "Inactive:", 0);
+                        Kv(ref w, "SwapTotal:", 0); Kv(ref w, "SwapFree:", 0);
+                        Kv(ref w, "Shmem:", 0); Kv(ref w, "Slab:", Heap.BytesInUse >> 10);
+                        Kv(ref w, "CommitLimit:", total); Kv(ref w, "Committed_AS:", (total - free));
+                        Kv(ref w, "VmallocTotal:", 34359738367UL); Kv(ref w, "HugePages_Total:", 0);
+                        break;
+                    }
+                case ProcKind.Uptime: Frac2(ref w, up); w.Byte((byte)' '); Frac2(ref w, up); w.Byte((byte)'\n'); break;
+                case ProcKind.LoadAvg: w.Str("0.00 0.00 0.00 1/1 1\n"); break;
+                case ProcKind.Stat:
+                    {
+                        ulong ticks = up;
+                        w.Str("cpu  "); w.Udec(ticks); w.Str(" 0 0 0 0 0 0 0 0 0\ncpu0 "); w.Udec(ticks); w.Str(" 0 0 0 0 0 0 0 0 0\n");
+                        w.Str("intr 0\nctxt 0\nbtime "); w.Udec((Time.Rtc.BootEpochNs) / 1000000000);
+                        w.Str("\nprocesses 1\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n");
+                        break;
+                    }
+                case ProcKind.Mounts:
+                    w.Str("rootfs / rootfs rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+                    break;
+                case ProcKind.Filesystems: w.Str("nodev\trootfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n"); break;
+                case ProcKind.Version: w.Str("Linux version 6.1.0-uk (ukvm) #1 SMP PREEMPT_DYNAMIC C# unikernel\n"); break;
+                case ProcKind.OsType: w.Str("Linux\n"); break;
+                case ProcKind.OsRelease: w.Str("6.1.0-uk\n"); break;
+                case ProcKind.Hostname: w.Str("(none)\n"); break;
+                case ProcKind.PidMax: w.Str("4194304\n"); break;
+                case ProcKind.Overcommit: w.Str("0\n"); break;
+                case ProcKind.Comm: Comm(ref w); w.Byte((byte)'\n'); break;
+                case ProcKind.Cmdline: UserStrings(ref w, false); break;
+                case ProcKind.Environ: UserStrings(ref w, true); break;
+                case ProcKind.Auxv: Auxv(ref w); break;
+                case ProcKind.Maps: Maps(ref w, p); break;
+                case ProcKind.Statm:
+                    {
+                        ulong pages = VmPages(p);
+                        w.Udec(pages); w.Str(" "); w.Udec(pages); w.Str(" 0 0 0 "); w.Udec(pages); w.Str(" 0\n");
+                        break;
+                    }
+                case ProcKind.PidStat:
+                    {
+                        w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(") R "); w.Dec(p.ParentPid);
+                        w.Str(" 1 1 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 1 0 ");
+                        w.Udec(p.StartTimeNs / 10000000); w.Str(" "); w.Udec(VmPages(p) * 4096); w.Str(" "); w.Udec(VmPages(p));
+                        w.Str(" 18446744073709551615 0 0 "); w.Udec(InitialSp); w.Str(" 0 0 ");
+                        w.Udec(p.PendingSignals); w.Str(" "); w.Udec(p.SignalMask); w.Str(" 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+                        break;
+                    }
+                case ProcKind.Status:
+                    {
+                        w.Str("Name:\t"); Comm(ref w);
+                        w.Str("\nUmask:\t"); w.Padded(p.Umask >> 6 & 7, 2, '0'); w.Udec(p.Umask >> 3 & 7); w.Udec(p.Umask & 7);
+                        w.Str("\nState:\tR (running)\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(p.Pid);
+                        w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t"); w.Dec(FdTable.Max);
+                        w.Str("\nGroups:\t\n");
+                        ulong kb = VmPages(p) * 4;
+                        Kv(ref w, "VmPeak:", kb); Kv(ref w, "VmSize:", kb); Kv(ref w, "VmHWM:", kb); Kv(ref w, "VmRSS:", kb);
+                        w.Str("Threads:\t1\nSigQ:\t0/63446\nSigPnd:\t"); HexPad(ref w, 0, 16);
+                        w.Str("\nShdPnd:\t"); HexPad(ref w, p.PendingSignals, 16);
+                        w.Str("\nSigBlk:\t"); HexPad(ref w, p.SignalMask, 16);
+                        ulong ign = 0, cgt = 0;
+                        for (int s = 1; s <= 64 && s < p.Actions.Length; s++)
+                        {
+                            if (p.Actions[s].Handler == 1) ign |= 1UL << (s - 1);
+                            else if (p.Actions[s].Handler > 1) cgt |= 1UL << (s - 1);
+                        }
+                        w.Str("\nSigIgn:\t"); HexPad(ref w, ign, 16);
+                        w.Str("\nSigCgt:\t"); HexPad(ref w, cgt, 16);
+                        w.Str("\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
+                        break;
+                    }
+            }
+        }
+
+        static ulong VmPages(Process p)
+        {
+            ulong n = 0;
+            VmaList v = p.Memory.Vmas;
+            for (int i = 0; i < v.Count; i++) n += (v[i].End - v[i].Start) >> 12;
+            return n;
+        }
+
+        static void Maps(ref LineWriter w, Process p)
+        {
+            VmaList v = p.Memory.Vmas;
+            for (int i = 0; i < v.Count; i++)
+            {
+                Vma m = v[i];
+                int start = w.Length;
+                HexPad(ref w, m.Start, m.Start > 0xffffffffUL ? 12 : 8); w.Byte((byte)'-'); HexPad(ref w, m.End, m.End > 0xffffffffUL ? 12 : 8);
+                w.Byte((byte)' ');
+                w.Byte((byte)((m.Prot & 1) != 0 ? 'r' : '-')); w.Byte((byte)((m.Prot & 2) != 0 ? 'w' : '-'));
+                w.Byte((byte)((m.Prot & 4) != 0 ? 'x' : '-')); w.Byte((byte)(m.Kind == UserMemory.KindFileShared ? 's' : 'p'));
+                w.Str(" "); HexPad(ref w, p.Memory.FileOffsetOf(m.Start), 8);
+                bool image = m.Kind == VmaKind.Image;
+                w.Str(image ? " 08:01 " : " 00:00 "); w.Udec(0);
+                ReadOnlySpan<byte> name = default;
+                if (image) name = p.ExePath;
+                else if (m.Kind == VmaKind.Stack) name = "[stack]"u8;
+                else if (m.Kind == VmaKind.Heap) name = "[heap]"u8;
+                if (name.Length > 0)
+                {
+                    while (w.Length - start < 73) w.Byte((byte)' ');
+                    w.Bytes(name);
+                }
+                else w.Byte((byte)' ');
+                w.Byte((byte)'\n');
+            }
+        }
+    }
+
+    public enum ProcKind
+    {
+        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, Mounts, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
+        Overcommit, Comm, Cmdline, Environ, Auxv, Maps, Statm, PidStat, Status,
+    }
+
+    /// A read-only directory of /proc with a fixed list of entries.
+    public sealed class ProcDir : Inode
+    {
+        byte[][] _names = new byte[8][];
+        Inode[] _nodes = new Inode[8];
+        int _count;
+        public ProcDir(FileSystem fs) { InitCommon(fs, FileMode.S_IFDIR | 0x16d); Nlink = 2; }
+
+        public void Add(ReadOnlySpan<byte> name, Inode n)
+        {
+            if (_count == _names.Length)
+            {
+                var nn = new byte[_count * 2][]; var nd = new Inode[_count * 2];
+                for (int i = 0; i < _count; i++) { nn[i] = _names[i]; nd[i] = _nodes[i]; }
+                _names = nn; _nodes = nd;
+            }
+            var a = new byte[name.Length];
+            for (int i = 0; i < a.Length; i++) a[i] = name[i];
+            _names[_count] = a; _nodes[_count] = n; _count++;
+            n.Parent = this; n.Name = a;
+            if (n.IsDir) Nlink++;
+        }
+
+        public override bool IsEmptyDir => _count == 0;
+        public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
+        {
+            for (int i = 0; i < _count; i++)
+                if (((ReadOnlySpan<byte>)_names[i]).SequenceEqual(name)) { child = _nodes[i]; return 0; }
+            child = null;
+            return Errno.ENOENT;
+        }
+        public override Errno Mknod(ReadOnlySpan<byte> name, uint mode, ulong rdev, out Inode child) { child = null; return Errno.EACCES; }
+        public override Errno Mkdir(ReadOnlySpan<byte> name, uint mode, out Inode child) { child = null; return Errno.EACCES; }
+        public override Errno Symlink(ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, out Inode child) { child = null; return Errno.EACCES; }
+        public override Errno Link(ReadOnlySpan<byte> name, Inode target) => Errno.EACCES;
+        public override Errno Unlink(ReadOnlySpan<byte> name, bool dir) => Errno.EACCES;
+        public override Errno Rename(ReadOnlySpan<byte> oldName, Inode newDir, ReadOnlySpan<byte> newName, uint flags) => Errno.EACCES;
+        public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
+        {
+            e = default;
+            long i = cookie - 2;
+            if (i < 0) i = 0;
+            if (i >= _count) return false;
+            byte[] n = _names[i];
+            for (int k = 0; k < n.Length; k++) name[k] = n[k];
+            e.NameLength = n.Length; e.Ino = _nodes[i].Ino; e.Type = FileMode.DirType(_nodes[i].Mode);
+            cookie = i + 3;
+            return true;
+        }
+    }
+
+    /// /proc/1/fd: one magic link per open descriptor.
+    public sealed class ProcFdDir : Inode
+    {
+        public ProcFdDir(FileSystem fs) { InitCommon(fs, FileMode.S_IFDIR | 0x16d); Nlink = 2; }
+        public override bool IsEmptyDir => false;
+
+        public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
+        {
+            child = null;
+            int fd = 0;
+            if (name.Length == 0 || name.Length > 9) return Errno.ENOENT;
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (name[i] < '0' || name[i] > '9' || (i == 0 && name[i] == '0' && name.Length > 1)) return Errno.ENOENT;
+                fd = fd * 10 + (name[i] - '0');
+            }
+            if (Process.Current.Files.Get(fd) == null) return Errno.ENOENT;
+            child = ProcLink.ForFd(Fs, fd, this);
+            return 0;
+        }
+
+        public override Errno Mknod(ReadOnlySpan<byte> name, uint mode, ulong rdev, out Inode child) { child = null; return Errno.EACCES; }
+        public override Errno Mkdir(ReadOnlySpan<byte> name, uint mode, out Inode child) { child = null; return Errno.EACCES; }
+        public override Errno Unlink(ReadOnlySpan<byte> name, bool dir) => Errno.EACCES;
+
+        public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
+        {
+            e = default;
+            FdTable t = Process.Current.Files;
+            for (long fd = cookie < 2 ? 0 : cookie - 2; fd < FdTable.Max; fd++)
+            {
+                if (t.Get((int)fd) == null) continue;
+                var w = new LineWriter(name);
+                w.Dec(fd);
+                e.NameLength = w.Length; e.Ino = 0x10000 + (ulong)fd; e.Type = 10;
+                cookie = fd + 3;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    public enum ProcLinkKind { Exe, Cwd, Root, Fd }
+
+    /// A magic link of /proc: readlink gives a path, following it gives the object itself.
+    public sealed class ProcLink : Inode
+    {
+        readonly ProcLinkKind _kind;
+        readonly int _fd;
+        static ProcLink[] _fdLinks;
+
+        public ProcLink(FileSystem fs, ProcLinkKind kind, int fd) { InitCommon(fs, FileMode.S_IFLNK | 0x1ff); _kind = kind; _fd = fd; }
+
+        public static ProcLink ForFd(FileSystem fs, int fd, Inode parent)
+        {
+            if (_fdLinks == null) _fdLinks = new ProcLink[FdTable.Max];
+            if (_fdLinks[fd] == null)
+            {
+                var l = new ProcLink(fs, ProcLinkKind.Fd, fd);
+                l.Mode = FileMode.S_IFLNK | 0x1c0;
+                l.Parent = parent;
+                var w = new LineWriter(stackalloc byte[12]);
+                w.Dec(fd);
+                var a = new byte[w.Length];
+                for (int i = 0; i < a.Length; i++) a[i] = w.Written[i];
+                l.Name = a;
+                _fdLinks[fd] = l;
+            }
+            return _fdLinks[fd];
+        }
+
+        public override long Size => 64;
+        public override long Blocks() => 0;
+
+        public OpenFile File => _kind == ProcLinkKind.Fd ? Process.Current.Files.Get(_fd) : null;
+
+        public Inode Target()
+        {
+            switch (_kind)
+            {
+                case ProcLinkKind.Exe:
+                    {
+                        Span<byte> path = stackalloc byte[Vfs.PathMax];
+                        Span<byte> tmp = stackalloc byte[Vfs.PathMax];
+                        byte[] exe = Process.Current.ExePath;
+                        for (int i = 0; i < exe.Length; i++) path[i] = exe[i];
+                        if (Vfs.Resolve(Vfs.Root, path, exe.Length, tmp, true, out _, out Inode n, out _, out _, out _) != 0) return null;
+                        return n;
+                    }
+                case ProcLinkKind.Cwd: return Process.Current.Fs.Cwd;
+                case ProcLinkKind.Root: return Vfs.Root;
+                default:
+                    {
+                        OpenFile f = File;
+                        return f?.Inode;
+                    }
+            }
+        }
+
+        public override OpenFile MagicTarget() => File;
+
+        public override int ReadLink(Span<byte> buf)
+        {
+            Span<byte> tmp = stackalloc byte[Vfs.PathMax];
+            int n;
+            if (_kind == ProcLinkKind.Fd)
+            {
+                OpenFile f = File;
+                if (f == null) return 0;
+                n = f.Describe(tmp);
+            }
+            else if (_kind == ProcLinkKind.Exe)
+            {
+                byte[] exe = Process.Current.ExePath;
+                n = exe.Length;
+                for (int i = 0; i < n; i++) tmp[i] = exe[i];
+            }
+            else n = Vfs.PathOf(Target(), tmp, out _);
+            if (n < 0) return 0;
+            for (int i = 0; i < n && i < buf.Length; i++) buf[i] = tmp[i];
+            return n;
+        }
+    }
+
+    /// A generated /proc file: the text is made when it is opened (a snapshot, as a
+    /// seq_file read in one go), kept in raw pages until the last close.
+    public sealed class ProcFile : Inode
+    {
+        public readonly ProcKind Kind;
+        public ProcFile(FileSystem fs, ProcKind kind) { InitCommon(fs, FileMode.S_IFREG | 0x124); Kind = kind; }
+        public override long Blocks() => 0;
+        public override Errno Open(uint flags, out OpenFile file)
+        {
+            file = null;
+            if ((flags & 3) != 0) return Errno.EACCES;
+            file = new ProcFileHandle(this, flags);
+            return 0;
+        }
+        public override Errno Truncate(long size) => Errno.EACCES;
+    }
+
+    public sealed unsafe class ProcFileHandle : OpenFile
+    {
+        const int BufSize = 65536;
+        readonly ProcFile _node;
+        byte* _buf;
+        int _len;
+
+        public ProcFileHandle(ProcFile node, uint flags)
+        {
+            _node = node; StatusFlags = flags;
+            _buf = (byte*)Heap.Alloc(BufSize);
+            var w = new LineWriter(new Span<byte>(_buf, BufSize));
+            ProcTree.Generate(node.Kind, ref w);
+            _len = w.Length;
+            node.Opened();
+        }
+
+        public override Inode Inode => _node;
+        protected override void Closed() { Heap.Free(_buf, BufSize); _buf = null; _node.Closed(); }
+
+        public override SysResult Read(UserPtr buffer, ulong length)
+        {
+            SysResult r = ReadAt(buffer, length, Offset);
+            if (!r.IsError) Offset += r.Raw;
+            return r;
+        }
+
+        public override SysResult ReadAt(UserPtr buffer, ulong length, long offset)
+        {
+            if (offset >= _len) return 0;
+            long n = _len - offset;
+            if ((ulong)n > length) n = (long)length;
+            return buffer.CopyOut(_buf + offset, (ulong)n) == 0 ? (SysResult)n : Errno.EFAULT;
+        }
+
+        public override SysResult Write(UserPtr buffer, ulong length) => Errno.EBADF;
+
+        public override SysResult Seek(long offset, int whence)
+        {
+            long pos = whence == 0 ? offset : whence == 1 ? Offset + offset : whence == 2 ? _len + offset : -1;
+            if (whence > 2 || pos < 0) return Errno.EINVAL;
+            Offset = pos;
+            return pos;
+        }
+    }
+}

@@ -1,0 +1,188 @@
+using System;
+using Kernel.Syscalls;
+using Kernel.Time;
+
+namespace Kernel.Fs
+{
+    /// A process's filesystem context: its working directory and umask live here (the
+    /// umask stays on Process for now).
+    public sealed class FsContext
+    {
+        public Inode Cwd;
+    }
+
+    /// The mount tree and path resolution.
+    public static unsafe class Vfs
+    {
+        public const long TmpfsMagic = 0x01021994, ProcMagic = 0x9fa0, DevfsMagic = 0x01021994;
+        public const int PathMax = 4096, NameMax = 255, MaxLinks = 40;
+        public static Inode Root;
+        public static FileSystem RootFs, TmpFs, DevFs, ProcFs, PipeFs;
+        static FsContext _initial;
+
+        public static void Now(out long sec, out long nsec)
+        {
+            ulong ns = Rtc.BootEpochNs + Clock.MonotonicNs();
+            sec = (long)(ns / 1000000000); nsec = (long)(ns % 1000000000);
+        }
+
+        /// Builds the tree: the image's root (writable, tmpfs semantics), /tmp, /dev, /proc.
+        public static void Init()
+        {
+            RootFs = new FileSystem(0x801, "rootfs"u8.ToArray(), TmpfsMagic, 2);
+            TmpFs = new FileSystem(0x2a, "tmpfs"u8.ToArray(), TmpfsMagic, 1);
+            DevFs = new FileSystem(0x5, "devtmpfs"u8.ToArray(), DevfsMagic, 1);
+            ProcFs = new FileSystem(0x17, "proc"u8.ToArray(), ProcMagic, 1);
+            PipeFs = new FileSystem(0xc, "pipefs"u8.ToArray(), 0x50495045, 1);
+            MemDir root = MemDir.FromImage(RootFs, 0);
+            root.Parent = root;
+            root.Name = new byte[0];
+            Root = root;
+            var tmp = new MemDir(TmpFs, 0x3ff);
+            Mount("tmp"u8, tmp);
+            Mount("dev"u8, DevTree.Build(DevFs));
+            Mount("proc"u8, ProcTree.Build(ProcFs));
+        }
+
+        static void Mount(ReadOnlySpan<byte> name, Inode fsRoot)
+        {
+            if (Root.Lookup(name, out Inode mp) != 0) Root.Mkdir(name, 0x1ed, out mp);
+            if (mp == null || !mp.IsDir) return;
+            mp.MountedHere = fsRoot;
+            fsRoot.MountPoint = mp;
+            fsRoot.Parent = mp.Parent;
+            fsRoot.Name = mp.Name;
+        }
+
+        static byte[] ToArray(this ReadOnlySpan<byte> s)
+        {
+            var a = new byte[s.Length];
+            for (int i = 0; i < s.Length; i++) a[i] = s[i];
+            return a;
+        }
+
+        public static FsContext NewContext() => new FsContext { Cwd = Root };
+
+        /// The directory above `d`, crossing out of mounted filesystems.
+        public static Inode ParentOf(Inode d)
+        {
+            if (d == Root) return d;
+            while (d.MountPoint != null) d = d.MountPoint;
+            return d.Parent ?? Root;
+        }
+
+        static Inode CrossMounts(Inode n)
+        {
+            while (n.MountedHere != null) n = n.MountedHere;
+            return n;
+        }
+
+        /// Resolves `path` (path[0..len) of a PATH_MAX buffer, rewritten in place as
+        /// symlinks are followed) from `start`. On success `node` is the final inode, or null
+        /// when only the last component is missing (then `dir` and the name are where it
+        /// would be created). `name` is the last component's [start, length) in `path`;
+        /// length 0 for a path of only slashes.
+        public static Errno Resolve(Inode start, Span<byte> path, int len, Span<byte> tmp, bool followLast,
+            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailingSlash, bool keepLast = false)
+        {
+            dir = null; node = null; nameStart = 0; nameLen = 0; trailingSlash = false;
+            if (len == 0) return Errno.ENOENT;
+            Inode cur = path[0] == '/' ? Root : start;
+            int i = 0, links = 0;
+            while (true)
+            {
+                while (i < len && path[i] == '/') i++;
+                if (i >= len) { dir = ParentOf(cur); node = cur; nameStart = i; nameLen = 0; return 0; }
+                int s = i;
+                while (i < len && path[i] != '/') i++;
+                int n = i - s;
+                int j = i;
+                while (j < len && path[j] == '/') j++;
+                bool last = j >= len;
+                bool trailing = last && i < len;
+                if (!cur.IsDir) return Errno.ENOTDIR;
+                if (n > NameMax) return Errno.ENAMETOOLONG;
+                ReadOnlySpan<byte> name = path.Slice(s, n);
+                Inode child;
+                bool dot = n == 1 && name[0] == '.', dotdot = n == 2 && name[0] == '.' && name[1] == '.';
+                if (dot) child = cur;
+                else if (dotdot) child = ParentOf(cur);
+                else
+                {
+                    Errno e = cur.Lookup(name, out child);
+                    if (e != 0)
+                    {
+                        if (e == Errno.ENOENT && last) { dir = cur; nameStart = s; nameLen = n; trailingSlash = trailing; return 0; }
+                        return e;
+                    }
+                    child = CrossMounts(child);
+                }
+                if (!last || followLast || (trailing && !keepLast))
+                {
+                    if (child.IsSymlink)
+                    {
+                        if (++links > MaxLinks) return Errno.ELOOP;
+                        Inode magic = Magic(child);
+                        if (magic != null) { child = magic; }
+                        else
+                        {
+                            int tl = child.ReadLink(tmp);
+                            if (tl <= 0) return Errno.ENOENT;
+                            if (tl >= tmp.Length) return Errno.ENAMETOOLONG;
+                            int rest = len - i;
+                            if (tl + rest > tmp.Length) return Errno.ENAMETOOLONG;
+                            for (int k = 0; k < rest; k++) tmp[tl + k] = path[i + k];
+                            len = tl + rest;
+                            for (int k = 0; k < len; k++) path[k] = tmp[k];
+                            i = 0;
+                            if (path[0] == '/') cur = Root;
+                            continue;
+                        }
+                    }
+                }
+                if (last)
+                {
+                    dir = cur; node = child; nameStart = s; nameLen = n; trailingSlash = trailing;
+                    if (trailing && !child.IsDir && !child.IsSymlink) return Errno.ENOTDIR;
+                    return 0;
+                }
+                cur = child;
+                i = j;
+            }
+        }
+
+        static Inode Magic(Inode link)
+        {
+            if (link is ProcLink pl) return pl.Target();
+            return null;
+        }
+
+        /// Writes the absolute path of `n` into buf; returns its length, or -1 if it does not
+        /// fit. `deleted`: whether the inode has no name any more.
+        public static int PathOf(Inode n, Span<byte> buf, out bool deleted)
+        {
+            deleted = n.Nlink == 0;
+            // Collect the chain backwards into the end of buf, then move it to the front.
+            int end = buf.Length, pos = end;
+            Inode cur = n;
+            int guard = 0;
+            while (cur != Root && guard++ < 4096)
+            {
+                while (cur.MountPoint != null) cur = cur.MountPoint;
+                if (cur == Root) break;
+                byte[] name = cur.Name;
+                if (name == null || cur.Parent == null) break;
+                if (pos - name.Length - 1 < 0) return -1;
+                pos -= name.Length;
+                for (int k = 0; k < name.Length; k++) buf[pos + k] = name[k];
+                buf[--pos] = (byte)'/';
+                if (cur.Parent.Nlink == 0 && cur.Parent.IsDir) deleted = true;
+                cur = cur.Parent;
+            }
+            if (pos == end) { if (end < 1) return -1; buf[0] = (byte)'/'; return 1; }
+            int l = end - pos;
+            for (int k = 0; k < l; k++) buf[k] = buf[pos + k];
+            return l;
+        }
+    }
+}
