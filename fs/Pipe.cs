@@ -5,9 +5,9 @@ using Kernel.Syscalls;
 
 namespace Kernel.Fs
 {
-    /// A pipe: a 64 KiB ring of page frames shared by its read and write ends. There is one
-    /// thread, so an operation that would have to wait for the other end (which no one else
-    /// can run) returns EAGAIN instead of blocking forever; see Sys.Pipe.cs.
+    /// A pipe: a 64 KiB ring of page frames shared by its read and write ends. Readers wait
+    /// for data (or the last writer closing), writers for room (or the last reader closing);
+    /// a signal interrupts the wait (EINTR, restarted under SA_RESTART).
     public sealed unsafe class Pipe
     {
         public const int Capacity = 65536;
@@ -15,7 +15,7 @@ namespace Kernel.Fs
         long _head, _tail;             // bytes in [_tail, _head)
         public int Readers, Writers;
         public readonly PipeInode Inode;
-        static bool _warned;
+        readonly Sched.WaitQueue _readWait = new Sched.WaitQueue(), _writeWait = new Sched.WaitQueue();
 
         public Pipe() { Inode = new PipeInode(this); }
 
@@ -41,21 +41,20 @@ namespace Kernel.Fs
             }
         }
 
-        static void WouldBlock()
+        static SysResult Interrupted()
         {
-            if (_warned) return;
-            _warned = true;
-            Console.Log.Warn("pipe: an operation would block with no other thread to wake it: EAGAIN");
+            Sched.Scheduler.Current.RestartSyscall = true;
+            return Errno.EINTR;
         }
 
         public SysResult Read(UserPtr dst, ulong len, bool nonblock)
         {
             if (len == 0) return 0;
-            if (Count == 0)
+            while (Count == 0)
             {
                 if (Writers == 0) return 0;
-                if (!nonblock) WouldBlock();
-                return Errno.EAGAIN;
+                if (nonblock) return Errno.EAGAIN;
+                if (_readWait.Wait() == Sched.WakeReason.Interrupted) return Interrupted();
             }
             ulong done = 0;
             while (done < len && Count > 0)
@@ -68,42 +67,49 @@ namespace Kernel.Fs
                 _tail += k; done += (ulong)k;
             }
             if (_head == _tail) _head = _tail = 0;
+            _writeWait.WakeAll();
             return (long)done;
         }
 
         public SysResult Write(UserPtr src, ulong len, bool nonblock)
         {
-            if (Readers == 0)
-            {
-                if (len == 0 && src.Address != 0) return 0;
-                Process p = Process.Current;
-                const int SIGPIPE = 13;
-                ulong handler = p.Actions[SIGPIPE].Handler;
-                bool masked = (p.SignalMask & (1UL << (SIGPIPE - 1))) != 0;
-                if (handler == 0 && !masked) p.KillBySignal(SIGPIPE, null, 0, false);
-                else if (handler != 1) p.PendingSignals |= 1UL << (SIGPIPE - 1);
-                return Errno.EPIPE;
-            }
+            if (Readers == 0) return BrokenPipe(len, src);
             if (len == 0) return 0;
             if (Buffer() == null) return Errno.ENOMEM;
             ulong done = 0;
-            // Writes of up to PIPE_BUF (4096) bytes are atomic: all or nothing.
-            if (len <= 4096 && (ulong)(Capacity - Count) < len)
+            while (done < len)
             {
-                if (!nonblock) WouldBlock();
-                return Errno.EAGAIN;
+                if (Readers == 0) return done > 0 ? (SysResult)(long)done : BrokenPipe(len, src);
+                ulong room = (ulong)(Capacity - Count);
+                // Writes of up to PIPE_BUF (4096) bytes are atomic: all or nothing.
+                bool fits = len <= 4096 ? room >= len : room > 0;
+                if (!fits)
+                {
+                    if (nonblock) return done > 0 ? (SysResult)(long)done : Errno.EAGAIN;
+                    if (_writeWait.Wait() == Sched.WakeReason.Interrupted) return done > 0 ? (SysResult)(long)done : Interrupted();
+                    continue;
+                }
+                while (done < len && Count < Capacity)
+                {
+                    long at = _head % Capacity;
+                    long k = Capacity - at;
+                    if (k > Capacity - Count) k = Capacity - Count;
+                    if ((ulong)k > len - done) k = (long)(len - done);
+                    if (src.Add(done).CopyIn(_buf + at, (ulong)k) != 0) { _readWait.WakeAll(); return done > 0 ? (SysResult)(long)done : Errno.EFAULT; }
+                    _head += k; done += (ulong)k;
+                }
+                _readWait.WakeAll();
             }
-            while (done < len && Count < Capacity)
-            {
-                long at = _head % Capacity;
-                long k = Capacity - at;
-                if (k > Capacity - Count) k = Capacity - Count;
-                if ((ulong)k > len - done) k = (long)(len - done);
-                if (src.Add(done).CopyIn(_buf + at, (ulong)k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
-                _head += k; done += (ulong)k;
-            }
-            if (done == 0) { if (!nonblock) WouldBlock(); return Errno.EAGAIN; }
             return (long)done;
+        }
+
+        /// Writing with no reader: SIGPIPE to the writing thread (its default action ends the
+        /// program on the way back to user mode) and EPIPE.
+        static SysResult BrokenPipe(ulong len, UserPtr src)
+        {
+            if (len == 0 && src.Address != 0) return 0;
+            Sched.Signals.Send(Sched.Scheduler.Current, 13, new Sched.SigInfoData { Code = 0, Pid = Process.Current.Pid });
+            return Errno.EPIPE;
         }
 
         /// Write from kernel memory (sendfile into a pipe).
@@ -122,12 +128,15 @@ namespace Kernel.Fs
                 Mem.Copy(_buf + at, src + done, (ulong)k);
                 _head += k; done += k;
             }
+            if (done > 0) _readWait.WakeAll();
             return done > 0 ? done : -(long)Errno.EAGAIN;
         }
 
         public void CloseEnd(bool write)
         {
             if (write) Writers--; else Readers--;
+            _readWait.WakeAll();                // readers see end of file, writers EPIPE
+            _writeWait.WakeAll();
             MaybeFree();
         }
 

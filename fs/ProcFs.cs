@@ -212,7 +212,7 @@ namespace Kernel.Fs
                         w.Str(" 1 1 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 1 0 ");
                         w.Udec(p.StartTimeNs / 10000000); w.Str(" "); w.Udec(VmPages(p) * 4096); w.Str(" "); w.Udec(VmPages(p));
                         w.Str(" 18446744073709551615 0 0 "); w.Udec(InitialSp); w.Str(" 0 0 ");
-                        w.Udec(p.PendingSignals); w.Str(" "); w.Udec(p.SignalMask); w.Str(" 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+                        w.Udec(p.PendingSignals); w.Str(" "); w.Udec(Sched.Scheduler.Current.SignalMask); w.Str(" 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
                         break;
                     }
                 case ProcKind.Status:
@@ -224,9 +224,9 @@ namespace Kernel.Fs
                         w.Str("\nGroups:\t\n");
                         ulong kb = VmPages(p) * 4;
                         Kv(ref w, "VmPeak:", kb); Kv(ref w, "VmSize:", kb); Kv(ref w, "VmHWM:", kb); Kv(ref w, "VmRSS:", kb);
-                        w.Str("Threads:\t1\nSigQ:\t0/63446\nSigPnd:\t"); HexPad(ref w, 0, 16);
+                        w.Str("Threads:\t"); w.Dec(Sched.Scheduler.ThreadCount); w.Str("\nSigQ:\t0/63446\nSigPnd:\t"); HexPad(ref w, 0, 16);
                         w.Str("\nShdPnd:\t"); HexPad(ref w, p.PendingSignals, 16);
-                        w.Str("\nSigBlk:\t"); HexPad(ref w, p.SignalMask, 16);
+                        w.Str("\nSigBlk:\t"); HexPad(ref w, Sched.Scheduler.Current.SignalMask, 16);
                         ulong ign = 0, cgt = 0;
                         for (int s = 1; s <= 64 && s < p.Actions.Length; s++)
                         {
