@@ -32,6 +32,7 @@ namespace Kernel.Fs
             Drain();
             Time.Timer.EndOfInterrupt();
             if (_reader != null && (_head != _tail || _eof)) { Sched.Scheduler.Wake(_reader, Sched.WakeReason.Woken); _reader = null; }
+            if (_head != _tail || _eof) PollEvents.Changed();
             return f;
         }
 
@@ -51,6 +52,8 @@ namespace Kernel.Fs
                 _ring[_head % _ring.Length] = b; _head++;
             }
         }
+
+        public static bool AtEnd => _eof;
 
         /// Bytes of input that a read would return without waiting.
         public static long Available() { Drain(); return _head - _tail; }
@@ -110,6 +113,7 @@ namespace Kernel.Fs
         public ConsoleFile(int which, Inode node) : this(which) { _node = node; }
         public override Inode Inode => _node ?? ConsoleInode.Get(_which);
         public override SysResult Readable() => _which == 0 ? SerialConsole.Available() : 0;
+        public override uint Poll() => _which == 0 ? (SerialConsole.Available() > 0 || SerialConsole.AtEnd ? PollEvents.In : 0) : PollEvents.Out;
 
         bool IsTty => (SerialConsole.TtyMask & (1 << _which)) != 0;
 

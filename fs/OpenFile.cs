@@ -40,6 +40,9 @@ namespace Kernel.Fs
         public virtual SysResult ReadDir(UserPtr buf, ulong len) => Errno.ENOTDIR;
         /// Bytes readable without blocking (FIONREAD).
         public virtual SysResult Readable() => Errno.ENOTTY;
+
+        /// Current readiness (PollEvents bits); files that never block are always ready.
+        public virtual uint Poll() => PollEvents.In | PollEvents.Out;
         /// Opened with O_PATH: only a handle, no I/O.
         public virtual bool IsPath => false;
         /// Kernel-buffer I/O for sendfile, splice-like copies: a byte count or -errno.

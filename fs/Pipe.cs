@@ -68,6 +68,7 @@ namespace Kernel.Fs
             }
             if (_head == _tail) _head = _tail = 0;
             _writeWait.WakeAll();
+            PollEvents.Changed();
             return (long)done;
         }
 
@@ -99,6 +100,7 @@ namespace Kernel.Fs
                     _head += k; done += (ulong)k;
                 }
                 _readWait.WakeAll();
+                PollEvents.Changed();
             }
             return (long)done;
         }
@@ -128,7 +130,7 @@ namespace Kernel.Fs
                 Mem.Copy(_buf + at, src + done, (ulong)k);
                 _head += k; done += k;
             }
-            if (done > 0) _readWait.WakeAll();
+            if (done > 0) { _readWait.WakeAll(); PollEvents.Changed(); }
             return done > 0 ? done : -(long)Errno.EAGAIN;
         }
 
@@ -137,6 +139,7 @@ namespace Kernel.Fs
             if (write) Writers--; else Readers--;
             _readWait.WakeAll();                // readers see end of file, writers EPIPE
             _writeWait.WakeAll();
+            PollEvents.Changed();
             MaybeFree();
         }
 
@@ -192,6 +195,13 @@ namespace Kernel.Fs
         public override SysResult Read(UserPtr buffer, ulong length) => _read ? _pipe.Read(buffer, length, NonBlock) : Errno.EBADF;
         public override SysResult Write(UserPtr buffer, ulong length) => _write ? _pipe.Write(buffer, length, NonBlock) : Errno.EBADF;
         public override SysResult Readable() => _pipe.Count;
+        public override uint Poll()
+        {
+            uint m = 0;
+            if (_read) { if (_pipe.Count > 0) m |= PollEvents.In; if (_pipe.Writers == 0) m |= PollEvents.Hup; }
+            if (_write) { if (Pipe.Capacity - _pipe.Count >= 4096) m |= PollEvents.Out; if (_pipe.Readers == 0) m |= PollEvents.Err; }
+            return m;
+        }
         public override long WriteKernel(byte* src, long len) => _write ? _pipe.WriteKernel(src, len) : -(long)Errno.EBADF;
         public override void Stat(ref Abi.Stat st) { Inode.FillStat(ref st); }
         protected override void Closed()

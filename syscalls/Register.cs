@@ -82,6 +82,20 @@ namespace Kernel.Syscalls
             Add(200, "tkill", &Sys.Tkill);
             Add(234, "tgkill", &Sys.Tgkill);
 
+            // Waiting for files (Sys.Poll.cs)
+            Add(7, "poll", &Sys.PollCall);
+            Add(271, "ppoll", &Sys.Ppoll);
+            Add(23, "select", &Sys.Select);
+            Add(270, "pselect6", &Sys.Pselect6);
+            Add(213, "epoll_create", &Sys.EpollCreate);
+            Add(291, "epoll_create1", &Sys.EpollCreate1);
+            Add(233, "epoll_ctl", &Sys.EpollCtl);
+            Add(232, "epoll_wait", &Sys.EpollWait);
+            Add(281, "epoll_pwait", &Sys.EpollPwait);
+            Add(441, "epoll_pwait2", &Sys.EpollPwait2);
+            Add(284, "eventfd", &Sys.Eventfd);
+            Add(290, "eventfd2", &Sys.Eventfd2);
+
             // Timers (Sys.Timers.cs)
             Add(36, "getitimer", &Sys.Getitimer);
             Add(38, "setitimer", &Sys.Setitimer, Support.Partial, "CPU-time timers are charged per timer tick (4 ms), as sampled accounting");
