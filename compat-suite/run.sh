@@ -11,7 +11,8 @@
 #   -j N           parallel jobs (default: number of cores)
 #   --timeout S    per-run timeout in seconds (default 60; a timeout is a FAIL)
 #   --no-build     do not run make first
-#   --variants L   comma-separated variants (default musl,glibc,pie)
+#   --variants L   comma-separated variants (default musl,glibc,pie); cases flagged
+#                  variant=V (programs built one way only, e.g. Go, Rust) always run as CASE.V
 #
 # Environment: UKPACK (default ../out/ukpack relative to this script),
 # COMPAT_TMP (work directory, default tmp/ beside this script), UKPACK_ENV_OPT (the ukpack build
@@ -142,15 +143,22 @@ while IFS= read -r l; do
 done <"$HERE/expected-differences.txt"
 
 # ---------------------------------------------------------------- select cases
-declare -A EXPECT FLAGS
-IDS=() NAMES=()
+declare -A EXPECT FLAGS SEEN SINGLE
+IDS=() NAMES=() SKIPS=()
 IFS=, read -r -a VLIST <<<"$VARIANTS"
 while IFS= read -r l; do
     [[ $l =~ ^[[:space:]]*(#|$) ]] && continue
     IFS='|' read -r name prog args stdin status flags <<<"$l"
-    name=$(trim "$name")
-    [[ -n ${EXPECT[$name.${VLIST[0]}]+x} ]] && { echo "run.sh: duplicate case $name" >&2; exit 2; }
-    for v in "${VLIST[@]}"; do
+    name=$(trim "$name") prog=$(trim "$prog") flags=$(trim "${flags:-}")
+    [[ -n ${SEEN[$name]+x} ]] && { echo "run.sh: duplicate case $name" >&2; exit 2; }
+    SEEN[$name]=1
+    # flag variant=V: a program built one way only (build/PROG.V); skipped when not built
+    vs=("${VLIST[@]}")
+    if [[ ,$flags, =~ ,variant=([^,]+), ]]; then
+        vs=("${BASH_REMATCH[1]}")
+        SINGLE[$name]=1
+    fi
+    for v in "${vs[@]}"; do
         id=$name.$v
         if ((${#FILTERS[@]})); then
             keep=0
@@ -161,11 +169,16 @@ while IFS= read -r l; do
             done
             ((keep)) || continue
         fi
+        if [[ -n ${SINGLE[$name]+x} && ! -x $HERE/build/$prog.$v ]]; then
+            SKIPS+=("$id (build/$prog.$v not built: toolchain missing?)"); continue
+        fi
         IDS+=("$id"); NAMES+=("$name $v")
-        EXPECT[$id]=$(trim "$status"); FLAGS[$id]=$(trim "${flags:-}")
+        EXPECT[$id]=$(trim "$status"); FLAGS[$id]=$flags
     done
 done <"$HERE/cases.txt"
-((${#IDS[@]})) || { echo "run.sh: no case matches" >&2; exit 2; }
+for s in "${SKIPS[@]}"; do echo "SKIP $s"; done
+((${#IDS[@]} + ${#SKIPS[@]})) || { echo "run.sh: no case matches" >&2; exit 2; }
+((${#IDS[@]})) || { echo "== $MODE: 0 cases: 0 passed, 0 failed, ${#SKIPS[@]} skipped"; exit 0; }
 
 mkdir -p "$WORK"
 printf '%s\n' "${NAMES[@]}" | xargs -P "$JOBS" -L 1 "$0" --one
@@ -190,7 +203,7 @@ for id in "${IDS[@]}"; do
     fi
     if [[ $MODE == native ]]; then
         ref=$WORK/$name.${VLIST[0]}
-        if [[ $v != "${VLIST[0]}" && -d $ref ]]; then
+        if [[ -z ${SINGLE[$name]+x} && $v != "${VLIST[0]}" && -d $ref ]]; then
             if ! cmp -s "$ref/native.out" "$d/native.out"; then
                 why+=("stdout differs from ${VLIST[0]}")
                 details+=$(show_vdiff stdout "$ref/native.out" "$d/native.out" "${VLIST[0]}" "$v")$'\n'
@@ -247,5 +260,7 @@ if [[ $MODE == kernel ]]; then
         ((ran)) && { echo "stale expected difference: ${XGLOBS[$i]}  (${XREASONS[$i]})"; stale=$((stale + 1)); }
     done
 fi
-echo "== $MODE: ${#IDS[@]} cases: $passes passed, $fails failed, $xfails expected failures, $stale stale entries"
+skipped=""
+((${#SKIPS[@]})) && skipped=", ${#SKIPS[@]} skipped"
+echo "== $MODE: ${#IDS[@]} cases: $passes passed, $fails failed, $xfails expected failures, $stale stale entries$skipped"
 ((fails == 0))

@@ -75,6 +75,18 @@ namespace Kernel.Fs
                     return Errno.EINTR;
                 }
             }
+            // Input arrives a byte at a time over the serial line: when the request is not yet
+            // met, give the rest of a burst a moment (up to 1 ms of silence) to arrive, so a
+            // program reading a file piped in sees full reads, as it would from the file.
+            while ((ulong)(_head - _tail) < length && !_eof && _head - _tail < _ring.Length)
+            {
+                long before = _head;
+                _reader = Sched.Scheduler.Current;
+                Sched.Scheduler.Block(Time.Clock.MonotonicNs() + 1000000, true);
+                _reader = null;
+                Drain();
+                if (_head == before) break;
+            }
             // Copy out before consuming, so a bad buffer (EFAULT) loses no input.
             ulong n = 0;
             byte* chunk = stackalloc byte[256];

@@ -58,10 +58,11 @@ namespace Kernel.Syscalls
             Add(24, "sched_yield", &Sys.SchedYield);
             Add(309, "getcpu", &Sys.Getcpu);
             Add(324, "membarrier", &Sys.Membarrier);
-            Add(157, "prctl", &Sys.Prctl, Support.Partial, "names, death signal, dumpable, no_new_privs, timer slack, subreaper; others EINVAL");
+            Add(157, "prctl", &Sys.Prctl, Support.Partial, "names, death signal, dumpable, no_new_privs, timer slack (recorded), subreaper; others EINVAL");
             Add(145, "sched_getscheduler", &Sys.SchedGetscheduler);
             Add(144, "sched_setscheduler", &Sys.SchedSetscheduler, Support.Partial, "SCHED_OTHER/BATCH/IDLE accepted; real-time policies EPERM");
             Add(143, "sched_getparam", &Sys.SchedGetparam);
+            Add(142, "sched_setparam", &Sys.SchedSetparam);
             Add(146, "sched_get_priority_max", &Sys.SchedPriorityMax);
             Add(147, "sched_get_priority_min", &Sys.SchedPriorityMin);
             Add(140, "getpriority", &Sys.Getpriority);
@@ -114,7 +115,7 @@ namespace Kernel.Syscalls
             Add(96, "gettimeofday", &Sys.Gettimeofday);
             Add(201, "time", &Sys.TimeCall);
             Add(35, "nanosleep", &Sys.Nanosleep);
-            Add(230, "clock_nanosleep", &Sys.ClockNanosleep);
+            Add(230, "clock_nanosleep", &Sys.ClockNanosleep, Support.Partial, "CPU-time clocks give EOPNOTSUPP");
         }
     }
 }

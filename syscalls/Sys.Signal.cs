@@ -105,9 +105,8 @@ namespace Kernel.Syscalls
                 {
                     int sig = 1;
                     while ((ready & Signals.Bit(sig)) == 0) sig++;
-                    if ((Me.PendingSignals & Signals.Bit(sig)) != 0) Me.PendingSignals &= ~Signals.Bit(sig);
-                    else Cur.PendingSignals &= ~Signals.Bit(sig);
-                    if (a->A1 != 0 && WriteSiginfo(a->A1, sig) != 0) return Errno.EFAULT;
+                    SigInfoData info = Signals.Take(Me, sig);
+                    if (a->A1 != 0 && WriteSiginfo(a->A1, sig, info) != 0) return Errno.EFAULT;
                     return sig;
                 }
                 if (a->A2 != 0 && Time.Clock.MonotonicNs() >= deadline) return Errno.EAGAIN;
@@ -121,11 +120,10 @@ namespace Kernel.Syscalls
             }
         }
 
-        static Errno WriteSiginfo(ulong addr, int sig)
+        static Errno WriteSiginfo(ulong addr, int sig, SigInfoData d)
         {
             byte* si = stackalloc byte[128];
             for (int i = 0; i < 128; i++) si[i] = 0;
-            SigInfoData d = Cur.SigInfos[sig];
             *(int*)si = sig;
             *(int*)(si + 8) = d.Code;
             if (d.Code == Signals.SI_TIMER) { *(int*)(si + 16) = d.TimerId; *(int*)(si + 20) = d.Overrun; }

@@ -250,7 +250,7 @@ namespace Kernel.Syscalls
         public static SysResult Membarrier(SyscallArgs* a)
         {
             int cmd = (int)a->A0;
-            if (a->A1 != 0 && cmd != 0) return Errno.EINVAL;
+            if (a->A1 != 0) return Errno.EINVAL;                 // flags: only for RSEQ commands, which we do not offer
             switch (cmd)
             {
                 case 0: return 1 | 8 | 16 | 32 | 64;            // QUERY: GLOBAL, PRIVATE_EXPEDITED (+REGISTER), SYNC_CORE
@@ -291,27 +291,49 @@ namespace Kernel.Syscalls
                     }
                 case PR_GET_SECCOMP: return SysResult.Ok;
                 case PR_SET_NO_NEW_PRIVS: if (a->A1 != 1 || a->A2 != 0 || a->A3 != 0 || a->A4 != 0) return Errno.EINVAL; Cur.NoNewPrivs = true; return SysResult.Ok;
-                case PR_GET_NO_NEW_PRIVS: return Cur.NoNewPrivs ? 1 : 0;
-                case PR_SET_TIMERSLACK: return SysResult.Ok;
-                case PR_GET_TIMERSLACK: return 50000;
-                case PR_SET_CHILD_SUBREAPER: return SysResult.Ok;
-                case PR_GET_CHILD_SUBREAPER: { int z = 0; return new UserPtr(a->A1).CopyOut(&z, 4) == 0 ? SysResult.Ok : Errno.EFAULT; }
+                case PR_GET_NO_NEW_PRIVS: if (a->A1 != 0 || a->A2 != 0 || a->A3 != 0 || a->A4 != 0) return Errno.EINVAL; return Cur.NoNewPrivs ? 1 : 0;
+                case PR_SET_TIMERSLACK: Me.TimerSlackNs = a->A1 == 0 ? 50000 : a->A1; return SysResult.Ok;
+                case PR_GET_TIMERSLACK: return (long)Me.TimerSlackNs;
+                case PR_SET_CHILD_SUBREAPER: Cur.ChildSubreaper = a->A1 != 0; return SysResult.Ok;
+                case PR_GET_CHILD_SUBREAPER: { int v = Cur.ChildSubreaper ? 1 : 0; return new UserPtr(a->A1).CopyOut(&v, 4) == 0 ? SysResult.Ok : Errno.EFAULT; }
                 default: return Errno.EINVAL;
             }
         }
 
-        /// sched_getscheduler(2): every thread is SCHED_OTHER.
-        public static SysResult SchedGetscheduler(SyscallArgs* a) => (long)a->A0 < 0 ? Errno.EINVAL : FindTask(a->A0) ? SysResult.Ok : Errno.ESRCH;
+        /// sched_getscheduler(2): the recorded policy (all run round-robin here).
+        public static SysResult SchedGetscheduler(SyscallArgs* a)
+        {
+            if ((int)a->A0 < 0) return Errno.EINVAL;
+            Thread t = a->A0 == 0 ? Me : Scheduler.Find((int)a->A0);
+            return t == null ? Errno.ESRCH : t.Policy;
+        }
+
+        /// sched_setparam(2): only priority 0 is valid for the normal policies.
+        public static SysResult SchedSetparam(SyscallArgs* a)
+        {
+            if ((int)a->A0 < 0 || a->A1 == 0) return Errno.EINVAL;
+            Thread t = a->A0 == 0 ? Me : Scheduler.Find((int)a->A0);
+            if (t == null) return Errno.ESRCH;
+            int prio;
+            if (new UserPtr(a->A1).CopyIn(&prio, 4) != 0) return Errno.EFAULT;
+            return prio == 0 ? SysResult.Ok : Errno.EINVAL;
+        }
 
         /// sched_setscheduler(2)
         public static SysResult SchedSetscheduler(SyscallArgs* a)
         {
-            if ((long)a->A0 < 0 || a->A2 == 0) return Errno.EINVAL;
-            if (!FindTask(a->A0)) return Errno.ESRCH;
+            if ((int)a->A0 < 0 || a->A2 == 0) return Errno.EINVAL;
+            Thread t = a->A0 == 0 ? Me : Scheduler.Find((int)a->A0);
+            if (t == null) return Errno.ESRCH;
             int prio;
             if (new UserPtr(a->A2).CopyIn(&prio, 4) != 0) return Errno.EFAULT;
-            int policy = (int)a->A1 & ~0x40000000;
-            if (policy == 0 || policy == 3 || policy == 5) return prio == 0 ? SysResult.Ok : Errno.EINVAL;
+            int policy = (int)a->A1 & ~0x40000000;                 // SCHED_RESET_ON_FORK
+            if (policy == 0 || policy == 3 || policy == 5)
+            {
+                if (prio != 0) return Errno.EINVAL;
+                t.Policy = policy;
+                return SysResult.Ok;
+            }
             if (policy == 1 || policy == 2) return prio < 1 || prio > 99 ? Errno.EINVAL : Errno.EPERM;   // real-time: refused, like an unprivileged Linux
             return Errno.EINVAL;
         }
@@ -326,9 +348,9 @@ namespace Kernel.Syscalls
         }
 
         /// sched_get_priority_max(2)
-        public static SysResult SchedPriorityMax(SyscallArgs* a) => a->A0 == 1 || a->A0 == 2 ? 99 : a->A0 == 0 || a->A0 == 3 || a->A0 == 5 ? SysResult.Ok : Errno.EINVAL;
+        public static SysResult SchedPriorityMax(SyscallArgs* a) => a->A0 == 1 || a->A0 == 2 ? 99 : a->A0 == 0 || a->A0 == 3 || a->A0 == 5 || a->A0 == 6 ? SysResult.Ok : Errno.EINVAL;
         /// sched_get_priority_min(2)
-        public static SysResult SchedPriorityMin(SyscallArgs* a) => a->A0 == 1 || a->A0 == 2 ? 1 : a->A0 == 0 || a->A0 == 3 || a->A0 == 5 ? SysResult.Ok : Errno.EINVAL;
+        public static SysResult SchedPriorityMin(SyscallArgs* a) => a->A0 == 1 || a->A0 == 2 ? 1 : a->A0 == 0 || a->A0 == 3 || a->A0 == 5 || a->A0 == 6 ? SysResult.Ok : Errno.EINVAL;
 
         static bool FindTask(ulong id) => id == 0 || Scheduler.Find((int)id) != null;
 

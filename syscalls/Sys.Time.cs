@@ -23,18 +23,14 @@ namespace Kernel.Syscalls
                     ns = ProcessCpuNs(); return true;
                 case CLOCK_THREAD_CPUTIME_ID:
                     ns = Sched.Scheduler.CpuTime(Sched.Scheduler.Current); return true;
-                default: ns = 0; return false;
+                default:
+                    return Proc.Itimers.ClockNow(id, 0, out ns);
             }
         }
 
         static ulong SleptNs;
 
-        static ulong ProcessCpuNs()
-        {
-            ulong total = 0;
-            for (int i = 0; i < Sched.Scheduler.Slots; i++) total += Sched.Scheduler.CpuTime(Sched.Scheduler.At(i));
-            return total;
-        }
+        static ulong ProcessCpuNs() => Sched.Scheduler.ProcessCpuTime();
 
         /// clock_gettime(2)
         public static SysResult ClockGettime(SyscallArgs* a)
@@ -113,6 +109,27 @@ namespace Kernel.Syscalls
             return Errno.EINTR;
         }
 
+        /// Waits until the process's CPU time (other threads running) reaches the target.
+        static SysResult SleepOnProcessCpu(int flags, ulong req, ulong rem)
+        {
+            if (new UserRef<Timespec>(req).Read(out Timespec ts) != 0) return Errno.EFAULT;
+            if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
+            ulong want = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+            ulong target = (flags & 1) != 0 ? want : ProcessCpuNs() + want;
+            while (ProcessCpuNs() < target)
+                if (Sched.Scheduler.Block(Clock.MonotonicNs() + 1000000000UL / (ulong)Timer.Hz, true) == Sched.WakeReason.Interrupted)
+                {
+                    if ((flags & 1) == 0 && rem != 0)
+                    {
+                        ulong left = target - ProcessCpuNs();
+                        var r = new Timespec { Sec = (long)(left / 1000000000), Nsec = (long)(left % 1000000000) };
+                        if (new UserRef<Timespec>(rem).Write(r) != 0) return Errno.EFAULT;
+                    }
+                    return Errno.EINTR;
+                }
+            return SysResult.Ok;
+        }
+
         /// clock_nanosleep(2): returns the error number itself, not -1/errno.
         public static SysResult ClockNanosleep(SyscallArgs* a)
         {
@@ -120,7 +137,9 @@ namespace Kernel.Syscalls
             if (id == CLOCK_THREAD_CPUTIME_ID) return Errno.EINVAL;
             if (!ClockNow(id, out ulong now) || id == CLOCK_MONOTONIC_RAW || id == CLOCK_REALTIME_COARSE || id == CLOCK_MONOTONIC_COARSE)
                 return Errno.EINVAL;
-            if (id == CLOCK_PROCESS_CPUTIME_ID) return Errno.EOPNOTSUPP;
+            if (id == CLOCK_PROCESS_CPUTIME_ID || (id < 0 && (id & 4) == 0))
+                return SleepOnProcessCpu(flags, a->A2, a->A3);
+            if (id < 0) return Errno.EINVAL;                                   // a thread's CPU clock
             if (new UserRef<Timespec>(a->A2).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
             ulong want = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;

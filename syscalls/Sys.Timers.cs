@@ -71,7 +71,8 @@ namespace Kernel.Syscalls
         public static SysResult TimerCreate(SyscallArgs* a)
         {
             int clock = (int)a->A0;
-            if (clock != 0 && clock != 1 && clock != 7 && clock != 2 && clock != 3) return Errno.EINVAL;
+            if (clock != 0 && clock != 1 && clock != 7 && clock != 8 && clock != 9 && clock != 11 && (clock >= 0 && clock != 2 && clock != 3 || !Itimers.ClockNow(clock, 0, out _)))
+                return Errno.EINVAL;
             int signo = Signal.SIGALRM, notify = 0, tid = 0;
             ulong value = 0;
             if (a->A1 != 0)
@@ -87,7 +88,7 @@ namespace Kernel.Syscalls
             {
                 if (Itimers.Timers[id].InUse) continue;
                 if (a->A1 == 0) value = (ulong)id;
-                Itimers.Timers[id] = new Itimers.PosixTimer { InUse = true, Clock = clock, Signal = signo, Notify = notify, TargetTid = tid, Value = value };
+                Itimers.Timers[id] = new Itimers.PosixTimer { InUse = true, Clock = clock, Signal = signo, Notify = notify, TargetTid = tid, Value = value, CpuTid = clock == 3 ? Me.Tid : 0 };
                 if (new UserPtr(a->A2).CopyOut(&id, 4) != 0) { Itimers.Timers[id].InUse = false; return Errno.EFAULT; }
                 return SysResult.Ok;
             }
@@ -99,12 +100,12 @@ namespace Kernel.Syscalls
         static void TimerValue(int id, out Timespec interval, out Timespec value)
         {
             ref Itimers.PosixTimer t = ref Itimers.Timers[id];
-            ulong now = Clock.MonotonicNs();
+            Itimers.ClockNow(t.Clock, t.CpuTid, out ulong now);
             interval = ToTimespec(t.IntervalNs);
             value = ToTimespec(t.NextNs == 0 ? 0 : t.NextNs > now ? t.NextNs - now : 1);
         }
 
-        /// timer_settime(2)
+        /// timer_settime(2): expiries are kept in the timer's own clock.
         public static SysResult TimerSettime(SyscallArgs* a)
         {
             if (!ValidTimer(a->A0)) return Errno.EINVAL;
@@ -116,14 +117,9 @@ namespace Kernel.Syscalls
             TimerValue(id, out old[0], out old[1]);
             ref Itimers.PosixTimer t = ref Itimers.Timers[id];
             ulong value = (ulong)nv[1].Sec * 1000000000 + (ulong)nv[1].Nsec;
-            ulong now = Clock.MonotonicNs();
+            Itimers.ClockNow(t.Clock, t.CpuTid, out ulong now);
             if (value == 0) t.NextNs = 0;
-            else if ((a->A1 & 1) != 0)                                // TIMER_ABSTIME
-            {
-                ulong clockNow = t.Clock == 0 ? Rtc.BootEpochNs + now : now;
-                t.NextNs = value > clockNow ? now + (value - clockNow) : now;
-                if (t.NextNs == 0) t.NextNs = 1;
-            }
+            else if ((a->A1 & 1) != 0) t.NextNs = value;             // TIMER_ABSTIME
             else t.NextNs = now + value;
             t.IntervalNs = (ulong)nv[0].Sec * 1000000000 + (ulong)nv[0].Nsec;
             if (a->A3 != 0 && new UserPtr(a->A3).CopyOut(old, 32) != 0) return Errno.EFAULT;
@@ -153,7 +149,7 @@ namespace Kernel.Syscalls
         /// times(2): clock ticks at 100 Hz.
         public static SysResult Times(SyscallArgs* a)
         {
-            ulong cpu = ProcessCpuNs() / 10000000;
+            ulong cpu = Scheduler.ProcessCpuTime() / 10000000;
             if (a->A0 != 0)
             {
                 ulong* t = stackalloc ulong[4];
@@ -170,7 +166,7 @@ namespace Kernel.Syscalls
             if (who != 0 && who != -1 && who != 1) return Errno.EINVAL;
             byte* r = stackalloc byte[144];
             for (int i = 0; i < 144; i++) r[i] = 0;
-            ulong ns = who == 1 ? Scheduler.CpuTime(Scheduler.Current) : who == -1 ? 0 : ProcessCpuNs();
+            ulong ns = who == 1 ? Scheduler.CpuTime(Scheduler.Current) : who == -1 ? 0 : Scheduler.ProcessCpuTime();
             *(Timeval*)r = ToTimeval(ns);
             return new UserPtr(a->A1).CopyOut(r, 144) == 0 ? SysResult.Ok : Errno.EFAULT;
         }

@@ -90,11 +90,11 @@ int main(void)
           ot.it_value.tv_usec <= 30000);
     nanosleep(&nap, NULL);
     printf("SIGVTALRM during 200ms of sleep: %d\n", (int)got[SIGVTALRM]);
-    printf("SIGVTALRM while spinning: %s\n", yesno(spin_until(SIGVTALRM, 5000)));
+    printf("SIGVTALRM while spinning: %s\n", yesno(spin_until(SIGVTALRM, 2000)));
     EXPECT_OK("setitimer PROF 20ms", setitimer(ITIMER_PROF, &it, NULL));
     nanosleep(&nap, NULL);
     printf("SIGPROF during 200ms of sleep: %d\n", (int)got[SIGPROF]);
-    printf("SIGPROF while spinning: %s\n", yesno(spin_until(SIGPROF, 5000)));
+    printf("SIGPROF while spinning: %s\n", yesno(spin_until(SIGPROF, 2000)));
 
     /* ---- POSIX timers on CPU clocks ---- */
     static const struct { clockid_t id; const char *name; int sig; } cpu[] = {
@@ -110,12 +110,15 @@ int main(void)
         ev.sigev_signo = cpu[i].sig;
         handle(cpu[i].sig);
         snprintf(label, sizeof label, "timer_create %s", cpu[i].name);
-        EXPECT_OK(label, timer_create(cpu[i].id, &ev, &tm));
+        errno = 0;
+        int cr = timer_create(cpu[i].id, &ev, &tm);
+        printf("%s: %s\n", label, compat_res(cr));
+        if (cr < 0) { compat_failures++; continue; }
         struct itimerspec its = { { 0, 0 }, ts_of(30 * MS) };
         timer_settime(tm, 0, &its, NULL);
         nanosleep(&nap, NULL);
         printf("%s timer: fired during 200ms of sleep %d\n", cpu[i].name, (int)got[cpu[i].sig]);
-        printf("%s timer: fired while spinning %s\n", cpu[i].name, yesno(spin_until(cpu[i].sig, 5000)));
+        printf("%s timer: fired while spinning %s\n", cpu[i].name, yesno(spin_until(cpu[i].sig, 2000)));
         timer_delete(tm);
     }
 

@@ -22,7 +22,8 @@ namespace Kernel.Proc
             {
                 case 14:
                     if ((f->Error & 1) == 0 && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
-                    Sched.Signals.Fault(f, Signal.SIGSEGV, (f->Error & 1) != 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
+                    // ACCERR when a mapping exists but forbids the access (even if never touched).
+                    Sched.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
                     break;
                 case 0: Sched.Signals.Fault(f, Signal.SIGFPE, Sched.Signals.FPE_INTDIV, f->Rip); break;
                 case 16: case 19: Sched.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;

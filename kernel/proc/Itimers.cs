@@ -11,9 +11,11 @@ namespace Kernel.Proc
         {
             public bool InUse;
             public int Clock, Signal, Notify, TargetTid;
+            public int CpuTid;             // CLOCK_THREAD_CPUTIME_ID: the thread whose time counts
             public ulong Value;            // sigev_value
             public ulong NextNs, IntervalNs;
             public int Overrun, PendingOverrun;
+            public bool SignalPending;
         }
 
         public static ulong RealNextNs, RealIntervalNs;
@@ -38,6 +40,39 @@ namespace Kernel.Proc
         public static readonly PosixTimer[] Timers = new PosixTimer[32];
         const int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
 
+        /// The current value of a clock in its own units (ns): wall, monotonic or CPU time.
+        /// CPU clocks: 2 (process), 3 (thread `cpuTid`) and the dynamic ids
+        /// ~pid << 3 | perthread << 2 | kind. Returns false for an unknown clock.
+        public static bool ClockNow(int clock, int cpuTid, out ulong ns)
+        {
+            ulong mono = Time.Clock.MonotonicNs();
+            switch (clock)
+            {
+                case 0: case 5: case 8: case 11: ns = Time.Rtc.BootEpochNs + mono; return true;
+                case 1: case 4: case 6: case 7: case 9: ns = mono; return true;
+                case 2: ns = Scheduler.ProcessCpuTime(); return true;
+                case 3:
+                    {
+                        Thread t = cpuTid == 0 ? Scheduler.Current : Scheduler.Find(cpuTid);
+                        ns = t == null ? 0 : Scheduler.CpuTime(t);
+                        return t != null;
+                    }
+            }
+            ns = 0;
+            if (clock >= 0 || (clock & 3) == 3) return false;
+            int pid = ~(clock >> 3);
+            if ((clock & 4) != 0)
+            {
+                Thread t = pid == 0 ? Scheduler.Current : Scheduler.Find(pid);
+                if (t == null) return false;
+                ns = Scheduler.CpuTime(t);
+                return true;
+            }
+            if (pid != 0 && pid != Process.Current.Pid) return false;
+            ns = Scheduler.ProcessCpuTime();
+            return true;
+        }
+
         public static void Tick(ulong now)
         {
             if (Process.Current == null) return;
@@ -49,15 +84,31 @@ namespace Kernel.Proc
             for (int i = 0; i < Timers.Length; i++)
             {
                 ref PosixTimer t = ref Timers[i];
-                if (!t.InUse || t.NextNs == 0 || now < t.NextNs) continue;
+                if (!t.InUse || t.NextNs == 0) continue;
+                if (!ClockNow(t.Clock, t.CpuTid, out ulong clockNow) || clockNow < t.NextNs) continue;
                 int overrun = 0;
-                t.NextNs = t.IntervalNs != 0 ? Advance(t.NextNs, t.IntervalNs, now, out overrun) : 0;
+                t.NextNs = t.IntervalNs != 0 ? Advance(t.NextNs, t.IntervalNs, clockNow, out overrun) : 0;
                 if (t.IntervalNs == 0) overrun = 0;
                 if (t.Notify == SIGEV_NONE) continue;
-                t.Overrun = overrun;
                 Thread target = t.Notify == SIGEV_THREAD_ID ? Scheduler.Find(t.TargetTid) : null;
+                // Still pending from an earlier expiry: count an overrun instead of queueing.
+                if (t.SignalPending && Signals.IsPending(target, t.Signal)) { t.PendingOverrun += overrun + 1; continue; }
+                t.SignalPending = true;
+                t.PendingOverrun = 0;
                 Signals.Send(target, t.Signal, new SigInfoData { Code = Signals.SI_TIMER, TimerId = i, Overrun = overrun, Value = t.Value });
             }
+        }
+
+        /// On delivery of a timer's signal: the overrun to report (also what
+        /// timer_getoverrun returns until the next delivery).
+        public static int TakeOverrun(int id, int fromTick)
+        {
+            if ((uint)id >= (uint)Timers.Length || !Timers[id].InUse) return fromTick;
+            ref PosixTimer t = ref Timers[id];
+            t.Overrun = fromTick + t.PendingOverrun;
+            t.PendingOverrun = 0;
+            t.SignalPending = false;
+            return t.Overrun;
         }
 
         /// Next expiry after `now`, counting the periods missed.

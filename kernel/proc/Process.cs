@@ -23,7 +23,7 @@ namespace Kernel.Proc
         public int Pid = 1, ParentPid = 0;
         public uint Umask = 0x12;
         public int DeathSignal, Dumpable = 1, Nice;
-        public bool NoNewPrivs;
+        public bool NoNewPrivs, ChildSubreaper;
         int _nextTid = 2;
         public int AllocateTid() => _nextTid++;
         public byte[] ExePath;             // absolute path inside the root filesystem

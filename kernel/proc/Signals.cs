@@ -38,7 +38,12 @@ namespace Kernel.Sched
         public static void Send(Thread target, int sig, SigInfoData info)
         {
             if (Ignored(sig) && sig != Signal.SIGKILL) return;
-            P.SigInfos[sig] = info;
+            if (sig >= SIGRTMIN)
+            {
+                // Real-time signals queue: every send is delivered, with its own siginfo.
+                if (!Enqueue(sig, target != null ? target.Tid : 0, info)) return;     // queue full: dropped, as at RLIMIT_SIGPENDING
+            }
+            else P.SigInfos[sig] = info;
             if (target != null) target.PendingSignals |= Bit(sig);
             else
             {
@@ -57,6 +62,55 @@ namespace Kernel.Sched
             }
         }
 
+        public const int SIGRTMIN = 32;
+        const int QueueMax = 256;
+        struct Queued { public int Sig, Tid; public SigInfoData Info; }
+        static readonly Queued[] _queue = new Queued[QueueMax];
+        static int _queued;
+
+        static bool Enqueue(int sig, int tid, SigInfoData info)
+        {
+            if (_queued == QueueMax) return false;
+            _queue[_queued++] = new Queued { Sig = sig, Tid = tid, Info = info };
+            return true;
+        }
+
+        /// Takes one pending instance of `sig` for thread `me` (thread-directed first) and
+        /// clears the pending bit when none is left.
+        public static SigInfoData Take(Thread me, int sig)
+        {
+            bool fromThread = (me.PendingSignals & Bit(sig)) != 0;
+            if (sig < SIGRTMIN)
+            {
+                if (fromThread) me.PendingSignals &= ~Bit(sig); else P.PendingSignals &= ~Bit(sig);
+                SigInfoData d = P.SigInfos[sig];
+                if (d.Code == SI_TIMER) d.Overrun = Proc.Itimers.TakeOverrun(d.TimerId, d.Overrun);
+                return d;
+            }
+            int want = fromThread ? me.Tid : 0;
+            SigInfoData info = default;
+            bool found = false, more = false;
+            for (int i = 0; i < _queued; i++)
+            {
+                if (_queue[i].Sig != sig || _queue[i].Tid != want) continue;
+                if (!found)
+                {
+                    info = _queue[i].Info;
+                    for (int j = i; j < _queued - 1; j++) _queue[j] = _queue[j + 1];
+                    _queued--;
+                    found = true;
+                    i--;
+                }
+                else { more = true; break; }
+            }
+            if (!more) { if (fromThread) me.PendingSignals &= ~Bit(sig); else P.PendingSignals &= ~Bit(sig); }
+            if (info.Code == SI_TIMER) info.Overrun = Proc.Itimers.TakeOverrun(info.TimerId, info.Overrun);
+            return info;
+        }
+
+        /// Whether `sig` is pending for the process or thread `t`.
+        public static bool IsPending(Thread t, int sig) => ((P.PendingSignals | (t != null ? t.PendingSignals : 0)) & Bit(sig)) != 0;
+
         public static bool HasDeliverable(Thread t) => ((t.PendingSignals | P.PendingSignals) & ~t.SignalMask) != 0;
 
         /// A fault signal: synchronous and forced (a blocked or ignored one kills, as on Linux).
@@ -67,8 +121,7 @@ namespace Kernel.Sched
             if ((me.SignalMask & Bit(sig)) != 0 || h == 1) { P.Actions[sig].Handler = 0; h = 0; }
             if (h == 0) { P.KillBySignal(sig, f, addr, sig == Signal.SIGSEGV || sig == Signal.SIGBUS); return; }
             var info = new SigInfoData { Code = code, Addr = addr };
-            P.SigInfos[sig] = info;
-            if (!SetupFrame(f, me, sig)) P.KillBySignal(Signal.SIGSEGV, f, addr, false);
+            if (!SetupFrame(f, me, sig, info)) P.KillBySignal(Signal.SIGSEGV, f, addr, false);
         }
 
         /// On the way back to user mode: act on the first deliverable signal.
@@ -81,8 +134,7 @@ namespace Kernel.Sched
                 if (ready == 0) return;
                 int sig = 1;
                 while ((ready & Bit(sig)) == 0) sig++;
-                if ((me.PendingSignals & Bit(sig)) != 0) me.PendingSignals &= ~Bit(sig);
-                else P.PendingSignals &= ~Bit(sig);
+                SigInfoData info = Take(me, sig);
                 ulong h = P.Actions[sig].Handler;
                 if (h == 1) continue;
                 if (h == 0)
@@ -91,8 +143,9 @@ namespace Kernel.Sched
                     P.KillBySignal(sig, null, 0, false);
                     return;
                 }
-                if (!SetupFrame(f, me, sig)) P.KillBySignal(Signal.SIGSEGV, f, 0, false);
-                return;
+                // Each handled signal gets a frame; further deliverable ones stack on top (the
+                // last one set up runs first), as Linux does before returning to user mode.
+                if (!SetupFrame(f, me, sig, info)) { P.KillBySignal(Signal.SIGSEGV, f, 0, false); return; }
             }
         }
 
@@ -111,7 +164,7 @@ namespace Kernel.Sched
 
         const int UcontextSize = 304, SiginfoSize = 128, FrameSize = 8 + UcontextSize + SiginfoSize;
 
-        static bool SetupFrame(InterruptFrame* f, Thread me, int sig)
+        static bool SetupFrame(InterruptFrame* f, Thread me, int sig, SigInfoData d)
         {
             SigAction act = P.Actions[sig];
             ulong sp = f->Rsp;
@@ -144,7 +197,6 @@ namespace Kernel.Sched
             g[23] = fpAddr;
             *(ulong*)(uc + 296) = ucMask;                           // uc_sigmask
             byte* si = buf + 8 + UcontextSize;
-            SigInfoData d = P.SigInfos[sig];
             *(int*)si = sig;
             *(int*)(si + 8) = d.Code;
             if (sig == Signal.SIGSEGV || sig == Signal.SIGBUS || sig == Signal.SIGILL || sig == Signal.SIGFPE || sig == Signal.SIGTRAP)
@@ -170,7 +222,7 @@ namespace Kernel.Sched
             f->Rflags &= ~0x50400UL;                               // clear DF, TF, AC
             me.SignalMask |= act.Mask & ~Unblockable;
             if ((act.Flags & SA_NODEFER) == 0) me.SignalMask |= Bit(sig);
-            if ((act.Flags & SA_RESETHAND) != 0) { P.Actions[sig].Handler = 0; P.Actions[sig].Flags &= ~SA_SIGINFO; }
+            if ((act.Flags & SA_RESETHAND) != 0) P.Actions[sig].Handler = 0;
             return true;
         }
 

@@ -147,8 +147,10 @@ namespace Kernel.Sched
                 CheckTimeouts(Clock.MonotonicNs());
                 if (_runHead != null) continue;
                 if (ThreadCount == 0) Panic.Halt("no threads left");
+                _idle = true;
                 Cpu.Halt();                                          // sti; hlt until an interrupt
                 Cpu.DisableInterrupts();
+                _idle = false;
                 CheckTimeouts(Clock.MonotonicNs());
             }
             ulong now = Clock.MonotonicNs();
@@ -178,6 +180,7 @@ namespace Kernel.Sched
                 Thread t = _all[i];
                 if (t.State == ThreadState.Dead && t != Current)
                 {
+                    ExitedCpuNs += t.CpuTimeNs;
                     KernelStacks.Free(t.KernelStackTop, ThreadStackPages);
                     Heap.Free(t.FpuArea, 512);
                     continue;
@@ -209,7 +212,7 @@ namespace Kernel.Sched
             CheckTimeouts(now);
             Proc.Itimers.Tick(now);
             // A tick that interrupts a thread (not the idle halt) is charged to the CPU-time itimers.
-            if (f->FromUser || Current.State == ThreadState.Runnable)
+            if (f->FromUser || (!_idle && Current.State == ThreadState.Runnable))
                 Proc.Itimers.ChargeTick(1000000000UL / (ulong)Timer.Hz, f->FromUser);
             if (f->FromUser)
             {
@@ -219,6 +222,19 @@ namespace Kernel.Sched
             return f;
         }
 
-        public static ulong CpuTime(Thread t) => t.CpuTimeNs + (t == Current ? Clock.MonotonicNs() - t.RanSinceNs : 0);
+        /// CPU time of threads that have exited (the process clock keeps counting it).
+        public static ulong ExitedCpuNs;
+
+        public static ulong ProcessCpuTime()
+        {
+            ulong total = ExitedCpuNs;
+            for (int i = 0; i < _count; i++) total += CpuTime(_all[i]);
+            return total;
+        }
+
+        /// CPU time used by `t`; a blocked current thread (the CPU idling on its stack) is not running.
+        public static ulong CpuTime(Thread t) => t.CpuTimeNs + (t == Current && !_idle && t.State == ThreadState.Runnable ? Clock.MonotonicNs() - t.RanSinceNs : 0);
+
+        static bool _idle;          // halted in Reschedule: the CPU runs no thread
     }
 }

@@ -36,6 +36,8 @@ namespace Kernel.Sched
         public InterruptFrame* SyscallFrame;   // frame of the syscall in progress (for signals)
         public ulong CpuTimeNs, RanSinceNs;
         public bool RestartSyscall;
+        public int Policy;                      // SCHED_OTHER/BATCH/IDLE as set (all round-robin here)
+        public ulong TimerSlackNs = 50000;
         public ulong SavedMaskForSuspend;       // rt_sigsuspend: mask to restore after the handler
         public bool RestoreMaskAfterSignal;             // an EINTR that SA_RESTART (or no handler) may restart
         public readonly byte[] Name = new byte[16];
