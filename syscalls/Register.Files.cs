@@ -85,6 +85,21 @@ namespace Kernel.Syscalls
             Add(437, "openat2", &Sys.Openat2, Support.Partial, "RESOLVE_* flags give EINVAL");
             Add(439, "faccessat2", &Sys.Faccessat2, Support.Partial, "the caller is root: only X_OK can fail");
             Add(452, "fchmodat2", &Sys.Fchmodat2);
+
+            // Extended attributes (Sys.Xattr.cs): none are stored
+            const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
+            Add(188, "setxattr", &Sys.Setxattr, Support.Partial, noXattrs);
+            Add(189, "lsetxattr", &Sys.Lsetxattr, Support.Partial, noXattrs);
+            Add(190, "fsetxattr", &Sys.Fsetxattr, Support.Partial, noXattrs);
+            Add(191, "getxattr", &Sys.Getxattr, Support.Partial, noXattrs);
+            Add(192, "lgetxattr", &Sys.Lgetxattr, Support.Partial, noXattrs);
+            Add(193, "fgetxattr", &Sys.Fgetxattr, Support.Partial, noXattrs);
+            Add(194, "listxattr", &Sys.Listxattr, Support.Partial, noXattrs);
+            Add(195, "llistxattr", &Sys.Llistxattr, Support.Partial, noXattrs);
+            Add(196, "flistxattr", &Sys.Flistxattr, Support.Partial, noXattrs);
+            Add(197, "removexattr", &Sys.Removexattr, Support.Partial, noXattrs);
+            Add(198, "lremovexattr", &Sys.Lremovexattr, Support.Partial, noXattrs);
+            Add(199, "fremovexattr", &Sys.Fremovexattr, Support.Partial, noXattrs);
         }
     }
 }

@@ -59,11 +59,8 @@ public static class Builder
     /// </summary>
     public static void CheckSupported(string app, byte[] bytes, ElfFile elf)
     {
-        if (elf.HasInterp())
-        {
-            var interp = Encoding.UTF8.GetString(elf.Interp(bytes));
-            throw new UkpackException($"{app}: dynamically linked programs are not supported yet (PT_INTERP {interp})");
-        }
+        // Static, static-PIE and dynamically linked (through PT_INTERP) programs all run;
+        // a dynamic one's interpreter and libraries are packed by DynamicDeps.
     }
 
     public static int Build(BuildOptions o, ILogger log)
