@@ -74,12 +74,21 @@ public class CliTests
     }
 
     [Fact]
-    public void DynamicRefused()
+    public void DynamicWithMissingInterpreter()
     {
         if (!File.Exists("/bin/ls")) return;
         var d = TestUtil.TempDir();
-        OneErrorLine(Ukpack("build", "/bin/ls", "--kernel", FakeKernel(d), "-o", Path.Combine(d, "x.img")), 1,
-            "dynamically linked programs are not supported yet (PT_INTERP /lib");
+        var b = File.ReadAllBytes("/bin/ls");
+        var from = System.Text.Encoding.ASCII.GetBytes("/lib64/ld-linux-x86-64.so.2");
+        var to = System.Text.Encoding.ASCII.GetBytes("/lib64/ld-nowhere-x86-64.so");
+        int at = b.AsSpan().IndexOf(from);
+        at.Should().BeGreaterThan(0, "/bin/ls names its interpreter");
+        to.CopyTo(b, at);
+        b[at + to.Length] = 0;
+        var f = Path.Combine(d, "ls-elsewhere");
+        File.WriteAllBytes(f, b);
+        OneErrorLine(Ukpack("build", f, "--kernel", FakeKernel(d), "-o", Path.Combine(d, "x.img")), 1,
+            "its interpreter /lib64/ld-nowhere-x86-64.so is missing");
     }
 
     [Fact]
