@@ -38,7 +38,12 @@ public sealed class Utf8Ordinal : IComparer<string>
 /// <summary>Builds a root filesystem archive (docs/image-format.md, section 4).</summary>
 public sealed class RootFsBuilder
 {
-    public FsNode Root { get; } = new() { Name = "", Mode = RootFsFormat.S_IFDIR | 0x1ed /*0755*/ };
+    public FsNode Root { get; } = new() { Name = "", Mode = RootFsFormat.S_IFDIR | 0x1ed /*0755*/, MtimeSec = SynthesizedMtime };
+
+    /// <summary>mtime of the entries ukpack makes up (directories on a path, /etc files):
+    /// SOURCE_DATE_EPOCH when set, so builds stay reproducible, else the build time.</summary>
+    public static long SynthesizedMtime { get; } =
+        long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var t) ? t : DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     public List<string> Warnings { get; } = new();
 
     /// <summary>Scans a host directory: regular files, directories, symlinks (not followed),
@@ -128,7 +133,7 @@ public sealed class RootFsBuilder
         {
             if (!n.Children.TryGetValue(part, out var c))
             {
-                c = new FsNode { Name = part, Mode = RootFsFormat.S_IFDIR | 0x1ed };
+                c = new FsNode { Name = part, Mode = RootFsFormat.S_IFDIR | 0x1ed, MtimeSec = SynthesizedMtime };
                 n.Children[part] = c;
             }
             if (!c.IsDir) return null;
@@ -137,7 +142,7 @@ public sealed class RootFsBuilder
         return n;
     }
 
-    /// <summary>Adds a synthesized file (root-owned, mtime 0) unless the path exists.
+    /// <summary>Adds a synthesized file (root-owned, mtime SynthesizedMtime) unless the path exists.
     /// Returns false if it was not added.</summary>
     public bool AddFileIfMissing(string path, string contents, uint perm = 0x1a4 /*0644*/)
     {
@@ -145,7 +150,7 @@ public sealed class RootFsBuilder
         var dir = MkdirP(Path.GetDirectoryName(path)!);
         if (dir == null) return false;
         var name = Path.GetFileName(path);
-        dir.Children[name] = new FsNode { Name = name, Mode = RootFsFormat.S_IFREG | perm, Data = Encoding.UTF8.GetBytes(contents) };
+        dir.Children[name] = new FsNode { Name = name, Mode = RootFsFormat.S_IFREG | perm, Data = Encoding.UTF8.GetBytes(contents), MtimeSec = SynthesizedMtime };
         return true;
     }
 
