@@ -1,12 +1,13 @@
 /* Futex ping-pong: two threads hand a turn word back and forth with raw
  * FUTEX_WAIT/FUTEX_WAKE, N (argv[1], default 20000) round trips (two
  * hand-offs each); prints µs per round trip. */
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "bench.h"
+#define FUTEX_WAIT_PRIVATE 128   /* FUTEX_WAIT | FUTEX_PRIVATE_FLAG (musl ships no linux/futex.h) */
+#define FUTEX_WAKE_PRIVATE 129
 static int turn;   /* 0: main's turn, 1: partner's turn */
 static long rounds;
 static void fwait(int *a, int v) { syscall(SYS_futex, a, FUTEX_WAIT_PRIVATE, v, 0, 0, 0); }
