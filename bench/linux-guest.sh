@@ -8,9 +8,12 @@
 #   bench/linux-guest.sh size PROG           bytes: kernel image + initramfs
 #   bench/linux-guest.sh kernel              path of the vmlinuz used
 #   bench/linux-guest.sh initrd PROG [ARGS]  build the initramfs, print its path
+#   bench/linux-guest.sh mem PROG [ARGS]     "USED TOTAL" KiB after the workload exited
+#                                            (MemTotal - MemAvailable, MemTotal)
 #
 # PROG is a path or the name of a bench/progs program (built on demand).
-# Env: LINUX_KERNEL=path overrides the kernel; LINUX_TIMEOUT (s, default 300).
+# Env: LINUX_KERNEL=path overrides the kernel; LINUX_TIMEOUT (s, default 300);
+# LG_EXTRA_FILES="PATH..." also puts those files in the initramfs root (as /BASENAME).
 # Can also be sourced: it then only defines the lg_* functions.
 # Note: the guest console carries the workload's stdout and stderr together.
 set -euo pipefail
@@ -50,7 +53,8 @@ lg_prog() {
   echo "$p"
 }
 
-# Build (cached) an uncompressed newc initramfs with /init and /NAME.
+# Build (cached) an uncompressed newc initramfs with /init, /NAME and the
+# files in $LG_EXTRA_FILES.
 lg_initrd() {
   local prog; prog=$(lg_prog "$1") || return 1
   local progs; progs=$(lg_progs) || return 1
@@ -59,12 +63,21 @@ lg_initrd() {
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cpio; } >&2 || return 1
   }
   local name; name=$(basename "$prog")
-  local out=$LG_BUILD/linux/$name.cpio
-  if [[ -f $out && $out -nt $prog && $out -nt $progs/init ]]; then echo "$out"; return; fi
-  local stage=$LG_BUILD/linux/stage-$name
+  local -a extra; read -r -a extra <<<"${LG_EXTRA_FILES:-}"
+  local f tag=$name
+  for f in "${extra[@]}"; do
+    [[ -f $f ]] || { lg_log "no such file: $f"; return 1; }
+    tag+=+$(basename "$f")
+  done
+  local out=$LG_BUILD/linux/$tag.cpio fresh=1
+  [[ -f $out && $out -nt $prog && $out -nt $progs/init ]] || fresh=
+  for f in "${extra[@]}"; do [[ $out -nt $f ]] || fresh=; done
+  if [[ -n $fresh ]]; then echo "$out"; return; fi
+  local stage=$LG_BUILD/linux/stage-$tag
   rm -rf "$stage"; mkdir -p "$stage/dev" "$stage/proc" "$stage/tmp"
   cp "$progs/init" "$stage/init"
   cp "$prog" "$stage/$name"
+  for f in "${extra[@]}"; do cp "$f" "$stage/"; done
   (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) > "$out.tmp"
   mv "$out.tmp" "$out"
   rm -rf "$stage"
@@ -117,6 +130,18 @@ lg_boot_time() {
   echo $(( (t1 - t0) / 1000000 ))
 }
 
+# One boot: prints "USED TOTAL" (KiB) from the guest's /proc/meminfo after the workload exited.
+lg_mem() {
+  local prog kernel initrd raw line
+  prog=$(lg_prog "$1") || return 1; shift
+  kernel=$(lg_kernel) || return 1
+  initrd=$(lg_initrd "$prog") || return 1
+  raw=$(lg_qemu "$kernel" "$initrd" "/$(basename "$prog")" "$@") || true
+  line=$(printf '%s\n' "$raw" | tr -d '\r' | grep -o '@@UKBENCH-MEM used_kib=[0-9]* total_kib=[0-9]*@@' | tail -1)
+  [[ -n $line ]] || { lg_log "no memory line in guest output"; printf '%s\n' "$raw" | tail -20 >&2; return 1; }
+  echo "$line" | sed 's/.*used_kib=\([0-9]*\) total_kib=\([0-9]*\).*/\1 \2/'
+}
+
 lg_size() {
   local kernel initrd
   kernel=$(lg_kernel) || return 1
@@ -131,7 +156,8 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     boot-time) [[ $# -ge 1 ]] || { echo "usage: $0 boot-time PROG [ARGS]" >&2; exit 2; }; lg_boot_time "$@" ;;
     size)      [[ $# -ge 1 ]] || { echo "usage: $0 size PROG" >&2; exit 2; }; lg_size "$1" ;;
     kernel)    lg_kernel ;;
+    mem)       [[ $# -ge 1 ]] || { echo "usage: $0 mem PROG [ARGS]" >&2; exit 2; }; lg_mem "$@" ;;
     initrd)    [[ $# -ge 1 ]] || { echo "usage: $0 initrd PROG" >&2; exit 2; }; lg_initrd "$1" ;;
-    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 fi

@@ -42,7 +42,7 @@ namespace Kernel.Syscalls
             Add(59, "execve", null, Support.None, "processes not yet");
             Add(61, "wait4", null, Support.None, "processes not yet");
             Add(334, "rseq", null, Support.None, "ENOSYS: libc falls back");
-            Add(449, "futex_waitv", null, Support.None, "not yet");
+            Add(449, "futex_waitv", &Sys.FutexWaitv);
             Add(289, "signalfd4", null, Support.None, "not yet");
             Add(282, "signalfd", null, Support.None, "not yet");
 

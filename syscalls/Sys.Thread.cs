@@ -227,6 +227,48 @@ namespace Kernel.Syscalls
             }
         }
 
+        /// futex_waitv(2): waits on up to 128 32-bit futexes; returns the index of the one woken.
+        public static SysResult FutexWaitv(SyscallArgs* a)
+        {
+            const uint FUTEX2_SIZE_U32 = 2, FUTEX2_PRIVATE = 128;
+            ulong nr = a->A1;
+            if (a->A2 != 0 || nr == 0 || nr > 128) return Errno.EINVAL;
+            int clock = (int)a->A4;
+            ulong deadline = 0;
+            if (a->A3 != 0)
+            {
+                if (clock != 0 && clock != 1) return Errno.EINVAL;
+                if (new UserRef<Timespec>(a->A3).Read(out Timespec ts) != 0) return Errno.EFAULT;
+                if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
+                deadline = AbsoluteToMonotonic((ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec, clock == 0);
+                if (deadline == 0) deadline = 1;
+            }
+            ulong[] keys = Me.WaitvBuffer ??= new ulong[128];
+            byte* w = stackalloc byte[24];
+            for (ulong i = 0; i < nr; i++)
+            {
+                if (new UserPtr(a->A0 + i * 24).CopyIn(w, 24) != 0) return Errno.EFAULT;
+                uint flags = *(uint*)(w + 16);
+                if ((flags & ~(FUTEX2_SIZE_U32 | FUTEX2_PRIVATE)) != 0 || (flags & 3) != FUTEX2_SIZE_U32 || *(uint*)(w + 20) != 0) return Errno.EINVAL;
+                ulong addr = *(ulong*)(w + 8);
+                if ((addr & 3) != 0) return Errno.EINVAL;
+                keys[i] = addr;
+            }
+            // Values are checked after every address is known good, as Linux does.
+            for (ulong i = 0; i < nr; i++)
+            {
+                if (new UserPtr(a->A0 + i * 24).CopyIn(w, 24) != 0) return Errno.EFAULT;
+                uint v;
+                if (new UserPtr(keys[i]).CopyIn(&v, 4) != 0) return Errno.EFAULT;
+                if (v != (uint)*(ulong*)w) return Errno.EAGAIN;
+            }
+            int woken = Sched.Futex.WaitMultiple(keys, (int)nr, deadline, out WakeReason r);
+            if (woken >= 0) return woken;
+            if (r == WakeReason.TimedOut) return Errno.ETIMEDOUT;
+            Me.RestartSyscall = true;
+            return Errno.EINTR;
+        }
+
         static ulong AbsoluteToMonotonic(ulong t, bool realtime)
         {
             if (!realtime) return t;

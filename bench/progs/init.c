@@ -1,7 +1,9 @@
 /* /init for the Linux comparison guest. Linux panics if init exits, so this
  * wrapper gives the workload a console, fork+execs it (the workload binary is
  * byte-identical to the one our kernel runs), waits, prints its exit status
- * between markers that linux-guest.sh parses, and powers the machine off.
+ * between markers that linux-guest.sh parses, then the guest's memory in use
+ * (MemTotal - MemAvailable from /proc/meminfo, after the workload exited) on a
+ * line of its own, and powers the machine off.
  *
  *   /init [WORKLOAD [ARGS...]]   (args come from the kernel command line
  *                                 after "--"; default workload /workload) */
@@ -16,6 +18,25 @@
 #include <unistd.h>
 
 static void say(const char *s) { (void)!write(1, s, strlen(s)); }
+
+/* "@@UKBENCH-MEM used_kib=U total_kib=T@@": MemTotal - MemAvailable, MemTotal. */
+static void meminfo(void) {
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, 0);
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return;
+    char line[128];
+    long total = -1, avail = -1, v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemTotal: %ld kB", &v) == 1) total = v;
+        else if (sscanf(line, "MemAvailable: %ld kB", &v) == 1) avail = v;
+    }
+    fclose(f);
+    if (total < 0 || avail < 0) return;
+    char buf[96];
+    snprintf(buf, sizeof buf, "@@UKBENCH-MEM used_kib=%ld total_kib=%ld@@\n", total - avail, total);
+    say(buf);
+}
 
 static void console(void) {
     if (fcntl(1, F_GETFD) >= 0) return;          /* kernel opened /dev/console */
@@ -45,6 +66,7 @@ int main(int argc, char **argv) {
     char buf[64];
     snprintf(buf, sizeof buf, "@@UKBENCH-END rc=%d@@\n", rc);
     say(buf);
+    meminfo();
     sync();
     reboot(RB_POWER_OFF);
     for (;;) pause();

@@ -49,10 +49,42 @@ namespace Kernel.Sched
             t.FutexKey = 0;
         }
 
+        // Threads in futex_waitv: each waits on several keys at once, so they are kept in a
+        // list of their own that Wake also scans (there are few such threads).
+        static Thread[] _vectored = new Thread[8];
+        static int _vectoredCount;
+
+        /// futex_waitv: blocks until one of `keys` is woken; returns its index, or -1 with
+        /// the reason in `reason` (timed out or interrupted).
+        public static int WaitMultiple(ulong[] keys, int n, ulong wakeAtNs, out WakeReason reason)
+        {
+            Thread me = Scheduler.Current;
+            me.WaitvKeys = keys;
+            me.WaitvCount = n;
+            me.WaitvWoken = -1;
+            if (_vectoredCount == _vectored.Length)
+            {
+                var bigger = new Thread[_vectored.Length * 2];
+                for (int i = 0; i < _vectoredCount; i++) bigger[i] = _vectored[i];
+                _vectored = bigger;
+            }
+            _vectored[_vectoredCount++] = me;
+            reason = Scheduler.Block(wakeAtNs, true);
+            RemoveVectored(me);
+            me.WaitvKeys = null;
+            return me.WaitvWoken;
+        }
+
+        static void RemoveVectored(Thread t)
+        {
+            for (int i = 0; i < _vectoredCount; i++)
+                if (_vectored[i] == t) { _vectored[i] = _vectored[--_vectoredCount]; _vectored[_vectoredCount] = null; return; }
+        }
+
         /// Wakes up to `count` waiters on `key` whose bitset intersects `bitset`.
         public static int Wake(ulong key, int count, uint bitset)
         {
-            int woken = 0;
+            int woken = WakeVectored(key, count);
             int b = Bucket(key);
             Thread prev = null, p = _heads[b];
             while (p != null && woken < count)
@@ -68,6 +100,25 @@ namespace Kernel.Sched
                 }
                 else prev = p;
                 p = next;
+            }
+            return woken;
+        }
+
+        static int WakeVectored(ulong key, int count)
+        {
+            int woken = 0;
+            for (int i = 0; i < _vectoredCount && woken < count; i++)
+            {
+                Thread t = _vectored[i];
+                if (t.State != ThreadState.Blocked || t.WaitvWoken >= 0) continue;
+                for (int k = 0; k < t.WaitvCount; k++)
+                    if (t.WaitvKeys[k] == key)
+                    {
+                        t.WaitvWoken = k;
+                        Scheduler.Wake(t, WakeReason.Woken);
+                        woken++;
+                        break;
+                    }
             }
             return woken;
         }

@@ -31,6 +31,9 @@ namespace Kernel.Sched
         public ulong FutexKey;                  // address waited on, 0 when not in a futex wait
         public uint FutexBitset;
         public Thread NextWaiter;               // futex bucket chain
+        public ulong[] WaitvKeys;               // futex_waitv: the addresses waited on
+        public int WaitvCount, WaitvWoken;
+        public ulong[] WaitvBuffer;             // reused by each futex_waitv call of this thread
         public Thread NextRun;                  // run queue link
 
         public InterruptFrame* SyscallFrame;   // frame of the syscall in progress (for signals)
