@@ -43,8 +43,8 @@ namespace Kernel.Syscalls
             Add(61, "wait4", null, Support.None, "processes not yet");
             Add(334, "rseq", null, Support.None, "ENOSYS: libc falls back");
             Add(449, "futex_waitv", &Sys.FutexWaitv);
-            Add(289, "signalfd4", null, Support.None, "not yet");
-            Add(282, "signalfd", null, Support.None, "not yet");
+            Add(289, "signalfd4", &Sys.Signalfd4);
+            Add(282, "signalfd", &Sys.SignalfdCall);
 
             // Threads and scheduling (Sys.Thread.cs)
             Add(56, "clone", &Sys.Clone, Support.Partial, "threads (CLONE_VM|CLONE_THREAD); new processes get ENOSYS");

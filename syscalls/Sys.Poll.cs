@@ -272,6 +272,30 @@ namespace Kernel.Syscalls
             return DoEpollWait((int)a->A0, a->A1, (int)a->A2, deadline, a->A4 != 0 ? &mask : null);
         }
 
+        /// signalfd(2)
+        public static SysResult SignalfdCall(SyscallArgs* a) => DoSignalfd((int)a->A0, a->A1, a->A2, 0);
+        /// signalfd4(2)
+        public static SysResult Signalfd4(SyscallArgs* a) => DoSignalfd((int)a->A0, a->A1, a->A2, (int)a->A3);
+
+        static SysResult DoSignalfd(int fd, ulong maskPtr, ulong size, int flags)
+        {
+            const int SFD_NONBLOCK = 0x800, SFD_CLOEXEC = 0x80000;
+            if ((flags & ~(SFD_NONBLOCK | SFD_CLOEXEC)) != 0 || size != 8) return Errno.EINVAL;
+            ulong mask;
+            if (new UserPtr(maskPtr).CopyIn(&mask, 8) != 0) return Errno.EFAULT;
+            mask &= ~Unblockable;
+            if (fd != -1)
+            {
+                OpenFile f = Files.Get(fd);
+                if (f == null) return Errno.EBADF;
+                if (!(f is SignalFd sfd)) return Errno.EINVAL;
+                sfd.Mask = mask;
+                return fd;
+            }
+            int nfd = Files.Allocate(new SignalFd(mask, 0u | (uint)(flags & SFD_NONBLOCK)), 0, (flags & SFD_CLOEXEC) != 0);
+            return nfd < 0 ? Errno.EMFILE : nfd;
+        }
+
         /// eventfd(2)
         public static SysResult Eventfd(SyscallArgs* a) => NewEventFd((uint)a->A0, 0);
         /// eventfd2(2)

@@ -55,6 +55,7 @@ namespace Kernel.Sched
                     if (t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
                 }
             }
+            Fs.PollEvents.Changed();                         // signalfd readers and pollers re-check
             if (target != null && target.State == ThreadState.Blocked && target.Interruptible && (target.SignalMask & Bit(sig)) == 0)
             {
                 Futex.Forget(target);
