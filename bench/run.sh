@@ -3,12 +3,15 @@
 # same QEMU (TCG), measured in this one run. Prints a markdown table (also
 # saved to bench/build/results.md). Missing prerequisites give "n/a (reason)".
 #
-#   bench/run.sh     ~75 s; env: BENCH_RUNS=7 (fast timings), BENCH_LINUX_RUNS=3 (Linux
+#   bench/run.sh     ~4 min; env: BENCH_RUNS=7 (fast timings), BENCH_LINUX_RUNS=3 (Linux
 #                    boots, ~6 s each), BENCH_SKIP_LINUX=1, BENCH_TIMEOUT=120 (s per process),
+#                    BENCH_SMALLFILES=10000 (files in the smallfiles workload),
 #                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
 #
 # Timing: wall clock with date +%s%N around each QEMU process, median of the runs
 # (one method for every row, so the fork/exec overhead of the loop cancels in ratios).
+# Workload rows (readfile, smallfiles, threads, futex, per-call costs) are timed inside
+# the program with CLOCK_MONOTONIC: one run under our kernel, median of the Linux boots.
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
@@ -20,6 +23,7 @@ QEMU=${QEMU:-qemu-system-x86_64}
 KERNEL=${KERNEL_ELF:-out/kernel.elf}
 UKPACK=${UKPACK:-out/ukpack}
 TIMEOUT=${BENCH_TIMEOUT:-120}   # per QEMU/ukpack process; a timeout makes the row n/a
+NSMALL=${BENCH_SMALLFILES:-10000}
 export BENCH_BUILD=$BUILD
 mkdir -p "$BUILD"
 # shellcheck source=linux-guest.sh
@@ -74,6 +78,13 @@ FLOOR_ARGS=(-M microvm -accel tcg -m 512M -nodefaults -no-user-config -nographic
 log "building workloads and floor kernel"
 PROGS=$("$BENCH/progs/build.sh" "$BUILD" 2>&1) || { echo "bench: building progs failed: $PROGS" >&2; exit 1; }
 FLOOR=$("$BENCH/floor/build.sh" "$BUILD" 2>&1) || { echo "bench: building floor failed: $FLOOR" >&2; exit 1; }
+# readfile's input: 64 MiB of random bytes, generated once; the directory is the image's
+# root filesystem (ukpack build --fs) and the file goes into the Linux guest's initramfs.
+RFDIR=$BUILD/readfile-fs RFDATA=$BUILD/readfile-fs/readfile.dat
+if [[ ! -f $RFDATA || $(stat -c %s "$RFDATA") != 67108864 ]]; then
+  log "generating $RFDATA (64 MiB)"
+  mkdir -p "$RFDIR" && head -c 64M /dev/urandom >"$RFDATA.tmp" && mv "$RFDATA.tmp" "$RFDATA"
+fi
 
 # ---------------------------------------------------------------- floor
 log "QEMU floor ($RUNS runs)"
@@ -94,34 +105,61 @@ ukpack_ok=
 if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
 elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
 else ukpack_ok=1; fi
-for p in hello getppid clock compute; do
+for p in hello getppid clock compute readfile smallfiles threads futex; do
   if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
-  if out=$(timeout "$TIMEOUT" "$UKPACK" build "$PROGS/$p" -o "$BUILD/$p.img" 2>&1) && [[ -f $BUILD/$p.img ]]; then
+  fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR")
+  rm -f "$BUILD/$p.img"
+  if out=$(timeout "$TIMEOUT" "$UKPACK" build "$PROGS/$p" "${fsargs[@]}" -o "$BUILD/$p.img" 2>&1) && [[ -f $BUILD/$p.img ]]; then
     IMG[$p]=$BUILD/$p.img
   else
     IMGERR[$p]="ukpack build failed: $(echo "$out" | tail -1 | cut -c1-80)"
   fi
 done
 
-# ours_metric PROG METRIC: metric value from `ukpack run`, or n/a.
-ours_metric() {
-  local p=$1 k=$2 v
-  [[ -n ${IMG[$p]:-} ]] || { echo "n/a (${IMGERR[$p]})"; return; }
-  time_ms "$UKPACK" run "${IMG[$p]}"
-  v=$(metric_of "$k" "$BUILD/last.out")
-  if [[ $LAST_RC == 124 ]]; then echo "n/a (timed out after ${TIMEOUT}s)"
-  elif [[ $LAST_RC != 0 ]]; then echo "n/a (ukpack run exit $LAST_RC)"
-  elif [[ -z $v ]]; then echo "n/a (no $k in output)"
-  else echo "$v"; fi
-}
-linux_metric() {
-  local p=$1 k=$2 i v vals=()
-  for ((i = 0; i < LRUNS; i++)); do
-    v=$(lg_run "$p" 2>"$BUILD/linux.err" | tee "$BUILD/last.out" >/dev/null; metric_of "$k" "$BUILD/last.out")
-    isnum "$v" || { echo "n/a (Linux guest: $(tail -1 "$BUILD/linux.err" | cut -c1-80))"; return; }
-    vals+=("$v")
+# ours_metrics PROG "ARGS" METRIC...: one `ukpack run` (ARGS replace the image's if
+# non-empty); sets OURS[METRIC] for each metric to its value or n/a.
+ours_metrics() {
+  local p=$1 args=$2 k v why=; shift 2
+  local -a a; read -r -a a <<<"$args"
+  if [[ -z ${IMG[$p]:-} ]]; then why="n/a (${IMGERR[$p]})"
+  else
+    time_ms "$UKPACK" run "${IMG[$p]}" "${a[@]}"
+    if [[ $LAST_RC == 124 ]]; then why="n/a (timed out after ${TIMEOUT}s)"
+    elif [[ $LAST_RC != 0 ]]; then why="n/a (ukpack run exit $LAST_RC: $(tail -c 80 "$BUILD/last.out" | tr -c '[:print:]' ' '))"; fi
+  fi
+  for k; do
+    if [[ -n $why ]]; then OURS[$k]=$why; continue; fi
+    v=$(metric_of "$k" "$BUILD/last.out")
+    OURS[$k]=${v:-n/a (no $k in output)}
   done
-  median "${vals[@]}"
+}
+# linux_metrics PROG "ARGS" METRIC...: LIN[METRIC] = median over $LRUNS guest boots, or n/a.
+# $LG_EXTRA_FILES (if set by the caller) goes into the initramfs.
+linux_metrics() {
+  local p=$1 args=$2 i k v; shift 2
+  local -a a; read -r -a a <<<"$args"
+  local -A vals=()
+  if [[ -z $LINUX_OK ]]; then for k; do LIN[$k]="n/a ($linux_why)"; done; return; fi
+  for ((i = 0; i < LRUNS; i++)); do
+    lg_run "$p" "${a[@]}" 2>"$BUILD/linux.err" >"$BUILD/last.out"
+    for k; do
+      v=$(metric_of "$k" "$BUILD/last.out")
+      if ! isnum "$v"; then
+        for k; do LIN[$k]="n/a (Linux guest: $( (tail -1 "$BUILD/last.out"; tail -1 "$BUILD/linux.err") | tail -1 | cut -c1-80))"; done
+        return
+      fi
+      vals[$k]+=" $v"
+    done
+  done
+  # shellcheck disable=SC2086
+  for k; do LIN[$k]=$(median ${vals[$k]}); done
+}
+# workload PROG "ARGS" METRIC...: both of the above.
+workload() {
+  log "$1 under our kernel"
+  ours_metrics "$@"
+  [[ -n $LINUX_OK ]] && log "$1 under Linux guest ($LRUNS boots)"
+  linux_metrics "$@"
 }
 
 # ---------------------------------------------------------------- hello world
@@ -153,17 +191,37 @@ fi
 
 # ---------------------------------------------------------------- per-call costs
 declare -A OURS LIN
-for pk in getppid:getppid_ns_per_call clock:clock_gettime_ns_per_call compute:compute_ns_per_iter; do
-  p=${pk%%:*} k=${pk#*:}
-  log "$p under our kernel"
-  OURS[$p]=$(ours_metric "$p" "$k")
-  if [[ -n $LINUX_OK ]]; then
-    log "$p under Linux guest ($LRUNS boots)"
-    LIN[$p]=$(linux_metric "$p" "$k")
-  else
-    LIN[$p]="n/a ($linux_why)"
-  fi
-done
+workload getppid "" getppid_ns_per_call
+workload clock "" clock_gettime_ns_per_call
+workload compute "" compute_ns_per_iter
+
+# ---------------------------------------------------------------- files, threads, futex
+LG_EXTRA_FILES=$RFDATA workload readfile "" readfile_mib_per_s
+workload smallfiles "$NSMALL" smallfiles_create_us_per_file smallfiles_stat_us_per_file \
+  smallfiles_unlink_us_per_file smallfiles_us_per_file
+workload threads "" threads_us_per_create_join
+workload futex "" futex_us_per_round_trip
+
+# ---------------------------------------------------------------- memory after hello
+# Ours: the kernel's exit log line "memory in use X KiB of Y KiB" (physical pages in use).
+# Linux: MemTotal - MemAvailable from /proc/meminfo, read by /init after hello exited.
+if [[ -n ${IMG[hello]:-} ]]; then
+  log "hello memory under our kernel"
+  time_ms "$UKPACK" run "${IMG[hello]}" --log 3 -v
+  read -r mem_kib mem_tot < <(sed -n 's/.*memory in use \([0-9]*\) KiB of \([0-9]*\) KiB.*/\1 \2/p' "$BUILD/last.out" | tail -1)
+  if isnum "${mem_kib:-}"; then mem_note="physical memory in use at exit (kernel log), of $(kib $((mem_tot * 1024)))"
+  else mem_kib="n/a (no 'memory in use' kernel log line)"; mem_note=; fi
+else
+  mem_kib="n/a (${IMGERR[hello]})"; mem_note=
+fi
+if [[ -n $LINUX_OK ]]; then
+  log "hello memory under Linux guest (1 boot)"
+  if read -r lmem_kib lmem_tot < <(lg_mem hello 2>"$BUILD/linux.err") && isnum "${lmem_kib:-}"; then
+    lmem_note="MemTotal-MemAvailable after hello exited, MemTotal $(kib $((lmem_tot * 1024)))"
+  else lmem_kib="n/a (Linux guest: $(tail -1 "$BUILD/linux.err" | cut -c1-80))"; lmem_note=; fi
+else
+  lmem_kib="n/a ($linux_why)"; lmem_note=
+fi
 
 # ---------------------------------------------------------------- sizes
 bin_size=$(stat -c %s "$PROGS/hello")
@@ -175,6 +233,12 @@ else lsize="n/a ($linux_why)"; fi
 # ---------------------------------------------------------------- table
 ms() { isnum "$1" && echo "$1 ms" || echo "$1"; }
 ns() { isnum "$1" && echo "$1 ns" || echo "$1"; }
+us() { isnum "$1" && echo "$1 µs" || echo "$1"; }
+mibs() { isnum "$1" && echo "$1 MiB/s" || echo "$1"; }
+kibk() { isnum "$1" && kib $(($1 * 1024)) || echo "$1"; }
+row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workload metric
+  echo "| $1 | $($2 "${OURS[$3]}") | $($2 "${LIN[$3]}") | $(ratio "${OURS[$3]}" "${LIN[$3]}") | $4 |"
+}
 {
   echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $($QEMU --version | head -1 | sed 's/ (.*//'), TCG;"
   echo "kernel $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); Linux guest: ${linux_kernel:+$(basename "$linux_kernel")} on -M pc; timings are medians of $RUNS runs ($LRUNS for Linux boots)."
@@ -185,9 +249,17 @@ ns() { isnum "$1" && echo "$1 ns" || echo "$1"; }
   echo "| kernel boot -> power-off vs floor | $(ms "$kern_ms") | $(ms "$floor_ms") | $(ratio "$kern_ms" "$floor_ms") | $(n=$(diffms "$kern_ms" "$floor_ms"); [[ -n $n ]] && echo "$n, QEMU exit $kern_rc") |"
   echo "| hello world (ukpack run) vs floor | $(ms "$hello_ms") | $(ms "$floor_ms") | $(ratio "$hello_ms" "$floor_ms") | $(diffms "$hello_ms" "$floor_ms") |"
   echo "| hello world vs Linux guest boot -> power-off | $(ms "$hello_ms") | $(ms "$lhello_ms") | $(ratio "$hello_ms" "$lhello_ms") | same static binary |"
-  echo "| getppid per call vs Linux guest | $(ns "${OURS[getppid]}") | $(ns "${LIN[getppid]}") | $(ratio "${OURS[getppid]}" "${LIN[getppid]}") | raw syscall, 500k calls |"
-  echo "| clock_gettime(MONOTONIC) per call vs Linux guest | $(ns "${OURS[clock]}") | $(ns "${LIN[clock]}") | $(ratio "${OURS[clock]}" "${LIN[clock]}") | Linux uses its vDSO |"
-  echo "| control: user-mode loop per iteration vs Linux guest | $(ns "${OURS[compute]}") | $(ns "${LIN[compute]}") | $(ratio "${OURS[compute]}" "${LIN[compute]}") | should be ~1.00x |"
+  row "getppid per call vs Linux guest" ns getppid_ns_per_call "raw syscall, 500k calls"
+  row "clock_gettime(MONOTONIC) per call vs Linux guest" ns clock_gettime_ns_per_call "Linux uses its vDSO"
+  row "control: user-mode loop per iteration vs Linux guest" ns compute_ns_per_iter "should be ~1.00x"
+  row "readfile: 64 MiB sequential read(), 64 KiB chunks, vs Linux guest" mibs readfile_mib_per_s "throughput: higher is better; image root fs vs initramfs"
+  row "smallfiles: create+write 100 B+close per file vs Linux guest" us smallfiles_create_us_per_file "$NSMALL files in /tmp (tmpfs)"
+  row "smallfiles: stat per file vs Linux guest" us smallfiles_stat_us_per_file "same $NSMALL files"
+  row "smallfiles: unlink per file vs Linux guest" us smallfiles_unlink_us_per_file "same $NSMALL files"
+  row "smallfiles: create+stat+unlink per file vs Linux guest" us smallfiles_us_per_file "the three phases together"
+  row "threads: pthread_create+pthread_join vs Linux guest" us threads_us_per_create_join "2,000 threads, one at a time"
+  row "futex ping-pong round trip vs Linux guest" us futex_us_per_round_trip "2 threads, raw FUTEX_WAIT/WAKE, 20,000 round trips"
+  echo "| memory in use after hello vs Linux guest | $(kibk "$mem_kib") | $(kibk "$lmem_kib") | $(ratio "$mem_kib" "$lmem_kib") | ours: ${mem_note:-n/a}; Linux: ${lmem_note:-n/a}; -m 512M both |"
   echo "| hello image vs the static binary | $(kib "$img_size") | $(kib "$bin_size") | $(ratio "$img_size" "$bin_size") | |"
   echo "| hello image vs Linux guest (bzImage + initramfs) | $(kib "$img_size") | $(kib "$lsize") | $(ratio "$img_size" "$lsize") | |"
 } | tee "$BUILD/results.md"

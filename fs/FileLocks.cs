@@ -42,7 +42,22 @@ namespace Kernel.Fs
             return true;
         }
 
-        /// Sets or clears a lock. Returns EAGAIN on conflict (the caller cannot wait: one thread).
+        /// Woken whenever locks are released, for F_OFD_SETLKW and flock without LOCK_NB.
+        public static readonly Sched.WaitQueue Released = new Sched.WaitQueue();
+
+        /// Sets a lock, waiting while another description holds a conflicting one; EINTR
+        /// when a signal interrupts the wait.
+        public static Errno SetWait(OpenFile owner, Inode node, bool flock, long start, long end, int type)
+        {
+            while (true)
+            {
+                Errno r = Set(owner, node, flock, start, end, type);
+                if (r != Errno.EAGAIN) return r;
+                if (Released.Wait() == Sched.WakeReason.Interrupted) { Sched.Scheduler.Current.RestartSyscall = true; return Errno.EINTR; }
+            }
+        }
+
+        /// Sets or clears a lock. Returns EAGAIN on conflict.
         public static Errno Set(OpenFile owner, Inode node, bool flock, long start, long end, int type)
         {
             if (type != F_UNLCK && Conflict(owner, node, flock, start, end, type) != null) return Errno.EAGAIN;
@@ -67,6 +82,7 @@ namespace Kernel.Fs
                 l = next;
             }
             owner.Locks = owner;       // marks the description as holding (or having held) locks
+            Released.WakeAll();        // anything removed above may unblock a waiter
             if (type != F_UNLCK)
                 _all = new Lock { Owner = owner, Node = node, Flock = flock, Start = start, End = end, Type = type, Next = _all };
             return 0;
@@ -80,6 +96,7 @@ namespace Kernel.Fs
                 if (l.Owner == owner) { if (prev == null) _all = l.Next; else prev.Next = l.Next; }
                 else prev = l;
             }
+            Released.WakeAll();
         }
     }
 }

@@ -16,6 +16,7 @@ namespace Kernel.Fs
         public int Readers, Writers;
         public readonly PipeInode Inode;
         readonly Sched.WaitQueue _readWait = new Sched.WaitQueue(), _writeWait = new Sched.WaitQueue();
+        ulong _readerOpens, _writerOpens;      // FIFO opens of each end, for blocking opens
 
         public Pipe() { Inode = new PipeInode(this); }
 
@@ -152,9 +153,27 @@ namespace Kernel.Fs
             const uint O_NONBLOCK = 0x800;
             if (acc == 1 && (flags & O_NONBLOCK) != 0 && Readers == 0) return Errno.ENXIO;
             if (acc == 3) return Errno.EINVAL;
-            // A blocking open of one end waits for the other on Linux; with one thread
-            // nothing could open it, so it returns at once (reads then see EOF or EAGAIN).
+            ulong readerOpens = _readerOpens, writerOpens = _writerOpens;
             file = acc == 0 ? new PipeEnd(this, false, flags) : acc == 1 ? new PipeEnd(this, true, flags) : new PipeEnd(this, true, flags, both: true);
+            if (acc != 1) _readerOpens++;
+            if (acc != 0) _writerOpens++;
+            _readWait.WakeAll();
+            _writeWait.WakeAll();
+            PollEvents.Changed();
+            // A blocking open of one end waits until the other end is opened too.
+            if ((flags & O_NONBLOCK) == 0 && acc != 2)
+                // Done once the other end has been opened since, even if closed again already.
+                while (acc == 0 ? Writers == 0 && _writerOpens == writerOpens : Readers == 0 && _readerOpens == readerOpens)
+                {
+                    var q = acc == 0 ? _readWait : _writeWait;
+                    if (q.Wait() == Sched.WakeReason.Interrupted)
+                    {
+                        file.Release();
+                        file = null;
+                        Sched.Scheduler.Current.RestartSyscall = true;
+                        return Errno.EINTR;
+                    }
+                }
             return 0;
         }
     }

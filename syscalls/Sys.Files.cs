@@ -78,8 +78,8 @@ namespace Kernel.Syscalls
             if (type == FileLocks.F_RDLCK && acc == O_WRONLY) return Errno.EBADF;
             if (type == FileLocks.F_WRLCK && acc == 0) return Errno.EBADF;
             if (!ofd || f.Inode == null) return SysResult.Ok;
-            Errno r = FileLocks.Set(f, f.Inode, false, s, e, type);
-            // F_OFD_SETLKW would wait for the other description; with one thread it never could.
+            Errno r = cmd == 38 ? FileLocks.SetWait(f, f.Inode, false, s, e, type)       // F_OFD_SETLKW
+                                : FileLocks.Set(f, f.Inode, false, s, e, type);
             return r != 0 ? r : SysResult.Ok;
         }
 
@@ -94,8 +94,10 @@ namespace Kernel.Syscalls
             int type = kind == SH ? FileLocks.F_RDLCK : kind == EX ? FileLocks.F_WRLCK : kind == UN ? FileLocks.F_UNLCK : -1;
             if (type < 0) return Errno.EINVAL;
             if (f.Inode == null) return SysResult.Ok;
-            Errno r = FileLocks.Set(f, f.Inode, true, 0, long.MaxValue, type);
-            return r != 0 ? (SysResult)Errno.EAGAIN : SysResult.Ok;
+            Errno r = (op & NB) != 0 ? FileLocks.Set(f, f.Inode, true, 0, long.MaxValue, type)
+                                     : FileLocks.SetWait(f, f.Inode, true, 0, long.MaxValue, type);
+            if (r == Errno.EINTR) return r;
+            return r != 0 ? (SysResult)Errno.EWOULDBLOCK : SysResult.Ok;
         }
 
         /// fsync(2): data lives in memory (tmpfs semantics); nothing to write back.
