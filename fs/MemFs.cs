@@ -61,18 +61,76 @@ namespace Kernel.Fs
             return a;
         }
 
+        // Entries live in arrays in creation order (readdir positions); removal leaves a hole
+        // (null) that is compacted away when the arrays next fill up, so indices held during
+        // one operation stay valid. An open-addressing hash (index + 1; 0 empty, -1 deleted)
+        // makes lookups O(1) in large directories.
+        int[] _slots = new int[8];
+        int _live, _holes, _used;          // entries, holes in the arrays, non-empty hash slots
+
+        static uint HashName(ReadOnlySpan<byte> name)
+        {
+            uint h = 2166136261;
+            for (int i = 0; i < name.Length; i++) h = (h ^ name[i]) * 16777619;
+            return h;
+        }
+
         int Find(ReadOnlySpan<byte> name)
         {
-            for (int i = 0; i < _count; i++)
+            int mask = _slots.Length - 1;
+            for (int k = (int)(HashName(name) & (uint)mask), probes = 0; probes < _slots.Length; k = (k + 1) & mask, probes++)
             {
-                byte[] n = _names[i];
-                if (n.Length == name.Length && ((ReadOnlySpan<byte>)n).SequenceEqual(name)) return i;
+                int v = _slots[k];
+                if (v == 0) return -1;
+                if (v < 0) continue;
+                byte[] n = _names[v - 1];
+                if (n.Length == name.Length && ((ReadOnlySpan<byte>)n).SequenceEqual(name)) return v - 1;
             }
             return -1;
         }
 
+        /// Indexes entry `index`; the table must have room (see AddEntry).
+        void HashInsert(int index)
+        {
+            int mask = _slots.Length - 1;
+            int k = (int)(HashName(_names[index]) & (uint)mask);
+            while (_slots[k] > 0) k = (k + 1) & mask;
+            if (_slots[k] == 0) _used++;
+            _slots[k] = index + 1;
+        }
+
+        void HashRemove(int index)
+        {
+            int mask = _slots.Length - 1;
+            for (int k = (int)(HashName(_names[index]) & (uint)mask); _slots[k] != 0; k = (k + 1) & mask)
+                if (_slots[k] == index + 1) { _slots[k] = -1; return; }
+        }
+
+        void Rehash(int size)
+        {
+            while (size < 8 || _live * 2 >= size) size *= 2;
+            _slots = new int[size];
+            _used = 0;
+            for (int i = 0; i < _count; i++) if (_nodes[i] != null) HashInsert(i);
+        }
+
+        void Compact()
+        {
+            int j = 0;
+            for (int i = 0; i < _count; i++)
+            {
+                if (_nodes[i] == null) continue;
+                _names[j] = _names[i]; _nodes[j] = _nodes[i]; _pos[j] = _pos[i]; j++;
+            }
+            for (int i = j; i < _count; i++) { _names[i] = null; _nodes[i] = null; }
+            _count = j;
+            _holes = 0;
+            Rehash(_slots.Length);
+        }
+
         void AddEntry(ReadOnlySpan<byte> name, Inode node)
         {
+            if (_count == _names.Length && _holes > 0) Compact();
             if (_count == _names.Length)
             {
                 var nn = new byte[_count * 2][]; var nd = new Inode[_count * 2]; var np = new long[_count * 2];
@@ -82,16 +140,21 @@ namespace Kernel.Fs
             _names[_count] = Copy(name); _nodes[_count] = node; _pos[_count] = _nextPos++;
             if (node.Parent == null || !node.IsDir) { node.Parent = this; node.Name = _names[_count]; }
             _count++;
+            _live++;
+            // A full table is rebuilt (which indexes the new entry too); else index it alone.
+            if ((_used + 1) * 2 > _slots.Length) Rehash(_slots.Length * 2);
+            else HashInsert(_count - 1);
         }
 
         void RemoveAt(int i)
         {
-            for (int j = i; j < _count - 1; j++) { _names[j] = _names[j + 1]; _nodes[j] = _nodes[j + 1]; _pos[j] = _pos[j + 1]; }
-            _count--;
-            _names[_count] = null; _nodes[_count] = null;
+            HashRemove(i);
+            _names[i] = null; _nodes[i] = null;
+            _live--;
+            _holes++;
         }
 
-        public override bool IsEmptyDir { get { Populate(); return _count == 0; } }
+        public override bool IsEmptyDir { get { Populate(); return _live == 0; } }
 
         public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
         {
@@ -233,8 +296,7 @@ namespace Kernel.Fs
                     if (m.IsDir) return Errno.EISDIR;
                     m.Unlinked();
                 }
-                newDir.RemoveAt(j);
-                if (newDir == this && j < i) i--;
+                newDir.RemoveAt(j);                                    // leaves a hole: i stays valid
             }
             RemoveAt(i);
             if (n.IsDir) { Nlink--; newDir.Nlink++; }
@@ -248,9 +310,12 @@ namespace Kernel.Fs
         {
             Populate();
             e = default;
-            for (int i = 0; i < _count; i++)
+            // Positions increase along the arrays: binary-search the first one >= cookie.
+            int lo = 0, hi = _count;
+            while (lo < hi) { int mid = (lo + hi) / 2; if (_pos[mid] < cookie) lo = mid + 1; else hi = mid; }
+            for (int i = lo; i < _count; i++)
             {
-                if (_pos[i] < cookie) continue;
+                if (_nodes[i] == null) continue;
                 byte[] n = _names[i];
                 for (int k = 0; k < n.Length && k < name.Length; k++) name[k] = n[k];
                 e.NameLength = n.Length; e.Ino = _nodes[i].Ino; e.Type = FileMode.DirType(_nodes[i].Mode);
