@@ -141,9 +141,9 @@ namespace Kernel.Fs
             if (new UserPtr(InitialSp).CopyIn(&argc, 8) != 0) return;
             ulong p = InitialSp + 8 + (argc + 1) * 8, v = 1;
             while (v != 0) { if (new UserPtr(p).CopyIn(&v, 8) != 0) return; p += 8; }
+            ulong* pair = stackalloc ulong[2];
             for (int i = 0; i < 64; i++)
             {
-                ulong* pair = stackalloc ulong[2];
                 if (new UserPtr(p).CopyIn(pair, 16) != 0) return;
                 for (int b = 0; b < 16; b++) w.Byte(((byte*)pair)[b]);
                 if (pair[0] == 0) return;

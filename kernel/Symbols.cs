@@ -73,6 +73,7 @@ namespace Kernel
             Log.End(ref head);
             ulong* p = (ulong*)rsp;
             int found = 0;
+            System.Span<byte> line = stackalloc byte[256];
             for (int i = 0; i < 2048 && found < maxFrames; i++)
             {
                 // Stop at the end of the stack: the next page is unmapped (a guard page).
@@ -80,7 +81,7 @@ namespace Kernel
                     if (!Memory.AddressSpace.IsKernelMapped((ulong)(p + i))) break;
                 ulong v = p[i];
                 if (!Symbols.IsKernelText(v) || !FollowsCall(v)) continue;
-                var w = Log.Begin(LogLevel.Error, stackalloc byte[256]);
+                var w = Log.Begin(LogLevel.Error, line);
                 w.Str("  "); w.Hex(v, 16); w.Str(" "); Symbols.Append(ref w, v);
                 Log.End(ref w);
                 found++;

@@ -87,10 +87,11 @@ namespace Kernel.Syscalls
             Log.WriteRaw("@@BEGIN syscalls.md\n");
             Log.WriteRaw("# System calls\n\nGenerated from syscalls/SyscallTable.cs by `make docs`; a test fails when it is stale.\n\n");
             Log.WriteRaw("| nr | name | support | note |\n| --- | --- | --- | --- |\n");
+            System.Span<byte> line = stackalloc byte[512];        // one buffer: stackalloc in a loop would grow the stack
             for (int i = 0; i < Size; i++)
             {
                 if (Table[i].Name == null) continue;
-                var w = new LineWriter(stackalloc byte[512]);
+                var w = new LineWriter(line);
                 w.Str("| "); w.Dec(i); w.Str(" | "); w.Str(Table[i].Name); w.Str(" | ");
                 w.Str(Table[i].Handler == null || Table[i].Level == Support.None ? "none" : Table[i].Level == Support.Partial ? "partial" : "full");
                 w.Str(" | "); if (Table[i].Note != null) w.Str(Table[i].Note); w.Str(" |\n");
