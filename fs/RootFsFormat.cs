@@ -162,13 +162,13 @@ namespace Kernel.Fs
             RootFsEntry.Decode(a.Slice(RootFsFormat.HeaderSize + (int)i * RootFsFormat.EntrySize, RootFsFormat.EntrySize), out e);
         }
 
-        public static ReadOnlySpan<byte> Name(ReadOnlySpan<byte> a, ref RootFsHeader h, ref RootFsEntry e)
+        public static ReadOnlySpan<byte> Name(ReadOnlySpan<byte> a, scoped ref RootFsHeader h, scoped ref RootFsEntry e)
         {
             return a.Slice((int)(h.NamesOffset + e.NameOffset), (int)e.NameLength);
         }
 
         /// <summary>File contents or symlink target; empty for directories.</summary>
-        public static ReadOnlySpan<byte> Data(ReadOnlySpan<byte> a, ref RootFsEntry e)
+        public static ReadOnlySpan<byte> Data(ReadOnlySpan<byte> a, scoped ref RootFsEntry e)
         {
             if (RootFsFormat.IsDir(e.Mode) || e.DataSize == 0) return default(ReadOnlySpan<byte>);
             return a.Slice((int)e.DataOffset, (int)e.DataSize);
