@@ -329,7 +329,23 @@ public sealed class LogState(bool verbose)
         }
     }
 
-    public void Flush() { if (_partial.Count > 0) Line(); }
+    /// Ends the log: a partial last line counts, and the held-back reports are printed.
+    public void Flush()
+    {
+        if (_partial.Count > 0) Line();
+        foreach (var r in _reports) Print(r);
+        _reports.Clear();
+    }
+
+    // Without -v, error lines (a fault report, a panic) are printed after QEMU has exited
+    // and the program's own stderr has been relayed, so they always come last.
+    readonly List<string> _reports = [];
+
+    void Print(string show)
+    {
+        if (Captured != null) { Captured.Add(show); return; }
+        lock (Console.Error) { Console.Error.WriteLine(show); Console.Error.Flush(); }
+    }
 
     void Line()
     {
@@ -338,15 +354,8 @@ public sealed class LogState(bool verbose)
         if (KernelLog.TryParseExit(line, out var st)) { ExitStatus = st; return; }
         _last.Enqueue(line);
         while (_last.Count > KeepLines) _last.Dequeue();
-        string? show = null;
-        if (verbose) show = line;
-        else
-        {
-            var (level, msg) = KernelLog.Parse(line);
-            if (level == 'E') show = "ukpack: " + msg;
-        }
-        if (show == null) return;
-        if (Captured != null) { Captured.Add(show); return; }
-        lock (Console.Error) { Console.Error.WriteLine(show); Console.Error.Flush(); }
+        if (verbose) { Print(line); return; }
+        var (level, msg) = KernelLog.Parse(line);
+        if (level == 'E') _reports.Add("ukpack: " + msg);
     }
 }
