@@ -70,16 +70,7 @@ namespace Kernel.Fs
                 case DevKind.Random:
                     {
                         if (len > 0x1ffffff) len = 0x1ffffff;
-                        byte* chunk = stackalloc byte[256];
-                        ulong done = 0;
-                        while (done < len)
-                        {
-                            ulong k = len - done < 256 ? len - done : 256;
-                            Arch.Random.Fill(chunk, k);
-                            if (buf.Add(done).CopyOut(chunk, k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
-                            done += k;
-                        }
-                        return (long)done;
+                        return buf.FillRandom(len);
                     }
             }
             return Errno.EINVAL;

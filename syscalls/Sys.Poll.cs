@@ -47,6 +47,16 @@ namespace Kernel.Syscalls
             return result;
         }
 
+        /// The optional temporary signal mask of ppoll/pselect/epoll_pwait: (pointer, size).
+        static Errno ReadOptionalMask(ulong ptr, ulong size, out ulong mask, out bool present)
+        {
+            mask = 0;
+            present = ptr != 0;
+            if (!present) return 0;
+            if (size != 8) return Errno.EINVAL;
+            fixed (ulong* m = &mask) return new UserPtr(ptr).CopyIn(m, 8);
+        }
+
         struct PollState { public UserPtr Fds; public int Count; public Errno Error; }
 
         static int PollReady(void* p)
@@ -91,13 +101,9 @@ namespace Kernel.Syscalls
         {
             Errno e = ReadTimespecDeadline(a->A2, out ulong deadline);
             if (e != 0) return e;
-            ulong mask = 0;
-            if (a->A3 != 0)
-            {
-                if (a->A4 != 8) return Errno.EINVAL;
-                if (new UserPtr(a->A3).CopyIn(&mask, 8) != 0) return Errno.EFAULT;
-            }
-            return DoPoll(a->A0, a->A1, deadline, a->A3 != 0 ? &mask : null);
+            e = ReadOptionalMask(a->A3, a->A4, out ulong mask, out bool hasMask);
+            if (e != 0) return e;
+            return DoPoll(a->A0, a->A1, deadline, hasMask ? &mask : null);
         }
 
         struct SelectState { public int N; public ulong* In, Out, Ex, RIn, ROut, REx; public Errno Error; }
@@ -249,13 +255,9 @@ namespace Kernel.Syscalls
         /// epoll_pwait(2)
         public static SysResult EpollPwait(SyscallArgs* a)
         {
-            ulong mask = 0;
-            if (a->A4 != 0)
-            {
-                if (a->A5 != 8) return Errno.EINVAL;
-                if (new UserPtr(a->A4).CopyIn(&mask, 8) != 0) return Errno.EFAULT;
-            }
-            return DoEpollWait((int)a->A0, a->A1, (int)a->A2, DeadlineFromMs((int)a->A3), a->A4 != 0 ? &mask : null);
+            Errno e = ReadOptionalMask(a->A4, a->A5, out ulong mask, out bool hasMask);
+            if (e != 0) return e;
+            return DoEpollWait((int)a->A0, a->A1, (int)a->A2, DeadlineFromMs((int)a->A3), hasMask ? &mask : null);
         }
 
         /// epoll_pwait2(2)
@@ -263,13 +265,9 @@ namespace Kernel.Syscalls
         {
             Errno e = ReadTimespecDeadline(a->A3, out ulong deadline);
             if (e != 0) return e;
-            ulong mask = 0;
-            if (a->A4 != 0)
-            {
-                if (a->A5 != 8) return Errno.EINVAL;
-                if (new UserPtr(a->A4).CopyIn(&mask, 8) != 0) return Errno.EFAULT;
-            }
-            return DoEpollWait((int)a->A0, a->A1, (int)a->A2, deadline, a->A4 != 0 ? &mask : null);
+            e = ReadOptionalMask(a->A4, a->A5, out ulong mask, out bool hasMask);
+            if (e != 0) return e;
+            return DoEpollWait((int)a->A0, a->A1, (int)a->A2, deadline, hasMask ? &mask : null);
         }
 
         /// signalfd(2)

@@ -152,16 +152,7 @@ namespace Kernel.Syscalls
             uint flags = (uint)a->A2;
             if ((flags & ~7u) != 0 || (flags & 6) == 6) return Errno.EINVAL;
             if (len > 0x1ffffff) len = 0x1ffffff;
-            byte* chunk = stackalloc byte[256];
-            ulong done = 0;
-            while (done < len)
-            {
-                ulong k = len - done < 256 ? len - done : 256;
-                Arch.Random.Fill(chunk, k);
-                if (new UserPtr(a->A0 + done).CopyOut(chunk, k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
-                done += k;
-            }
-            return (long)done;
+            return new UserPtr(a->A0).FillRandom(len);
         }
 
         /// sched_getaffinity(2): one CPU.

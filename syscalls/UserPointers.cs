@@ -41,6 +41,22 @@ namespace Kernel.Syscalls
             return UserCopy.Set((void*)Address, 0, len) == 0 ? 0 : Errno.EFAULT;
         }
 
+        /// Fills `len` bytes with random data (getrandom, /dev/urandom); returns the count
+        /// written, or EFAULT when nothing could be.
+        public SysResult FillRandom(ulong len)
+        {
+            byte* chunk = stackalloc byte[256];
+            ulong done = 0;
+            while (done < len)
+            {
+                ulong k = len - done < 256 ? len - done : 256;
+                Arch.Random.Fill(chunk, k);
+                if (Add(done).CopyOut(chunk, k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                done += k;
+            }
+            return (long)done;
+        }
+
         /// Reads a NUL-terminated string into `dst`; ENAMETOOLONG when it does not fit.
         public Errno ReadCString(Span<byte> dst, out int length)
         {
