@@ -22,6 +22,11 @@ namespace Kernel.Proc
             {
                 case 14:
                     if ((f->Error & 1) == 0 && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
+                    if (p.Memory.OutOfMemory)
+                    {
+                        Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");
+                        p.KillBySignal(Signal.SIGKILL, null, 0, false);
+                    }
                     // ACCERR when a mapping exists but forbids the access (even if never touched).
                     Sched.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
                     break;

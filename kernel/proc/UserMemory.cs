@@ -118,10 +118,14 @@ namespace Kernel.Proc
             if ((Space.Lookup(page) & AddressSpace.Present) != 0) return false;   // a real protection fault
             if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, ref v);
             ulong frame = PhysicalMemory.AllocateFrames(1);
-            if (frame == ulong.MaxValue) return false;
+            if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             Space.Map(page, frame, PteFlags(v.Prot));
             return true;
         }
+
+        /// Set when a fault could not be served for lack of memory: the program is then
+        /// killed with SIGKILL, as Linux's OOM killer would, rather than given a SIGSEGV.
+        public bool OutOfMemory;
 
         /// Creates a VMA (the caller ensured the range is free) without populating it.
         public void AddVma(ulong start, ulong end, uint prot, uint kind)
