@@ -14,9 +14,13 @@ KERNEL_CS := $(shell find kernel drivers fs syscalls loader -name '*.cs' -not -p
 KERNEL_S := $(wildcard kernel/arch/x86_64/*.S)
 KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S)) $(OBJ)/vdso_blob.o
 
-.PHONY: all kernel test test-host test-boot test-compat bench demo docs clean check-tools
+.PHONY: all kernel test test-host test-boot test-compat bench demo docs clean check-tools check-qemu
 
 all: check-tools $(OUT)/kernel.elf $(OUT)/ukpack
+
+check-qemu:
+	@command -v $(QEMU) >/dev/null || { echo "make: QEMU is missing: apt-get install qemu-system-x86" >&2; exit 1; }
+	@command -v musl-gcc >/dev/null || { echo "make: musl-gcc is missing: apt-get install musl-tools" >&2; exit 1; }
 
 check-tools:
 	@command -v $(DOTNET) >/dev/null || { echo "make: the .NET SDK 10 is missing: install it (https://dot.net) or put dotnet on PATH" >&2; exit 1; }
@@ -67,7 +71,7 @@ kernel: $(OUT)/kernel.elf
 -include tools/ukpack/ukpack.mk
 
 # Main job on a built-in default: pack a static hello world and boot it.
-demo: all
+demo: all check-qemu
 	@mkdir -p $(OBJ)/demo
 	musl-gcc -static -O2 -o $(OBJ)/demo/hello tests/demo/hello.c
 	$(OUT)/ukpack build $(OBJ)/demo/hello -o $(OBJ)/demo/hello.img -- "from the demo"
@@ -78,10 +82,10 @@ test: all test-host test-boot test-compat
 test-host:
 	$(DOTNET) test tests/HostTests -v quiet -nologo
 
-test-boot: all
+test-boot: all check-qemu
 	$(DOTNET) test tests/BootTests -v quiet -nologo
 
-test-compat: all
+test-compat: all check-qemu
 	compat-suite/run.sh
 	@# busybox's native side runs in a chroot, which needs root.
 	if [ "$$(id -u)" = 0 ]; then compat-suite/busybox/run.sh; else sudo -n compat-suite/busybox/run.sh; fi
@@ -90,8 +94,7 @@ bench: all
 	bench/run.sh
 
 # docs/syscalls.md is generated from the kernel's own syscall table (a boot test checks it).
-docs: $(OUT)/kernel.elf
-	@command -v $(QEMU) >/dev/null || { echo "make: QEMU is missing: apt-get install qemu-system-x86" >&2; exit 1; }
+docs: $(OUT)/kernel.elf check-qemu
 	$(QEMU) -M microvm -accel tcg -cpu max -m 256M -nodefaults -no-user-config -display none -no-reboot \
 	    -kernel $(OUT)/kernel.elf -append "log=0 test=syscall-table" \
 	    -chardev file,id=log,path=$(OBJ)/syscalls.log -device isa-debugcon,iobase=0xe9,chardev=log \
