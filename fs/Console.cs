@@ -46,6 +46,8 @@ namespace Kernel.Fs
                 {
                     _escape = false;
                     if (b == 0x04) { _eof = true; continue; }
+                    if (b == 0x05) { StdoutClosed = true; continue; }
+                    if (b == 0x06) { StderrClosed = true; continue; }
                     if (b != 0xff) continue;             // unknown escape: dropped
                 }
                 else if (b == 0xff) { _escape = true; continue; }
@@ -54,6 +56,9 @@ namespace Kernel.Fs
         }
 
         public static bool AtEnd => _eof;
+
+        /// The host's reader of our stdout/stderr went away (FF 05 / FF 06 from ukpack).
+        public static bool StdoutClosed, StderrClosed;
 
         /// Bytes of input that a read would return without waiting.
         public static long Available() { Drain(); return _head - _tail; }
@@ -132,8 +137,17 @@ namespace Kernel.Fs
         public override SysResult Read(UserPtr buffer, ulong length) =>
             _which == 0 ? SerialConsole.Read(buffer, length) : Errno.EBADF;
 
-        public override SysResult Write(UserPtr buffer, ulong length) =>
-            _which == 0 ? Errno.EBADF : SerialConsole.Write(_which == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
+        public override SysResult Write(UserPtr buffer, ulong length)
+        {
+            if (_which == 0) return Errno.EBADF;
+            if (_which == 1 ? SerialConsole.StdoutClosed : SerialConsole.StderrClosed)
+            {
+                // Like a pipe whose reader has gone: SIGPIPE to the writer, and EPIPE.
+                Sched.Signals.Send(Sched.Scheduler.Current, 13, new Sched.SigInfoData { Pid = Proc.Process.Current.Pid });
+                return Errno.EPIPE;
+            }
+            return SerialConsole.Write(_which == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
+        }
 
         public override long WriteKernel(byte* src, long len)
         {

@@ -61,7 +61,8 @@ namespace Kernel.Proc
         /// Death by a signal's default action: one line for the host, status 128+N.
         public void KillBySignal(int sig, InterruptFrame* f, ulong faultAddress, bool hasAddress)
         {
-            var w = Log.Begin(LogLevel.Error, stackalloc byte[320]);
+            // A SIGPIPE death is routine (a reader closed the pipe): shells say nothing, nor do we.
+            var w = Log.Begin(sig == Signal.SIGPIPE ? LogLevel.Warn : LogLevel.Error, stackalloc byte[320]);
             w.Str("program killed by "); w.Str(Signal.Name(sig));
             if (f != null)
             {
@@ -77,7 +78,7 @@ namespace Kernel.Proc
                     }
                 }
             }
-            Log.End(ref w);
+            if (Log.Enabled(sig == Signal.SIGPIPE ? LogLevel.Warn : LogLevel.Error)) Log.End(ref w);
             ReportAndPowerOff(128 + sig);
         }
     }

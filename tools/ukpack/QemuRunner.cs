@@ -158,20 +158,30 @@ public static class QemuRunner
             proc.BeginErrorReadLine();
 
             // 3. Relays.
-            var stdout = Console.OpenStandardOutput();
-            var stderr = Console.OpenStandardError();
+            // Plain write(2) on fds 1 and 2 (see FdStream): we must notice when our reader goes
+            // away (see Pump), and must not overwrite what others wrote to the same file.
+            var stdout = new FdStream(1);
+            var stderr = new FdStream(2);
             var logState = new LogState(o.Verbose);
             var relayCts = new CancellationTokenSource();
+            Socket? stdioSocket = null;
+            void Notify(byte[] sequence)
+            {
+                var sock = Volatile.Read(ref stdioSocket);
+                if (sock == null) return;
+                try { lock (sock) sock.Send(sequence); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            }
             var tStdio = Task.Run(async () =>
             {
                 using var c = await lStdio.AcceptAsync(relayCts.Token);
+                stdioSocket = c;
                 _ = Task.Run(() => PumpStdin(c));
-                await Pump(c, stdout, null, relayCts.Token);
+                await Pump(c, stdout, null, relayCts.Token, () => Notify(StdinCodec.StdoutClosedSequence));
             });
             var tStderr = Task.Run(async () =>
             {
                 using var c = await lStderr.AcceptAsync(relayCts.Token);
-                await Pump(c, stderr, null, relayCts.Token);
+                await Pump(c, stderr, null, relayCts.Token, () => Notify(StdinCodec.StderrClosedSequence));
             });
             var tLog = Task.Run(async () =>
             {
@@ -270,7 +280,10 @@ public static class QemuRunner
         try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch { }
     }
 
-    static async Task Pump(Socket s, Stream? output, LogState? log, CancellationToken ct)
+    /// <summary>Relays a guest channel to `output` (and/or the log). When our reader closes
+    /// `output` (EPIPE), `closed` tells the guest, and the rest of the channel is drained
+    /// and dropped.</summary>
+    static async Task Pump(Socket s, Stream? output, LogState? log, CancellationToken ct, Action? closed = null)
     {
         var buf = new byte[16384];
         try
@@ -279,7 +292,11 @@ public static class QemuRunner
             {
                 int n = await s.ReceiveAsync(buf, SocketFlags.None, ct);
                 if (n <= 0) break;
-                if (output != null) { output.Write(buf, 0, n); output.Flush(); }
+                if (output != null)
+                {
+                    try { output.Write(buf, 0, n); output.Flush(); }
+                    catch (IOException) { output = null; closed?.Invoke(); }
+                }
                 log?.Feed(buf.AsSpan(0, n));
             }
         }
@@ -298,9 +315,9 @@ public static class QemuRunner
             while ((n = stdin.Read(buf, 0, buf.Length)) > 0)
             {
                 int m = StdinCodec.Encode(buf.AsSpan(0, n), enc);
-                s.Send(enc.AsSpan(0, m));
+                lock (s) s.Send(enc.AsSpan(0, m));      // whole escaped chunks, between notices
             }
-            s.Send(StdinCodec.EofSequence);
+            lock (s) s.Send(StdinCodec.EofSequence);
         }
         catch { /* guest gone */ }
     }

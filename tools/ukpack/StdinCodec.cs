@@ -7,6 +7,9 @@ public static class StdinCodec
     public const byte Escape = 0xFF;
     public const byte EndOfInput = 0x04;
     public static readonly byte[] EofSequence = [Escape, EndOfInput];
+    /// <summary>Our stdout (FF 05) or stderr (FF 06) was closed by its reader: the guest
+    /// then gives the program EPIPE and SIGPIPE on those fds, as a closed pipe would.</summary>
+    public static readonly byte[] StdoutClosedSequence = [Escape, 0x05], StderrClosedSequence = [Escape, 0x06];
 
     /// <summary>Escapes data into dst (which needs room for 2 * data.Length); returns the
     /// number of bytes written.</summary>
