@@ -66,7 +66,11 @@ public static class Builder
     public static int Build(BuildOptions o, ILogger log)
     {
         var (bytes, elf) = LoadProgram(o.App);
-        var libraries = elf.HasInterp() ? DynamicDeps.Resolve(o.App, bytes, elf) : new List<string>();
+        // A dynamic program gets its interpreter and libraries from this machine, unless the
+        // --fs tree has its own interpreter (a complete root filesystem, e.g. debootstrap).
+        bool ownInterp = elf.HasInterp() && o.Fs != null &&
+            File.Exists(Path.Combine(o.Fs, Encoding.UTF8.GetString(elf.Interp(bytes)).TrimEnd('\0').TrimStart('/')));
+        var libraries = elf.HasInterp() && !ownInterp ? DynamicDeps.Resolve(o.App, bytes, elf) : new List<string>();
 
         // Kernel.
         var kernelPath = o.Kernel ?? DefaultKernelPath();
