@@ -66,6 +66,8 @@ public static class Builder
     public static int Build(BuildOptions o, ILogger log)
     {
         var (bytes, elf) = LoadProgram(o.App);
+        RootFsBuilder.SynthesizedMtime = long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var epoch)
+            ? epoch : new DateTimeOffset(File.GetLastWriteTimeUtc(o.App)).ToUnixTimeSeconds();
         // A dynamic program gets its interpreter and libraries from this machine, unless the
         // --fs tree has its own interpreter (a complete root filesystem, e.g. debootstrap).
         bool ownInterp = elf.HasInterp() && o.Fs != null &&

@@ -40,10 +40,10 @@ public sealed class RootFsBuilder
 {
     public FsNode Root { get; } = new() { Name = "", Mode = RootFsFormat.S_IFDIR | 0x1ed /*0755*/, MtimeSec = SynthesizedMtime };
 
-    /// <summary>mtime of the entries ukpack makes up (directories on a path, /etc files):
-    /// SOURCE_DATE_EPOCH when set, so builds stay reproducible, else the build time.</summary>
-    public static long SynthesizedMtime { get; } =
-        long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var t) ? t : DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    /// <summary>mtime of the entries ukpack makes up (directories on a path, /etc files).
+    /// Builder sets it from SOURCE_DATE_EPOCH or else the program's own mtime, so the same
+    /// inputs always give the same image.</summary>
+    public static long SynthesizedMtime { get; set; }
     public List<string> Warnings { get; } = new();
 
     /// <summary>Scans a host directory: regular files, directories, symlinks (not followed),
