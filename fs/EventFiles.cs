@@ -168,11 +168,28 @@ namespace Kernel.Fs
 
         public override SysResult Read(UserPtr buffer, ulong length) => Errno.EINVAL;
         public override SysResult Write(UserPtr buffer, ulong length) => Errno.EINVAL;
+        static int _depth;
+
         public override uint Poll()
         {
+            // Nested epoll instances: bounded, so a cycle cannot recurse without end.
+            if (_depth >= 5) return 0;
+            _depth++;
+            uint r = 0;
+            for (int i = 0; i < _count && r == 0; i++)
+                if (!_items[i].Disarmed && (PollEvents.WithNormal(_items[i].File.Poll()) & _items[i].Events) != 0) r = PollEvents.In;
+            _depth--;
+            return r;
+        }
+
+        /// Whether `target` is reachable from this instance (adding it would make a cycle).
+        public bool Contains(EpollFile target, int depth = 0)
+        {
+            if (this == target) return true;
+            if (depth >= 5) return true;                   // too deep: treat as a loop, as Linux does
             for (int i = 0; i < _count; i++)
-                if (!_items[i].Disarmed && (PollEvents.WithNormal(_items[i].File.Poll()) & _items[i].Events) != 0) return PollEvents.In;
-            return 0;
+                if (_items[i].File is EpollFile e && e.Contains(target, depth + 1)) return true;
+            return false;
         }
         public override void Stat(ref Abi.Stat st) { st.Mode = 0x180; st.Nlink = 1; st.BlkSize = 4096; st.Dev = 0xe; }
         public override int Describe(System.Span<byte> buf) => EventFd.Copy(buf, "anon_inode:[eventpoll]");

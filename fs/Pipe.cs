@@ -64,7 +64,11 @@ namespace Kernel.Fs
                 long k = Capacity - at;
                 if (k > Count) k = Count;
                 if ((ulong)k > len - done) k = (long)(len - done);
-                if (dst.Add(done).CopyOut(_buf + at, (ulong)k) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                if (dst.Add(done).CopyOut(_buf + at, (ulong)k) != 0)
+                {
+                    if (done > 0) { _writeWait.WakeAll(); PollEvents.Changed(); }
+                    return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                }
                 _tail += k; done += (ulong)k;
             }
             if (_head == _tail) _head = _tail = 0;
@@ -97,7 +101,7 @@ namespace Kernel.Fs
                     long k = Capacity - at;
                     if (k > Capacity - Count) k = Capacity - Count;
                     if ((ulong)k > len - done) k = (long)(len - done);
-                    if (src.Add(done).CopyIn(_buf + at, (ulong)k) != 0) { _readWait.WakeAll(); return done > 0 ? (SysResult)(long)done : Errno.EFAULT; }
+                    if (src.Add(done).CopyIn(_buf + at, (ulong)k) != 0) { _readWait.WakeAll(); PollEvents.Changed(); return done > 0 ? (SysResult)(long)done : Errno.EFAULT; }
                     _head += k; done += (ulong)k;
                 }
                 _readWait.WakeAll();

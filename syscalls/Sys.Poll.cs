@@ -17,8 +17,8 @@ namespace Kernel.Syscalls
             if (ptr == 0) return 0;
             if (new UserRef<Timespec>(ptr).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-            ulong ns = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
-            deadline = ns == 0 ? ulong.MaxValue : Clock.MonotonicNs() + ns;
+            ulong ns = Time.Deadline.Ns(ts);
+            deadline = ns == 0 ? ulong.MaxValue : ns == ulong.MaxValue ? 0 : Clock.MonotonicNs() + ns;
             return 0;
         }
 
@@ -207,6 +207,7 @@ namespace Kernel.Syscalls
             if (ef == null || target == null) return Errno.EBADF;
             if (!(ef is EpollFile ep) || target == ef) return Errno.EINVAL;
             if (target is InodeFile || target.IsPath) return Errno.EPERM;        // regular files and directories
+            if (op == 1 && target is EpollFile inner && inner.Contains(ep)) return Errno.ELOOP;
             const int ADD = 1, DEL = 2, MOD = 3;
             uint events = 0; ulong data = 0;
             if (op != DEL)

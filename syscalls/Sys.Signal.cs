@@ -25,6 +25,7 @@ namespace Kernel.Syscalls
                 {
                     Cur.PendingSignals &= ~Signals.Bit(sig);
                     for (int i = 0; i < Scheduler.Slots; i++) Scheduler.At(i).PendingSignals &= ~Signals.Bit(sig);
+                    Signals.Purge(sig, 0);
                 }
             }
             if (a->A2 != 0 && new UserRef<SigAction>(a->A2).Write(old) != 0) return Errno.EFAULT;
@@ -95,8 +96,7 @@ namespace Kernel.Syscalls
             {
                 if (new UserRef<Timespec>(a->A2).Read(out Timespec ts) != 0) return Errno.EFAULT;
                 if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-                deadline = Time.Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
-                if (deadline == 0) deadline = 1;
+                deadline = Time.Deadline.After(ts);
             }
             while (true)
             {
@@ -145,7 +145,8 @@ namespace Kernel.Syscalls
                 if (new UserPtr(a->A0).CopyIn(ss, 24) != 0) return Errno.EFAULT;
                 if (onStack) return Errno.EPERM;
                 int flags = (int)ss[1];
-                if ((flags & ~(2 | unchecked((int)0x80000000))) != 0) return Errno.EINVAL;
+                if ((flags & ~(1 | 2 | unchecked((int)0x80000000))) != 0) return Errno.EINVAL;   // SS_ONSTACK is accepted as 0
+                flags &= ~1;
                 if ((flags & 2) == 0 && ss[2] < 2048) return Errno.ENOMEM;
                 if ((flags & 2) != 0) { Me.AltStackSp = 0; Me.AltStackSize = 0; Me.AltStackFlags = 2; }
                 else { Me.AltStackSp = ss[0]; Me.AltStackFlags = 0; Me.AltStackSize = ss[2]; }

@@ -42,6 +42,7 @@ namespace Kernel.Syscalls
                 return Errno.ENOSYS;                            // new processes: not yet (honest)
             if ((flags & CLONE_NEWNS) != 0) return Errno.EINVAL;
 
+            if ((flags & CLONE_SETTLS) != 0 && tls >= AddressSpace.UserLimit) return Errno.EPERM;
             var p = Cur;
             var t = new Thread(p, p.AllocateTid());
             t.KernelStackTop = KernelStacks.Allocate(Scheduler.ThreadStackPages);
@@ -56,8 +57,13 @@ namespace Kernel.Syscalls
             f->Vector = 0;                                         // resumed through isr_resume (full fxrstor)
             if ((flags & CLONE_CHILD_CLEARTID) != 0) t.ClearChildTid = childTid;
             int tid = t.Tid;
-            if ((flags & CLONE_PARENT_SETTID) != 0 && new UserPtr(parentTid).CopyOut(&tid, 4) != 0) return Errno.EFAULT;
-            if ((flags & CLONE_CHILD_SETTID) != 0 && new UserPtr(childTid).CopyOut(&tid, 4) != 0) return Errno.EFAULT;
+            if (((flags & CLONE_PARENT_SETTID) != 0 && new UserPtr(parentTid).CopyOut(&tid, 4) != 0) ||
+                ((flags & CLONE_CHILD_SETTID) != 0 && new UserPtr(childTid).CopyOut(&tid, 4) != 0))
+            {
+                KernelStacks.Free(t.KernelStackTop, Scheduler.ThreadStackPages);
+                Heap.Free(t.FpuArea, 512);
+                return Errno.EFAULT;
+            }
             Scheduler.Start(t, f);
             return tid;
         }
@@ -75,6 +81,7 @@ namespace Kernel.Syscalls
         /// Thread teardown visible to the program: robust futexes and CLONE_CHILD_CLEARTID.
         static void ReleaseThread(Thread me)
         {
+            Signals.Purge(0, me.Tid);
             RobustCleanup(me);
             if (me.ClearChildTid != 0)
             {
@@ -157,10 +164,10 @@ namespace Kernel.Syscalls
                         {
                             if (new UserRef<Timespec>(a->A3).Read(out Timespec ts) != 0) return Errno.EFAULT;
                             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-                            ulong t = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
                             // WAIT takes a relative timeout; WAIT_BITSET an absolute one on its clock.
-                            deadline = cmd == WAIT ? Time.Clock.MonotonicNs() + t : AbsoluteToMonotonic(t, realtime);
-                            if (deadline == 0) deadline = 1;
+                            ulong t = Time.Deadline.Ns(ts);
+                            deadline = t == ulong.MaxValue ? 0 : cmd == WAIT ? Time.Deadline.After(ts) : AbsoluteToMonotonic(t, realtime);
+                            if (t != ulong.MaxValue && deadline == 0) deadline = 1;
                         }
                         uint v;
                         if (new UserPtr(uaddr).CopyIn(&v, 4) != 0) return Errno.EFAULT;
@@ -183,6 +190,8 @@ namespace Kernel.Syscalls
                         int wake = (int)(uint)a->A2, requeue = (int)(uint)a->A3;
                         if (wake < 0 || requeue < 0) return Errno.EINVAL;
                         if ((a->A4 & 3) != 0) return Errno.EINVAL;
+                        uint probe;
+                        if (a->A4 == 0 || new UserPtr(a->A4).CopyIn(&probe, 4) != 0) return Errno.EFAULT;
                         if (cmd == CMP_REQUEUE)
                         {
                             uint v;
@@ -198,8 +207,11 @@ namespace Kernel.Syscalls
                         uint encoded = (uint)a->A5;
                         if ((uaddr2 & 3) != 0) return Errno.EINVAL;
                         int opType = (int)((encoded >> 28) & 7), cmp = (int)((encoded >> 24) & 15);
-                        uint oparg = (encoded >> 12) & 0xfff, cmparg = encoded & 0xfff;
-                        if ((encoded & 0x80000000) != 0) oparg = 1u << (int)(oparg & 31);
+                        // 12-bit fields, sign-extended as Linux has done since 4.15.
+                        int opargS = (int)(encoded << 8) >> 20, cmpargS = (int)(encoded << 20) >> 20;
+                        uint oparg = (uint)opargS, cmparg = (uint)cmpargS;
+                        if ((encoded & 0x80000000) != 0) oparg = 1u << (opargS & 31);
+                        if (cmp > 5 || opType > 4) return Errno.ENOSYS;
                         uint old;
                         if (new UserPtr(uaddr2).CopyIn(&old, 4) != 0) return Errno.EFAULT;
                         uint nv;
@@ -216,7 +228,6 @@ namespace Kernel.Syscalls
                         int woken = Sched.Futex.Wake(uaddr, (int)(uint)a->A2, 0xffffffff);
                         int o = (int)old, c = (int)cmparg;
                         bool hit = cmp switch { 0 => o == c, 1 => o != c, 2 => o < c, 3 => o <= c, 4 => o > c, 5 => o >= c, _ => false };
-                        if (cmp > 5) return Errno.ENOSYS;
                         if (hit) woken += Sched.Futex.Wake(uaddr2, (int)(uint)a->A3, 0xffffffff);
                         return woken;
                     }

@@ -103,7 +103,8 @@ namespace Kernel.Syscalls
         {
             if (new UserRef<Timespec>(a->A0).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-            ulong deadline = Clock.MonotonicNs() + (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+            ulong deadline = Deadline.After(ts);
+            if (deadline == 0) deadline = ulong.MaxValue;          // centuries away: sleep "forever"
             if (SleepUntil(deadline)) return SysResult.Ok;
             if (WriteRemaining(a->A1, deadline) != 0) return Errno.EFAULT;
             return Errno.EINTR;
@@ -142,8 +143,9 @@ namespace Kernel.Syscalls
             if (id < 0) return Errno.EINVAL;                                   // a thread's CPU clock
             if (new UserRef<Timespec>(a->A2).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-            ulong want = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
+            ulong want = Deadline.Ns(ts);
             ulong mono = Clock.MonotonicNs();
+            if (want == ulong.MaxValue) want = ulong.MaxValue / 2;  // centuries away
             ulong deadline = (flags & 1) != 0 ? (want > now ? mono + (want - now) : mono) : mono + want;
             if (SleepUntil(deadline)) return SysResult.Ok;
             if ((flags & 1) == 0 && WriteRemaining(a->A3, deadline) != 0) return Errno.EFAULT;

@@ -77,6 +77,8 @@ namespace Kernel.Syscalls
                 f->Rip -= 2;
             }
             Sched.Signals.DeliverPending(f);
+            // sigsuspend-style temporary masks end with the call when no handler frame took them.
+            if (me.RestoreMaskAfterSignal) { me.SignalMask = me.SavedMaskForSuspend; me.RestoreMaskAfterSignal = false; }
             return f;
         }
 

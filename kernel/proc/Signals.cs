@@ -109,6 +109,15 @@ namespace Kernel.Sched
             return info;
         }
 
+        /// Drops queued instances: of `sig` (it became ignored), or aimed at thread `tid` (it exited).
+        public static void Purge(int sig, int tid)
+        {
+            int kept = 0;
+            for (int i = 0; i < _queued; i++)
+                if (!((sig != 0 && _queue[i].Sig == sig) || (tid != 0 && _queue[i].Tid == tid))) _queue[kept++] = _queue[i];
+            _queued = kept;
+        }
+
         /// Whether `sig` is pending for the process or thread `t`.
         public static bool IsPending(Thread t, int sig) => ((P.PendingSignals | (t != null ? t.PendingSignals : 0)) & Bit(sig)) != 0;
 
@@ -159,15 +168,21 @@ namespace Kernel.Sched
             int sig = 1;
             while ((ready & Bit(sig)) == 0) sig++;
             ulong h = P.Actions[sig].Handler;
-            if (h == 1 || (h == 0 && Signal.DefaultIgnored(sig))) return true;
+            bool stop = sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == 21 || sig == 22;
+            if (h == 1 || (h == 0 && (Signal.DefaultIgnored(sig) || stop))) return true;
             return h > 1 && (P.Actions[sig].Flags & SA_RESTART) != 0;
         }
 
         const int UcontextSize = 304, SiginfoSize = 128, FrameSize = 8 + UcontextSize + SiginfoSize;
 
+        const ulong UserTop = 0x0000800000000000;
+
         static bool SetupFrame(InterruptFrame* f, Thread me, int sig, SigInfoData d)
         {
             SigAction act = P.Actions[sig];
+            // The handler becomes the return address: it must be a user address (a kernel or
+            // non-canonical one would fault the kernel's return to user mode).
+            if (act.Handler >= UserTop) return false;
             ulong sp = f->Rsp;
             bool onAlt = me.AltStackFlags == 0 && me.AltStackSize != 0 && sp - me.AltStackSp <= me.AltStackSize;
             if ((act.Flags & SA_ONSTACK) != 0 && me.AltStackFlags == 0 && !onAlt) sp = me.AltStackSp + me.AltStackSize;
@@ -237,6 +252,7 @@ namespace Kernel.Sched
             ulong* g = (ulong*)(uc + 40);
             f->R8 = g[0]; f->R9 = g[1]; f->R10 = g[2]; f->R11 = g[3]; f->R12 = g[4]; f->R13 = g[5]; f->R14 = g[6]; f->R15 = g[7];
             f->Rdi = g[8]; f->Rsi = g[9]; f->Rbp = g[10]; f->Rbx = g[11]; f->Rdx = g[12]; f->Rax = g[13]; f->Rcx = g[14];
+            if (g[16] >= UserTop) { P.KillBySignal(Signal.SIGSEGV, f, g[16], true); return 0; }
             f->Rsp = g[15]; f->Rip = g[16];
             const ulong userFlags = 0x40dd5;                       // CF PF AF ZF SF TF DF OF AC
             f->Rflags = (f->Rflags & ~userFlags) | (g[17] & userFlags);

@@ -126,6 +126,13 @@ namespace Kernel.Sched
         /// Moves up to `count` waiters from `from` to `to` (FUTEX_REQUEUE); returns how many.
         public static int Requeue(ulong from, ulong to, int count)
         {
+            if (from == to)
+            {
+                // Nothing moves; report how many would have (as if requeued in place).
+                int n = 0;
+                for (Thread p2 = _heads[Bucket(from)]; p2 != null && n < count; p2 = p2.NextWaiter) if (p2.FutexKey == from) n++;
+                return n;
+            }
             int moved = 0;
             int b = Bucket(from);
             Thread prev = null, p = _heads[b];

@@ -15,7 +15,25 @@ namespace Kernel.Arch
         public static extern void Restore(byte* area);
 
         const int MxcsrOffset = 24, XmmOffset = 160, XmmBytes = 256;
-        const uint MxcsrMask = 0xffff;
+        static uint _mxcsrMask;
+
+        /// The CPU's MXCSR_MASK (fxsave offset 28; 0 means the architectural default 0xffbf):
+        /// bits outside it would make fxrstor fault.
+        static uint MxcsrMask
+        {
+            get
+            {
+                if (_mxcsrMask == 0)
+                {
+                    byte* area = stackalloc byte[512 + 16];
+                    area = (byte*)(((ulong)area + 15) & ~15UL);
+                    Save(area);
+                    _mxcsrMask = *(uint*)(area + 28);
+                    if (_mxcsrMask == 0) _mxcsrMask = 0xffbf;
+                }
+                return _mxcsrMask;
+            }
+        }
 
         public static byte* AreaOf(InterruptFrame* f) => (byte*)f - 512;
 
