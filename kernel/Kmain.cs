@@ -9,7 +9,8 @@ using Kernel.Time;
 
 namespace Kernel
 {
-    /// Boot sequence: each step depends only on the ones before it.
+    /// Boot sequence: each step depends only on the ones before it. This is the one place
+    /// that wires the layers together (machine, then files, processes and the program).
     public static unsafe class Kmain
     {
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "run_on_stack")]
@@ -64,7 +65,19 @@ namespace Kernel
             w.Udec(Heap.BytesInUse >> 10); w.Str(" KiB");
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
             SelfTest.Run(Options);
-            Boot2.Start();
+            StartProgram();
+        }
+
+        /// After the machine is set up: start the program from the boot module, if any.
+        static void StartProgram()
+        {
+            if (Boot.ModuleSize == 0)
+            {
+                Log.Info("no program image (no initrd); powering off");
+                Log.WriteRaw("@@UKEXIT 0\n");
+                Power.Exit(0);
+            }
+            Loader.ProcessStart.Run();
         }
     }
 }
