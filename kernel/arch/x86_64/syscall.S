@@ -28,16 +28,22 @@ syscall_entry:
     leaq -512(%rax), %rsp
     RESTORE_SSE %rsp
     addq $512, %rsp
+    /* Only a user address may go back through sysret (a non-canonical rcx would fault
+       in ring 0 with the user's rsp). The C# side never produces one; this is the last
+       line of defence: park the verdict in the error-code slot, which is discarded. */
+    movq 136(%rsp), %rax
+    shrq $47, %rax
+    movq %rax, 128(%rsp)
     POP_GPRS
-    addq $16, %rsp
-    /* sysret when rcx/r11 still hold rip/rflags (every ordinary syscall) and rip is
-       canonical; otherwise (sigreturn rewrote the frame) the general iretq. */
+    cmpq $0, 8(%rsp)
+    leaq 16(%rsp), %rsp             /* drop vector and error; lea keeps the flags */
+    jne 1f
+    /* sysret when rcx/r11 still hold rip/rflags (every ordinary syscall); otherwise
+       (sigreturn rewrote the frame) the general iretq. */
     cmpq (%rsp), %rcx
     jne 1f
     cmpq 16(%rsp), %r11
     jne 1f
-    btq $47, %rcx
-    jc 1f
     movq 24(%rsp), %rsp
     sysretq
 1:  iretq
