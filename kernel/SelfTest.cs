@@ -16,6 +16,7 @@ namespace Kernel
             else if (o.TestIs("divide-error")) DivideError();
             else if (o.TestIs("throw")) Throw();
             else if (o.TestIs("basics")) Basics();
+            else if (o.TestIs("kthreads")) KernelThreads();
             else if (o.TestIs("syscall-table")) { Syscalls.SyscallTable.DumpMarkdown(); Power.Exit(0); }
             else { Log.Error("unknown self-test"); Power.Exit(3); }
         }
@@ -84,6 +85,37 @@ namespace Kernel
             object o = things[(int)(Timer.Ticks & 1)];
             ok &= Check(o is IThing && !(o is string), "interface casts");
             Log.Info(ok ? "self-test basics: PASS" : "self-test basics: FAIL");
+            Power.Exit(ok ? (byte)0 : (byte)1);
+        }
+
+        static int _kcounter;
+        static Sched.WaitQueue _kwait;
+
+        static void Worker(ulong rounds)
+        {
+            for (ulong i = 0; i < rounds; i++)
+            {
+                _kcounter++;
+                _kwait.WakeAll();
+                Sched.Scheduler.Yield();
+            }
+        }
+
+        /// Kernel threads: two workers interleave with the boot thread through a wait queue
+        /// and end when their function returns. Exits 0 when it all holds.
+        static void KernelThreads()
+        {
+            var boot = new Sched.Thread(null, 0) { IsKernel = true };
+            Sched.Scheduler.Init(boot);
+            _kwait = new Sched.WaitQueue();
+            var a = Sched.Scheduler.StartKernelThread(&Worker, 5);
+            var b = Sched.Scheduler.StartKernelThread(&Worker, 7);
+            while (_kcounter < 12) _kwait.Wait();
+            Sched.Scheduler.Yield();                      // let both finish returning
+            Sched.Scheduler.Yield();
+            bool ok = Check(_kcounter == 12, "two kernel threads ran their rounds");
+            ok &= Check(a.State == Sched.ThreadState.Dead && b.State == Sched.ThreadState.Dead, "kernel threads end when their function returns");
+            Log.Info(ok ? "self-test kthreads: PASS" : "self-test kthreads: FAIL");
             Power.Exit(ok ? (byte)0 : (byte)1);
         }
 

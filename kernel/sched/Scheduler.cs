@@ -18,6 +18,8 @@ namespace Kernel.Sched
         static extern void SwitchContext(ulong* saveRsp, ulong newRsp);
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "thread_start_addr")]
         static extern ulong ThreadStart();
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "kthread_start_addr")]
+        static extern ulong KthreadStart();
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_kernel_rsp_addr")]
         static extern ulong* SyscallKernelRsp();
 
@@ -48,14 +50,15 @@ namespace Kernel.Sched
             _all[_count++] = t;
         }
 
+        /// Live threads of the program (kernel threads are not counted).
         public static int ThreadCount
         {
-            get { int n = 0; for (int i = 0; i < _count; i++) if (_all[i].State != ThreadState.Dead) n++; return n; }
+            get { int n = 0; for (int i = 0; i < _count; i++) if (_all[i].State != ThreadState.Dead && !_all[i].IsKernel) n++; return n; }
         }
 
         public static Thread Find(int tid)
         {
-            for (int i = 0; i < _count; i++) if (_all[i].Tid == tid && _all[i].State != ThreadState.Dead) return _all[i];
+            for (int i = 0; i < _count; i++) if (_all[i].Tid == tid && _all[i].State != ThreadState.Dead && !_all[i].IsKernel) return _all[i];
             return null;
         }
 
@@ -75,6 +78,27 @@ namespace Kernel.Sched
             Register(t);
             Enqueue(t);
         }
+
+        /// Starts a kernel thread: it runs `fn(arg)` in ring 0 on its own stack, is scheduled
+        /// like any thread (it must block or yield to let others run: the kernel is not
+        /// preempted) and ends when `fn` returns.
+        public static Thread StartKernelThread(delegate*<ulong, void> fn, ulong arg)
+        {
+            var t = new Thread(Proc.Process.Current, -1) { IsKernel = true };
+            t.KernelStackTop = KernelStacks.Allocate(ThreadStackPages);
+            ulong* sp = (ulong*)(t.KernelStackTop - 8 * 8);
+            // switch_context pops r15 r14 r13 r12 rbx rbp, then returns to kthread_start.
+            sp[0] = 0; sp[1] = 0; sp[2] = arg; sp[3] = (ulong)fn; sp[4] = 0; sp[5] = 0;
+            sp[6] = KthreadStart();
+            t.SavedRsp = (ulong)sp;
+            t.State = ThreadState.Runnable;
+            Register(t);
+            Enqueue(t);
+            return t;
+        }
+
+        [System.Runtime.InteropServices.UnmanagedCallersOnly(EntryPoint = "kthread_exit")]
+        static void KernelThreadExit() => ExitCurrent();
 
         static void Enqueue(Thread t)
         {
@@ -110,7 +134,7 @@ namespace Kernel.Sched
             me.Wake = WakeReason.None;
             me.WakeAtNs = wakeAtNs;
             me.Interruptible = interruptible;
-            if (interruptible && Signals.HasDeliverable(me)) { me.State = ThreadState.Runnable; return WakeReason.Interrupted; }
+            if (interruptible && !me.IsKernel && Signals.HasDeliverable(me)) { me.State = ThreadState.Runnable; return WakeReason.Interrupted; }
             Reschedule();
             me.WakeAtNs = 0;
             me.Interruptible = false;
@@ -146,7 +170,7 @@ namespace Kernel.Sched
                 if (me.State == ThreadState.Runnable) { me.RanSinceNs = Clock.MonotonicNs(); return; }
                 CheckTimeouts(Clock.MonotonicNs());
                 if (_runHead != null) continue;
-                if (ThreadCount == 0) Panic.Halt("no threads left");
+                if (_count == 0) Panic.Halt("no threads left");
                 _idle = true;
                 Cpu.Halt();                                          // sti; hlt until an interrupt
                 Cpu.DisableInterrupts();

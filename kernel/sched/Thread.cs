@@ -39,6 +39,7 @@ namespace Kernel.Sched
         public InterruptFrame* SyscallFrame;   // frame of the syscall in progress (for signals)
         public ulong CpuTimeNs, RanSinceNs;
         public bool RestartSyscall;
+        public bool IsKernel;                   // a kernel thread: ring 0 only, no program state
         public int Policy;                      // SCHED_OTHER/BATCH/IDLE as set (all round-robin here)
         public ulong TimerSlackNs = 50000;
         public ulong SavedMaskForSuspend;       // rt_sigsuspend: mask to restore after the handler

@@ -49,6 +49,18 @@ public class KernelBootTests(ITestOutputHelper output)
     [Theory]
     [InlineData("microvm")]
     [InlineData("q35")]
+    public void KernelThreads(string machine)
+    {
+        var r = Qemu.Boot(machine, "log=2 test=kthreads");
+        r.Log.Should().Contain("self-test kthreads: PASS", r.ToString());
+        r.Log.Should().NotContain("FAILED", r.ToString());
+        r.ExitCode.Should().Be(BootResult.Normal, r.ToString());
+        r.ShouldNotPanic();
+    }
+
+    [Theory]
+    [InlineData("microvm")]
+    [InlineData("q35")]
     public void PageFaultPanics(string machine)
     {
         var r = Qemu.Boot(machine, "log=2 test=page-fault");

@@ -32,3 +32,19 @@ thread_start:
 thread_start_addr:
     leaq thread_start(%rip), %rax
     ret
+
+/* First run of a kernel thread: r12 holds the function, r13 its argument; when it returns
+   the thread ends (kthread_exit). */
+    .globl kthread_start
+kthread_start:
+    andq $-16, %rsp                 /* the ABI's call alignment */
+    movq %r13, %rdi
+    call *%r12
+    call kthread_exit
+1:  hlt
+    jmp 1b
+
+    .globl kthread_start_addr
+kthread_start_addr:
+    leaq kthread_start(%rip), %rax
+    ret
