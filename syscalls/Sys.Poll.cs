@@ -88,9 +88,7 @@ namespace Kernel.Syscalls
             if (nfds > FdTable.Max) return Errno.EINVAL;
             var s = new PollState { Fds = new UserPtr(fds), Count = (int)nfds };
             SysResult r = WaitReady(&PollReady, &s, deadline, mask);
-            if (s.Error != 0) return s.Error;
-            if (r.Raw == -(long)Errno.EINTR) Me.RestartSyscall = false;     // poll is not restarted (ERESTARTNOHAND with timeout)
-            return r.Raw < 0 && r.Raw != -(long)Errno.EINTR ? 0 : r;
+            return s.Error != 0 ? s.Error : r;               // EINTR is never restarted: WaitReady does not ask for it
         }
 
         /// poll(2)
@@ -243,9 +241,7 @@ namespace Kernel.Syscalls
             if (!UserPtr.RangeOk(events, (ulong)max * 12)) return Errno.EFAULT;
             var s = new EpollState { Ep = ep, Events = new UserPtr(events), Max = max };
             SysResult r = WaitReady(&EpollReady, Unsafe_AsPointer(ref s), deadline, mask);
-            if (s.Error != 0) return s.Error;
-            if (r.Raw == -(long)Errno.EINTR) Me.RestartSyscall = false;     // epoll_wait is never restarted
-            return r;
+            return s.Error != 0 ? s.Error : r;               // EINTR is never restarted: WaitReady does not ask for it
         }
 
         static void* Unsafe_AsPointer(ref EpollState s) => System.Runtime.CompilerServices.Unsafe.AsPointer(ref s);

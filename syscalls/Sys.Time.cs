@@ -10,27 +10,8 @@ namespace Kernel.Syscalls
             CLOCK_MONOTONIC_RAW = 4, CLOCK_REALTIME_COARSE = 5, CLOCK_MONOTONIC_COARSE = 6, CLOCK_BOOTTIME = 7,
             CLOCK_REALTIME_ALARM = 8, CLOCK_BOOTTIME_ALARM = 9, CLOCK_TAI = 11;
 
-        static bool ClockNow(int id, out ulong ns)
-        {
-            ulong mono = Clock.MonotonicNs();
-            switch (id)
-            {
-                case CLOCK_REALTIME: case CLOCK_REALTIME_COARSE: case CLOCK_REALTIME_ALARM: case CLOCK_TAI:
-                    ns = Rtc.BootEpochNs + mono; return true;
-                case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME: case CLOCK_BOOTTIME_ALARM:
-                    ns = mono; return true;
-                case CLOCK_PROCESS_CPUTIME_ID:
-                    ns = ProcessCpuNs(); return true;
-                case CLOCK_THREAD_CPUTIME_ID:
-                    ns = Sched.Scheduler.CpuTime(Sched.Scheduler.Current); return true;
-                default:
-                    return Proc.Itimers.ClockNow(id, 0, out ns);
-            }
-        }
-
-        static ulong SleptNs;
-
-        static ulong ProcessCpuNs() => Sched.Scheduler.ProcessCpuTime();
+        /// The clock's current value; false for an unknown clock id (Itimers.ClockNow knows them all).
+        static bool ClockNow(int id, out ulong ns) => Proc.Itimers.ClockNow(id, 0, out ns);
 
         /// clock_gettime(2)
         public static SysResult ClockGettime(SyscallArgs* a)
@@ -79,13 +60,11 @@ namespace Kernel.Syscalls
         /// Sleeps until the monotonic clock passes `deadline`; false when a signal interrupted it.
         static bool SleepUntil(ulong deadline)
         {
-            ulong start = Clock.MonotonicNs();
             bool completed = true;
             while (Clock.MonotonicNs() < deadline)
             {
                 if (Sched.Scheduler.Block(deadline, true) == Sched.WakeReason.Interrupted) { completed = false; break; }
             }
-            SleptNs += Clock.MonotonicNs() - start;
             return completed;
         }
 
@@ -116,13 +95,13 @@ namespace Kernel.Syscalls
             if (new UserRef<Timespec>(req).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
             ulong want = (ulong)ts.Sec * 1000000000 + (ulong)ts.Nsec;
-            ulong target = (flags & 1) != 0 ? want : ProcessCpuNs() + want;
-            while (ProcessCpuNs() < target)
+            ulong target = (flags & 1) != 0 ? want : Sched.Scheduler.ProcessCpuTime() + want;
+            while (Sched.Scheduler.ProcessCpuTime() < target)
                 if (Sched.Scheduler.Block(Clock.MonotonicNs() + 1000000000UL / (ulong)Timer.Hz, true) == Sched.WakeReason.Interrupted)
                 {
                     if ((flags & 1) == 0 && rem != 0)
                     {
-                        ulong left = target - ProcessCpuNs();
+                        ulong left = target - Sched.Scheduler.ProcessCpuTime();
                         var r = new Timespec { Sec = (long)(left / 1000000000), Nsec = (long)(left % 1000000000) };
                         if (new UserRef<Timespec>(rem).Write(r) != 0) return Errno.EFAULT;
                     }
