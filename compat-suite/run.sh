@@ -14,7 +14,8 @@
 #   --variants L   comma-separated variants (default musl,glibc,pie); cases flagged
 #                  variant=V (programs built one way only, e.g. Go, Rust) always run as CASE.V
 #
-# Environment: UKPACK (default ../out/ukpack relative to this script),
+# Environment: UKPACK (default ../out/ukpack relative to this script), UKPACK_RUN_OPTS (extra
+# `ukpack run` options, e.g. "--gc-stress 7" to run the suite with the collector stressed),
 # COMPAT_TMP (work directory, default tmp/ beside this script), UKPACK_ENV_OPT (the ukpack build
 # option that adds one environment string, default --env).
 #
@@ -54,7 +55,9 @@ run_kernel() {
         : >"$d/kernel.out"; : >"$d/kernel.err"; echo 255 >"$d/kernel.status"
         return
     fi
-    { timeout -k 5 "$TIMEOUT" "$UKPACK" run "$img" <"$in" >"$d/kernel.out" 2>"$d/kernel.err"; } 2>/dev/null
+    # UKPACK_RUN_OPTS: extra `ukpack run` options for every case (e.g. --gc-stress 7).
+    # shellcheck disable=SC2086
+    { timeout -k 5 "$TIMEOUT" "$UKPACK" run ${UKPACK_RUN_OPTS:-} "$img" <"$in" >"$d/kernel.out" 2>"$d/kernel.err"; } 2>/dev/null
     local st=$?
     echo $st >"$d/kernel.status"
     # timeout(1) exits 124 when it had to stop the command

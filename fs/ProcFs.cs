@@ -170,7 +170,7 @@ namespace Kernel.Fs
                         Kv(ref w, "Buffers:", 0); Kv(ref w, "Cached:", 0); Kv(ref w, "SwapCached:", 0);
                         Kv(ref w, "Active:", 0); Kv(ref w, "Inactive:", 0);
                         Kv(ref w, "SwapTotal:", 0); Kv(ref w, "SwapFree:", 0);
-                        Kv(ref w, "Shmem:", 0); Kv(ref w, "Slab:", Heap.BytesInUse >> 10);
+                        Kv(ref w, "Shmem:", 0); Kv(ref w, "Slab:", (Heap.BytesInUse + Runtime.GcHeap.BytesInUse) >> 10);
                         Kv(ref w, "CommitLimit:", total); Kv(ref w, "Committed_AS:", (total - free));
                         Kv(ref w, "VmallocTotal:", 34359738367UL); Kv(ref w, "HugePages_Total:", 0);
                         break;

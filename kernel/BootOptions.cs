@@ -11,6 +11,7 @@ namespace Kernel
         public byte* Test;             // kernel self-test name, or null
         public int TestLength;
         public int TtyMask;            // tty=N: bit per fd 0-2 that is a terminal on the host
+        public ulong GcStress;         // gcstress=N: collect at every N-th allocation (0: off)
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
@@ -29,9 +30,17 @@ namespace Kernel
                 else if (StartsWith(word, len, "argv=")) { o.Argv = word + 5; o.ArgvHexLength = len - 5; }
                 else if (StartsWith(word, len, "test=")) { o.Test = word + 5; o.TestLength = len - 5; }
                 else if (StartsWith(word, len, "tty=") && len == 5) o.TtyMask = (word[4] - '0') & 7;
+                else if (StartsWith(word, len, "gcstress=")) o.GcStress = Decimal(word + 9, len - 9);
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;
+        }
+
+        static ulong Decimal(byte* s, int len)
+        {
+            ulong v = 0;
+            for (int i = 0; i < len && s[i] >= '0' && s[i] <= '9' && v < 1000000000; i++) v = v * 10 + (ulong)(s[i] - '0');
+            return v;
         }
 
         static bool StartsWith(byte* word, int len, string prefix)

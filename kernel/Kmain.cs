@@ -37,6 +37,7 @@ namespace Kernel
             ulong* layout = stackalloc ulong[7];
             Layout(layout);
             PhysicalMemory.Init(ram.Slice(0, n), layout[6] - PhysicalMemory.KernelVma, Boot.ModulePhys, Boot.ModulePhys + Boot.ModuleSize);
+            Runtime.GcHeap.Init();
             Runtime.ModuleInit.Run();
             BootTsc1 = Cpu.Rdtsc();
             KernelPaging.Init();

@@ -71,6 +71,8 @@ namespace Kernel.Loader
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
             ProcTree.InitialSp = sp;
             Syscalls.SyscallTable.Init();
+            // From here on code runs on the threads' kernel stacks, which the scheduler can walk.
+            Runtime.Collector.Start(&Sched.Scheduler.ScanStacks, Kmain.Options.GcStress);
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);
         }

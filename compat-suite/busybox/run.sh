@@ -62,7 +62,8 @@ one() {
     (cd / && exec chroot "$d/root" /bin/busybox "${argv[@]}") <"$in" >"$d/native.out" 2>"$d/native.err"
     echo $? >"$d/native.status"
     rm -rf "$d/root"
-    timeout 60 "$UKPACK" run "$IMG" -- "${argv[@]}" <"$in" >"$d/kernel.out" 2>"$d/kernel.err"
+    # shellcheck disable=SC2086
+    timeout 60 "$UKPACK" run ${UKPACK_RUN_OPTS:-} "$IMG" -- "${argv[@]}" <"$in" >"$d/kernel.out" 2>"$d/kernel.err"
     echo $? >"$d/kernel.status"
     local s
     for s in native kernel; do

@@ -46,6 +46,14 @@ namespace Kernel.Proc
                 w.Str(" KiB of "); w.Udec(PhysicalMemory.TotalBytes >> 10);
                 w.Str(" KiB, kernel heap high-water "); w.Udec(Heap.HighWater >> 10); w.Str(" KiB");
                 Log.End(ref w);
+                w = Log.Begin(LogLevel.Debug, stackalloc byte[192]);
+                w.Str("managed heap "); w.Udec(Runtime.GcHeap.BytesInUse >> 10); w.Str(" KiB in ");
+                w.Udec(Runtime.GcHeap.SpanPages + Runtime.GcHeap.LargePages); w.Str(" pages; ");
+                w.Udec(Runtime.Collector.Collections); w.Str(" collections freed ");
+                w.Udec(Runtime.Collector.TotalFreedBytes >> 10); w.Str(" KiB, pause max ");
+                w.Udec(Runtime.Collector.MaxPauseNs / 1000); w.Str(" us, total ");
+                w.Udec(Runtime.Collector.TotalPauseNs / 1000); w.Str(" us");
+                Log.End(ref w);
             }
             ReportAndPowerOff(status);
         }

@@ -46,7 +46,7 @@ namespace Kernel.Runtime
                 ulong tagged = (ulong)RelPtr(slot);
                 if ((tagged & Uninitialized) == 0) continue;
                 var mt = (MethodTable*)(tagged & ~(ulong)FlagMask);
-                byte* obj = (byte*)Heap.AllocZeroed(mt->BaseSize);
+                byte* obj = ManagedRuntime.Allocate(mt->BaseSize);     // found again by the collector through `slot`
                 *(MethodTable**)obj = mt;
                 if ((tagged & HasPreInitializedData) != 0)
                     Mem.Copy(obj + 8, RelPtr((int*)slot + 1), mt->BaseSize - 16);

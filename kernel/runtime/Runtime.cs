@@ -11,8 +11,7 @@ namespace Kernel.Runtime
         [UnmanagedCallersOnly(EntryPoint = "uk_new_object")]
         static void* NewObject(MethodTable* mt)
         {
-            uint size = mt->BaseSize;
-            void* p = Heap.AllocZeroed(size);
+            byte* p = Allocate(mt->BaseSize);
             *(MethodTable**)p = mt;
             return p;
         }
@@ -22,10 +21,20 @@ namespace Kernel.Runtime
         {
             if (count < 0) Panic.Halt("negative array length");
             ulong size = mt->BaseSize + (ulong)mt->ComponentSize * (ulong)count;
-            size = (size + 7) & ~7UL;
-            void* p = Heap.AllocZeroed(size);
+            byte* p = Allocate((size + 7) & ~7UL);
             *(MethodTable**)p = mt;
-            *(int*)((byte*)p + 8) = count;
+            *(int*)(p + 8) = count;
+            return p;
+        }
+
+        /// A zeroed managed block: collects first when the policy says so, and once more
+        /// before giving up when no frame is left.
+        internal static byte* Allocate(ulong size)
+        {
+            Collector.BeforeAllocate();
+            byte* p = GcHeap.Alloc(size);
+            if (p == null && Collector.TryCollect()) p = GcHeap.Alloc(size);
+            if (p == null) Panic.Halt("kernel heap: out of memory for managed objects");
             return p;
         }
 

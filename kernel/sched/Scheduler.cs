@@ -171,6 +171,8 @@ namespace Kernel.Sched
                 CheckTimeouts(Clock.MonotonicNs());
                 if (_runHead != null) continue;
                 if (_count == 0) Panic.Halt("no threads left");
+                Runtime.Collector.Idle();
+                if (_runHead != null) continue;
                 _idle = true;
                 Cpu.Halt();                                          // sti; hlt until an interrupt
                 Cpu.DisableInterrupts();
@@ -213,6 +215,22 @@ namespace Kernel.Sched
             }
             for (int i = kept; i < _count; i++) _all[i] = null;
             _count = kept;
+        }
+
+        /// The collector's view of the threads: every kernel stack that may hold references,
+        /// from the saved stack pointer (or `currentRsp` for the running thread) to its top.
+        public static void ScanStacks(ulong currentRsp)
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                Thread t = _all[i];
+                bool running = t == Current;
+                if (t.State == ThreadState.Dead && !running) continue;     // its stack is no longer used
+                ulong lo = running ? currentRsp : t.SavedRsp, top = t.KernelStackTop;
+                if (lo > top || top - lo > ThreadStackPages * 4096)
+                    Panic.Halt("gc: a thread's stack pointer is outside its kernel stack");
+                Runtime.Collector.ScanRange(lo, top);
+            }
         }
 
         /// Wakes sleepers whose deadline has passed.

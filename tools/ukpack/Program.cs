@@ -76,7 +76,8 @@ public static class Cli
         var logOpt = new Option<int?>("--log") { Description = "kernel log level 0..3 (default 1, or 2 with -v)" };
         var timeoutOpt = new Option<double?>("--timeout") { Description = "kill QEMU after this many seconds (exit 124)" };
         var qemuOpt = new Option<string?>("--qemu") { Description = "QEMU executable (default qemu-system-x86_64, or $UKPACK_QEMU)" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt };
+        var gcStressOpt = new Option<int>("--gc-stress") { Description = "collect kernel garbage at every N-th kernel allocation (tests the collector; slow)" };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt };
         run.SetAction(pr =>
         {
             bool v = pr.GetValue(verboseOpt);
@@ -93,7 +94,9 @@ public static class Cli
                 Args = pr.GetValue(runArgs) ?? [],
                 TimeoutSeconds = pr.GetValue(timeoutOpt),
                 Qemu = pr.GetValue(qemuOpt),
+                GcStress = pr.GetValue(gcStressOpt),
             };
+            if (o.GcStress < 0) throw new UkpackException("--gc-stress must be 0 or more");
             if (o.Smp < 1) throw new UkpackException("--smp must be at least 1");
             if (o.LogLevel is < 0 or > 3) throw new UkpackException("--log must be 0..3");
             return QemuRunner.RunAsync(o, lf.CreateLogger("ukpack")).GetAwaiter().GetResult();

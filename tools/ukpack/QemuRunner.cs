@@ -18,6 +18,8 @@ public sealed record RunOptions
     public IReadOnlyList<string> Args { get; init; } = [];
     public double? TimeoutSeconds { get; init; }
     public string? Qemu { get; init; }
+    /// <summary>Collect at every N-th kernel allocation (testing the kernel's collector); 0 off.</summary>
+    public int GcStress { get; init; }
 }
 
 public static class QemuRunner
@@ -44,9 +46,10 @@ public static class QemuRunner
 
     /// <summary>The kernel command line (-append): log=N and, when run-time arguments are
     /// given, argv=HEX (the image's argv[0] followed by them, NUL-terminated, hex).</summary>
-    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0)
+    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0, int gcStress = 0)
     {
         var sb = new StringBuilder($"log={logLevel}");
+        if (gcStress > 0) sb.Append(" gcstress=").Append(gcStress);
         // Which of our stdin/stdout/stderr are terminals: the program sees the same (isatty,
         // TCGETS), so it behaves as it would if run directly.
         if (ttyMask != 0) sb.Append(" tty=").Append(ttyMask);
@@ -116,7 +119,7 @@ public static class QemuRunner
         }
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
-        var append = KernelCommandLine(logLevel, argvOverride, ttyMask);
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress);
 
         // 2. Sockets first, so QEMU (the client) loses no output.
         var dir = Directory.CreateTempSubdirectory("ukpack-").FullName;

@@ -58,6 +58,17 @@ namespace Kernel.Arch
         }
 
         [UnmanagedCallersOnly(EntryPoint = "uk_interrupt")]
+        static InterruptFrame* Entry(InterruptFrame* f)
+        {
+            // Interrupted kernel code may be anywhere: no collection until it resumes. (From
+            // user mode this is a safe point like a syscall, and the thread may switch away.)
+            if (f->FromUser) return Dispatch(f);
+            Runtime.Collector.EnterNoCollect();
+            InterruptFrame* r = Dispatch(f);
+            Runtime.Collector.LeaveNoCollect();
+            return r;
+        }
+
         static InterruptFrame* Dispatch(InterruptFrame* f)
         {
             ulong v = f->Vector;

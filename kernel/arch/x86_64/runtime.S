@@ -162,3 +162,36 @@ RhpInitialDynamicInterfaceDispatch:
     popq %rsi
     popq %rdi
     jmp *%rax
+
+/* Collector entry: gc_spill_registers(fn) pushes the callee-saved registers, so that a
+   conservative scan of the stack from here up sees every reference the callers keep in
+   registers, then calls fn(rsp). */
+    .globl gc_spill_registers
+gc_spill_registers:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rdi, %rax
+    movq %rsp, %rdi
+    subq $8, %rsp                   /* the ABI's call alignment */
+    call *%rax
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+
+/* gc_data_bounds(ulong out[2]): the kernel image's writable data, .data through .bss. */
+    .globl gc_data_bounds
+gc_data_bounds:
+    leaq __kernel_data_start(%rip), %rax
+    movq %rax, (%rdi)
+    leaq __kernel_bss_end(%rip), %rax
+    movq %rax, 8(%rdi)
+    ret
