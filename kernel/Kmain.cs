@@ -21,6 +21,8 @@ namespace Kernel
         public static StartInfo Boot;
         public static ulong BootTsc0, BootTsc1, BootTsc2, BootTsc3;
         public static BootOptions Options;
+        public static ulong BootStackTop;           // the stack start-up (and the self-tests) run on
+        public const ulong BootStackPages = 16;
 
         [UnmanagedCallersOnly(EntryPoint = "kmain")]
         static void Main(ulong startInfoPhys)
@@ -42,7 +44,8 @@ namespace Kernel
             BootTsc1 = Cpu.Rdtsc();
             KernelPaging.Init();
             BootTsc2 = Cpu.Rdtsc();
-            RunOnStack(KernelStacks.Allocate(16), &Continue);
+            BootStackTop = KernelStacks.Allocate(BootStackPages);
+            RunOnStack(BootStackTop, &Continue);
         }
 
         static void Continue()

@@ -7,7 +7,7 @@ namespace Kernel
 {
     /// Kernel self-tests selected by `test=NAME` on the command line, for the boot tests
     /// (tests/BootTests). Each logs what it checked and powers off with a status.
-    public static unsafe class SelfTest
+    public static unsafe partial class SelfTest
     {
         public static void Run(BootOptions o)
         {
@@ -17,6 +17,8 @@ namespace Kernel
             else if (o.TestIs("throw")) Throw();
             else if (o.TestIs("basics")) Basics();
             else if (o.TestIs("kthreads")) KernelThreads();
+            else if (o.TestIs("gc")) Gc();
+            else if (o.TestIs("gc-bench")) GcBench();
             else if (o.TestIs("syscall-table")) { Syscalls.SyscallTable.DumpMarkdown(); Power.Exit(0); }
             else { Log.Error("unknown self-test"); Power.Exit(3); }
         }

@@ -1,0 +1,136 @@
+/* Kernel memory under churn: each workload allocates and releases kernel objects N times;
+ * memory in use (MemTotal - MemFree from /proc/meminfo) is read after a warm-up round and
+ * after the run. A kernel that keeps anything per open file, thread, pipe, eventfd or
+ * epoll instance grows with N.
+ *
+ *   churn SCALE [LIMIT_KIB]   SCALE multiplies the base counts (1: 10k opens, 1k threads,
+ *                             ...); with LIMIT_KIB, exits 1 if any workload grew more.
+ * Prints one line per workload: "churn NAME COUNT BEFORE_KIB AFTER_KIB SECONDS".
+ * Before each reading it sleeps briefly so an idle kernel may collect its garbage. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "bench.h"
+
+static long in_use_kib(void) {
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, 0);
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) { perror("/proc/meminfo"); exit(2); }
+    char line[128];
+    long total = -1, free_ = -1, v;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemTotal: %ld kB", &v) == 1) total = v;
+        if (sscanf(line, "MemFree: %ld kB", &v) == 1) free_ = v;
+    }
+    fclose(f);
+    if (total < 0 || free_ < 0) { fprintf(stderr, "churn: no MemTotal/MemFree\n"); exit(2); }
+    return total - free_;
+}
+
+static void die(const char *what) { perror(what); exit(2); }
+
+static void open_close(long n) {
+    for (long i = 0; i < n; i++) {
+        int fd = open("/tmp/churn.file", O_RDONLY);
+        if (fd < 0) die("open");
+        close(fd);
+    }
+}
+
+static void *body(void *arg) { return arg; }
+static void threads(long n) {
+    for (long i = 0; i < n; i++) {
+        pthread_t t;
+        void *r;
+        if (pthread_create(&t, 0, body, (void *)i) != 0) die("pthread_create");
+        if (pthread_join(t, &r) != 0 || r != (void *)i) die("pthread_join");
+    }
+}
+
+static void pipes(long n) {
+    for (long i = 0; i < n; i++) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) != 0) die("pipe2");
+        if (write(p[1], "x", 1) != 1) die("write");
+        close(p[0]);
+        close(p[1]);
+    }
+}
+
+static void eventfds(long n) {
+    for (long i = 0; i < n; i++) {
+        int fd = eventfd(0, EFD_CLOEXEC);
+        if (fd < 0) die("eventfd");
+        close(fd);
+    }
+}
+
+static void epolls(long n) {
+    int p[2];
+    if (pipe(p) != 0) die("pipe");
+    for (long i = 0; i < n; i++) {
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0) die("epoll_create1");
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) != 0) die("epoll_ctl");
+        close(ep);
+    }
+    close(p[0]);
+    close(p[1]);
+}
+
+/* Grows a /tmp file to n MiB, then deletes it: all of its memory must come back. */
+static void big_file(long mib) {
+    static char buf[1 << 16];
+    memset(buf, 'z', sizeof buf);
+    int fd = open("/tmp/churn.big", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) die("open big");
+    for (long i = 0; i < mib * 16; i++)
+        if (write(fd, buf, sizeof buf) != (long)sizeof buf) die("write big");
+    close(fd);
+    if (unlink("/tmp/churn.big") != 0) die("unlink");
+}
+
+struct workload { const char *name; void (*run)(long); long base; };
+
+int main(int argc, char **argv) {
+    long scale = argc > 1 ? strtol(argv[1], 0, 0) : 1;
+    long limit = argc > 2 ? strtol(argv[2], 0, 0) : -1;
+    if (scale <= 0) scale = 1;
+    int fd = open("/tmp/churn.file", O_WRONLY | O_CREAT, 0600);
+    if (fd < 0 || write(fd, "data", 4) != 4) die("create /tmp/churn.file");
+    close(fd);
+    static const struct workload w[] = {
+        {"open_close", open_close, 10000},
+        {"threads", threads, 1000},
+        {"pipes", pipes, 10000},
+        {"eventfds", eventfds, 10000},
+        {"epolls", epolls, 10000},
+        {"tmpfs_file_mib", big_file, 8},
+    };
+    int bad = 0;
+    for (unsigned i = 0; i < sizeof w / sizeof w[0]; i++) {
+        long n = w[i].base * scale;
+        if (w[i].run == big_file) n = w[i].base;   /* the file's size does not scale */
+        w[i].run(n < 100 ? n : 100);                /* warm-up: caches fill, tables grow once */
+        long before = in_use_kib();
+        double t0 = bench_now_ns();
+        w[i].run(n);
+        double secs = (bench_now_ns() - t0) / 1e9;
+        long after = in_use_kib();
+        printf("churn %s %ld %ld %ld %.2f\n", w[i].name, n, before, after, secs);
+        fflush(stdout);
+        if (limit >= 0 && after - before > limit) {
+            fprintf(stderr, "churn: %s grew kernel memory by %ld KiB (limit %ld)\n", w[i].name, after - before, limit);
+            bad = 1;
+        }
+    }
+    return bad;
+}
