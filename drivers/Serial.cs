@@ -27,6 +27,13 @@ namespace Kernel.Drivers
             Cpu.Outb(_port, b);
         }
 
+        /// Waits (bounded) until the last byte has left the transmitter: a byte still in the
+        /// UART when the VM powers off is lost (QEMU holds it while the host is slow to read).
+        public void WaitTransmitted()
+        {
+            for (int polls = 0; polls < 2000000 && (Cpu.Inb((ushort)(_port + 5)) & 0x40) == 0; polls++) { }
+        }
+
         public bool TryRead(out byte b)
         {
             if ((Cpu.Inb((ushort)(_port + 5)) & 0x01) == 0) { b = 0; return false; }

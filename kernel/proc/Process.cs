@@ -60,6 +60,8 @@ namespace Kernel.Proc
 
         public static void ReportAndPowerOff(int status)
         {
+            SerialConsole.Com1.WaitTransmitted();
+            SerialConsole.Com2.WaitTransmitted();
             var e = new LineWriter(stackalloc byte[32]);
             e.Str("@@UKEXIT "); e.Dec(status); e.Byte((byte)'\n');
             Log.WriteRaw(e.Written);

@@ -50,11 +50,14 @@ public static class Programs
         ["cat"] = new(() => Compile("cat", CatC)),
         ["args"] = new(() => Compile("args", ArgsC)),
         ["segv"] = new(() => Compile("segv", SegvC)),
+        // The kernel-memory churn workload of the benchmarks (bench/progs/churn.c).
+        ["churn"] = new(() => Compile("churn", File.ReadAllText(Path.Combine(Repo.Root, "bench/progs/churn.c")),
+            "-I", Path.Combine(Repo.Root, "bench/progs"))),
     };
 
     public static string Get(string name) => _built[name].Value;
 
-    static string Compile(string name, string source)
+    static string Compile(string name, string source, params string[] flags)
     {
         var dir = _dir.Value;
         var src = Path.Combine(dir, name + ".c");
@@ -64,7 +67,7 @@ public static class Programs
         {
             var path = Repo.Which(cc);
             if (path == null) continue;
-            var r = Host.Run(path, ["-static", "-O1", "-o", exe, src]);
+            var r = Host.Run(path, ["-static", "-O1", .. flags, "-o", exe, src]);
             if (r.Code == 0) return exe;
         }
         throw new InvalidOperationException($"cannot build a static {name}: install musl-tools (musl-gcc)");
