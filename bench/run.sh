@@ -6,6 +6,8 @@
 #   bench/run.sh     ~4 min; env: BENCH_RUNS=7 (fast timings), BENCH_LINUX_RUNS=3 (Linux
 #                    boots, ~6 s each), BENCH_SKIP_LINUX=1, BENCH_TIMEOUT=120 (s per process),
 #                    BENCH_SMALLFILES=10000 (files in the smallfiles workload),
+#                    BENCH_CHURN_SCALE=100 (churn: x10k opens, x1k threads, x10k pipes/eventfds/
+#                    epolls; 100 is the collector's acceptance run, ~10 min), BENCH_CHURN_TIMEOUT=1800,
 #                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
 #
 # Timing: wall clock with date +%s%N around each QEMU process, median of the runs
@@ -24,6 +26,8 @@ KERNEL=${KERNEL_ELF:-out/kernel.elf}
 UKPACK=${UKPACK:-out/ukpack}
 TIMEOUT=${BENCH_TIMEOUT:-120}   # per QEMU/ukpack process; a timeout makes the row n/a
 NSMALL=${BENCH_SMALLFILES:-10000}
+CHURN_SCALE=${BENCH_CHURN_SCALE:-100}
+CHURN_TIMEOUT=${BENCH_CHURN_TIMEOUT:-1800}
 export BENCH_BUILD=$BUILD
 mkdir -p "$BUILD"
 # shellcheck source=linux-guest.sh
@@ -105,7 +109,7 @@ ukpack_ok=
 if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
 elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
 else ukpack_ok=1; fi
-for p in hello getppid clock compute readfile smallfiles threads futex; do
+for p in hello getppid clock compute readfile smallfiles threads futex churn; do
   if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
   fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR")
   rm -f "$BUILD/$p.img"
@@ -202,6 +206,26 @@ workload smallfiles "$NSMALL" smallfiles_create_us_per_file smallfiles_stat_us_p
 workload threads "" threads_us_per_create_join
 workload futex "" futex_us_per_round_trip
 
+# ---------------------------------------------------------------- the kernel's collector
+# churn: kernel memory in use (MemTotal - MemFree) before and after each workload, ours and
+# the Linux guest's (one boot: these runs are long). gc-bench: the bare kernel's self-timed
+# collection pauses and allocation rate (test=gc-bench, kernel log on the debug console).
+CHURN_METRICS=(churn_open_close_growth_kib churn_threads_growth_kib churn_pipes_growth_kib
+  churn_eventfds_growth_kib churn_epolls_growth_kib churn_tmpfs_file_mib_growth_kib)
+log "churn (scale $CHURN_SCALE) under our kernel"
+TIMEOUT=$CHURN_TIMEOUT ours_metrics churn "$CHURN_SCALE" "${CHURN_METRICS[@]}"
+churn_ours_lines=$(grep '^churn ' "$BUILD/last.out")
+[[ -n $LINUX_OK ]] && log "churn under Linux guest (1 boot)"
+LRUNS=1 LINUX_TIMEOUT=$CHURN_TIMEOUT linux_metrics churn "$CHURN_SCALE" "${CHURN_METRICS[@]}"
+gc_bench_out=$BUILD/gc-bench.log
+if [[ -f $KERNEL ]]; then
+  log "collector pauses and allocation rate (test=gc-bench)"
+  timeout "$TIMEOUT" "$QEMU" -M microvm -accel tcg -cpu max -m 512M -nodefaults -no-user-config -display none -no-reboot \
+    -kernel "$KERNEL" -append "log=1 test=gc-bench" -debugcon "file:$gc_bench_out" -device isa-debug-exit,iobase=0xf4,iosize=4
+fi
+gcb() { sed -n "s/.*gc-bench $1=\([0-9]*\).*/\1/p" "$gc_bench_out" 2>/dev/null | head -1; }
+gc_pause() { sed -n "s/.*gc-bench live=$1 pause_us=\([0-9]*\).*/\1/p" "$gc_bench_out" 2>/dev/null | head -1; }
+
 # ---------------------------------------------------------------- memory after hello
 # Ours: the kernel's exit log line "memory in use X KiB of Y KiB" (physical pages in use).
 # Linux: MemTotal - MemAvailable from /proc/meminfo, read by /init after hello exited.
@@ -262,4 +286,19 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   echo "| memory in use after hello vs Linux guest | $(kibk "$mem_kib") | $(kibk "$lmem_kib") | $(ratio "$mem_kib" "$lmem_kib") | ours: ${mem_note:-n/a}; Linux: ${lmem_note:-n/a}; -m 512M both |"
   echo "| hello image vs the static binary | $(kib "$img_size") | $(kib "$bin_size") | $(ratio "$img_size" "$bin_size") | |"
   echo "| hello image vs Linux guest (bzImage + initramfs) | $(kib "$img_size") | $(kib "$lsize") | $(ratio "$img_size" "$lsize") | |"
+  echo
+  echo "Kernel collector: memory growth across churn (scale $CHURN_SCALE; KiB of MemTotal-MemFree, after minus before; the Linux guest's figure includes its page cache and slab noise)"
+  echo
+  echo "| workload | ours: growth | Linux guest: growth | note |"
+  echo "| --- | --- | --- | --- |"
+  for k in "${CHURN_METRICS[@]}"; do
+    name=${k#churn_}; name=${name%_growth_kib}
+    line=$(echo "$churn_ours_lines" | awk -v n="$name" '$2 == n')
+    echo "| $name | ${OURS[$k]} KiB | ${LIN[$k]} KiB | ours: $(echo "$line" | awk '{ if (NF) printf "%s times, %s -> %s KiB in use, %s s", $3, $4, $5, $6 }') |"
+  done
+  echo
+  echo "| collector (bare kernel, test=gc-bench) | value |"
+  echo "| --- | --- |"
+  for n in 10000 100000 1000000; do echo "| full collection pause, $n live objects | $(us "$(gc_pause $n)") |"; done
+  echo "| allocation rate, 32-byte objects, collections included | $(gcb alloc_per_s) objects/s |"
 } | tee "$BUILD/results.md"

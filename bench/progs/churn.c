@@ -5,7 +5,8 @@
  *
  *   churn SCALE [LIMIT_KIB]   SCALE multiplies the base counts (1: 10k opens, 1k threads,
  *                             ...); with LIMIT_KIB, exits 1 if any workload grew more.
- * Prints one line per workload: "churn NAME COUNT BEFORE_KIB AFTER_KIB SECONDS".
+ * Prints one line per workload: "churn NAME COUNT BEFORE_KIB AFTER_KIB SECONDS", then
+ * "churn_NAME_growth_kib G" (the metric form bench/run.sh reads).
  * Before each reading it sleeps briefly so an idle kernel may collect its garbage. */
 #include <fcntl.h>
 #include <pthread.h>
@@ -125,7 +126,8 @@ int main(int argc, char **argv) {
         w[i].run(n);
         double secs = (bench_now_ns() - t0) / 1e9;
         long after = in_use_kib();
-        printf("churn %s %ld %ld %ld %.2f\n", w[i].name, n, before, after, secs);
+        printf("churn %s %ld %ld %ld %.2f\nchurn_%s_growth_kib %ld\n", w[i].name, n, before, after, secs,
+               w[i].name, after - before);
         fflush(stdout);
         if (limit >= 0 && after - before > limit) {
             fprintf(stderr, "churn: %s grew kernel memory by %ld KiB (limit %ld)\n", w[i].name, after - before, limit);

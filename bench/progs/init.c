@@ -50,6 +50,11 @@ static void console(void) {
 
 int main(int argc, char **argv) {
     console();
+    /* What the workloads expect, as under our kernel: /proc, and a tmpfs /tmp. */
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, 0);
+    mkdir("/tmp", 01777);
+    mount("tmpfs", "/tmp", "tmpfs", 0, 0);
     char *dflt[] = { "/workload", 0 };
     char **wargv = argc > 1 ? argv + 1 : dflt;
     say("\n@@UKBENCH-BEGIN@@\n");
