@@ -38,15 +38,15 @@ namespace Kernel.Proc
         public void Exit(int status)
         {
             status &= 0xff;
-            if (Log.Enabled(LogLevel.Debug))
+            if (Log.Enabled(LogLevel.Info))        // ukpack run -v: the memory figures at exit
             {
-                var w = Log.Begin(LogLevel.Debug, stackalloc byte[192]);
+                var w = Log.Begin(LogLevel.Info, stackalloc byte[192]);
                 w.Str("program exited with status "); w.Dec(status);
                 w.Str("; memory in use "); w.Udec((PhysicalMemory.TotalBytes - PhysicalMemory.FreeBytes) >> 10);
                 w.Str(" KiB of "); w.Udec(PhysicalMemory.TotalBytes >> 10);
                 w.Str(" KiB, kernel heap high-water "); w.Udec(Heap.HighWater >> 10); w.Str(" KiB");
                 Log.End(ref w);
-                w = Log.Begin(LogLevel.Debug, stackalloc byte[192]);
+                w = Log.Begin(LogLevel.Info, stackalloc byte[192]);
                 w.Str("managed heap "); w.Udec(Runtime.GcHeap.BytesInUse >> 10); w.Str(" KiB in ");
                 w.Udec(Runtime.GcHeap.SpanPages + Runtime.GcHeap.LargePages); w.Str(" pages; ");
                 w.Udec(Runtime.Collector.Collections); w.Str(" collections freed ");

@@ -118,9 +118,7 @@ namespace Kernel.Runtime
             if (kind == FrameNone) return 0;
             if (kind == FrameSpan)
             {
-                byte* page = (byte*)(p & ~(Page - 1));
-                byte* block = GcSpan.BlockAt(page, p);
-                return block != null && GcSpan.Mark(page, block) ? (ulong)block : 0;
+                return (ulong)GcSpan.MarkAt((byte*)(p & ~(Page - 1)), p);
             }
             while (_frameKind[frame] == FrameLargeTail) frame--;
             ulong* head = (ulong*)PhysicalMemory.ToVirtual(frame * Page);

@@ -161,6 +161,25 @@ public unsafe class CollectorTests
     }
 
     [Fact]
+    public void MarkAtMarksTheContainingBlockOnce()
+    {
+        byte* page = NewPage();
+        try
+        {
+            GcSpan.Init(page, GcSpan.ClassOf(80));
+            byte* a = GcSpan.Take(page), b = GcSpan.Take(page);
+            *(ulong*)a = 0x1000;                 // a is in use; b stays a free block
+            ((ulong)GcSpan.MarkAt(page, (ulong)a + 79)).Should().Be((ulong)a, "an interior pointer marks its block");
+            ((ulong)GcSpan.MarkAt(page, (ulong)a)).Should().Be(0, "already marked");
+            GcSpan.IsMarked(page, a).Should().BeTrue();
+            ((ulong)GcSpan.MarkAt(page, (ulong)b + 8)).Should().Be(0, "not in use");
+            GcSpan.IsMarked(page, b).Should().BeFalse();
+            ((ulong)GcSpan.MarkAt(page, (ulong)page + 40)).Should().Be(0, "the header");
+        }
+        finally { NativeMemory.AlignedFree(page); }
+    }
+
+    [Fact]
     public void SizeClassesCoverEverySmallSize()
     {
         for (ulong size = 1; size <= GcSpan.MaxSmall; size++)
@@ -172,6 +191,17 @@ public unsafe class CollectorTests
             ((4096 - GcSpan.HeaderSize) / GcSpan.ClassSize(c)).Should().BeLessThanOrEqualTo(GcSpan.MaxBlocks);
         }
         GcSpan.ClassOf(GcSpan.MaxSmall + 1).Should().Be(-1);
+    }
+
+    [Fact]
+    public void ReciprocalDivisionIsExactForEveryOffsetInAPage()
+    {
+        for (int c = 0; c < GcSpan.Classes; c++)
+        {
+            uint size = GcSpan.ClassSize(c), recip = GcSpan.Reciprocal(size);
+            for (ulong off = 0; off < GcSpan.PageSize; off++)
+                ((off * recip) >> 32).Should().Be(off / size, "offset {0}, size {1}", off, size);
+        }
     }
 
     static int _pagesOut, _pageBudget;
