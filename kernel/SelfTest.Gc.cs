@@ -19,14 +19,18 @@ namespace Kernel
 
         static ulong Addr(object o) => *(ulong*)Unsafe.AsPointer(ref o);
 
-        static void RecordSlot(ulong* slot) { if (_slotsSeen < 16) _slots[_slotsSeen] = (ulong)slot; _slotsSeen++; }
+        struct SlotRecorder : IReferenceVisitor
+        {
+            public void Visit(ulong* slot) { if (_slotsSeen < 16) _slots[_slotsSeen] = (ulong)slot; _slotsSeen++; }
+        }
 
         /// The slots the collector would trace in `o`, as offsets from its start.
         static int ReferenceOffsets(object o, ulong* offsets)
         {
             _slots = offsets; _slotsSeen = 0;
             ulong a = Addr(o);
-            GcDesc.VisitReferences(*(void**)a, (void*)a, &RecordSlot);
+            var recorder = new SlotRecorder();
+            GcDesc.VisitReferences(*(void**)a, (void*)a, ref recorder);
             for (ulong i = 0; i < _slotsSeen && i < 16; i++) offsets[i] -= a;
             return (int)_slotsSeen;
         }

@@ -70,11 +70,18 @@ namespace Kernel.Runtime
         static bool CanCollect => _enabled && !_collecting && _noCollect == 0;
 
         /// Called before each allocation: collects when the policy says so.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void BeforeAllocate()
         {
+            if (GcHeap.AllocatedSinceSweep < _trigger && _stressEvery == 0) return;     // the common case
+            AllocationSlowPath();
+        }
+
+        static void AllocationSlowPath()
+        {
             if (!CanCollect) return;
-            if (_stressEvery != 0 && ++_stressCount >= _stressEvery) { _stressCount = 0; Collect(); return; }
-            if (GcHeap.AllocatedSinceSweep >= _trigger) Collect();
+            if (_stressEvery == 0) { Collect(); return; }
+            if (++_stressCount >= _stressEvery) { _stressCount = 0; Collect(); }
         }
 
         /// The idle loop's chance to collect while nothing else wants the CPU.
@@ -147,9 +154,16 @@ namespace Kernel.Runtime
             if (obj != 0) _stack.Push(obj);     // on overflow the object stays marked; the rescan traces it
         }
 
-        static void MarkSlot(ulong* slot) => MarkValue(*slot);
+        struct Marker : IReferenceVisitor
+        {
+            public void Visit(ulong* slot) => MarkValue(*slot);
+        }
 
-        static void Trace(ulong obj) => GcDesc.VisitReferences(*(void**)obj, (void*)obj, &MarkSlot);
+        static void Trace(ulong obj)
+        {
+            var marker = new Marker();
+            GcDesc.VisitReferences(*(void**)obj, (void*)obj, ref marker);
+        }
 
         static void Drain()
         {

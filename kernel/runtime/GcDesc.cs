@@ -17,6 +17,10 @@ namespace Kernel.Runtime
     ///  - N < 0: one repeating pattern for arrays of structs with references: the first
     ///    element's offset at mt-16, and -N half-word pairs {count of references, bytes to
     ///    skip} at mt-24, mt-32, ...; the pattern repeats to the end of the object.
+    /// What the collector does with each reference slot (a struct, so that the call is
+    /// resolved and inlined at compile time rather than made through a pointer per slot).
+    public unsafe interface IReferenceVisitor { void Visit(ulong* slot); }
+
     public static unsafe class GcDesc
     {
         public const uint HasComponentSizeFlag = 0x80000000;
@@ -37,8 +41,8 @@ namespace Kernel.Runtime
             return size;
         }
 
-        /// Calls `visit` with the address of every reference slot of the object at `obj`.
-        public static void VisitReferences(void* mt, void* obj, delegate*<ulong*, void> visit)
+        /// Calls `visitor.Visit` with the address of every reference slot of the object at `obj`.
+        public static void VisitReferences<TVisitor>(void* mt, void* obj, ref TVisitor visitor) where TVisitor : struct, IReferenceVisitor
         {
             if (!HasPointers(mt)) return;
             byte* o = (byte*)obj;
@@ -53,7 +57,7 @@ namespace Kernel.Runtime
                     ulong offset = *(ulong*)(cur + 8);
                     ulong* slot = (ulong*)(o + offset);
                     ulong* stop = (ulong*)(o + offset + (ulong)((long)size + runSize));
-                    for (; slot < stop; slot++) visit(slot);
+                    for (; slot < stop; slot++) visitor.Visit(slot);
                 }
             }
             else if (series < 0)
@@ -67,7 +71,7 @@ namespace Kernel.Runtime
                     {
                         uint refs = pattern[2 * i], skip = pattern[2 * i + 1];
                         ulong* runEnd = slot + refs;
-                        for (; slot < runEnd; slot++) visit(slot);
+                        for (; slot < runEnd; slot++) visitor.Visit(slot);
                         slot = (ulong*)((byte*)slot + skip);
                     }
                 }

@@ -8,7 +8,7 @@ namespace HostTests;
 public unsafe class CollectorTests
 {
     static readonly List<ulong> Seen = new();
-    static void Record(ulong* slot) => Seen.Add((ulong)slot);
+    struct Recorder : IReferenceVisitor { public void Visit(ulong* slot) => Seen.Add((ulong)slot); }
 
     /// A fake MethodTable with `descWords` GC-descriptor words placed right below it.
     sealed class FakeType : IDisposable
@@ -30,7 +30,8 @@ public unsafe class CollectorTests
     static List<ulong> Offsets(FakeType t, byte* obj)
     {
         Seen.Clear();
-        GcDesc.VisitReferences(t.Mt, obj, &Record);
+        var r = new Recorder();
+        GcDesc.VisitReferences(t.Mt, obj, ref r);
         return Seen.Select(a => a - (ulong)obj).ToList();
     }
 
