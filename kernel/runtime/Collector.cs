@@ -56,7 +56,7 @@ namespace Kernel.Runtime
         {
             _scanStacks = scanStacks;
             _stressEvery = stressEvery;
-            _stack.Init(&GetPage, &FreePage);
+            if (!_enabled) _stack.Init(&GetPage, &FreePage);
             _enabled = true;
         }
 
