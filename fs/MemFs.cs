@@ -328,9 +328,89 @@ namespace Kernel.Fs
 
     /// A regular file: page-sized chunks from the frame allocator, or (for an image file not
     /// yet written) the image's own pages, read in place.
+    /// The pages of a tmpfs file, sparse: a two-level table of raw 4 KiB frames (512 entries
+    /// each) under a small root, so a hole costs nothing and a 1-byte write at 256 GiB takes
+    /// two tables and one page, not an array sized to the offset.
+    public sealed unsafe class PageIndex
+    {
+        const int Bits = 9, Fan = 1 << Bits;
+        ulong[] _root = new ulong[0];      // frame of a middle table: Fan * Fan pages (1 GiB) each
+
+        static ulong* Table(ulong frame) => (ulong*)PhysicalMemory.ToVirtual(frame);
+
+        /// Frame of page `index`, or 0 for a hole.
+        public ulong Get(long index)
+        {
+            long r = index >> (2 * Bits);
+            if (index < 0 || r >= _root.Length || _root[r] == 0) return 0;
+            ulong leaf = Table(_root[r])[(index >> Bits) & (Fan - 1)];
+            return leaf == 0 ? 0 : Table(leaf)[index & (Fan - 1)];
+        }
+
+        /// The slot of page `index`, its tables made present; null when memory is short.
+        public ulong* Slot(long index)
+        {
+            long r = index >> (2 * Bits);
+            if (r >= _root.Length)
+            {
+                long n = _root.Length == 0 ? 1 : _root.Length;
+                while (n <= r) n *= 2;
+                var nr = new ulong[n];
+                for (int i = 0; i < _root.Length; i++) nr[i] = _root[i];
+                _root = nr;
+            }
+            if (_root[r] == 0) { ulong t = NewTable(); if (t == 0) return null; _root[r] = t; }
+            ulong* mid = Table(_root[r]);
+            long m = (index >> Bits) & (Fan - 1);
+            if (mid[m] == 0) { ulong t = NewTable(); if (t == 0) return null; mid[m] = t; }
+            return Table(mid[m]) + (index & (Fan - 1));
+        }
+
+        static ulong NewTable()
+        {
+            if (!PhysicalMemory.HasRoom(4096)) return 0;
+            ulong f = PhysicalMemory.AllocateFrames(1);
+            return f == ulong.MaxValue ? 0 : f;
+        }
+
+        /// The first present page at or after `index`, or -1.
+        public long NextPresent(long index)
+        {
+            if (index < 0) index = 0;
+            for (long r = index >> (2 * Bits); r < _root.Length; r++)
+            {
+                if (_root[r] == 0) { index = (r + 1) << (2 * Bits); continue; }
+                ulong* mid = Table(_root[r]);
+                for (long m = (index >> Bits) & (Fan - 1); m < Fan; m++)
+                {
+                    long baseIndex = (r << (2 * Bits)) | (m << Bits);
+                    if (mid[m] == 0) { index = baseIndex + Fan; continue; }
+                    ulong* leaf = Table(mid[m]);
+                    for (long i = index > baseIndex ? index - baseIndex : 0; i < Fan; i++)
+                        if (leaf[i] != 0) return baseIndex + i;
+                    index = baseIndex + Fan;
+                }
+            }
+            return -1;
+        }
+
+        /// Frees the tables (not the pages they point to).
+        public void FreeTables()
+        {
+            for (int r = 0; r < _root.Length; r++)
+            {
+                if (_root[r] == 0) continue;
+                ulong* mid = Table(_root[r]);
+                for (int m = 0; m < Fan; m++) if (mid[m] != 0) PhysicalMemory.FreeFrames(mid[m], 1);
+                PhysicalMemory.FreeFrames(_root[r], 1);
+                _root[r] = 0;
+            }
+        }
+    }
+
     public sealed unsafe class MemFile : Inode
     {
-        ulong[] _pages = new ulong[0];     // physical frame of each page, 0 = not present
+        readonly PageIndex _pages = new PageIndex();   // frame of each page, 0 = a hole
         long _size;
         byte* _image;                      // image data (page-aligned), valid below _imageSize
         long _imageSize;
@@ -352,11 +432,9 @@ namespace Kernel.Fs
 
         public override long Blocks()
         {
-            long pages = 0;
-            for (int i = 0; i < _pages.Length; i++)
-                if (_pages[i] != 0 || (long)i * 4096 < _imageSize) pages++;
             long imgPages = (_imageSize + 4095) / 4096;
-            if (imgPages > _pages.Length) pages += imgPages - _pages.Length;
+            long pages = imgPages;
+            for (long i = _pages.NextPresent(imgPages); i >= 0; i = _pages.NextPresent(i + 1)) pages++;
             return pages * 8;
         }
 
@@ -364,7 +442,8 @@ namespace Kernel.Fs
         byte* PageForRead(long index, out long valid)
         {
             valid = 4096;
-            if (index < _pages.Length && _pages[index] != 0) return (byte*)PhysicalMemory.ToVirtual(_pages[index]);
+            ulong frame = _pages.Get(index);
+            if (frame != 0) return (byte*)PhysicalMemory.ToVirtual(frame);
             long off = index * 4096;
             if (off < _imageSize) { valid = _imageSize - off < 4096 ? _imageSize - off : 4096; return _image + off; }
             valid = 0;
@@ -374,24 +453,19 @@ namespace Kernel.Fs
         /// Kernel address of page `index`, made present and private to this file.
         byte* PageForWrite(long index)
         {
-            if (index >= _pages.Length)
+            ulong* slot = _pages.Slot(index);
+            if (slot == null) return null;                       // no room: the caller says ENOSPC
+            if (*slot == 0)
             {
-                long n = _pages.Length == 0 ? 4 : _pages.Length;
-                while (n <= index) n *= 2;
-                var np = new ulong[n];
-                for (int i = 0; i < _pages.Length; i++) np[i] = _pages[i];
-                _pages = np;
-            }
-            if (_pages[index] == 0)
-            {
-                ulong f = PhysicalMemory.AllocateFrames(1);
+                // File data leaves the kernel's reserve alone (a full tmpfs is ENOSPC).
+                ulong f = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
                 if (f == ulong.MaxValue) return null;
                 long off = index * 4096;
                 if (off < _imageSize)
                     Mem.Copy(PhysicalMemory.ToVirtual(f), _image + off, (ulong)(_imageSize - off < 4096 ? _imageSize - off : 4096));
-                _pages[index] = f;
+                *slot = f;
             }
-            return (byte*)PhysicalMemory.ToVirtual(_pages[index]);
+            return (byte*)PhysicalMemory.ToVirtual(*slot);
         }
 
         public override SysResult Read(long offset, UserPtr buf, ulong len)
@@ -496,14 +570,18 @@ namespace Kernel.Fs
                 if (size < _imageSize) _imageSize = size;
                 long firstGone = (size + 4095) >> 12;
                 if (!_everMapped)
-                    for (long i = firstGone; i < _pages.Length; i++)
-                        if (_pages[i] != 0) { PhysicalMemory.FreeFrames(_pages[i], 1); _pages[i] = 0; }
+                    for (long i = _pages.NextPresent(firstGone); i >= 0; i = _pages.NextPresent(i + 1))
+                    {
+                        ulong* slot = _pages.Slot(i);
+                        PhysicalMemory.FreeFrames(*slot, 1); *slot = 0;
+                    }
                 long inPage = size & 4095;
-                if (inPage != 0 && (size >> 12) < _pages.Length && _pages[size >> 12] != 0)
-                    Mem.Set((byte*)PhysicalMemory.ToVirtual(_pages[size >> 12]) + inPage, 0, (ulong)(4096 - inPage));
+                ulong last = _pages.Get(size >> 12);
+                if (inPage != 0 && last != 0)
+                    Mem.Set((byte*)PhysicalMemory.ToVirtual(last) + inPage, 0, (ulong)(4096 - inPage));
                 if (_everMapped)
-                    for (long i = firstGone; i < _pages.Length; i++)
-                        if (_pages[i] != 0) Mem.Set(PhysicalMemory.ToVirtual(_pages[i]), 0, 4096);
+                    for (long i = _pages.NextPresent(firstGone); i >= 0; i = _pages.NextPresent(i + 1))
+                        Mem.Set(PhysicalMemory.ToVirtual(_pages.Get(i)), 0, 4096);
             }
             _size = size;
             TouchMtime();
@@ -513,7 +591,7 @@ namespace Kernel.Fs
         public override ulong PageFor(long index, bool write)
         {
             _everMapped = true;
-            if (!write && (index >= _pages.Length || _pages[index] == 0) && index * 4096 < _imageSize)
+            if (!write && _pages.Get(index) == 0 && index * 4096 < _imageSize)
                 return PhysicalMemory.ToPhysical(_image + index * 4096);
             byte* p = PageForWrite(index);
             return p == null ? ulong.MaxValue : PhysicalMemory.ToPhysical(p);
@@ -522,21 +600,30 @@ namespace Kernel.Fs
         public override long NextData(long offset, bool hole)
         {
             if (offset >= _size) return -1;
-            for (long pos = offset & ~4095L; pos < _size; pos += 4096)
+            long imgPages = (_imageSize + 4095) >> 12;
+            long p = offset >> 12;
+            if (!hole)
             {
-                long idx = pos >> 12;
-                bool data = (idx < _pages.Length && _pages[idx] != 0) || pos < _imageSize;
-                if (data != hole) return pos > offset ? pos : offset;
+                if (p < imgPages) return offset;
+                long next = _pages.NextPresent(p);                   // skips holes table by table
+                if (next < 0 || next * 4096 >= _size) return -1;
+                return next * 4096 > offset ? next * 4096 : offset;
             }
-            return hole ? _size : -1;
+            if (p < imgPages) p = imgPages;
+            while (_pages.Get(p) != 0) p++;
+            long pos = p * 4096 > offset ? p * 4096 : offset;
+            return pos < _size ? pos : _size;
         }
 
         protected override void Release()
         {
             if (_everMapped) return;            // pages may still be mapped somewhere
-            for (int i = 0; i < _pages.Length; i++)
-                if (_pages[i] != 0) { PhysicalMemory.FreeFrames(_pages[i], 1); _pages[i] = 0; }
-            _pages = new ulong[0];
+            for (long i = _pages.NextPresent(0); i >= 0; i = _pages.NextPresent(i + 1))
+            {
+                ulong* slot = _pages.Slot(i);
+                PhysicalMemory.FreeFrames(*slot, 1); *slot = 0;
+            }
+            _pages.FreeTables();
             _size = _imageSize = 0;
         }
     }

@@ -83,7 +83,7 @@ public class ImageTests
         PayloadReader.ReadTrailer(c, (ulong)c.Length, out _).Should().Be(PayloadError.PayloadMisaligned);
         c = (byte[])b.Clone(); BinaryPrimitives.WriteUInt64LittleEndian(c.AsSpan(c.Length - 16), ulong.MaxValue);
         PayloadReader.ReadTrailer(c, (ulong)c.Length, out _).Should().Be(PayloadError.PayloadOutOfBounds);
-        c = (byte[])b.Clone(); BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(c.Length - 4), 2);
+        c = (byte[])b.Clone(); BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(c.Length - 4), 1);   // version 1: payload-only CRC
         PayloadReader.ReadTrailer(c, (ulong)c.Length, out _).Should().Be(PayloadError.BadTrailerVersion);
         t[0].Should().Be((byte)'U');
     }
