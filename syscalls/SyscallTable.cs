@@ -42,6 +42,7 @@ namespace Kernel.Syscalls
             _reported = new bool[Size];
             Register();
             Interrupts.SyscallHandler = &Dispatch;
+            Proc.Faults.VsyscallHandler = &Vsyscall;
         }
 
         static InterruptFrame* Dispatch(InterruptFrame* f)
@@ -89,6 +90,15 @@ namespace Kernel.Syscalls
             // sigsuspend-style temporary masks end with the call when no handler frame took them.
             if (me.RestoreMaskAfterSignal) { me.SignalMask = me.SavedMaskForSuspend; me.RestoreMaskAfterSignal = false; }
             return f;
+        }
+
+        /// A call through the vsyscall page (Faults.EmulateVsyscall): arguments in rdi, rsi, rdx.
+        static long Vsyscall(int nr, InterruptFrame* f)
+        {
+            SyscallArgs a;
+            a.A0 = f->Rdi; a.A1 = f->Rsi; a.A2 = f->Rdx; a.A3 = 0; a.A4 = 0; a.A5 = 0;
+            a.Frame = f;
+            return Table[nr].Handler != null ? Table[nr].Handler(&a).Raw : -(long)Errno.ENOSYS;
         }
 
         /// Calls that allocate no kernel memory (or free it): they run even when memory is short.
