@@ -46,7 +46,10 @@ namespace Kernel.Syscalls
             var p = Cur;
             // Out of memory for another thread (its kernel stack, FPU area and bookkeeping):
             // EAGAIN, as Linux gives when it cannot create a thread.
-            if (!PhysicalMemory.KernelHasRoom((Scheduler.ThreadStackPages + 8) * 4096)) return Errno.EAGAIN;
+            // The whole reserve must be left, plus room for the thread's first user pages: a
+            // program that creates threads until memory runs out gets EAGAIN from clone
+            // before its own page faults run dry.
+            if (!PhysicalMemory.HasRoom((Scheduler.ThreadStackPages + 8) * 4096 + (64 << 10))) return Errno.EAGAIN;
             var t = new Thread(p, p.AllocateTid());
             t.KernelStackTop = KernelStacks.TryAllocate(Scheduler.ThreadStackPages);
             if (t.KernelStackTop == 0) { Heap.Free(t.FpuArea, 512); return Errno.EAGAIN; }
