@@ -48,6 +48,7 @@ namespace Kernel
         {
             Gdt.Init();
             Interrupts.Init();
+            Umip.Enable();
             BootTsc3 = Cpu.Rdtsc();
             Timer.Init();
             var wt = Log.Begin(LogLevel.Debug, stackalloc byte[160]);

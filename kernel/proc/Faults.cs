@@ -31,6 +31,12 @@ namespace Kernel.Proc
                     // ACCERR when a mapping exists but forbids the access (even if never touched).
                     Sched.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
                     break;
+                case 13:
+                    // With UMIP on, sgdt/sidt/smsw/sldt/str fault in user mode: answer them with
+                    // Linux's dummy values instead of the kernel's real table addresses.
+                    if (Umip.Emulate(f, Sched.Scheduler.Current.FsBase, Sched.Scheduler.Current.GsBase)) return f;
+                    Sched.Signals.Fault(f, Signal.SIGSEGV, Sched.Signals.SI_KERNEL, 0);
+                    break;
                 case 0: Sched.Signals.Fault(f, Signal.SIGFPE, Sched.Signals.FPE_INTDIV, f->Rip); break;
                 case 16: case 19: Sched.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
                 case 6: Sched.Signals.Fault(f, Signal.SIGILL, Sched.Signals.ILL_ILLOPN, f->Rip); break;

@@ -69,6 +69,25 @@ public class HardeningTests
         }
         """;
 
+    const string UmipC = """
+        #include <stdio.h>
+        #include <signal.h>
+        #include <setjmp.h>
+        static sigjmp_buf jb; static volatile int sig;
+        static void h(int s){ sig=s; siglongjmp(jb,1); }
+        int main(void){
+          struct __attribute__((packed)) { unsigned short l; unsigned long b; } d = {0x1234,0x5555};
+          unsigned long r = 0x77; unsigned short m = 0x99;
+          signal(SIGSEGV,h);
+          if (!sigsetjmp(jb,1)) { __asm__ volatile("sgdt %0" : "=m"(d)); printf("sgdt limit=%x base=%lx\n", d.l, d.b); } else printf("sgdt sig %d\n", sig);
+          if (!sigsetjmp(jb,1)) { __asm__ volatile("sidt %0" : "=m"(d)); printf("sidt limit=%x base=%lx\n", d.l, d.b); } else printf("sidt sig %d\n", sig);
+          if (!sigsetjmp(jb,1)) { __asm__ volatile("smsw %0" : "=r"(r)); printf("smsw reg=%lx\n", r); } else printf("smsw sig %d\n", sig);
+          if (!sigsetjmp(jb,1)) { __asm__ volatile("smsw %0" : "=m"(m)); printf("smsw mem=%x\n", m); } else printf("smsw sig %d\n", sig);
+          if (!sigsetjmp(jb,1)) { __asm__ volatile("sldt %0" : "=m"(m)); printf("sldt=%x\n", m); } else printf("sldt sig %d\n", sig);
+          if (!sigsetjmp(jb,1)) { __asm__ volatile("str %0" : "=m"(m)); printf("str=%x\n", m); } else printf("str sig %d\n", sig);
+          return 0; }
+        """;
+
     static readonly Lazy<string> _dir = new(Repo.TempDir);
 
     static string Build(string name, string source, bool threads = false)
@@ -150,6 +169,18 @@ public class HardeningTests
         r.Code.Should().NotBe(0, r.ToString());
         r.ErrText.Should().Contain("mmap_min_addr", r.ToString());
         r.ErrText.Should().NotContain("panic", r.ToString());
+    }
+
+    /// <summary>sgdt/sidt/smsw/sldt/str from user mode: with UMIP (QEMU's TCG has it) they fault
+    /// and the kernel answers with Linux's dummy values, never its own table addresses. The
+    /// expected lines are what Linux 6.x prints on a UMIP machine (a compat case would not do:
+    /// on a host without UMIP, Linux itself shows real addresses).</summary>
+    [Fact]
+    public void UmipHidesKernelAddresses()
+    {
+        var r = Boot(Image(Build("umip", UmipC)));
+        NoPanic(r);
+        r.OutText.Should().Be("sgdt limit=0 base=fffffffffffe0000\nsidt limit=0 base=ffffffffffff0000\nsmsw reg=80050033\nsmsw mem=33\nsldt=0\nstr=40\n", r.ToString());
     }
 
     /// <summary>The fuzzer: several seeds, a bounded number of calls each (about a minute of
