@@ -328,42 +328,53 @@ namespace Kernel.Fs
 
     /// A regular file: page-sized chunks from the frame allocator, or (for an image file not
     /// yet written) the image's own pages, read in place.
-    /// The pages of a tmpfs file, sparse: a two-level table of raw 4 KiB frames (512 entries
-    /// each) under a small root, so a hole costs nothing and a 1-byte write at 256 GiB takes
-    /// two tables and one page, not an array sized to the offset.
+    /// The pages of a tmpfs file, sparse: a radix tree of raw 4 KiB tables (512 entries each)
+    /// that grows in height as the file does, so a hole costs nothing and a 1-byte write at
+    /// 256 GiB takes four small tables and one page, not an array sized to the offset.
     public sealed unsafe class PageIndex
     {
         const int Bits = 9, Fan = 1 << Bits;
-        ulong[] _root = new ulong[0];      // frame of a middle table: Fan * Fan pages (1 GiB) each
+        ulong _top;                        // frame of the top table, 0 = empty
+        int _height;                       // levels of tables: covers Fan^_height pages
 
         static ulong* Table(ulong frame) => (ulong*)PhysicalMemory.ToVirtual(frame);
+        bool Covers(long index) => _height > 0 && (_height * Bits >= 63 || index >> (_height * Bits) == 0);
 
         /// Frame of page `index`, or 0 for a hole.
         public ulong Get(long index)
         {
-            long r = index >> (2 * Bits);
-            if (index < 0 || r >= _root.Length || _root[r] == 0) return 0;
-            ulong leaf = Table(_root[r])[(index >> Bits) & (Fan - 1)];
-            return leaf == 0 ? 0 : Table(leaf)[index & (Fan - 1)];
+            if (index < 0 || !Covers(index)) return 0;
+            ulong t = _top;
+            for (int level = _height - 1; level >= 0 && t != 0; level--)
+                t = Table(t)[(index >> (level * Bits)) & (Fan - 1)];
+            return t;
         }
 
         /// The slot of page `index`, its tables made present; null when memory is short.
         public ulong* Slot(long index)
         {
-            long r = index >> (2 * Bits);
-            if (r >= _root.Length)
+            if (index < 0) return null;
+            while (!Covers(index))
             {
-                long n = _root.Length == 0 ? 1 : _root.Length;
-                while (n <= r) n *= 2;
-                var nr = new ulong[n];
-                for (int i = 0; i < _root.Length; i++) nr[i] = _root[i];
-                _root = nr;
+                if (_top != 0)
+                {
+                    ulong t = NewTable();
+                    if (t == 0) return null;
+                    Table(t)[0] = _top;                    // the old tree is the new one's first child
+                    _top = t;
+                }
+                _height++;
             }
-            if (_root[r] == 0) { ulong t = NewTable(); if (t == 0) return null; _root[r] = t; }
-            ulong* mid = Table(_root[r]);
-            long m = (index >> Bits) & (Fan - 1);
-            if (mid[m] == 0) { ulong t = NewTable(); if (t == 0) return null; mid[m] = t; }
-            return Table(mid[m]) + (index & (Fan - 1));
+            if (_top == 0) { _top = NewTable(); if (_top == 0) return null; }
+            ulong* slot = null;
+            ulong table = _top;
+            for (int level = _height - 1; ; level--)
+            {
+                slot = Table(table) + ((index >> (level * Bits)) & (Fan - 1));
+                if (level == 0) return slot;
+                if (*slot == 0) { ulong t = NewTable(); if (t == 0) return null; *slot = t; }
+                table = *slot;
+            }
         }
 
         static ulong NewTable()
@@ -373,23 +384,25 @@ namespace Kernel.Fs
             return f == ulong.MaxValue ? 0 : f;
         }
 
-        /// The first present page at or after `index`, or -1.
+        /// The first present page at or after `index`, or -1 (skips empty tables whole).
         public long NextPresent(long index)
         {
-            if (index < 0) index = 0;
-            for (long r = index >> (2 * Bits); r < _root.Length; r++)
+            if (_top == 0 || index < 0 || !Covers(index)) return -1;
+            return Next(_top, _height - 1, 0, index);
+        }
+
+        static long Next(ulong table, int level, long baseIndex, long from)
+        {
+            ulong* t = Table(table);
+            int shift = level * Bits;
+            long first = from > baseIndex ? (from - baseIndex) >> shift : 0;
+            for (long i = first; i < Fan; i++)
             {
-                if (_root[r] == 0) { index = (r + 1) << (2 * Bits); continue; }
-                ulong* mid = Table(_root[r]);
-                for (long m = (index >> Bits) & (Fan - 1); m < Fan; m++)
-                {
-                    long baseIndex = (r << (2 * Bits)) | (m << Bits);
-                    if (mid[m] == 0) { index = baseIndex + Fan; continue; }
-                    ulong* leaf = Table(mid[m]);
-                    for (long i = index > baseIndex ? index - baseIndex : 0; i < Fan; i++)
-                        if (leaf[i] != 0) return baseIndex + i;
-                    index = baseIndex + Fan;
-                }
+                if (t[i] == 0) continue;
+                long childBase = baseIndex + (i << shift);
+                if (level == 0) return childBase;
+                long r = Next(t[i], level - 1, childBase, from > childBase ? from : childBase);
+                if (r >= 0) return r;
             }
             return -1;
         }
@@ -397,14 +410,16 @@ namespace Kernel.Fs
         /// Frees the tables (not the pages they point to).
         public void FreeTables()
         {
-            for (int r = 0; r < _root.Length; r++)
-            {
-                if (_root[r] == 0) continue;
-                ulong* mid = Table(_root[r]);
-                for (int m = 0; m < Fan; m++) if (mid[m] != 0) PhysicalMemory.FreeFrames(mid[m], 1);
-                PhysicalMemory.FreeFrames(_root[r], 1);
-                _root[r] = 0;
-            }
+            if (_top != 0) Free(_top, _height - 1);
+            _top = 0;
+            _height = 0;
+        }
+
+        static void Free(ulong table, int level)
+        {
+            if (level > 0)
+                for (int i = 0; i < Fan; i++) { ulong c = Table(table)[i]; if (c != 0) Free(c, level - 1); }
+            PhysicalMemory.FreeFrames(table, 1);
         }
     }
 
@@ -524,7 +539,7 @@ namespace Kernel.Fs
         public override SysResult Write(long offset, UserPtr buf, ulong len)
         {
             if (len == 0) return 0;
-            if (offset + (long)len < offset || offset + (long)len > MaxSize) return Errno.EFBIG;
+            if (offset + (long)len < offset) return Errno.EINVAL;       // past 2^63: Linux's rw_verify_area
             long done = 0, n = (long)len;
             while (done < n)
             {
@@ -559,7 +574,7 @@ namespace Kernel.Fs
             return done;
         }
 
-        public const long MaxSize = 1L << 40;
+        public const long MaxSize = long.MaxValue;          // Linux's MAX_LFS_FILESIZE
 
         public override Errno Truncate(long size)
         {
@@ -568,7 +583,7 @@ namespace Kernel.Fs
             if (size < _size)
             {
                 if (size < _imageSize) _imageSize = size;
-                long firstGone = (size + 4095) >> 12;
+                long firstGone = (size >> 12) + ((size & 4095) != 0 ? 1 : 0);
                 if (!_everMapped)
                     for (long i = _pages.NextPresent(firstGone); i >= 0; i = _pages.NextPresent(i + 1))
                     {
