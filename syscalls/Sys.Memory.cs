@@ -73,7 +73,12 @@ namespace Kernel.Syscalls
             }
             else Mm.AddVma(start, start + size, prot, VmaKind.Anonymous);
             if ((flags & MAP_POPULATE) != 0)
-                for (ulong p = start; p < start + size; p += 4096) Mm.HandleFault(p, false, false);
+                for (ulong p = start; p < start + size; p += 4096)
+                    if (!Mm.HandleFault(p, false, false) && Mm.OutOfMemory)
+                    {
+                        Mm.OutOfMemory = false;           // populating is best effort: stop, not a kill
+                        break;
+                    }
             return (long)start;
         }
 

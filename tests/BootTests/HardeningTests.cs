@@ -224,17 +224,20 @@ public class HardeningTests
     /// <summary>The fuzzer: several seeds, a bounded number of calls each (about a minute of
     /// CI in all under TCG). `make fuzz` runs a longer campaign.</summary>
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public void SyscallFuzzer(int seed)
+    [InlineData(1, "")]
+    [InlineData(2, "")]
+    [InlineData(3, "")]
+    [InlineData(4, "")]
+    [InlineData(5, "48M")]                 // and once where memory is short
+    public void SyscallFuzzer(int seed, string mem)
     {
+        const int calls = 40000;
         var img = Fuzzer.Value;
-        var r = Boot(img, "--", seed.ToString(), "15000");
+        var r = mem == "" ? Boot(img, "--", seed.ToString(), calls.ToString())
+                          : Boot(img, "--mem", mem, "--", seed.ToString(), calls.ToString());
         r.ErrText.Should().NotContain("panic", r.ToString());
         r.Code.Should().Be(0, r.ToString());
-        r.OutText.Should().StartWith($"sysfuzz: seed {seed}: 15000 calls", r.ToString());
+        r.OutText.Should().StartWith($"sysfuzz: seed {seed}: {calls} calls", r.ToString());
     }
 
     static readonly Lazy<string> Fuzzer = new(() =>

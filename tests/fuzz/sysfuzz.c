@@ -185,8 +185,8 @@ static void steer(long nr, uint64_t *a)
     case SYS_mmap:
         if (a[3] & (0x10 | 0x100000)) a[0] = below(4) ? sandboxaddr() : badmapaddr();
         else if (a[0] != 0 && below(2)) a[0] = sandboxaddr();
-        a[3] &= ~0x8000UL;                                      /* no MAP_POPULATE of huge lengths */
         if (a[1] < (1UL << 62)) a[1] &= SANDBOX_LEN - 1;
+        if (a[1] > (1UL << 20)) a[3] &= ~0x8000UL;             /* MAP_POPULATE of small lengths only */
         break;
     case SYS_munmap: case SYS_mprotect: case SYS_madvise: case SYS_msync: case SYS_mlock:
     case SYS_munlock: case SYS_mincore: case SYS_remap_file_pages: case SYS_mbind:
@@ -200,8 +200,18 @@ static void steer(long nr, uint64_t *a)
     case SYS_rt_tgsigqueueinfo: case SYS_pidfd_send_signal:
         for (int i = 0; i < 3; i++) if (a[i] == SIGKILL || a[i] == SIGSTOP) a[i] = 0;
         break;
-    case SYS_write: case SYS_pwrite64: case SYS_writev: case SYS_pwritev: case SYS_sendfile:
-        if ((uint32_t)a[0] < 3) a[0] = 3 + below(40);           /* keep the console readable */
+    /* Keep the console for the summary: nothing writes to, duplicates or reconfigures fds 0-2
+     * (garbage on the serial console is slow, not a kernel bug). */
+    case SYS_write: case SYS_pwrite64: case SYS_writev: case SYS_pwritev: case SYS_pwritev2:
+    case SYS_sendfile: case SYS_vmsplice: case SYS_dup: case SYS_fcntl: case SYS_ioctl:
+    case SYS_ftruncate: case SYS_fallocate: case SYS_fsync: case SYS_fdatasync:
+        if ((uint32_t)a[0] < 3) a[0] = 3 + below(40);
+        break;
+    case SYS_tee:
+        if ((uint32_t)a[1] < 3) a[1] = 3 + below(40);
+        break;
+    case SYS_splice: case SYS_copy_file_range:
+        if ((uint32_t)a[2] < 3) a[2] = 3 + below(40);
         break;
     case SYS_read: case SYS_readv: case SYS_pread64:
         if ((uint32_t)a[0] == 0) a[0] = 3 + below(40);
