@@ -4,7 +4,8 @@
  * pages), NULL, unmapped, in the kernel half, non-canonical or at the edge of the user half.
  * The kernel passes when the program gets to the end: no panic, no hang.
  *
- *   sysfuzz SEED CALLS [FROM]   prints (FROM: print each call from that index on)
+ *   sysfuzz SEED CALLS [FROM|fill]   prints (FROM: print each call from that index on;
+ *                                    fill: first fill /tmp, so memory is short)
  *                            "sysfuzz: seed S: N calls, E errors, T ms, R calls/s"
  *
  * The program protects itself so that it, not the kernel, is never the reason a run stops:
@@ -224,7 +225,8 @@ int main(int argc, char **argv)
     uint64_t seed = 1, calls = 10000, trace = ~0UL;
     if (argc > 1) { seed = 0; for (char *p = argv[1]; *p; p++) seed = seed * 10 + (*p - '0'); }
     if (argc > 2) { calls = 0; for (char *p = argv[2]; *p; p++) calls = calls * 10 + (*p - '0'); }
-    if (argc > 3) { trace = 0; for (char *p = argv[3]; *p; p++) trace = trace * 10 + (*p - '0'); }
+    int fill = argc > 3 && strcmp(argv[3], "fill") == 0;
+    if (argc > 3 && !fill) { trace = 0; for (char *p = argv[3]; *p; p++) trace = trace * 10 + (*p - '0'); }
     rs = seed * 0x9E3779B97F4A7C15UL + 1;
     /* Scratch with a PROT_NONE page below and above, so a long copy stops at a fault. */
     if (sys6(SYS_mmap, (long)SCRATCH - 4096, SCRATCH_LEN + 8192, 0, 0x32 /* PRIVATE|ANON|FIXED */, -1, 0) < 0 ||
@@ -240,6 +242,16 @@ int main(int argc, char **argv)
     sys6(SYS_epoll_create1, 0, 0, 0, 0, 0, 0);
     sys6(SYS_open, (long)"/dev/null", 2, 0, 0, 0, 0);
 
+    if (fill)
+    {
+        /* Memory pressure: /tmp takes every page it can get (ENOSPC), so the calls below
+         * run with only the kernel's reserve left, where its allocations must fail as errnos. */
+        int f = (int)sys6(SYS_open, (long)"/tmp/fill", 0101 /* O_WRONLY|O_CREAT */, 0644, 0, 0, 0);
+        long n, total = 0;
+        while ((n = sys6(SYS_write, f, (long)SCRATCH, 65536, 0, 0, 0)) > 0) total += n;
+        outnum("sysfuzz: /tmp filled with ", (uint64_t)total >> 20);
+        outnum(" MiB, then ", (uint64_t)-n); out(" (errno)\n");
+    }
     struct timespec { long s, ns; } t0, t1;
     sys6(SYS_clock_gettime, 1, (long)&t0, 0, 0, 0, 0);
     uint64_t errors = 0;
