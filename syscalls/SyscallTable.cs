@@ -103,7 +103,8 @@ namespace Kernel.Syscalls
 
         /// Calls that allocate no kernel memory (or free it): they run even when memory is short.
         static bool RunsWhenShort(ulong nr) =>
-            nr <= 1 || nr == 3 || nr == 11 || nr == 15 || nr == 24 || nr == 28 || nr == 39 || nr == 60 || nr == 186 || nr == 231;
+            nr <= 1 || nr == 3 || nr == 8 || nr == 11 || nr == 15 || (nr >= 17 && nr <= 20) || nr == 24 || nr == 28 ||
+            nr == 39 || nr == 60 || nr == 186 || nr == 231 || nr == 295 || nr == 296;   // read/write/close/lseek/munmap, p*/*v I/O, exit
 
         /// Writes the table as the markdown of docs/syscalls.md to the kernel log.
         public static void DumpMarkdown()
