@@ -14,7 +14,7 @@ KERNEL_CS := $(shell find kernel drivers fs syscalls loader -name '*.cs' -not -p
 KERNEL_S := $(wildcard kernel/arch/x86_64/*.S)
 KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S)) $(OBJ)/vdso_blob.o
 
-.PHONY: all kernel test test-host test-boot test-compat test-gc-stress bench demo docs clean check-tools check-qemu
+.PHONY: all kernel test test-host test-boot test-compat test-gc-stress bench demo docs clean check-tools check-qemu fuzz
 
 all: check-tools $(OUT)/kernel.elf $(OUT)/ukpack
 
@@ -99,6 +99,13 @@ test-gc-stress: all check-qemu
 
 bench: all
 	bench/run.sh
+
+# A longer syscall-fuzzing campaign than the four seeds `make test` runs (tests/fuzz/).
+FUZZ_FIRST ?= 1
+FUZZ_SEEDS ?= 100
+FUZZ_CALLS ?= 100000
+fuzz: all check-qemu
+	tests/fuzz/campaign.sh $(FUZZ_FIRST) $(FUZZ_SEEDS) $(FUZZ_CALLS)
 
 # docs/syscalls.md is generated from the kernel's own syscall table (a boot test checks it).
 docs: $(OUT)/kernel.elf check-qemu

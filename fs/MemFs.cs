@@ -328,9 +328,104 @@ namespace Kernel.Fs
 
     /// A regular file: page-sized chunks from the frame allocator, or (for an image file not
     /// yet written) the image's own pages, read in place.
+    /// The pages of a tmpfs file, sparse: a radix tree of raw 4 KiB tables (512 entries each)
+    /// that grows in height as the file does, so a hole costs nothing and a 1-byte write at
+    /// 256 GiB takes four small tables and one page, not an array sized to the offset.
+    public sealed unsafe class PageIndex
+    {
+        const int Bits = 9, Fan = 1 << Bits;
+        ulong _top;                        // frame of the top table, 0 = empty
+        int _height;                       // levels of tables: covers Fan^_height pages
+
+        static ulong* Table(ulong frame) => (ulong*)PhysicalMemory.ToVirtual(frame);
+        bool Covers(long index) => _height > 0 && (_height * Bits >= 63 || index >> (_height * Bits) == 0);
+
+        /// Frame of page `index`, or 0 for a hole.
+        public ulong Get(long index)
+        {
+            if (index < 0 || !Covers(index)) return 0;
+            ulong t = _top;
+            for (int level = _height - 1; level >= 0 && t != 0; level--)
+                t = Table(t)[(index >> (level * Bits)) & (Fan - 1)];
+            return t;
+        }
+
+        /// The slot of page `index`, its tables made present; null when memory is short.
+        public ulong* Slot(long index)
+        {
+            if (index < 0) return null;
+            while (!Covers(index))
+            {
+                if (_top != 0)
+                {
+                    ulong t = NewTable();
+                    if (t == 0) return null;
+                    Table(t)[0] = _top;                    // the old tree is the new one's first child
+                    _top = t;
+                }
+                _height++;
+            }
+            if (_top == 0) { _top = NewTable(); if (_top == 0) return null; }
+            ulong* slot = null;
+            ulong table = _top;
+            for (int level = _height - 1; ; level--)
+            {
+                slot = Table(table) + ((index >> (level * Bits)) & (Fan - 1));
+                if (level == 0) return slot;
+                if (*slot == 0) { ulong t = NewTable(); if (t == 0) return null; *slot = t; }
+                table = *slot;
+            }
+        }
+
+        static ulong NewTable()
+        {
+            if (!PhysicalMemory.HasRoom(4096)) return 0;
+            ulong f = PhysicalMemory.AllocateFrames(1);
+            return f == ulong.MaxValue ? 0 : f;
+        }
+
+        /// The first present page at or after `index`, or -1 (skips empty tables whole).
+        public long NextPresent(long index)
+        {
+            if (_top == 0 || index < 0 || !Covers(index)) return -1;
+            return Next(_top, _height - 1, 0, index);
+        }
+
+        static long Next(ulong table, int level, long baseIndex, long from)
+        {
+            ulong* t = Table(table);
+            int shift = level * Bits;
+            long first = from > baseIndex ? (from - baseIndex) >> shift : 0;
+            for (long i = first; i < Fan; i++)
+            {
+                if (t[i] == 0) continue;
+                long childBase = baseIndex + (i << shift);
+                if (level == 0) return childBase;
+                long r = Next(t[i], level - 1, childBase, from > childBase ? from : childBase);
+                if (r >= 0) return r;
+            }
+            return -1;
+        }
+
+        /// Frees the tables (not the pages they point to).
+        public void FreeTables()
+        {
+            if (_top != 0) Free(_top, _height - 1);
+            _top = 0;
+            _height = 0;
+        }
+
+        static void Free(ulong table, int level)
+        {
+            if (level > 0)
+                for (int i = 0; i < Fan; i++) { ulong c = Table(table)[i]; if (c != 0) Free(c, level - 1); }
+            PhysicalMemory.FreeFrames(table, 1);
+        }
+    }
+
     public sealed unsafe class MemFile : Inode
     {
-        ulong[] _pages = new ulong[0];     // physical frame of each page, 0 = not present
+        readonly PageIndex _pages = new PageIndex();   // frame of each page, 0 = a hole
         long _size;
         byte* _image;                      // image data (page-aligned), valid below _imageSize
         long _imageSize;
@@ -352,11 +447,9 @@ namespace Kernel.Fs
 
         public override long Blocks()
         {
-            long pages = 0;
-            for (int i = 0; i < _pages.Length; i++)
-                if (_pages[i] != 0 || (long)i * 4096 < _imageSize) pages++;
             long imgPages = (_imageSize + 4095) / 4096;
-            if (imgPages > _pages.Length) pages += imgPages - _pages.Length;
+            long pages = imgPages;
+            for (long i = _pages.NextPresent(imgPages); i >= 0; i = _pages.NextPresent(i + 1)) pages++;
             return pages * 8;
         }
 
@@ -364,7 +457,8 @@ namespace Kernel.Fs
         byte* PageForRead(long index, out long valid)
         {
             valid = 4096;
-            if (index < _pages.Length && _pages[index] != 0) return (byte*)PhysicalMemory.ToVirtual(_pages[index]);
+            ulong frame = _pages.Get(index);
+            if (frame != 0) return (byte*)PhysicalMemory.ToVirtual(frame);
             long off = index * 4096;
             if (off < _imageSize) { valid = _imageSize - off < 4096 ? _imageSize - off : 4096; return _image + off; }
             valid = 0;
@@ -374,24 +468,19 @@ namespace Kernel.Fs
         /// Kernel address of page `index`, made present and private to this file.
         byte* PageForWrite(long index)
         {
-            if (index >= _pages.Length)
+            ulong* slot = _pages.Slot(index);
+            if (slot == null) return null;                       // no room: the caller says ENOSPC
+            if (*slot == 0)
             {
-                long n = _pages.Length == 0 ? 4 : _pages.Length;
-                while (n <= index) n *= 2;
-                var np = new ulong[n];
-                for (int i = 0; i < _pages.Length; i++) np[i] = _pages[i];
-                _pages = np;
-            }
-            if (_pages[index] == 0)
-            {
-                ulong f = PhysicalMemory.AllocateFrames(1);
+                // File data leaves the kernel's reserve alone (a full tmpfs is ENOSPC).
+                ulong f = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
                 if (f == ulong.MaxValue) return null;
                 long off = index * 4096;
                 if (off < _imageSize)
                     Mem.Copy(PhysicalMemory.ToVirtual(f), _image + off, (ulong)(_imageSize - off < 4096 ? _imageSize - off : 4096));
-                _pages[index] = f;
+                *slot = f;
             }
-            return (byte*)PhysicalMemory.ToVirtual(_pages[index]);
+            return (byte*)PhysicalMemory.ToVirtual(*slot);
         }
 
         public override SysResult Read(long offset, UserPtr buf, ulong len)
@@ -450,7 +539,7 @@ namespace Kernel.Fs
         public override SysResult Write(long offset, UserPtr buf, ulong len)
         {
             if (len == 0) return 0;
-            if (offset + (long)len < offset || offset + (long)len > MaxSize) return Errno.EFBIG;
+            if (offset + (long)len < offset) return Errno.EINVAL;       // past 2^63: Linux's rw_verify_area
             long done = 0, n = (long)len;
             while (done < n)
             {
@@ -485,7 +574,7 @@ namespace Kernel.Fs
             return done;
         }
 
-        public const long MaxSize = 1L << 40;
+        public const long MaxSize = long.MaxValue;          // Linux's MAX_LFS_FILESIZE
 
         public override Errno Truncate(long size)
         {
@@ -494,16 +583,20 @@ namespace Kernel.Fs
             if (size < _size)
             {
                 if (size < _imageSize) _imageSize = size;
-                long firstGone = (size + 4095) >> 12;
+                long firstGone = (size >> 12) + ((size & 4095) != 0 ? 1 : 0);
                 if (!_everMapped)
-                    for (long i = firstGone; i < _pages.Length; i++)
-                        if (_pages[i] != 0) { PhysicalMemory.FreeFrames(_pages[i], 1); _pages[i] = 0; }
+                    for (long i = _pages.NextPresent(firstGone); i >= 0; i = _pages.NextPresent(i + 1))
+                    {
+                        ulong* slot = _pages.Slot(i);
+                        PhysicalMemory.FreeFrames(*slot, 1); *slot = 0;
+                    }
                 long inPage = size & 4095;
-                if (inPage != 0 && (size >> 12) < _pages.Length && _pages[size >> 12] != 0)
-                    Mem.Set((byte*)PhysicalMemory.ToVirtual(_pages[size >> 12]) + inPage, 0, (ulong)(4096 - inPage));
+                ulong last = _pages.Get(size >> 12);
+                if (inPage != 0 && last != 0)
+                    Mem.Set((byte*)PhysicalMemory.ToVirtual(last) + inPage, 0, (ulong)(4096 - inPage));
                 if (_everMapped)
-                    for (long i = firstGone; i < _pages.Length; i++)
-                        if (_pages[i] != 0) Mem.Set(PhysicalMemory.ToVirtual(_pages[i]), 0, 4096);
+                    for (long i = _pages.NextPresent(firstGone); i >= 0; i = _pages.NextPresent(i + 1))
+                        Mem.Set(PhysicalMemory.ToVirtual(_pages.Get(i)), 0, 4096);
             }
             _size = size;
             TouchMtime();
@@ -513,7 +606,7 @@ namespace Kernel.Fs
         public override ulong PageFor(long index, bool write)
         {
             _everMapped = true;
-            if (!write && (index >= _pages.Length || _pages[index] == 0) && index * 4096 < _imageSize)
+            if (!write && _pages.Get(index) == 0 && index * 4096 < _imageSize)
                 return PhysicalMemory.ToPhysical(_image + index * 4096);
             byte* p = PageForWrite(index);
             return p == null ? ulong.MaxValue : PhysicalMemory.ToPhysical(p);
@@ -522,21 +615,30 @@ namespace Kernel.Fs
         public override long NextData(long offset, bool hole)
         {
             if (offset >= _size) return -1;
-            for (long pos = offset & ~4095L; pos < _size; pos += 4096)
+            long imgPages = (_imageSize + 4095) >> 12;
+            long p = offset >> 12;
+            if (!hole)
             {
-                long idx = pos >> 12;
-                bool data = (idx < _pages.Length && _pages[idx] != 0) || pos < _imageSize;
-                if (data != hole) return pos > offset ? pos : offset;
+                if (p < imgPages) return offset;
+                long next = _pages.NextPresent(p);                   // skips holes table by table
+                if (next < 0 || next * 4096 >= _size) return -1;
+                return next * 4096 > offset ? next * 4096 : offset;
             }
-            return hole ? _size : -1;
+            if (p < imgPages) p = imgPages;
+            while (_pages.Get(p) != 0) p++;
+            long pos = p * 4096 > offset ? p * 4096 : offset;
+            return pos < _size ? pos : _size;
         }
 
         protected override void Release()
         {
             if (_everMapped) return;            // pages may still be mapped somewhere
-            for (int i = 0; i < _pages.Length; i++)
-                if (_pages[i] != 0) { PhysicalMemory.FreeFrames(_pages[i], 1); _pages[i] = 0; }
-            _pages = new ulong[0];
+            for (long i = _pages.NextPresent(0); i >= 0; i = _pages.NextPresent(i + 1))
+            {
+                ulong* slot = _pages.Slot(i);
+                PhysicalMemory.FreeFrames(*slot, 1); *slot = 0;
+            }
+            _pages.FreeTables();
             _size = _imageSize = 0;
         }
     }

@@ -212,7 +212,7 @@ namespace Kernel.Fs
     public static class PayloadFormat
     {
         public const int TrailerSize = 32;
-        public const uint TrailerVersion = 1;
+        public const uint TrailerVersion = 2;      // 2: the CRC covers the whole image (1: the payload only)
         public const uint Magic = 0x4b50_4b55;      // "UKPK"
         public const uint Version = 1;
         public const int HeaderSize = 16;

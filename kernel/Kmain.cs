@@ -41,6 +41,7 @@ namespace Kernel
             PhysicalMemory.Init(ram.Slice(0, n), layout[6] - PhysicalMemory.KernelVma, Boot.ModulePhys, Boot.ModulePhys + Boot.ModuleSize);
             Runtime.GcHeap.Init();
             Runtime.ModuleInit.Run();
+            PhysicalMemory.Reclaim = &Runtime.Collector.Reclaim;     // memory short: collect before saying no
             BootTsc1 = Cpu.Rdtsc();
             KernelPaging.Init();
             BootTsc2 = Cpu.Rdtsc();
@@ -52,6 +53,7 @@ namespace Kernel
         {
             Gdt.Init();
             Interrupts.Init();
+            Umip.Enable();
             BootTsc3 = Cpu.Rdtsc();
             Timer.Init();
             var wt = Log.Begin(LogLevel.Debug, stackalloc byte[160]);

@@ -51,6 +51,8 @@ namespace Kernel.Loader
             return null;
         }
 
+        const ulong MmapMinAddr = 0x10000;
+
         static string MapImage(UserMemory m, ReadOnlySpan<byte> file, ElfFile elf, ulong bias, out ulong highest)
         {
             highest = 0;
@@ -60,6 +62,10 @@ namespace Kernel.Loader
                 if (ph.Type != ElfConst.PT_LOAD || ph.MemSize == 0) continue;
                 ulong start = (ph.VAddr + bias) & ~0xfffUL;
                 ulong end = (ph.VAddr + bias + ph.MemSize + 0xfff) & ~0xfffUL;
+                // Linux refuses to map below mmap_min_addr (64 KiB): a segment at address 0
+                // would make NULL a valid pointer.
+                if (start < MmapMinAddr) return "a PT_LOAD segment lies below 64 KiB (mmap_min_addr); Linux refuses to load it";
+                if (end > AddressSpace.UserLimit || end <= start) return "a PT_LOAD segment lies outside the user address space";
                 uint prot = 0;
                 if ((ph.Flags & ElfConst.PF_R) != 0) prot |= UserMemory.ProtRead;
                 if ((ph.Flags & ElfConst.PF_W) != 0) prot |= UserMemory.ProtWrite;

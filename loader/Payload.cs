@@ -22,7 +22,8 @@ namespace Kernel.Loader
             var tail = new ReadOnlySpan<byte>(module + moduleSize - PayloadFormat.TrailerSize, PayloadFormat.TrailerSize);
             if (PayloadReader.ReadTrailer(tail, moduleSize, out ImageTrailer t) != PayloadError.None) return "image has no valid payload trailer";
             var p = new Payload { Base = module + t.PayloadOffset, Length = (int)t.PayloadLength };
-            if (Crc32.Compute(p.Bytes) != t.Crc) return "image payload is corrupt (CRC mismatch)";
+            // The CRC covers the whole image before the trailer: kernel, padding and payload.
+            if (Crc32.Compute(new ReadOnlySpan<byte>(module, (int)(t.PayloadOffset + t.PayloadLength))) != t.Crc) return "image is corrupt (CRC mismatch)";
             if (PayloadReader.Validate(p.Bytes, out p.Sections) != PayloadError.None) return "image payload header is invalid";
             payload = p;
             return null;

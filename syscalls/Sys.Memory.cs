@@ -73,7 +73,12 @@ namespace Kernel.Syscalls
             }
             else Mm.AddVma(start, start + size, prot, VmaKind.Anonymous);
             if ((flags & MAP_POPULATE) != 0)
-                for (ulong p = start; p < start + size; p += 4096) Mm.HandleFault(p, false, false);
+                for (ulong p = start; p < start + size; p += 4096)
+                    if (!Mm.HandleFault(p, false, false) && Mm.OutOfMemory)
+                    {
+                        Mm.OutOfMemory = false;           // populating is best effort: stop, not a kill
+                        break;
+                    }
             return (long)start;
         }
 
@@ -82,7 +87,9 @@ namespace Kernel.Syscalls
         {
             ulong addr = a->A0, len = a->A1;
             if (!PageAligned(addr) || len == 0) return Errno.EINVAL;
-            ulong end = addr + PageUp(len);
+            ulong size = PageUp(len);
+            if (size == 0 || size > AddressSpace.UserLimit) return Errno.EINVAL;   // rounding wrapped
+            ulong end = addr + size;
             if (end > AddressSpace.UserLimit || end < addr) return Errno.EINVAL;
             Mm.Unmap(addr, end);
             return SysResult.Ok;
@@ -96,9 +103,9 @@ namespace Kernel.Syscalls
             if (!PageAligned(addr)) return Errno.EINVAL;
             if ((prot & ~(7u | 0x01000000 | 0x02000000)) != 0) return Errno.EINVAL;   // GROWSDOWN/UP accepted
             prot &= 7;
-            ulong end = addr + PageUp(len);
-            if (end < addr) return Errno.ENOMEM;
             if (len == 0) return SysResult.Ok;
+            ulong end = addr + PageUp(len);
+            if (end <= addr) return Errno.ENOMEM;                  // wrapped, or a length from 2^64-4095
             if (!Mm.Vmas.Covers(addr, end)) return Errno.ENOMEM;
             Mm.Protect(addr, end, prot);
             return SysResult.Ok;
@@ -110,6 +117,8 @@ namespace Kernel.Syscalls
             ulong want = a->A0;
             UserMemory m = Mm;
             if (want < m.BrkStart) return (long)m.Brk;
+            // Beyond the user half (rounding up would wrap from 2^64-4095): leave the break alone.
+            if (want > AddressSpace.UserLimit) return (long)m.Brk;
             ulong oldTop = PageUp(m.Brk), newTop = PageUp(want);
             if (newTop > oldTop)
             {
@@ -167,8 +176,9 @@ namespace Kernel.Syscalls
             if (!PageAligned(addr)) return Errno.EINVAL;
             bool known = advice <= 4 || (advice >= 8 && advice <= 25) || advice == 100 || advice == 101;
             if (!known) return Errno.EINVAL;
-            ulong end = addr + PageUp(len);
             if (len == 0) return SysResult.Ok;
+            ulong end = addr + PageUp(len);
+            if (end <= addr) return Errno.EINVAL;                  // wrapped, or a length from 2^64-4095
             if (!Mm.Vmas.Covers(addr, end)) return Errno.ENOMEM;
             if (advice == 4 || advice == 8)   // MADV_DONTNEED, MADV_FREE: anonymous pages read back as zero
                 for (ulong p = addr; p < end; p += 4096)

@@ -44,8 +44,15 @@ namespace Kernel.Syscalls
 
             if ((flags & CLONE_SETTLS) != 0 && tls >= AddressSpace.UserLimit) return Errno.EPERM;
             var p = Cur;
+            // Out of memory for another thread (its kernel stack, FPU area and bookkeeping):
+            // EAGAIN, as Linux gives when it cannot create a thread.
+            // The whole reserve must be left, plus room for the thread's first user pages: a
+            // program that creates threads until memory runs out gets EAGAIN from clone
+            // before its own page faults run dry.
+            if (!PhysicalMemory.HasRoom((Scheduler.ThreadStackPages + 8) * 4096 + (64 << 10))) return Errno.EAGAIN;
             var t = new Thread(p, p.AllocateTid());
-            t.KernelStackTop = KernelStacks.Allocate(Scheduler.ThreadStackPages);
+            t.KernelStackTop = KernelStacks.TryAllocate(Scheduler.ThreadStackPages);
+            if (t.KernelStackTop == 0) { Heap.Free(t.FpuArea, 512); return Errno.EAGAIN; }
             t.FsBase = (flags & CLONE_SETTLS) != 0 ? tls : Me.FsBase;
             t.GsBase = Me.GsBase;
             t.SignalMask = Me.SignalMask;
@@ -182,6 +189,11 @@ namespace Kernel.Syscalls
                     {
                         uint bitset = cmd == WAKE ? 0xffffffff : (uint)a->A5;
                         if (bitset == 0) return Errno.EINVAL;
+                        // Linux finds a shared futex's key through the page, so an unmapped one
+                        // is EFAULT; a private key is the address itself (only range-checked).
+                        if (uaddr > AddressSpace.UserLimit - 4) return Errno.EFAULT;
+                        uint probe;
+                        if ((op & 128) == 0 && new UserPtr(uaddr).CopyIn(&probe, 4) != 0) return Errno.EFAULT;
                         return Sched.Futex.Wake(uaddr, (int)(uint)a->A2 > 0 ? (int)(uint)a->A2 : 0, bitset);
                     }
                 case REQUEUE:
@@ -330,8 +342,11 @@ namespace Kernel.Syscalls
                     {
                         byte* name = stackalloc byte[16];
                         for (int i = 0; i < 16; i++) name[i] = 0;
-                        long n = UserCopy.StrNLen((void*)a->A1, 15);
-                        if (n < 0 || a->A1 >= AddressSpace.UserLimit) return Errno.EFAULT;
+                        // Range first: the string is only measured inside the user half.
+                        if (a->A1 >= AddressSpace.UserLimit) return Errno.EFAULT;
+                        ulong max = AddressSpace.UserLimit - a->A1 < 15 ? AddressSpace.UserLimit - a->A1 : 15;
+                        long n = UserCopy.StrNLen((void*)a->A1, max);
+                        if (n < 0) return Errno.EFAULT;
                         if (new UserPtr(a->A1).CopyIn(name, (ulong)n) != 0) return Errno.EFAULT;
                         for (int i = 0; i < 16; i++) Me.Name[i] = name[i];
                         return SysResult.Ok;

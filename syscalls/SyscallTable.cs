@@ -42,11 +42,14 @@ namespace Kernel.Syscalls
             _reported = new bool[Size];
             Register();
             Interrupts.SyscallHandler = &Dispatch;
+            Proc.Faults.VsyscallHandler = &Vsyscall;
         }
 
         static InterruptFrame* Dispatch(InterruptFrame* f)
         {
-            ulong nr = f->Rax;
+            // Linux takes the number as an int: bits 32-63 are ignored (0x1_0000_0027 is getpid),
+            // and the x32 bit or a negative number is simply not a syscall here (ENOSYS).
+            ulong nr = (uint)f->Rax, raw = f->Rax;
             SyscallArgs a;
             a.A0 = f->Rdi; a.A1 = f->Rsi; a.A2 = f->Rdx; a.A3 = f->R10; a.A4 = f->R8; a.A5 = f->R9;
             a.Frame = f;
@@ -54,7 +57,14 @@ namespace Kernel.Syscalls
             me.SyscallFrame = f;
             me.RestartSyscall = false;
             SysResult r;
-            if (nr < Size && Table[nr].Handler != null) r = Table[nr].Handler(&a);
+            if (nr < Size && Table[nr].Handler != null)
+            {
+                // The last line of "a kernel allocation failure on a syscall path is an errno":
+                // with the kernel's reserve half gone, only calls that allocate nothing run.
+                if (!Kernel.Memory.PhysicalMemory.KernelHasRoom(0) && !RunsWhenShort(nr))
+                    r = nr == 56 || nr == 57 || nr == 58 || nr == 435 ? Errno.EAGAIN : Errno.ENOMEM;
+                else r = Table[nr].Handler(&a);
+            }
             else
             {
                 if (nr >= Size || !_reported[nr])
@@ -73,7 +83,7 @@ namespace Kernel.Syscalls
             // handler has SA_RESTART (the syscall instruction is 2 bytes).
             if (r.Raw == -(long)Errno.EINTR && me.RestartSyscall && Sched.Signals.ShouldRestart(me))
             {
-                f->Rax = nr;
+                f->Rax = raw;
                 f->Rip -= 2;
             }
             Sched.Signals.DeliverPending(f);
@@ -81,6 +91,20 @@ namespace Kernel.Syscalls
             if (me.RestoreMaskAfterSignal) { me.SignalMask = me.SavedMaskForSuspend; me.RestoreMaskAfterSignal = false; }
             return f;
         }
+
+        /// A call through the vsyscall page (Faults.EmulateVsyscall): arguments in rdi, rsi, rdx.
+        static long Vsyscall(int nr, InterruptFrame* f)
+        {
+            SyscallArgs a;
+            a.A0 = f->Rdi; a.A1 = f->Rsi; a.A2 = f->Rdx; a.A3 = 0; a.A4 = 0; a.A5 = 0;
+            a.Frame = f;
+            return Table[nr].Handler != null ? Table[nr].Handler(&a).Raw : -(long)Errno.ENOSYS;
+        }
+
+        /// Calls that allocate no kernel memory (or free it): they run even when memory is short.
+        static bool RunsWhenShort(ulong nr) =>
+            nr <= 1 || nr == 3 || nr == 8 || nr == 11 || nr == 15 || (nr >= 17 && nr <= 20) || nr == 24 || nr == 28 ||
+            nr == 39 || nr == 60 || nr == 186 || nr == 231 || nr == 295 || nr == 296;   // read/write/close/lseek/munmap, p*/*v I/O, exit
 
         /// Writes the table as the markdown of docs/syscalls.md to the kernel log.
         public static void DumpMarkdown()

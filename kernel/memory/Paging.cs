@@ -184,8 +184,18 @@ namespace Kernel.Memory
             }
         }
 
-        /// Maps `pages` pages of stack; returns the top (initial rsp).
+        /// Maps `pages` pages of stack; returns the top (initial rsp). Boot-time stacks only:
+        /// running out here is a panic (see TryAllocate for stacks a program asks for).
         public static ulong Allocate(ulong pages)
+        {
+            ulong top = TryAllocate(pages);
+            if (top == 0) Panic.Halt("out of memory for kernel stacks");
+            return top;
+        }
+
+        /// Like Allocate, but 0 when memory is short (clone then fails with EAGAIN). Keeps the
+        /// kernel's reserve (PhysicalMemory.KernelReserve) for the allocations of other syscalls.
+        public static ulong TryAllocate(ulong pages)
         {
             for (int i = 0; i < _freeCount; i++)
                 if (_freePages[i] == pages)
@@ -197,10 +207,12 @@ namespace Kernel.Memory
                     return top;
                 }
             ulong bottom = _next + 4096;            // guard page stays unmapped
+            // Page tables for the new range may take a few frames besides the stack's own.
+            if (!PhysicalMemory.KernelHasRoom((pages + 4) * 4096)) return 0;
             for (ulong i = 0; i < pages; i++)
             {
                 ulong phys = PhysicalMemory.AllocateFrames(1);
-                if (phys == ulong.MaxValue) Panic.Halt("out of memory for kernel stacks");
+                if (phys == ulong.MaxValue) Panic.Halt("out of memory for kernel stacks");   // checked above
                 AddressSpace.Kernel.Map(bottom + i * 4096, phys, AddressSpace.Writable | AddressSpace.NoExecute);
             }
             _next = bottom + pages * 4096;

@@ -24,6 +24,26 @@ namespace Kernel.Memory
 
         public static ulong FreeBytes => _frames.FreeFrames * PageSize;
 
+        /// RAM kept back from program pages and file data for the kernel's own allocations,
+        /// so a syscall that needs kernel memory fails with an errno (ENOMEM, ENOSPC, EAGAIN)
+        /// instead of the heap running dry: a kernel allocation failure on a syscall path is
+        /// an errno, never a panic.
+        public const ulong KernelReserve = 2UL << 20;
+
+        /// Whether `bytes` more can go to a program's pages or to file data and leave the
+        /// kernel's reserve intact.
+        public static bool HasRoom(ulong bytes) => Room(bytes + KernelReserve);
+
+        /// Whether kernel structures of `bytes` may be allocated: the kernel may dip into its
+        /// reserve, down to half of it (the syscall dispatcher refuses calls below that).
+        public static bool KernelHasRoom(ulong bytes) => Room(bytes + KernelReserve / 2);
+
+        /// Frees memory that is no longer used (the kernel's garbage collector, installed at
+        /// start-up); returns whether it ran. Asked before any "no room" answer is given.
+        public static delegate*<bool> Reclaim;
+
+        static bool Room(ulong needed) => FreeBytes >= needed || (Reclaim != null && Reclaim() && FreeBytes >= needed);
+
         /// Builds the allocator: every RAM range of the map is free, then the kernel image,
         /// the boot modules and the first MiB are taken back.
         public static void Init(ReadOnlySpan<MemoryRegion> ram, ulong kernelPhysEnd, ulong reservedStart, ulong reservedEnd)

@@ -21,6 +21,7 @@ namespace Kernel.Proc
             switch (f->Vector)
             {
                 case 14:
+                    if (cr2 == f->Rip && EmulateVsyscall(f)) return f;
                     if ((f->Error & 1) == 0 && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
                     if (p.Memory.OutOfMemory)
                     {
@@ -30,6 +31,12 @@ namespace Kernel.Proc
                     // ACCERR when a mapping exists but forbids the access (even if never touched).
                     Sched.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
                     break;
+                case 13:
+                    // With UMIP on, sgdt/sidt/smsw/sldt/str fault in user mode: answer them with
+                    // Linux's dummy values instead of the kernel's real table addresses.
+                    if (Umip.Emulate(f, Sched.Scheduler.Current.FsBase, Sched.Scheduler.Current.GsBase)) return f;
+                    Sched.Signals.Fault(f, Signal.SIGSEGV, Sched.Signals.SI_KERNEL, 0);
+                    break;
                 case 0: Sched.Signals.Fault(f, Signal.SIGFPE, Sched.Signals.FPE_INTDIV, f->Rip); break;
                 case 16: case 19: Sched.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
                 case 6: Sched.Signals.Fault(f, Signal.SIGILL, Sched.Signals.ILL_ILLOPN, f->Rip); break;
@@ -38,6 +45,28 @@ namespace Kernel.Proc
                 default: Sched.Signals.Fault(f, Signal.SIGSEGV, Sched.Signals.SI_KERNEL, 0); break;
             }
             return f;
+        }
+
+        /// Handler of the vsyscall page's calls (set by the syscall layer): number, frame -> result.
+        public static delegate*<int, InterruptFrame*, long> VsyscallHandler;
+        const ulong VsyscallPage = 0xffffffffff600000;
+
+        /// Old static binaries call gettimeofday, time and getcpu at fixed addresses in the
+        /// vsyscall page. As Linux's default (vsyscall=xonly), a call to one of the three entry
+        /// points is emulated: the syscall runs, then a `ret` to the caller; anything else there
+        /// (another offset, a read) stays a SIGSEGV.
+        static bool EmulateVsyscall(InterruptFrame* f)
+        {
+            ulong off = f->Rip - VsyscallPage;
+            if (f->Rip < VsyscallPage || off > 0x800 || (off & 0x3ff) != 0 || VsyscallHandler == null) return false;
+            int nr = off == 0 ? 96 : off == 0x400 ? 201 : 309;          // gettimeofday, time, getcpu
+            ulong ret;
+            if (f->Rsp > AddressSpace.UserLimit - 8 || UserCopy.Copy(&ret, (void*)f->Rsp, 8) != 0) return false;
+            if (ret >= AddressSpace.UserLimit) return false;
+            f->Rax = (ulong)VsyscallHandler(nr, f);
+            f->Rip = ret;
+            f->Rsp += 8;
+            return true;
         }
 
         /// A kernel access (copy-in/out) touched a not-yet-populated program page.

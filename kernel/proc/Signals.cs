@@ -235,7 +235,7 @@ namespace Kernel.Sched
             f->Rsi = frame + 8 + UcontextSize;
             f->Rdx = frame + 8;
             f->Rax = 0;
-            f->Rflags &= ~0x50400UL;                               // clear DF, TF, AC
+            f->Rflags &= ~0x50500UL;                               // clear AC, RF, DF and TF (0x100)
             me.SignalMask |= act.Mask & ~Unblockable;
             if ((act.Flags & SA_NODEFER) == 0) me.SignalMask |= Bit(sig);
             if ((act.Flags & SA_RESETHAND) != 0) P.Actions[sig].Handler = 0;
@@ -252,17 +252,31 @@ namespace Kernel.Sched
             ulong* g = (ulong*)(uc + 40);
             f->R8 = g[0]; f->R9 = g[1]; f->R10 = g[2]; f->R11 = g[3]; f->R12 = g[4]; f->R13 = g[5]; f->R14 = g[6]; f->R15 = g[7];
             f->Rdi = g[8]; f->Rsi = g[9]; f->Rbp = g[10]; f->Rbx = g[11]; f->Rdx = g[12]; f->Rax = g[13]; f->Rcx = g[14];
-            if (g[16] >= UserTop) { P.KillBySignal(Signal.SIGSEGV, f, g[16], true); return 0; }
-            f->Rsp = g[15]; f->Rip = g[16];
+            f->Rsp = g[15];
             const ulong userFlags = 0x40dd5;                       // CF PF AF ZF SF TF DF OF AC
             f->Rflags = (f->Rflags & ~userFlags) | (g[17] & userFlags);
+            me.SignalMask = *(ulong*)(uc + 296) & ~Unblockable;
+            // A non-canonical or kernel rip can never be returned to: as on Linux (where the
+            // return to user mode faults), the frame is restored and a catchable SIGSEGV is
+            // delivered at that rip. The frame below records it; the program's rip stays the
+            // handler's or the thread ends.
+            f->Rip = g[16];
+            bool badRip = g[16] >= UserTop;
+            // An fpstate that cannot be read, or that fxrstor would refuse, makes the frame bad:
+            // SIGSEGV (Linux's badframe), the registers above already restored.
+            bool badFp = false;
             if (g[23] != 0)
             {
                 byte* fp = stackalloc byte[512 + 16];
                 fp = (byte*)(((ulong)fp + 15) & ~15UL);
-                if (new UserPtr(g[23]).CopyIn(fp, 512) == 0) FpuState.Install(f, fp);
+                if (new UserPtr(g[23]).CopyIn(fp, 512) != 0 || !FpuState.IsValid(fp)) badFp = true;
+                else FpuState.Install(f, fp);
             }
-            me.SignalMask = *(ulong*)(uc + 296) & ~Unblockable;
+            if (badRip || badFp)
+            {
+                Fault(f, Signal.SIGSEGV, SI_KERNEL, 0);
+                if (f->Rip >= UserTop) P.KillBySignal(Signal.SIGSEGV, f, 0, false);   // never return there
+            }
             return f->Rax;
         }
     }

@@ -82,8 +82,8 @@ namespace Kernel.Proc
                 if (phys == ulong.MaxValue) return false;
                 return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
             }
-            ulong frame = PhysicalMemory.AllocateFrames(1);
-            if (frame == ulong.MaxValue) return false;
+            ulong frame = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+            if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             fm.File.ReadKernel((long)off, (byte*)PhysicalMemory.ToVirtual(frame), 4096);
             Space.Map(page, frame, PteFlags(v.Prot));
             return true;
@@ -117,7 +117,8 @@ namespace Kernel.Proc
             ulong page = addr & ~0xfffUL;
             if ((Space.Lookup(page) & AddressSpace.Present) != 0) return false;   // a real protection fault
             if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, ref v);
-            ulong frame = PhysicalMemory.AllocateFrames(1);
+            // Program pages leave the kernel's reserve alone (page tables come out of it).
+            ulong frame = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             Space.Map(page, frame, PteFlags(v.Prot));
             return true;

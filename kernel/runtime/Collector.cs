@@ -99,6 +99,19 @@ namespace Kernel.Runtime
             return true;
         }
 
+        /// Memory is short (PhysicalMemory.Reclaim): collects if that may free something, i.e.
+        /// objects were allocated since the last collection or it was a while ago (objects
+        /// that were live then may have been dropped since). Returns whether it collected.
+        public static bool Reclaim()
+        {
+            if (!CanCollect) return false;
+            if (GcHeap.AllocatedSinceSweep == 0 && Clock.MonotonicNs() - _lastCollectionNs < 10000000) return false;
+            Collect();
+            return true;
+        }
+
+        static ulong _lastCollectionNs;
+
         public static void Collect()
         {
             if (!CanCollect) return;
@@ -123,7 +136,8 @@ namespace Kernel.Runtime
             }
             ulong freed = GcHeap.Sweep(_stressEvery != 0);
 
-            ulong pause = Clock.MonotonicNs() - t0;
+            _lastCollectionNs = Clock.MonotonicNs();
+            ulong pause = _lastCollectionNs - t0;
             Collections++;
             LastPauseNs = pause; TotalPauseNs += pause;
             if (pause > MaxPauseNs) MaxPauseNs = pause;

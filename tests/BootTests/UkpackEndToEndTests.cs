@@ -331,11 +331,23 @@ public class UkpackBadInputTests
         bad = (byte[])bytes.Clone();
         bad[(int)payloadOffset] ^= 0xff;
         BinaryPrimitives.WriteUInt32LittleEndian(bad.AsSpan(bad.Length - 8),
-            Crc32(bad.AsSpan((int)payloadOffset, (int)payloadLength)));
+            Crc32(bad.AsSpan(0, (int)(payloadOffset + payloadLength))));
         File.WriteAllBytes(f, bad);
         r = Ukpack.Run(["run", f]);
         Ukpack.OneErrorLine(r, "a payload with a bad magic and a matching CRC");
         r.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(15), "no hang");
+
+        // A flipped byte in the kernel part (issue 8.7): the CRC covers the whole image, so
+        // `ukpack inspect` and `ukpack run` refuse it instead of booting a damaged kernel.
+        bad = (byte[])bytes.Clone();
+        bad[(int)payloadOffset / 2] ^= 0x5a;
+        File.WriteAllBytes(f, bad);
+        r = Ukpack.Run(["run", f]);
+        Ukpack.OneErrorLine(r, "a flipped byte in the kernel part");
+        r.ErrText.Should().Contain("CRC", r.ToString());
+        r = Ukpack.Run(["inspect", f]);
+        Ukpack.OneErrorLine(r, "inspect of a flipped byte in the kernel part");
+        r.ErrText.Should().Contain("CRC", r.ToString());
     }
 
     static uint Crc32(ReadOnlySpan<byte> data)

@@ -158,6 +158,10 @@ public class CliTests
         var c = (byte[])b.Clone(); c[c.Length - 100] ^= 1;
         File.WriteAllBytes(bad, c);
         OneErrorLine(Ukpack("run", bad), 1, "CRC");
+        c = (byte[])b.Clone(); c[100] ^= 1;                    // the kernel part is covered too (issue 8.7)
+        File.WriteAllBytes(bad, c);
+        OneErrorLine(Ukpack("run", bad), 1, "CRC");
+        OneErrorLine(Ukpack("inspect", bad), 1, "CRC");
         File.WriteAllBytes(bad, b[..(b.Length / 2)]);
         OneErrorLine(Ukpack("run", bad), 1, "truncated");
         OneErrorLine(Ukpack("run", Path.Combine(d, "none.img")), 1, "no such file");
@@ -233,6 +237,8 @@ public class CliTests
         var r = Ukpack("", 60000, "run", img, "--timeout", "50");
         r.Code.Should().Be(125, r.Err);
         r.Err.Should().Contain("ukpack: kernel panic").And.Contain("panic: test panic");
+        // Issue 8.8: shown once (as the error report), not repeated in the panic summary.
+        System.Text.RegularExpressions.Regex.Matches(r.Err, "test panic").Count.Should().Be(1, r.Err);
     }
 
     [Fact]

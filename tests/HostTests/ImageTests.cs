@@ -40,7 +40,9 @@ public class ImageTests
         PayloadReader.FindSection(img.Payload, img.SectionCount, PayloadFormat.KindRootFs, out int off, out _).Should().BeTrue();
         (((long)img.Trailer.PayloadOffset + off) % 4096).Should().Be(0);
         RootFsReader.Validate(img.RootFs, out _).Should().Be(RootFsError.None);
-        BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(b.Length - 4)).Should().Be(1u);
+        BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(b.Length - 4)).Should().Be(2u);
+        // Version 2: the CRC covers kernel, padding and payload.
+        BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(b.Length - 8)).Should().Be(Crc32.Compute(b.AsSpan(0, b.Length - 32)));
         System.Text.Encoding.ASCII.GetString(b, b.Length - 32, 8).Should().Be("UKPAYLD1");
     }
 
@@ -59,6 +61,18 @@ public class ImageTests
         var b = Build();
         b[8192 + 200] ^= 0x55;
         var act = () => ImageFile.Parse("x.img", b);
+        act.Should().Throw<UkpackException>().WithMessage("*CRC mismatch*");
+    }
+
+    [Fact]
+    public void DetectsCorruptByteInTheKernelPart()
+    {
+        var b = Build();
+        b[100] ^= 0x55;                                      // issue 8.7: the kernel part is covered too
+        var act = () => ImageFile.Parse("x.img", b);
+        act.Should().Throw<UkpackException>().WithMessage("*CRC mismatch*");
+        b = Build();
+        b[6000] ^= 0x55;                                     // and the padding after it
         act.Should().Throw<UkpackException>().WithMessage("*CRC mismatch*");
     }
 
@@ -83,7 +97,7 @@ public class ImageTests
         PayloadReader.ReadTrailer(c, (ulong)c.Length, out _).Should().Be(PayloadError.PayloadMisaligned);
         c = (byte[])b.Clone(); BinaryPrimitives.WriteUInt64LittleEndian(c.AsSpan(c.Length - 16), ulong.MaxValue);
         PayloadReader.ReadTrailer(c, (ulong)c.Length, out _).Should().Be(PayloadError.PayloadOutOfBounds);
-        c = (byte[])b.Clone(); BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(c.Length - 4), 2);
+        c = (byte[])b.Clone(); BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(c.Length - 4), 1);   // version 1: payload-only CRC
         PayloadReader.ReadTrailer(c, (ulong)c.Length, out _).Should().Be(PayloadError.BadTrailerVersion);
         t[0].Should().Be((byte)'U');
     }

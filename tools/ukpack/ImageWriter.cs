@@ -16,10 +16,10 @@ public static class ImageWriter
     }
 
     /// <summary>Stream wrapper that computes the CRC-32 and length of what passes through.</summary>
-    sealed class CrcStream(Stream inner) : Stream
+    sealed class CrcStream(Stream inner, uint seed = 0) : Stream
     {
         static readonly uint[] Table = Crc32.MakeTable();
-        public uint Crc;
+        public uint Crc = seed;
         public long Written;
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
         public override void Write(ReadOnlySpan<byte> b) { Crc = Crc32.Update(Table, Crc, b); Written += b.Length; inner.Write(b); }
@@ -36,10 +36,11 @@ public static class ImageWriter
     }
 
     /// <summary>Writes the payload (header, section table, ARGV, ENV, PROGRAM, ROOTFS) to s.
-    /// Returns (length, crc).</summary>
-    public static (long Length, uint Crc) WritePayload(Stream s, IReadOnlyList<string> argv, IReadOnlyList<string> env, string program, RootFsBuilder rootfs)
+    /// Returns (length, crc), the CRC continuing from `crcSeed` (the CRC of the image bytes before
+    /// the payload), so that it covers the whole image.</summary>
+    public static (long Length, uint Crc) WritePayload(Stream s, IReadOnlyList<string> argv, IReadOnlyList<string> env, string program, RootFsBuilder rootfs, uint crcSeed = 0)
     {
-        var crc = new CrcStream(s);
+        var crc = new CrcStream(s, crcSeed);
         var argvB = StringList(argv);
         var envB = StringList(env);
         var progB = StringList([program]);
@@ -112,8 +113,12 @@ public static class ImageWriter
     {
         s.Write(kernel);
         long payloadOffset = (kernel.Length + PayloadFormat.PageSize - 1) / PayloadFormat.PageSize * PayloadFormat.PageSize;
-        s.Write(new byte[payloadOffset - kernel.Length]);
-        var (len, crc) = WritePayload(s, argv, env, program, rootfs);
+        var pad = new byte[payloadOffset - kernel.Length];
+        s.Write(pad);
+        // The trailer's CRC covers everything before it: kernel, padding and payload.
+        var table = Crc32.MakeTable();
+        uint head = Crc32.Update(table, Crc32.Update(table, 0, kernel), pad);
+        var (len, crc) = WritePayload(s, argv, env, program, rootfs, head);
         s.Write(Trailer(payloadOffset, len, crc));
     }
 
@@ -158,7 +163,7 @@ public sealed class ImageFile
         PayloadError.BadTrailerVersion => "unsupported image format version",
         PayloadError.PayloadMisaligned => "corrupt image (payload offset not page-aligned)",
         PayloadError.PayloadOutOfBounds => "corrupt or truncated image (payload past the end)",
-        PayloadError.BadCrc => "corrupt image (payload CRC mismatch)",
+        PayloadError.BadCrc => "corrupt image (CRC mismatch)",
         PayloadError.BadMagic => "corrupt image (bad payload header)",
         PayloadError.BadVersion => "unsupported payload version",
         PayloadError.SectionsOutOfBounds => "corrupt image (section table past the payload)",
@@ -191,7 +196,7 @@ public sealed class ImageFile
         var err = PayloadReader.ReadTrailer(bytes, (ulong)bytes.Length, out var t);
         if (err != PayloadError.None) throw new UkpackException($"{name}: {Describe(err)}");
         var payload = bytes.AsSpan((int)t.PayloadOffset, (int)t.PayloadLength);
-        if (Crc32.Compute(payload) != t.Crc) throw new UkpackException($"{name}: {Describe(PayloadError.BadCrc)}");
+        if (Crc32.Compute(bytes.AsSpan(0, (int)(t.PayloadOffset + t.PayloadLength))) != t.Crc) throw new UkpackException($"{name}: {Describe(PayloadError.BadCrc)}");
         err = PayloadReader.Validate(payload, out var count);
         if (err != PayloadError.None) throw new UkpackException($"{name}: {Describe(err)}");
         var img = new ImageFile { Bytes = bytes, Trailer = t, SectionCount = count };

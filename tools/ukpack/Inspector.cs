@@ -37,7 +37,8 @@ public static class Inspector
         var img = ImageFile.Open(path);
         w.WriteLine($"image:    {path} ({img.Bytes.Length} bytes)");
         w.WriteLine($"kernel:   {img.KernelSize} bytes (with padding)");
-        w.WriteLine($"payload:  {img.Trailer.PayloadLength} bytes at 0x{img.Trailer.PayloadOffset:x}, CRC 0x{img.Trailer.Crc:x8} ok");
+        w.WriteLine($"payload:  {img.Trailer.PayloadLength} bytes at 0x{img.Trailer.PayloadOffset:x}");
+        w.WriteLine($"CRC:      0x{img.Trailer.Crc:x8} over the whole image, ok");
         w.WriteLine($"program:  {img.Program}");
         w.WriteLine("argv:     " + string.Join(" ", img.Argv.Select(Quote)));
         w.WriteLine("env:");

@@ -241,7 +241,7 @@ public static class QemuRunner
         if (qemuStatus == QemuPanicStatus)
         {
             Err("ukpack: kernel panic");
-            foreach (var l in log.LastLines) Err("  " + l);
+            foreach (var l in log.UnshownLastLines) Err("  " + l);
             return ExitFailure;
         }
         // QEMU's own failures also exit with status 1 (= debug-exit value 0), so what it
@@ -250,26 +250,26 @@ public static class QemuRunner
         if (firstQemuLine != null && (qemuStatus == QemuProgramExitStatus || (qemuStatus & 1) == 0))
         {
             Err($"ukpack: error: QEMU failed (status {qemuStatus}): {firstQemuLine.Trim()}");
-            foreach (var l in log.LastLines) Err("  " + l);
+            foreach (var l in log.UnshownLastLines) Err("  " + l);
             return ExitFailure;
         }
         if (qemuStatus == QemuProgramExitStatus)
         {
             Err("ukpack: error: the guest powered off without reporting an exit status");
-            foreach (var l in log.LastLines) Err("  " + l);
+            foreach (var l in log.UnshownLastLines) Err("  " + l);
             return ExitFailure;
         }
         if ((qemuStatus & 1) == 1 && qemuStatus > 1)
         {
             Err($"ukpack: error: the kernel stopped with debug-exit code 0x{qemuStatus >> 1:x} and no exit status");
-            foreach (var l in log.LastLines) Err("  " + l);
+            foreach (var l in log.UnshownLastLines) Err("  " + l);
             return ExitFailure;
         }
         var firstLine = qemuText.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault();
         Err(firstLine != null
             ? $"ukpack: error: QEMU failed (status {qemuStatus}): {firstLine.Trim()}"
             : $"ukpack: error: QEMU exited (status {qemuStatus}) before the program reported an exit status");
-        foreach (var l in log.LastLines) Err("  " + l);
+        foreach (var l in log.UnshownLastLines) Err("  " + l);
         return ExitFailure;
     }
 
@@ -334,10 +334,13 @@ public static class QemuRunner
 public sealed class LogState(bool verbose)
 {
     readonly List<byte> _partial = [];
-    readonly Queue<string> _last = new();
+    readonly Queue<(string Line, bool Shown)> _last = new();
     public const int KeepLines = 20;
     public int? ExitStatus { get; private set; }
-    public IEnumerable<string> LastLines => _last;
+    public IEnumerable<string> LastLines => _last.Select(l => l.Line);
+    /// The last lines not already printed (as verbose output or as an error report), for the
+    /// end-of-run summaries: a panic is shown once, with or without -v.
+    public IEnumerable<string> UnshownLastLines => _last.Where(l => !l.Shown).Select(l => l.Line);
     public List<string>? Captured { get; set; } // tests: collect what would be printed
 
     public void Feed(ReadOnlySpan<byte> data)
@@ -372,10 +375,10 @@ public sealed class LogState(bool verbose)
         var line = Encoding.UTF8.GetString(_partial.ToArray());
         _partial.Clear();
         if (KernelLog.TryParseExit(line, out var st)) { ExitStatus = st; return; }
-        _last.Enqueue(line);
+        var (level, msg) = KernelLog.Parse(line);
+        _last.Enqueue((line, verbose || level == 'E'));
         while (_last.Count > KeepLines) _last.Dequeue();
         if (verbose) { Print(line); return; }
-        var (level, msg) = KernelLog.Parse(line);
         if (level == 'E') _reports.Add("ukpack: " + msg);
     }
 }

@@ -16,6 +16,8 @@ namespace Kernel.Arch
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_read_cr2")] public static extern ulong ReadCr2();
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_read_cr3")] public static extern ulong ReadCr3();
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_write_cr3")] public static extern void WriteCr3(ulong value);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_read_cr4")] public static extern ulong ReadCr4();
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_write_cr4")] public static extern void WriteCr4(ulong value);
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_invlpg")] public static extern void Invlpg(ulong addr);
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_halt")] public static extern void Halt();
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_sti")] public static extern void EnableInterrupts();

@@ -47,6 +47,10 @@ namespace Kernel.Arch
             Mem.Copy(dst + XmmOffset, area + XmmOffset, XmmBytes);
         }
 
+        /// Whether fxrstor would accept `src`: no reserved MXCSR bit set (a signal frame whose
+        /// fpstate fails this is a bad frame, as on Linux).
+        public static bool IsValid(byte* src) => (*(uint*)(src + MxcsrOffset) & ~MxcsrMask) == 0;
+
         /// Makes `src` (an fxsave image, e.g. from a signal frame) the state this entry returns with.
         public static void Install(InterruptFrame* f, byte* src)
         {

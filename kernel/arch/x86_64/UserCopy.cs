@@ -17,7 +17,8 @@ namespace Kernel.Arch
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "user_copy_bounds")]
         static extern void Bounds(ulong* output);
 
-        /// Page fault in kernel mode: resume at the fix-up when it came from usercopy.S.
+        /// Page fault or general-protection fault (a non-canonical address) in kernel mode:
+        /// resume at the fix-up when it came from usercopy.S.
         public static bool TryFixup(InterruptFrame* f)
         {
             ulong* b = stackalloc ulong[3];

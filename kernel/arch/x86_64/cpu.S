@@ -11,6 +11,8 @@ FN(cpu_rdtsc) rdtsc; shlq $32, %rdx; orq %rdx, %rax; ret
 FN(cpu_read_cr2) movq %cr2, %rax; ret
 FN(cpu_read_cr3) movq %cr3, %rax; ret
 FN(cpu_write_cr3) movq %rdi, %cr3; ret
+FN(cpu_read_cr4) movq %cr4, %rax; ret
+FN(cpu_write_cr4) movq %rdi, %cr4; ret
 FN(cpu_invlpg) invlpg (%rdi); ret
 FN(cpu_halt) sti; hlt; ret
 FN(cpu_sti) sti; ret

@@ -1,4 +1,5 @@
-/* Copies between kernel and program memory. A fault inside [user_copy_start, user_copy_end)
+/* Copies between kernel and program memory. A fault (#PF, or #GP for a non-canonical address)
+   inside [user_copy_start, user_copy_end)
    resumes at user_copy_fault, which returns -EFAULT (see UserCopy.TryFixup). None of these
    functions touch the stack, so the fix-up can simply return. */
     .text
