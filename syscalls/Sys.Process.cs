@@ -151,6 +151,8 @@ namespace Kernel.Syscalls
             ulong len = a->A1;
             uint flags = (uint)a->A2;
             if ((flags & ~7u) != 0 || (flags & 6) == 6) return Errno.EINVAL;
+            if (len > MaxRwCount) len = MaxRwCount;
+            if (!UserPtr.AccessOk(a->A0, len)) return Errno.EFAULT;       // even for 0 bytes, as Linux
             if (len > 0x1ffffff) len = 0x1ffffff;
             return new UserPtr(a->A0).FillRandom(len);
         }
