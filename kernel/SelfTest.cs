@@ -17,7 +17,7 @@ namespace Kernel
             else if (o.TestIs("throw")) Throw();
             else if (o.TestIs("basics")) Basics();
             else if (o.TestIs("kthreads")) KernelThreads();
-            else if (o.TestIs("syscall-table")) { Syscalls.SyscallTable.DumpMarkdown(); Power.Exit(0); }
+            else if (o.TestIs("syscall-table")) { Syscalls.SyscallTable.DumpBound(); Power.Exit(0); }
             else { Log.Error("unknown self-test"); Power.Exit(3); }
         }
 
