@@ -121,38 +121,61 @@ namespace Kernel.Fs
         }
     }
 
-    /// fd 0, 1 or 2: a character device over the serial console.
+    /// fd 0, 1 or 2: a character device over the serial console; or, opened as /dev/tty,
+    /// the program's terminal (Terminal): the host's terminal behind whichever of
+    /// stdin/stdout/stderr are one.
     public sealed unsafe class ConsoleFile : OpenFile
     {
-        readonly int _which;           // 0 stdin, 1 stdout, 2 stderr
-        readonly Inode _node;          // /dev/tty when opened by name
+        /// `which` of /dev/tty: input from stdin when it is the terminal, output to the
+        /// first of stdout and stderr that is the terminal.
+        public const int Terminal = 3;
+        readonly int _which;           // 0 stdin, 1 stdout, 2 stderr, 3 the terminal
+        readonly Inode _node;          // /dev/tty or /dev/console when opened by name
         public ConsoleFile(int which) { _which = which; StatusFlags = which == 0 ? 0u : 1u; }
         public ConsoleFile(int which, Inode node) : this(which) { _node = node; }
         public override Inode Inode => _node ?? ConsoleInode.Get(_which);
-        public override SysResult Readable() => _which == 0 ? SerialConsole.Available() : 0;
-        public override uint Poll() => _which == 0 ? (SerialConsole.Available() > 0 || SerialConsole.AtEnd ? PollEvents.In : 0) : PollEvents.Out;
 
-        bool IsTty => (SerialConsole.TtyMask & (1 << _which)) != 0;
+        /// Whether the program has a terminal (one of its standard fds is one on the host).
+        public static bool HasTerminal => (SerialConsole.TtyMask & 7) != 0;
+        bool IsTty => _which == Terminal || (SerialConsole.TtyMask & (1 << _which)) != 0;
+        bool ReadsInput => _which == 0 || (_which == Terminal && (SerialConsole.TtyMask & 1) != 0);
+        /// The output channel: 1 (stdout, COM1) or 2 (stderr, COM2); 0 for stdin.
+        int OutputChannel => _which == Terminal ? ((SerialConsole.TtyMask & 2) != 0 || (SerialConsole.TtyMask & 4) == 0 ? 1 : 2) : _which;
 
-        public override SysResult Read(UserPtr buffer, ulong length) =>
-            _which == 0 ? SerialConsole.Read(buffer, length) : Errno.EBADF;
+        public override SysResult Readable() => ReadsInput ? SerialConsole.Available() : 0;
+        public override uint Poll()
+        {
+            if (_which == 0) return SerialConsole.Available() > 0 || SerialConsole.AtEnd ? PollEvents.In : 0;
+            if (_which == Terminal) return PollEvents.Out | (!ReadsInput || SerialConsole.Available() > 0 || SerialConsole.AtEnd ? PollEvents.In : 0);
+            return PollEvents.Out;
+        }
+
+        public override SysResult Read(UserPtr buffer, ulong length)
+        {
+            if (ReadsInput) return SerialConsole.Read(buffer, length);
+            // The terminal's input reaches the program only as its stdin: otherwise it
+            // reads as a hung-up terminal does, end of input.
+            return _which == Terminal ? 0 : Errno.EBADF;
+        }
 
         public override SysResult Write(UserPtr buffer, ulong length)
         {
-            if (_which == 0) return Errno.EBADF;
-            if (_which == 1 ? SerialConsole.StdoutClosed : SerialConsole.StderrClosed)
+            int ch = OutputChannel;
+            if (ch == 0) return Errno.EBADF;
+            if (ch == 1 ? SerialConsole.StdoutClosed : SerialConsole.StderrClosed)
             {
                 // Like a pipe whose reader has gone: SIGPIPE to the writer, and EPIPE.
                 Sched.Signals.Send(Sched.Scheduler.Current, 13, new Sched.SigInfoData { Pid = Proc.Process.Current.Pid });
                 return Errno.EPIPE;
             }
-            return SerialConsole.Write(_which == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
+            return SerialConsole.Write(ch == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
         }
 
         public override long WriteKernel(byte* src, long len)
         {
-            if (_which == 0) return -(long)Errno.EBADF;
-            Uart port = _which == 1 ? SerialConsole.Com1 : SerialConsole.Com2;
+            int ch = OutputChannel;
+            if (ch == 0) return -(long)Errno.EBADF;
+            Uart port = ch == 1 ? SerialConsole.Com1 : SerialConsole.Com2;
             for (long i = 0; i < len; i++) port.Write(src[i]);
             return len;
         }
@@ -185,6 +208,7 @@ namespace Kernel.Fs
 
         public override void Stat(ref Abi.Stat st)
         {
+            if (_which == Terminal) { _node.FillStat(ref st); return; }
             // A terminal is a character device; otherwise the host end is a pipe or file,
             // and programs see a FIFO as they would through a pipe.
             st.Mode = IsTty ? 0x2000u | 0x190 : 0x1000u | 0x180;
@@ -194,7 +218,7 @@ namespace Kernel.Fs
 
         public override int Describe(Span<byte> buf)
         {
-            ReadOnlySpan<byte> s = IsTty ? "/dev/ttyS0"u8 : _which == 0 ? "pipe:[1]"u8 : _which == 1 ? "pipe:[2]"u8 : "pipe:[3]"u8;
+            ReadOnlySpan<byte> s = _which == Terminal ? "/dev/tty"u8 : IsTty ? "/dev/ttyS0"u8 : _which == 0 ? "pipe:[1]"u8 : _which == 1 ? "pipe:[2]"u8 : "pipe:[3]"u8;
             s.CopyTo(buf);
             return s.Length;
         }

@@ -17,7 +17,7 @@ namespace Kernel.Fs
             Add(d, "random"u8, DevKind.Random, 1, 8);
             Add(d, "urandom"u8, DevKind.Random, 1, 9);
             Add(d, "tty"u8, DevKind.Tty, 5, 0);
-            Add(d, "console"u8, DevKind.Tty, 5, 1);
+            Add(d, "console"u8, DevKind.Console, 5, 1);
             d.Symlink("stdin"u8, "/proc/self/fd/0"u8, out _);
             d.Symlink("stdout"u8, "/proc/self/fd/1"u8, out _);
             d.Symlink("stderr"u8, "/proc/self/fd/2"u8, out _);
@@ -35,7 +35,7 @@ namespace Kernel.Fs
         }
     }
 
-    public enum DevKind { Null, Zero, Full, Random, Tty }
+    public enum DevKind { Null, Zero, Full, Random, Tty, Console }
 
     /// A character device of /dev.
     public sealed unsafe class DevNode : Inode
@@ -43,7 +43,7 @@ namespace Kernel.Fs
         public readonly DevKind Kind;
         public DevNode(FileSystem fs, DevKind kind, ulong rdev)
         {
-            InitCommon(fs, FileMode.S_IFCHR | (kind == DevKind.Tty ? 0x1b6u : 0x1b6u));
+            InitCommon(fs, FileMode.S_IFCHR | 0x1b6u);
             Kind = kind; Rdev = rdev; Nlink = 0;
         }
         public override long Blocks() => 0;
@@ -51,6 +51,14 @@ namespace Kernel.Fs
         public override Errno Open(uint flags, out OpenFile file)
         {
             if (Kind == DevKind.Tty)
+            {
+                // The program's terminal; without one, ENXIO, as Linux without a controlling terminal.
+                file = null;
+                if (!ConsoleFile.HasTerminal) return Errno.ENXIO;
+                file = new ConsoleFile(ConsoleFile.Terminal, this) { StatusFlags = flags };
+                return 0;
+            }
+            if (Kind == DevKind.Console)
             {
                 // The serial console: reads come from the program's stdin, writes go to stdout.
                 file = new ConsoleFile((flags & 3) == 0 ? 0 : 1, this) { StatusFlags = flags };

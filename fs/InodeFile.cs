@@ -18,6 +18,7 @@ namespace Kernel.Fs
 
         public override Inode Inode => _inode;
         public override bool IsPath => (StatusFlags & O_PATH) != 0;
+        public override bool Positional => true;
         protected override void Closed() => _inode.Closed();
 
         public override SysResult Read(UserPtr buffer, ulong length)

@@ -20,6 +20,8 @@ namespace Kernel.Fs
         public virtual SysResult ReadAt(UserPtr buffer, ulong length, long offset) => Errno.ESPIPE;
         public virtual SysResult WriteAt(UserPtr buffer, ulong length, long offset) => Errno.ESPIPE;
         public virtual SysResult Seek(long offset, int whence) => Errno.ESPIPE;
+        /// Whether ReadAt/WriteAt apply (pread, pwrite, preadv...); false gives ESPIPE.
+        public virtual bool Positional => false;
         public virtual SysResult Ioctl(uint request, ulong arg) => Errno.ENOTTY;
         public virtual void Stat(ref Abi.Stat st) { if (Inode != null) Inode.FillStat(ref st); }
         /// The inode behind this description (null for anonymous kernel objects).

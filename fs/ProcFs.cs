@@ -503,6 +503,8 @@ namespace Kernel.Fs
             return r;
         }
 
+        public override bool Positional => true;
+
         public override SysResult ReadAt(UserPtr buffer, ulong length, long offset)
         {
             if (offset >= _len) return 0;

@@ -95,6 +95,13 @@ namespace Kernel.Syscalls
             return SysResult.Ok;
         }
 
+        /// pkey_alloc(2): as on a CPU without protection keys, there is none to allocate.
+        public static SysResult PkeyAlloc(SyscallArgs* a) => a->A0 != 0 || (a->A1 & ~3UL) != 0 ? Errno.EINVAL : Errno.ENOSPC;
+        /// pkey_free(2): no key was ever allocated.
+        public static SysResult PkeyFree(SyscallArgs* a) => Errno.EINVAL;
+        /// pkey_mprotect(2): key -1 is plain mprotect; no other key exists.
+        public static SysResult PkeyMprotect(SyscallArgs* a) => (int)a->A3 == -1 ? Mprotect(a) : Errno.EINVAL;
+
         /// mprotect(2)
         public static SysResult Mprotect(SyscallArgs* a)
         {

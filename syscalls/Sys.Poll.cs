@@ -86,6 +86,7 @@ namespace Kernel.Syscalls
         static SysResult DoPoll(ulong fds, ulong nfds, ulong deadline, ulong* mask)
         {
             if (nfds > FdTable.Max) return Errno.EINVAL;
+            if (!UserPtr.AccessOk(fds, nfds * 8)) return Errno.EFAULT;   // even for nfds 0, as Linux
             var s = new PollState { Fds = new UserPtr(fds), Count = (int)nfds };
             SysResult r = WaitReady(&PollReady, &s, deadline, mask);
             return s.Error != 0 ? s.Error : r;               // EINTR is never restarted: WaitReady does not ask for it
@@ -237,8 +238,9 @@ namespace Kernel.Syscalls
         {
             OpenFile f = Files.Get(epfd);
             if (f == null) return Errno.EBADF;
-            if (!(f is EpollFile ep) || max <= 0 || max > 0x7fffffff / 12) return Errno.EINVAL;
-            if (!UserPtr.RangeOk(events, (ulong)max * 12)) return Errno.EFAULT;
+            if (max <= 0 || max > 0x7fffffff / 12) return Errno.EINVAL;
+            if (!UserPtr.AccessOk(events, (ulong)max * 12)) return Errno.EFAULT;
+            if (!(f is EpollFile ep)) return Errno.EINVAL;
             var s = new EpollState { Ep = ep, Events = new UserPtr(events), Max = max };
             SysResult r = WaitReady(&EpollReady, Unsafe_AsPointer(ref s), deadline, mask);
             return s.Error != 0 ? s.Error : r;               // EINTR is never restarted: WaitReady does not ask for it

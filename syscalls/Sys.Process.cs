@@ -27,6 +27,77 @@ namespace Kernel.Syscalls
             return SysResult.Ok;
         }
 
+        /// getgroups(2): root with no supplementary groups.
+        public static SysResult Getgroups(SyscallArgs* a) => (int)a->A0 < 0 ? Errno.EINVAL : SysResult.Ok;
+
+        /// getpgrp(2): the program leads its own process group and session, as pid 1 does
+        /// in a container.
+        public static SysResult Getpgrp(SyscallArgs* a) => Cur.Pid;
+        /// getpgid(2), getsid(2): of this process only; any other pid does not exist.
+        public static SysResult Getpgid(SyscallArgs* a) => a->A0 == 0 || (int)a->A0 == Cur.Pid ? Cur.Pid : Errno.ESRCH;
+
+        // Capabilities: the program is root with every capability inside its VM, as in a
+        // container; capset can drop them (and clock_settime checks CAP_SYS_TIME).
+        const ulong CapAll = (1UL << 41) - 1;                 // CAP_LAST_CAP = 40 (CAP_CHECKPOINT_RESTORE)
+        const int CAP_SETPCAP = 8, CAP_SYS_TIME = 25;
+        const uint CapVersion1 = 0x19980330, CapVersion2 = 0x20071026, CapVersion3 = 0x20080522;
+        static ulong _capEffective = CapAll, _capPermitted = CapAll, _capInheritable;
+
+        static bool Capable(int cap) => (_capEffective & (1UL << cap)) != 0;
+
+        /// Reads a capability header: the number of 32-bit words per set (1 or 2) and the pid.
+        /// An unknown version is EINVAL after the preferred version is written back.
+        static Errno CapHeader(ulong header, out int words, out int pid)
+        {
+            words = 0; pid = 0;
+            uint* h = stackalloc uint[2];
+            if (new UserPtr(header).CopyIn(h, 8) != 0) return Errno.EFAULT;
+            if (h[0] == CapVersion1) words = 1;
+            else if (h[0] == CapVersion2 || h[0] == CapVersion3) words = 2;
+            else
+            {
+                uint v = CapVersion3;
+                return new UserPtr(header).CopyOut(&v, 4) != 0 ? Errno.EFAULT : Errno.EINVAL;
+            }
+            pid = (int)h[1];
+            return 0;
+        }
+
+        /// capget(2)
+        public static SysResult Capget(SyscallArgs* a)
+        {
+            Errno e = CapHeader(a->A0, out int words, out int pid);
+            if (a->A1 == 0) return e == Errno.EINVAL ? SysResult.Ok : e;     // a version probe
+            if (e != 0) return e;
+            if (pid < 0) return Errno.EINVAL;
+            if (pid != 0 && pid != Cur.Pid) return Errno.ESRCH;
+            uint* d = stackalloc uint[6];                                    // {effective, permitted, inheritable} x 2
+            for (int i = 0; i < 2; i++)
+            {
+                d[i * 3 + 0] = (uint)(_capEffective >> (32 * i));
+                d[i * 3 + 1] = (uint)(_capPermitted >> (32 * i));
+                d[i * 3 + 2] = (uint)(_capInheritable >> (32 * i));
+            }
+            return new UserPtr(a->A1).CopyOut(d, (ulong)words * 12) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
+        /// capset(2): this process only; the sets can shrink, never grow beyond what is permitted.
+        public static SysResult Capset(SyscallArgs* a)
+        {
+            Errno e = CapHeader(a->A0, out int words, out int pid);
+            if (e != 0) return e;
+            if (pid != 0 && pid != Cur.Pid) return Errno.EPERM;
+            uint* d = stackalloc uint[6];
+            for (int i = 0; i < 6; i++) d[i] = 0;
+            if (new UserPtr(a->A1).CopyIn(d, (ulong)words * 12) != 0) return Errno.EFAULT;
+            ulong eff = (d[0] | (ulong)d[3] << 32) & CapAll, prm = (d[1] | (ulong)d[4] << 32) & CapAll,
+                inh = (d[2] | (ulong)d[5] << 32) & CapAll;
+            ulong inheritableLimit = Capable(CAP_SETPCAP) ? CapAll : _capInheritable | _capPermitted;
+            if ((inh & ~inheritableLimit) != 0 || (prm & ~_capPermitted) != 0 || (eff & ~prm) != 0) return Errno.EPERM;
+            _capEffective = eff; _capPermitted = prm; _capInheritable = inh;
+            return SysResult.Ok;
+        }
+
         /// exit_group(2)
         public static SysResult ExitGroup(SyscallArgs* a) { Cur.Exit((int)a->A0); return SysResult.Ok; }
 
@@ -151,6 +222,8 @@ namespace Kernel.Syscalls
             ulong len = a->A1;
             uint flags = (uint)a->A2;
             if ((flags & ~7u) != 0 || (flags & 6) == 6) return Errno.EINVAL;
+            if (len > MaxRwCount) len = MaxRwCount;
+            if (!UserPtr.AccessOk(a->A0, len)) return Errno.EFAULT;       // even for 0 bytes, as Linux
             if (len > 0x1ffffff) len = 0x1ffffff;
             return new UserPtr(a->A0).FillRandom(len);
         }

@@ -13,85 +13,109 @@ namespace Kernel.Syscalls
 
         static FdTable Files => Process.Current.Files;
 
+        /// Linux caps one read or write at MAX_RW_COUNT bytes (INT_MAX rounded down to a page).
+        const ulong MaxRwCount = 0x7ffff000;
+
+        static bool CanRead(OpenFile f) => (f.StatusFlags & O_ACCMODE) != O_WRONLY;
+        static bool CanWrite(OpenFile f) => (f.StatusFlags & O_ACCMODE) != 0;
+
+        // Checks run in Linux's order: the fd, pread's ESPIPE, the access mode, then the
+        // buffer (access_ok: EFAULT even when nothing would be copied), then the offset.
+
         /// read(2)
         public static SysResult Read(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == O_WRONLY || f.IsPath) return Errno.EBADF;
-            if ((long)a->A2 < 0) return Errno.EINVAL;
-            return f.Read(new UserPtr(a->A1), a->A2);
+            if (f == null || !CanRead(f) || f.IsPath) return Errno.EBADF;
+            if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
+            return f.Read(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2);
         }
 
         /// write(2)
         public static SysResult Write(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == 0 || f.IsPath) return Errno.EBADF;
-            if ((long)a->A2 < 0) return Errno.EINVAL;
-            return f.Write(new UserPtr(a->A1), a->A2);
+            if (f == null || !CanWrite(f) || f.IsPath) return Errno.EBADF;
+            if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
+            return f.Write(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2);
         }
 
         /// pread64(2)
         public static SysResult Pread(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == O_WRONLY || f.IsPath) return Errno.EBADF;
+            if (f == null || f.IsPath) return Errno.EBADF;
+            if (!f.Positional) return Errno.ESPIPE;
+            if (!CanRead(f)) return Errno.EBADF;
+            if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
             if ((long)a->A3 < 0) return Errno.EINVAL;
-            return f.ReadAt(new UserPtr(a->A1), a->A2, (long)a->A3);
+            return f.ReadAt(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2, (long)a->A3);
         }
 
         /// pwrite64(2)
         public static SysResult Pwrite(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
-            if (f == null || (f.StatusFlags & O_ACCMODE) == 0 || f.IsPath) return Errno.EBADF;
+            if (f == null || f.IsPath) return Errno.EBADF;
+            if (!f.Positional) return Errno.ESPIPE;
+            if (!CanWrite(f)) return Errno.EBADF;
+            if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
             if ((long)a->A3 < 0) return Errno.EINVAL;
-            return f.WriteAt(new UserPtr(a->A1), a->A2, (long)a->A3);
+            return f.WriteAt(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2, (long)a->A3);
         }
 
         /// readv(2)
-        public static SysResult Readv(SyscallArgs* a) => Vectored(a, false, -1);
+        public static SysResult Readv(SyscallArgs* a) => Vectored(a, false, false, -1);
         /// writev(2)
-        public static SysResult Writev(SyscallArgs* a) => Vectored(a, true, -1);
+        public static SysResult Writev(SyscallArgs* a) => Vectored(a, true, false, -1);
         /// preadv(2)
-        public static SysResult Preadv(SyscallArgs* a) => (long)a->A3 < 0 ? Errno.EINVAL : Vectored(a, false, (long)a->A3);
+        public static SysResult Preadv(SyscallArgs* a) => Vectored(a, false, true, (long)a->A3);
         /// pwritev(2)
-        public static SysResult Pwritev(SyscallArgs* a) => (long)a->A3 < 0 ? Errno.EINVAL : Vectored(a, true, (long)a->A3);
+        public static SysResult Pwritev(SyscallArgs* a) => Vectored(a, true, true, (long)a->A3);
         /// preadv2(2): offset -1 means the file position; RWF_* flags beyond HIPRI/NOWAIT are rejected.
-        public static SysResult Preadv2(SyscallArgs* a) => (a->A5 & ~0x1fUL) != 0 ? Errno.EOPNOTSUPP : (long)a->A3 < -1 ? Errno.EINVAL : Vectored(a, false, (long)a->A3);
+        public static SysResult Preadv2(SyscallArgs* a) => (a->A5 & ~0x1fUL) != 0 ? Errno.EOPNOTSUPP : Vectored(a, false, (long)a->A3 != -1, (long)a->A3);
         /// pwritev2(2)
-        public static SysResult Pwritev2(SyscallArgs* a) => (a->A5 & ~0x1fUL) != 0 ? Errno.EOPNOTSUPP : (long)a->A3 < -1 ? Errno.EINVAL : Vectored(a, true, (long)a->A3);
+        public static SysResult Pwritev2(SyscallArgs* a) => (a->A5 & ~0x1fUL) != 0 ? Errno.EOPNOTSUPP : Vectored(a, true, (long)a->A3 != -1, (long)a->A3);
 
-        static SysResult Vectored(SyscallArgs* a, bool write, long offset)
+        static SysResult Vectored(SyscallArgs* a, bool write, bool positional, long offset)
         {
             OpenFile f = Files.Get((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
-            if (write ? (f.StatusFlags & O_ACCMODE) == 0 : (f.StatusFlags & O_ACCMODE) == O_WRONLY) return Errno.EBADF;
+            if (positional && !f.Positional) return Errno.ESPIPE;
+            if (write ? !CanWrite(f) : !CanRead(f)) return Errno.EBADF;
             long count = (long)a->A2;
             if (count < 0 || count > 1024) return Errno.EINVAL;
+            if (count == 0) return 0;
             var iovs = new UserPtr(a->A1);
-            // Validate every vector first, as Linux does: a bad iovec array is EFAULT, an
-            // overflowing total is EINVAL, before any data moves.
-            ulong total = 0;
+            // Validate every vector first, as Linux does: an unreadable iovec array is
+            // EFAULT and a negative length EINVAL; then each buffer must pass access_ok,
+            // even an empty one. The total is capped at MaxRwCount, not an error.
             for (long i = 0; i < count; i++)
             {
                 Iovec v;
                 if (iovs.Add((ulong)i * 16).CopyIn(&v, 16) != 0) return Errno.EFAULT;
-                if ((long)v.Len < 0 || total + v.Len > 0x7ffff000) return Errno.EINVAL;
-                total += v.Len;
+                if ((long)v.Len < 0) return Errno.EINVAL;
             }
-            long done = 0;
             for (long i = 0; i < count; i++)
             {
                 Iovec v;
                 iovs.Add((ulong)i * 16).CopyIn(&v, 16);
-                if (v.Len == 0) continue;
-                SysResult r = offset >= 0
-                    ? (write ? f.WriteAt(new UserPtr(v.Base), v.Len, offset + done) : f.ReadAt(new UserPtr(v.Base), v.Len, offset + done))
-                    : (write ? f.Write(new UserPtr(v.Base), v.Len) : f.Read(new UserPtr(v.Base), v.Len));
+                if (!UserPtr.AccessOk(v.Base, v.Len)) return Errno.EFAULT;
+            }
+            if (positional && offset < 0) return Errno.EINVAL;
+            long done = 0;
+            for (long i = 0; i < count && (ulong)done < MaxRwCount; i++)
+            {
+                Iovec v;
+                iovs.Add((ulong)i * 16).CopyIn(&v, 16);
+                ulong len = v.Len > MaxRwCount - (ulong)done ? MaxRwCount - (ulong)done : v.Len;
+                if (len == 0) continue;
+                SysResult r = positional
+                    ? (write ? f.WriteAt(new UserPtr(v.Base), len, offset + done) : f.ReadAt(new UserPtr(v.Base), len, offset + done))
+                    : (write ? f.Write(new UserPtr(v.Base), len) : f.Read(new UserPtr(v.Base), len));
                 if (r.IsError) return done > 0 ? (SysResult)done : r;
                 done += r.Raw;
-                if ((ulong)r.Raw < v.Len) break;
+                if ((ulong)r.Raw < len) break;
             }
             return done;
         }

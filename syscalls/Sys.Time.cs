@@ -43,10 +43,73 @@ namespace Kernel.Syscalls
             }
             if (a->A1 != 0)
             {
-                ulong tz = 0;
+                ulong tz = _timezone;
                 if (new UserPtr(a->A1).CopyOut(&tz, 8) != 0) return Errno.EFAULT;
             }
             return SysResult.Ok;
+        }
+
+        // The kernel's timezone (struct timezone: minuteswest, dsttime), set by settimeofday.
+        static ulong _timezone;
+        static bool _timezoneSet;
+
+        /// Sets CLOCK_REALTIME, as Linux's do_settimeofday: a time before CLOCK_MONOTONIC's
+        /// value (before boot) or too far ahead is EINVAL. CLOCK_MONOTONIC does not move; the
+        /// vDSO reads the new offset.
+        static SysResult SetRealtime(long sec, long nsec)
+        {
+            const long SetTodSecMax = 9223372036L - 30L * 365 * 86400;    // KTIME_SEC_MAX - 30 years of uptime
+            if (sec < 0 || nsec < 0 || nsec >= 1000000000 || sec >= SetTodSecMax) return Errno.EINVAL;
+            if (!Capable(CAP_SYS_TIME)) return Errno.EPERM;
+            ulong want = (ulong)sec * 1000000000 + (ulong)nsec, mono = Clock.MonotonicNs();
+            if (want < mono) return Errno.EINVAL;
+            Rtc.BootEpochNs = want - mono;
+            Vdso.VdsoImage.RealtimeChanged();
+            return SysResult.Ok;
+        }
+
+        /// clock_settime(2): CLOCK_REALTIME is the VM's own clock and can be set; the other
+        /// fixed clocks are EINVAL and CPU-time clocks EPERM, as on Linux.
+        public static SysResult ClockSettime(SyscallArgs* a)
+        {
+            int id = (int)a->A0;
+            if (id >= 0 && id != CLOCK_REALTIME) return Errno.EINVAL;
+            if (new UserRef<Timespec>(a->A1).Read(out Timespec ts) != 0) return Errno.EFAULT;
+            if (id < 0) return ClockNow(id, out _) ? Errno.EPERM : Errno.EINVAL;
+            return SetRealtime(ts.Sec, ts.Nsec);
+        }
+
+        /// settimeofday(2): sets CLOCK_REALTIME and/or the kernel's timezone. As on Linux, the
+        /// first call that sets only a timezone also shifts the clock by it (an RTC kept in
+        /// local time).
+        public static SysResult Settimeofday(SyscallArgs* a)
+        {
+            Timeval tv = default;
+            if (a->A0 != 0)
+            {
+                if (new UserRef<Timeval>(a->A0).Read(out tv) != 0) return Errno.EFAULT;
+                if (tv.Usec < 0 || tv.Usec >= 1000000) return Errno.EINVAL;
+            }
+            ulong tz = 0;
+            if (a->A1 != 0 && new UserPtr(a->A1).CopyIn(&tz, 8) != 0) return Errno.EFAULT;
+            if (a->A0 != 0 && (tv.Sec < 0 || tv.Sec >= 9223372036L - 30L * 365 * 86400)) return Errno.EINVAL;
+            if (!Capable(CAP_SYS_TIME)) return Errno.EPERM;
+            if (a->A1 != 0)
+            {
+                int minutesWest = (int)(uint)tz;
+                if (minutesWest > 15 * 60 || minutesWest < -15 * 60) return Errno.EINVAL;
+                _timezone = tz;
+                if (!_timezoneSet)
+                {
+                    _timezoneSet = true;
+                    if (a->A0 == 0 && minutesWest != 0)
+                    {
+                        Rtc.BootEpochNs += (ulong)((long)minutesWest * 60 * 1000000000L);
+                        Vdso.VdsoImage.RealtimeChanged();
+                    }
+                }
+            }
+            return a->A0 != 0 ? SetRealtime(tv.Sec, tv.Usec * 1000) : SysResult.Ok;
         }
 
         /// time(2)

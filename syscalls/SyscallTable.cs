@@ -3,8 +3,6 @@ using Kernel.Console;
 
 namespace Kernel.Syscalls
 {
-    public enum Support { Full, Partial, None }
-
     /// Arguments of one system call, straight from the registers.
     public unsafe struct SyscallArgs
     {
@@ -21,18 +19,30 @@ namespace Kernel.Syscalls
         public string Note;
     }
 
-    /// The one table of system calls: number, name, handler, how complete it is, and a note.
-    /// The dispatcher, the support page (docs/syscalls.md, from `test=syscall-table`) and
-    /// the unknown-syscall log all read it.
+    /// The kernel's table of system calls: the rows of SyscallList.cs (number, name, support
+    /// level, note: plain data shared with ukpack and the docs) with the handlers that
+    /// Register*.cs binds by number. The dispatcher and the unknown-syscall log read it.
     public static unsafe partial class SyscallTable
     {
         public const int Size = 512;
         public static SyscallInfo[] Table;
         static bool[] _reported;
 
-        static void Add(int nr, string name, delegate*<SyscallArgs*, SysResult> handler, Support level = Support.Full, string note = null)
+        static int _bindErrors;
+
+        /// Binds a handler to a call the data lists as supported; anything else is a
+        /// mismatch between the data and the code, which the self-test reports.
+        static void Bind(int nr, delegate*<SyscallArgs*, SysResult> handler)
         {
-            Table[nr] = new SyscallInfo { Number = nr, Name = name, Handler = handler, Level = level, Note = note };
+            if ((uint)nr >= Size || Table[nr].Name == null || Table[nr].Level == Support.None || Table[nr].Handler != null)
+            {
+                _bindErrors++;
+                var w = Log.Begin(LogLevel.Error, stackalloc byte[96]);
+                w.Str("syscall table: handler for "); w.Dec(nr); w.Str(" does not match SyscallList.cs");
+                Log.End(ref w);
+                return;
+            }
+            Table[nr].Handler = handler;
         }
 
         public static void Init()
@@ -40,7 +50,16 @@ namespace Kernel.Syscalls
             if (Table != null) return;
             Table = new SyscallInfo[Size];
             _reported = new bool[Size];
+            SyscallEntry[] all = SyscallList.All;
+            for (int i = 0; i < all.Length; i++)
+            {
+                int nr = all[i].Number;
+                if ((uint)nr >= Size || Table[nr].Name != null) { _bindErrors++; continue; }     // out of range or listed twice
+                Table[nr] = new SyscallInfo { Number = nr, Name = all[i].Name, Level = all[i].Level, Note = all[i].Note };
+            }
             Register();
+            for (int i = 0; i < Size; i++)
+                if (Table[i].Name != null && Table[i].Level != Support.None && Table[i].Handler == null) _bindErrors++;
             Interrupts.SyscallHandler = &Dispatch;
             Proc.Faults.VsyscallHandler = &Vsyscall;
         }
@@ -106,24 +125,23 @@ namespace Kernel.Syscalls
             nr <= 1 || nr == 3 || nr == 8 || nr == 11 || nr == 15 || (nr >= 17 && nr <= 20) || nr == 24 || nr == 28 ||
             nr == 39 || nr == 60 || nr == 186 || nr == 231 || nr == 295 || nr == 296;   // read/write/close/lseek/munmap, p*/*v I/O, exit
 
-        /// Writes the table as the markdown of docs/syscalls.md to the kernel log.
-        public static void DumpMarkdown()
+        /// Self-test `syscall-table`: writes the numbers that have a handler, and how many
+        /// bindings disagreed with SyscallList.cs, for a boot test to compare with the data.
+        public static void DumpBound()
         {
             Init();
-            Log.WriteRaw("@@BEGIN syscalls.md\n");
-            Log.WriteRaw("# System calls\n\nGenerated from syscalls/SyscallTable.cs by `make docs`; a test fails when it is stale.\n\n");
-            Log.WriteRaw("| nr | name | support | note |\n| --- | --- | --- | --- |\n");
-            System.Span<byte> line = stackalloc byte[512];        // one buffer: stackalloc in a loop would grow the stack
+            System.Span<byte> line = stackalloc byte[64];
+            Log.WriteRaw("@@BEGIN syscalls-bound\n");
             for (int i = 0; i < Size; i++)
             {
-                if (Table[i].Name == null) continue;
+                if (Table[i].Handler == null) continue;
                 var w = new LineWriter(line);
-                w.Str("| "); w.Dec(i); w.Str(" | "); w.Str(Table[i].Name); w.Str(" | ");
-                w.Str(Table[i].Handler == null || Table[i].Level == Support.None ? "none" : Table[i].Level == Support.Partial ? "partial" : "full");
-                w.Str(" | "); if (Table[i].Note != null) w.Str(Table[i].Note); w.Str(" |\n");
+                w.Dec(i); w.Str(" "); w.Str(Table[i].Name); w.Str("\n");
                 Log.WriteRaw(w.Written);
             }
-            Log.WriteRaw("@@END syscalls.md\n");
+            var e = new LineWriter(line);
+            e.Str("@@END syscalls-bound mismatches="); e.Dec(_bindErrors); e.Str("\n");
+            Log.WriteRaw(e.Written);
         }
     }
 }

@@ -17,6 +17,17 @@ namespace Kernel.Syscalls
         public static bool RangeOk(ulong addr, ulong len) =>
             addr + len >= addr && addr + len <= AddressSpace.UserLimit;
 
+        /// The top of what Linux's access_ok accepts: the user half less its last page
+        /// (TASK_SIZE_MAX on x86-64).
+        public const ulong AccessLimit = AddressSpace.UserLimit - 4096;
+
+        /// Linux's access_ok: the range lies below AccessLimit without wrapping. Calls that
+        /// take a buffer check it on entry, so a kernel address is EFAULT even when nothing
+        /// would be copied (read of 0 bytes, or at end of input).
+        public static bool AccessOk(ulong addr, ulong len) =>
+            addr + len >= addr && addr + len <= AccessLimit;
+        public bool AccessOk(ulong len) => AccessOk(Address, len);
+
         public Errno CopyIn(void* dst, ulong len)
         {
             if (len == 0) return 0;

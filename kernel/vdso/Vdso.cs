@@ -16,6 +16,13 @@ namespace Kernel.Vdso
 
         static ulong _vvarFrame;
 
+        /// CLOCK_REALTIME was set (Rtc.BootEpochNs moved): the vDSO's copy follows. One
+        /// aligned 8-byte store, so a reader sees the old or the new offset, never a mix.
+        public static void RealtimeChanged()
+        {
+            if (_vvarFrame != 0) ((ulong*)PhysicalMemory.ToVirtual(_vvarFrame))[2] = Rtc.BootEpochNs;
+        }
+
         /// Maps [vvar page][vDSO pages] and returns the vDSO's base address (0 on failure).
         public static ulong Map(UserMemory m)
         {

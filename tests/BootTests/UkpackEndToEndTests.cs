@@ -43,6 +43,79 @@ public static class Programs
         int main(void) { volatile int *p = (int *)16; *p = 1; return 0; }
         """;
 
+    /// <summary>Sets the VM's realtime clock (which a compat case may not do: natively it would
+    /// move the host's clock) and checks every reader sees it, CLOCK_MONOTONIC does not move,
+    /// and CAP_SYS_TIME is what allows it.</summary>
+    public const string SetTimeC = """
+        #include <errno.h>
+        #include <stdio.h>
+        #include <stdint.h>
+        #include <time.h>
+        #include <unistd.h>
+        #include <sys/syscall.h>
+        #include <sys/time.h>
+        struct caphdr { uint32_t version; int pid; };
+        struct capdata { uint32_t effective, permitted, inheritable; };
+        static long ago(long a, long b) { return a > b ? a - b : b - a; }
+        int main(void) {
+            struct timespec r0, m0, r1, m1, raw;
+            clock_gettime(CLOCK_REALTIME, &r0);
+            clock_gettime(CLOCK_MONOTONIC, &m0);
+            long target = r0.tv_sec + 1000L * 86400;
+            struct timespec set = { target, 0 };
+            printf("clock_settime: %ld\n", syscall(SYS_clock_settime, CLOCK_REALTIME, &set));
+            clock_gettime(CLOCK_REALTIME, &r1);                  /* the vDSO */
+            syscall(SYS_clock_gettime, CLOCK_REALTIME, &raw);    /* the system call */
+            clock_gettime(CLOCK_MONOTONIC, &m1);
+            struct timeval tv; gettimeofday(&tv, NULL);
+            printf("vDSO realtime moved: %d\n", ago(r1.tv_sec, target) < 5);
+            printf("syscall realtime moved: %d\n", ago(raw.tv_sec, target) < 5);
+            printf("gettimeofday moved: %d\n", ago(tv.tv_sec, target) < 5);
+            printf("time() moved: %d\n", ago(time(NULL), target) < 5);
+            printf("coarse moved: %d\n", (clock_gettime(CLOCK_REALTIME_COARSE, &raw), ago(raw.tv_sec, target) < 5));
+            printf("monotonic did not: %d\n", m1.tv_sec - m0.tv_sec < 5 && m1.tv_sec >= m0.tv_sec);
+            struct timeval back = { r0.tv_sec, 0 };
+            struct timezone tz = { -60, 0 }, tz2 = { 0, 0 };
+            printf("settimeofday: %ld\n", syscall(SYS_settimeofday, &back, &tz));
+            syscall(SYS_gettimeofday, &tv, &tz2);                /* musl's gettimeofday ignores tz */
+            printf("back: %d, timezone: %d\n", ago(tv.tv_sec, r0.tv_sec) < 5, tz2.tz_minuteswest);
+            struct timespec zero = { 0, 0 };
+            errno = 0;
+            long rc = syscall(SYS_clock_settime, CLOCK_REALTIME, &zero);
+            printf("before boot: %ld %d\n", rc, errno == EINVAL);
+            struct caphdr h = { 0x20080522, 0 };
+            struct capdata d[2];
+            syscall(SYS_capget, &h, d);
+            d[0].effective &= ~(1u << 25);                       /* CAP_SYS_TIME */
+            printf("capset: %ld\n", syscall(SYS_capset, &h, d));
+            errno = 0;
+            rc = syscall(SYS_clock_settime, CLOCK_REALTIME, &set);
+            printf("without CAP_SYS_TIME: %ld %d\n", rc, errno == EPERM);
+            return 0;
+        }
+        """;
+
+    /// <summary>Opens /dev/tty and says what it is.</summary>
+    public const string DevTtyC = """
+        #include <errno.h>
+        #include <fcntl.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        #include <sys/stat.h>
+        #include <sys/sysmacros.h>
+        int main(void) {
+            int fd = open("/dev/tty", O_RDWR);
+            if (fd < 0) { printf("open /dev/tty: %s\n", errno == ENXIO ? "ENXIO" : strerror(errno)); return 0; }
+            struct stat st;
+            fstat(fd, &st);
+            printf("open /dev/tty: ok, isatty %d, char %d, rdev %u:%u\n", isatty(fd), S_ISCHR(st.st_mode), major(st.st_rdev), minor(st.st_rdev));
+            fflush(stdout);
+            write(fd, "written to the tty\n", 19);
+            return 0;
+        }
+        """;
+
     static readonly Lazy<string> _dir = new(Repo.TempDir);
     static readonly Dictionary<string, Lazy<string>> _built = new()
     {
@@ -53,6 +126,8 @@ public static class Programs
         // The kernel-memory churn workload of the benchmarks (bench/progs/churn.c).
         ["churn"] = new(() => Compile("churn", File.ReadAllText(Path.Combine(Repo.Root, "bench/progs/churn.c")),
             "-I", Path.Combine(Repo.Root, "bench/progs"))),
+        ["settime"] = new(() => Compile("settime", SetTimeC)),
+        ["devtty"] = new(() => Compile("devtty", DevTtyC)),
     };
 
     public static string Get(string name) => _built[name].Value;
@@ -195,6 +270,35 @@ public class UkpackRunTests
         var r = Ukpack.Boot(img);
         r.Code.Should().Be(1, r.ToString());
         Env(r).Should().Equal(["FOO=bar", "EMPTY=", "SPACE=a b"], r.ToString());
+    }
+
+    [Fact]
+    public void SettingTheRealtimeClockMovesEveryReaderButNotMonotonic()
+    {
+        var r = Ukpack.Boot(Programs.Image("settime"));
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be(
+            "clock_settime: 0\nvDSO realtime moved: 1\nsyscall realtime moved: 1\ngettimeofday moved: 1\ntime() moved: 1\n" +
+            "coarse moved: 1\nmonotonic did not: 1\nsettimeofday: 0\nback: 1, timezone: -60\nbefore boot: -1 1\ncapset: 0\n" +
+            "without CAP_SYS_TIME: -1 1\n", r.ToString());
+    }
+
+    [Fact]
+    public void DevTtyIsTheTerminalOrEnxio()
+    {
+        var img = Programs.Image("devtty");
+        // No terminal (stdin, stdout and stderr are pipes): as Linux without a controlling terminal.
+        var r = Ukpack.Boot(img);
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be("open /dev/tty: ENXIO\n", r.ToString());
+        // Under a pseudo-terminal (script(1)), /dev/tty is that terminal, as on the host.
+        var script = Repo.Which("script");
+        if (script == null) return;
+        var t = Host.Run(script, ["-qec", $"'{Repo.Ukpack}' run '{img}' --timeout 60", "/dev/null"], null, TimeSpan.FromSeconds(90));
+        t.Code.Should().Be(0, t.ToString());
+        var text = t.OutText.Replace("\r", "");
+        text.Should().Contain("open /dev/tty: ok, isatty 1, char 1, rdev 5:0\n", t.ToString());
+        text.Should().Contain("written to the tty\n", t.ToString());
     }
 
     [Fact]

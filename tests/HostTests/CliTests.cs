@@ -107,6 +107,61 @@ public class CliTests
     }
 
     [Fact]
+    public void AppFirstIsShorthandForBuild()
+    {
+        // `ukpack app.elf --fs ./rootfs` is `ukpack build app.elf --fs ./rootfs`: same image bytes.
+        var d = TestUtil.TempDir();
+        var fs = Path.Combine(d, "rootfs");
+        Directory.CreateDirectory(Path.Combine(fs, "etc"));
+        File.WriteAllText(Path.Combine(fs, "etc", "hostname"), "short\n");
+        var app = Path.Combine(d, "app.elf");
+        File.Copy(TestUtil.StaticBinary, app);
+        var k = FakeKernel(d);
+        var viaBuild = Path.Combine(d, "b.img");
+        var viaShort = Path.Combine(d, "s.img");
+        var r1 = Ukpack("build", app, "--fs", fs, "-o", viaBuild, "--kernel", k, "--", "arg");
+        r1.Code.Should().Be(0, r1.Err);
+        var r2 = Ukpack(app, "--fs", fs, "-o", viaShort, "--kernel", k, "--", "arg");
+        r2.Code.Should().Be(0, r2.Err);
+        r2.Err.Should().BeEmpty();
+        File.ReadAllBytes(viaShort).Should().Equal(File.ReadAllBytes(viaBuild));
+        ImageFile.Open(viaShort).Argv.Should().Equal("/app/app.elf", "arg");
+
+        // The same errors as build: a missing program is one line, not "Unrecognized command".
+        OneErrorLine(Ukpack(Path.Combine(d, "missing.elf"), "--kernel", k), 1, "missing.elf: no such file");
+        // Commands and options are still commands and options.
+        Ukpack("--help").Code.Should().Be(0);
+        var unknown = Ukpack(app, "--bogus");
+        unknown.Code.Should().Be(2);
+        unknown.Err.Should().Contain("--bogus");
+    }
+
+    [Fact]
+    public void HelpSaysWhatBuildAccepts()
+    {
+        var r = Ukpack("build", "--help");
+        r.Code.Should().Be(0, r.Err);
+        r.Out.Should().NotContain("the static Linux", "dynamic and static-PIE programs are accepted too");
+        r.Out.Should().Contain("static-PIE").And.Contain("dynamically linked").And.Contain("--fs").And.Contain("--env")
+            .And.Contain("HOME=/").And.Contain("--kernel").And.Contain("--output");
+        var top = Ukpack("--help");
+        top.Out.Should().Contain("ukpack APP").And.Contain("syscalls");
+    }
+
+    [Fact]
+    public void SyscallsListsTheTableWithoutBooting()
+    {
+        var r = Ukpack("syscalls");
+        r.Code.Should().Be(0, r.Err);
+        r.Out.Should().Contain("  0  read").And.Contain("execve").And.Contain("any other number is ENOSYS");
+        var md = Ukpack("syscalls", "--markdown");
+        md.Code.Should().Be(0, md.Err);
+        md.Out.Should().Be(SyscallDocs.Markdown());
+        var f = Ukpack("syscalls", "pkey");
+        f.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(3).And.OnlyContain(l => l.Contains("pkey_"));
+    }
+
+    [Fact]
     public void BuildInspectAndFsLayout()
     {
         var d = TestUtil.TempDir();

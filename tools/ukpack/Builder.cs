@@ -48,19 +48,11 @@ public static class Builder
         byte[] bytes;
         try { bytes = File.ReadAllBytes(app); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UkpackException($"{app}: {e.Message}"); }
-        var err = ElfFile.Parse(bytes, out var elf);
-        if (err != ElfError.None) throw new UkpackException($"{app}: {ElfFile.ErrorMessage(err)}");
-        CheckSupported(app, bytes, elf);
-        return (bytes, elf);
-    }
-
-    /// <summary>
-    /// SUPPORT GATE: what the kernel cannot run yet. Lift restrictions here.
-    /// </summary>
-    public static void CheckSupported(string app, byte[] bytes, ElfFile elf)
-    {
         // Static, static-PIE and dynamically linked (through PT_INTERP) programs all run;
         // a dynamic one's interpreter and libraries are packed by DynamicDeps.
+        var err = ElfFile.Parse(bytes, out var elf);
+        if (err != ElfError.None) throw new UkpackException($"{app}: {ElfFile.ErrorMessage(err)}");
+        return (bytes, elf);
     }
 
     public static int Build(BuildOptions o, ILogger log)

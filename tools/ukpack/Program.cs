@@ -37,17 +37,22 @@ public static class Cli
 
     public static RootCommand BuildCommand()
     {
-        var root = new RootCommand("ukpack: pack a Linux x86-64 program into a unikernel image and run it under QEMU");
+        var root = new RootCommand("ukpack: pack a Linux x86-64 program into a unikernel image and run it under QEMU.\n" +
+            "  `ukpack APP [options] [-- ARGS...]` is short for `ukpack build APP ...`.");
 
         // ---- build
-        var appArg = new Argument<string>("APP") { Description = "the static Linux x86-64 ELF program" };
-        var argsArg = new Argument<string[]>("ARGS") { Description = "program arguments (after --)", Arity = ArgumentArity.ZeroOrMore };
-        var fsOpt = new Option<string?>("--fs") { Description = "directory to use as the root filesystem" };
+        var appArg = new Argument<string>("APP")
+        {
+            Description = "the program: a Linux x86-64 ELF, static, static-PIE or dynamically linked (a dynamic one's " +
+                          "interpreter and libraries come from --fs when that tree has the interpreter, else from this machine)",
+        };
+        var argsArg = new Argument<string[]>("ARGS") { Description = "the program's arguments, after --", Arity = ArgumentArity.ZeroOrMore };
+        var fsOpt = new Option<string?>("--fs") { Description = "directory packed as the root filesystem; APP inside it keeps its path, else it goes to /app/" };
         var outOpt = new Option<string?>("--output", "-o") { Description = "image to write (default: ./<APP basename>.img)" };
-        var envOpt = new Option<string[]>("--env", "-e") { Description = "environment variable K=V (repeatable; default PATH and HOME)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var envOpt = new Option<string[]>("--env", "-e") { Description = "environment string K=V (repeatable; default PATH=/usr/local/bin:/usr/bin:/bin and HOME=/)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var kernelOpt = new Option<string?>("--kernel") { Description = "kernel ELF (default: kernel.elf beside ukpack)" };
         var bVerbose = new Option<bool>("--verbose", "-v") { Description = "print what is being done" };
-        var build = new Command("build", "build an image from a program") { appArg, argsArg, fsOpt, outOpt, envOpt, kernelOpt, bVerbose };
+        var build = new Command("build", "build a bootable image from a program and a root filesystem") { appArg, argsArg, fsOpt, outOpt, envOpt, kernelOpt, bVerbose };
         build.SetAction(pr =>
         {
             using var lf = MakeLogger(pr.GetValue(bVerbose));
@@ -107,15 +112,36 @@ public static class Cli
         var inspect = new Command("inspect", "describe an image") { inspImg };
         inspect.SetAction(pr => Inspector.Inspect(pr.GetValue(inspImg)!, Console.Out));
 
+        // ---- syscalls
+        var mdOpt = new Option<bool>("--markdown") { Description = "print docs/syscalls.md" };
+        var nameArg = new Argument<string?>("NAME") { Description = "only calls whose name contains NAME", Arity = ArgumentArity.ZeroOrOne };
+        var syscalls = new Command("syscalls", "list the system calls the kernel supports, and how completely") { nameArg, mdOpt };
+        syscalls.SetAction(pr =>
+        {
+            Console.Out.Write(pr.GetValue(mdOpt) ? SyscallDocs.Markdown() : SyscallDocs.Text(pr.GetValue(nameArg)));
+            return 0;
+        });
+
         root.Subcommands.Add(build);
         root.Subcommands.Add(run);
         root.Subcommands.Add(inspect);
+        root.Subcommands.Add(syscalls);
         return root;
+    }
+
+    /// <summary>`ukpack APP ...` (the first word neither a command nor an option) means
+    /// `ukpack build APP ...`.</summary>
+    public static string[] ExpandShorthand(RootCommand root, string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith('-') || root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])))
+            return args;
+        return ["build", .. args];
     }
 
     public static int Run(string[] args)
     {
         var root = BuildCommand();
+        args = ExpandShorthand(root, args);
         var pr = root.Parse(args);
         if (pr.Errors.Count > 0)
         {
