@@ -45,17 +45,32 @@ namespace Kernel.Drivers
     /// The I/O APIC: routes legacy IRQ lines to vectors on CPU 0.
     public static unsafe class IoApic
     {
-        static ulong _base;
+        static ulong _base, _base2;
         public static void Route(int irq, int vector)
         {
             if (_base == 0) _base = Kernel.Memory.KernelPaging.MapDevice(0xfec00000, 4096);
-            Write(0x10 + 2 * irq, (uint)vector);
-            Write(0x11 + 2 * irq, 0);
+            Write(_base, 0x10 + 2 * irq, (uint)vector);
+            Write(_base, 0x11 + 2 * irq, 0);
         }
-        static void Write(int reg, uint value)
+
+        /// Routes a global system interrupt (edge, active high): 0-23 on the first I/O APIC,
+        /// 24-47 on the second one -M microvm adds (ioapic2, at 0xfec10000) for virtio-mmio.
+        public static bool RouteGsi(int gsi, int vector)
         {
-            *(uint*)_base = (uint)reg;
-            *(uint*)(_base + 0x10) = value;
+            if (gsi < 24) { Route(gsi, vector); return true; }
+            if (gsi >= 48) return false;
+            if (_base2 == 0) _base2 = Kernel.Memory.KernelPaging.MapDevice(0xfec10000, 4096);
+            if (*(uint*)_base2 == 0xffffffff) return false;
+            int pin = gsi - 24;
+            Write(_base2, 0x10 + 2 * pin, (uint)vector);
+            Write(_base2, 0x11 + 2 * pin, 0);
+            return true;
+        }
+
+        static void Write(ulong b, int reg, uint value)
+        {
+            *(uint*)b = (uint)reg;
+            *(uint*)(b + 0x10) = value;
         }
     }
 }

@@ -24,6 +24,7 @@ namespace Kernel.Fs
             d.Symlink("fd"u8, "/proc/self/fd"u8, out _);
             d.Mkdir("shm"u8, 0x3ff | FileMode.S_ISVTX, out _);
             d.Mkdir("pts"u8, 0x1ed, out _);
+            BlockDevices.AddNodes(d);
             return d;
         }
 

@@ -19,6 +19,7 @@ namespace Kernel
             else if (o.TestIs("kthreads")) KernelThreads();
             else if (o.TestIs("gc")) Gc();
             else if (o.TestIs("gc-bench")) GcBench();
+            else if (o.TestIs("virtio")) VirtioDevices();
             else if (o.TestIs("syscall-table")) { Syscalls.SyscallTable.DumpBound(); Power.Exit(0); }
             else { Log.Error("unknown self-test"); Power.Exit(3); }
         }

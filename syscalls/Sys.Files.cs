@@ -100,11 +100,12 @@ namespace Kernel.Syscalls
             return r != 0 ? (SysResult)Errno.EWOULDBLOCK : SysResult.Ok;
         }
 
-        /// fsync(2): data lives in memory (tmpfs semantics); nothing to write back.
+        /// fsync(2): files live in memory (tmpfs semantics); a block device gets a flush.
         public static SysResult Fsync(SyscallArgs* a)
         {
             OpenFile f = Files.Get((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
+            if (f is BlockDeviceFile disk) return disk.Flush();
             return f is InodeFile || f is ProcFileHandle ? SysResult.Ok : Errno.EINVAL;
         }
 

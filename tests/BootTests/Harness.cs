@@ -112,7 +112,7 @@ public static class Qemu
     /// Boots and waits for QEMU to exit. Fails the test on a timeout, or when the log has the
     /// end marker (`@@UKEXIT`, or a panic's backtrace) but QEMU does not power off soon after.
     /// </summary>
-    public static BootResult Boot(string machine, string append, string? initrd = null, TimeSpan? timeout = null)
+    public static BootResult Boot(string machine, string append, string? initrd = null, TimeSpan? timeout = null, IEnumerable<string>? extraArgs = null)
     {
         var dir = Repo.TempDir();
         var log = Path.Combine(dir, "kernel.log");
@@ -128,6 +128,7 @@ public static class Qemu
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
         }) psi.ArgumentList.Add(a);
         if (initrd != null) { psi.ArgumentList.Add("-initrd"); psi.ArgumentList.Add(initrd); }
+        foreach (var a in extraArgs ?? []) psi.ArgumentList.Add(a);
 
         var sw = Stopwatch.StartNew();
         using var p = Process.Start(psi)!;
