@@ -45,7 +45,7 @@ namespace Kernel.Drivers
     /// The I/O APIC: routes legacy IRQ lines to vectors on CPU 0.
     public static unsafe class IoApic
     {
-        static ulong _base, _base2;
+        static ulong _base;
         public static void Route(int irq, int vector)
         {
             if (_base == 0) _base = Kernel.Memory.KernelPaging.MapDevice(0xfec00000, 4096);
@@ -53,18 +53,35 @@ namespace Kernel.Drivers
             Write(_base, 0x11 + 2 * irq, 0);
         }
 
-        /// Routes a global system interrupt (edge, active high): 0-23 on the first I/O APIC,
-        /// 24-47 on the second one -M microvm adds (ioapic2, at 0xfec10000) for virtio-mmio.
+        // I/O APICs the ACPI MADT lists (address, first GSI); without a MADT, the usual one
+        // at 0xfec00000 for GSIs 0-23 and -M microvm's second (ioapic2) at 0xfec10000.
+        static readonly ulong[] _apicPhys = new ulong[4], _apicVirt = new ulong[4];
+        static readonly int[] _apicGsi = new int[4];
+        static int _apics;
+
+        public static void Register(ulong phys, int gsiBase)
+        {
+            if (_apics == _apicPhys.Length) return;
+            _apicPhys[_apics] = phys; _apicGsi[_apics] = gsiBase; _apics++;
+        }
+
+        /// Routes a global system interrupt to `vector` (edge, active high, CPU 0).
         public static bool RouteGsi(int gsi, int vector)
         {
-            if (gsi < 24) { Route(gsi, vector); return true; }
-            if (gsi >= 48) return false;
-            if (_base2 == 0) _base2 = Kernel.Memory.KernelPaging.MapDevice(0xfec10000, 4096);
-            if (*(uint*)_base2 == 0xffffffff) return false;
-            int pin = gsi - 24;
-            Write(_base2, 0x10 + 2 * pin, (uint)vector);
-            Write(_base2, 0x11 + 2 * pin, 0);
-            return true;
+            if (_apics == 0) { Register(0xfec00000, 0); Register(0xfec10000, 24); }
+            for (int i = 0; i < _apics; i++)
+            {
+                if (_apicVirt[i] == 0) _apicVirt[i] = Kernel.Memory.KernelPaging.MapDevice(_apicPhys[i], 4096);
+                ulong b = _apicVirt[i];
+                *(uint*)b = 1;                                                 // IOAPICVER: entries - 1 in bits 16-23
+                int entries = (int)((*(uint*)(b + 0x10) >> 16) & 0xff) + 1;
+                int pin = gsi - _apicGsi[i];
+                if (pin < 0 || pin >= entries || entries > 240) continue;
+                Write(b, 0x10 + 2 * pin, (uint)vector);
+                Write(b, 0x11 + 2 * pin, 0);
+                return true;
+            }
+            return false;
         }
 
         static void Write(ulong b, int reg, uint value)

@@ -67,7 +67,7 @@ namespace Kernel
             Fs.SerialConsole.Init();
             Proc.Faults.Init();
             Drivers.WaitPoint.Create = &Sched.DriverWait.Create;     // drivers block threads through this
-            Drivers.VirtioBus.Probe(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null);
+            Drivers.VirtioBus.Probe(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null, Boot.RsdpPhys);
             var w = Log.Begin(LogLevel.Info, stackalloc byte[160]);
             w.Str("boot: "); w.Udec(PhysicalMemory.TotalBytes >> 20); w.Str(" MiB RAM, heap ");
             w.Udec(Heap.BytesInUse >> 10); w.Str(" KiB");

@@ -70,7 +70,7 @@ namespace Kernel.Drivers
         public abstract void OnInterrupt();
     }
 
-    /// Finds the virtio devices (command-line virtio-mmio announcements, PCI), starts a
+    /// Finds the virtio devices (virtio-mmio from the ACPI DSDT or the command line, PCI), starts a
     /// driver for each type we know, and dispatches their interrupts.
     public static unsafe class VirtioBus
     {
@@ -82,7 +82,7 @@ namespace Kernel.Drivers
         public static int Found;
 
         /// `cmdline`: the kernel command line (virtio_mmio.device=SIZE@ADDR:IRQ words).
-        public static void Probe(byte* cmdline)
+        public static void Probe(byte* cmdline, ulong rsdpPhys)
         {
             if (cmdline != null && Log.Enabled(LogLevel.Debug))
             {
@@ -92,6 +92,7 @@ namespace Kernel.Drivers
                 w.Str("command line: "); w.Bytes(new ReadOnlySpan<byte>(cmdline, len));
                 Log.End(ref w);
             }
+            AcpiDevices.Scan(rsdpPhys, &FoundMmio);
             if (cmdline != null) ProbeMmio(cmdline);
             if (Pci.Present()) ProbePci();
         }
@@ -105,11 +106,21 @@ namespace Kernel.Drivers
                 int start = i;
                 while (s[i] != 0 && s[i] != ' ') i++;
                 if (MmioAnnouncement.TryParse(new System.ReadOnlySpan<byte>(s + start, i - start), out ulong size, out ulong addr, out int irq))
-                {
-                    var t = MmioTransport.Probe(addr, size, irq);
-                    if (t != null) Attach(t);
-                }
+                    FoundMmio(size, addr, irq);
             }
+        }
+
+        static readonly ulong[] _mmioSeen = new ulong[MaxDevices];
+        static int _mmioSeenCount;
+
+        /// A virtio-mmio transport from the command line or the DSDT (each address once).
+        static void FoundMmio(ulong size, ulong addr, int irq)
+        {
+            for (int k = 0; k < _mmioSeenCount; k++) if (_mmioSeen[k] == addr) return;
+            if (_mmioSeenCount == MaxDevices) return;
+            _mmioSeen[_mmioSeenCount++] = addr;
+            var t = MmioTransport.Probe(addr, size, irq);
+            if (t != null) Attach(t);
         }
 
         static void ProbePci()

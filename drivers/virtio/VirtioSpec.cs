@@ -71,5 +71,33 @@ namespace Kernel.Drivers
             v <<= shift;
             return true;
         }
+
+        /// The virtio-mmio devices of an ACPI DSDT: after each _HID "LNRO0005", the _CRS
+        /// buffer's Memory32Fixed and Extended Interrupt descriptors. Returns how many.
+        public static unsafe int ScanDsdt(ReadOnlySpan<byte> aml, delegate*<ulong, ulong, int, void> found)
+        {
+            ReadOnlySpan<byte> hid = "LNRO0005\0"u8;
+            int n = 0;
+            for (int i = 0; i + hid.Length <= aml.Length; i++)
+            {
+                if (!aml.Slice(i, hid.Length).SequenceEqual(hid)) continue;
+                // The _CRS buffer follows within a few dozen bytes (_UID, _CCA come first).
+                int end = i + 128 < aml.Length ? i + 128 : aml.Length;
+                for (int j = i + hid.Length; j + 21 <= end; j++)
+                {
+                    if (aml[j] != 0x86 || aml[j + 1] != 0x09 || aml[j + 2] != 0x00) continue;    // Memory32Fixed
+                    ulong addr = (uint)(aml[j + 4] | aml[j + 5] << 8 | aml[j + 6] << 16 | aml[j + 7] << 24);
+                    ulong size = (uint)(aml[j + 8] | aml[j + 9] << 8 | aml[j + 10] << 16 | aml[j + 11] << 24);
+                    int k = j + 12;
+                    if (aml[k] != 0x89 || aml[k + 3] == 0 || aml[k + 4] == 0) break;               // Extended Interrupt
+                    int irq = aml[k + 5] | aml[k + 6] << 8 | aml[k + 7] << 16 | aml[k + 8] << 24;
+                    found(size, addr, irq);
+                    n++;
+                    break;
+                }
+            }
+            return n;
+        }
+
     }
 }

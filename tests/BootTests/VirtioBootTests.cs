@@ -34,6 +34,7 @@ public class VirtioBootTests
     }
 
     [Theory]
+    [InlineData("microvm")]
     [InlineData("microvm,acpi=off")]
     [InlineData("pc")]
     [InlineData("q35")]

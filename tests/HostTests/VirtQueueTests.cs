@@ -249,4 +249,32 @@ public unsafe class VirtQueueTests : IDisposable
         acc.Should().Be(v1 | ro | (1UL << Virtio.FeatureEventIdx));
         Virtio.Negotiate(ro | flush, ro | flush, out _).Should().BeFalse("a legacy device lacks VERSION_1");
     }
+
+    static readonly List<(ulong, ulong, int)> _dsdtFound = [];
+    static void OnDsdtDevice(ulong size, ulong addr, int irq) => _dsdtFound.Add((size, addr, irq));
+
+    [Fact]
+    public void DsdtVirtioMmioDevicesAreFound()
+    {
+        // Device (VR02) { Name (_HID, "LNRO0005") Name (_UID, 2) Name (_CCA, One)
+        //   Name (_CRS, ResourceTemplate () { Memory32Fixed (ReadWrite, 0xFEB00400, 0x200)
+        //   Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) { 26 } }) }
+        byte[] device =
+        [
+            0x5b, 0x82, 0x3a, (byte)'V', (byte)'R', (byte)'0', (byte)'2',
+            0x08, (byte)'_', (byte)'H', (byte)'I', (byte)'D', 0x0d, .. "LNRO0005"u8.ToArray(), 0x00,
+            0x08, (byte)'_', (byte)'U', (byte)'I', (byte)'D', 0x0a, 0x02,
+            0x08, (byte)'_', (byte)'C', (byte)'C', (byte)'A', 0x01,
+            0x08, (byte)'_', (byte)'C', (byte)'R', (byte)'S', 0x11, 0x1a, 0x0a, 0x17,
+            0x86, 0x09, 0x00, 0x01, 0x00, 0x04, 0xb0, 0xfe, 0x00, 0x02, 0x00, 0x00,
+            0x89, 0x06, 0x00, 0x03, 0x01, 0x1a, 0x00, 0x00, 0x00,
+            0x79, 0x00,
+        ];
+        byte[] other = [0x08, (byte)'_', (byte)'H', (byte)'I', (byte)'D', 0x0d, .. "PNP0501"u8.ToArray(), 0x00];
+        byte[] aml = [.. new byte[36], .. other, .. device, .. device];
+        aml[Array.LastIndexOf(aml, (byte)0x86) + 5] = 0x06;   // second copy at 0xfeb00600
+        _dsdtFound.Clear();
+        MmioAnnouncement.ScanDsdt(aml, &OnDsdtDevice).Should().Be(2);
+        _dsdtFound.Should().Equal((0x200UL, 0xfeb00400UL, 26), (0x200UL, 0xfeb00600UL, 26));
+    }
 }

@@ -20,6 +20,34 @@ public sealed record RunOptions
     public string? Qemu { get; init; }
     /// <summary>Collect at every N-th kernel allocation (testing the kernel's collector); 0 off.</summary>
     public int GcStress { get; init; }
+    /// <summary>Raw files attached as virtio-blk disks, /dev/vda first.</summary>
+    public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
+    /// <summary>Attach a virtio-rng (the guest's random source mixes it with RDRAND).</summary>
+    public bool Rng { get; init; } = true;
+}
+
+/// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
+public sealed record DiskSpec(string Path, bool ReadOnly)
+{
+    public const int Max = 26;
+
+    public static DiskSpec Parse(string spec)
+    {
+        bool ro = false;
+        string path = spec;
+        if (spec.EndsWith(":ro", StringComparison.Ordinal)) { ro = true; path = spec[..^3]; }
+        else if (spec.EndsWith(":rw", StringComparison.Ordinal)) path = spec[..^3];
+        if (path.Length == 0) throw new UkpackException($"--disk {spec}: no file named");
+        if (Directory.Exists(path)) throw new UkpackException($"--disk {path}: is a directory (a raw disk image file is expected)");
+        if (!File.Exists(path)) throw new UkpackException($"--disk {path}: no such file (create one with: truncate -s 64M {path})");
+        if (!ro)
+        {
+            try { using var _ = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite); }
+            catch (UnauthorizedAccessException) { throw new UkpackException($"--disk {path}: not writable (attach it read-only with {path}:ro)"); }
+            catch (IOException e) { throw new UkpackException($"--disk {path}: {e.Message}"); }
+        }
+        return new DiskSpec(System.IO.Path.GetFullPath(path), ro);
+    }
 }
 
 public static class QemuRunner
@@ -83,7 +111,29 @@ public static class QemuRunner
             "-chardev", $"socket,id=c3,path={LogSocket(sockDir)}",
             "-device", "isa-debugcon,iobase=0xe9,chardev=c3",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+            .. VirtioArgs(o),
         ];
+    }
+
+    /// <summary>The virtio devices, per machine type (docs/virtio.md): virtio-mmio on microvm
+    /// (modern, not QEMU's legacy default), virtio-pci on pc and q35 (modern-only).</summary>
+    public static List<string> VirtioArgs(RunOptions o)
+    {
+        var a = new List<string>();
+        if (o.Disks.Count == 0 && !o.Rng) return a;
+        bool mmio = o.Machine.StartsWith("microvm", StringComparison.Ordinal);
+        if (mmio) a.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
+        string suffix = mmio ? "-device" : "-pci,disable-legacy=on";
+        for (int i = 0; i < o.Disks.Count; i++)
+        {
+            var d = o.Disks[i];
+            a.Add("-drive");
+            a.Add($"if=none,id=vd{i},file={d.Path.Replace(",", ",,")},format=raw{(d.ReadOnly ? ",readonly=on" : "")}");
+            a.Add("-device");
+            a.Add($"virtio-blk{suffix},drive=vd{i}");
+        }
+        if (o.Rng) { a.Add("-device"); a.Add($"virtio-rng{suffix}"); }
+        return a;
     }
 
     public static string? FindOnPath(string exe)
