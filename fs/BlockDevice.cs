@@ -96,7 +96,9 @@ namespace Kernel.Fs
         }
 
         /// Reads or writes `length` bytes at `offset` between the disk and user memory
-        /// (`user`) or kernel memory (`kernel` when not null).
+        /// (`user`) or kernel memory (`kernel` when not null). Up to Depth chunks of one call
+        /// are in flight at once; they complete in order, and the count returned is the
+        /// prefix that completed (as Linux, a short count after an error, else the errno).
         SysResult Transfer(bool write, long offset, UserPtr user, byte* kernel, ulong length)
         {
             if (offset < 0) return Errno.EINVAL;
@@ -106,45 +108,68 @@ namespace Kernel.Fs
             if (offset >= cap) return write ? (SysResult)Errno.ENOSPC : 0;
             if (length > (ulong)(cap - offset)) length = (ulong)(cap - offset);
             if (length > 0x7ffff000) length = 0x7ffff000;
-            ulong done = 0;
-            while (done < length)
+            const int Depth = 4;
+            int* qSlot = stackalloc int[Depth];
+            ulong* qAt = stackalloc ulong[Depth], qN = stackalloc ulong[Depth];
+            uint* qWithin = stackalloc uint[Depth];
+            int qHead = 0, qCount = 0;
+            ulong submitted = 0, done = 0;
+            bool stop = false;
+            Errno err = 0;
+            while (true)
             {
-                long pos = offset + (long)done;
-                long first = pos & ~(long)(VirtioBlk.SectorSize - 1);
-                uint within = (uint)(pos - first);
-                ulong n = length - done;
-                if (n > VirtioBlk.SlotBytes - within) n = VirtioBlk.SlotBytes - within;
-                uint span = (uint)((within + n + VirtioBlk.SectorSize - 1) & ~(ulong)(VirtioBlk.SectorSize - 1));
-                int slot = Disk.Acquire();
-                byte* buf = Disk.Buffer(slot);
-                byte status = VirtioBlk.StatusOk;
-                if (write && (within != 0 || ((within + n) & (VirtioBlk.SectorSize - 1)) != 0))
+                while (!stop && submitted < length && qCount < Depth)
                 {
-                    Disk.StartRequest(slot, VirtioBlk.TypeIn, (ulong)first / VirtioBlk.SectorSize, span);   // read-modify-write
-                    status = Disk.Finish(slot);
+                    int slot = qCount == 0 ? Disk.Acquire() : Disk.TryAcquire();
+                    if (slot < 0) break;
+                    long pos = offset + (long)submitted;
+                    long first = pos & ~(long)(VirtioBlk.SectorSize - 1);
+                    uint within = (uint)(pos - first);
+                    ulong n = length - submitted;
+                    if (n > VirtioBlk.SlotBytes - within) n = VirtioBlk.SlotBytes - within;
+                    uint span = (uint)((within + n + VirtioBlk.SectorSize - 1) & ~(ulong)(VirtioBlk.SectorSize - 1));
+                    ulong sector = (ulong)first / VirtioBlk.SectorSize;
+                    byte* buf = Disk.Buffer(slot);
+                    if (write)
+                    {
+                        // A partial sector at either end: read it first, patch, write back.
+                        if ((within != 0 || ((within + n) & (VirtioBlk.SectorSize - 1)) != 0))
+                        {
+                            Disk.StartRequest(slot, VirtioBlk.TypeIn, sector, span);
+                            if (Disk.Finish(slot) != VirtioBlk.StatusOk) { err = Errno.EIO; stop = true; }
+                        }
+                        if (!stop)
+                        {
+                            if (kernel != null) Mem.Copy(buf + within, kernel + submitted, n);
+                            else if (user.Add(submitted).CopyIn(buf + within, n) != 0) { err = Errno.EFAULT; stop = true; }
+                        }
+                        if (stop) { Disk.Release(slot); break; }
+                    }
+                    Disk.StartRequest(slot, write ? VirtioBlk.TypeOut : VirtioBlk.TypeIn, sector, span);
+                    int e = (qHead + qCount) % Depth;
+                    qSlot[e] = slot; qAt[e] = submitted; qN[e] = n; qWithin[e] = within;
+                    qCount++;
+                    submitted += n;
                 }
-                bool fault = false;
-                if (write && status == VirtioBlk.StatusOk)
+                if (qCount == 0) break;
+                int h = qHead;
+                qHead = (qHead + 1) % Depth; qCount--;
+                byte status = Disk.Finish(qSlot[h]);
+                if (done == qAt[h])          // still the contiguous prefix: nothing before it failed
                 {
-                    if (kernel != null) Mem.Copy(buf + within, kernel + done, n);
-                    else fault = user.Add(done).CopyIn(buf + within, n) != 0;
+                    if (status != VirtioBlk.StatusOk) { if (err == 0) err = Errno.EIO; stop = true; }
+                    else if (!write)
+                    {
+                        byte* buf = Disk.Buffer(qSlot[h]) + qWithin[h];
+                        if (kernel != null) Mem.Copy(kernel + qAt[h], buf, qN[h]);
+                        else if (user.Add(qAt[h]).CopyOut(buf, qN[h]) != 0) { if (err == 0) err = Errno.EFAULT; stop = true; }
+                    }
+                    if (!stop) done += qN[h];
                 }
-                if (!fault && status == VirtioBlk.StatusOk)
-                {
-                    Disk.StartRequest(slot, write ? VirtioBlk.TypeOut : VirtioBlk.TypeIn, (ulong)first / VirtioBlk.SectorSize, span);
-                    status = Disk.Finish(slot);
-                }
-                if (!write && !fault && status == VirtioBlk.StatusOk)
-                {
-                    if (kernel != null) Mem.Copy(kernel + done, buf + within, n);
-                    else fault = user.Add(done).CopyOut(buf + within, n) != 0;
-                }
-                Disk.Release(slot);
-                if (fault) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
-                if (status != VirtioBlk.StatusOk) return done > 0 ? (SysResult)(long)done : Errno.EIO;
-                done += n;
+                Disk.Release(qSlot[h]);
             }
-            return (long)done;
+            if (done > 0) return (long)done;
+            return err != 0 ? (SysResult)err : 0;
         }
 
         /// Linux's fixed-size llseek: SEEK_SET/CUR/END within [0, capacity].

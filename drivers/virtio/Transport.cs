@@ -46,6 +46,15 @@ namespace Kernel.Drivers
             return (byte*)PhysicalMemory.ToVirtual(phys);
         }
 
+        /// Like Allocate without zeroing, for buffers always written before they are read.
+        public static byte* AllocateUninitialized(ulong bytes, out ulong phys)
+        {
+            ulong pages = (bytes + PhysicalMemory.PageSize - 1) / PhysicalMemory.PageSize;
+            phys = PhysicalMemory.AllocateFramesUninitialized(pages);
+            if (phys == ulong.MaxValue) { phys = 0; return null; }
+            return (byte*)PhysicalMemory.ToVirtual(phys);
+        }
+
         public static void Free(ulong phys, ulong bytes) =>
             PhysicalMemory.FreeFrames(phys, (bytes + PhysicalMemory.PageSize - 1) / PhysicalMemory.PageSize);
 

@@ -52,12 +52,9 @@ namespace Kernel.Drivers
             d._slotOfHead = new int[d._q.Size];
             d._headers = Dma.Allocate(4096, out d._headersPhys);
             if (d._headers == null) { d.Fail("no memory"); return null; }
-            for (int i = 0; i < d._slots; i++)
-            {
-                d._buf[i] = Dma.Allocate(SlotBytes, out d._bufPhys[i]);
-                if (d._buf[i] == null) { d._slots = i; break; }
-            }
-            if (d._slots == 0) { d.Fail("no memory"); return null; }
+            byte* bufs = Dma.AllocateUninitialized((ulong)d._slots * SlotBytes, out ulong bufsPhys);   // written before read
+            if (bufs == null) { d.Fail("no memory"); return null; }
+            for (int i = 0; i < d._slots; i++) { d._buf[i] = bufs + (ulong)i * SlotBytes; d._bufPhys[i] = bufsPhys + (ulong)i * SlotBytes; }
             d.Sectors = t.Config64(0);
             d._wait = WaitPoint.Create();
             d.Ready();
@@ -82,6 +79,14 @@ namespace Kernel.Drivers
                     if (!_busy[i]) { _busy[i] = true; _done[i] = false; return i; }
                 _wait.Wait();
             }
+        }
+
+        /// A free request slot, or -1 when all are in flight (never blocks).
+        public int TryAcquire()
+        {
+            for (int i = 0; i < _slots; i++)
+                if (!_busy[i]) { _busy[i] = true; _done[i] = false; return i; }
+            return -1;
         }
 
         public void Release(int slot) { _busy[slot] = false; _wait.WakeAll(); }

@@ -92,9 +92,13 @@ namespace Kernel.Drivers
                 w.Str("command line: "); w.Bytes(new ReadOnlySpan<byte>(cmdline, len));
                 Log.End(ref w);
             }
+            ulong t0 = Time.Clock.MonotonicNs();
             AcpiDevices.Scan(rsdpPhys, &FoundMmio);
             if (cmdline != null) ProbeMmio(cmdline);
             if (Pci.Present()) ProbePci();
+            var tw = Log.Begin(LogLevel.Debug, stackalloc byte[80]);
+            tw.Str("virtio: "); tw.Udec((ulong)Found); tw.Str(" devices set up in "); tw.Udec((Time.Clock.MonotonicNs() - t0) / 1000); tw.Str(" us");
+            if (Log.Enabled(LogLevel.Debug)) Log.End(ref tw);
         }
 
         static void ProbeMmio(byte* s)
