@@ -80,7 +80,7 @@ namespace Kernel.Drivers
             int n = 0;
             for (int i = 0; i + hid.Length <= aml.Length; i++)
             {
-                if (!aml.Slice(i, hid.Length).SequenceEqual(hid)) continue;
+                if (aml[i] != 'L' || aml[i + 4] != '0' || !aml.Slice(i, hid.Length).SequenceEqual(hid)) continue;
                 // The _CRS buffer follows within a few dozen bytes (_UID, _CCA come first).
                 int end = i + 128 < aml.Length ? i + 128 : aml.Length;
                 for (int j = i + hid.Length; j + 21 <= end; j++)

@@ -18,6 +18,7 @@ public class VirtioDiskTests
         #include <stdio.h>
         #include <string.h>
         #include <sys/ioctl.h>
+        #include <sys/random.h>
         #include <sys/stat.h>
         #include <sys/sysmacros.h>
         #include <unistd.h>
@@ -124,6 +125,16 @@ public class VirtioDiskTests
                 printf("read back: %s\n", back);
                 return 0;
             }
+            if (!strcmp(mode, "random")) {
+                /* getrandom and /dev/urandom keep working, and look random, with virtio-rng mixed in */
+                static unsigned char r[65536]; int seen[256] = {0}, distinct = 0;
+                for (int i = 0; i < 16; i++) if (getentropy(r + 4096 * i, 256) || getentropy(r + 4096 * i + 256, 256)) return 1;
+                int fd = open("/dev/urandom", O_RDONLY);
+                if (read(fd, r + 512, 60000) != 60000) return 1;
+                for (int i = 0; i < 65536; i++) if (!seen[r[i]]++) distinct++;
+                printf("distinct byte values: %s\n", distinct == 256 ? "all" : "few");
+                return 0;
+            }
             if (!strcmp(mode, "ro")) {
                 int fd = open(dev, O_RDWR);
                 errno = 0; long r = fd < 0 ? -1 : write(fd, "x", 1);
@@ -210,6 +221,17 @@ public class VirtioDiskTests
         for (int i = 0; i < 100000; i++) expected[4096 * 3 + 17 + i] = (byte)(i * 7 + 3);
         "tail"u8.CopyTo(expected.AsSpan(expected.Length - 4));
         after.Should().Equal(expected);
+    }
+
+    [Theory]
+    [InlineData("microvm")]
+    [InlineData("q35")]
+    public void VirtioRngFeedsTheRandomSource(string machine)
+    {
+        var r = Ukpack.Boot(_image.Value, null, "-M", machine, "--rng", "-v", "--", "random", "-");
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be("distinct byte values: all\n", r.ToString());
+        r.ErrText.Should().Contain("virtio-rng: first entropy bytes: 64", r.ToString());
     }
 
     [Fact]

@@ -65,8 +65,7 @@ public class ChannelTests
             "-chardev socket,id=c1,path=/tmp/d/stdio.sock -serial chardev:c1 " +
             "-chardev socket,id=c2,path=/tmp/d/stderr.sock -device isa-serial,chardev=c2 " +
             "-chardev socket,id=c3,path=/tmp/d/log.sock -device isa-debugcon,iobase=0xe9,chardev=c3 " +
-            "-device isa-debug-exit,iobase=0xf4,iosize=4 " +
-            "-global virtio-mmio.force-legacy=false -device virtio-rng-device");
+            "-device isa-debug-exit,iobase=0xf4,iosize=4");
         QemuRunner.KernelCommandLine(2, null).Should().Be("log=2");
         QemuRunner.KernelCommandLine(1, ["/app/p", "x"]).Should().Be("log=1 argv=2f6170702f700078" + "00");
     }
@@ -81,14 +80,15 @@ public class ChannelTests
             var b = Path.Combine(dir, "b.img"); File.WriteAllBytes(b, new byte[4096]);
             var disks = new[] { DiskSpec.Parse(a), DiskSpec.Parse(b + ":ro") };
             disks[1].ReadOnly.Should().BeTrue();
-            string.Join(' ', QemuRunner.VirtioArgs(new RunOptions { Image = "x", Disks = disks })).Should().Be(
+            string.Join(' ', QemuRunner.VirtioArgs(new RunOptions { Image = "x", Disks = disks, Rng = true })).Should().Be(
                 "-global virtio-mmio.force-legacy=false " +
                 $"-drive if=none,id=vd0,file={dir}/a,,b.img,format=raw -device virtio-blk-device,drive=vd0 " +
                 $"-drive if=none,id=vd1,file={dir}/b.img,format=raw,readonly=on -device virtio-blk-device,drive=vd1 " +
                 "-device virtio-rng-device");
-            string.Join(' ', QemuRunner.VirtioArgs(new RunOptions { Image = "x", Machine = "q35", Disks = disks[..1], Rng = false })).Should().Be(
+            string.Join(' ', QemuRunner.VirtioArgs(new RunOptions { Image = "x", Machine = "q35", Disks = disks[..1] })).Should().Be(
                 $"-drive if=none,id=vd0,file={dir}/a,,b.img,format=raw -device virtio-blk-pci,disable-legacy=on,drive=vd0");
-            QemuRunner.VirtioArgs(new RunOptions { Image = "x", Machine = "pc", Rng = false }).Should().BeEmpty();
+            QemuRunner.VirtioArgs(new RunOptions { Image = "x", Machine = "pc" }).Should().BeEmpty();
+            string.Join(' ', QemuRunner.VirtioArgs(new RunOptions { Image = "x", Machine = "pc", Rng = true })).Should().Be("-device virtio-rng-pci,disable-legacy=on");
             FluentActions.Invoking(() => DiskSpec.Parse(Path.Combine(dir, "missing.img"))).Should().Throw<UkpackException>().WithMessage("*no such file*");
             FluentActions.Invoking(() => DiskSpec.Parse(dir)).Should().Throw<UkpackException>().WithMessage("*is a directory*");
         }

@@ -83,8 +83,8 @@ public static class Cli
         var qemuOpt = new Option<string?>("--qemu") { Description = "QEMU executable (default qemu-system-x86_64, or $UKPACK_QEMU)" };
         var gcStressOpt = new Option<int>("--gc-stress") { Description = "collect kernel garbage at every N-th kernel allocation (tests the collector; slow)" };
         var diskOpt = new Option<string[]>("--disk") { Description = "attach a raw file as a virtio-blk disk: FILE or FILE:ro (repeatable; /dev/vda, /dev/vdb, ... in order)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
-        var noRngOpt = new Option<bool>("--no-rng") { Description = "attach no virtio-rng (the guest's randomness then comes from RDRAND alone)" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, noRngOpt };
+        var rngOpt = new Option<bool>("--rng") { Description = "attach a virtio-rng, mixed into getrandom and /dev/urandom with RDRAND" };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt };
         run.SetAction(pr =>
         {
             bool v = pr.GetValue(verboseOpt);
@@ -103,7 +103,7 @@ public static class Cli
                 Qemu = pr.GetValue(qemuOpt),
                 GcStress = pr.GetValue(gcStressOpt),
                 Disks = (pr.GetValue(diskOpt) ?? []).Select(DiskSpec.Parse).ToList(),
-                Rng = !pr.GetValue(noRngOpt),
+                Rng = pr.GetValue(rngOpt),
             };
             if (o.Disks.Count > DiskSpec.Max) throw new UkpackException($"--disk: at most {DiskSpec.Max} disks (vda..vdz)");
             if (o.GcStress < 0) throw new UkpackException("--gc-stress must be 0 or more");

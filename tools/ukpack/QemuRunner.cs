@@ -22,8 +22,9 @@ public sealed record RunOptions
     public int GcStress { get; init; }
     /// <summary>Raw files attached as virtio-blk disks, /dev/vda first.</summary>
     public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
-    /// <summary>Attach a virtio-rng (the guest's random source mixes it with RDRAND).</summary>
-    public bool Rng { get; init; } = true;
+    /// <summary>Attach a virtio-rng (the guest's random source mixes it with RDRAND). Off by
+    /// default: RDRAND suffices under -cpu max, and each device costs boot time.</summary>
+    public bool Rng { get; init; }
 }
 
 /// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
