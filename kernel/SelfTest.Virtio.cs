@@ -51,8 +51,38 @@ namespace Kernel
                     Sched.Scheduler.Block(Clock.MonotonicNs() + 1_000_000, false);
                 ok &= Check(Random.EntropyBytesAdded > 0, "virtio-rng delivered entropy");
             }
+            if (VirtioNet.First != null) ok &= NetArp(VirtioNet.First);
             Log.Info(ok ? "self-test virtio: PASS" : "self-test virtio: FAIL");
             Power.Exit(ok ? (byte)0 : (byte)1);
+        }
+
+        /// Frames both ways: an ARP request for QEMU user networking's gateway (10.0.2.2,
+        /// asked by 10.0.2.15) must bring back its ARP reply.
+        static bool NetArp(VirtioNet n)
+        {
+            System.Span<byte> f = stackalloc byte[42];
+            for (int i = 0; i < 6; i++) { f[i] = 0xff; f[6 + i] = n.Mac[i]; f[22 + i] = n.Mac[i]; f[32 + i] = 0; }
+            f[12] = 0x08; f[13] = 0x06;                                   // ARP
+            f[14] = 0; f[15] = 1; f[16] = 0x08; f[17] = 0; f[18] = 6; f[19] = 4; f[20] = 0; f[21] = 1;   // Ethernet/IPv4, request
+            f[28] = 10; f[29] = 0; f[30] = 2; f[31] = 15;                 // sender 10.0.2.15
+            f[38] = 10; f[39] = 0; f[40] = 2; f[41] = 2;                  // target 10.0.2.2
+            bool ok = Check(n.Send(f), "virtio-net sends a frame");
+            System.Span<byte> r = stackalloc byte[VirtioNet.MaxFrame];
+            ulong deadline = Clock.MonotonicNs() + 10_000_000_000;
+            while (Clock.MonotonicNs() < deadline)
+            {
+                int len = n.TryReceive(r);
+                if (len >= 42 && r[12] == 0x08 && r[13] == 0x06 && r[21] == 2 && r[28] == 10 && r[29] == 0 && r[30] == 2 && r[31] == 2)
+                {
+                    var w = Log.Begin(LogLevel.Info, stackalloc byte[120]);
+                    w.Str("virtio-net: ARP reply from 10.0.2.2 at ");
+                    for (int i = 0; i < 6; i++) { if (i > 0) w.Byte((byte)':'); w.Byte((byte)"0123456789abcdef"[r[22 + i] >> 4]); w.Byte((byte)"0123456789abcdef"[r[22 + i] & 15]); }
+                    Log.End(ref w);
+                    return ok;
+                }
+                if (len == 0) Sched.Scheduler.Block(Clock.MonotonicNs() + 1_000_000, false);
+            }
+            return Check(false, "virtio-net receives the ARP reply");
         }
     }
 }

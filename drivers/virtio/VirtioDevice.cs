@@ -157,11 +157,13 @@ namespace Kernel.Drivers
             {
                 Virtio.DeviceRng => VirtioRng.Start(t, vector),
                 Virtio.DeviceBlock => VirtioBlk.Start(t, vector),
+                Virtio.DeviceNet => VirtioNet.Start(t, vector),
                 _ => null,
             };
             var w = Log.Begin(LogLevel.Info, stackalloc byte[200]);
             w.Str("virtio-"); w.Str(Virtio.TypeName(t.DeviceType)); w.Str(" "); t.Describe(ref w);
-            if (d == null) { w.Str(t.DeviceType == Virtio.DeviceRng || t.DeviceType == Virtio.DeviceBlock ? ": not started" : ": no driver (type "); if (t.DeviceType != Virtio.DeviceRng && t.DeviceType != Virtio.DeviceBlock) { w.Udec(t.DeviceType); w.Str(")"); } }
+            bool known = t.DeviceType == Virtio.DeviceRng || t.DeviceType == Virtio.DeviceBlock || t.DeviceType == Virtio.DeviceNet;
+            if (d == null) { w.Str(known ? ": not started" : ": no driver (type "); if (!known) { w.Udec(t.DeviceType); w.Str(")"); } }
             else { w.Str(": vector "); w.Hex((ulong)vector); w.Str(", features "); w.Hex(d.Features); }
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
             if (d == null) { t.Reset(); return; }

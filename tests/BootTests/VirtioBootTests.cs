@@ -61,6 +61,25 @@ public class VirtioBootTests
         File.ReadAllBytes(ro)[^512..].Should().OnlyContain(b => b == 0);
     }
 
+    [Theory]
+    [InlineData("microvm")]
+    [InlineData("pc")]
+    [InlineData("q35")]
+    public void VirtioNetCarriesFramesBothWays(string machine)
+    {
+        bool mmio = machine.StartsWith("microvm");
+        var args = new List<string>();
+        if (mmio) args.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
+        args.AddRange(["-netdev", "user,id=n0", "-device", $"{(mmio ? "virtio-net-device" : "virtio-net-pci")},netdev=n0,mac=52:54:00:12:34:56"]);
+        var r = Qemu.Boot(machine, "log=2 test=virtio", extraArgs: args);
+        r.Log.Should().Contain("virtio-net: mac 52:54:00:12:34:56, link up", r.ToString());
+        // QEMU's user network answers for its gateway with this MAC.
+        r.Log.Should().Contain("virtio-net: ARP reply from 10.0.2.2 at 52:55:0a:00:02:02", r.ToString());
+        r.Log.Should().Contain("self-test virtio: PASS", r.ToString());
+        r.ExitCode.Should().Be(BootResult.Normal, r.ToString());
+        r.ShouldNotPanic();
+    }
+
     [Fact]
     public void NoDevicesIsFine()
     {
