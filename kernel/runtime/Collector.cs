@@ -60,8 +60,6 @@ namespace Kernel.Runtime
             _enabled = true;
         }
 
-        public static bool Stress => _stressEvery != 0;
-
         /// An interrupt or exception that arrived while kernel code ran: no collection until
         /// it returns (the interrupted code may be anywhere).
         public static void EnterNoCollect() => _noCollect++;
