@@ -1,4 +1,5 @@
-using Kernel.Syscalls;
+using Kernel.Abi;
+
 
 namespace Kernel.Fs
 {
@@ -19,7 +20,7 @@ namespace Kernel.Fs
             while (_count == 0)
             {
                 if (NonBlock) return Errno.EAGAIN;
-                if (_wait.Wait() == Sched.WakeReason.Interrupted) { Sched.Scheduler.Current.RestartSyscall = true; return Errno.EINTR; }
+                if (_wait.Wait() == Sched.WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
             ulong v = _semaphore ? 1 : _count;
             if (buffer.CopyOut(&v, 8) != 0) return Errno.EFAULT;
@@ -38,7 +39,7 @@ namespace Kernel.Fs
             while (Max - _count < v)
             {
                 if (NonBlock) return Errno.EAGAIN;
-                if (_wait.Wait() == Sched.WakeReason.Interrupted) { Sched.Scheduler.Current.RestartSyscall = true; return Errno.EINTR; }
+                if (_wait.Wait() == Sched.WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
             _count += v;
             _wait.WakeAll();

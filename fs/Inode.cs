@@ -1,5 +1,5 @@
 using System;
-using Kernel.Syscalls;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {
@@ -35,7 +35,16 @@ namespace Kernel.Fs
     /// support return the errno Linux gives for that kind. Directories know their name and
     /// parent (a directory has exactly one), which is what getcwd and /proc need; other
     /// inodes remember the name they were last linked under, for /proc/self/fd.
-    public abstract unsafe class Inode : Kernel.Proc.IFileBacking
+    /// What a file mapping (kernel/proc/UserMemory.cs) reads its pages from.
+    public unsafe interface IFileBacking
+    {
+        long Size { get; }
+        /// Physical page of file page `index` (copied up when `write`), or ulong.MaxValue.
+        ulong PageFor(long index, bool write);
+        SysResult ReadKernel(long offset, byte* dst, long len);
+    }
+
+    public abstract unsafe class Inode : IFileBacking
     {
         public ulong Ino;
         public uint Mode, Uid, Gid;
@@ -55,6 +64,9 @@ namespace Kernel.Fs
         public bool IsRegular => Type == FileMode.S_IFREG;
 
         public virtual long Size => 0;
+        /// A "magic" link (procfs' /proc/self/fd/N, exe, cwd): the inode it stands for, which
+        /// the path walk follows without reading a target path; null for every other inode.
+        public virtual Inode MagicInode() => null;
 
         protected void InitCommon(FileSystem fs, uint mode)
         {
@@ -93,8 +105,8 @@ namespace Kernel.Fs
         public virtual SysResult Read(long offset, UserPtr buf, ulong len) => IsDir ? Errno.EISDIR : Errno.EINVAL;
         public virtual SysResult Write(long offset, UserPtr buf, ulong len) => IsDir ? Errno.EISDIR : Errno.EINVAL;
         /// Reads into kernel memory (sendfile, copy_file_range, the ELF loader).
-        public virtual long ReadKernel(long offset, byte* dst, long len) => -(long)Errno.EINVAL;
-        public virtual long WriteKernel(long offset, byte* src, long len) => -(long)Errno.EINVAL;
+        public virtual SysResult ReadKernel(long offset, byte* dst, long len) => Errno.EINVAL;
+        public virtual SysResult WriteKernel(long offset, byte* src, long len) => Errno.EINVAL;
         public virtual Errno Truncate(long size) => IsDir ? Errno.EISDIR : Errno.EINVAL;
         /// Physical page holding file page `index`, for mmap. `write`: the page will be
         /// written through a shared mapping (copy it up). ulong.MaxValue when unsupported.

@@ -1,5 +1,5 @@
 using System;
-using Kernel.Syscalls;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {
@@ -54,20 +54,20 @@ namespace Kernel.Fs
             return _inode.Write(offset, buffer, length);
         }
 
-        public override long ReadKernelAt(byte* dst, long len, long offset)
+        public override SysResult ReadKernelAt(byte* dst, long len, long offset)
         {
-            if (IsPath) return -(long)Errno.EBADF;
-            if (_inode.IsDir) return -(long)Errno.EISDIR;
+            if (IsPath) return Errno.EBADF;
+            if (_inode.IsDir) return Errno.EISDIR;
             return _inode.ReadKernel(offset, dst, len);
         }
 
-        public override long WriteKernel(byte* src, long len)
+        public override SysResult WriteKernel(byte* src, long len)
         {
-            if (IsPath) return -(long)Errno.EBADF;
-            if (_inode.IsDir) return -(long)Errno.EISDIR;
+            if (IsPath) return Errno.EBADF;
+            if (_inode.IsDir) return Errno.EISDIR;
             if ((StatusFlags & O_APPEND) != 0) Offset = _inode.Size;
-            long r = _inode.WriteKernel(Offset, src, len);
-            if (r > 0) Offset += r;
+            SysResult r = _inode.WriteKernel(Offset, src, len);
+            if (r.Raw > 0) Offset += r.Raw;
             return r;
         }
 

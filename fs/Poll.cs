@@ -1,4 +1,5 @@
 using Kernel.Sched;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {

@@ -6,6 +6,7 @@
 #nullable disable
 using System;
 using System.Buffers.Binary;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {

@@ -64,8 +64,18 @@ namespace Kernel
             w.Str("boot: "); w.Udec(PhysicalMemory.TotalBytes >> 20); w.Str(" MiB RAM, heap ");
             w.Udec(Heap.BytesInUse >> 10); w.Str(" KiB");
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
+            WireLayers();
             SelfTest.Run(Options);
             StartProgram();
+        }
+
+        /// The lower layers reach the ones above them only through these hooks.
+        static void WireLayers()
+        {
+            Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
+            Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
+            Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
+            Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
         }
 
         /// After the machine is set up: start the program from the boot module, if any.
@@ -77,7 +87,7 @@ namespace Kernel
                 Log.WriteRaw("@@UKEXIT 0\n");
                 Power.Exit(0);
             }
-            Loader.ProcessStart.Run();
+            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength);
         }
     }
 }

@@ -3,7 +3,6 @@ using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
 using Kernel.Proc;
-using Kernel.Syscalls;
 
 namespace Kernel.Loader
 {

@@ -1,6 +1,7 @@
 using System;
 using Kernel.Fs;
 using Kernel.Memory;
+using Kernel.Abi;
 
 namespace Kernel.Loader
 {

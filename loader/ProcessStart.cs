@@ -6,6 +6,7 @@ using Kernel.Console;
 using Kernel.Fs;
 using Kernel.Memory;
 using Kernel.Proc;
+using Kernel.Abi;
 
 namespace Kernel.Loader
 {
@@ -26,14 +27,17 @@ namespace Kernel.Loader
             Process.ReportAndPowerOff(127);
         }
 
-        public static void Run()
+        /// Starts the program from the boot module at [modulePhys, +moduleSize); `argvHex`
+        /// (hex, from the command line) overrides the image's argv when given.
+        public static void Run(ulong modulePhys, ulong moduleSize, byte* argvHex, int argvHexLength)
         {
-            string error = Payload.Open(Kmain.Boot.ModulePhys, Kmain.Boot.ModuleSize, out Payload payload);
+            string error = Payload.Open(modulePhys, moduleSize, out Payload payload);
             if (error != null) { Fail(error); return; }
             error = ImageFs.Open(payload.Section(PayloadFormat.KindRootFs), out ImageFs.Root);
             if (error != null) { Fail(error); return; }
 
             Vfs.Init();
+            Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs));
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
             if (ImageFs.Root.Lookup(progPath, true, out uint entry) != 0) { Fail("program not found in the root filesystem"); return; }
             ReadOnlySpan<byte> program = ImageFs.Root.Data(entry);
@@ -53,7 +57,7 @@ namespace Kernel.Loader
 
             // argv: the run-time override from the command line, else the image's.
             ReadOnlySpan<byte> argv = payload.Section(PayloadFormat.KindArgv);
-            byte[] overrideArgv = DecodeHex(Kmain.Options.Argv, Kmain.Options.ArgvHexLength);
+            byte[] overrideArgv = DecodeHex(argvHex, argvHexLength);
             if (overrideArgv != null && overrideArgv.Length > 0) argv = overrideArgv;
             ReadOnlySpan<byte> envp = payload.Section(PayloadFormat.KindEnv);
 

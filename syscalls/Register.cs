@@ -1,3 +1,7 @@
+using Kernel.Abi;
+using Kernel.Proc;
+using Kernel.Sched;
+
 namespace Kernel.Syscalls
 {
     public static unsafe partial class SyscallTable

@@ -3,6 +3,7 @@ using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Memory;
 using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {
@@ -96,7 +97,7 @@ namespace Kernel.Syscalls
             if (f.Inode == null) return SysResult.Ok;
             Errno r = (op & NB) != 0 ? FileLocks.Set(f, f.Inode, true, 0, long.MaxValue, type)
                                      : FileLocks.SetWait(f, f.Inode, true, 0, long.MaxValue, type);
-            if (r == Errno.EINTR) return r;
+            if (r == Errno.ERESTARTSYS) return r;
             return r != 0 ? (SysResult)Errno.EWOULDBLOCK : SysResult.Ok;
         }
 
@@ -178,23 +179,23 @@ namespace Kernel.Syscalls
             byte* buf = (byte*)Heap.Alloc(CopyChunk);
             long done = 0;
             long pos = offset != null ? *offset : src.Offset;
-            long result = 0;
+            SysResult result = SysResult.Ok;
             while ((ulong)done < count)
             {
                 long want = (long)(count - (ulong)done) < CopyChunk ? (long)(count - (ulong)done) : CopyChunk;
-                long got = src.ReadKernelAt(buf, want, pos);
-                if (got < 0) { result = got; break; }
+                SysResult r = src.ReadKernelAt(buf, want, pos);
+                if (r.IsError) { result = r; break; }
+                long got = r.Raw;
                 if (got == 0) break;
-                long put;
-                if (dstOffset >= 0) put = dst.Inode.WriteKernel(dstOffset + done, buf, got);
-                else put = dst.WriteKernel(buf, got);
-                if (put < 0) { result = put; break; }
+                r = dstOffset >= 0 ? dst.Inode.WriteKernel(dstOffset + done, buf, got) : dst.WriteKernel(buf, got);
+                if (r.IsError) { result = r; break; }
+                long put = r.Raw;
                 pos += put; done += put;
                 if (put < got) break;
             }
             Heap.Free(buf, CopyChunk);
             if (offset != null) *offset = pos; else src.Offset = pos;
-            if (done == 0 && result < 0) return result == -(long)Errno.EPIPE ? Errno.EPIPE : (SysResult)result;
+            if (done == 0 && result.IsError) return result;
             return done;
         }
 
@@ -256,7 +257,7 @@ namespace Kernel.Syscalls
         {
             const int O_DIRECT_ = 0x4000, O_NOTIFICATION_PIPE = 0x80;
             if ((flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT_ | O_NOTIFICATION_PIPE)) != 0) return Errno.EINVAL;
-            if ((flags & O_NOTIFICATION_PIPE) != 0) return (Errno)65;   // ENOPKG
+            if ((flags & O_NOTIFICATION_PIPE) != 0) return Errno.ENOPKG;
             var p = new Pipe();
             uint st = (uint)(flags & (O_NONBLOCK | O_DIRECT_));
             var r = new PipeEnd(p, false, st);

@@ -1,5 +1,7 @@
 using Kernel.Memory;
 using Kernel.Proc;
+using Kernel.Abi;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

@@ -2,6 +2,7 @@ using System;
 using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

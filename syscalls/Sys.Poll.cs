@@ -2,6 +2,7 @@ using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Sched;
 using Kernel.Time;
+using Kernel.Proc;
 
 namespace Kernel.Syscalls
 {
@@ -17,7 +18,7 @@ namespace Kernel.Syscalls
             if (ptr == 0) return 0;
             if (new UserRef<Timespec>(ptr).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-            ulong ns = Time.Deadline.Ns(ts);
+            ulong ns = Deadline.Ns(ts);
             deadline = ns == 0 ? ulong.MaxValue : ns == ulong.MaxValue ? 0 : Clock.MonotonicNs() + ns;
             return 0;
         }
@@ -41,7 +42,7 @@ namespace Kernel.Syscalls
             if (tempMask != null)
             {
                 // The handler must run with the temporary mask; sigreturn restores the old one.
-                if (result.Raw == -(long)Errno.EINTR) { Me.SavedMaskForSuspend = saved; Me.RestoreMaskAfterSignal = true; }
+                if (result.Is(Errno.EINTR)) { Me.SavedMaskForSuspend = saved; Me.RestoreMaskAfterSignal = true; }
                 else Me.SignalMask = saved;
             }
             return result;

@@ -2,6 +2,7 @@ using System;
 using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {
@@ -203,7 +204,7 @@ namespace Kernel.Syscalls
             if (request == Abi.Ioctl.FIONREAD)
             {
                 SysResult n = f.Readable();
-                if (n.IsError) return f is InodeFile && f.Inode.IsDir ? Errno.EINVAL : n.Raw == -(long)Errno.ENOTTY ? f.Ioctl(request, a->A2) : n;
+                if (n.IsError) return f is InodeFile && f.Inode.IsDir ? Errno.EINVAL : n.Is(Errno.ENOTTY) ? f.Ioctl(request, a->A2) : n;
                 int v = (int)n.Raw;
                 return new UserRef<int>(a->A2).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT;
             }

@@ -1,5 +1,6 @@
 using Kernel.Abi;
 using Kernel.Sched;
+using Kernel.Proc;
 
 namespace Kernel.Syscalls
 {
@@ -96,7 +97,7 @@ namespace Kernel.Syscalls
             {
                 if (new UserRef<Timespec>(a->A2).Read(out Timespec ts) != 0) return Errno.EFAULT;
                 if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-                deadline = Time.Deadline.After(ts);
+                deadline = Deadline.After(ts);
             }
             while (true)
             {

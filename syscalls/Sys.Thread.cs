@@ -2,6 +2,7 @@ using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
 using Kernel.Sched;
+using Kernel.Proc;
 
 namespace Kernel.Syscalls
 {
@@ -165,8 +166,8 @@ namespace Kernel.Syscalls
                             if (new UserRef<Timespec>(a->A3).Read(out Timespec ts) != 0) return Errno.EFAULT;
                             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
                             // WAIT takes a relative timeout; WAIT_BITSET an absolute one on its clock.
-                            ulong t = Time.Deadline.Ns(ts);
-                            deadline = t == ulong.MaxValue ? 0 : cmd == WAIT ? Time.Deadline.After(ts) : AbsoluteToMonotonic(t, realtime);
+                            ulong t = Deadline.Ns(ts);
+                            deadline = t == ulong.MaxValue ? 0 : cmd == WAIT ? Deadline.After(ts) : AbsoluteToMonotonic(t, realtime);
                             if (t != ulong.MaxValue && deadline == 0) deadline = 1;
                         }
                         uint v;
@@ -174,7 +175,7 @@ namespace Kernel.Syscalls
                         if (v != (uint)a->A2) return Errno.EAGAIN;
                         WakeReason r = Sched.Futex.Wait(uaddr, bitset, deadline);
                         if (r == WakeReason.TimedOut) return Errno.ETIMEDOUT;
-                        if (r == WakeReason.Interrupted) { Me.RestartSyscall = a->A3 == 0; return Errno.EINTR; }
+                        if (r == WakeReason.Interrupted) return a->A3 == 0 ? Errno.ERESTARTSYS : Errno.EINTR;
                         return SysResult.Ok;
                     }
                 case WAKE:
@@ -276,8 +277,7 @@ namespace Kernel.Syscalls
             int woken = Sched.Futex.WaitMultiple(keys, (int)nr, deadline, out WakeReason r);
             if (woken >= 0) return woken;
             if (r == WakeReason.TimedOut) return Errno.ETIMEDOUT;
-            Me.RestartSyscall = true;
-            return Errno.EINTR;
+            return Errno.ERESTARTSYS;
         }
 
         static ulong AbsoluteToMonotonic(ulong t, bool realtime)

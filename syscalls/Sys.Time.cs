@@ -1,6 +1,8 @@
 using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Time;
+using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

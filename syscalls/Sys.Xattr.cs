@@ -1,4 +1,7 @@
 using Kernel.Fs;
+using Kernel.Abi;
+using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

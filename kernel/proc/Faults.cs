@@ -28,14 +28,14 @@ namespace Kernel.Proc
                         p.KillBySignal(Signal.SIGKILL, null, 0, false);
                     }
                     // ACCERR when a mapping exists but forbids the access (even if never touched).
-                    Sched.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
+                    Proc.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Proc.Signals.SEGV_ACCERR : Proc.Signals.SEGV_MAPERR, cr2);
                     break;
-                case 0: Sched.Signals.Fault(f, Signal.SIGFPE, Sched.Signals.FPE_INTDIV, f->Rip); break;
-                case 16: case 19: Sched.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
-                case 6: Sched.Signals.Fault(f, Signal.SIGILL, Sched.Signals.ILL_ILLOPN, f->Rip); break;
-                case 1: case 3: Sched.Signals.Fault(f, Signal.SIGTRAP, Sched.Signals.SI_KERNEL, 0); break;
-                case 17: Sched.Signals.Fault(f, Signal.SIGBUS, Sched.Signals.BUS_ADRALN, cr2); break;
-                default: Sched.Signals.Fault(f, Signal.SIGSEGV, Sched.Signals.SI_KERNEL, 0); break;
+                case 0: Proc.Signals.Fault(f, Signal.SIGFPE, Proc.Signals.FPE_INTDIV, f->Rip); break;
+                case 16: case 19: Proc.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
+                case 6: Proc.Signals.Fault(f, Signal.SIGILL, Proc.Signals.ILL_ILLOPN, f->Rip); break;
+                case 1: case 3: Proc.Signals.Fault(f, Signal.SIGTRAP, Proc.Signals.SI_KERNEL, 0); break;
+                case 17: Proc.Signals.Fault(f, Signal.SIGBUS, Proc.Signals.BUS_ADRALN, cr2); break;
+                default: Proc.Signals.Fault(f, Signal.SIGSEGV, Proc.Signals.SI_KERNEL, 0); break;
             }
             return f;
         }

@@ -22,6 +22,14 @@ namespace Kernel.Proc
         // ITIMER_VIRTUAL (user CPU time) and ITIMER_PROF (all CPU time): time left and reload.
         public static ulong VirtualLeftNs, VirtualIntervalNs, ProfLeftNs, ProfIntervalNs;
 
+        /// The scheduler's tick hook (wired in kernel/Kmain.cs): expire timers, then charge
+        /// `chargedNs` of CPU time (0 when the tick found the CPU idle).
+        public static void OnTick(ulong now, ulong chargedNs, bool user)
+        {
+            Tick(now);
+            if (chargedNs != 0) ChargeTick(chargedNs, user);
+        }
+
         /// Charges one timer tick of CPU time to the CPU-time itimers (sampled, as Linux does
         /// at its tick): `user` when the tick interrupted the program itself.
         public static void ChargeTick(ulong tickNs, bool user)

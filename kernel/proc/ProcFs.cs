@@ -2,9 +2,10 @@ using System;
 using Kernel.Console;
 using Kernel.Memory;
 using Kernel.Proc;
-using Kernel.Syscalls;
+using Kernel.Abi;
+using Kernel.Fs;
 
-namespace Kernel.Fs
+namespace Kernel.Proc
 {
     /// /proc: the files programs and libcs read, in Linux's formats. One process (pid 1).
     public static unsafe class ProcTree
@@ -410,6 +411,8 @@ namespace Kernel.Fs
         public override long Blocks() => 0;
 
         public OpenFile File => _kind == ProcLinkKind.Fd ? Process.Current.Files.Get(_fd) : null;
+
+        public override Inode MagicInode() => Target();
 
         public Inode Target()
         {

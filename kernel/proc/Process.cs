@@ -5,21 +5,25 @@ using Kernel.Console;
 using Kernel.Fs;
 using Kernel.Loader;
 using Kernel.Memory;
+using Kernel.Sched;
 
 namespace Kernel.Proc
 {
     /// The running program: its memory, open files, signal dispositions and identity.
     /// There is one process (pid 1) and one thread until clone arrives.
-    public sealed unsafe class Process
+    public sealed unsafe class Process : ThreadGroup
     {
         public static Process Current;
+
+        /// The process thread `t` belongs to (null for a kernel thread).
+        public static Process Of(Thread t) => (Process)t.Group;
 
         public readonly UserMemory Memory = new UserMemory();
         public readonly FdTable Files = new FdTable();
         public FsContext Fs;               // cwd (fs/Vfs.cs)
         public readonly SigAction[] Actions = new SigAction[Signal.Count + 1];
         public ulong PendingSignals;                            // process-directed; per-thread ones live on Thread
-        public readonly Sched.SigInfoData[] SigInfos = new Sched.SigInfoData[Signal.Count + 1];
+        public readonly Proc.SigInfoData[] SigInfos = new Proc.SigInfoData[Signal.Count + 1];
         public int Pid = 1, ParentPid = 0;
         public uint Umask = 0x12;
         public int DeathSignal, Dumpable = 1, Nice;

@@ -1,7 +1,8 @@
 using Kernel.Sched;
-using Kernel.Syscalls;
+using Kernel.Abi;
+using Kernel.Fs;
 
-namespace Kernel.Fs
+namespace Kernel.Proc
 {
     /// signalfd(2): reading takes pending signals in the mask as signalfd_siginfo records
     /// (128 bytes each) instead of running their handlers.
@@ -20,7 +21,7 @@ namespace Kernel.Fs
             while (Ready(me) == 0)
             {
                 if (NonBlock) return Errno.EAGAIN;
-                if (PollEvents.Wait(0) == WakeReason.Interrupted) { me.RestartSyscall = true; return Errno.EINTR; }
+                if (PollEvents.Wait(0) == WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
             byte* rec = stackalloc byte[128];
             ulong done = 0;

@@ -1,9 +1,8 @@
 using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Sched;
-using Kernel.Syscalls;
 
-namespace Kernel.Sched
+namespace Kernel.Proc
 {
     /// What a pending signal carries into siginfo_t.
     public struct SigInfoData
@@ -120,6 +119,9 @@ namespace Kernel.Sched
 
         /// Whether `sig` is pending for the process or thread `t`.
         public static bool IsPending(Thread t, int sig) => ((P.PendingSignals | (t != null ? t.PendingSignals : 0)) & Bit(sig)) != 0;
+
+        /// A write found no reader (pipe, closed console): SIGPIPE to the writing thread.
+        public static void SendSigpipe() => Send(Scheduler.Current, Signal.SIGPIPE, new SigInfoData { Pid = P.Pid });
 
         public static bool HasDeliverable(Thread t) => ((t.PendingSignals | P.PendingSignals) & ~t.SignalMask) != 0;
 

@@ -1,18 +1,10 @@
 using Kernel.Arch;
 using Kernel.Memory;
+using Kernel.Abi;
+using Kernel.Fs;
 
 namespace Kernel.Proc
 {
-    /// What a file mapping reads its pages from (an inode of fs/, seen from here without
-    /// importing the VFS).
-    public unsafe interface IFileBacking
-    {
-        long Size { get; }
-        /// Physical page of file page `index` (copied up when `write`), or ulong.MaxValue.
-        ulong PageFor(long index, bool write);
-        long ReadKernel(long offset, byte* dst, long len);
-    }
-
     /// A program's memory: VMAs over an address space, filled on demand (a fault in a VMA
     /// maps a zeroed frame with the VMA's permissions). Frames are owned here and freed on
     /// unmap.

@@ -1,4 +1,5 @@
-using Kernel.Syscalls;
+using Kernel.Abi;
+
 
 namespace Kernel.Sched
 {

@@ -1,3 +1,5 @@
+using Kernel.Abi;
+
 namespace Kernel.Sched
 {
     /// Threads waiting for one condition (data in a pipe, space in it, ...). Waiters recheck
