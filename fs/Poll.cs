@@ -1,5 +1,4 @@
 using Kernel.Sched;
-using Kernel.Abi;
 
 namespace Kernel.Fs
 {

@@ -6,7 +6,6 @@
 #nullable disable
 using System;
 using System.Buffers.Binary;
-using Kernel.Abi;
 
 namespace Kernel.Fs
 {

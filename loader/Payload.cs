@@ -1,7 +1,6 @@
 using System;
 using Kernel.Fs;
 using Kernel.Memory;
-using Kernel.Abi;
 
 namespace Kernel.Loader
 {

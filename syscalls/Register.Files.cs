@@ -1,6 +1,4 @@
 using Kernel.Abi;
-using Kernel.Proc;
-using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

@@ -3,7 +3,6 @@ using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Memory;
 using Kernel.Proc;
-using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

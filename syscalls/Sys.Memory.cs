@@ -1,7 +1,6 @@
 using Kernel.Memory;
 using Kernel.Proc;
 using Kernel.Abi;
-using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

@@ -2,7 +2,6 @@ using System;
 using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Proc;
-using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

@@ -1,7 +1,5 @@
 using Kernel.Fs;
 using Kernel.Abi;
-using Kernel.Proc;
-using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {

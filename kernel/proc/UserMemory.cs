@@ -1,6 +1,5 @@
 using Kernel.Arch;
 using Kernel.Memory;
-using Kernel.Abi;
 using Kernel.Fs;
 
 namespace Kernel.Proc

@@ -4,7 +4,6 @@ using Kernel.Arch;
 using Kernel.Console;
 using Kernel.Memory;
 using Kernel.Time;
-using Kernel.Abi;
 
 namespace Kernel.Sched
 {

@@ -1,5 +1,4 @@
 using Kernel.Arch;
-using Kernel.Abi;
 
 namespace Kernel.Sched
 {

@@ -1,4 +1,3 @@
-using Kernel.Abi;
 
 namespace Kernel.Sched
 {
