@@ -1,6 +1,7 @@
 using System;
 using Kernel.Memory;
 using Kernel.Abi;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {

@@ -140,7 +140,6 @@ namespace Kernel.Fs
             error = 0;
             Prune(files);
             int n = 0;
-            byte* ev = stackalloc byte[12];
             for (int i = 0; i < _count && n < max; i++)
             {
                 ref Interest it = ref _items[i];
@@ -153,9 +152,8 @@ namespace Kernel.Fs
                     it.ReportedGeneration = PollEvents.Generation;
                 }
                 if ((it.Events & EPOLLONESHOT) != 0) it.Disarmed = true;
-                *(uint*)ev = ready;
-                *(ulong*)(ev + 4) = it.Data;
-                if (events.Add((ulong)n * 12).CopyOut(ev, 12) != 0) { error = Errno.EFAULT; return n; }
+                var ev = new EpollEvent { Events = ready, Data = it.Data };
+                if (events.Add((ulong)n * (ulong)sizeof(EpollEvent)).CopyOut(&ev, (ulong)sizeof(EpollEvent)) != 0) { error = Errno.EFAULT; return n; }
                 n++;
             }
             return n;

@@ -4,14 +4,6 @@ using Kernel.Abi;
 namespace Kernel.Fs
 {
     /// File type bits of st_mode and d_type values (Linux's).
-    public static class FileMode
-    {
-        public const uint S_IFMT = 0xf000, S_IFSOCK = 0xc000, S_IFLNK = 0xa000, S_IFREG = 0x8000,
-            S_IFBLK = 0x6000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
-        public const uint S_ISUID = 0x800, S_ISGID = 0x400, S_ISVTX = 0x200;
-        public static byte DirType(uint mode) => (byte)((mode & S_IFMT) >> 12);   // DT_* == S_IFMT >> 12
-    }
-
     /// A mounted filesystem instance: its device number and inode-number allocator.
     public sealed class FileSystem
     {

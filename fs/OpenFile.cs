@@ -1,5 +1,6 @@
 using System;
 using Kernel.Abi;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {

@@ -2,6 +2,7 @@ using System;
 using Kernel.Memory;
 using Kernel.Proc;
 using Kernel.Abi;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {
@@ -154,7 +155,6 @@ namespace Kernel.Fs
             file = null;
             Inode.Fifo = node;
             uint acc = flags & 3;
-            const uint O_NONBLOCK = 0x800;
             if (acc == 1 && (flags & O_NONBLOCK) != 0 && Readers == 0) return Errno.ENXIO;
             if (acc == 3) return Errno.EINVAL;
             ulong readerOpens = _readerOpens, writerOpens = _writerOpens;

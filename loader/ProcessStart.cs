@@ -43,7 +43,7 @@ namespace Kernel.Loader
             ReadOnlySpan<byte> program = ImageFs.Root.Data(entry);
 
             var p = new Process();
-            Process.Current = p;
+            Process.Register(p);
             p.StartTimeNs = Time.Clock.MonotonicNs();
             p.Fs = Vfs.NewContext();
             p.ExePath = progPath.ToArrayBytes();
@@ -73,7 +73,7 @@ namespace Kernel.Loader
             Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
-            ProcTree.InitialSp = sp;
+            p.InitialStack = sp;
             Syscalls.SyscallTable.Init();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);

@@ -3,6 +3,7 @@ using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Memory;
 using Kernel.Proc;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Syscalls
 {
@@ -41,11 +42,10 @@ namespace Kernel.Syscalls
         static SysResult PosixLock(OpenFile f, int cmd, ulong arg, bool ofd)
         {
             if (f.IsPath) return Errno.EBADF;
-            byte* fl = stackalloc byte[32];          // struct flock: short type, whence; long start, len; int pid
-            if (new UserPtr(arg).CopyIn(fl, 32) != 0) return Errno.EFAULT;
-            short type = *(short*)fl, whence = *(short*)(fl + 2);
-            long start = *(long*)(fl + 8), len = *(long*)(fl + 16);
-            int pid = *(int*)(fl + 24);
+            if (new UserRef<Flock>(arg).Read(out Flock fl) != 0) return Errno.EFAULT;
+            short type = fl.Type, whence = fl.Whence;
+            long start = fl.Start, len = fl.Len;
+            int pid = fl.Pid;
             if (type < 0 || type > 2) return Errno.EINVAL;
             if (ofd && pid != 0) return Errno.EINVAL;
             long basePos;
@@ -67,12 +67,12 @@ namespace Kernel.Syscalls
                 if (type == FileLocks.F_UNLCK) return Errno.EINVAL;
                 if (ofd && f.Inode != null && FileLocks.Test(f, f.Inode, s, e, type, out int ct, out long cs, out long ce))
                 {
-                    *(short*)fl = (short)ct; *(short*)(fl + 2) = 0;
-                    *(long*)(fl + 8) = cs; *(long*)(fl + 16) = ce == long.MaxValue ? 0 : ce - cs + 1;
-                    *(int*)(fl + 24) = -1;
+                    fl.Type = (short)ct; fl.Whence = 0;
+                    fl.Start = cs; fl.Len = ce == long.MaxValue ? 0 : ce - cs + 1;
+                    fl.Pid = -1;
                 }
-                else *(short*)fl = FileLocks.F_UNLCK;
-                return new UserPtr(arg).CopyOut(fl, 32) == 0 ? SysResult.Ok : Errno.EFAULT;
+                else fl.Type = FileLocks.F_UNLCK;
+                return new UserRef<Flock>(arg).Write(fl) == 0 ? SysResult.Ok : Errno.EFAULT;
             }
             uint acc = f.StatusFlags & O_ACCMODE;
             if (type == FileLocks.F_RDLCK && acc == O_WRONLY) return Errno.EBADF;

@@ -2,16 +2,15 @@ using System;
 using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Proc;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Syscalls
 {
     public static unsafe partial class Sys
     {
         const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
-        const uint O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
-            O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000;
 
-        static FdTable Files => Process.Current.Files;
+        static FdTable Files => Cur.Files;
 
         /// read(2)
         public static SysResult Read(SyscallArgs* a)

@@ -1,6 +1,7 @@
 using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
+using Kernel.Sched;
 
 namespace Kernel.Proc
 {
@@ -16,7 +17,7 @@ namespace Kernel.Proc
 
         static InterruptFrame* OnUserFault(InterruptFrame* f)
         {
-            Process p = Process.Current;
+            Process p = Process.Of(Scheduler.Current);
             ulong cr2 = Cpu.ReadCr2();
             switch (f->Vector)
             {
@@ -28,14 +29,14 @@ namespace Kernel.Proc
                         p.KillBySignal(Signal.SIGKILL, null, 0, false);
                     }
                     // ACCERR when a mapping exists but forbids the access (even if never touched).
-                    Proc.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Proc.Signals.SEGV_ACCERR : Proc.Signals.SEGV_MAPERR, cr2);
+                    Proc.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? SigCodes.SEGV_ACCERR : SigCodes.SEGV_MAPERR, cr2);
                     break;
-                case 0: Proc.Signals.Fault(f, Signal.SIGFPE, Proc.Signals.FPE_INTDIV, f->Rip); break;
+                case 0: Proc.Signals.Fault(f, Signal.SIGFPE, SigCodes.FPE_INTDIV, f->Rip); break;
                 case 16: case 19: Proc.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
-                case 6: Proc.Signals.Fault(f, Signal.SIGILL, Proc.Signals.ILL_ILLOPN, f->Rip); break;
-                case 1: case 3: Proc.Signals.Fault(f, Signal.SIGTRAP, Proc.Signals.SI_KERNEL, 0); break;
-                case 17: Proc.Signals.Fault(f, Signal.SIGBUS, Proc.Signals.BUS_ADRALN, cr2); break;
-                default: Proc.Signals.Fault(f, Signal.SIGSEGV, Proc.Signals.SI_KERNEL, 0); break;
+                case 6: Proc.Signals.Fault(f, Signal.SIGILL, SigCodes.ILL_ILLOPN, f->Rip); break;
+                case 1: case 3: Proc.Signals.Fault(f, Signal.SIGTRAP, SigCodes.SI_KERNEL, 0); break;
+                case 17: Proc.Signals.Fault(f, Signal.SIGBUS, SigCodes.BUS_ADRALN, cr2); break;
+                default: Proc.Signals.Fault(f, Signal.SIGSEGV, SigCodes.SI_KERNEL, 0); break;
             }
             return f;
         }
@@ -43,7 +44,7 @@ namespace Kernel.Proc
         /// A kernel access (copy-in/out) touched a not-yet-populated program page.
         static bool OnKernelAccessToUser(ulong addr, bool write)
         {
-            Process p = Process.Current;
+            Process p = Process.Of(Scheduler.Current);
             return p != null && addr < AddressSpace.UserLimit && p.Memory.HandleFault(addr, write, false);
         }
     }

@@ -4,13 +4,15 @@ using Kernel.Memory;
 using Kernel.Proc;
 using Kernel.Abi;
 using Kernel.Fs;
+using Kernel.Sched;
 
 namespace Kernel.Proc
 {
     /// /proc: the files programs and libcs read, in Linux's formats. One process (pid 1).
     public static unsafe class ProcTree
     {
-        public static ulong InitialSp;       // the program's initial stack pointer (argc)
+        /// The process reading /proc/self: the calling thread's.
+        internal static Process Self => Process.Of(Scheduler.Current);
 
         public static Inode Build(FileSystem fs)
         {
@@ -97,7 +99,7 @@ namespace Kernel.Proc
 
         static void Comm(ref LineWriter w)
         {
-            byte[] exe = Process.Current.ExePath;
+            byte[] exe = Self.ExePath;
             int s = 0;
             for (int i = 0; i < exe.Length; i++) if (exe[i] == '/') s = i + 1;
             int n = exe.Length - s;
@@ -113,10 +115,10 @@ namespace Kernel.Proc
         /// Copies the strings area from argv[0] (or envp[0]) to the end of the last string.
         static void UserStrings(ref LineWriter w, bool env)
         {
-            if (InitialSp == 0) return;
+            if (Self.InitialStack == 0) return;
             ulong argc;
-            if (new UserPtr(InitialSp).CopyIn(&argc, 8) != 0) return;
-            ulong vec = InitialSp + 8 + (env ? (argc + 1) * 8 : 0);
+            if (new UserPtr(Self.InitialStack).CopyIn(&argc, 8) != 0) return;
+            ulong vec = Self.InitialStack + 8 + (env ? (argc + 1) * 8 : 0);
             byte* chunk = stackalloc byte[256];
             for (ulong i = 0; ; i++)
             {
@@ -137,10 +139,10 @@ namespace Kernel.Proc
 
         static void Auxv(ref LineWriter w)
         {
-            if (InitialSp == 0) return;
+            if (Self.InitialStack == 0) return;
             ulong argc;
-            if (new UserPtr(InitialSp).CopyIn(&argc, 8) != 0) return;
-            ulong p = InitialSp + 8 + (argc + 1) * 8, v = 1;
+            if (new UserPtr(Self.InitialStack).CopyIn(&argc, 8) != 0) return;
+            ulong p = Self.InitialStack + 8 + (argc + 1) * 8, v = 1;
             while (v != 0) { if (new UserPtr(p).CopyIn(&v, 8) != 0) return; p += 8; }
             ulong* pair = stackalloc ulong[2];
             for (int i = 0; i < 64; i++)
@@ -154,7 +156,7 @@ namespace Kernel.Proc
 
         public static void Generate(ProcKind kind, ref LineWriter w)
         {
-            Process p = Process.Current;
+            Process p = Self;
             ulong up = Time.Clock.MonotonicNs() / 10000000;     // hundredths of a second
             switch (kind)
             {
@@ -212,7 +214,7 @@ namespace Kernel.Proc
                         w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(") R "); w.Dec(p.ParentPid);
                         w.Str(" 1 1 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 1 0 ");
                         w.Udec(p.StartTimeNs / 10000000); w.Str(" "); w.Udec(VmPages(p) * 4096); w.Str(" "); w.Udec(VmPages(p));
-                        w.Str(" 18446744073709551615 0 0 "); w.Udec(InitialSp); w.Str(" 0 0 ");
+                        w.Str(" 18446744073709551615 0 0 "); w.Udec(Self.InitialStack); w.Str(" 0 0 ");
                         w.Udec(p.PendingSignals); w.Str(" "); w.Udec(Sched.Scheduler.Current.SignalMask); w.Str(" 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
                         break;
                     }
@@ -352,7 +354,7 @@ namespace Kernel.Proc
                 if (name[i] < '0' || name[i] > '9' || (i == 0 && name[i] == '0' && name.Length > 1)) return Errno.ENOENT;
                 fd = fd * 10 + (name[i] - '0');
             }
-            if (Process.Current.Files.Get(fd) == null) return Errno.ENOENT;
+            if (ProcTree.Self.Files.Get(fd) == null) return Errno.ENOENT;
             child = ProcLink.ForFd(Fs, fd, this);
             return 0;
         }
@@ -364,7 +366,7 @@ namespace Kernel.Proc
         public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
         {
             e = default;
-            FdTable t = Process.Current.Files;
+            FdTable t = ProcTree.Self.Files;
             for (long fd = cookie < 2 ? 0 : cookie - 2; fd < FdTable.Max; fd++)
             {
                 if (t.Get((int)fd) == null) continue;
@@ -410,7 +412,7 @@ namespace Kernel.Proc
         public override long Size => 64;
         public override long Blocks() => 0;
 
-        public OpenFile File => _kind == ProcLinkKind.Fd ? Process.Current.Files.Get(_fd) : null;
+        public OpenFile File => _kind == ProcLinkKind.Fd ? ProcTree.Self.Files.Get(_fd) : null;
 
         public override Inode MagicInode() => Target();
 
@@ -422,12 +424,12 @@ namespace Kernel.Proc
                     {
                         Span<byte> path = stackalloc byte[Vfs.PathMax];
                         Span<byte> tmp = stackalloc byte[Vfs.PathMax];
-                        byte[] exe = Process.Current.ExePath;
+                        byte[] exe = ProcTree.Self.ExePath;
                         for (int i = 0; i < exe.Length; i++) path[i] = exe[i];
                         if (Vfs.Resolve(Vfs.Root, path, exe.Length, tmp, true, out _, out Inode n, out _, out _, out _) != 0) return null;
                         return n;
                     }
-                case ProcLinkKind.Cwd: return Process.Current.Fs.Cwd;
+                case ProcLinkKind.Cwd: return ProcTree.Self.Fs.Cwd;
                 case ProcLinkKind.Root: return Vfs.Root;
                 default:
                     {
@@ -451,7 +453,7 @@ namespace Kernel.Proc
             }
             else if (_kind == ProcLinkKind.Exe)
             {
-                byte[] exe = Process.Current.ExePath;
+                byte[] exe = ProcTree.Self.ExePath;
                 n = exe.Length;
                 for (int i = 0; i < n; i++) tmp[i] = exe[i];
             }

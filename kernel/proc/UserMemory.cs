@@ -18,6 +18,23 @@ namespace Kernel.Proc
 
         public UserMemory() { Space = AddressSpace.CreateUser(); }
 
+        static int _nextSpaceId = 1;
+        readonly ulong _spaceId = (ulong)_nextSpaceId++;
+
+        /// The futex key of user address `uaddr` (at least one futex op has touched it): a
+        /// MAP_SHARED file mapping is keyed by its backing page, so every mapping of that page
+        /// meets on one key; other memory by this address space and the address.
+        public ulong FutexKey(ulong uaddr)
+        {
+            int i = Vmas.IndexOf(uaddr);
+            if (i >= 0 && Vmas[i].Kind == KindFileShared)
+            {
+                ulong pte = Space.Lookup(uaddr & ~0xfffUL);
+                if ((pte & 1) != 0) return (1UL << 63) | (pte & 0x000ffffffffff000UL) | (uaddr & 0xfff);
+            }
+            return (_spaceId << 47) | uaddr;
+        }
+
         // ---- file mappings: VMAs of kind KindFilePrivate/KindFileShared, with their file and
         // offset in a side table (newest first wins, so a remapped range finds its own).
         public const uint KindFilePrivate = 4, KindFileShared = 5;
@@ -122,6 +139,15 @@ namespace Kernel.Proc
         public void AddVma(ulong start, ulong end, uint prot, uint kind)
         {
             Vmas.Insert(new Vma { Start = start, End = end, Prot = prot, Kind = kind });
+        }
+
+        /// Tears the whole address space down: every mapping's frames (those a file or the
+        /// vDSO does not own), then the page tables. The object is unusable afterwards; it
+        /// must not be the active address space.
+        public void Destroy()
+        {
+            Unmap(0, AddressSpace.UserLimit);
+            Space.FreeUserTables();
         }
 
         /// Unmaps [start, end): page-table entries go and their frames are freed.

@@ -25,7 +25,7 @@ namespace Kernel.Sched
         public ulong ClearChildTid;             // CLONE_CHILD_CLEARTID / set_tid_address
         public ulong RobustList;
         public ulong AltStackSp, AltStackSize;
-        public int AltStackFlags = 2;           // SS_DISABLE
+        public int AltStackFlags = Abi.SigCodes.SS_DISABLE;
 
         // Blocking: at most one wait at a time.
         public ulong WakeAtNs;                  // 0 = no timeout
