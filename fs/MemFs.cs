@@ -338,6 +338,17 @@ namespace Kernel.Fs
 
         public MemFile(FileSystem fs, uint mode) { InitCommon(fs, mode); }
 
+        /// The file's bytes in place, when they are all still the image's (no page written
+        /// since boot): the loader reads programs this way without copying them.
+        public bool ImageBytes(out ReadOnlySpan<byte> bytes)
+        {
+            bytes = default;
+            if (_size != _imageSize) return false;
+            for (int i = 0; i < _pages.Length; i++) if (_pages[i] != 0) return false;
+            bytes = new ReadOnlySpan<byte>(_image, (int)_imageSize);
+            return true;
+        }
+
         public static MemFile FromImage(FileSystem fs, ref RootFsEntry e, ReadOnlySpan<byte> data)
         {
             var f = new MemFile(fs, e.Mode);

@@ -3,6 +3,7 @@ using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
 using Kernel.Proc;
+using Kernel.Fs;
 
 namespace Kernel.Loader
 {
@@ -34,8 +35,7 @@ namespace Kernel.Loader
             ReadOnlySpan<byte> interpPath = elf.Interp(file);
             int nul = interpPath.IndexOf((byte)0);
             if (nul >= 0) interpPath = interpPath.Slice(0, nul);
-            if (Fs.ImageFs.Root.Lookup(interpPath, true, out uint ientry) != 0) return "the program's interpreter (PT_INTERP) is not in the root filesystem";
-            ReadOnlySpan<byte> interp = Fs.ImageFs.Root.Data(ientry);
+            if (!OpenProgram(interpPath, out ReadOnlySpan<byte> interp)) return "the program's interpreter (PT_INTERP) is not in the root filesystem";
             err = ElfFile.Parse(interp, out ElfFile ielf);
             if (err != ElfError.None) return "the interpreter is not a valid ELF executable";
             if (ielf.HasInterp() || !ielf.IsPie()) return "the interpreter must be a static position-independent ELF";
@@ -48,6 +48,19 @@ namespace Kernel.Loader
             p.InterpBase = ibase - ielf.MinVAddr;
             entry = ielf.Entry + p.InterpBase;
             return null;
+        }
+
+        /// Finds a program file through the VFS, like any file (symlinks followed), and gives
+        /// its bytes: the image's, read in place.
+        public static bool OpenProgram(ReadOnlySpan<byte> path, out ReadOnlySpan<byte> bytes)
+        {
+            bytes = default;
+            if (path.Length == 0 || path.Length >= 4096) return false;
+            Span<byte> buf = stackalloc byte[4096];
+            Span<byte> tmp = stackalloc byte[4096];
+            path.CopyTo(buf);
+            if (Vfs.Resolve(Vfs.Root, buf, path.Length, tmp, true, out _, out Inode node, out _, out _, out _) != 0) return false;
+            return node is MemFile f && f.IsRegular && f.ImageBytes(out bytes);
         }
 
         static string MapImage(UserMemory m, ReadOnlySpan<byte> file, ElfFile elf, ulong bias, out ulong highest)

@@ -16,8 +16,6 @@ namespace Kernel.Loader
     {
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "enter_user")]
         static extern void EnterUser(ulong rip, ulong rsp);
-        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_entry_addr")]
-        static extern ulong SyscallEntry();
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_kernel_rsp_addr")]
         static extern ulong* SyscallKernelRsp();
 
@@ -39,8 +37,7 @@ namespace Kernel.Loader
             Vfs.Init();
             Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs));
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
-            if (ImageFs.Root.Lookup(progPath, true, out uint entry) != 0) { Fail("program not found in the root filesystem"); return; }
-            ReadOnlySpan<byte> program = ImageFs.Root.Data(entry);
+            if (!ElfLoader.OpenProgram(progPath, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
 
             var p = new Process();
             Process.Register(p);
@@ -68,13 +65,9 @@ namespace Kernel.Loader
             *SyscallKernelRsp() = main.KernelStackTop;
             SetName(main, progPath);
             Sched.Scheduler.Init(main);
-            Cpu.Wrmsr(0xC0000081, (0x10UL << 48) | (0x08UL << 32));     // STAR: sysret base 0x10, syscall cs 0x08
-            Cpu.Wrmsr(0xC0000082, SyscallEntry());                         // LSTAR
-            Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
             p.InitialStack = sp;
-            Syscalls.SyscallTable.Init();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);
         }
