@@ -35,12 +35,12 @@ namespace Kernel.Loader
             if (error != null) { Fail(error); return; }
 
             Vfs.Init();
-            Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs));
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
             if (!ElfLoader.OpenProgram(progPath, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
 
             var p = new Process();
             Process.Register(p);
+            Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs, p));
             p.StartTimeNs = Time.Clock.MonotonicNs();
             p.Fs = Vfs.NewContext();
             p.ExePath = progPath.ToArrayBytes();

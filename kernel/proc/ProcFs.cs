@@ -14,18 +14,23 @@ namespace Kernel.Proc
         /// The process reading /proc/self: the calling thread's.
         internal static Process Self => Process.Of(Scheduler.Current);
 
-        public static Inode Build(FileSystem fs)
+        /// The tree for process `p` (its pid directory, and its main thread's under task/).
+        public static Inode Build(FileSystem fs, Process p)
         {
             var root = new ProcDir(fs);
-            root.Add("self"u8, new MemSymlink(fs, "1"u8.ToArray()));
-            root.Add("thread-self"u8, new MemSymlink(fs, "1/task/1"u8.ToArray()));
+            var w = new LineWriter(stackalloc byte[48]);
+            w.Dec(p.Pid);
+            byte[] pidName = w.Written.ToArray();
+            root.Add("self"u8, new MemSymlink(fs, pidName));
+            w.Str("/task/"); w.Dec(p.Pid);
+            root.Add("thread-self"u8, new MemSymlink(fs, w.Written.ToArray()));
             var pid = new ProcDir(fs);
-            root.Add("1"u8, pid);
+            root.Add(pidName, pid);
             FillPid(fs, pid);
             var task = new ProcDir(fs);
             pid.Add("task"u8, task);
             var t1 = new ProcDir(fs);
-            task.Add("1"u8, t1);
+            task.Add(pidName, t1);
             FillPid(fs, t1);
             root.Add("cpuinfo"u8, new ProcFile(fs, ProcKind.CpuInfo));
             root.Add("meminfo"u8, new ProcFile(fs, ProcKind.MemInfo));
