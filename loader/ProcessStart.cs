@@ -36,7 +36,7 @@ namespace Kernel.Loader
 
             Vfs.Init();
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
-            if (!ElfLoader.OpenProgram(progPath, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
+            if (!ElfLoader.OpenProgram(progPath, out IFileBacking programFile, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
 
             var p = new Process();
             Process.Register(p);
@@ -49,7 +49,7 @@ namespace Kernel.Loader
             p.Files.Install(1, new ConsoleFile(1), false);
             p.Files.Install(2, new ConsoleFile(2), false);
 
-            error = ElfLoader.Load(p, program, out ulong entryPoint);
+            error = ElfLoader.Load(p, programFile, program, out ulong entryPoint);
             if (error != null) { Fail(error); return; }
 
             // argv: the run-time override from the command line, else the image's.
