@@ -259,6 +259,7 @@ namespace Kernel.Proc
 
         static void Maps(ref LineWriter w, Process p)
         {
+            Span<byte> pathBuf = stackalloc byte[1024];          // one buffer: stackalloc in a loop would grow the stack
             VmaList v = p.Memory.Vmas;
             for (int i = 0; i < v.Count; i++)
             {
@@ -270,9 +271,16 @@ namespace Kernel.Proc
                 w.Byte((byte)((m.Prot & 4) != 0 ? 'x' : '-')); w.Byte((byte)(m.Kind == UserMemory.KindFileShared ? 's' : 'p'));
                 w.Str(" "); HexPad(ref w, p.Memory.FileOffsetOf(m.Start), 8);
                 bool image = m.Kind == VmaKind.Image;
-                w.Str(image ? " 08:01 " : " 00:00 "); w.Udec(0);
-                ReadOnlySpan<byte> name = default;
+                Inode file = m.Kind == UserMemory.KindFilePrivate || m.Kind == UserMemory.KindFileShared ? p.Memory.FileOf(m.Start) as Inode : null;
+                w.Str(image || file != null ? " 08:01 " : " 00:00 "); w.Udec(0);
+                scoped ReadOnlySpan<byte> name = default;
                 if (image) name = p.ExePath;
+                else if (file != null)
+                {
+                    // A mapped file (the program's segments among them) shows its path.
+                    int n = Vfs.PathOf(file, pathBuf, out _);
+                    if (n > 0) name = pathBuf.Slice(0, n);
+                }
                 else if (m.Kind == VmaKind.Stack) name = "[stack]"u8;
                 else if (m.Kind == VmaKind.Heap) name = "[heap]"u8;
                 if (name.Length > 0)

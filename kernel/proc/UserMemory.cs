@@ -63,6 +63,13 @@ namespace Kernel.Proc
             return -1;
         }
 
+        /// The file that `addr` of a file VMA maps, or null (for /proc/self/maps).
+        public IFileBacking FileOf(ulong addr)
+        {
+            int m = FindMap(addr);
+            return m < 0 ? null : _maps[m].File;
+        }
+
         /// File offset that `addr` of a file VMA maps (for /proc/self/maps).
         public ulong FileOffsetOf(ulong addr)
         {
