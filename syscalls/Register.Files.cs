@@ -1,5 +1,3 @@
-using Kernel.Abi;
-
 namespace Kernel.Syscalls
 {
     public static unsafe partial class SyscallTable

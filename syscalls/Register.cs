@@ -1,7 +1,3 @@
-using Kernel.Abi;
-using Kernel.Proc;
-using Kernel.Sched;
-
 namespace Kernel.Syscalls
 {
     public static unsafe partial class SyscallTable

@@ -1,4 +1,3 @@
-
 namespace Kernel.Sched
 {
     /// Threads waiting for one condition (data in a pipe, space in it, ...). Waiters recheck
