@@ -89,6 +89,9 @@ namespace Kernel
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
+            // The collector walks the threads' stacks through the scheduler; it starts
+            // collecting once the program's first thread runs (Collector.Enable).
+            Runtime.Collector.Configure(&Sched.Scheduler.ScanStacks, Options.GcStress);
         }
 
         /// After the machine is set up: start the program from the boot module, if any.

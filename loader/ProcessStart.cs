@@ -69,7 +69,7 @@ namespace Kernel.Loader
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
             p.InitialStack = sp;
             // From here on code runs on the threads' kernel stacks, which the scheduler can walk.
-            Runtime.Collector.Start(&Sched.Scheduler.ScanStacks, Kmain.Options.GcStress);
+            Runtime.Collector.Enable();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);
         }

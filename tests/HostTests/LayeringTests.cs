@@ -47,6 +47,7 @@ public class LayeringTests
         ("syscalls/", "Kernel.Syscalls", 6),
         ("loader/", "Kernel.Loader", 7),
         ("kernel/SelfTest.cs", "Kernel", 8),
+        ("kernel/SelfTest.Gc.cs", "Kernel", 8),
         ("kernel/Kmain.cs", "Kernel", 8),
     ];
 
