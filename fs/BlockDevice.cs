@@ -1,7 +1,7 @@
 using System;
 using Kernel.Drivers;
 using Kernel.Memory;
-using Kernel.Syscalls;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {
@@ -87,12 +87,12 @@ namespace Kernel.Fs
         public override SysResult ReadAt(UserPtr buffer, ulong length, long offset) => offset < 0 ? Errno.EINVAL : Transfer(false, offset, buffer, null, length);
         public override SysResult WriteAt(UserPtr buffer, ulong length, long offset) => offset < 0 ? Errno.EINVAL : Transfer(true, offset, buffer, null, length);
 
-        public override long ReadKernelAt(byte* dst, long len, long offset) => Transfer(false, offset, default, dst, (ulong)len).Raw;
-        public override long WriteKernel(byte* src, long len)
+        public override SysResult ReadKernelAt(byte* dst, long len, long offset) => Transfer(false, offset, default, dst, (ulong)len);
+        public override SysResult WriteKernel(byte* src, long len)
         {
             SysResult r = Transfer(true, Offset, default, src, (ulong)len);
             if (!r.IsError) Offset += r.Raw;
-            return r.Raw;
+            return r;
         }
 
         /// Reads or writes `length` bytes at `offset` between the disk and user memory

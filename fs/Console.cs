@@ -1,7 +1,7 @@
 using System;
 using Kernel.Arch;
 using Kernel.Drivers;
-using Kernel.Syscalls;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {
@@ -76,8 +76,7 @@ namespace Kernel.Fs
                 if (Sched.Scheduler.Block(0, true) == Sched.WakeReason.Interrupted)
                 {
                     _reader = null;
-                    Sched.Scheduler.Current.RestartSyscall = true;
-                    return Errno.EINTR;
+                    return Errno.ERESTARTSYS;
                 }
             }
             // Input arrives a byte at a time over the serial line: when the request is not yet
@@ -165,16 +164,16 @@ namespace Kernel.Fs
             if (ch == 1 ? SerialConsole.StdoutClosed : SerialConsole.StderrClosed)
             {
                 // Like a pipe whose reader has gone: SIGPIPE to the writer, and EPIPE.
-                Sched.Signals.Send(Sched.Scheduler.Current, 13, new Sched.SigInfoData { Pid = Proc.Process.Current.Pid });
+                Pipe.SendSigpipe();
                 return Errno.EPIPE;
             }
             return SerialConsole.Write(ch == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
         }
 
-        public override long WriteKernel(byte* src, long len)
+        public override SysResult WriteKernel(byte* src, long len)
         {
             int ch = OutputChannel;
-            if (ch == 0) return -(long)Errno.EBADF;
+            if (ch == 0) return Errno.EBADF;
             Uart port = ch == 1 ? SerialConsole.Com1 : SerialConsole.Com2;
             for (long i = 0; i < len; i++) port.Write(src[i]);
             return len;

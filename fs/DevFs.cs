@@ -1,6 +1,7 @@
 using System;
 using Kernel.Memory;
-using Kernel.Syscalls;
+using Kernel.Abi;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {
@@ -91,14 +92,14 @@ namespace Kernel.Fs
             return (long)len;          // null, zero, random: data is discarded
         }
 
-        public override long ReadKernel(long offset, byte* dst, long len)
+        public override SysResult ReadKernel(long offset, byte* dst, long len)
         {
             if (Kind == DevKind.Null) return 0;
             if (Kind == DevKind.Random) { Arch.Random.Fill(dst, (ulong)len); return len; }
             Mem.Set(dst, 0, (ulong)len);
             return len;
         }
-        public override long WriteKernel(long offset, byte* src, long len) => Kind == DevKind.Full ? -(long)Errno.ENOSPC : len;
+        public override SysResult WriteKernel(long offset, byte* src, long len) => Kind == DevKind.Full ? Errno.ENOSPC : len;
         public override Errno Truncate(long size) => 0;     // O_TRUNC on /dev/null is fine
         public override ulong PageFor(long index, bool write) => ulong.MaxValue;
     }

@@ -1,4 +1,5 @@
-using Kernel.Syscalls;
+using Kernel.Abi;
+
 
 namespace Kernel.Fs
 {
@@ -19,7 +20,7 @@ namespace Kernel.Fs
             while (_count == 0)
             {
                 if (NonBlock) return Errno.EAGAIN;
-                if (_wait.Wait() == Sched.WakeReason.Interrupted) { Sched.Scheduler.Current.RestartSyscall = true; return Errno.EINTR; }
+                if (_wait.Wait() == Sched.WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
             ulong v = _semaphore ? 1 : _count;
             if (buffer.CopyOut(&v, 8) != 0) return Errno.EFAULT;
@@ -38,7 +39,7 @@ namespace Kernel.Fs
             while (Max - _count < v)
             {
                 if (NonBlock) return Errno.EAGAIN;
-                if (_wait.Wait() == Sched.WakeReason.Interrupted) { Sched.Scheduler.Current.RestartSyscall = true; return Errno.EINTR; }
+                if (_wait.Wait() == Sched.WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
             _count += v;
             _wait.WakeAll();
@@ -139,7 +140,6 @@ namespace Kernel.Fs
             error = 0;
             Prune(files);
             int n = 0;
-            byte* ev = stackalloc byte[12];
             for (int i = 0; i < _count && n < max; i++)
             {
                 ref Interest it = ref _items[i];
@@ -152,9 +152,8 @@ namespace Kernel.Fs
                     it.ReportedGeneration = PollEvents.Generation;
                 }
                 if ((it.Events & EPOLLONESHOT) != 0) it.Disarmed = true;
-                *(uint*)ev = ready;
-                *(ulong*)(ev + 4) = it.Data;
-                if (events.Add((ulong)n * 12).CopyOut(ev, 12) != 0) { error = Errno.EFAULT; return n; }
+                var ev = new EpollEvent { Events = ready, Data = it.Data };
+                if (events.Add((ulong)n * (ulong)sizeof(EpollEvent)).CopyOut(&ev, (ulong)sizeof(EpollEvent)) != 0) { error = Errno.EFAULT; return n; }
                 n++;
             }
             return n;

@@ -1,4 +1,5 @@
-using Kernel.Syscalls;
+using Kernel.Abi;
+
 
 namespace Kernel.Fs
 {
@@ -45,7 +46,7 @@ namespace Kernel.Fs
         /// Woken whenever locks are released, for F_OFD_SETLKW and flock without LOCK_NB.
         public static readonly Sched.WaitQueue Released = new Sched.WaitQueue();
 
-        /// Sets a lock, waiting while another description holds a conflicting one; EINTR
+        /// Sets a lock, waiting while another description holds a conflicting one; ERESTARTSYS
         /// when a signal interrupts the wait.
         public static Errno SetWait(OpenFile owner, Inode node, bool flock, long start, long end, int type)
         {
@@ -53,7 +54,7 @@ namespace Kernel.Fs
             {
                 Errno r = Set(owner, node, flock, start, end, type);
                 if (r != Errno.EAGAIN) return r;
-                if (Released.Wait() == Sched.WakeReason.Interrupted) { Sched.Scheduler.Current.RestartSyscall = true; return Errno.EINTR; }
+                if (Released.Wait() == Sched.WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
         }
 

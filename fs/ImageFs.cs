@@ -1,5 +1,5 @@
 using System;
-using Kernel.Syscalls;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {

@@ -1,17 +1,9 @@
 using System;
-using Kernel.Syscalls;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {
     /// File type bits of st_mode and d_type values (Linux's).
-    public static class FileMode
-    {
-        public const uint S_IFMT = 0xf000, S_IFSOCK = 0xc000, S_IFLNK = 0xa000, S_IFREG = 0x8000,
-            S_IFBLK = 0x6000, S_IFDIR = 0x4000, S_IFCHR = 0x2000, S_IFIFO = 0x1000;
-        public const uint S_ISUID = 0x800, S_ISGID = 0x400, S_ISVTX = 0x200;
-        public static byte DirType(uint mode) => (byte)((mode & S_IFMT) >> 12);   // DT_* == S_IFMT >> 12
-    }
-
     /// A mounted filesystem instance: its device number and inode-number allocator.
     public sealed class FileSystem
     {
@@ -35,7 +27,16 @@ namespace Kernel.Fs
     /// support return the errno Linux gives for that kind. Directories know their name and
     /// parent (a directory has exactly one), which is what getcwd and /proc need; other
     /// inodes remember the name they were last linked under, for /proc/self/fd.
-    public abstract unsafe class Inode : Kernel.Proc.IFileBacking
+    /// What a file mapping (kernel/proc/UserMemory.cs) reads its pages from.
+    public unsafe interface IFileBacking
+    {
+        long Size { get; }
+        /// Physical page of file page `index` (copied up when `write`), or ulong.MaxValue.
+        ulong PageFor(long index, bool write);
+        SysResult ReadKernel(long offset, byte* dst, long len);
+    }
+
+    public abstract unsafe class Inode : IFileBacking
     {
         public ulong Ino;
         public uint Mode, Uid, Gid;
@@ -55,6 +56,9 @@ namespace Kernel.Fs
         public bool IsRegular => Type == FileMode.S_IFREG;
 
         public virtual long Size => 0;
+        /// A "magic" link (procfs' /proc/self/fd/N, exe, cwd): the inode it stands for, which
+        /// the path walk follows without reading a target path; null for every other inode.
+        public virtual Inode MagicInode() => null;
 
         protected void InitCommon(FileSystem fs, uint mode)
         {
@@ -93,8 +97,8 @@ namespace Kernel.Fs
         public virtual SysResult Read(long offset, UserPtr buf, ulong len) => IsDir ? Errno.EISDIR : Errno.EINVAL;
         public virtual SysResult Write(long offset, UserPtr buf, ulong len) => IsDir ? Errno.EISDIR : Errno.EINVAL;
         /// Reads into kernel memory (sendfile, copy_file_range, the ELF loader).
-        public virtual long ReadKernel(long offset, byte* dst, long len) => -(long)Errno.EINVAL;
-        public virtual long WriteKernel(long offset, byte* src, long len) => -(long)Errno.EINVAL;
+        public virtual SysResult ReadKernel(long offset, byte* dst, long len) => Errno.EINVAL;
+        public virtual SysResult WriteKernel(long offset, byte* src, long len) => Errno.EINVAL;
         public virtual Errno Truncate(long size) => IsDir ? Errno.EISDIR : Errno.EINVAL;
         /// Physical page holding file page `index`, for mmap. `write`: the page will be
         /// written through a shared mapping (copy it up). ulong.MaxValue when unsupported.

@@ -1,5 +1,6 @@
 using System;
-using Kernel.Syscalls;
+using Kernel.Abi;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {
@@ -7,7 +8,6 @@ namespace Kernel.Fs
     /// symlink opened with O_PATH).
     public sealed unsafe class InodeFile : OpenFile
     {
-        public const uint O_APPEND = 0x400, O_PATH = 0x200000, O_DIRECTORY = 0x10000;
         readonly Inode _inode;
         public InodeFile(Inode inode, uint flags)
         {
@@ -55,20 +55,20 @@ namespace Kernel.Fs
             return _inode.Write(offset, buffer, length);
         }
 
-        public override long ReadKernelAt(byte* dst, long len, long offset)
+        public override SysResult ReadKernelAt(byte* dst, long len, long offset)
         {
-            if (IsPath) return -(long)Errno.EBADF;
-            if (_inode.IsDir) return -(long)Errno.EISDIR;
+            if (IsPath) return Errno.EBADF;
+            if (_inode.IsDir) return Errno.EISDIR;
             return _inode.ReadKernel(offset, dst, len);
         }
 
-        public override long WriteKernel(byte* src, long len)
+        public override SysResult WriteKernel(byte* src, long len)
         {
-            if (IsPath) return -(long)Errno.EBADF;
-            if (_inode.IsDir) return -(long)Errno.EISDIR;
+            if (IsPath) return Errno.EBADF;
+            if (_inode.IsDir) return Errno.EISDIR;
             if ((StatusFlags & O_APPEND) != 0) Offset = _inode.Size;
-            long r = _inode.WriteKernel(Offset, src, len);
-            if (r > 0) Offset += r;
+            SysResult r = _inode.WriteKernel(Offset, src, len);
+            if (r.Raw > 0) Offset += r.Raw;
             return r;
         }
 
@@ -109,7 +109,7 @@ namespace Kernel.Fs
             if (!_inode.IsDir) return Errno.ENOTDIR;
             if (_inode.Nlink == 0) return 0;             // removed directory reads as empty
             byte* rec = stackalloc byte[280];
-            var name = new Span<byte>(rec + 19, 256);
+            var name = new Span<byte>(rec + LinuxDirent64.NameOffset, 256);
             ulong done = 0;
             while (true)
             {
@@ -122,13 +122,10 @@ namespace Kernel.Fs
                     e = new DirEntryInfo { Ino = p.Ino, Type = 4, NameLength = 2 }; name[0] = (byte)'.'; name[1] = (byte)'.'; cookie = 2;
                 }
                 else if (!_inode.ReadDir(ref cookie, name, out e)) break;
-                int reclen = (19 + e.NameLength + 1 + 7) & ~7;
+                int reclen = (LinuxDirent64.NameOffset + e.NameLength + 1 + 7) & ~7;
                 if (done + (ulong)reclen > len) { if (done == 0) return Errno.EINVAL; break; }
-                *(ulong*)rec = e.Ino;
-                *(long*)(rec + 8) = cookie;
-                *(ushort*)(rec + 16) = (ushort)reclen;
-                rec[18] = e.Type;
-                for (int k = 19 + e.NameLength; k < reclen; k++) rec[k] = 0;
+                *(LinuxDirent64*)rec = new LinuxDirent64 { Ino = e.Ino, Off = cookie, Reclen = (ushort)reclen, Type = e.Type };
+                for (int k = LinuxDirent64.NameOffset + e.NameLength; k < reclen; k++) rec[k] = 0;
                 if (buf.Add(done).CopyOut(rec, (ulong)reclen) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
                 done += (ulong)reclen;
                 Offset = cookie;

@@ -1,6 +1,6 @@
 using System;
 using Kernel.Memory;
-using Kernel.Syscalls;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {
@@ -433,6 +433,17 @@ namespace Kernel.Fs
 
         public MemFile(FileSystem fs, uint mode) { InitCommon(fs, mode); }
 
+        /// The file's bytes in place, when they are all still the image's (no page written
+        /// since boot): the loader reads programs this way without copying them.
+        public bool ImageBytes(out ReadOnlySpan<byte> bytes)
+        {
+            bytes = default;
+            if (_size != _imageSize) return false;
+            if (_pages.NextPresent(0) >= 0) return false;
+            bytes = new ReadOnlySpan<byte>(_image, (int)_imageSize);
+            return true;
+        }
+
         public static MemFile FromImage(FileSystem fs, ref RootFsEntry e, ReadOnlySpan<byte> data)
         {
             var f = new MemFile(fs, e.Mode);
@@ -514,7 +525,7 @@ namespace Kernel.Fs
 
         void AtimeNow() { }   // relatime-like: reads do not update atime (as a noatime mount)
 
-        public override long ReadKernel(long offset, byte* dst, long len)
+        public override SysResult ReadKernel(long offset, byte* dst, long len)
         {
             if (offset >= _size || len <= 0) return 0;
             long n = len < _size - offset ? len : _size - offset;
@@ -555,17 +566,17 @@ namespace Kernel.Fs
             return done;
         }
 
-        public override long WriteKernel(long offset, byte* src, long len)
+        public override SysResult WriteKernel(long offset, byte* src, long len)
         {
             if (len <= 0) return 0;
-            if (offset + len > MaxSize) return -(long)Errno.EFBIG;
+            if (offset + len > MaxSize) return Errno.EFBIG;
             long done = 0;
             while (done < len)
             {
                 long pos = offset + done, idx = pos >> 12, inPage = pos & 4095;
                 long k = 4096 - inPage; if (k > len - done) k = len - done;
                 byte* p = PageForWrite(idx);
-                if (p == null) { if (done == 0) return -(long)Errno.ENOSPC; break; }
+                if (p == null) { if (done == 0) return Errno.ENOSPC; break; }
                 Mem.Copy(p + inPage, src + done, (ulong)k);
                 done += k;
                 if (offset + done > _size) _size = offset + done;

@@ -1,5 +1,6 @@
-using Kernel.Syscalls;
 using System;
+using Kernel.Abi;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {
@@ -48,8 +49,8 @@ namespace Kernel.Fs
         /// Opened with O_PATH: only a handle, no I/O.
         public virtual bool IsPath => false;
         /// Kernel-buffer I/O for sendfile, splice-like copies: a byte count or -errno.
-        public virtual unsafe long ReadKernelAt(byte* dst, long len, long offset) => -(long)Errno.EINVAL;
-        public virtual unsafe long WriteKernel(byte* src, long len) => -(long)Errno.EINVAL;
+        public virtual unsafe SysResult ReadKernelAt(byte* dst, long len, long offset) => Errno.EINVAL;
+        public virtual unsafe SysResult WriteKernel(byte* src, long len) => Errno.EINVAL;
         /// File locks (flock and OFD locks) owned through this description.
         public object Locks;
     }

@@ -1,7 +1,8 @@
 using System;
 using Kernel.Memory;
 using Kernel.Proc;
-using Kernel.Syscalls;
+using Kernel.Abi;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {
@@ -42,11 +43,7 @@ namespace Kernel.Fs
             }
         }
 
-        static SysResult Interrupted()
-        {
-            Sched.Scheduler.Current.RestartSyscall = true;
-            return Errno.EINTR;
-        }
+        static SysResult Interrupted() => Errno.ERESTARTSYS;
 
         public SysResult Read(UserPtr dst, ulong len, bool nonblock)
         {
@@ -110,21 +107,25 @@ namespace Kernel.Fs
             return (long)done;
         }
 
+        /// SIGPIPE to the writing thread. Signals live in the process layer above fs/, which
+        /// installs this at start-up (kernel/Kmain.cs).
+        public static delegate*<void> SendSigpipe;
+
         /// Writing with no reader: SIGPIPE to the writing thread (its default action ends the
         /// program on the way back to user mode) and EPIPE.
         static SysResult BrokenPipe(ulong len, UserPtr src)
         {
             if (len == 0 && src.Address != 0) return 0;
-            Sched.Signals.Send(Sched.Scheduler.Current, 13, new Sched.SigInfoData { Code = 0, Pid = Process.Current.Pid });
+            SendSigpipe();
             return Errno.EPIPE;
         }
 
         /// Write from kernel memory (sendfile into a pipe).
-        public long WriteKernel(byte* src, long len)
+        public SysResult WriteKernel(byte* src, long len)
         {
-            if (Readers == 0) { SysResult r = Write(default, 0, true); return r.Raw; }
+            if (Readers == 0) return Write(default, 0, true);
             if (len == 0) return 0;
-            if (Buffer() == null) return -(long)Errno.ENOMEM;
+            if (Buffer() == null) return Errno.ENOMEM;
             long done = 0;
             while (done < len && Count < Capacity)
             {
@@ -136,7 +137,7 @@ namespace Kernel.Fs
                 _head += k; done += k;
             }
             if (done > 0) { _readWait.WakeAll(); PollEvents.Changed(); }
-            return done > 0 ? done : -(long)Errno.EAGAIN;
+            return done > 0 ? done : Errno.EAGAIN;
         }
 
         public void CloseEnd(bool write)
@@ -154,7 +155,6 @@ namespace Kernel.Fs
             file = null;
             Inode.Fifo = node;
             uint acc = flags & 3;
-            const uint O_NONBLOCK = 0x800;
             if (acc == 1 && (flags & O_NONBLOCK) != 0 && Readers == 0) return Errno.ENXIO;
             if (acc == 3) return Errno.EINVAL;
             ulong readerOpens = _readerOpens, writerOpens = _writerOpens;
@@ -174,8 +174,7 @@ namespace Kernel.Fs
                     {
                         file.Release();
                         file = null;
-                        Sched.Scheduler.Current.RestartSyscall = true;
-                        return Errno.EINTR;
+                        return Errno.ERESTARTSYS;
                     }
                 }
             return 0;
@@ -225,7 +224,7 @@ namespace Kernel.Fs
             if (_write) { if (Pipe.Capacity - _pipe.Count >= 4096) m |= PollEvents.Out; if (_pipe.Readers == 0) m |= PollEvents.Err; }
             return m;
         }
-        public override long WriteKernel(byte* src, long len) => _write ? _pipe.WriteKernel(src, len) : -(long)Errno.EBADF;
+        public override SysResult WriteKernel(byte* src, long len) => _write ? _pipe.WriteKernel(src, len) : Errno.EBADF;
         public override void Stat(ref Abi.Stat st) { Inode.FillStat(ref st); }
         protected override void Closed()
         {

@@ -17,15 +17,15 @@ namespace Kernel.Fs
         public const int EntrySize = 64;
         public const int DataAlign = 4096;
 
-        // st_mode type bits (Linux).
-        public const uint S_IFMT = 0xf000;
-        public const uint S_IFSOCK = 0xc000;
-        public const uint S_IFLNK = 0xa000;
-        public const uint S_IFREG = 0x8000;
-        public const uint S_IFBLK = 0x6000;
-        public const uint S_IFDIR = 0x4000;
-        public const uint S_IFCHR = 0x2000;
-        public const uint S_IFIFO = 0x1000;
+        // st_mode type bits, as the entries store them (Linux's, abi/FileMode.cs).
+        public const uint S_IFMT = Abi.FileMode.S_IFMT;
+        public const uint S_IFSOCK = Abi.FileMode.S_IFSOCK;
+        public const uint S_IFLNK = Abi.FileMode.S_IFLNK;
+        public const uint S_IFREG = Abi.FileMode.S_IFREG;
+        public const uint S_IFBLK = Abi.FileMode.S_IFBLK;
+        public const uint S_IFDIR = Abi.FileMode.S_IFDIR;
+        public const uint S_IFCHR = Abi.FileMode.S_IFCHR;
+        public const uint S_IFIFO = Abi.FileMode.S_IFIFO;
 
         public static bool IsDir(uint mode) { return (mode & S_IFMT) == S_IFDIR; }
         public static bool IsRegular(uint mode) { return (mode & S_IFMT) == S_IFREG; }
@@ -103,6 +103,19 @@ namespace Kernel.Fs
         public uint Count;
         public ulong NamesOffset;
         public ulong NamesLength;
+    }
+
+    /// <summary>Writer half of the archive header (ukpack): the same layout RootFsReader reads.</summary>
+    public static class RootFsHeaderWriter
+    {
+        public static void Write(Span<byte> a, uint count, ulong namesOffset, ulong namesLength)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(a.Slice(0, 4), RootFsFormat.Magic);
+            BinaryPrimitives.WriteUInt32LittleEndian(a.Slice(4, 4), RootFsFormat.Version);
+            BinaryPrimitives.WriteUInt32LittleEndian(a.Slice(8, 4), count);
+            BinaryPrimitives.WriteUInt64LittleEndian(a.Slice(16, 8), namesOffset);
+            BinaryPrimitives.WriteUInt64LittleEndian(a.Slice(24, 8), namesLength);
+        }
     }
 
     /// <summary>Reader over an archive held in memory. Call Validate once; after it
@@ -268,6 +281,34 @@ namespace Kernel.Fs
         public uint Kind;
         public ulong Offset;
         public ulong Length;
+    }
+
+    /// <summary>Writer half of the payload format (ukpack): the layout PayloadReader reads.</summary>
+    public static class PayloadWriter
+    {
+        public static void WriteHeader(Span<byte> payload, uint sectionCount)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(payload.Slice(0, 4), PayloadFormat.Magic);
+            BinaryPrimitives.WriteUInt32LittleEndian(payload.Slice(4, 4), PayloadFormat.Version);
+            BinaryPrimitives.WriteUInt32LittleEndian(payload.Slice(8, 4), sectionCount);
+        }
+
+        public static void WriteSection(Span<byte> payload, uint i, uint kind, ulong offset, ulong length)
+        {
+            Span<byte> r = payload.Slice(PayloadFormat.HeaderSize + (int)i * PayloadFormat.SectionRowSize, PayloadFormat.SectionRowSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(r.Slice(0, 4), kind);
+            BinaryPrimitives.WriteUInt64LittleEndian(r.Slice(8, 8), offset);
+            BinaryPrimitives.WriteUInt64LittleEndian(r.Slice(16, 8), length);
+        }
+
+        public static void WriteTrailer(Span<byte> t, ulong payloadOffset, ulong payloadLength, uint crc)
+        {
+            PayloadFormat.WriteTrailerMagic(t);
+            BinaryPrimitives.WriteUInt64LittleEndian(t.Slice(8, 8), payloadOffset);
+            BinaryPrimitives.WriteUInt64LittleEndian(t.Slice(16, 8), payloadLength);
+            BinaryPrimitives.WriteUInt32LittleEndian(t.Slice(24, 4), crc);
+            BinaryPrimitives.WriteUInt32LittleEndian(t.Slice(28, 4), PayloadFormat.TrailerVersion);
+        }
     }
 
     public static class PayloadReader

@@ -1,6 +1,6 @@
 using System;
-using Kernel.Syscalls;
 using Kernel.Time;
+using Kernel.Abi;
 
 namespace Kernel.Fs
 {
@@ -26,7 +26,8 @@ namespace Kernel.Fs
             sec = (long)(ns / 1000000000); nsec = (long)(ns % 1000000000);
         }
 
-        /// Builds the tree: the image's root (writable, tmpfs semantics), /tmp, /dev, /proc.
+        /// Builds the tree: the image's root (writable, tmpfs semantics), /tmp, /dev. /proc is
+        /// the process layer's (kernel/proc/ProcFs.cs), mounted by the program start-up.
         public static void Init()
         {
             RootFs = new FileSystem(0x801, "rootfs"u8.ToArray(), TmpfsMagic, 2);
@@ -41,10 +42,9 @@ namespace Kernel.Fs
             var tmp = new MemDir(TmpFs, 0x3ff);
             Mount("tmp"u8, tmp);
             Mount("dev"u8, DevTree.Build(DevFs));
-            Mount("proc"u8, ProcTree.Build(ProcFs));
         }
 
-        static void Mount(ReadOnlySpan<byte> name, Inode fsRoot)
+        public static void Mount(ReadOnlySpan<byte> name, Inode fsRoot)
         {
             if (Root.Lookup(name, out Inode mp) != 0) Root.Mkdir(name, 0x1ed, out mp);
             if (mp == null || !mp.IsDir) return;
@@ -153,8 +153,7 @@ namespace Kernel.Fs
 
         static Inode Magic(Inode link)
         {
-            if (link is ProcLink pl) return pl.Target();
-            return null;
+            return link.MagicInode();
         }
 
         /// Writes the absolute path of `n` into buf; returns its length, or -1 if it does not

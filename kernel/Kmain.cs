@@ -17,6 +17,8 @@ namespace Kernel
         static extern void RunOnStack(ulong top, delegate*<void> fn);
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "kernel_layout")]
         static extern void Layout(ulong* output);
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_entry_addr")]
+        static extern ulong SyscallEntry();
 
         public static StartInfo Boot;
         public static ulong BootTsc0, BootTsc1, BootTsc2, BootTsc3;
@@ -66,14 +68,32 @@ namespace Kernel
             Fs.SerialConsole.TtyMask = Options.TtyMask;
             Fs.SerialConsole.Init();
             Proc.Faults.Init();
-            Drivers.WaitPoint.Create = &Sched.DriverWait.Create;     // drivers block threads through this
-            Drivers.VirtioBus.Probe(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null, Boot.RsdpPhys);
             var w = Log.Begin(LogLevel.Info, stackalloc byte[160]);
             w.Str("boot: "); w.Udec(PhysicalMemory.TotalBytes >> 20); w.Str(" MiB RAM, heap ");
             w.Udec(Heap.BytesInUse >> 10); w.Str(" KiB");
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
+            WireLayers();
+            Drivers.VirtioBus.Probe(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null, Boot.RsdpPhys);
             SelfTest.Run(Options);
             StartProgram();
+        }
+
+        /// The lower layers reach the ones above them only through these hooks.
+        static void WireLayers()
+        {
+            // The syscall instruction enters syscall_entry, which calls the table's dispatcher.
+            Syscalls.SyscallTable.Init();
+            Cpu.Wrmsr(0xC0000081, (0x10UL << 48) | (0x08UL << 32));     // STAR: sysret base 0x10, syscall cs 0x08
+            Cpu.Wrmsr(0xC0000082, SyscallEntry());                         // LSTAR
+            Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
+            Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
+            Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
+            Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
+            Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
+            Drivers.WaitPoint.Create = &Sched.DriverWait.Create;     // drivers block threads until their interrupt
+            // The collector walks the threads' stacks through the scheduler; it starts
+            // collecting once the program's first thread runs (Collector.Enable).
+            Runtime.Collector.Configure(&Sched.Scheduler.ScanStacks, Options.GcStress);
         }
 
         /// After the machine is set up: start the program from the boot module, if any.
@@ -85,7 +105,7 @@ namespace Kernel
                 Log.WriteRaw("@@UKEXIT 0\n");
                 Power.Exit(0);
             }
-            Loader.ProcessStart.Run();
+            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength);
         }
     }
 }

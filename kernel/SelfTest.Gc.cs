@@ -40,7 +40,8 @@ namespace Kernel
         {
             var boot = new Sched.Thread(null, 0) { IsKernel = true, KernelStackTop = Kmain.BootStackTop };
             Sched.Scheduler.Init(boot);
-            Collector.Start(&Sched.Scheduler.ScanStacks, stressEvery);
+            Collector.Configure(&Sched.Scheduler.ScanStacks, stressEvery);
+            Collector.Enable();
         }
 
         static void Gc()
@@ -88,7 +89,7 @@ namespace Kernel
             ok &= Check(LargeObjectLives(), "a large array reachable from the stack survives");
 
             // Stress: collect at every allocation while building a structure.
-            Collector.Start(&Sched.Scheduler.ScanStacks, 1);
+            Collector.Configure(&Sched.Scheduler.ScanStacks, 1);
             _list = BuildList(300);
             ok &= Check(ListIntact(_list, 300), "a list built with a collection at every allocation is intact");
 

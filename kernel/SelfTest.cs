@@ -20,6 +20,7 @@ namespace Kernel
             else if (o.TestIs("gc")) Gc();
             else if (o.TestIs("gc-bench")) GcBench();
             else if (o.TestIs("virtio")) VirtioDevices();
+            else if (o.TestIs("address-space")) AddressSpaceTeardown();
             else if (o.TestIs("syscall-table")) { Syscalls.SyscallTable.DumpBound(); Power.Exit(0); }
             else { Log.Error("unknown self-test"); Power.Exit(3); }
         }
@@ -119,6 +120,27 @@ namespace Kernel
             bool ok = Check(_kcounter == 12, "two kernel threads ran their rounds");
             ok &= Check(a.State == Sched.ThreadState.Dead && b.State == Sched.ThreadState.Dead, "kernel threads end when their function returns");
             Log.Info(ok ? "self-test kthreads: PASS" : "self-test kthreads: FAIL");
+            Power.Exit(ok ? (byte)0 : (byte)1);
+        }
+
+        /// An address space with anonymous pages, a page that faulted in and the vDSO, torn
+        /// down: every frame it took comes back. Exits 0 when it holds, else 1.
+        static void AddressSpaceTeardown()
+        {
+            bool ok = true;
+            Vdso.VdsoImage.Map(new Proc.UserMemory());      // the shared vvar page, allocated once
+            // Managed objects come from the heap, which takes frames too: create them first.
+            var m = new Proc.UserMemory();
+            const ulong Base = 0x0000100000000000;
+            m.AddVma(Base, Base + 64 * 4096, Proc.UserMemory.ProtRead | Proc.UserMemory.ProtWrite, VmaKind.Anonymous);
+            ulong before = PhysicalMemory.FreeBytes;
+            for (ulong p = 0; p < 64; p += 3) ok &= Check(m.HandleFault(Base + p * 4096, true, false), "a page faults in");
+            ok &= Check(m.HandleFault(Base + 0x40000000, true, false) == false, "outside every VMA no page faults in");
+            ok &= Check(Vdso.VdsoImage.Map(m) != 0, "the vDSO maps");
+            ok &= Check(PhysicalMemory.FreeBytes < before, "the space took frames");
+            m.Destroy();
+            ok &= Check(PhysicalMemory.FreeBytes == before + PhysicalMemory.PageSize, "tearing it down gives every frame back, its PML4 too");
+            Log.Info(ok ? "self-test address-space: PASS" : "self-test address-space: FAIL");
             Power.Exit(ok ? (byte)0 : (byte)1);
         }
 

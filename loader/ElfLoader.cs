@@ -3,7 +3,7 @@ using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
 using Kernel.Proc;
-using Kernel.Syscalls;
+using Kernel.Fs;
 
 namespace Kernel.Loader
 {
@@ -17,13 +17,13 @@ namespace Kernel.Loader
 
         /// Maps the program and, for a dynamically linked one, its interpreter (PT_INTERP),
         /// which then gets control with AT_BASE/AT_ENTRY describing both, as on Linux.
-        public static string Load(Process p, ReadOnlySpan<byte> file, out ulong entry)
+        public static string Load(Process p, IFileBacking program, ReadOnlySpan<byte> file, out ulong entry)
         {
             entry = 0;
             ElfError err = ElfFile.Parse(file, out ElfFile elf);
             if (err != ElfError.None) return ElfFile.ErrorMessage(err);
             ulong bias = elf.IsPie() ? PieBase + (Random.Next() & 0xffff) * 4096 - elf.MinVAddr : 0;
-            string e = MapImage(p.Memory, file, elf, bias, out ulong highest);
+            string e = MapImage(p.Memory, program, file, elf, bias, out ulong highest);
             if (e != null) return e;
             p.Memory.BrkStart = p.Memory.Brk = highest;
             p.Elf = elf;
@@ -35,8 +35,7 @@ namespace Kernel.Loader
             ReadOnlySpan<byte> interpPath = elf.Interp(file);
             int nul = interpPath.IndexOf((byte)0);
             if (nul >= 0) interpPath = interpPath.Slice(0, nul);
-            if (Fs.ImageFs.Root.Lookup(interpPath, true, out uint ientry) != 0) return "the program's interpreter (PT_INTERP) is not in the root filesystem";
-            ReadOnlySpan<byte> interp = Fs.ImageFs.Root.Data(ientry);
+            if (!OpenProgram(interpPath, out IFileBacking interpFile, out ReadOnlySpan<byte> interp)) return "the program's interpreter (PT_INTERP) is not in the root filesystem";
             err = ElfFile.Parse(interp, out ElfFile ielf);
             if (err != ElfError.None) return "the interpreter is not a valid ELF executable";
             if (ielf.HasInterp() || !ielf.IsPie()) return "the interpreter must be a static position-independent ELF";
@@ -44,7 +43,7 @@ namespace Kernel.Loader
             ulong ibase = p.Memory.Vmas.FindFreeTopDown(span + 0x100000, UserMemory.MmapBottom, UserMemory.MmapTop);
             if (ibase == 0) return "no room for the interpreter";
             ibase = (ibase - (Random.Next() & 0xff) * 4096) & ~0xfffUL;
-            e = MapImage(p.Memory, interp, ielf, ibase - ielf.MinVAddr, out _);
+            e = MapImage(p.Memory, interpFile, interp, ielf, ibase - ielf.MinVAddr, out _);
             if (e != null) return e;
             p.InterpBase = ibase - ielf.MinVAddr;
             entry = ielf.Entry + p.InterpBase;
@@ -53,9 +52,26 @@ namespace Kernel.Loader
 
         const ulong MmapMinAddr = 0x10000;
 
-        static string MapImage(UserMemory m, ReadOnlySpan<byte> file, ElfFile elf, ulong bias, out ulong highest)
+        /// Finds a program file through the VFS, like any file (symlinks followed), and gives
+        /// its bytes: the image's, read in place.
+        public static bool OpenProgram(ReadOnlySpan<byte> path, out IFileBacking file, out ReadOnlySpan<byte> bytes)
+        {
+            bytes = default;
+            file = null;
+            if (path.Length == 0 || path.Length >= 4096) return false;
+            Span<byte> buf = stackalloc byte[4096];
+            Span<byte> tmp = stackalloc byte[4096];
+            path.CopyTo(buf);
+            if (Vfs.Resolve(Vfs.Root, buf, path.Length, tmp, true, out _, out Inode node, out _, out _, out _) != 0) return false;
+            if (!(node is MemFile f) || !f.IsRegular || !f.ImageBytes(out bytes)) return false;
+            file = f;
+            return true;
+        }
+
+        static string MapImage(UserMemory m, IFileBacking backing, ReadOnlySpan<byte> file, ElfFile elf, ulong bias, out ulong highest)
         {
             highest = 0;
+            bool viaMmap = CanMapFromFile(elf, bias);
             for (int i = 0; i < elf.Segments.Length; i++)
             {
                 ProgramHeader ph = elf.Segments[i];
@@ -70,10 +86,57 @@ namespace Kernel.Loader
                 if ((ph.Flags & ElfConst.PF_R) != 0) prot |= UserMemory.ProtRead;
                 if ((ph.Flags & ElfConst.PF_W) != 0) prot |= UserMemory.ProtWrite;
                 if ((ph.Flags & ElfConst.PF_X) != 0) prot |= UserMemory.ProtExec;
-                if (!MapSegment(m, file, ph, bias, start, end, prot)) return "out of memory loading the program";
+                bool ok = viaMmap ? MapSegmentFromFile(m, backing, ph, bias, start, end, prot) : MapSegment(m, file, ph, bias, start, end, prot);
+                if (!ok) return "out of memory loading the program";
                 if (end > highest) highest = end;
             }
             return null;
+        }
+
+        /// Whether every PT_LOAD segment can be a private file mapping, as mmap makes them:
+        /// file offset and address agree within a page, and no two segments share a page
+        /// (those are copied instead, so the shared page holds both segments' bytes).
+        static bool CanMapFromFile(ElfFile elf, ulong bias)
+        {
+            ulong prevEnd = 0;
+            for (int i = 0; i < elf.Segments.Length; i++)
+            {
+                ProgramHeader ph = elf.Segments[i];
+                if (ph.Type != ElfConst.PT_LOAD || ph.MemSize == 0) continue;
+                if (((ph.VAddr + bias) & 0xfff) != (ph.Offset & 0xfff)) return false;
+                ulong start = (ph.VAddr + bias) & ~0xfffUL;
+                if (start < prevEnd) return false;                   // shares a page with the previous one (or out of order)
+                prevEnd = (ph.VAddr + bias + ph.MemSize + 0xfff) & ~0xfffUL;
+            }
+            return true;
+        }
+
+        /// A segment through the same path as mmap: its file pages a private file mapping
+        /// (read-only pages are the file's own, written ones copied on demand), the page where
+        /// .bss begins copied now with its tail zeroed, and the rest of .bss demand-zero.
+        static bool MapSegmentFromFile(UserMemory m, IFileBacking backing, ProgramHeader ph, ulong bias, ulong start, ulong end, uint prot)
+        {
+            ulong segStart = ph.VAddr + bias, fileEnd = segStart + ph.FileSize;
+            ulong fileOffset = ph.Offset - (segStart - start);
+            ulong filePagesEnd = (fileEnd + 0xfff) & ~0xfffUL;
+            if (ph.FileSize == 0) filePagesEnd = start;
+            if (filePagesEnd > end) filePagesEnd = end;
+            if (filePagesEnd > start) m.AddFileVma(start, filePagesEnd, prot, false, backing, fileOffset);
+            if (filePagesEnd < end) m.AddVma(filePagesEnd, end, prot, VmaKind.Image);
+            if (ph.MemSize > ph.FileSize && (fileEnd & 0xfff) != 0)
+            {
+                // The .bss starts inside the last file page: that page is the program's own
+                // copy, its bytes past the file part zero (not the file's next bytes).
+                ulong page = fileEnd & ~0xfffUL;
+                ulong frame = PhysicalMemory.AllocateFrames(1);
+                if (frame == ulong.MaxValue) return false;
+                byte* dst = (byte*)PhysicalMemory.ToVirtual(frame);
+                long got = backing.ReadKernel((long)(fileOffset + (page - start)), dst, (long)(fileEnd - page)).Raw;
+                if (got < 0) got = 0;
+                Mem.Set(dst + got, 0, 4096 - (ulong)got);
+                m.Space.Map(page, frame, UserMemory.PteFlags(prot));
+            }
+            return true;
         }
 
         static bool MapSegment(UserMemory m, ReadOnlySpan<byte> file, ProgramHeader ph, ulong bias, ulong start, ulong end, uint prot)

@@ -6,6 +6,7 @@ using Kernel.Console;
 using Kernel.Fs;
 using Kernel.Memory;
 using Kernel.Proc;
+using Kernel.Abi;
 
 namespace Kernel.Loader
 {
@@ -15,8 +16,6 @@ namespace Kernel.Loader
     {
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "enter_user")]
         static extern void EnterUser(ulong rip, ulong rsp);
-        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_entry_addr")]
-        static extern ulong SyscallEntry();
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_kernel_rsp_addr")]
         static extern ulong* SyscallKernelRsp();
 
@@ -26,20 +25,22 @@ namespace Kernel.Loader
             Process.ReportAndPowerOff(127);
         }
 
-        public static void Run()
+        /// Starts the program from the boot module at [modulePhys, +moduleSize); `argvHex`
+        /// (hex, from the command line) overrides the image's argv when given.
+        public static void Run(ulong modulePhys, ulong moduleSize, byte* argvHex, int argvHexLength)
         {
-            string error = Payload.Open(Kmain.Boot.ModulePhys, Kmain.Boot.ModuleSize, out Payload payload);
+            string error = Payload.Open(modulePhys, moduleSize, out Payload payload);
             if (error != null) { Fail(error); return; }
             error = ImageFs.Open(payload.Section(PayloadFormat.KindRootFs), out ImageFs.Root);
             if (error != null) { Fail(error); return; }
 
             Vfs.Init();
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
-            if (ImageFs.Root.Lookup(progPath, true, out uint entry) != 0) { Fail("program not found in the root filesystem"); return; }
-            ReadOnlySpan<byte> program = ImageFs.Root.Data(entry);
+            if (!ElfLoader.OpenProgram(progPath, out IFileBacking programFile, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
 
             var p = new Process();
-            Process.Current = p;
+            Process.Register(p);
+            Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs, p));
             p.StartTimeNs = Time.Clock.MonotonicNs();
             p.Fs = Vfs.NewContext();
             p.ExePath = progPath.ToArrayBytes();
@@ -48,12 +49,12 @@ namespace Kernel.Loader
             p.Files.Install(1, new ConsoleFile(1), false);
             p.Files.Install(2, new ConsoleFile(2), false);
 
-            error = ElfLoader.Load(p, program, out ulong entryPoint);
+            error = ElfLoader.Load(p, programFile, program, out ulong entryPoint);
             if (error != null) { Fail(error); return; }
 
             // argv: the run-time override from the command line, else the image's.
             ReadOnlySpan<byte> argv = payload.Section(PayloadFormat.KindArgv);
-            byte[] overrideArgv = DecodeHex(Kmain.Options.Argv, Kmain.Options.ArgvHexLength);
+            byte[] overrideArgv = DecodeHex(argvHex, argvHexLength);
             if (overrideArgv != null && overrideArgv.Length > 0) argv = overrideArgv;
             ReadOnlySpan<byte> envp = payload.Section(PayloadFormat.KindEnv);
 
@@ -64,15 +65,11 @@ namespace Kernel.Loader
             *SyscallKernelRsp() = main.KernelStackTop;
             SetName(main, progPath);
             Sched.Scheduler.Init(main);
-            Cpu.Wrmsr(0xC0000081, (0x10UL << 48) | (0x08UL << 32));     // STAR: sysret base 0x10, syscall cs 0x08
-            Cpu.Wrmsr(0xC0000082, SyscallEntry());                         // LSTAR
-            Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
-            ProcTree.InitialSp = sp;
-            Syscalls.SyscallTable.Init();
+            p.InitialStack = sp;
             // From here on code runs on the threads' kernel stacks, which the scheduler can walk.
-            Runtime.Collector.Start(&Sched.Scheduler.ScanStacks, Kmain.Options.GcStress);
+            Runtime.Collector.Enable();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);
         }

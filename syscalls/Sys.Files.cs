@@ -3,6 +3,7 @@ using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Memory;
 using Kernel.Proc;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Syscalls
 {
@@ -41,11 +42,10 @@ namespace Kernel.Syscalls
         static SysResult PosixLock(OpenFile f, int cmd, ulong arg, bool ofd)
         {
             if (f.IsPath) return Errno.EBADF;
-            byte* fl = stackalloc byte[32];          // struct flock: short type, whence; long start, len; int pid
-            if (new UserPtr(arg).CopyIn(fl, 32) != 0) return Errno.EFAULT;
-            short type = *(short*)fl, whence = *(short*)(fl + 2);
-            long start = *(long*)(fl + 8), len = *(long*)(fl + 16);
-            int pid = *(int*)(fl + 24);
+            if (new UserRef<Flock>(arg).Read(out Flock fl) != 0) return Errno.EFAULT;
+            short type = fl.Type, whence = fl.Whence;
+            long start = fl.Start, len = fl.Len;
+            int pid = fl.Pid;
             if (type < 0 || type > 2) return Errno.EINVAL;
             if (ofd && pid != 0) return Errno.EINVAL;
             long basePos;
@@ -67,12 +67,12 @@ namespace Kernel.Syscalls
                 if (type == FileLocks.F_UNLCK) return Errno.EINVAL;
                 if (ofd && f.Inode != null && FileLocks.Test(f, f.Inode, s, e, type, out int ct, out long cs, out long ce))
                 {
-                    *(short*)fl = (short)ct; *(short*)(fl + 2) = 0;
-                    *(long*)(fl + 8) = cs; *(long*)(fl + 16) = ce == long.MaxValue ? 0 : ce - cs + 1;
-                    *(int*)(fl + 24) = -1;
+                    fl.Type = (short)ct; fl.Whence = 0;
+                    fl.Start = cs; fl.Len = ce == long.MaxValue ? 0 : ce - cs + 1;
+                    fl.Pid = -1;
                 }
-                else *(short*)fl = FileLocks.F_UNLCK;
-                return new UserPtr(arg).CopyOut(fl, 32) == 0 ? SysResult.Ok : Errno.EFAULT;
+                else fl.Type = FileLocks.F_UNLCK;
+                return new UserRef<Flock>(arg).Write(fl) == 0 ? SysResult.Ok : Errno.EFAULT;
             }
             uint acc = f.StatusFlags & O_ACCMODE;
             if (type == FileLocks.F_RDLCK && acc == O_WRONLY) return Errno.EBADF;
@@ -96,7 +96,7 @@ namespace Kernel.Syscalls
             if (f.Inode == null) return SysResult.Ok;
             Errno r = (op & NB) != 0 ? FileLocks.Set(f, f.Inode, true, 0, long.MaxValue, type)
                                      : FileLocks.SetWait(f, f.Inode, true, 0, long.MaxValue, type);
-            if (r == Errno.EINTR) return r;
+            if (r == Errno.ERESTARTSYS) return r;
             return r != 0 ? (SysResult)Errno.EWOULDBLOCK : SysResult.Ok;
         }
 
@@ -179,23 +179,23 @@ namespace Kernel.Syscalls
             byte* buf = (byte*)Heap.Alloc(CopyChunk);
             long done = 0;
             long pos = offset != null ? *offset : src.Offset;
-            long result = 0;
+            SysResult result = SysResult.Ok;
             while ((ulong)done < count)
             {
                 long want = (long)(count - (ulong)done) < CopyChunk ? (long)(count - (ulong)done) : CopyChunk;
-                long got = src.ReadKernelAt(buf, want, pos);
-                if (got < 0) { result = got; break; }
+                SysResult r = src.ReadKernelAt(buf, want, pos);
+                if (r.IsError) { result = r; break; }
+                long got = r.Raw;
                 if (got == 0) break;
-                long put;
-                if (dstOffset >= 0) put = dst.Inode.WriteKernel(dstOffset + done, buf, got);
-                else put = dst.WriteKernel(buf, got);
-                if (put < 0) { result = put; break; }
+                r = dstOffset >= 0 ? dst.Inode.WriteKernel(dstOffset + done, buf, got) : dst.WriteKernel(buf, got);
+                if (r.IsError) { result = r; break; }
+                long put = r.Raw;
                 pos += put; done += put;
                 if (put < got) break;
             }
             Heap.Free(buf, CopyChunk);
             if (offset != null) *offset = pos; else src.Offset = pos;
-            if (done == 0 && result < 0) return result == -(long)Errno.EPIPE ? Errno.EPIPE : (SysResult)result;
+            if (done == 0 && result.IsError) return result;
             return done;
         }
 
@@ -257,7 +257,7 @@ namespace Kernel.Syscalls
         {
             const int O_DIRECT_ = 0x4000, O_NOTIFICATION_PIPE = 0x80;
             if ((flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT_ | O_NOTIFICATION_PIPE)) != 0) return Errno.EINVAL;
-            if ((flags & O_NOTIFICATION_PIPE) != 0) return (Errno)65;   // ENOPKG
+            if ((flags & O_NOTIFICATION_PIPE) != 0) return Errno.ENOPKG;
             var p = new Pipe();
             uint st = (uint)(flags & (O_NONBLOCK | O_DIRECT_));
             var r = new PipeEnd(p, false, st);

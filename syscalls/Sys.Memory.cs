@@ -1,5 +1,6 @@
 using Kernel.Memory;
 using Kernel.Proc;
+using Kernel.Abi;
 
 namespace Kernel.Syscalls
 {
@@ -11,7 +12,7 @@ namespace Kernel.Syscalls
             MAP_HUGETLB = 0x40000, MAP_FIXED_NOREPLACE = 0x100000;
         const ulong PageMask = 0xfff;
 
-        static UserMemory Mm => Process.Current.Memory;
+        static UserMemory Mm => Cur.Memory;
 
         static bool PageAligned(ulong v) => (v & PageMask) == 0;
         static ulong PageUp(ulong v) => (v + PageMask) & ~PageMask;

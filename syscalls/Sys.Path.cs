@@ -2,6 +2,7 @@ using System;
 using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Proc;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Syscalls
 {
@@ -11,10 +12,8 @@ namespace Kernel.Syscalls
     {
         const int PathMax = Vfs.PathMax;
         const int AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EACCESS = 0x200;
-        const int O_PATH = 0x200000, O_TMPFILE = 0x400000 | 0x10000, O_NOCTTY = 0x100, O_DSYNC = 0x1000, O_SYNC = 0x101000,
-            O_ASYNC = 0x2000, O_DIRECT = 0x4000, O_LARGEFILE = 0x8000, O_NOATIME = 0x40000;
 
-        static FsContext Ctx => Process.Current.Fs;
+        static FsContext Ctx => Cur.Fs;
 
         /// The directory a relative path starts from: the cwd or the directory behind dirfd.
         static Errno StartDir(int dirfd, out Inode start)
@@ -83,20 +82,19 @@ namespace Kernel.Syscalls
         public static SysResult Openat2(SyscallArgs* a)
         {
             ulong size = a->A3;
-            if (size < 24) return Errno.EINVAL;
+            if (size < (ulong)sizeof(OpenHow)) return Errno.EINVAL;
             if (size > 4096) return Errno.E2BIG;
-            ulong* how = stackalloc ulong[3];
-            if (new UserPtr(a->A2).CopyIn(how, 24) != 0) return Errno.EFAULT;
-            for (ulong off = 24; off < size; off++)
+            if (new UserRef<OpenHow>(a->A2).Read(out OpenHow how) != 0) return Errno.EFAULT;
+            for (ulong off = (ulong)sizeof(OpenHow); off < size; off++)
             {
                 byte b;
                 if (new UserPtr(a->A2 + off).CopyIn(&b, 1) != 0) return Errno.EFAULT;
                 if (b != 0) return Errno.E2BIG;
             }
-            if ((how[0] >> 32) != 0 || (how[0] & ~0x7fffffUL) != 0) return Errno.EINVAL;
-            if (how[1] > 0xfff || ((how[0] & (ulong)(O_CREAT | 0x400000)) == 0 && how[1] != 0)) return Errno.EINVAL;
-            if (how[2] != 0) return Errno.EINVAL;          // RESOLVE_* restrictions: not supported (see table)
-            return OpenAt((int)a->A0, a->A1, (uint)how[0], (uint)how[1]);
+            if ((how.Flags >> 32) != 0 || (how.Flags & ~0x7fffffUL) != 0) return Errno.EINVAL;
+            if (how.Mode > 0xfff || ((how.Flags & (ulong)(O_CREAT | 0x400000)) == 0 && how.Mode != 0)) return Errno.EINVAL;   // O_CREAT, __O_TMPFILE
+            if (how.Resolve != 0) return Errno.EINVAL;      // RESOLVE_* restrictions: not supported (see table)
+            return OpenAt((int)a->A0, a->A1, (uint)how.Flags, (uint)how.Mode);
         }
 
         static SysResult OpenAt(int dirfd, ulong pathPtr, uint flags, uint mode)
@@ -118,7 +116,7 @@ namespace Kernel.Syscalls
                 if (node == null) return Errno.ENOENT;
                 if (!node.IsDir) return Errno.ENOTDIR;
                 if (!(node is MemDir)) return Errno.EOPNOTSUPP;
-                var f = new MemFile(node.Fs, FileMode.S_IFREG | (mode & ~Process.Current.Umask & 0xfff));
+                var f = new MemFile(node.Fs, FileMode.S_IFREG | (mode & ~Cur.Umask & 0xfff));
                 f.Nlink = 0; f.Parent = node;
                 var w = new Console.LineWriter(tmp);
                 w.Str("#"); w.Udec(f.Ino);
@@ -131,7 +129,7 @@ namespace Kernel.Syscalls
             {
                 if (!creat) return Errno.ENOENT;
                 if (trailing) return Errno.EISDIR;
-                e = dir.Mknod(path.Slice(ns, nl), FileMode.S_IFREG | (mode & ~Process.Current.Umask & 0xfff), 0, out node);
+                e = dir.Mknod(path.Slice(ns, nl), FileMode.S_IFREG | (mode & ~Cur.Umask & 0xfff), 0, out node);
                 if (e != 0) return e;
                 flags &= ~(uint)O_TRUNC;
             }
@@ -202,25 +200,20 @@ namespace Kernel.Syscalls
             Stat st = default;
             Errno e = StatNode(dirfd, a->A1, flags & ~0x6000, ref st);
             if (e != 0) return e;
-            byte* x = stackalloc byte[256];
-            for (int i = 0; i < 256; i++) x[i] = 0;
-            *(uint*)x = 0x7ff;                             // STATX_BASIC_STATS
-            *(uint*)(x + 4) = (uint)st.BlkSize;
-            *(uint*)(x + 16) = (uint)st.Nlink;
-            *(uint*)(x + 20) = st.Uid;
-            *(uint*)(x + 24) = st.Gid;
-            *(ushort*)(x + 28) = (ushort)st.Mode;
-            *(ulong*)(x + 32) = st.Ino;
-            *(long*)(x + 40) = st.Size;
-            *(long*)(x + 48) = st.Blocks;
-            *(ulong*)(x + 56) = 0x0000000000200000 | 0x00100000;   // attributes_mask: STATX_ATTR_MOUNT_ROOT, VERITY? (known bits)
-            *(long*)(x + 64) = st.AtimeSec; *(uint*)(x + 72) = (uint)st.AtimeNsec;
-            *(long*)(x + 96) = st.CtimeSec; *(uint*)(x + 104) = (uint)st.CtimeNsec;
-            *(long*)(x + 112) = st.MtimeSec; *(uint*)(x + 120) = (uint)st.MtimeNsec;
-            *(uint*)(x + 128) = (uint)((st.Rdev >> 8) & 0xfff); *(uint*)(x + 132) = (uint)((st.Rdev & 0xff) | ((st.Rdev >> 12) & ~0xffUL));
-            *(uint*)(x + 136) = (uint)((st.Dev >> 8) & 0xfff); *(uint*)(x + 140) = (uint)((st.Dev & 0xff) | ((st.Dev >> 12) & ~0xffUL));
-            *(ulong*)(x + 144) = 1;                          // stx_mnt_id (STATX_MNT_ID not in mask)
-            return new UserPtr(a->A4).CopyOut(x, 256) == 0 ? SysResult.Ok : Errno.EFAULT;
+            var x = new Abi.Statx
+            {
+                Mask = Abi.Statx.STATX_BASIC_STATS,
+                BlkSize = (uint)st.BlkSize, Nlink = (uint)st.Nlink, Uid = st.Uid, Gid = st.Gid, Mode = (ushort)st.Mode,
+                Ino = st.Ino, Size = st.Size, Blocks = st.Blocks,
+                AttributesMask = Abi.Statx.STATX_ATTR_DAX | Abi.Statx.STATX_ATTR_VERITY,     // the attribute bits known here
+                Atime = new StatxTimestamp { Sec = st.AtimeSec, Nsec = (uint)st.AtimeNsec },
+                Ctime = new StatxTimestamp { Sec = st.CtimeSec, Nsec = (uint)st.CtimeNsec },
+                Mtime = new StatxTimestamp { Sec = st.MtimeSec, Nsec = (uint)st.MtimeNsec },
+                RdevMajor = (uint)((st.Rdev >> 8) & 0xfff), RdevMinor = (uint)((st.Rdev & 0xff) | ((st.Rdev >> 12) & ~0xffUL)),
+                DevMajor = (uint)((st.Dev >> 8) & 0xfff), DevMinor = (uint)((st.Dev & 0xff) | ((st.Dev >> 12) & ~0xffUL)),
+                MntId = 1,                                  // stx_mnt_id (STATX_MNT_ID not in mask)
+            };
+            return new UserRef<Abi.Statx>(a->A4).Write(x) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 
         // ---------------------------------------------------------------- access
@@ -388,7 +381,7 @@ namespace Kernel.Syscalls
             Errno e = Walk(dirfd, pathPtr, false, false, path, tmp, out Inode dir, out Inode node, out int ns, out int nl, out _);
             if (e != 0) return e;
             if (node != null) return Errno.EEXIST;
-            return dir.Mkdir(path.Slice(ns, nl), mode & ~Process.Current.Umask & 0x3ff, out _);
+            return dir.Mkdir(path.Slice(ns, nl), mode & ~Cur.Umask & 0x3ff, out _);
         }
 
         /// mknod(2)
@@ -409,7 +402,7 @@ namespace Kernel.Syscalls
             if (trailing) return Errno.ENOENT;
             if (t == 0) t = FileMode.S_IFREG;
             ulong rdev = (t == FileMode.S_IFCHR || t == FileMode.S_IFBLK) ? (((dev >> 8) & 0xfff) << 8) | (dev & 0xff) : 0;
-            return dir.Mknod(path.Slice(ns, nl), t | (mode & ~Process.Current.Umask & 0xfff), rdev, out _);
+            return dir.Mknod(path.Slice(ns, nl), t | (mode & ~Cur.Umask & 0xfff), rdev, out _);
         }
 
         /// getcwd(2)
@@ -630,22 +623,20 @@ namespace Kernel.Syscalls
 
         static SysResult FillStatfs(Inode n, ulong ptr)
         {
-            long* s = stackalloc long[15];
-            for (int i = 0; i < 15; i++) s[i] = 0;
             FileSystem fs = n.Fs;
             long total = (long)(Memory.PhysicalMemory.TotalBytes / 4096), free = (long)(Memory.PhysicalMemory.FreeBytes / 4096);
-            s[0] = fs != null ? fs.Magic : Vfs.TmpfsMagic;
-            s[1] = 4096;
             bool proc = fs == Vfs.ProcFs;
-            s[2] = proc ? 0 : total / 2; s[3] = proc ? 0 : free / 2; s[4] = s[3];
-            s[5] = proc ? 0 : total / 4; s[6] = proc ? 0 : total / 4 - 100;
-            s[7] = 0;                                  // f_fsid
-            s[8] = 255;                                // f_namelen
-            s[9] = 4096;                               // f_frsize
-            s[10] = 0x20 | (proc ? 0x0e : 0x6);        // ST_VALID... f_flags: ST_RELATIME(0x400)? keep NOSUID|NODEV
-            s[10] = proc ? 0x42e : 0x426;
-            if (fs == Vfs.RootFs) s[10] = 0x420;
-            return new UserPtr(ptr).CopyOut(s, 120) == 0 ? SysResult.Ok : Errno.EFAULT;
+            var s = new Abi.Statfs
+            {
+                Type = fs != null ? fs.Magic : Vfs.TmpfsMagic,
+                Bsize = 4096,
+                Blocks = proc ? 0 : total / 2, Bfree = proc ? 0 : free / 2, Bavail = proc ? 0 : free / 2,
+                Files = proc ? 0 : total / 4, Ffree = proc ? 0 : total / 4 - 100,
+                Namelen = 255, Frsize = 4096,
+                // ST_RELATIME|ST_NOSUID|ST_NODEV (and ST_NOEXEC|ST_NOSUID... for proc); the root only ST_RELATIME
+                Flags = fs == Vfs.RootFs ? 0x420 : proc ? 0x42e : 0x426,
+            };
+            return new UserRef<Abi.Statfs>(ptr).Write(s) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 
         /// statfs(2)

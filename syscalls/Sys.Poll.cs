@@ -2,6 +2,7 @@ using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Sched;
 using Kernel.Time;
+using Kernel.Proc;
 
 namespace Kernel.Syscalls
 {
@@ -17,7 +18,7 @@ namespace Kernel.Syscalls
             if (ptr == 0) return 0;
             if (new UserRef<Timespec>(ptr).Read(out Timespec ts) != 0) return Errno.EFAULT;
             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-            ulong ns = Time.Deadline.Ns(ts);
+            ulong ns = Deadline.Ns(ts);
             deadline = ns == 0 ? ulong.MaxValue : ns == ulong.MaxValue ? 0 : Clock.MonotonicNs() + ns;
             return 0;
         }
@@ -41,7 +42,7 @@ namespace Kernel.Syscalls
             if (tempMask != null)
             {
                 // The handler must run with the temporary mask; sigreturn restores the old one.
-                if (result.Raw == -(long)Errno.EINTR) { Me.SavedMaskForSuspend = saved; Me.RestoreMaskAfterSignal = true; }
+                if (result.Is(Errno.EINTR)) { Me.SavedMaskForSuspend = saved; Me.RestoreMaskAfterSignal = true; }
                 else Me.SignalMask = saved;
             }
             return result;
@@ -63,12 +64,14 @@ namespace Kernel.Syscalls
         {
             PollState* s = (PollState*)p;
             int ready = 0;
-            byte* e = stackalloc byte[8];
+            ulong size = (ulong)sizeof(PollFd);
             for (int i = 0; i < s->Count; i++)
             {
-                if (s->Fds.Add((ulong)i * 8).CopyIn(e, 8) != 0) { s->Error = Errno.EFAULT; return -1; }
-                int fd = *(int*)e;
-                uint events = *(ushort*)(e + 4);
+                UserPtr at = s->Fds.Add((ulong)i * size);
+                PollFd e;
+                if (at.CopyIn(&e, size) != 0) { s->Error = Errno.EFAULT; return -1; }
+                int fd = e.Fd;
+                uint events = (ushort)e.Events;
                 ushort revents = 0;
                 if (fd >= 0)
                 {
@@ -76,8 +79,8 @@ namespace Kernel.Syscalls
                     revents = f == null ? (ushort)PollEvents.Nval
                         : (ushort)(PollEvents.WithNormal(f.Poll()) & (events | PollEvents.Err | PollEvents.Hup));
                 }
-                *(ushort*)(e + 6) = revents;
-                if (s->Fds.Add((ulong)i * 8 + 6).CopyOut(e + 6, 2) != 0) { s->Error = Errno.EFAULT; return -1; }
+                e.Revents = (short)revents;
+                if (at.Add((ulong)((byte*)&e.Revents - (byte*)&e)).CopyOut(&e.Revents, sizeof(short)) != 0) { s->Error = Errno.EFAULT; return -1; }
                 if (revents != 0) ready++;
             }
             return ready;
@@ -211,9 +214,8 @@ namespace Kernel.Syscalls
             uint events = 0; ulong data = 0;
             if (op != DEL)
             {
-                byte* ev = stackalloc byte[12];
-                if (new UserPtr(a->A3).CopyIn(ev, 12) != 0) return Errno.EFAULT;
-                events = *(uint*)ev; data = *(ulong*)(ev + 4);
+                if (new UserRef<EpollEvent>(a->A3).Read(out EpollEvent ev) != 0) return Errno.EFAULT;
+                events = ev.Events; data = ev.Data;
             }
             switch (op)
             {

@@ -9,7 +9,8 @@ namespace Kernel.Syscalls
 {
     public static unsafe partial class Sys
     {
-        static Process Cur => Process.Current;
+        /// The calling thread's process.
+        static Process Cur => Process.Of(Scheduler.Current);
 
         /// getpid(2): one process.
         public static SysResult Getpid(SyscallArgs* a) => Cur.Pid;
@@ -104,15 +105,14 @@ namespace Kernel.Syscalls
         /// uname(2)
         public static SysResult Uname(SyscallArgs* a)
         {
-            byte* u = stackalloc byte[390];
-            new Span<byte>(u, 390).Clear();
-            Put(u + 0 * 65, "Linux");
-            Put(u + 1 * 65, "ukvm");
-            Put(u + 2 * 65, "6.1.0-uk");
-            Put(u + 3 * 65, "#1 SMP PREEMPT_DYNAMIC C# unikernel");
-            Put(u + 4 * 65, "x86_64");
-            Put(u + 5 * 65, "(none)");
-            return new UserPtr(a->A0).CopyOut(u, 390) == 0 ? SysResult.Ok : Errno.EFAULT;
+            Utsname u = default;
+            Put(u.Sysname, "Linux");
+            Put(u.Nodename, "ukvm");
+            Put(u.Release, "6.1.0-uk");
+            Put(u.Version, "#1 SMP PREEMPT_DYNAMIC C# unikernel");
+            Put(u.Machine, "x86_64");
+            Put(u.Domainname, "(none)");
+            return new UserRef<Utsname>(a->A0).Write(u) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 
         static void Put(byte* dst, string s) { for (int i = 0; i < s.Length; i++) dst[i] = (byte)s[i]; }
@@ -125,25 +125,12 @@ namespace Kernel.Syscalls
             return old;
         }
 
-        // Resource limits, recorded per process (RLIMIT_NLIMITS = 16).
-        static Rlimit[] _limits;
+        // Resource limits live on the process (kernel/proc/Process.cs).
         static Rlimit[] Limits
         {
             get
             {
-                if (_limits == null)
-                {
-                    _limits = new Rlimit[16];
-                    for (int i = 0; i < 16; i++) _limits[i] = new Rlimit { Cur = ulong.MaxValue, Max = ulong.MaxValue };
-                    _limits[3] = new Rlimit { Cur = 8UL << 20, Max = ulong.MaxValue };       // STACK
-                    _limits[4] = new Rlimit { Cur = 0, Max = ulong.MaxValue };               // CORE
-                    _limits[7] = new Rlimit { Cur = 1024, Max = 4096 };                      // NOFILE
-                    _limits[8] = new Rlimit { Cur = 8UL << 20, Max = 8UL << 20 };            // MEMLOCK
-                    _limits[6] = new Rlimit { Cur = 4096, Max = 4096 };                      // NPROC
-                    _limits[11] = new Rlimit { Cur = 4096, Max = 4096 };                     // SIGPENDING
-                    _limits[12] = new Rlimit { Cur = 819200, Max = 819200 };                 // MSGQUEUE
-                }
-                return _limits;
+                return Cur.Limits;
             }
         }
 

@@ -2,16 +2,15 @@ using System;
 using Kernel.Abi;
 using Kernel.Fs;
 using Kernel.Proc;
+using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Syscalls
 {
     public static unsafe partial class Sys
     {
         const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
-        const uint O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_TRUNC = 0x200,
-            O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_NOFOLLOW = 0x20000, O_CLOEXEC = 0x80000;
 
-        static FdTable Files => Process.Current.Files;
+        static FdTable Files => Cur.Files;
 
         /// Linux caps one read or write at MAX_RW_COUNT bytes (INT_MAX rounded down to a page).
         const ulong MaxRwCount = 0x7ffff000;
@@ -227,7 +226,7 @@ namespace Kernel.Syscalls
             if (request == Abi.Ioctl.FIONREAD)
             {
                 SysResult n = f.Readable();
-                if (n.IsError) return f is InodeFile && f.Inode.IsDir ? Errno.EINVAL : n.Raw == -(long)Errno.ENOTTY ? f.Ioctl(request, a->A2) : n;
+                if (n.IsError) return f is InodeFile && f.Inode.IsDir ? Errno.EINVAL : n.Is(Errno.ENOTTY) ? f.Ioctl(request, a->A2) : n;
                 int v = (int)n.Raw;
                 return new UserRef<int>(a->A2).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT;
             }

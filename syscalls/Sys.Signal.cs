@@ -1,5 +1,6 @@
 using Kernel.Abi;
 using Kernel.Sched;
+using Kernel.Proc;
 
 namespace Kernel.Syscalls
 {
@@ -25,7 +26,7 @@ namespace Kernel.Syscalls
                 {
                     Cur.PendingSignals &= ~Signals.Bit(sig);
                     for (int i = 0; i < Scheduler.Slots; i++) Scheduler.At(i).PendingSignals &= ~Signals.Bit(sig);
-                    Signals.Purge(sig, 0);
+                    Signals.Purge(Cur, sig, 0);
                 }
             }
             if (a->A2 != 0 && new UserRef<SigAction>(a->A2).Write(old) != 0) return Errno.EFAULT;
@@ -96,7 +97,7 @@ namespace Kernel.Syscalls
             {
                 if (new UserRef<Timespec>(a->A2).Read(out Timespec ts) != 0) return Errno.EFAULT;
                 if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
-                deadline = Time.Deadline.After(ts);
+                deadline = Deadline.After(ts);
             }
             while (true)
             {
@@ -120,38 +121,26 @@ namespace Kernel.Syscalls
             }
         }
 
-        static Errno WriteSiginfo(ulong addr, int sig, SigInfoData d)
-        {
-            byte* si = stackalloc byte[128];
-            for (int i = 0; i < 128; i++) si[i] = 0;
-            *(int*)si = sig;
-            *(int*)(si + 8) = d.Code;
-            if (d.Code == Signals.SI_TIMER) { *(int*)(si + 16) = d.TimerId; *(int*)(si + 20) = d.Overrun; }
-            else { *(int*)(si + 16) = d.Pid; *(int*)(si + 20) = d.Uid; }
-            *(ulong*)(si + 24) = d.Value;
-            return new UserPtr(addr).CopyOut(si, 128);
-        }
+        static Errno WriteSiginfo(ulong addr, int sig, SigInfoData d) => new UserRef<SigInfo>(addr).Write(Signals.ToSigInfo(sig, d));
 
         /// sigaltstack(2)
         public static SysResult Sigaltstack(SyscallArgs* a)
         {
-            ulong* old = stackalloc ulong[3];
             ulong sp = a->Frame->Rsp;
             bool onStack = Me.AltStackFlags == 0 && Me.AltStackSize != 0 && sp - Me.AltStackSp <= Me.AltStackSize;
-            old[0] = Me.AltStackSp; old[1] = (ulong)(onStack ? 1 : Me.AltStackFlags); old[2] = Me.AltStackSize;
+            var old = new StackT { Sp = Me.AltStackSp, Flags = onStack ? SigCodes.SS_ONSTACK : Me.AltStackFlags, Size = Me.AltStackSize };
             if (a->A0 != 0)
             {
-                ulong* ss = stackalloc ulong[3];
-                if (new UserPtr(a->A0).CopyIn(ss, 24) != 0) return Errno.EFAULT;
+                if (new UserRef<StackT>(a->A0).Read(out StackT ss) != 0) return Errno.EFAULT;
                 if (onStack) return Errno.EPERM;
-                int flags = (int)ss[1];
-                if ((flags & ~(1 | 2 | unchecked((int)0x80000000))) != 0) return Errno.EINVAL;   // SS_ONSTACK is accepted as 0
-                flags &= ~1;
-                if ((flags & 2) == 0 && ss[2] < 2048) return Errno.ENOMEM;
-                if ((flags & 2) != 0) { Me.AltStackSp = 0; Me.AltStackSize = 0; Me.AltStackFlags = 2; }
-                else { Me.AltStackSp = ss[0]; Me.AltStackFlags = 0; Me.AltStackSize = ss[2]; }
+                int flags = ss.Flags;
+                if ((flags & ~(SigCodes.SS_ONSTACK | SigCodes.SS_DISABLE | SigCodes.SS_AUTODISARM)) != 0) return Errno.EINVAL;   // SS_ONSTACK is accepted as 0
+                flags &= ~SigCodes.SS_ONSTACK;
+                if ((flags & SigCodes.SS_DISABLE) == 0 && ss.Size < SigCodes.MINSIGSTKSZ) return Errno.ENOMEM;
+                if ((flags & SigCodes.SS_DISABLE) != 0) { Me.AltStackSp = 0; Me.AltStackSize = 0; Me.AltStackFlags = SigCodes.SS_DISABLE; }
+                else { Me.AltStackSp = ss.Sp; Me.AltStackFlags = 0; Me.AltStackSize = ss.Size; }
             }
-            if (a->A1 != 0 && new UserPtr(a->A1).CopyOut(old, 24) != 0) return Errno.EFAULT;
+            if (a->A1 != 0 && new UserRef<StackT>(a->A1).Write(old) != 0) return Errno.EFAULT;
             return SysResult.Ok;
         }
 
@@ -159,7 +148,7 @@ namespace Kernel.Syscalls
         {
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
             if (sig == 0) return SysResult.Ok;
-            Signals.Send(target, sig, new SigInfoData { Code = code, Pid = Cur.Pid });
+            Signals.Send(Cur, target, sig, new SigInfoData { Code = code, Pid = Cur.Pid });
             return SysResult.Ok;
         }
 
@@ -168,7 +157,7 @@ namespace Kernel.Syscalls
         {
             long pid = (long)(int)a->A0;
             if (pid != Cur.Pid && pid != 0 && pid != -1 && pid != -Cur.Pid) return Errno.ESRCH;
-            return SendSignal(null, (int)a->A1, Signals.SI_USER);
+            return SendSignal(null, (int)a->A1, SigCodes.SI_USER);
         }
 
         /// tkill(2)
@@ -176,7 +165,7 @@ namespace Kernel.Syscalls
         {
             if ((int)a->A0 <= 0) return Errno.EINVAL;
             Thread t = Scheduler.Find((int)a->A0);
-            return t == null ? Errno.ESRCH : SendSignal(t, (int)a->A1, Signals.SI_TKILL);
+            return t == null ? Errno.ESRCH : SendSignal(t, (int)a->A1, SigCodes.SI_TKILL);
         }
 
         /// tgkill(2)
@@ -185,7 +174,7 @@ namespace Kernel.Syscalls
             if ((int)a->A0 <= 0 || (int)a->A1 <= 0) return Errno.EINVAL;
             Thread t = Scheduler.Find((int)a->A1);
             if (t == null || (int)a->A0 != Cur.Pid) return Errno.ESRCH;
-            return SendSignal(t, (int)a->A2, Signals.SI_TKILL);
+            return SendSignal(t, (int)a->A2, SigCodes.SI_TKILL);
         }
 
         /// rt_sigqueueinfo(2)
@@ -203,12 +192,11 @@ namespace Kernel.Syscalls
         {
             if (pid != Cur.Pid) return Errno.ESRCH;
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
-            byte* si = stackalloc byte[128];
-            if (new UserPtr(infoPtr).CopyIn(si, 128) != 0) return Errno.EFAULT;
-            int code = *(int*)(si + 8);
-            if (code >= 0 || code == Signals.SI_TKILL) return Errno.EPERM;   // only SI_QUEUE-like codes from user space
+            if (new UserRef<SigInfo>(infoPtr).Read(out SigInfo si) != 0) return Errno.EFAULT;
+            int code = si.Code;
+            if (code >= 0 || code == SigCodes.SI_TKILL) return Errno.EPERM;   // only SI_QUEUE-like codes from user space
             if (sig == 0) return SysResult.Ok;
-            Signals.Send(t, sig, new SigInfoData { Code = code, Pid = *(int*)(si + 16), Uid = *(int*)(si + 20), Value = *(ulong*)(si + 24) });
+            Signals.Send(Cur, t, sig, new SigInfoData { Code = code, Pid = si.Pid, Uid = si.Uid, Value = si.Value });
             return SysResult.Ok;
         }
     }

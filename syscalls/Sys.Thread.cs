@@ -2,6 +2,7 @@ using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
 using Kernel.Sched;
+using Kernel.Proc;
 
 namespace Kernel.Syscalls
 {
@@ -22,16 +23,15 @@ namespace Kernel.Syscalls
         public static SysResult Clone3(SyscallArgs* a)
         {
             ulong size = a->A1;
-            if (size < 64 || size > 4096) return Errno.EINVAL;
-            ulong* args = stackalloc ulong[11];
-            for (int i = 0; i < 11; i++) args[i] = 0;
-            if (new UserPtr(a->A0).CopyIn(args, size < 88 ? size : 88) != 0) return Errno.EFAULT;
-            // flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup
-            if (args[4] != 0 && (args[0] & CLONE_THREAD) != 0) return Errno.EINVAL;
-            if (args[8] != 0 || args[9] != 0) return Errno.EINVAL;
-            ulong stack = args[5] != 0 ? args[5] + args[6] : 0;
-            if ((args[5] == 0) != (args[6] == 0)) return Errno.EINVAL;
-            return DoClone(a->Frame, args[0] | (args[4] & 0xff), stack, args[3], args[2], args[7]);
+            if (size < CloneArgs.SizeVer0 || size > 4096) return Errno.EINVAL;
+            CloneArgs c = default;                         // a shorter (older) struct reads as zeros past its end
+            ulong n = size < (ulong)sizeof(CloneArgs) ? size : (ulong)sizeof(CloneArgs);
+            if (new UserPtr(a->A0).CopyIn(&c, n) != 0) return Errno.EFAULT;
+            if (c.ExitSignal != 0 && (c.Flags & CLONE_THREAD) != 0) return Errno.EINVAL;
+            if (c.SetTid != 0 || c.SetTidSize != 0) return Errno.EINVAL;
+            ulong stack = c.Stack != 0 ? c.Stack + c.StackSize : 0;
+            if ((c.Stack == 0) != (c.StackSize == 0)) return Errno.EINVAL;
+            return DoClone(a->Frame, c.Flags | (c.ExitSignal & 0xff), stack, c.ParentTid, c.ChildTid, c.Tls);
         }
 
         static SysResult DoClone(InterruptFrame* parent, ulong flags, ulong stack, ulong parentTid, ulong childTid, ulong tls)
@@ -88,12 +88,12 @@ namespace Kernel.Syscalls
         /// Thread teardown visible to the program: robust futexes and CLONE_CHILD_CLEARTID.
         static void ReleaseThread(Thread me)
         {
-            Signals.Purge(0, me.Tid);
+            Signals.Purge(Process.Of(me), 0, me.Tid);
             RobustCleanup(me);
             if (me.ClearChildTid != 0)
             {
                 int zero = 0;
-                if (new UserPtr(me.ClearChildTid).CopyOut(&zero, 4) == 0) Sched.Futex.Wake(me.ClearChildTid, 1, 0xffffffff);
+                if (new UserPtr(me.ClearChildTid).CopyOut(&zero, 4) == 0) Sched.Futex.Wake(FutexKey(me.ClearChildTid), 1, 0xffffffff);
             }
         }
 
@@ -101,10 +101,9 @@ namespace Kernel.Syscalls
         static void RobustCleanup(Thread me)
         {
             if (me.RobustList == 0) return;
-            ulong* head = stackalloc ulong[3];                 // list.next, futex_offset, list_op_pending
-            if (new UserPtr(me.RobustList).CopyIn(head, 24) != 0) return;
-            long offset = (long)head[1];
-            ulong entry = head[0];
+            if (new UserRef<RobustListHead>(me.RobustList).Read(out RobustListHead head) != 0) return;
+            long offset = head.FutexOffset;
+            ulong entry = head.Next;
             for (int n = 0; n < 2048 && entry != me.RobustList && entry != 0; n++)
             {
                 ReleaseRobust(entry + (ulong)offset, me.Tid);
@@ -112,7 +111,7 @@ namespace Kernel.Syscalls
                 if (new UserPtr(entry).CopyIn(&next, 8) != 0) break;
                 entry = next;
             }
-            if (head[2] != 0) ReleaseRobust(head[2] + (ulong)offset, me.Tid);
+            if (head.ListOpPending != 0) ReleaseRobust(head.ListOpPending + (ulong)offset, me.Tid);
         }
 
         static void ReleaseRobust(ulong addr, int tid)
@@ -121,7 +120,7 @@ namespace Kernel.Syscalls
             if (new UserPtr(addr).CopyIn(&v, 4) != 0 || (v & 0x3fffffff) != (uint)tid) return;
             uint nv = (v & 0x80000000) | 0x40000000;           // keep FUTEX_WAITERS, set FUTEX_OWNER_DIED
             new UserPtr(addr).CopyOut(&nv, 4);
-            if ((v & 0x80000000) != 0) Sched.Futex.Wake(addr, 1, 0xffffffff);
+            if ((v & 0x80000000) != 0) Sched.Futex.Wake(FutexKey(addr), 1, 0xffffffff);
         }
 
         /// gettid(2)
@@ -172,16 +171,16 @@ namespace Kernel.Syscalls
                             if (new UserRef<Timespec>(a->A3).Read(out Timespec ts) != 0) return Errno.EFAULT;
                             if (ts.Sec < 0 || (ulong)ts.Nsec >= 1000000000) return Errno.EINVAL;
                             // WAIT takes a relative timeout; WAIT_BITSET an absolute one on its clock.
-                            ulong t = Time.Deadline.Ns(ts);
-                            deadline = t == ulong.MaxValue ? 0 : cmd == WAIT ? Time.Deadline.After(ts) : AbsoluteToMonotonic(t, realtime);
+                            ulong t = Deadline.Ns(ts);
+                            deadline = t == ulong.MaxValue ? 0 : cmd == WAIT ? Deadline.After(ts) : AbsoluteToMonotonic(t, realtime);
                             if (t != ulong.MaxValue && deadline == 0) deadline = 1;
                         }
                         uint v;
                         if (new UserPtr(uaddr).CopyIn(&v, 4) != 0) return Errno.EFAULT;
                         if (v != (uint)a->A2) return Errno.EAGAIN;
-                        WakeReason r = Sched.Futex.Wait(uaddr, bitset, deadline);
+                        WakeReason r = Sched.Futex.Wait(FutexKey(uaddr), bitset, deadline);
                         if (r == WakeReason.TimedOut) return Errno.ETIMEDOUT;
-                        if (r == WakeReason.Interrupted) { Me.RestartSyscall = a->A3 == 0; return Errno.EINTR; }
+                        if (r == WakeReason.Interrupted) return a->A3 == 0 ? Errno.ERESTARTSYS : Errno.EINTR;
                         return SysResult.Ok;
                     }
                 case WAKE:
@@ -194,7 +193,7 @@ namespace Kernel.Syscalls
                         if (uaddr > AddressSpace.UserLimit - 4) return Errno.EFAULT;
                         uint probe;
                         if ((op & 128) == 0 && new UserPtr(uaddr).CopyIn(&probe, 4) != 0) return Errno.EFAULT;
-                        return Sched.Futex.Wake(uaddr, (int)(uint)a->A2 > 0 ? (int)(uint)a->A2 : 0, bitset);
+                        return Sched.Futex.Wake(FutexKey(uaddr), (int)(uint)a->A2 > 0 ? (int)(uint)a->A2 : 0, bitset);
                     }
                 case REQUEUE:
                 case CMP_REQUEUE:
@@ -210,8 +209,8 @@ namespace Kernel.Syscalls
                             if (new UserPtr(uaddr).CopyIn(&v, 4) != 0) return Errno.EFAULT;
                             if (v != (uint)a->A5) return Errno.EAGAIN;
                         }
-                        int woken = Sched.Futex.Wake(uaddr, wake, 0xffffffff);
-                        return woken + Sched.Futex.Requeue(uaddr, a->A4, requeue);
+                        int woken = Sched.Futex.Wake(FutexKey(uaddr), wake, 0xffffffff);
+                        return woken + Sched.Futex.Requeue(FutexKey(uaddr), FutexKey(a->A4), requeue);
                     }
                 case WAKE_OP:
                     {
@@ -237,10 +236,10 @@ namespace Kernel.Syscalls
                             default: return Errno.ENOSYS;
                         }
                         if (new UserPtr(uaddr2).CopyOut(&nv, 4) != 0) return Errno.EFAULT;
-                        int woken = Sched.Futex.Wake(uaddr, (int)(uint)a->A2, 0xffffffff);
+                        int woken = Sched.Futex.Wake(FutexKey(uaddr), (int)(uint)a->A2, 0xffffffff);
                         int o = (int)old, c = (int)cmparg;
                         bool hit = cmp switch { 0 => o == c, 1 => o != c, 2 => o < c, 3 => o <= c, 4 => o > c, 5 => o >= c, _ => false };
-                        if (hit) woken += Sched.Futex.Wake(uaddr2, (int)(uint)a->A3, 0xffffffff);
+                        if (hit) woken += Sched.Futex.Wake(FutexKey(uaddr2), (int)(uint)a->A3, 0xffffffff);
                         return woken;
                     }
                 case LOCK_PI: case UNLOCK_PI: case TRYLOCK_PI: case WAIT_REQUEUE_PI: case CMP_REQUEUE_PI: case LOCK_PI2:
@@ -267,30 +266,33 @@ namespace Kernel.Syscalls
                 if (deadline == 0) deadline = 1;
             }
             ulong[] keys = Me.WaitvBuffer ??= new ulong[128];
-            byte* w = stackalloc byte[24];
             for (ulong i = 0; i < nr; i++)
             {
-                if (new UserPtr(a->A0 + i * 24).CopyIn(w, 24) != 0) return Errno.EFAULT;
-                uint flags = *(uint*)(w + 16);
-                if ((flags & ~(FUTEX2_SIZE_U32 | FUTEX2_PRIVATE)) != 0 || (flags & 3) != FUTEX2_SIZE_U32 || *(uint*)(w + 20) != 0) return Errno.EINVAL;
-                ulong addr = *(ulong*)(w + 8);
+                if (new UserRef<FutexWaitv>(a->A0 + i * (ulong)sizeof(FutexWaitv)).Read(out FutexWaitv w) != 0) return Errno.EFAULT;
+                uint flags = w.Flags;
+                if ((flags & ~(FUTEX2_SIZE_U32 | FUTEX2_PRIVATE)) != 0 || (flags & 3) != FUTEX2_SIZE_U32 || w.Reserved != 0) return Errno.EINVAL;
+                ulong addr = w.Uaddr;
                 if ((addr & 3) != 0) return Errno.EINVAL;
                 keys[i] = addr;
             }
             // Values are checked after every address is known good, as Linux does.
             for (ulong i = 0; i < nr; i++)
             {
-                if (new UserPtr(a->A0 + i * 24).CopyIn(w, 24) != 0) return Errno.EFAULT;
+                if (new UserRef<FutexWaitv>(a->A0 + i * (ulong)sizeof(FutexWaitv)).Read(out FutexWaitv w) != 0) return Errno.EFAULT;
                 uint v;
                 if (new UserPtr(keys[i]).CopyIn(&v, 4) != 0) return Errno.EFAULT;
-                if (v != (uint)*(ulong*)w) return Errno.EAGAIN;
+                if (v != (uint)w.Val) return Errno.EAGAIN;
             }
+            for (ulong i = 0; i < nr; i++) keys[i] = FutexKey(keys[i]);
             int woken = Sched.Futex.WaitMultiple(keys, (int)nr, deadline, out WakeReason r);
             if (woken >= 0) return woken;
             if (r == WakeReason.TimedOut) return Errno.ETIMEDOUT;
-            Me.RestartSyscall = true;
-            return Errno.EINTR;
+            return Errno.ERESTARTSYS;
         }
+
+        /// Futexes are keyed by address space and address, or by the backing page of a shared
+        /// file mapping (kernel/proc/UserMemory.cs).
+        static ulong FutexKey(ulong uaddr) => Cur.Memory.FutexKey(uaddr);
 
         static ulong AbsoluteToMonotonic(ulong t, bool realtime)
         {

@@ -1,6 +1,8 @@
 using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Time;
+using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {
@@ -11,7 +13,7 @@ namespace Kernel.Syscalls
             CLOCK_REALTIME_ALARM = 8, CLOCK_BOOTTIME_ALARM = 9, CLOCK_TAI = 11;
 
         /// The clock's current value; false for an unknown clock id (Itimers.ClockNow knows them all).
-        static bool ClockNow(int id, out ulong ns) => Proc.Itimers.ClockNow(id, 0, out ns);
+        static bool ClockNow(int id, out ulong ns) => Proc.Itimers.ClockNow(Cur, id, 0, out ns);
 
         /// clock_gettime(2)
         public static SysResult ClockGettime(SyscallArgs* a)

@@ -14,9 +14,9 @@ namespace Kernel.Syscalls
         static void RealTimer(out Timeval value, out Timeval interval)
         {
             ulong now = Clock.MonotonicNs();
-            ulong left = Itimers.RealNextNs == 0 ? 0 : Itimers.RealNextNs > now ? Itimers.RealNextNs - now : 1000;
+            ulong left = Cur.Itimers.RealNextNs == 0 ? 0 : Cur.Itimers.RealNextNs > now ? Cur.Itimers.RealNextNs - now : 1000;
             value = ToTimeval(left);
-            interval = ToTimeval(Itimers.RealIntervalNs);
+            interval = ToTimeval(Cur.Itimers.RealIntervalNs);
         }
 
         /// getitimer(2)
@@ -25,8 +25,8 @@ namespace Kernel.Syscalls
             if (a->A0 > 2) return Errno.EINVAL;
             Timeval* v = stackalloc Timeval[2];
             if (a->A0 == 0) RealTimer(out v[1], out v[0]);
-            else if (a->A0 == 1) { v[0] = ToTimeval(Itimers.VirtualIntervalNs); v[1] = ToTimeval(Itimers.VirtualLeftNs); }
-            else { v[0] = ToTimeval(Itimers.ProfIntervalNs); v[1] = ToTimeval(Itimers.ProfLeftNs); }
+            else if (a->A0 == 1) { v[0] = ToTimeval(Cur.Itimers.VirtualIntervalNs); v[1] = ToTimeval(Cur.Itimers.VirtualLeftNs); }
+            else { v[0] = ToTimeval(Cur.Itimers.ProfIntervalNs); v[1] = ToTimeval(Cur.Itimers.ProfLeftNs); }
             return new UserPtr(a->A1).CopyOut(v, 32) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 
@@ -42,17 +42,17 @@ namespace Kernel.Syscalls
             if (a->A0 != 0)
             {
                 bool virt = a->A0 == 1;
-                old[0] = ToTimeval(virt ? Itimers.VirtualIntervalNs : Itimers.ProfIntervalNs);
-                old[1] = ToTimeval(virt ? Itimers.VirtualLeftNs : Itimers.ProfLeftNs);
-                if (virt) { Itimers.VirtualLeftNs = ToNs(nv[1]); Itimers.VirtualIntervalNs = ToNs(nv[0]); }
-                else { Itimers.ProfLeftNs = ToNs(nv[1]); Itimers.ProfIntervalNs = ToNs(nv[0]); }
+                old[0] = ToTimeval(virt ? Cur.Itimers.VirtualIntervalNs : Cur.Itimers.ProfIntervalNs);
+                old[1] = ToTimeval(virt ? Cur.Itimers.VirtualLeftNs : Cur.Itimers.ProfLeftNs);
+                if (virt) { Cur.Itimers.VirtualLeftNs = ToNs(nv[1]); Cur.Itimers.VirtualIntervalNs = ToNs(nv[0]); }
+                else { Cur.Itimers.ProfLeftNs = ToNs(nv[1]); Cur.Itimers.ProfIntervalNs = ToNs(nv[0]); }
                 if (a->A2 != 0 && new UserPtr(a->A2).CopyOut(old, 32) != 0) return Errno.EFAULT;
                 return SysResult.Ok;
             }
             RealTimer(out old[1], out old[0]);
             ulong value = ToNs(nv[1]);
-            Itimers.RealNextNs = value == 0 ? 0 : Clock.MonotonicNs() + value;
-            Itimers.RealIntervalNs = ToNs(nv[0]);
+            Cur.Itimers.RealNextNs = value == 0 ? 0 : Clock.MonotonicNs() + value;
+            Cur.Itimers.RealIntervalNs = ToNs(nv[0]);
             if (a->A2 != 0 && new UserPtr(a->A2).CopyOut(old, 32) != 0) return Errno.EFAULT;
             return SysResult.Ok;
         }
@@ -62,8 +62,8 @@ namespace Kernel.Syscalls
         {
             RealTimer(out Timeval left, out _);
             ulong secs = (ulong)left.Sec + (left.Usec >= 500000 || (left.Sec == 0 && left.Usec > 0) ? 1UL : 0UL);
-            Itimers.RealNextNs = a->A0 == 0 ? 0 : Clock.MonotonicNs() + (ulong)(uint)a->A0 * 1000000000;
-            Itimers.RealIntervalNs = 0;
+            Cur.Itimers.RealNextNs = a->A0 == 0 ? 0 : Clock.MonotonicNs() + (ulong)(uint)a->A0 * 1000000000;
+            Cur.Itimers.RealIntervalNs = 0;
             return (long)secs;
         }
 
@@ -71,36 +71,35 @@ namespace Kernel.Syscalls
         public static SysResult TimerCreate(SyscallArgs* a)
         {
             int clock = (int)a->A0;
-            if (clock != 0 && clock != 1 && clock != 7 && clock != 8 && clock != 9 && clock != 11 && (clock >= 0 && clock != 2 && clock != 3 || !Itimers.ClockNow(clock, 0, out _)))
+            if (clock != 0 && clock != 1 && clock != 7 && clock != 8 && clock != 9 && clock != 11 && (clock >= 0 && clock != 2 && clock != 3 || !Itimers.ClockNow(Cur, clock, 0, out _)))
                 return Errno.EINVAL;
             int signo = Signal.SIGALRM, notify = 0, tid = 0;
             ulong value = 0;
             if (a->A1 != 0)
             {
-                byte* ev = stackalloc byte[64];
-                if (new UserPtr(a->A1).CopyIn(ev, 64) != 0) return Errno.EFAULT;
-                value = *(ulong*)ev; signo = *(int*)(ev + 8); notify = *(int*)(ev + 12); tid = *(int*)(ev + 16);
+                if (new UserRef<SigEvent>(a->A1).Read(out SigEvent ev) != 0) return Errno.EFAULT;
+                value = ev.Value; signo = ev.Signo; notify = ev.Notify; tid = ev.ThreadId;
                 if (notify != 0 && notify != 1 && notify != 4) return Errno.EINVAL;
                 if (notify != 1 && (signo < 1 || signo > Signal.Count)) return Errno.EINVAL;
                 if (notify == 4 && Scheduler.Find(tid) == null) return Errno.EINVAL;
             }
-            for (int id = 0; id < Itimers.Timers.Length; id++)
+            for (int id = 0; id < Cur.Itimers.Timers.Length; id++)
             {
-                if (Itimers.Timers[id].InUse) continue;
+                if (Cur.Itimers.Timers[id].InUse) continue;
                 if (a->A1 == 0) value = (ulong)id;
-                Itimers.Timers[id] = new Itimers.PosixTimer { InUse = true, Clock = clock, Signal = signo, Notify = notify, TargetTid = tid, Value = value, CpuTid = clock == 3 ? Me.Tid : 0 };
-                if (new UserPtr(a->A2).CopyOut(&id, 4) != 0) { Itimers.Timers[id].InUse = false; return Errno.EFAULT; }
+                Cur.Itimers.Timers[id] = new Itimers.PosixTimer { InUse = true, Clock = clock, Signal = signo, Notify = notify, TargetTid = tid, Value = value, CpuTid = clock == 3 ? Me.Tid : 0 };
+                if (new UserPtr(a->A2).CopyOut(&id, 4) != 0) { Cur.Itimers.Timers[id].InUse = false; return Errno.EFAULT; }
                 return SysResult.Ok;
             }
             return Errno.EAGAIN;
         }
 
-        static bool ValidTimer(ulong id) => id < (ulong)Itimers.Timers.Length && Itimers.Timers[id].InUse;
+        static bool ValidTimer(ulong id) => id < (ulong)Cur.Itimers.Timers.Length && Cur.Itimers.Timers[id].InUse;
 
         static void TimerValue(int id, out Timespec interval, out Timespec value)
         {
-            ref Itimers.PosixTimer t = ref Itimers.Timers[id];
-            Itimers.ClockNow(t.Clock, t.CpuTid, out ulong now);
+            ref Itimers.PosixTimer t = ref Cur.Itimers.Timers[id];
+            Itimers.ClockNow(Cur, t.Clock, t.CpuTid, out ulong now);
             interval = ToTimespec(t.IntervalNs);
             value = ToTimespec(t.NextNs == 0 ? 0 : t.NextNs > now ? t.NextNs - now : 1);
         }
@@ -115,9 +114,9 @@ namespace Kernel.Syscalls
             if ((ulong)nv[0].Nsec >= 1000000000 || (ulong)nv[1].Nsec >= 1000000000 || nv[0].Sec < 0 || nv[1].Sec < 0) return Errno.EINVAL;
             Timespec* old = stackalloc Timespec[2];
             TimerValue(id, out old[0], out old[1]);
-            ref Itimers.PosixTimer t = ref Itimers.Timers[id];
+            ref Itimers.PosixTimer t = ref Cur.Itimers.Timers[id];
             ulong value = (ulong)nv[1].Sec * 1000000000 + (ulong)nv[1].Nsec;
-            Itimers.ClockNow(t.Clock, t.CpuTid, out ulong now);
+            Itimers.ClockNow(Cur, t.Clock, t.CpuTid, out ulong now);
             if (value == 0) t.NextNs = 0;
             else if ((a->A1 & 1) != 0) t.NextNs = value;             // TIMER_ABSTIME
             else t.NextNs = now + value;
@@ -136,13 +135,13 @@ namespace Kernel.Syscalls
         }
 
         /// timer_getoverrun(2)
-        public static SysResult TimerGetoverrun(SyscallArgs* a) => ValidTimer(a->A0) ? Itimers.Timers[a->A0].Overrun : Errno.EINVAL;
+        public static SysResult TimerGetoverrun(SyscallArgs* a) => ValidTimer(a->A0) ? Cur.Itimers.Timers[a->A0].Overrun : Errno.EINVAL;
 
         /// timer_delete(2)
         public static SysResult TimerDelete(SyscallArgs* a)
         {
             if (!ValidTimer(a->A0)) return Errno.EINVAL;
-            Itimers.Timers[a->A0] = default;
+            Cur.Itimers.Timers[a->A0] = default;
             return SysResult.Ok;
         }
 
@@ -152,9 +151,7 @@ namespace Kernel.Syscalls
             ulong cpu = Scheduler.ProcessCpuTime() / 10000000;
             if (a->A0 != 0)
             {
-                ulong* t = stackalloc ulong[4];
-                t[0] = cpu; t[1] = 0; t[2] = 0; t[3] = 0;
-                if (new UserPtr(a->A0).CopyOut(t, 32) != 0) return Errno.EFAULT;
+                if (new UserRef<Tms>(a->A0).Write(new Tms { Utime = (long)cpu }) != 0) return Errno.EFAULT;
             }
             return (long)(Clock.MonotonicNs() / 10000000) + 100;
         }
@@ -164,11 +161,9 @@ namespace Kernel.Syscalls
         {
             int who = (int)a->A0;
             if (who != 0 && who != -1 && who != 1) return Errno.EINVAL;
-            byte* r = stackalloc byte[144];
-            for (int i = 0; i < 144; i++) r[i] = 0;
             ulong ns = who == 1 ? Scheduler.CpuTime(Scheduler.Current) : who == -1 ? 0 : Scheduler.ProcessCpuTime();
-            *(Timeval*)r = ToTimeval(ns);
-            return new UserPtr(a->A1).CopyOut(r, 144) == 0 ? SysResult.Ok : Errno.EFAULT;
+            var r = new Rusage { Utime = ToTimeval(ns) };
+            return new UserRef<Rusage>(a->A1).Write(r) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
     }
 }

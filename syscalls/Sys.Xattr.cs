@@ -1,4 +1,5 @@
 using Kernel.Fs;
+using Kernel.Abi;
 
 namespace Kernel.Syscalls
 {

@@ -1,5 +1,8 @@
 using Kernel.Arch;
 using Kernel.Console;
+using Kernel.Abi;
+using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {
@@ -74,7 +77,6 @@ namespace Kernel.Syscalls
             a.Frame = f;
             Sched.Thread me = Sched.Scheduler.Current;
             me.SyscallFrame = f;
-            me.RestartSyscall = false;
             SysResult r;
             if (nr < Size && Table[nr].Handler != null)
             {
@@ -97,15 +99,16 @@ namespace Kernel.Syscalls
                 }
                 r = Errno.ENOSYS;
             }
-            f->Rax = (ulong)r.Raw;
-            // A blocking call cut short by a signal restarts when no handler runs or the
-            // handler has SA_RESTART (the syscall instruction is 2 bytes).
-            if (r.Raw == -(long)Errno.EINTR && me.RestartSyscall && Sched.Signals.ShouldRestart(me))
+            // A blocking call cut short by a signal (ERESTARTSYS, internal) restarts when no
+            // handler runs or the handler has SA_RESTART (the syscall instruction is 2 bytes),
+            // and fails with EINTR otherwise. No other result is interpreted here.
+            if (r.Is(Errno.ERESTARTSYS))
             {
-                f->Rax = raw;
-                f->Rip -= 2;
+                if (Proc.Signals.ShouldRestart(me)) { f->Rax = raw; f->Rip -= 2; }
+                else f->Rax = unchecked((ulong)-(long)Errno.EINTR);
             }
-            Sched.Signals.DeliverPending(f);
+            else f->Rax = (ulong)r.Raw;
+            Proc.Signals.DeliverPending(f);
             // sigsuspend-style temporary masks end with the call when no handler frame took them.
             if (me.RestoreMaskAfterSignal) { me.SignalMask = me.SavedMaskForSuspend; me.RestoreMaskAfterSignal = false; }
             return f;

@@ -31,6 +31,33 @@ namespace Kernel.Memory
             return new AddressSpace(root);
         }
 
+        /// Frees this user address space's page tables (its PML4 and every table below the
+        /// user half) once its pages are unmapped; the kernel half is shared and stays. The
+        /// space must not be the one in CR3; it is unusable afterwards.
+        public void FreeUserTables()
+        {
+            ulong* pml4 = (ulong*)PhysicalMemory.ToVirtual(Root);
+            for (int i = 0; i < 256; i++)
+            {
+                if ((pml4[i] & Present) == 0) continue;
+                FreeTable(pml4[i] & AddrMask, 3);
+                pml4[i] = 0;
+            }
+            PhysicalMemory.FreeFrames(Root, 1);
+        }
+
+        /// Frees table `phys` at `level` (3 = PDPT, 2 = PD, 1 = PT) and the tables below it.
+        static void FreeTable(ulong phys, int level)
+        {
+            if (level > 1)
+            {
+                ulong* t = (ulong*)PhysicalMemory.ToVirtual(phys);
+                for (int i = 0; i < 512; i++)
+                    if ((t[i] & Present) != 0 && (t[i] & Huge) == 0) FreeTable(t[i] & AddrMask, level - 1);
+            }
+            PhysicalMemory.FreeFrames(phys, 1);
+        }
+
         /// Walks to the entry for `virt` at `level` (1 = 4 KiB PTE, 2 = 2 MiB PDE),
         /// creating intermediate tables when `create`.
         ulong* Walk(ulong virt, int level, bool create)

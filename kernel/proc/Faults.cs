@@ -1,6 +1,7 @@
 using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Memory;
+using Kernel.Sched;
 
 namespace Kernel.Proc
 {
@@ -16,7 +17,7 @@ namespace Kernel.Proc
 
         static InterruptFrame* OnUserFault(InterruptFrame* f)
         {
-            Process p = Process.Current;
+            Process p = Process.Of(Scheduler.Current);
             ulong cr2 = Cpu.ReadCr2();
             switch (f->Vector)
             {
@@ -29,20 +30,20 @@ namespace Kernel.Proc
                         p.KillBySignal(Signal.SIGKILL, null, 0, false);
                     }
                     // ACCERR when a mapping exists but forbids the access (even if never touched).
-                    Sched.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? Sched.Signals.SEGV_ACCERR : Sched.Signals.SEGV_MAPERR, cr2);
+                    Proc.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? SigCodes.SEGV_ACCERR : SigCodes.SEGV_MAPERR, cr2);
                     break;
                 case 13:
                     // With UMIP on, sgdt/sidt/smsw/sldt/str fault in user mode: answer them with
                     // Linux's dummy values instead of the kernel's real table addresses.
                     if (Umip.Emulate(f, Sched.Scheduler.Current.FsBase, Sched.Scheduler.Current.GsBase)) return f;
-                    Sched.Signals.Fault(f, Signal.SIGSEGV, Sched.Signals.SI_KERNEL, 0);
+                    Proc.Signals.Fault(f, Signal.SIGSEGV, SigCodes.SI_KERNEL, 0);
                     break;
-                case 0: Sched.Signals.Fault(f, Signal.SIGFPE, Sched.Signals.FPE_INTDIV, f->Rip); break;
-                case 16: case 19: Sched.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
-                case 6: Sched.Signals.Fault(f, Signal.SIGILL, Sched.Signals.ILL_ILLOPN, f->Rip); break;
-                case 1: case 3: Sched.Signals.Fault(f, Signal.SIGTRAP, Sched.Signals.SI_KERNEL, 0); break;
-                case 17: Sched.Signals.Fault(f, Signal.SIGBUS, Sched.Signals.BUS_ADRALN, cr2); break;
-                default: Sched.Signals.Fault(f, Signal.SIGSEGV, Sched.Signals.SI_KERNEL, 0); break;
+                case 0: Proc.Signals.Fault(f, Signal.SIGFPE, SigCodes.FPE_INTDIV, f->Rip); break;
+                case 16: case 19: Proc.Signals.Fault(f, Signal.SIGFPE, 0, f->Rip); break;
+                case 6: Proc.Signals.Fault(f, Signal.SIGILL, SigCodes.ILL_ILLOPN, f->Rip); break;
+                case 1: case 3: Proc.Signals.Fault(f, Signal.SIGTRAP, SigCodes.SI_KERNEL, 0); break;
+                case 17: Proc.Signals.Fault(f, Signal.SIGBUS, SigCodes.BUS_ADRALN, cr2); break;
+                default: Proc.Signals.Fault(f, Signal.SIGSEGV, SigCodes.SI_KERNEL, 0); break;
             }
             return f;
         }
@@ -72,7 +73,7 @@ namespace Kernel.Proc
         /// A kernel access (copy-in/out) touched a not-yet-populated program page.
         static bool OnKernelAccessToUser(ulong addr, bool write)
         {
-            Process p = Process.Current;
+            Process p = Process.Of(Scheduler.Current);
             return p != null && addr < AddressSpace.UserLimit && p.Memory.HandleFault(addr, write, false);
         }
     }

@@ -5,7 +5,7 @@ namespace Kernel.Proc
 {
     /// Interval timers: setitimer/alarm (ITIMER_REAL -> SIGALRM) and POSIX timers
     /// (timer_create with SIGEV_SIGNAL / SIGEV_THREAD_ID / SIGEV_NONE), checked on every tick.
-    public static class Itimers
+    public sealed class Itimers
     {
         public struct PosixTimer
         {
@@ -18,32 +18,41 @@ namespace Kernel.Proc
             public bool SignalPending;
         }
 
-        public static ulong RealNextNs, RealIntervalNs;
+        public ulong RealNextNs, RealIntervalNs;
         // ITIMER_VIRTUAL (user CPU time) and ITIMER_PROF (all CPU time): time left and reload.
-        public static ulong VirtualLeftNs, VirtualIntervalNs, ProfLeftNs, ProfIntervalNs;
+        public ulong VirtualLeftNs, VirtualIntervalNs, ProfLeftNs, ProfIntervalNs;
+
+        /// The scheduler's tick hook (wired in kernel/Kmain.cs): expire timers, then charge
+        /// `chargedNs` of CPU time (0 when the tick found the CPU idle).
+        public static void OnTick(ulong now, ulong chargedNs, bool user)
+        {
+            for (int i = 0; i < Process.Count; i++) Process.At(i).Itimers.Tick(Process.At(i), now);
+            if (chargedNs == 0) return;
+            Process running = Process.Of(Scheduler.Current);      // null on a kernel thread
+            if (running != null) running.Itimers.ChargeTick(running, chargedNs, user);
+        }
 
         /// Charges one timer tick of CPU time to the CPU-time itimers (sampled, as Linux does
         /// at its tick): `user` when the tick interrupted the program itself.
-        public static void ChargeTick(ulong tickNs, bool user)
+        void ChargeTick(Process p, ulong tickNs, bool user)
         {
-            if (Process.Current == null) return;
-            if (user && VirtualLeftNs != 0) Charge(ref VirtualLeftNs, VirtualIntervalNs, tickNs, Abi.Signal.SIGVTALRM);
-            if (ProfLeftNs != 0) Charge(ref ProfLeftNs, ProfIntervalNs, tickNs, Abi.Signal.SIGPROF);
+            if (user && VirtualLeftNs != 0) Charge(p, ref VirtualLeftNs, VirtualIntervalNs, tickNs, Abi.Signal.SIGVTALRM);
+            if (ProfLeftNs != 0) Charge(p, ref ProfLeftNs, ProfIntervalNs, tickNs, Abi.Signal.SIGPROF);
         }
 
-        static void Charge(ref ulong left, ulong interval, ulong tickNs, int sig)
+        static void Charge(Process p, ref ulong left, ulong interval, ulong tickNs, int sig)
         {
             if (left > tickNs) { left -= tickNs; return; }
             left = interval;
-            Signals.Send(null, sig, new SigInfoData { Code = 0x80 });
+            Signals.Send(p, null, sig, new SigInfoData { Code = SigCodes.SI_KERNEL });
         }
-        public static readonly PosixTimer[] Timers = new PosixTimer[32];
+        public readonly PosixTimer[] Timers = new PosixTimer[32];
         const int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
 
         /// The current value of a clock in its own units (ns): wall, monotonic or CPU time.
         /// CPU clocks: 2 (process), 3 (thread `cpuTid`) and the dynamic ids
         /// ~pid << 3 | perthread << 2 | kind. Returns false for an unknown clock.
-        public static bool ClockNow(int clock, int cpuTid, out ulong ns)
+        public static bool ClockNow(Process p, int clock, int cpuTid, out ulong ns)
         {
             ulong mono = Time.Clock.MonotonicNs();
             switch (clock)
@@ -68,40 +77,39 @@ namespace Kernel.Proc
                 ns = Scheduler.CpuTime(t);
                 return true;
             }
-            if (pid != 0 && pid != Process.Current.Pid) return false;
+            if (pid != 0 && pid != p.Pid) return false;
             ns = Scheduler.ProcessCpuTime();
             return true;
         }
 
-        public static void Tick(ulong now)
+        void Tick(Process p, ulong now)
         {
-            if (Process.Current == null) return;
             if (RealNextNs != 0 && now >= RealNextNs)
             {
                 RealNextNs = RealIntervalNs != 0 ? Advance(RealNextNs, RealIntervalNs, now, out _) : 0;
-                Signals.Send(null, Signal.SIGALRM, new SigInfoData { Code = 0x80 });
+                Signals.Send(p, null, Signal.SIGALRM, new SigInfoData { Code = SigCodes.SI_KERNEL });
             }
             for (int i = 0; i < Timers.Length; i++)
             {
                 ref PosixTimer t = ref Timers[i];
                 if (!t.InUse || t.NextNs == 0) continue;
-                if (!ClockNow(t.Clock, t.CpuTid, out ulong clockNow) || clockNow < t.NextNs) continue;
+                if (!ClockNow(p, t.Clock, t.CpuTid, out ulong clockNow) || clockNow < t.NextNs) continue;
                 int overrun = 0;
                 t.NextNs = t.IntervalNs != 0 ? Advance(t.NextNs, t.IntervalNs, clockNow, out overrun) : 0;
                 if (t.IntervalNs == 0) overrun = 0;
                 if (t.Notify == SIGEV_NONE) continue;
                 Thread target = t.Notify == SIGEV_THREAD_ID ? Scheduler.Find(t.TargetTid) : null;
                 // Still pending from an earlier expiry: count an overrun instead of queueing.
-                if (t.SignalPending && Signals.IsPending(target, t.Signal)) { t.PendingOverrun += overrun + 1; continue; }
+                if (t.SignalPending && Signals.IsPending(p, target, t.Signal)) { t.PendingOverrun += overrun + 1; continue; }
                 t.SignalPending = true;
                 t.PendingOverrun = 0;
-                Signals.Send(target, t.Signal, new SigInfoData { Code = Signals.SI_TIMER, TimerId = i, Overrun = overrun, Value = t.Value });
+                Signals.Send(p, target, t.Signal, new SigInfoData { Code = SigCodes.SI_TIMER, TimerId = i, Overrun = overrun, Value = t.Value });
             }
         }
 
         /// On delivery of a timer's signal: the overrun to report (also what
         /// timer_getoverrun returns until the next delivery).
-        public static int TakeOverrun(int id, int fromTick)
+        public int TakeOverrun(int id, int fromTick)
         {
             if ((uint)id >= (uint)Timers.Length || !Timers[id].InUse) return fromTick;
             ref PosixTimer t = ref Timers[id];

@@ -5,21 +5,43 @@ using Kernel.Console;
 using Kernel.Fs;
 using Kernel.Loader;
 using Kernel.Memory;
+using Kernel.Sched;
 
 namespace Kernel.Proc
 {
     /// The running program: its memory, open files, signal dispositions and identity.
     /// There is one process (pid 1) and one thread until clone arrives.
-    public sealed unsafe class Process
+    public sealed unsafe class Process : ThreadGroup
     {
-        public static Process Current;
+        /// The process thread `t` belongs to (null for a kernel thread). A syscall finds its
+        /// process through the thread that makes it: there is no "current process" global.
+        public static Process Of(Thread t) => t == null ? null : (Process)t.Group;
+
+        // Every process (one until fork/execve), for what runs outside any process's
+        // thread: the timer tick's interval timers.
+        static Process[] _all = new Process[4];
+        static int _count;
+        public static int Count => _count;
+        public static Process At(int i) => _all[i];
+        public static void Register(Process p)
+        {
+            if (_count == _all.Length)
+            {
+                var bigger = new Process[_all.Length * 2];
+                for (int i = 0; i < _count; i++) bigger[i] = _all[i];
+                _all = bigger;
+            }
+            _all[_count++] = p;
+        }
 
         public readonly UserMemory Memory = new UserMemory();
         public readonly FdTable Files = new FdTable();
         public FsContext Fs;               // cwd (fs/Vfs.cs)
         public readonly SigAction[] Actions = new SigAction[Signal.Count + 1];
         public ulong PendingSignals;                            // process-directed; per-thread ones live on Thread
-        public readonly Sched.SigInfoData[] SigInfos = new Sched.SigInfoData[Signal.Count + 1];
+        public readonly SigInfoData[] SigInfos = new SigInfoData[Signal.Count + 1];
+        public readonly QueuedSignal[] SigQueue = new QueuedSignal[256];    // queued real-time signals (RLIMIT_SIGPENDING-like bound)
+        public int SigQueued;
         public int Pid = 1, ParentPid = 0;
         public uint Umask = 0x12;
         public int DeathSignal, Dumpable = 1, Nice;
@@ -33,6 +55,24 @@ namespace Kernel.Proc
         public ulong LoadBias;
         public ulong InterpBase;           // AT_BASE: where the dynamic linker was mapped (0 if static)
         public ulong StartTimeNs;
+        public ulong InitialStack;         // the initial stack pointer (argc), for /proc/self/{cmdline,environ,auxv,stat}
+        public readonly Rlimit[] Limits = DefaultLimits();
+        public readonly Itimers Itimers = new Itimers();   // setitimer/alarm and POSIX timers
+
+        /// Resource limits a process starts with (RLIMIT_NLIMITS = 16).
+        static Rlimit[] DefaultLimits()
+        {
+            var l = new Rlimit[16];
+            for (int i = 0; i < 16; i++) l[i] = new Rlimit { Cur = ulong.MaxValue, Max = ulong.MaxValue };
+            l[3] = new Rlimit { Cur = 8UL << 20, Max = ulong.MaxValue };       // STACK
+            l[4] = new Rlimit { Cur = 0, Max = ulong.MaxValue };               // CORE
+            l[7] = new Rlimit { Cur = 1024, Max = 4096 };                      // NOFILE
+            l[8] = new Rlimit { Cur = 8UL << 20, Max = 8UL << 20 };            // MEMLOCK
+            l[6] = new Rlimit { Cur = 4096, Max = 4096 };                      // NPROC
+            l[11] = new Rlimit { Cur = 4096, Max = 4096 };                     // SIGPENDING
+            l[12] = new Rlimit { Cur = 819200, Max = 819200 };                 // MSGQUEUE
+            return l;
+        }
 
         /// exit_group: report the status to the host and power off.
         public void Exit(int status)

@@ -1,9 +1,8 @@
 using Kernel.Abi;
 using Kernel.Arch;
 using Kernel.Sched;
-using Kernel.Syscalls;
 
-namespace Kernel.Sched
+namespace Kernel.Proc
 {
     /// What a pending signal carries into siginfo_t.
     public struct SigInfoData
@@ -15,33 +14,31 @@ namespace Kernel.Sched
         public int TimerId, Overrun;
     }
 
+    /// A queued real-time signal (each send is delivered with its own siginfo).
+    public struct QueuedSignal { public int Sig, Tid; public SigInfoData Info; }
+
     /// Signal generation and delivery (Linux x86-64 rt_sigframe layout).
     public static unsafe class Signals
     {
-        public const ulong SA_SIGINFO = 4, SA_ONSTACK = 0x08000000, SA_RESTART = 0x10000000,
-            SA_NODEFER = 0x40000000, SA_RESETHAND = 0x80000000, SA_RESTORER = 0x04000000;
-        public const int SI_USER = 0, SI_TKILL = -6, SI_QUEUE = -1, SI_TIMER = -2, SEGV_MAPERR = 1, SEGV_ACCERR = 2,
-            ILL_ILLOPN = 2, FPE_INTDIV = 1, BUS_ADRALN = 1, TRAP_BRKPT = 1, SI_KERNEL = 0x80;
         const ulong Unblockable = (1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1));
-
-        static Proc.Process P => Proc.Process.Current;
 
         public static ulong Bit(int sig) => 1UL << (sig - 1);
 
-        static bool Ignored(int sig)
+        static bool Ignored(Process P, int sig)
         {
             ulong h = P.Actions[sig].Handler;
             return h == 1 || (h == 0 && Signal.DefaultIgnored(sig));
         }
 
-        /// Sends a signal to a thread (tgkill) or, with target null, to the process (kill).
-        public static void Send(Thread target, int sig, SigInfoData info)
+        /// Sends a signal to thread `target` of process `P` (tgkill) or, with target null, to
+        /// the process (kill).
+        public static void Send(Process P, Thread target, int sig, SigInfoData info)
         {
-            if (Ignored(sig) && sig != Signal.SIGKILL) return;
-            if (sig >= SIGRTMIN)
+            if (Ignored(P, sig) && sig != Signal.SIGKILL) return;
+            if (sig >= Signal.SIGRTMIN)
             {
                 // Real-time signals queue: every send is delivered, with its own siginfo.
-                if (!Enqueue(sig, target != null ? target.Tid : 0, info)) return;     // queue full: dropped, as at RLIMIT_SIGPENDING
+                if (!Enqueue(P, sig, target != null ? target.Tid : 0, info)) return;     // queue full: dropped, as at RLIMIT_SIGPENDING
             }
             else P.SigInfos[sig] = info;
             if (target != null) target.PendingSignals |= Bit(sig);
@@ -52,7 +49,7 @@ namespace Kernel.Sched
                 for (int i = 0; i < Scheduler.Slots; i++)
                 {
                     Thread t = Scheduler.At(i);
-                    if (t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
+                    if (t.Group == P && t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
                 }
             }
             Fs.PollEvents.Changed();                         // signalfd readers and pollers re-check
@@ -63,16 +60,10 @@ namespace Kernel.Sched
             }
         }
 
-        public const int SIGRTMIN = 32;
-        const int QueueMax = 256;
-        struct Queued { public int Sig, Tid; public SigInfoData Info; }
-        static readonly Queued[] _queue = new Queued[QueueMax];
-        static int _queued;
-
-        static bool Enqueue(int sig, int tid, SigInfoData info)
+        static bool Enqueue(Process P, int sig, int tid, SigInfoData info)
         {
-            if (_queued == QueueMax) return false;
-            _queue[_queued++] = new Queued { Sig = sig, Tid = tid, Info = info };
+            if (P.SigQueued == P.SigQueue.Length) return false;
+            P.SigQueue[P.SigQueued++] = new QueuedSignal { Sig = sig, Tid = tid, Info = info };
             return true;
         }
 
@@ -80,53 +71,65 @@ namespace Kernel.Sched
         /// clears the pending bit when none is left.
         public static SigInfoData Take(Thread me, int sig)
         {
+            Process P = Process.Of(me);
+            QueuedSignal[] _queue = P.SigQueue;
             bool fromThread = (me.PendingSignals & Bit(sig)) != 0;
-            if (sig < SIGRTMIN)
+            if (sig < Signal.SIGRTMIN)
             {
                 if (fromThread) me.PendingSignals &= ~Bit(sig); else P.PendingSignals &= ~Bit(sig);
                 SigInfoData d = P.SigInfos[sig];
-                if (d.Code == SI_TIMER) d.Overrun = Proc.Itimers.TakeOverrun(d.TimerId, d.Overrun);
+                if (d.Code == SigCodes.SI_TIMER) d.Overrun = P.Itimers.TakeOverrun(d.TimerId, d.Overrun);
                 return d;
             }
             int want = fromThread ? me.Tid : 0;
             SigInfoData info = default;
             bool found = false, more = false;
-            for (int i = 0; i < _queued; i++)
+            for (int i = 0; i < P.SigQueued; i++)
             {
                 if (_queue[i].Sig != sig || _queue[i].Tid != want) continue;
                 if (!found)
                 {
                     info = _queue[i].Info;
-                    for (int j = i; j < _queued - 1; j++) _queue[j] = _queue[j + 1];
-                    _queued--;
+                    for (int j = i; j < P.SigQueued - 1; j++) _queue[j] = _queue[j + 1];
+                    P.SigQueued--;
                     found = true;
                     i--;
                 }
                 else { more = true; break; }
             }
             if (!more) { if (fromThread) me.PendingSignals &= ~Bit(sig); else P.PendingSignals &= ~Bit(sig); }
-            if (info.Code == SI_TIMER) info.Overrun = Proc.Itimers.TakeOverrun(info.TimerId, info.Overrun);
+            if (info.Code == SigCodes.SI_TIMER) info.Overrun = P.Itimers.TakeOverrun(info.TimerId, info.Overrun);
             return info;
         }
 
         /// Drops queued instances: of `sig` (it became ignored), or aimed at thread `tid` (it exited).
-        public static void Purge(int sig, int tid)
+        public static void Purge(Process P, int sig, int tid)
         {
+            QueuedSignal[] _queue = P.SigQueue;
             int kept = 0;
-            for (int i = 0; i < _queued; i++)
+            for (int i = 0; i < P.SigQueued; i++)
                 if (!((sig != 0 && _queue[i].Sig == sig) || (tid != 0 && _queue[i].Tid == tid))) _queue[kept++] = _queue[i];
-            _queued = kept;
+            P.SigQueued = kept;
         }
 
         /// Whether `sig` is pending for the process or thread `t`.
-        public static bool IsPending(Thread t, int sig) => ((P.PendingSignals | (t != null ? t.PendingSignals : 0)) & Bit(sig)) != 0;
+        public static bool IsPending(Process P, Thread t, int sig) => ((P.PendingSignals | (t != null ? t.PendingSignals : 0)) & Bit(sig)) != 0;
 
-        public static bool HasDeliverable(Thread t) => ((t.PendingSignals | P.PendingSignals) & ~t.SignalMask) != 0;
+        /// A write found no reader (pipe, closed console): SIGPIPE to the writing thread.
+        public static void SendSigpipe()
+        {
+            Thread me = Scheduler.Current;
+            Process P = Process.Of(me);
+            Send(P, me, Signal.SIGPIPE, new SigInfoData { Pid = P.Pid });
+        }
+
+        public static bool HasDeliverable(Thread t) => ((t.PendingSignals | Process.Of(t).PendingSignals) & ~t.SignalMask) != 0;
 
         /// A fault signal: synchronous and forced (a blocked or ignored one kills, as on Linux).
         public static void Fault(InterruptFrame* f, int sig, int code, ulong addr)
         {
             Thread me = Scheduler.Current;
+            Process P = Process.Of(me);
             ulong h = P.Actions[sig].Handler;
             if ((me.SignalMask & Bit(sig)) != 0 || h == 1) { P.Actions[sig].Handler = 0; h = 0; }
             if (h == 0) { P.KillBySignal(sig, f, addr, sig == Signal.SIGSEGV || sig == Signal.SIGBUS); return; }
@@ -138,6 +141,7 @@ namespace Kernel.Sched
         public static void DeliverPending(InterruptFrame* f)
         {
             Thread me = Scheduler.Current;
+            Process P = Process.Of(me);
             while (true)
             {
                 ulong ready = (me.PendingSignals | P.PendingSignals) & ~(me.SignalMask & ~Unblockable);
@@ -149,7 +153,7 @@ namespace Kernel.Sched
                 if (h == 1) continue;
                 if (h == 0)
                 {
-                    if (Signal.DefaultIgnored(sig) || sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == 21 || sig == 22) continue;
+                    if (Signal.DefaultIgnored(sig) || sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == Signal.SIGTTIN || sig == Signal.SIGTTOU) continue;
                     P.KillBySignal(sig, null, 0, false);
                     return;
                 }
@@ -163,82 +167,84 @@ namespace Kernel.Sched
         /// given the signal about to be delivered.
         public static bool ShouldRestart(Thread me)
         {
+            Process P = Process.Of(me);
             ulong ready = (me.PendingSignals | P.PendingSignals) & ~me.SignalMask;
             if (ready == 0) return true;                 // nothing will run: retry transparently
             int sig = 1;
             while ((ready & Bit(sig)) == 0) sig++;
             ulong h = P.Actions[sig].Handler;
-            bool stop = sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == 21 || sig == 22;
+            bool stop = sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == Signal.SIGTTIN || sig == Signal.SIGTTOU;
             if (h == 1 || (h == 0 && (Signal.DefaultIgnored(sig) || stop))) return true;
-            return h > 1 && (P.Actions[sig].Flags & SA_RESTART) != 0;
+            return h > 1 && (P.Actions[sig].Flags & SigCodes.SA_RESTART) != 0;
         }
-
-        const int UcontextSize = 304, SiginfoSize = 128, FrameSize = 8 + UcontextSize + SiginfoSize;
 
         const ulong UserTop = 0x0000800000000000;
 
+        /// The siginfo_t a handler, sigtimedwait or signalfd sees for `sig`.
+        public static SigInfo ToSigInfo(int sig, in SigInfoData d)
+        {
+            var si = new SigInfo { Signo = sig, Code = d.Code };
+            // The union is chosen by si_code, as on Linux: a fault the kernel raised carries the
+            // address; a signal sent by kill, tgkill or sigqueue carries its sender.
+            bool fault = sig == Signal.SIGSEGV || sig == Signal.SIGBUS || sig == Signal.SIGILL || sig == Signal.SIGFPE || sig == Signal.SIGTRAP;
+            if (fault && d.Code > 0) si.Addr = d.Addr;
+            else if (d.Code == SigCodes.SI_TIMER) { si.TimerId = d.TimerId; si.Overrun = d.Overrun; si.Value = d.Value; }
+            else { si.Pid = d.Pid; si.Uid = d.Uid; si.Value = d.Value; }
+            return si;
+        }
+
         static bool SetupFrame(InterruptFrame* f, Thread me, int sig, SigInfoData d)
         {
+            Process P = Process.Of(me);
             SigAction act = P.Actions[sig];
             // The handler becomes the return address: it must be a user address (a kernel or
             // non-canonical one would fault the kernel's return to user mode).
             if (act.Handler >= UserTop) return false;
             ulong sp = f->Rsp;
             bool onAlt = me.AltStackFlags == 0 && me.AltStackSize != 0 && sp - me.AltStackSp <= me.AltStackSize;
-            if ((act.Flags & SA_ONSTACK) != 0 && me.AltStackFlags == 0 && !onAlt) sp = me.AltStackSp + me.AltStackSize;
+            if ((act.Flags & SigCodes.SA_ONSTACK) != 0 && me.AltStackFlags == 0 && !onAlt) sp = me.AltStackSp + me.AltStackSize;
             else sp -= 128;                                       // skip the red zone
             sp = (sp - 512) & ~63UL;
             ulong fpAddr = sp;
-            sp = ((sp - FrameSize) & ~15UL) - 8;
+            sp = ((sp - (ulong)sizeof(RtSigFrame)) & ~15UL) - 8;
             ulong frame = sp;
 
-            byte* buf = stackalloc byte[FrameSize];
-            for (int i = 0; i < FrameSize; i++) buf[i] = 0;
-            *(ulong*)buf = act.Restorer;
-            byte* uc = buf + 8;
-            *(ulong*)(uc + 16) = me.AltStackSp;
-            *(int*)(uc + 24) = me.AltStackFlags == 0 ? (onAlt ? 1 : 0) : 2;
-            *(ulong*)(uc + 32) = me.AltStackSize;
-            ulong* g = (ulong*)(uc + 40);                          // struct sigcontext
-            g[0] = f->R8; g[1] = f->R9; g[2] = f->R10; g[3] = f->R11; g[4] = f->R12; g[5] = f->R13; g[6] = f->R14; g[7] = f->R15;
-            g[8] = f->Rdi; g[9] = f->Rsi; g[10] = f->Rbp; g[11] = f->Rbx; g[12] = f->Rdx; g[13] = f->Rax; g[14] = f->Rcx;
-            g[15] = f->Rsp; g[16] = f->Rip; g[17] = f->Rflags;
-            g[18] = Gdt.UserCode | ((ulong)Gdt.UserData << 48);   // cs, gs, fs, ss
-            g[19] = f->Vector < 32 ? f->Error : 0;
-            g[20] = f->Vector < 32 ? f->Vector : 0;
+            RtSigFrame fr = default;
+            fr.Pretcode = act.Restorer;
+            fr.Uc.Stack.Sp = me.AltStackSp;
+            fr.Uc.Stack.Flags = me.AltStackFlags == 0 ? (onAlt ? SigCodes.SS_ONSTACK : 0) : SigCodes.SS_DISABLE;
+            fr.Uc.Stack.Size = me.AltStackSize;
+            ref SigContext g = ref fr.Uc.MContext;
+            g.R8 = f->R8; g.R9 = f->R9; g.R10 = f->R10; g.R11 = f->R11; g.R12 = f->R12; g.R13 = f->R13; g.R14 = f->R14; g.R15 = f->R15;
+            g.Rdi = f->Rdi; g.Rsi = f->Rsi; g.Rbp = f->Rbp; g.Rbx = f->Rbx; g.Rdx = f->Rdx; g.Rax = f->Rax; g.Rcx = f->Rcx;
+            g.Rsp = f->Rsp; g.Rip = f->Rip; g.Eflags = f->Rflags;
+            g.Cs = (ushort)Gdt.UserCode; g.Ss = (ushort)Gdt.UserData;
+            g.Err = f->Vector < 32 ? f->Error : 0;
+            g.Trapno = f->Vector < 32 ? f->Vector : 0;
             ulong ucMask = me.RestoreMaskAfterSignal ? me.SavedMaskForSuspend : me.SignalMask;
             me.RestoreMaskAfterSignal = false;
-            g[21] = ucMask;
-            g[22] = f->Vector == 14 ? Cpu.ReadCr2() : 0;
-            g[23] = fpAddr;
-            *(ulong*)(uc + 296) = ucMask;                           // uc_sigmask
-            byte* si = buf + 8 + UcontextSize;
-            *(int*)si = sig;
-            *(int*)(si + 8) = d.Code;
-            if (sig == Signal.SIGSEGV || sig == Signal.SIGBUS || sig == Signal.SIGILL || sig == Signal.SIGFPE || sig == Signal.SIGTRAP)
-                *(ulong*)(si + 16) = d.Addr;
-            else if (d.Code == SI_TIMER)
-            {
-                *(int*)(si + 16) = d.TimerId; *(int*)(si + 20) = d.Overrun; *(ulong*)(si + 24) = d.Value;
-            }
-            else { *(int*)(si + 16) = d.Pid; *(int*)(si + 20) = d.Uid; *(ulong*)(si + 24) = d.Value; }
+            g.Oldmask = ucMask;
+            g.Cr2 = f->Vector == 14 ? Cpu.ReadCr2() : 0;
+            g.FpState = fpAddr;
+            fr.Uc.SigMask = ucMask;
+            fr.Info = ToSigInfo(sig, d);
 
             byte* fp = stackalloc byte[512 + 16];
             fp = (byte*)(((ulong)fp + 15) & ~15UL);
             FpuState.Capture(f, fp);
             if (new UserPtr(fpAddr).CopyOut(fp, 512) != 0) return false;
-            if (new UserPtr(frame).CopyOut(buf, FrameSize) != 0) return false;
+            if (new UserPtr(frame).CopyOut(&fr, (ulong)sizeof(RtSigFrame)) != 0) return false;
 
             f->Rip = act.Handler;
             f->Rsp = frame;
             f->Rdi = (ulong)sig;
-            f->Rsi = frame + 8 + UcontextSize;
-            f->Rdx = frame + 8;
+            f->Rsi = frame + (ulong)((byte*)&fr.Info - (byte*)&fr);
+            f->Rdx = frame + (ulong)((byte*)&fr.Uc - (byte*)&fr);
             f->Rax = 0;
             f->Rflags &= ~0x50500UL;                               // clear AC, RF, DF and TF (0x100)
             me.SignalMask |= act.Mask & ~Unblockable;
-            if ((act.Flags & SA_NODEFER) == 0) me.SignalMask |= Bit(sig);
-            if ((act.Flags & SA_RESETHAND) != 0) P.Actions[sig].Handler = 0;
+            if ((act.Flags & SigCodes.SA_NODEFER) == 0) me.SignalMask |= Bit(sig);
+            if ((act.Flags & SigCodes.SA_RESETHAND) != 0) P.Actions[sig].Handler = 0;
             return true;
         }
 
@@ -246,35 +252,36 @@ namespace Kernel.Sched
         public static ulong Return(InterruptFrame* f)
         {
             Thread me = Scheduler.Current;
+            Process P = Process.Of(me);
             ulong ucAddr = f->Rsp;                                  // the handler's ret popped pretcode
-            byte* uc = stackalloc byte[UcontextSize];
-            if (new UserPtr(ucAddr).CopyIn(uc, UcontextSize) != 0) { P.KillBySignal(Signal.SIGSEGV, f, ucAddr, true); return 0; }
-            ulong* g = (ulong*)(uc + 40);
-            f->R8 = g[0]; f->R9 = g[1]; f->R10 = g[2]; f->R11 = g[3]; f->R12 = g[4]; f->R13 = g[5]; f->R14 = g[6]; f->R15 = g[7];
-            f->Rdi = g[8]; f->Rsi = g[9]; f->Rbp = g[10]; f->Rbx = g[11]; f->Rdx = g[12]; f->Rax = g[13]; f->Rcx = g[14];
-            f->Rsp = g[15];
+            UContext uc;
+            if (new UserPtr(ucAddr).CopyIn(&uc, (ulong)sizeof(UContext)) != 0) { P.KillBySignal(Signal.SIGSEGV, f, ucAddr, true); return 0; }
+            ref SigContext g = ref uc.MContext;
+            f->R8 = g.R8; f->R9 = g.R9; f->R10 = g.R10; f->R11 = g.R11; f->R12 = g.R12; f->R13 = g.R13; f->R14 = g.R14; f->R15 = g.R15;
+            f->Rdi = g.Rdi; f->Rsi = g.Rsi; f->Rbp = g.Rbp; f->Rbx = g.Rbx; f->Rdx = g.Rdx; f->Rax = g.Rax; f->Rcx = g.Rcx;
+            f->Rsp = g.Rsp;
             const ulong userFlags = 0x40dd5;                       // CF PF AF ZF SF TF DF OF AC
-            f->Rflags = (f->Rflags & ~userFlags) | (g[17] & userFlags);
-            me.SignalMask = *(ulong*)(uc + 296) & ~Unblockable;
+            f->Rflags = (f->Rflags & ~userFlags) | (g.Eflags & userFlags);
+            me.SignalMask = uc.SigMask & ~Unblockable;
             // A non-canonical or kernel rip can never be returned to: as on Linux (where the
             // return to user mode faults), the frame is restored and a catchable SIGSEGV is
             // delivered at that rip. The frame below records it; the program's rip stays the
             // handler's or the thread ends.
-            f->Rip = g[16];
-            bool badRip = g[16] >= UserTop;
+            f->Rip = g.Rip;
+            bool badRip = g.Rip >= UserTop;
             // An fpstate that cannot be read, or that fxrstor would refuse, makes the frame bad:
             // SIGSEGV (Linux's badframe), the registers above already restored.
             bool badFp = false;
-            if (g[23] != 0)
+            if (g.FpState != 0)
             {
                 byte* fp = stackalloc byte[512 + 16];
                 fp = (byte*)(((ulong)fp + 15) & ~15UL);
-                if (new UserPtr(g[23]).CopyIn(fp, 512) != 0 || !FpuState.IsValid(fp)) badFp = true;
+                if (new UserPtr(g.FpState).CopyIn(fp, 512) != 0 || !FpuState.IsValid(fp)) badFp = true;
                 else FpuState.Install(f, fp);
             }
             if (badRip || badFp)
             {
-                Fault(f, Signal.SIGSEGV, SI_KERNEL, 0);
+                Fault(f, Signal.SIGSEGV, SigCodes.SI_KERNEL, 0);
                 if (f->Rip >= UserTop) P.KillBySignal(Signal.SIGSEGV, f, 0, false);   // never return there
             }
             return f->Rax;

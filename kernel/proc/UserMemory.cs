@@ -1,18 +1,9 @@
 using Kernel.Arch;
 using Kernel.Memory;
+using Kernel.Fs;
 
 namespace Kernel.Proc
 {
-    /// What a file mapping reads its pages from (an inode of fs/, seen from here without
-    /// importing the VFS).
-    public unsafe interface IFileBacking
-    {
-        long Size { get; }
-        /// Physical page of file page `index` (copied up when `write`), or ulong.MaxValue.
-        ulong PageFor(long index, bool write);
-        long ReadKernel(long offset, byte* dst, long len);
-    }
-
     /// A program's memory: VMAs over an address space, filled on demand (a fault in a VMA
     /// maps a zeroed frame with the VMA's permissions). Frames are owned here and freed on
     /// unmap.
@@ -26,6 +17,23 @@ namespace Kernel.Proc
         public ulong MmapBase = MmapTop;
 
         public UserMemory() { Space = AddressSpace.CreateUser(); }
+
+        static int _nextSpaceId = 1;
+        readonly ulong _spaceId = (ulong)_nextSpaceId++;
+
+        /// The futex key of user address `uaddr` (at least one futex op has touched it): a
+        /// MAP_SHARED file mapping is keyed by its backing page, so every mapping of that page
+        /// meets on one key; other memory by this address space and the address.
+        public ulong FutexKey(ulong uaddr)
+        {
+            int i = Vmas.IndexOf(uaddr);
+            if (i >= 0 && Vmas[i].Kind == KindFileShared)
+            {
+                ulong pte = Space.Lookup(uaddr & ~0xfffUL);
+                if ((pte & 1) != 0) return (1UL << 63) | (pte & 0x000ffffffffff000UL) | (uaddr & 0xfff);
+            }
+            return (_spaceId << 47) | uaddr;
+        }
 
         // ---- file mappings: VMAs of kind KindFilePrivate/KindFileShared, with their file and
         // offset in a side table (newest first wins, so a remapped range finds its own).
@@ -53,6 +61,13 @@ namespace Kernel.Proc
             for (int i = _mapCount - 1; i >= 0; i--)
                 if (addr >= _maps[i].Start && addr < _maps[i].End) return i;
             return -1;
+        }
+
+        /// The file that `addr` of a file VMA maps, or null (for /proc/self/maps).
+        public IFileBacking FileOf(ulong addr)
+        {
+            int m = FindMap(addr);
+            return m < 0 ? null : _maps[m].File;
         }
 
         /// File offset that `addr` of a file VMA maps (for /proc/self/maps).
@@ -132,6 +147,15 @@ namespace Kernel.Proc
         public void AddVma(ulong start, ulong end, uint prot, uint kind)
         {
             Vmas.Insert(new Vma { Start = start, End = end, Prot = prot, Kind = kind });
+        }
+
+        /// Tears the whole address space down: every mapping's frames (those a file or the
+        /// vDSO does not own), then the page tables. The object is unusable afterwards; it
+        /// must not be the active address space.
+        public void Destroy()
+        {
+            Unmap(0, AddressSpace.UserLimit);
+            Space.FreeUserTables();
         }
 
         /// Unmaps [start, end): page-table entries go and their frames are freed.

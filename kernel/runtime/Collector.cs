@@ -17,7 +17,8 @@ namespace Kernel.Runtime
     ///    current) stack pointer to the top. switch_context and gc_spill_registers push the
     ///    callee-saved registers there first, so references held in registers are seen; a
     ///    syscall or interrupt frame on the stack holds only user values, which are harmless.
-    ///    The scheduler, which knows the threads, installs the stack walk (Start).
+    ///    The scheduler, which knows the threads, provides the stack walk (Configure, wired
+    ///    in Kmain).
     /// From the roots, objects are traced precisely through their MethodTable's GC
     /// descriptor (GcDesc).
     ///
@@ -50,17 +51,22 @@ namespace Kernel.Runtime
 
         public static ulong Collections, LastPauseNs, MaxPauseNs, TotalPauseNs, LastLiveBytes, LastFreedBytes, TotalFreedBytes;
 
-        /// Turns collection on once the scheduler knows the threads and the collecting code
-        /// runs on a thread's stack. `stressEvery` > 0 collects at every n-th allocation.
-        public static void Start(delegate*<ulong, void> scanStacks, ulong stressEvery)
+        /// The stack walk (installed by the scheduler's layer) and the stress setting:
+        /// `stressEvery` > 0 collects at every n-th allocation.
+        public static void Configure(delegate*<ulong, void> scanStacks, ulong stressEvery)
         {
             _scanStacks = scanStacks;
             _stressEvery = stressEvery;
+        }
+
+        /// Turns collection on, once the scheduler knows the threads and the collecting code
+        /// runs on a thread's stack.
+        public static void Enable()
+        {
+            if (_scanStacks == null) Panic.Halt("gc: enabled before the stack walk was configured");
             if (!_enabled) _stack.Init(&GetPage, &FreePage);
             _enabled = true;
         }
-
-        public static bool Stress => _stressEvery != 0;
 
         /// An interrupt or exception that arrived while kernel code ran: no collection until
         /// it returns (the interrupted code may be anywhere).

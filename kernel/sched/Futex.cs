@@ -1,9 +1,9 @@
-using Kernel.Syscalls;
+
 
 namespace Kernel.Sched
 {
-    /// Futex wait queues keyed by user address (one address space: the virtual address is
-    /// the key), in hashed buckets kept in FIFO order.
+    /// Futex wait queues by key (the process layer makes keys from an address space and an
+    /// address, or a shared page: UserMemory.FutexKey), in hashed buckets kept in FIFO order.
     public static class Futex
     {
         const int Buckets = 256;

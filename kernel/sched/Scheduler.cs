@@ -24,6 +24,16 @@ namespace Kernel.Sched
         static extern ulong* SyscallKernelRsp();
 
         public static Thread Current;
+
+        // The process layer (signals, interval timers) sits above the scheduler and installs
+        // these at start-up (kernel/Kmain.cs).
+        /// Whether a signal would interrupt thread `t`'s interruptible wait.
+        public static delegate*<Thread, bool> SignalPending;
+        /// Each timer tick: the time now, and the tick's length when it interrupted a thread
+        /// (0 when the CPU was idle), and whether that was in user mode.
+        public static delegate*<ulong, ulong, bool, void> OnTimerTick;
+        /// On the way back to user mode from a tick: deliver pending signals.
+        public static delegate*<InterruptFrame*, void> BeforeUserReturn;
         static Thread _runHead, _runTail;
         static Thread[] _all = new Thread[64];
         static int _count;
@@ -84,7 +94,7 @@ namespace Kernel.Sched
         /// preempted) and ends when `fn` returns.
         public static Thread StartKernelThread(delegate*<ulong, void> fn, ulong arg)
         {
-            var t = new Thread(Proc.Process.Current, -1) { IsKernel = true };
+            var t = new Thread(null, -1) { IsKernel = true };
             t.KernelStackTop = KernelStacks.Allocate(ThreadStackPages);
             ulong* sp = (ulong*)(t.KernelStackTop - 8 * 8);
             // switch_context pops r15 r14 r13 r12 rbx rbp, then returns to kthread_start.
@@ -134,7 +144,7 @@ namespace Kernel.Sched
             me.Wake = WakeReason.None;
             me.WakeAtNs = wakeAtNs;
             me.Interruptible = interruptible;
-            if (interruptible && !me.IsKernel && Signals.HasDeliverable(me)) { me.State = ThreadState.Runnable; return WakeReason.Interrupted; }
+            if (interruptible && !me.IsKernel && SignalPending != null && SignalPending(me)) { me.State = ThreadState.Runnable; return WakeReason.Interrupted; }
             Reschedule();
             me.WakeAtNs = 0;
             me.Interruptible = false;
@@ -252,14 +262,13 @@ namespace Kernel.Sched
         {
             ulong now = Clock.MonotonicNs();
             CheckTimeouts(now);
-            Proc.Itimers.Tick(now);
             // A tick that interrupts a thread (not the idle halt) is charged to the CPU-time itimers.
-            if (f->FromUser || (!_idle && Current.State == ThreadState.Runnable))
-                Proc.Itimers.ChargeTick(1000000000UL / (ulong)Timer.Hz, f->FromUser);
+            bool charged = f->FromUser || (!_idle && Current.State == ThreadState.Runnable);
+            if (OnTimerTick != null) OnTimerTick(now, charged ? 1000000000UL / (ulong)Timer.Hz : 0, f->FromUser);
             if (f->FromUser)
             {
                 if (_runHead != null && now - _sliceStart >= SliceNs) Yield();
-                Signals.DeliverPending(f);
+                if (BeforeUserReturn != null) BeforeUserReturn(f);
             }
             return f;
         }

@@ -1,5 +1,4 @@
 using Kernel.Arch;
-using Kernel.Proc;
 
 namespace Kernel.Sched
 {
@@ -8,11 +7,15 @@ namespace Kernel.Sched
     /// Why a blocked thread woke up.
     public enum WakeReason { None, Woken, TimedOut, Interrupted }
 
+    /// What threads belong to: the process layer's Process derives from it, so the scheduler
+    /// knows a thread's owner without knowing what a process is.
+    public abstract class ThreadGroup { }
+
     /// A thread of the program: its kernel stack and saved kernel context, its user-visible
     /// identity, and the per-thread parts of signal and TLS state.
     public sealed unsafe class Thread
     {
-        public readonly Process Process;
+        public readonly ThreadGroup Group;     // its process (null for a kernel thread)
         public readonly int Tid;
         public ThreadState State;
         public ulong KernelStackTop;
@@ -22,7 +25,7 @@ namespace Kernel.Sched
         public ulong ClearChildTid;             // CLONE_CHILD_CLEARTID / set_tid_address
         public ulong RobustList;
         public ulong AltStackSp, AltStackSize;
-        public int AltStackFlags = 2;           // SS_DISABLE
+        public int AltStackFlags = Abi.SigCodes.SS_DISABLE;
 
         // Blocking: at most one wait at a time.
         public ulong WakeAtNs;                  // 0 = no timeout
@@ -38,19 +41,18 @@ namespace Kernel.Sched
 
         public InterruptFrame* SyscallFrame;   // frame of the syscall in progress (for signals)
         public ulong CpuTimeNs, RanSinceNs;
-        public bool RestartSyscall;
         public bool IsKernel;                   // a kernel thread: ring 0 only, no program state
         public int Policy;                      // SCHED_OTHER/BATCH/IDLE as set (all round-robin here)
         public ulong TimerSlackNs = 50000;
         public ulong SavedMaskForSuspend;       // rt_sigsuspend: mask to restore after the handler
-        public bool RestoreMaskAfterSignal;             // an EINTR that SA_RESTART (or no handler) may restart
+        public bool RestoreMaskAfterSignal;     // the call set a temporary mask: restore SavedMaskForSuspend when it ends
         public readonly byte[] Name = new byte[16];
 
         public byte* FpuArea;          // x87/SSE state while switched out (16-byte aligned)
 
-        public Thread(Process p, int tid)
+        public Thread(ThreadGroup group, int tid)
         {
-            Process = p; Tid = tid;
+            Group = group; Tid = tid;
             FpuArea = (byte*)Memory.Heap.AllocZeroed(512);        // the 512-byte class is 512-aligned
         }
     }

@@ -42,7 +42,7 @@ namespace Kernel.Vdso
             ulong start = m.Vmas.FindFreeTopDown((pages + 1) * 4096, UserMemory.MmapBottom, UserMemory.MmapTop);
             if (start == 0) return 0;
             m.AddVma(start, start + 4096, UserMemory.ProtRead, VmaKind.Image);
-            m.Space.Map(start, _vvarFrame, UserMemory.PteFlags(UserMemory.ProtRead));
+            m.Space.Map(start, _vvarFrame, UserMemory.PteFlags(UserMemory.ProtRead) | UserMemory.Borrowed);   // shared by every process
             ulong code = start + 4096;
             for (ulong i = 0; i < pages; i++)
             {

@@ -46,6 +46,16 @@ public class KernelBootTests(ITestOutputHelper output)
         r.ShouldBeWellFormed();
     }
 
+    [Fact]
+    public void AddressSpaceTeardownFreesEveryFrame()
+    {
+        var r = Qemu.Boot("microvm", "log=2 test=address-space");
+        r.Log.Should().Contain("self-test address-space: PASS", r.ToString());
+        r.Log.Should().NotContain("FAILED", r.ToString());
+        r.ExitCode.Should().Be(BootResult.Normal, r.ToString());
+        r.ShouldNotPanic();
+    }
+
     [Theory]
     [InlineData("microvm")]
     [InlineData("q35")]

@@ -4,7 +4,7 @@ using Kernel.Abi;
 
 namespace HostTests;
 
-/// <summary>syscalls/Abi.cs: struct layouts must match the Linux x86-64 ABI byte for byte.</summary>
+/// <summary>abi/*.cs: struct layouts must match the Linux x86-64 ABI byte for byte.</summary>
 public class AbiLayoutTests
 {
     static int Off<T>(string field) => (int)Marshal.OffsetOf<T>(field);
@@ -27,6 +27,44 @@ public class AbiLayoutTests
         Size<WinSize>(8);
         Size<Termios>(36);
         Size<SigAction>(32);
+        Size<SigInfo>(128);
+        Size<StackT>(24);
+        Size<SigContext>(256);
+        Size<UContext>(304);
+        Size<RtSigFrame>(8 + 304 + 128);
+        Size<SignalfdSiginfo>(128);
+        Size<SigEvent>(64);
+        Size<Statx>(256);
+        Size<StatxTimestamp>(16);
+        Size<Statfs>(120);
+        Size<PollFd>(8);
+        Size<EpollEvent>(12);
+        Size<Flock>(32);
+        Size<Utsname>(390);
+        Size<CloneArgs>(88);
+        Size<FutexWaitv>(24);
+        Size<Rusage>(144);
+        Size<RobustListHead>(24);
+        Size<Tms>(32);
+        Size<OpenHow>(24);
+    }
+
+    [Fact]
+    public void SignalFrameOffsets()
+    {
+        Off<RtSigFrame>("Uc").Should().Be(8);
+        Off<RtSigFrame>("Info").Should().Be(8 + 304);
+        Off<UContext>("Stack").Should().Be(16);
+        Off<UContext>("MContext").Should().Be(40);
+        Off<UContext>("SigMask").Should().Be(296);
+        Off<SigContext>("Rip").Should().Be(128);
+        Off<SigContext>("Cs").Should().Be(144);
+        Off<SigContext>("Ss").Should().Be(150);
+        Off<SigContext>("FpState").Should().Be(184);
+        Off<SigInfo>("Code").Should().Be(8);
+        Off<SigInfo>("Pid").Should().Be(16);
+        Off<SigInfo>("Value").Should().Be(24);
+        Off<SignalfdSiginfo>("Addr").Should().Be(72);
     }
 
     [Fact]
@@ -70,6 +108,7 @@ public class AbiLayoutTests
     }
 
     const string LayoutC = """
+        #define _GNU_SOURCE
         #include <stdio.h>
         #include <stddef.h>
         #include <sys/stat.h>
@@ -79,6 +118,20 @@ public class AbiLayoutTests
         #include <sys/ioctl.h>
         #include <time.h>
         #include <asm/termbits.h>
+        #include <signal.h>
+        #include <ucontext.h>
+        #include <sys/signalfd.h>
+        #include <sys/vfs.h>
+        #include <poll.h>
+        #include <sys/epoll.h>
+        #include <fcntl.h>
+        #include <sys/utsname.h>
+        #include <dirent.h>
+        #include <linux/sched.h>
+        #include <linux/futex.h>
+        #include <linux/openat2.h>
+        #include <sys/times.h>
+        #define O(t, f) (size_t)offsetof(t, f)
         int main(void) {
             printf("Stat %zu %zu %zu %zu %zu %zu\n", sizeof(struct stat), offsetof(struct stat, st_mode), offsetof(struct stat, st_size),
                    offsetof(struct stat, st_atim), offsetof(struct stat, st_mtim), offsetof(struct stat, st_ctim));
@@ -89,6 +142,31 @@ public class AbiLayoutTests
                    offsetof(struct sysinfo, procs), offsetof(struct sysinfo, totalhigh), offsetof(struct sysinfo, mem_unit));
             printf("WinSize %zu\n", sizeof(struct winsize));
             printf("Termios %zu %zu %zu\n", sizeof(struct termios), offsetof(struct termios, c_line), offsetof(struct termios, c_cc));
+            printf("SigInfo %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(siginfo_t), O(siginfo_t, si_code), O(siginfo_t, si_pid), O(siginfo_t, si_uid),
+                   O(siginfo_t, si_timerid), O(siginfo_t, si_overrun), O(siginfo_t, si_value), O(siginfo_t, si_addr));
+            printf("StackT %zu %zu %zu\n", sizeof(stack_t), O(stack_t, ss_flags), O(stack_t, ss_size));
+            printf("SigContext %zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct sigcontext), O(struct sigcontext, rip), O(struct sigcontext, eflags),
+                   O(struct sigcontext, cs), O(struct sigcontext, err), O(struct sigcontext, cr2), O(struct sigcontext, fpstate));
+            printf("UContext %zu %zu %zu\n", O(ucontext_t, uc_stack), O(ucontext_t, uc_mcontext), O(ucontext_t, uc_sigmask));
+            printf("SignalfdSiginfo %zu %zu %zu %zu %zu %zu\n", sizeof(struct signalfd_siginfo), O(struct signalfd_siginfo, ssi_tid),
+                   O(struct signalfd_siginfo, ssi_overrun), O(struct signalfd_siginfo, ssi_int), O(struct signalfd_siginfo, ssi_ptr), O(struct signalfd_siginfo, ssi_addr));
+            printf("SigEvent %zu %zu %zu %zu\n", sizeof(struct sigevent), O(struct sigevent, sigev_signo), O(struct sigevent, sigev_notify),
+                   O(struct sigevent, _sigev_un._tid));
+            printf("Statx %zu %zu %zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct statx), O(struct statx, stx_mode), O(struct statx, stx_ino),
+                   O(struct statx, stx_attributes_mask), O(struct statx, stx_atime), O(struct statx, stx_ctime), O(struct statx, stx_mtime),
+                   O(struct statx, stx_rdev_major), O(struct statx, stx_mnt_id));
+            printf("Statfs %zu %zu %zu %zu\n", sizeof(struct statfs), O(struct statfs, f_fsid), O(struct statfs, f_namelen), O(struct statfs, f_flags));
+            printf("PollFd %zu %zu\n", sizeof(struct pollfd), O(struct pollfd, revents));
+            printf("EpollEvent %zu %zu\n", sizeof(struct epoll_event), O(struct epoll_event, data));
+            printf("Flock %zu %zu %zu %zu\n", sizeof(struct flock), O(struct flock, l_start), O(struct flock, l_len), O(struct flock, l_pid));
+            printf("Utsname %zu %zu\n", sizeof(struct utsname), O(struct utsname, machine));
+            printf("LinuxDirent64 %zu %zu %zu %zu\n", O(struct dirent64, d_off), O(struct dirent64, d_reclen), O(struct dirent64, d_type), O(struct dirent64, d_name));
+            printf("CloneArgs %zu %zu %zu %zu\n", sizeof(struct clone_args), O(struct clone_args, exit_signal), O(struct clone_args, tls), O(struct clone_args, cgroup));
+            printf("FutexWaitv %zu %zu %zu\n", sizeof(struct futex_waitv), O(struct futex_waitv, uaddr), O(struct futex_waitv, flags));
+            printf("Rusage %zu %zu\n", sizeof(struct rusage), O(struct rusage, ru_stime));
+            printf("RobustListHead %zu %zu %zu\n", sizeof(struct robust_list_head), O(struct robust_list_head, futex_offset), O(struct robust_list_head, list_op_pending));
+            printf("Tms %zu %zu\n", sizeof(struct tms), O(struct tms, tms_cstime));
+            printf("OpenHow %zu %zu %zu\n", sizeof(struct open_how), O(struct open_how, mode), O(struct open_how, resolve));
             return 0;
         }
         """;
@@ -98,7 +176,12 @@ public class AbiLayoutTests
     public void MatchesHostCHeaders()
     {
         var exe = TestUtil.CompileC("gcc", LayoutC, "-O0", TestUtil.TempDir(), "abi-layout");
-        if (exe == null) return;
+        if (exe == null)
+        {
+            // Without gcc the check is skipped; with it, the program must build.
+            TestUtil.Which("gcc").Should().BeNull("gcc is installed, so the layout program must compile");
+            return;
+        }
         var r = TestUtil.Run(exe, []);
         r.Code.Should().Be(0);
         var ours = string.Join("\n", [
@@ -109,6 +192,25 @@ public class AbiLayoutTests
             $"Sysinfo {Marshal.SizeOf<Sysinfo>()} {Off<Sysinfo>("TotalRam")} {Off<Sysinfo>("Procs")} {Off<Sysinfo>("TotalHigh")} {Off<Sysinfo>("MemUnit")}",
             $"WinSize {Marshal.SizeOf<WinSize>()}",
             $"Termios {Marshal.SizeOf<Termios>()} {Off<Termios>("Line")} {Off<Termios>("Cc")}",
+            $"SigInfo {Marshal.SizeOf<SigInfo>()} {Off<SigInfo>("Code")} {Off<SigInfo>("Pid")} {Off<SigInfo>("Uid")} {Off<SigInfo>("TimerId")} {Off<SigInfo>("Overrun")} {Off<SigInfo>("Value")} {Off<SigInfo>("Addr")}",
+            $"StackT {Marshal.SizeOf<StackT>()} {Off<StackT>("Flags")} {Off<StackT>("Size")}",
+            $"SigContext {Marshal.SizeOf<SigContext>()} {Off<SigContext>("Rip")} {Off<SigContext>("Eflags")} {Off<SigContext>("Cs")} {Off<SigContext>("Err")} {Off<SigContext>("Cr2")} {Off<SigContext>("FpState")}",
+            $"UContext {Off<UContext>("Stack")} {Off<UContext>("MContext")} {Off<UContext>("SigMask")}",
+            $"SignalfdSiginfo {Marshal.SizeOf<SignalfdSiginfo>()} {Off<SignalfdSiginfo>("Tid")} {Off<SignalfdSiginfo>("Overrun")} {Off<SignalfdSiginfo>("Int")} {Off<SignalfdSiginfo>("Ptr")} {Off<SignalfdSiginfo>("Addr")}",
+            $"SigEvent {Marshal.SizeOf<SigEvent>()} {Off<SigEvent>("Signo")} {Off<SigEvent>("Notify")} {Off<SigEvent>("ThreadId")}",
+            $"Statx {Marshal.SizeOf<Statx>()} {Off<Statx>("Mode")} {Off<Statx>("Ino")} {Off<Statx>("AttributesMask")} {Off<Statx>("Atime")} {Off<Statx>("Ctime")} {Off<Statx>("Mtime")} {Off<Statx>("RdevMajor")} {Off<Statx>("MntId")}",
+            $"Statfs {Marshal.SizeOf<Statfs>()} {Off<Statfs>("Fsid")} {Off<Statfs>("Namelen")} {Off<Statfs>("Flags")}",
+            $"PollFd {Marshal.SizeOf<PollFd>()} {Off<PollFd>("Revents")}",
+            $"EpollEvent {Marshal.SizeOf<EpollEvent>()} {Off<EpollEvent>("Data")}",
+            $"Flock {Marshal.SizeOf<Flock>()} {Off<Flock>("Start")} {Off<Flock>("Len")} {Off<Flock>("Pid")}",
+            $"Utsname {Marshal.SizeOf<Utsname>()} {Off<Utsname>("Machine")}",
+            $"LinuxDirent64 {Off<LinuxDirent64>("Off")} {Off<LinuxDirent64>("Reclen")} {Off<LinuxDirent64>("Type")} {LinuxDirent64.NameOffset}",
+            $"CloneArgs {Marshal.SizeOf<CloneArgs>()} {Off<CloneArgs>("ExitSignal")} {Off<CloneArgs>("Tls")} {Off<CloneArgs>("Cgroup")}",
+            $"FutexWaitv {Marshal.SizeOf<FutexWaitv>()} {Off<FutexWaitv>("Uaddr")} {Off<FutexWaitv>("Flags")}",
+            $"Rusage {Marshal.SizeOf<Rusage>()} {Off<Rusage>("Stime")}",
+            $"RobustListHead {Marshal.SizeOf<RobustListHead>()} {Off<RobustListHead>("FutexOffset")} {Off<RobustListHead>("ListOpPending")}",
+            $"Tms {Marshal.SizeOf<Tms>()} {Off<Tms>("Cstime")}",
+            $"OpenHow {Marshal.SizeOf<OpenHow>()} {Off<OpenHow>("Mode")} {Off<OpenHow>("Resolve")}",
             ""]);
         r.Out.Should().Be(ours);
     }

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Kernel.Loader;
+using Kernel.Abi;
 
 namespace HostTests;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Kernel.Fs;
-using Kernel.Syscalls;
+using Kernel.Abi;
 using Ukpack;
 
 namespace HostTests;

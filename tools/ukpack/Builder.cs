@@ -1,5 +1,5 @@
 using System.Text;
-using Kernel.Loader;
+using Kernel.Abi;
 using Microsoft.Extensions.Logging;
 
 namespace Ukpack;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Kernel.Loader;
+using Kernel.Abi;
 
 namespace Ukpack;
 

@@ -58,16 +58,8 @@ public static class ImageWriter
 
         var head = new byte[fsOff];
         var h = head.AsSpan();
-        BinaryPrimitives.WriteUInt32LittleEndian(h[0..], PayloadFormat.Magic);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], PayloadFormat.Version);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[8..], count);
-        static void Row(Span<byte> h, int i, uint kind, long o, long l)
-        {
-            var r = h.Slice(PayloadFormat.HeaderSize + i * PayloadFormat.SectionRowSize, PayloadFormat.SectionRowSize);
-            BinaryPrimitives.WriteUInt32LittleEndian(r[0..], kind);
-            BinaryPrimitives.WriteUInt64LittleEndian(r[8..], (ulong)o);
-            BinaryPrimitives.WriteUInt64LittleEndian(r[16..], (ulong)l);
-        }
+        PayloadWriter.WriteHeader(h, count);
+        static void Row(Span<byte> h, int i, uint kind, long o, long l) => PayloadWriter.WriteSection(h, (uint)i, kind, (ulong)o, (ulong)l);
         Row(h, 0, PayloadFormat.KindArgv, argvOff, argvB.Length);
         Row(h, 1, PayloadFormat.KindEnv, envOff, envB.Length);
         Row(h, 2, PayloadFormat.KindProgram, progOff, progB.Length);
@@ -100,11 +92,7 @@ public static class ImageWriter
     public static byte[] Trailer(long payloadOffset, long payloadLength, uint crc)
     {
         var t = new byte[PayloadFormat.TrailerSize];
-        PayloadFormat.WriteTrailerMagic(t);
-        BinaryPrimitives.WriteUInt64LittleEndian(t.AsSpan(8), (ulong)payloadOffset);
-        BinaryPrimitives.WriteUInt64LittleEndian(t.AsSpan(16), (ulong)payloadLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(t.AsSpan(24), crc);
-        BinaryPrimitives.WriteUInt32LittleEndian(t.AsSpan(28), PayloadFormat.TrailerVersion);
+        PayloadWriter.WriteTrailer(t, (ulong)payloadOffset, (ulong)payloadLength, crc);
         return t;
     }
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Kernel.Fs;
-using Kernel.Loader;
+using Kernel.Abi;
 
 namespace Ukpack;
 

@@ -250,11 +250,7 @@ public sealed class RootFsBuilder
         // Header, entries, names.
         var head = new byte[namesOffset];
         var hs = head.AsSpan();
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(hs[0..], RootFsFormat.Magic);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(hs[4..], RootFsFormat.Version);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(hs[8..], (uint)n);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(hs[16..], (ulong)namesOffset);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(hs[24..], (ulong)names.Length);
+        RootFsHeaderWriter.Write(hs, (uint)n, (ulong)namesOffset, (ulong)names.Length);
         for (int i = 0; i < n; i++)
             RootFsEntry.Encode(hs.Slice(RootFsFormat.HeaderSize + i * RootFsFormat.EntrySize, RootFsFormat.EntrySize), ref entries[i]);
         s.Write(head);

@@ -2,7 +2,7 @@
 # Published with NativeAOT (the pinned ILCompiler, as for the kernel) into one native
 # executable, out/ukpack: it starts in milliseconds, which `ukpack run` latency needs.
 # It finds out/kernel.elf beside itself.
-UKPACK_SRCS := $(wildcard tools/ukpack/*.cs) tools/ukpack/ukpack.csproj loader/ElfFile.cs fs/RootFsFormat.cs syscalls/SyscallList.cs
+UKPACK_SRCS := $(wildcard tools/ukpack/*.cs) tools/ukpack/ukpack.csproj abi/ElfFile.cs abi/FileMode.cs fs/RootFsFormat.cs syscalls/SyscallList.cs
 
 out/ukpack: $(UKPACK_SRCS)
 	@mkdir -p out

@@ -1,6 +1,7 @@
 using Kernel.Abi;
+using Kernel.Time;
 
-namespace Kernel.Time
+namespace Kernel.Sched
 {
     /// Deadlines from user-supplied timespecs, saturating instead of wrapping: a timeout too
     /// far away to matter (over ~300 years) means "no timeout" (0).

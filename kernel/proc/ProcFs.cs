@@ -2,27 +2,35 @@ using System;
 using Kernel.Console;
 using Kernel.Memory;
 using Kernel.Proc;
-using Kernel.Syscalls;
+using Kernel.Abi;
+using Kernel.Fs;
+using Kernel.Sched;
 
-namespace Kernel.Fs
+namespace Kernel.Proc
 {
     /// /proc: the files programs and libcs read, in Linux's formats. One process (pid 1).
     public static unsafe class ProcTree
     {
-        public static ulong InitialSp;       // the program's initial stack pointer (argc)
+        /// The process reading /proc/self: the calling thread's.
+        internal static Process Self => Process.Of(Scheduler.Current);
 
-        public static Inode Build(FileSystem fs)
+        /// The tree for process `p` (its pid directory, and its main thread's under task/).
+        public static Inode Build(FileSystem fs, Process p)
         {
             var root = new ProcDir(fs);
-            root.Add("self"u8, new MemSymlink(fs, "1"u8.ToArray()));
-            root.Add("thread-self"u8, new MemSymlink(fs, "1/task/1"u8.ToArray()));
+            var w = new LineWriter(stackalloc byte[48]);
+            w.Dec(p.Pid);
+            byte[] pidName = w.Written.ToArray();
+            root.Add("self"u8, new MemSymlink(fs, pidName));
+            w.Str("/task/"); w.Dec(p.Pid);
+            root.Add("thread-self"u8, new MemSymlink(fs, w.Written.ToArray()));
             var pid = new ProcDir(fs);
-            root.Add("1"u8, pid);
+            root.Add(pidName, pid);
             FillPid(fs, pid);
             var task = new ProcDir(fs);
             pid.Add("task"u8, task);
             var t1 = new ProcDir(fs);
-            task.Add("1"u8, t1);
+            task.Add(pidName, t1);
             FillPid(fs, t1);
             root.Add("cpuinfo"u8, new ProcFile(fs, ProcKind.CpuInfo));
             root.Add("meminfo"u8, new ProcFile(fs, ProcKind.MemInfo));
@@ -96,7 +104,7 @@ namespace Kernel.Fs
 
         static void Comm(ref LineWriter w)
         {
-            byte[] exe = Process.Current.ExePath;
+            byte[] exe = Self.ExePath;
             int s = 0;
             for (int i = 0; i < exe.Length; i++) if (exe[i] == '/') s = i + 1;
             int n = exe.Length - s;
@@ -112,10 +120,10 @@ namespace Kernel.Fs
         /// Copies the strings area from argv[0] (or envp[0]) to the end of the last string.
         static void UserStrings(ref LineWriter w, bool env)
         {
-            if (InitialSp == 0) return;
+            if (Self.InitialStack == 0) return;
             ulong argc;
-            if (new UserPtr(InitialSp).CopyIn(&argc, 8) != 0) return;
-            ulong vec = InitialSp + 8 + (env ? (argc + 1) * 8 : 0);
+            if (new UserPtr(Self.InitialStack).CopyIn(&argc, 8) != 0) return;
+            ulong vec = Self.InitialStack + 8 + (env ? (argc + 1) * 8 : 0);
             byte* chunk = stackalloc byte[256];
             for (ulong i = 0; ; i++)
             {
@@ -136,10 +144,10 @@ namespace Kernel.Fs
 
         static void Auxv(ref LineWriter w)
         {
-            if (InitialSp == 0) return;
+            if (Self.InitialStack == 0) return;
             ulong argc;
-            if (new UserPtr(InitialSp).CopyIn(&argc, 8) != 0) return;
-            ulong p = InitialSp + 8 + (argc + 1) * 8, v = 1;
+            if (new UserPtr(Self.InitialStack).CopyIn(&argc, 8) != 0) return;
+            ulong p = Self.InitialStack + 8 + (argc + 1) * 8, v = 1;
             while (v != 0) { if (new UserPtr(p).CopyIn(&v, 8) != 0) return; p += 8; }
             ulong* pair = stackalloc ulong[2];
             for (int i = 0; i < 64; i++)
@@ -153,7 +161,7 @@ namespace Kernel.Fs
 
         public static void Generate(ProcKind kind, ref LineWriter w)
         {
-            Process p = Process.Current;
+            Process p = Self;
             ulong up = Time.Clock.MonotonicNs() / 10000000;     // hundredths of a second
             switch (kind)
             {
@@ -211,7 +219,7 @@ namespace Kernel.Fs
                         w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(") R "); w.Dec(p.ParentPid);
                         w.Str(" 1 1 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 1 0 ");
                         w.Udec(p.StartTimeNs / 10000000); w.Str(" "); w.Udec(VmPages(p) * 4096); w.Str(" "); w.Udec(VmPages(p));
-                        w.Str(" 18446744073709551615 0 0 "); w.Udec(InitialSp); w.Str(" 0 0 ");
+                        w.Str(" 18446744073709551615 0 0 "); w.Udec(Self.InitialStack); w.Str(" 0 0 ");
                         w.Udec(p.PendingSignals); w.Str(" "); w.Udec(Sched.Scheduler.Current.SignalMask); w.Str(" 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
                         break;
                     }
@@ -251,6 +259,7 @@ namespace Kernel.Fs
 
         static void Maps(ref LineWriter w, Process p)
         {
+            Span<byte> pathBuf = stackalloc byte[1024];          // one buffer: stackalloc in a loop would grow the stack
             VmaList v = p.Memory.Vmas;
             for (int i = 0; i < v.Count; i++)
             {
@@ -262,9 +271,16 @@ namespace Kernel.Fs
                 w.Byte((byte)((m.Prot & 4) != 0 ? 'x' : '-')); w.Byte((byte)(m.Kind == UserMemory.KindFileShared ? 's' : 'p'));
                 w.Str(" "); HexPad(ref w, p.Memory.FileOffsetOf(m.Start), 8);
                 bool image = m.Kind == VmaKind.Image;
-                w.Str(image ? " 08:01 " : " 00:00 "); w.Udec(0);
-                ReadOnlySpan<byte> name = default;
+                Inode file = m.Kind == UserMemory.KindFilePrivate || m.Kind == UserMemory.KindFileShared ? p.Memory.FileOf(m.Start) as Inode : null;
+                w.Str(image || file != null ? " 08:01 " : " 00:00 "); w.Udec(0);
+                scoped ReadOnlySpan<byte> name = default;
                 if (image) name = p.ExePath;
+                else if (file != null)
+                {
+                    // A mapped file (the program's segments among them) shows its path.
+                    int n = Vfs.PathOf(file, pathBuf, out _);
+                    if (n > 0) name = pathBuf.Slice(0, n);
+                }
                 else if (m.Kind == VmaKind.Stack) name = "[stack]"u8;
                 else if (m.Kind == VmaKind.Heap) name = "[heap]"u8;
                 if (name.Length > 0)
@@ -351,7 +367,7 @@ namespace Kernel.Fs
                 if (name[i] < '0' || name[i] > '9' || (i == 0 && name[i] == '0' && name.Length > 1)) return Errno.ENOENT;
                 fd = fd * 10 + (name[i] - '0');
             }
-            if (Process.Current.Files.Get(fd) == null) return Errno.ENOENT;
+            if (ProcTree.Self.Files.Get(fd) == null) return Errno.ENOENT;
             child = ProcLink.ForFd(Fs, fd, this);
             return 0;
         }
@@ -363,7 +379,7 @@ namespace Kernel.Fs
         public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
         {
             e = default;
-            FdTable t = Process.Current.Files;
+            FdTable t = ProcTree.Self.Files;
             for (long fd = cookie < 2 ? 0 : cookie - 2; fd < FdTable.Max; fd++)
             {
                 if (t.Get((int)fd) == null) continue;
@@ -409,7 +425,9 @@ namespace Kernel.Fs
         public override long Size => 64;
         public override long Blocks() => 0;
 
-        public OpenFile File => _kind == ProcLinkKind.Fd ? Process.Current.Files.Get(_fd) : null;
+        public OpenFile File => _kind == ProcLinkKind.Fd ? ProcTree.Self.Files.Get(_fd) : null;
+
+        public override Inode MagicInode() => Target();
 
         public Inode Target()
         {
@@ -419,12 +437,12 @@ namespace Kernel.Fs
                     {
                         Span<byte> path = stackalloc byte[Vfs.PathMax];
                         Span<byte> tmp = stackalloc byte[Vfs.PathMax];
-                        byte[] exe = Process.Current.ExePath;
+                        byte[] exe = ProcTree.Self.ExePath;
                         for (int i = 0; i < exe.Length; i++) path[i] = exe[i];
                         if (Vfs.Resolve(Vfs.Root, path, exe.Length, tmp, true, out _, out Inode n, out _, out _, out _) != 0) return null;
                         return n;
                     }
-                case ProcLinkKind.Cwd: return Process.Current.Fs.Cwd;
+                case ProcLinkKind.Cwd: return ProcTree.Self.Fs.Cwd;
                 case ProcLinkKind.Root: return Vfs.Root;
                 default:
                     {
@@ -448,7 +466,7 @@ namespace Kernel.Fs
             }
             else if (_kind == ProcLinkKind.Exe)
             {
-                byte[] exe = Process.Current.ExePath;
+                byte[] exe = ProcTree.Self.ExePath;
                 n = exe.Length;
                 for (int i = 0; i < n; i++) tmp[i] = exe[i];
             }

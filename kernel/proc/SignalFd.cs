@@ -1,7 +1,8 @@
 using Kernel.Sched;
-using Kernel.Syscalls;
+using Kernel.Abi;
+using Kernel.Fs;
 
-namespace Kernel.Fs
+namespace Kernel.Proc
 {
     /// signalfd(2): reading takes pending signals in the mask as signalfd_siginfo records
     /// (128 bytes each) instead of running their handlers.
@@ -11,7 +12,7 @@ namespace Kernel.Fs
         public SignalFd(ulong mask, uint flags) { Mask = mask; StatusFlags = flags; }
         bool NonBlock => (StatusFlags & 0x800) != 0;
 
-        ulong Ready(Thread me) => (me.PendingSignals | Proc.Process.Current.PendingSignals) & Mask;
+        ulong Ready(Thread me) => (me.PendingSignals | Process.Of(me).PendingSignals) & Mask;
 
         public override SysResult Read(UserPtr buffer, ulong length)
         {
@@ -20,29 +21,25 @@ namespace Kernel.Fs
             while (Ready(me) == 0)
             {
                 if (NonBlock) return Errno.EAGAIN;
-                if (PollEvents.Wait(0) == WakeReason.Interrupted) { me.RestartSyscall = true; return Errno.EINTR; }
+                if (PollEvents.Wait(0) == WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
-            byte* rec = stackalloc byte[128];
+            ulong size = (ulong)sizeof(SignalfdSiginfo);
             ulong done = 0;
-            while (done + 128 <= length)
+            while (done + size <= length)
             {
                 ulong ready = Ready(me);
                 if (ready == 0) break;
                 int sig = 1;
                 while ((ready & Signals.Bit(sig)) == 0) sig++;
                 SigInfoData d = Signals.Take(me, sig);
-                for (int i = 0; i < 128; i++) rec[i] = 0;
-                *(uint*)rec = (uint)sig;
-                *(int*)(rec + 8) = d.Code;
-                *(uint*)(rec + 12) = (uint)d.Pid;
-                *(uint*)(rec + 16) = (uint)d.Uid;
-                *(uint*)(rec + 24) = (uint)d.TimerId;              // ssi_tid: the timer id for SI_TIMER
-                *(uint*)(rec + 32) = (uint)d.Overrun;
-                *(int*)(rec + 44) = (int)d.Value;                  // ssi_int
-                *(ulong*)(rec + 48) = d.Value;                     // ssi_ptr
-                *(ulong*)(rec + 72) = d.Addr;                      // ssi_addr
-                if (buffer.Add(done).CopyOut(rec, 128) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
-                done += 128;
+                var rec = new SignalfdSiginfo
+                {
+                    Signo = (uint)sig, Code = d.Code, Pid = (uint)d.Pid, Uid = (uint)d.Uid,
+                    Tid = (uint)d.TimerId,                 // ssi_tid: the timer id for SI_TIMER
+                    Overrun = (uint)d.Overrun, Int = (int)d.Value, Ptr = d.Value, Addr = d.Addr,
+                };
+                if (buffer.Add(done).CopyOut(&rec, size) != 0) return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
+                done += size;
             }
             return (long)done;
         }

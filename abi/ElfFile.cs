@@ -6,7 +6,7 @@
 using System;
 using System.Buffers.Binary;
 
-namespace Kernel.Loader
+namespace Kernel.Abi
 {
     public enum ElfError
     {

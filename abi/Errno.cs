@@ -1,4 +1,4 @@
-namespace Kernel.Syscalls
+namespace Kernel.Abi
 {
     /// Linux error numbers (asm-generic/errno-base.h, errno.h).
     public enum Errno
@@ -8,8 +8,13 @@ namespace Kernel.Syscalls
         EBUSY = 16, EEXIST = 17, EXDEV = 18, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
         ENFILE = 23, EMFILE = 24, ENOTTY = 25, ETXTBSY = 26, EFBIG = 27, ENOSPC = 28, ESPIPE = 29,
         EROFS = 30, EMLINK = 31, EPIPE = 32, EDOM = 33, ERANGE = 34, EDEADLK = 35, ENAMETOOLONG = 36,
-        ENOLCK = 37, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61, EOVERFLOW = 75,
+        ENOLCK = 37, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENODATA = 61, ENOPKG = 65, EOVERFLOW = 75,
         ENOTSOCK = 88, EOPNOTSUPP = 95, EAFNOSUPPORT = 97, EADDRINUSE = 98, ETIMEDOUT = 110,
+
+        /// Kernel-internal, never seen by the program (Linux's number): a wait cut short by a
+        /// signal. Only the syscall dispatcher interprets it: it restarts the call when no
+        /// handler runs or the handler has SA_RESTART, and makes it EINTR otherwise.
+        ERESTARTSYS = 512,
     }
 
     /// A syscall's outcome: a non-negative value or an error. The dispatcher is the one
@@ -21,6 +26,8 @@ namespace Kernel.Syscalls
         public static implicit operator SysResult(long value) => new SysResult(value);
         public static implicit operator SysResult(Errno e) => new SysResult(-(long)e);
         public bool IsError => Raw < 0 && Raw > -4096;
+        /// Whether this is the error `e`.
+        public bool Is(Errno e) => Raw == -(long)e;
         public static readonly SysResult Ok = new SysResult(0);
     }
 }

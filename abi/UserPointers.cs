@@ -2,7 +2,7 @@ using System;
 using Kernel.Arch;
 using Kernel.Memory;
 
-namespace Kernel.Syscalls
+namespace Kernel.Abi
 {
     /// An address in the program's memory. It cannot be dereferenced: data moves only
     /// through CopyIn/CopyOut, which check the range is in the user half and turn a fault

@@ -78,7 +78,9 @@ namespace Kernel.Abi
     {
         public const int SIGHUP = 1, SIGINT = 2, SIGQUIT = 3, SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7,
             SIGFPE = 8, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12, SIGPIPE = 13, SIGALRM = 14,
-            SIGTERM = 15, SIGCHLD = 17, SIGVTALRM = 26, SIGPROF = 27, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGWINCH = 28, SIGSYS = 31;
+            SIGTERM = 15, SIGSTKFLT = 16, SIGCHLD = 17, SIGCONT = 18, SIGSTOP = 19, SIGTSTP = 20, SIGTTIN = 21, SIGTTOU = 22,
+            SIGURG = 23, SIGXCPU = 24, SIGXFSZ = 25, SIGVTALRM = 26, SIGPROF = 27, SIGWINCH = 28, SIGIO = 29, SIGPWR = 30, SIGSYS = 31,
+            SIGRTMIN = 32;
         public const int Count = 64;
 
         public static string Name(int sig)
@@ -96,7 +98,7 @@ namespace Kernel.Abi
         }
 
         /// Signals whose default action is to ignore (everything else terminates here).
-        public static bool DefaultIgnored(int sig) => sig == SIGCHLD || sig == SIGCONT || sig == SIGWINCH || sig == 23;
+        public static bool DefaultIgnored(int sig) => sig == SIGCHLD || sig == SIGCONT || sig == SIGWINCH || sig == SIGURG;
     }
 
     [StructLayout(LayoutKind.Sequential)]
