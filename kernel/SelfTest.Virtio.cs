@@ -52,6 +52,7 @@ namespace Kernel
                 ok &= Check(Random.EntropyBytesAdded > 0, "virtio-rng delivered entropy");
             }
             if (VirtioNet.First != null) ok &= NetArp(VirtioNet.First);
+            if (VirtioConsole.First != null) ok &= ConsoleEcho(VirtioConsole.First);
             Log.Info(ok ? "self-test virtio: PASS" : "self-test virtio: FAIL");
             Power.Exit(ok ? (byte)0 : (byte)1);
         }
@@ -83,6 +84,29 @@ namespace Kernel
                 if (len == 0) Sched.Scheduler.Block(Clock.MonotonicNs() + 1_000_000, false);
             }
             return Check(false, "virtio-net receives the ARP reply");
+        }
+
+        /// virtio-console port 0: says hello, then echoes back, upper-cased, the first line
+        /// the host sends (its chardev's input), both ways through the queues.
+        static bool ConsoleEcho(VirtioConsole c)
+        {
+            c.Write("hello over virtio-console\n"u8);
+            System.Span<byte> line = stackalloc byte[128];
+            int n = 0;
+            ulong deadline = Clock.MonotonicNs() + 10_000_000_000;
+            while (Clock.MonotonicNs() < deadline && (n == 0 || line[n - 1] != '\n') && n < line.Length)
+            {
+                int k = c.Read(line.Slice(n));
+                if (k == 0) Sched.Scheduler.Block(Clock.MonotonicNs() + 1_000_000, false);
+                n += k;
+            }
+            if (n == 0 || line[n - 1] != '\n') return Check(false, "virtio-console receives a line");
+            for (int i = 0; i < n; i++) if (line[i] >= 'a' && line[i] <= 'z') line[i] -= 32;
+            c.Write("echo: "u8);
+            c.Write(line.Slice(0, n));
+            c.Drain();
+            Log.Info("virtio-console: echoed bytes ", n);
+            return true;
         }
     }
 }

@@ -151,18 +151,19 @@ namespace Kernel.Drivers
 
         static void Attach(VirtioTransport t)
         {
-            if (_count == MaxDevices) return;
+            if (_count == MaxDevices) { Log.Warn("virtio: more than 16 devices; the rest are not used"); return; }
             int vector = FirstVector + _count;
             VirtioDevice d = t.DeviceType switch
             {
                 Virtio.DeviceRng => VirtioRng.Start(t, vector),
                 Virtio.DeviceBlock => VirtioBlk.Start(t, vector),
                 Virtio.DeviceNet => VirtioNet.Start(t, vector),
+                Virtio.DeviceConsole => VirtioConsole.Start(t, vector),
                 _ => null,
             };
             var w = Log.Begin(LogLevel.Info, stackalloc byte[200]);
             w.Str("virtio-"); w.Str(Virtio.TypeName(t.DeviceType)); w.Str(" "); t.Describe(ref w);
-            bool known = t.DeviceType == Virtio.DeviceRng || t.DeviceType == Virtio.DeviceBlock || t.DeviceType == Virtio.DeviceNet;
+            bool known = t.DeviceType == Virtio.DeviceRng || t.DeviceType == Virtio.DeviceBlock || t.DeviceType == Virtio.DeviceNet || t.DeviceType == Virtio.DeviceConsole;
             if (d == null) { w.Str(known ? ": not started" : ": no driver (type "); if (!known) { w.Udec(t.DeviceType); w.Str(")"); } }
             else { w.Str(": vector "); w.Hex((ulong)vector); w.Str(", features "); w.Hex(d.Features); }
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);

@@ -80,6 +80,30 @@ public class VirtioBootTests
         r.ShouldNotPanic();
     }
 
+    [Theory]
+    [InlineData("microvm")]
+    [InlineData("q35")]
+    public void VirtioConsoleCarriesBytesBothWays(string machine)
+    {
+        // A pipe chardev: QEMU reads PATH.in and writes PATH.out (FIFOs the test holds).
+        var dir = Repo.TempDir();
+        var pipe = Path.Combine(dir, "vc");
+        foreach (var f in new[] { pipe + ".in", pipe + ".out" })
+            Host.Run(Repo.Which("mkfifo")!, [f]).Code.Should().Be(0);
+        var output = Task.Run(() => { using var r = File.OpenRead(pipe + ".out"); using var m = new MemoryStream(); r.CopyTo(m); return m.ToArray(); });
+        var input = Task.Run(() => { using var w = File.OpenWrite(pipe + ".in"); w.Write("ping from the host\n"u8); });
+        bool mmio = machine.StartsWith("microvm");
+        var args = new List<string>();
+        if (mmio) args.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
+        args.AddRange(["-chardev", $"pipe,id=vc,path={pipe}", "-device", mmio ? "virtio-serial-device" : "virtio-serial-pci", "-device", "virtconsole,chardev=vc"]);
+        var r = Qemu.Boot(machine, "log=2 test=virtio", extraArgs: args);
+        r.Log.Should().Contain("virtio-console: echoed bytes 19", r.ToString());
+        r.Log.Should().Contain("self-test virtio: PASS", r.ToString());
+        output.Wait(TimeSpan.FromSeconds(30)).Should().BeTrue("QEMU closes the output pipe when it exits");
+        System.Text.Encoding.ASCII.GetString(output.Result).Should().Be("hello over virtio-console\necho: PING FROM THE HOST\n");
+        input.Wait(TimeSpan.FromSeconds(5)).Should().BeTrue();
+    }
+
     [Fact]
     public void NoDevicesIsFine()
     {
