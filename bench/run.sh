@@ -74,7 +74,7 @@ median_ms() {
 }
 
 # metric_of FILE NAME: the float after "NAME " in a workload's output.
-metric_of() { awk -v k="$1" '{ sub(/\r$/, "") } $1 == k && $2 ~ /^[0-9.]+$/ { v = $2 } END { if (v != "") print v }' "$2"; }
+metric_of() { awk -v k="$1" '{ sub(/\r$/, "") } $1 == k && $2 ~ /^-?[0-9.]+$/ { v = $2 } END { if (v != "") print v }' "$2"; }
 
 FLOOR_ARGS=(-M microvm -accel tcg -m 512M -nodefaults -no-user-config -nographic -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4)
 
@@ -148,7 +148,7 @@ linux_metrics() {
     lg_run "$p" "${a[@]}" 2>"$BUILD/linux.err" >"$BUILD/last.out"
     for k; do
       v=$(metric_of "$k" "$BUILD/last.out")
-      if ! isnum "$v"; then
+      if ! [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then     # a growth may be negative
         for k; do LIN[$k]="n/a (Linux guest: $( (tail -1 "$BUILD/last.out"; tail -1 "$BUILD/linux.err") | tail -1 | cut -c1-80))"; done
         return
       fi

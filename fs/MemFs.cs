@@ -330,15 +330,19 @@ namespace Kernel.Fs
     /// yet written) the image's own pages, read in place.
     /// The pages of a tmpfs file, sparse: a radix tree of raw 4 KiB tables (512 entries each)
     /// that grows in height as the file does, so a hole costs nothing and a 1-byte write at
-    /// 256 GiB takes four small tables and one page, not an array sized to the offset.
+    /// 256 GiB takes four small tables and one page, not an array sized to the offset. At
+    /// height 0 the root is page 0's frame itself, so a one-page file needs no table.
     public sealed unsafe class PageIndex
     {
         const int Bits = 9, Fan = 1 << Bits;
-        ulong _top;                        // frame of the top table, 0 = empty
+        ulong _top;                        // height 0: page 0's frame; else the top table's frame
         int _height;                       // levels of tables: covers Fan^_height pages
 
+        /// Pages present (not holes).
+        public long Count { get; private set; }
+
         static ulong* Table(ulong frame) => (ulong*)PhysicalMemory.ToVirtual(frame);
-        bool Covers(long index) => _height > 0 && (_height * Bits >= 63 || index >> (_height * Bits) == 0);
+        bool Covers(long index) => _height * Bits >= 63 || index >> (_height * Bits) == 0;
 
         /// Frame of page `index`, or 0 for a hole.
         public ulong Get(long index)
@@ -350,8 +354,30 @@ namespace Kernel.Fs
             return t;
         }
 
+        /// Makes page `index` the frame `frame` (non-zero, the page a hole before); false when
+        /// memory for the tables is short.
+        public bool Set(long index, ulong frame)
+        {
+            ulong* slot = Slot(index);
+            if (slot == null) return false;
+            if (*slot == 0) Count++;
+            *slot = frame;
+            return true;
+        }
+
+        /// Makes page `index` a hole again; returns its frame (0 if it was one).
+        public ulong Take(long index)
+        {
+            if (index < 0 || !Covers(index) || Get(index) == 0) return 0;
+            ulong* slot = Slot(index);
+            ulong frame = *slot;
+            *slot = 0;
+            Count--;
+            return frame;
+        }
+
         /// The slot of page `index`, its tables made present; null when memory is short.
-        public ulong* Slot(long index)
+        ulong* Slot(long index)
         {
             if (index < 0) return null;
             while (!Covers(index))
@@ -365,12 +391,12 @@ namespace Kernel.Fs
                 }
                 _height++;
             }
+            if (_height == 0) { fixed (ulong* top = &_top) return top; }       // used at once, never kept
             if (_top == 0) { _top = NewTable(); if (_top == 0) return null; }
-            ulong* slot = null;
             ulong table = _top;
             for (int level = _height - 1; ; level--)
             {
-                slot = Table(table) + ((index >> (level * Bits)) & (Fan - 1));
+                ulong* slot = Table(table) + ((index >> (level * Bits)) & (Fan - 1));
                 if (level == 0) return slot;
                 if (*slot == 0) { ulong t = NewTable(); if (t == 0) return null; *slot = t; }
                 table = *slot;
@@ -387,7 +413,8 @@ namespace Kernel.Fs
         /// The first present page at or after `index`, or -1 (skips empty tables whole).
         public long NextPresent(long index)
         {
-            if (_top == 0 || index < 0 || !Covers(index)) return -1;
+            if (_top == 0 || index < 0 || Count == 0 || !Covers(index)) return -1;
+            if (_height == 0) return index == 0 ? 0 : -1;
             return Next(_top, _height - 1, 0, index);
         }
 
@@ -410,9 +437,10 @@ namespace Kernel.Fs
         /// Frees the tables (not the pages they point to).
         public void FreeTables()
         {
-            if (_top != 0) Free(_top, _height - 1);
+            if (_height > 0 && _top != 0) Free(_top, _height - 1);
             _top = 0;
             _height = 0;
+            Count = 0;
         }
 
         static void Free(ulong table, int level)
@@ -439,7 +467,7 @@ namespace Kernel.Fs
         {
             bytes = default;
             if (_size != _imageSize) return false;
-            if (_pages.NextPresent(0) >= 0) return false;
+            if (_pages.Count != 0) return false;
             bytes = new ReadOnlySpan<byte>(_image, (int)_imageSize);
             return true;
         }
@@ -458,9 +486,11 @@ namespace Kernel.Fs
 
         public override long Blocks()
         {
+            // The image's pages, plus the file's own pages beyond them (a written image page is
+            // a copy of one already counted).
             long imgPages = (_imageSize + 4095) / 4096;
-            long pages = imgPages;
-            for (long i = _pages.NextPresent(imgPages); i >= 0; i = _pages.NextPresent(i + 1)) pages++;
+            long pages = imgPages + _pages.Count;
+            for (long i = _pages.NextPresent(0); i >= 0 && i < imgPages; i = _pages.NextPresent(i + 1)) pages--;
             return pages * 8;
         }
 
@@ -479,19 +509,18 @@ namespace Kernel.Fs
         /// Kernel address of page `index`, made present and private to this file.
         byte* PageForWrite(long index)
         {
-            ulong* slot = _pages.Slot(index);
-            if (slot == null) return null;                       // no room: the caller says ENOSPC
-            if (*slot == 0)
+            ulong frame = _pages.Get(index);
+            if (frame == 0)
             {
                 // File data leaves the kernel's reserve alone (a full tmpfs is ENOSPC).
-                ulong f = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
-                if (f == ulong.MaxValue) return null;
+                frame = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+                if (frame == ulong.MaxValue) return null;
+                if (!_pages.Set(index, frame)) { PhysicalMemory.FreeFrames(frame, 1); return null; }   // no room: ENOSPC
                 long off = index * 4096;
                 if (off < _imageSize)
-                    Mem.Copy(PhysicalMemory.ToVirtual(f), _image + off, (ulong)(_imageSize - off < 4096 ? _imageSize - off : 4096));
-                *slot = f;
+                    Mem.Copy(PhysicalMemory.ToVirtual(frame), _image + off, (ulong)(_imageSize - off < 4096 ? _imageSize - off : 4096));
             }
-            return (byte*)PhysicalMemory.ToVirtual(*slot);
+            return (byte*)PhysicalMemory.ToVirtual(frame);
         }
 
         public override SysResult Read(long offset, UserPtr buf, ulong len)
@@ -597,10 +626,7 @@ namespace Kernel.Fs
                 long firstGone = (size >> 12) + ((size & 4095) != 0 ? 1 : 0);
                 if (!_everMapped)
                     for (long i = _pages.NextPresent(firstGone); i >= 0; i = _pages.NextPresent(i + 1))
-                    {
-                        ulong* slot = _pages.Slot(i);
-                        PhysicalMemory.FreeFrames(*slot, 1); *slot = 0;
-                    }
+                        PhysicalMemory.FreeFrames(_pages.Take(i), 1);
                 long inPage = size & 4095;
                 ulong last = _pages.Get(size >> 12);
                 if (inPage != 0 && last != 0)
@@ -645,10 +671,7 @@ namespace Kernel.Fs
         {
             if (_everMapped) return;            // pages may still be mapped somewhere
             for (long i = _pages.NextPresent(0); i >= 0; i = _pages.NextPresent(i + 1))
-            {
-                ulong* slot = _pages.Slot(i);
-                PhysicalMemory.FreeFrames(*slot, 1); *slot = 0;
-            }
+                PhysicalMemory.FreeFrames(_pages.Take(i), 1);
             _pages.FreeTables();
             _size = _imageSize = 0;
         }

@@ -38,7 +38,7 @@ namespace Kernel
         /// The scheduler and collector set up on the boot stack, as for a program.
         static void StartCollector(ulong stressEvery)
         {
-            var boot = new Sched.Thread(null, 0) { IsKernel = true, KernelStackTop = Kmain.BootStackTop };
+            var boot = new Sched.Thread(null, 0) { IsKernel = true, KernelStackTop = Kmain.BootStackTop, KernelStackBytes = Kmain.BootStackPages * 4096 };
             Sched.Scheduler.Init(boot);
             Collector.Configure(&Sched.Scheduler.ScanStacks, stressEvery);
             Collector.Enable();

@@ -68,7 +68,8 @@ namespace Kernel.Loader
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
             p.InitialStack = sp;
-            // From here on code runs on the threads' kernel stacks, which the scheduler can walk.
+            // Only the jump to user mode follows (no allocation); from then on kernel code runs
+            // on the threads' kernel stacks, which the scheduler can walk.
             Runtime.Collector.Enable();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);

@@ -90,10 +90,13 @@ namespace Kernel.Runtime
             if (++_stressCount >= _stressEvery) { _stressCount = 0; Collect(); }
         }
 
-        /// The idle loop's chance to collect while nothing else wants the CPU.
+        /// The idle loop's chance to collect while nothing else wants the CPU: once a quarter
+        /// of the allocation trigger has been allocated (at least IdleTriggerBytes), so a
+        /// large live heap is not traced over and over by a program that sleeps often.
         public static void Idle()
         {
-            if (CanCollect && GcHeap.AllocatedSinceSweep >= IdleTriggerBytes) Collect();
+            ulong threshold = _trigger / 4 > IdleTriggerBytes ? _trigger / 4 : IdleTriggerBytes;
+            if (CanCollect && GcHeap.AllocatedSinceSweep >= threshold) Collect();
         }
 
         /// Collects now if it is safe to; returns whether it did (an allocation that found no
@@ -108,15 +111,29 @@ namespace Kernel.Runtime
         /// Memory is short (PhysicalMemory.Reclaim): collects if that may free something, i.e.
         /// objects were allocated since the last collection or it was a while ago (objects
         /// that were live then may have been dropped since). Returns whether it collected.
+        /// When memory is taken by what the collector cannot free (file data, program pages),
+        /// collections free nothing: after one that freed no page, the next waits (10 ms,
+        /// doubling with each futile one, and at least 4 pauses) unless ReclaimQuantum bytes
+        /// of objects have been allocated since (new garbage may have come), so a full /tmp
+        /// does not turn every failed allocation into a full trace. A collection that frees
+        /// pages resets it.
         public static bool Reclaim()
         {
             if (!CanCollect) return false;
-            if (GcHeap.AllocatedSinceSweep == 0 && Clock.MonotonicNs() - _lastCollectionNs < 10000000) return false;
+            ulong since = Clock.MonotonicNs() - _lastCollectionNs;
+            ulong wait = (10000000UL << (_futileReclaims < 10 ? _futileReclaims : 10));
+            if (wait < 4 * LastPauseNs) wait = 4 * LastPauseNs;
+            bool allocated = _futileReclaims == 0 ? GcHeap.AllocatedSinceSweep > 0 : GcHeap.AllocatedSinceSweep >= ReclaimQuantum;
+            if (since < wait && !allocated) return false;
+            ulong freeBefore = PhysicalMemory.FreeBytes;
             Collect();
+            _futileReclaims = PhysicalMemory.FreeBytes > freeBefore ? 0 : _futileReclaims + 1;
             return true;
         }
 
         static ulong _lastCollectionNs;
+        static int _futileReclaims;
+        const ulong ReclaimQuantum = 64UL << 10;
 
         public static void Collect()
         {
@@ -136,9 +153,10 @@ namespace Kernel.Runtime
             Drain();
             while (_stack.Overflowed)
             {
+                // Some marked objects were not traced: trace every marked object again (each
+                // is drained at once, so the stack stays shallow) until nothing overflows.
                 _stack.Overflowed = false;
-                GcHeap.ForEachMarked(&Trace);
-                Drain();
+                GcHeap.ForEachMarked(&TraceAndDrain);
             }
             ulong freed = GcHeap.Sweep(_stressEvery != 0);
 
@@ -184,6 +202,8 @@ namespace Kernel.Runtime
             var marker = new Marker();
             GcDesc.VisitReferences(*(void**)obj, (void*)obj, ref marker);
         }
+
+        static void TraceAndDrain(ulong obj) { Trace(obj); Drain(); }
 
         static void Drain()
         {

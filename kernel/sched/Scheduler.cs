@@ -237,7 +237,7 @@ namespace Kernel.Sched
                 bool running = t == Current;
                 if (t.State == ThreadState.Dead && !running) continue;     // its stack is no longer used
                 ulong lo = running ? currentRsp : t.SavedRsp, top = t.KernelStackTop;
-                if (lo > top || top - lo > ThreadStackPages * 4096)
+                if (lo > top || top - lo > t.KernelStackBytes)
                     Panic.Halt("gc: a thread's stack pointer is outside its kernel stack");
                 Runtime.Collector.ScanRange(lo, top);
             }

@@ -19,6 +19,7 @@ namespace Kernel.Sched
         public readonly int Tid;
         public ThreadState State;
         public ulong KernelStackTop;
+        public ulong KernelStackBytes = Scheduler.ThreadStackPages * 4096;      // its size below the top
         public ulong SavedRsp;                  // kernel rsp while switched out
         public ulong FsBase, GsBase;
         public ulong SignalMask, PendingSignals;

@@ -123,6 +123,7 @@ public static class Programs
         ["cat"] = new(() => Compile("cat", CatC)),
         ["args"] = new(() => Compile("args", ArgsC)),
         ["segv"] = new(() => Compile("segv", SegvC)),
+        ["gcshort"] = new(() => Compile("gcshort", CollectorPrograms.ShortC)),
         // The kernel-memory churn workload of the benchmarks (bench/progs/churn.c).
         ["churn"] = new(() => Compile("churn", File.ReadAllText(Path.Combine(Repo.Root, "bench/progs/churn.c")),
             "-I", Path.Combine(Repo.Root, "bench/progs"))),

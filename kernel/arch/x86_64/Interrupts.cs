@@ -60,9 +60,11 @@ namespace Kernel.Arch
         [UnmanagedCallersOnly(EntryPoint = "uk_interrupt")]
         static InterruptFrame* Entry(InterruptFrame* f)
         {
-            // Interrupted kernel code may be anywhere: no collection until it resumes. (From
-            // user mode this is a safe point like a syscall, and the thread may switch away.)
-            if (f->FromUser) return Dispatch(f);
+            // Interrupted kernel code may be anywhere: no collection until it resumes. From
+            // user mode this is a safe point like a syscall (and the thread may switch away);
+            // so is a page fault in the user-copy routines, whose caller's registers are all
+            // in the frame on this stack, so that touching a new user page may collect.
+            if (f->FromUser || (f->Vector == 14 && UserCopy.IsCopySite(f->Rip))) return Dispatch(f);
             Runtime.Collector.EnterNoCollect();
             InterruptFrame* r = Dispatch(f);
             Runtime.Collector.LeaveNoCollect();

@@ -19,6 +19,16 @@ namespace Kernel.Arch
 
         /// Page fault or general-protection fault (a non-canonical address) in kernel mode:
         /// resume at the fix-up when it came from usercopy.S.
+        /// Whether `rip` lies in the user-copy routines (usercopy.S): a fault there is a safe
+        /// point (the routines hold no references, and the caller's registers are in the
+        /// interrupt frame on the thread's stack).
+        public static bool IsCopySite(ulong rip)
+        {
+            ulong* b = stackalloc ulong[3];
+            Bounds(b);
+            return rip >= b[0] && rip < b[1];
+        }
+
         public static bool TryFixup(InterruptFrame* f)
         {
             ulong* b = stackalloc ulong[3];
