@@ -77,27 +77,31 @@ namespace Kernel.Runtime
         /// Index of the block at byte `offset` from the first block.
         public static int IndexAt(byte* page, ulong offset) => (int)((offset * *(uint*)(page + RecipOff)) >> 32);
 
-        /// The block in use that contains `addr`, or null (header, slack at the end, free block).
-        public static byte* BlockAt(byte* page, ulong addr)
+        /// The block in use that contains `addr` and its index, or null (header, slack at the
+        /// end, free block).
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        static byte* InUseBlock(byte* page, ulong addr, out int index)
         {
+            index = -1;
             ulong off = addr - (ulong)page;
             if (off < HeaderSize || off >= PageSize) return null;
-            int index = IndexAt(page, off - HeaderSize);
-            if (index >= Capacity(page)) return null;
-            byte* block = page + HeaderSize + index * BlockSize(page);
-            return *(ulong*)block == 0 ? null : block;
+            int i = IndexAt(page, off - HeaderSize);
+            if (i >= Capacity(page)) return null;
+            byte* block = page + HeaderSize + i * BlockSize(page);
+            if (*(ulong*)block == 0) return null;
+            index = i;
+            return block;
         }
+
+        /// The block in use that contains `addr`, or null.
+        public static byte* BlockAt(byte* page, ulong addr) => InUseBlock(page, addr, out _);
 
         /// Marks the block in use that contains `addr`: returns it if it was unmarked, else null
         /// (already marked, or not a block in use). BlockAt and Mark in one step.
         public static byte* MarkAt(byte* page, ulong addr)
         {
-            ulong off = addr - (ulong)page;
-            if (off < HeaderSize || off >= PageSize) return null;
-            int index = IndexAt(page, off - HeaderSize);
-            if (index >= Capacity(page)) return null;
-            byte* block = page + HeaderSize + index * BlockSize(page);
-            if (*(ulong*)block == 0) return null;
+            byte* block = InUseBlock(page, addr, out int index);
+            if (block == null) return null;
             ulong* word = (ulong*)(page + MarkOff) + (index >> 6);
             ulong bit = 1UL << (index & 63);
             if ((*word & bit) != 0) return null;
