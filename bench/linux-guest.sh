@@ -15,8 +15,8 @@
 # Env: LINUX_KERNEL=path overrides the kernel; LINUX_TIMEOUT (s, default 300);
 # LG_EXTRA_FILES="PATH..." also puts those files in the initramfs root (as /BASENAME);
 # LG_MODULES="NAME..." puts those modules of the guest kernel's version (from the host's
-# /lib/modules/VERSION, VERSION from the vmlinuz-VERSION file name), in dependency order,
-# in /modules, and /init loads them before the workload; LG_DISK=FILE attaches FILE as a
+# /lib/modules/VERSION, VERSION from the vmlinuz-VERSION file name), in the order given
+# (dependencies first), in /modules, and /init loads them before the workload; LG_DISK=FILE attaches FILE as a
 # raw virtio-blk-pci disk (/dev/vda in the guest; needs LG_MODULES="virtio_ring virtio
 # virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk" with Debian's kernel).
 # Can also be sourced: it then only defines the lg_* functions.
@@ -185,6 +185,6 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     kernel)    lg_kernel ;;
     mem)       [[ $# -ge 1 ]] || { echo "usage: $0 mem PROG [ARGS]" >&2; exit 2; }; lg_mem "$@" ;;
     initrd)    [[ $# -ge 1 ]] || { echo "usage: $0 initrd PROG" >&2; exit 2; }; lg_initrd "$1" ;;
-    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 fi

@@ -13,7 +13,7 @@
 #
 # Timing: wall clock with date +%s%N around each QEMU process, median of the runs
 # (one method for every row, so the fork/exec overhead of the loop cancels in ratios).
-# Workload rows (readfile, smallfiles, threads, futex, per-call costs) are timed inside
+# Workload rows (readfile, smallfiles, threads, futex, per-call costs, blkbench) are timed inside
 # the program with CLOCK_MONOTONIC: one run under our kernel, median of the Linux boots.
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
