@@ -188,7 +188,7 @@ fi
 # default): the two alternate in one loop so host load drifts alike; medians of $RUNS each.
 # Then the kernel's own figure for device set-up ("virtio: N devices set up in X us",
 # --log 3), median of 3 runs each.
-hello_pair() {   # hello_pair [UKPACK RUN OPTIONS]: one run; MS, or "" if it failed
+hello_pair() {   # hello_pair [UKPACK RUN OPTIONS]: one run, sets MS; on failure sets PAIR_WHY, returns 1
   time_ms "$UKPACK" run "${IMG[hello]}" "$@"
   if [[ $LAST_RC == 124 ]]; then PAIR_WHY="timed out after ${TIMEOUT}s"
   elif [[ $LAST_RC != 0 ]] || ! grep -q 'hello, world' "$BUILD/last.out"; then
@@ -317,7 +317,7 @@ ns() { isnum "$1" && echo "$1 ns" || echo "$1"; }
 us() { isnum "$1" && echo "$1 µs" || echo "$1"; }
 mibs() { isnum "$1" && echo "$1 MiB/s" || echo "$1"; }
 iops() { isnum "$1" && echo "$1 IOPS" || echo "$1"; }
-direct() { case $1 in 1) echo "O_DIRECT";; 0) echo "no O_DIRECT (refused)";; *) echo "?";; esac; }
+direct() { case $1 in 1) echo "O_DIRECT, $2";; 0) echo "no O_DIRECT (refused)";; *) echo "n/a";; esac; }
 kibk() { isnum "$1" && kib $(($1 * 1024)) || echo "$1"; }
 setup_us() { [[ -n $1 ]] && echo "$1" | awk '{ printf "%d devices in %.1f ms\n", $1, $2 / 1000 }' || echo "n/a"; }
 row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workload metric
@@ -343,7 +343,7 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   row "smallfiles: create+stat+unlink per file vs Linux guest" us smallfiles_us_per_file "the three phases together"
   row "threads: pthread_create+pthread_join vs Linux guest" us threads_us_per_create_join "2,000 threads, one at a time"
   row "futex ping-pong round trip vs Linux guest" us futex_us_per_round_trip "2 threads, raw FUTEX_WAIT/WAKE, 20,000 round trips"
-  blk_note="same QEMU machine (pc, virtio-blk-pci) both sides; ours: $(direct "${OURS[blk_direct]}") (it has no page cache: every read goes to the device); Linux: $(direct "${LIN[blk_direct]}") (bypasses its page cache); ours on microvm"
+  blk_note="same QEMU machine (pc, virtio-blk-pci) both sides; ours: $(direct "${OURS[blk_direct]}" "no page cache either way: every read goes to the device"); Linux: $(direct "${LIN[blk_direct]}" "which bypasses its page cache"); ours on microvm"
   row "virtio-blk: 64 MiB /dev/vda sequential read(), 1 MiB chunks, vs Linux guest" mibs blk_seq_read_mib_per_s "$blk_note: $(mibs "${BLK_MVM[blk_seq_read_mib_per_s]}")"
   row "virtio-blk: 64 MiB sequential write(), 1 MiB chunks, + fsync vs Linux guest" mibs blk_seq_write_fsync_mib_per_s "same fd; fsync flushes the device cache (in the host file on return); ours on microvm: $(mibs "${BLK_MVM[blk_seq_write_fsync_mib_per_s]}")"
   row "virtio-blk: 4 KiB random pread() vs Linux guest" iops blk_rand_read_iops "$NBLKRAND reads, one at a time, 4 KiB-aligned; ours on microvm: $(iops "${BLK_MVM[blk_rand_read_iops]}")"
