@@ -13,7 +13,12 @@
 #
 # PROG is a path or the name of a bench/progs program (built on demand).
 # Env: LINUX_KERNEL=path overrides the kernel; LINUX_TIMEOUT (s, default 300);
-# LG_EXTRA_FILES="PATH..." also puts those files in the initramfs root (as /BASENAME).
+# LG_EXTRA_FILES="PATH..." also puts those files in the initramfs root (as /BASENAME);
+# LG_MODULES="NAME..." puts those modules of the guest kernel's version (from the host's
+# /lib/modules/VERSION, VERSION from the vmlinuz-VERSION file name), in the order given
+# (dependencies first), in /modules, and /init loads them before the workload; LG_DISK=FILE attaches FILE as a
+# raw virtio-blk-pci disk (/dev/vda in the guest; needs LG_MODULES="virtio_ring virtio
+# virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk" with Debian's kernel).
 # Can also be sourced: it then only defines the lg_* functions.
 # Note: the guest console carries the workload's stdout and stderr together.
 set -euo pipefail
@@ -69,15 +74,35 @@ lg_initrd() {
     [[ -f $f ]] || { lg_log "no such file: $f"; return 1; }
     tag+=+$(basename "$f")
   done
+  local -a mods; read -r -a mods <<<"${LG_MODULES:-}"
+  local -a modfiles=()
+  if ((${#mods[@]})); then
+    local kernel ver m mf
+    kernel=$(lg_kernel) || return 1
+    ver=$(basename "$kernel"); ver=${ver#vmlinuz-}
+    [[ -d /lib/modules/$ver ]] || { lg_log "no /lib/modules/$ver for $kernel"; return 1; }
+    for m in "${mods[@]}"; do
+      mf=$(find "/lib/modules/$ver/kernel" -name "$m.ko" -o -name "$m.ko.xz" -o -name "$m.ko.zst" | head -1)
+      [[ -n $mf ]] || { lg_log "no module $m in /lib/modules/$ver"; return 1; }
+      [[ $mf == *.ko ]] || { lg_log "$mf is compressed (not supported)"; return 1; }
+      modfiles+=("$mf")
+    done
+    tag+=+mods-$(printf '%s\n' "${mods[@]}" | md5sum | cut -c1-8)
+  fi
   local out=$LG_BUILD/linux/$tag.cpio fresh=1
   [[ -f $out && $out -nt $prog && $out -nt $progs/init ]] || fresh=
-  for f in "${extra[@]}"; do [[ $out -nt $f ]] || fresh=; done
+  for f in "${extra[@]}" "${modfiles[@]}"; do [[ $out -nt $f ]] || fresh=; done
   if [[ -n $fresh ]]; then echo "$out"; return; fi
   local stage=$LG_BUILD/linux/stage-$tag
   rm -rf "$stage"; mkdir -p "$stage/dev" "$stage/proc" "$stage/tmp"
   cp "$progs/init" "$stage/init"
   cp "$prog" "$stage/$name"
   for f in "${extra[@]}"; do cp "$f" "$stage/"; done
+  local i
+  for i in "${!modfiles[@]}"; do
+    mkdir -p "$stage/modules"
+    cp "${modfiles[$i]}" "$stage/modules/$(printf %02d "$i")-$(basename "${modfiles[$i]}")"
+  done
   (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet) > "$out.tmp"
   mv "$out.tmp" "$out"
   rm -rf "$stage"
@@ -87,8 +112,10 @@ lg_initrd() {
 # Boot the guest; raw console output on stdout.
 lg_qemu() {
   local kernel=$1 initrd=$2; shift 2
+  local -a disk=()
+  [[ -n ${LG_DISK:-} ]] && disk=(-drive "if=none,id=vd0,file=${LG_DISK//,/,,},format=raw" -device virtio-blk-pci,disable-legacy=on,drive=vd0)
   timeout "${LINUX_TIMEOUT:-300}" "$LG_QEMU" -M pc -accel tcg -cpu max -m 512M \
-    -nographic -nodefaults -no-user-config -no-reboot -serial stdio \
+    -nographic -nodefaults -no-user-config -no-reboot -serial stdio "${disk[@]}" \
     -kernel "$kernel" -initrd "$initrd" \
     -append "console=ttyS0 quiet loglevel=1 panic=-1 -- $*" </dev/null
 }
@@ -158,6 +185,6 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     kernel)    lg_kernel ;;
     mem)       [[ $# -ge 1 ]] || { echo "usage: $0 mem PROG [ARGS]" >&2; exit 2; }; lg_mem "$@" ;;
     initrd)    [[ $# -ge 1 ]] || { echo "usage: $0 initrd PROG" >&2; exit 2; }; lg_initrd "$1" ;;
-    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 fi

@@ -6,13 +6,14 @@
 #   bench/run.sh     ~4 min; env: BENCH_RUNS=7 (fast timings), BENCH_LINUX_RUNS=3 (Linux
 #                    boots, ~6 s each), BENCH_SKIP_LINUX=1, BENCH_TIMEOUT=120 (s per process),
 #                    BENCH_SMALLFILES=10000 (files in the smallfiles workload),
+#                    BENCH_BLK_RANDOM=2000 (4 KiB random reads in the disk workload),
 #                    BENCH_CHURN_SCALE=100 (churn: x10k opens, x1k threads, x10k pipes/eventfds/
 #                    epolls; 100 is the collector's acceptance run, ~10 min), BENCH_CHURN_TIMEOUT=1800,
 #                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
 #
 # Timing: wall clock with date +%s%N around each QEMU process, median of the runs
 # (one method for every row, so the fork/exec overhead of the loop cancels in ratios).
-# Workload rows (readfile, smallfiles, threads, futex, per-call costs) are timed inside
+# Workload rows (readfile, smallfiles, threads, futex, per-call costs, blkbench) are timed inside
 # the program with CLOCK_MONOTONIC: one run under our kernel, median of the Linux boots.
 set -u
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -89,6 +90,15 @@ if [[ ! -f $RFDATA || $(stat -c %s "$RFDATA") != 67108864 ]]; then
   log "generating $RFDATA (64 MiB)"
   mkdir -p "$RFDIR" && head -c 64M /dev/urandom >"$RFDATA.tmp" && mv "$RFDATA.tmp" "$RFDATA"
 fi
+# blkbench's disk: a 64 MiB raw file of random bytes (the workload overwrites it; kept).
+DISK=$BUILD/blk-disk.raw
+NBLKRAND=${BENCH_BLK_RANDOM:-2000}
+if [[ ! -f $DISK || $(stat -c %s "$DISK") != 67108864 ]]; then
+  log "generating $DISK (64 MiB)"
+  head -c 64M /dev/urandom >"$DISK.tmp" && mv "$DISK.tmp" "$DISK"
+fi
+# The Linux guest's virtio-blk driver and what it needs, in load order (Debian builds them as modules).
+BLK_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
 
 # ---------------------------------------------------------------- floor
 log "QEMU floor ($RUNS runs)"
@@ -109,7 +119,7 @@ ukpack_ok=
 if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
 elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
 else ukpack_ok=1; fi
-for p in hello getppid clock compute readfile smallfiles threads futex churn; do
+for p in hello getppid clock compute readfile smallfiles threads futex churn blkbench; do
   if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
   fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR")
   rm -f "$BUILD/$p.img"
@@ -174,6 +184,39 @@ if [[ -n ${IMG[hello]:-} ]]; then
 else
   hello_ms="n/a (${IMGERR[hello]})"
 fi
+# Boot with a disk (read-only) and a virtio-rng attached vs without, on microvm (ukpack's
+# default): the two alternate in one loop so host load drifts alike; medians of $RUNS each.
+# Then the kernel's own figure for device set-up ("virtio: N devices set up in X us",
+# --log 3), median of 3 runs each.
+hello_pair() {   # hello_pair [UKPACK RUN OPTIONS]: one run, sets MS; on failure sets PAIR_WHY, returns 1
+  time_ms "$UKPACK" run "${IMG[hello]}" "$@"
+  if [[ $LAST_RC == 124 ]]; then PAIR_WHY="timed out after ${TIMEOUT}s"
+  elif [[ $LAST_RC != 0 ]] || ! grep -q 'hello, world' "$BUILD/last.out"; then
+    PAIR_WHY="ukpack run $* exit $LAST_RC: $(tail -c 80 "$BUILD/last.out" | tr -c '[:print:]' ' ')"
+  else return 0; fi
+  return 1
+}
+setup_of() { sed -n 's/.*virtio: \([0-9]*\) devices set up in \([0-9]*\) us.*/\1 \2/p' "$BUILD/last.out" | tail -1; }
+hellodev_ms= hellonodev_ms= setup_dev_us= setup_none_us=
+if [[ -n ${IMG[hello]:-} ]]; then
+  log "hello with and without --disk --rng under our kernel ($RUNS runs each, alternating)"
+  vw=() vd=() PAIR_WHY=
+  for ((i = 0; i < RUNS; i++)); do
+    hello_pair || break; vw+=("$MS")
+    hello_pair --disk "$DISK:ro" --rng || break; vd+=("$MS")
+  done
+  if [[ -n $PAIR_WHY ]]; then hellodev_ms="n/a ($PAIR_WHY)"; hellonodev_ms=$hellodev_ms
+  else hellodev_ms=$(median "${vd[@]}"); hellonodev_ms=$(median "${vw[@]}"); fi
+  sw=() sd=()
+  for ((i = 0; i < 3; i++)); do
+    time_ms "$UKPACK" run "${IMG[hello]}" --disk "$DISK:ro" --rng --log 3 -v; v=$(setup_of); [[ -n $v ]] && n_dev=${v% *} && sd+=("${v#* }")
+    time_ms "$UKPACK" run "${IMG[hello]}" --log 3 -v; v=$(setup_of); [[ -n $v ]] && n_none=${v% *} && sw+=("${v#* }")
+  done
+  ((${#sd[@]})) && setup_dev_us="$n_dev $(median "${sd[@]}")"
+  ((${#sw[@]})) && setup_none_us="$n_none $(median "${sw[@]}")"
+else
+  hellodev_ms="n/a (${IMGERR[hello]})"; hellonodev_ms=$hellodev_ms
+fi
 
 LINUX_OK=
 if [[ -n ${BENCH_SKIP_LINUX:-} ]]; then linux_why="skipped: BENCH_SKIP_LINUX set"
@@ -205,6 +248,20 @@ workload smallfiles "$NSMALL" smallfiles_create_us_per_file smallfiles_stat_us_p
   smallfiles_unlink_us_per_file smallfiles_us_per_file
 workload threads "" threads_us_per_create_join
 workload futex "" futex_us_per_round_trip
+
+# ---------------------------------------------------------------- virtio-blk disk
+# blkbench on a 64 MiB raw disk: ours on -M pc (virtio-blk-pci, the Linux guest's machine
+# and transport) for the rows, and on microvm (virtio-mmio, ukpack's default) for the note;
+# the Linux guest loads virtio_blk from its initramfs and gets the same file as /dev/vda.
+BLK_METRICS=(blk_seq_read_mib_per_s blk_seq_write_fsync_mib_per_s blk_rand_read_iops blk_direct)
+declare -A BLK_MVM
+log "blkbench under our kernel, microvm"
+ours_metrics blkbench "--disk $DISK -- /dev/vda $NBLKRAND" "${BLK_METRICS[@]}"
+for k in "${BLK_METRICS[@]}"; do BLK_MVM[$k]=${OURS[$k]}; done
+log "blkbench under our kernel, pc"
+ours_metrics blkbench "--disk $DISK -M pc -- /dev/vda $NBLKRAND" "${BLK_METRICS[@]}"
+[[ -n $LINUX_OK ]] && log "blkbench under Linux guest ($LRUNS boots)"
+LG_DISK=$DISK LG_MODULES=$BLK_MODULES linux_metrics blkbench "/dev/vda $NBLKRAND" "${BLK_METRICS[@]}"
 
 # ---------------------------------------------------------------- the kernel's collector
 # churn: kernel memory in use (MemTotal - MemFree) before and after each workload, ours and
@@ -259,7 +316,10 @@ ms() { isnum "$1" && echo "$1 ms" || echo "$1"; }
 ns() { isnum "$1" && echo "$1 ns" || echo "$1"; }
 us() { isnum "$1" && echo "$1 µs" || echo "$1"; }
 mibs() { isnum "$1" && echo "$1 MiB/s" || echo "$1"; }
+iops() { isnum "$1" && echo "$1 IOPS" || echo "$1"; }
+direct() { case $1 in 1) echo "O_DIRECT, $2";; 0) echo "no O_DIRECT (refused)";; *) echo "n/a";; esac; }
 kibk() { isnum "$1" && kib $(($1 * 1024)) || echo "$1"; }
+setup_us() { [[ -n $1 ]] && echo "$1" | awk '{ printf "%d devices in %.1f ms\n", $1, $2 / 1000 }' || echo "n/a"; }
 row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workload metric
   echo "| $1 | $($2 "${OURS[$3]}") | $($2 "${LIN[$3]}") | $(ratio "${OURS[$3]}" "${LIN[$3]}") | $4 |"
 }
@@ -283,6 +343,11 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   row "smallfiles: create+stat+unlink per file vs Linux guest" us smallfiles_us_per_file "the three phases together"
   row "threads: pthread_create+pthread_join vs Linux guest" us threads_us_per_create_join "2,000 threads, one at a time"
   row "futex ping-pong round trip vs Linux guest" us futex_us_per_round_trip "2 threads, raw FUTEX_WAIT/WAKE, 20,000 round trips"
+  blk_note="same QEMU machine (pc, virtio-blk-pci) both sides; ours: $(direct "${OURS[blk_direct]}" "no page cache either way: every read goes to the device"); Linux: $(direct "${LIN[blk_direct]}" "which bypasses its page cache"); ours on microvm"
+  row "virtio-blk: 64 MiB /dev/vda sequential read(), 1 MiB chunks, vs Linux guest" mibs blk_seq_read_mib_per_s "$blk_note: $(mibs "${BLK_MVM[blk_seq_read_mib_per_s]}")"
+  row "virtio-blk: 64 MiB sequential write(), 1 MiB chunks, + fsync vs Linux guest" mibs blk_seq_write_fsync_mib_per_s "same fd; fsync flushes the device cache (in the host file on return); ours on microvm: $(mibs "${BLK_MVM[blk_seq_write_fsync_mib_per_s]}")"
+  row "virtio-blk: 4 KiB random pread() vs Linux guest" iops blk_rand_read_iops "$NBLKRAND reads, one at a time, 4 KiB-aligned; ours on microvm: $(iops "${BLK_MVM[blk_rand_read_iops]}")"
+  echo "| hello world with a disk + virtio-rng vs without (ours, microvm) | $(ms "$hellodev_ms") | $(ms "$hellonodev_ms") | $(ratio "$hellodev_ms" "$hellonodev_ms") | $(diffms "$hellodev_ms" "$hellonodev_ms"); kernel log, virtio set-up: $(setup_us "$setup_dev_us") with, $(setup_us "$setup_none_us") without |"
   echo "| memory in use after hello vs Linux guest | $(kibk "$mem_kib") | $(kibk "$lmem_kib") | $(ratio "$mem_kib" "$lmem_kib") | ours: ${mem_note:-n/a}; Linux: ${lmem_note:-n/a}; -m 512M both |"
   echo "| hello image vs the static binary | $(kib "$img_size") | $(kib "$bin_size") | $(ratio "$img_size" "$bin_size") | |"
   echo "| hello image vs Linux guest (bzImage + initramfs) | $(kib "$img_size") | $(kib "$lsize") | $(ratio "$img_size" "$lsize") | |"

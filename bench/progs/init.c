@@ -3,17 +3,22 @@
  * byte-identical to the one our kernel runs), waits, prints its exit status
  * between markers that linux-guest.sh parses, then the guest's memory in use
  * (MemTotal - MemAvailable from /proc/meminfo, after the workload exited) on a
- * line of its own, and powers the machine off.
+ * line of its own, and powers the machine off. Kernel modules in /modules (put there by
+ * linux-guest.sh for LG_MODULES, named NN-NAME.ko so name order is load order) are loaded
+ * first with finit_module, and devtmpfs is then mounted on /dev so their devices appear.
  *
  *   /init [WORKLOAD [ARGS...]]   (args come from the kernel command line
  *                                 after "--"; default workload /workload) */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +53,29 @@ static void console(void) {
     if (fd > 2) close(fd);
 }
 
+static int byname(const struct dirent **a, const struct dirent **b) { return strcmp((*a)->d_name, (*b)->d_name); }
+static int isko(const struct dirent *d) { size_t n = strlen(d->d_name); return n > 3 && !strcmp(d->d_name + n - 3, ".ko"); }
+
+static void modules(void) {
+    struct dirent **e;
+    int n = scandir("/modules", &e, isko, byname);
+    if (n <= 0) return;
+    char path[300], buf[400];
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "/modules/%s", e[i]->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) != 0) {
+            snprintf(buf, sizeof buf, "init: loading %s: %s\n", path, strerror(errno));
+            say(buf);
+        }
+        if (fd >= 0) close(fd);
+        free(e[i]);
+    }
+    free(e);
+    mkdir("/dev", 0755);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, 0);
+}
+
 int main(int argc, char **argv) {
     console();
     /* What the workloads expect, as under our kernel: /proc, and a tmpfs /tmp. */
@@ -58,6 +86,7 @@ int main(int argc, char **argv) {
     char *dflt[] = { "/workload", 0 };
     char **wargv = argc > 1 ? argv + 1 : dflt;
     say("\n@@UKBENCH-BEGIN@@\n");
+    modules();   /* after the marker, so a failure shows in the workload's output */
     pid_t pid = fork();
     if (pid == 0) {
         char *envp[] = { "PATH=/", "HOME=/", 0 };
