@@ -11,6 +11,10 @@ namespace Kernel
     {
         sealed class Probe { public object A; public long X; public object B; public string S; public int Y; }
         struct Pair { public object O; public long N; }
+        struct Multi { public long A; public object B; public long C; public object D; public object E; public int F; }
+        struct Outer { public Pair P1; public long Z; public Pair P2; }
+        sealed class Gen<T> { public T A; public long X; public T B; }
+        struct Boxed { public long X; public object O; public object P; }
         sealed class Node { public Node Next; public long Value; }
 
         static Node _list;                  // a root in the static region
@@ -65,6 +69,7 @@ namespace Kernel
             ok &= Check(n == 3 && offs[0] == (ulong)Unsafe.AsPointer(ref pairs[0].O) - pairsAddr
                 && offs[2] == (ulong)Unsafe.AsPointer(ref pairs[2].O) - pairsAddr, "struct array: one slot per element");
             ok &= Check(ReferenceOffsets("text", offs) == 0 && ReferenceOffsets(new byte[40], offs) == 0, "strings and byte arrays have no references");
+            ok &= Check(DescriptorShapes(offs), "struct arrays with several runs and nested structs, generics, boxed structs, jagged and empty arrays");
 
             StartCollector(0);
 
@@ -92,9 +97,52 @@ namespace Kernel
             Collector.Configure(&Sched.Scheduler.ScanStacks, 1);
             _list = BuildList(300);
             ok &= Check(ListIntact(_list, 300), "a list built with a collection at every allocation is intact");
+            ok &= Check(ShapesSurviveStress(), "struct arrays and generic objects built with a collection at every allocation are intact");
 
             Log.Info(ok ? "self-test gc: PASS" : "self-test gc: FAIL");
             Power.Exit(ok ? (byte)0 : (byte)1);
+        }
+
+        /// More shapes of GC descriptor, each against the real field addresses.
+        static bool DescriptorShapes(ulong* offs)
+        {
+            bool ok = true;
+            var ms = new Multi[3];
+            ulong ma = Addr(ms);
+            ok &= ReferenceOffsets(ms, offs) == 9;
+            for (int i = 0; i < 3 && ok; i++)
+                ok = offs[3 * i] == (ulong)Unsafe.AsPointer(ref ms[i].B) - ma && offs[3 * i + 1] == (ulong)Unsafe.AsPointer(ref ms[i].D) - ma
+                    && offs[3 * i + 2] == (ulong)Unsafe.AsPointer(ref ms[i].E) - ma;
+            var os = new Outer[3];
+            ulong oa = Addr(os);
+            ok &= ReferenceOffsets(os, offs) == 6;
+            for (int i = 0; i < 3 && ok; i++)
+                ok = offs[2 * i] == (ulong)Unsafe.AsPointer(ref os[i].P1.O) - oa && offs[2 * i + 1] == (ulong)Unsafe.AsPointer(ref os[i].P2.O) - oa;
+            var g = new Gen<string>();
+            ulong ga = Addr(g), a = (ulong)Unsafe.AsPointer(ref g.A) - ga, b = (ulong)Unsafe.AsPointer(ref g.B) - ga;
+            ok &= ReferenceOffsets(g, offs) == 2 && ((offs[0] == a && offs[1] == b) || (offs[0] == b && offs[1] == a));
+            var bm = new Boxed();
+            ulong bo = 8 + (ulong)Unsafe.AsPointer(ref bm.O) - (ulong)Unsafe.AsPointer(ref bm);      // after the box's MethodTable
+            ulong bp = 8 + (ulong)Unsafe.AsPointer(ref bm.P) - (ulong)Unsafe.AsPointer(ref bm);
+            object boxed = bm;
+            ok &= ReferenceOffsets(boxed, offs) == 2 && ((offs[0] == bo && offs[1] == bp) || (offs[0] == bp && offs[1] == bo));
+            ok &= ReferenceOffsets(new object[3][], offs) == 3 && offs[0] == 16 && offs[2] == 32;
+            ok &= ReferenceOffsets(new Multi[0], offs) == 0;
+            return ok;
+        }
+
+        /// Structures of those shapes built with a collection at every allocation.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        static bool ShapesSurviveStress()
+        {
+            var ms = new Multi[40];
+            for (int i = 0; i < 40; i++) { ms[i].B = new Node { Value = i }; ms[i].D = new Node { Value = 100 + i }; ms[i].E = new Node { Value = 200 + i }; MakeGarbage(3); }
+            var gl = new Gen<Node>[20];
+            for (int i = 0; i < 20; i++) { gl[i] = new Gen<Node> { A = new Node { Value = i }, B = new Node { Value = -i } }; MakeGarbage(2); }
+            bool ok = true;
+            for (int i = 0; i < 40; i++) ok &= ((Node)ms[i].B).Value == i && ((Node)ms[i].D).Value == 100 + i && ((Node)ms[i].E).Value == 200 + i;
+            for (int i = 0; i < 20; i++) ok &= gl[i].A.Value == i && gl[i].B.Value == -i;
+            return ok;
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
