@@ -7,8 +7,9 @@ namespace Kernel.Sched
         Thread[] _waiters = new Thread[4];
         int _count;
 
-        /// Blocks the current thread until WakeAll, a signal, or `wakeAtNs` (0: no timeout).
-        public WakeReason Wait(ulong wakeAtNs = 0)
+        /// Blocks the current thread until WakeAll, a signal (unless not `interruptible`), or
+        /// `wakeAtNs` (0: no timeout).
+        public WakeReason Wait(ulong wakeAtNs = 0, bool interruptible = true)
         {
             Thread me = Scheduler.Current;
             if (_count == _waiters.Length)
@@ -18,7 +19,7 @@ namespace Kernel.Sched
                 _waiters = bigger;
             }
             _waiters[_count++] = me;
-            WakeReason r = Scheduler.Block(wakeAtNs, true);
+            WakeReason r = Scheduler.Block(wakeAtNs, interruptible);
             Remove(me);
             return r;
         }

@@ -116,21 +116,8 @@ public class HardeningTests
 
     static readonly Lazy<string> _dir = new(Repo.TempDir);
 
-    static string Build(string name, string source, bool threads = false)
-    {
-        var dir = _dir.Value;
-        var src = Path.Combine(dir, name + ".c");
-        File.WriteAllText(src, source);
-        var exe = Path.Combine(dir, name);
-        foreach (var cc in new[] { "musl-gcc", "gcc" })
-        {
-            var path = Repo.Which(cc);
-            if (path == null) continue;
-            string[] args = threads ? ["-static", "-O1", "-pthread", "-o", exe, src] : ["-static", "-O1", "-o", exe, src];
-            if (Host.Run(path, args).Code == 0) return exe;
-        }
-        throw new InvalidOperationException($"cannot build {name}: install musl-tools (musl-gcc)");
-    }
+    static string Build(string name, string source, bool threads = false) =>
+        Programs.Compile(name, source, threads ? ["-pthread"] : []);
 
     static string Image(string exe, string? fs = null)
     {

@@ -133,7 +133,8 @@ public static class Programs
 
     public static string Get(string name) => _built[name].Value;
 
-    static string Compile(string name, string source, params string[] flags)
+    /// <summary>Builds C source as a static program (musl-gcc, else gcc) with extra flags.</summary>
+    public static string Compile(string name, string source, params string[] flags)
     {
         var dir = _dir.Value;
         var src = Path.Combine(dir, name + ".c");

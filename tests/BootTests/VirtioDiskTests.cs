@@ -27,50 +27,7 @@ public class VirtioDiskTests
         #define BLKSSZGET _IO(0x12, 104)
         #define BLKGETSIZE64 _IOR(0x12, 114, size_t)
 
-        /* SHA-256 (FIPS 180-4), written out from the standard. */
-        static const uint32_t K[64] = {
-            0x428a2f98,0x71374491,0xb5c0fbcf,0xe9b5dba5,0x3956c25b,0x59f111f1,0x923f82a4,0xab1c5ed5,
-            0xd807aa98,0x12835b01,0x243185be,0x550c7dc3,0x72be5d74,0x80deb1fe,0x9bdc06a7,0xc19bf174,
-            0xe49b69c1,0xefbe4786,0x0fc19dc6,0x240ca1cc,0x2de92c6f,0x4a7484aa,0x5cb0a9dc,0x76f988da,
-            0x983e5152,0xa831c66d,0xb00327c8,0xbf597fc7,0xc6e00bf3,0xd5a79147,0x06ca6351,0x14292967,
-            0x27b70a85,0x2e1b2138,0x4d2c6dfc,0x53380d13,0x650a7354,0x766a0abb,0x81c2c92e,0x92722c85,
-            0xa2bfe8a1,0xa81a664b,0xc24b8b70,0xc76c51a3,0xd192e819,0xd6990624,0xf40e3585,0x106aa070,
-            0x19a4c116,0x1e376c08,0x2748774c,0x34b0bcb5,0x391c0cb3,0x4ed8aa4a,0x5b9cca4f,0x682e6ff3,
-            0x748f82ee,0x78a5636f,0x84c87814,0x8cc70208,0x90befffa,0xa4506ceb,0xbef9a3f7,0xc67178f2 };
-        struct sha { uint32_t h[8]; uint8_t buf[64]; uint64_t len; };
-        #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-        static void block(struct sha *s, const uint8_t *p) {
-            uint32_t w[64], a, b, c, d, e, f, g, h;
-            for (int i = 0; i < 16; i++) w[i] = (uint32_t)p[4*i] << 24 | p[4*i+1] << 16 | p[4*i+2] << 8 | p[4*i+3];
-            for (int i = 16; i < 64; i++) {
-                uint32_t s0 = ROR(w[i-15], 7) ^ ROR(w[i-15], 18) ^ (w[i-15] >> 3);
-                uint32_t s1 = ROR(w[i-2], 17) ^ ROR(w[i-2], 19) ^ (w[i-2] >> 10);
-                w[i] = w[i-16] + s0 + w[i-7] + s1;
-            }
-            a = s->h[0]; b = s->h[1]; c = s->h[2]; d = s->h[3]; e = s->h[4]; f = s->h[5]; g = s->h[6]; h = s->h[7];
-            for (int i = 0; i < 64; i++) {
-                uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-                uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-                h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
-            }
-            s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d; s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
-        }
-        static void sha_init(struct sha *s) {
-            static const uint32_t iv[8] = { 0x6a09e667,0xbb67ae85,0x3c6ef372,0xa54ff53a,0x510e527f,0x9b05688c,0x1f83d9ab,0x5be0cd19 };
-            memcpy(s->h, iv, sizeof iv); s->len = 0;
-        }
-        static void sha_add(struct sha *s, const uint8_t *p, size_t n) {
-            while (n--) { s->buf[s->len++ % 64] = *p++; if (s->len % 64 == 0) block(s, s->buf); }
-        }
-        static void sha_end(struct sha *s, char *hex) {
-            uint64_t bits = s->len * 8;
-            uint8_t pad = 0x80, z = 0, l[8];
-            sha_add(s, &pad, 1);
-            while (s->len % 64 != 56) sha_add(s, &z, 1);
-            for (int i = 0; i < 8; i++) l[i] = bits >> (56 - 8 * i);
-            sha_add(s, l, 8);
-            for (int i = 0; i < 8; i++) sprintf(hex + 8 * i, "%08x", s->h[i]);
-        }
+        #include "sha256.h"     /* compat-suite/src: the suite's own SHA-256 */
 
         static char buf[1 << 20];
         int main(int argc, char **argv) {
@@ -94,14 +51,14 @@ public class VirtioDiskTests
             if (!strcmp(mode, "sha")) {
                 int fd = open(dev, O_RDONLY);
                 if (fd < 0) { printf("open: %s\n", strerror(errno)); return 1; }
-                struct sha s; sha_init(&s);
+                sha256_ctx s; sha256_init(&s);
                 long n, total = 0, step = 7001;        /* odd sizes: reads across sector and slot edges */
-                while ((n = read(fd, buf, step)) > 0) { sha_add(&s, (uint8_t *)buf, n); total += n; step = step == 7001 ? 65536 : step == 65536 ? 513 : 7001; }
-                char hex[65]; sha_end(&s, hex);
+                while ((n = read(fd, buf, step)) > 0) { sha256_update(&s, (const unsigned char *)buf, n); total += n; step = step == 7001 ? 65536 : step == 65536 ? 513 : 7001; }
+                char hex[65]; sha256_final(&s, hex);
                 printf("%s %ld\n", hex, total);
                 /* pread at an unaligned offset agrees with the host file too */
                 n = pread(fd, buf, 100, 1234567 % total);
-                sha_init(&s); sha_add(&s, (uint8_t *)buf, n); sha_end(&s, hex);
+                sha256_init(&s); sha256_update(&s, (const unsigned char *)buf, n); sha256_final(&s, hex);
                 printf("pread %ld %s\n", n, hex);
                 return 0;
             }
@@ -147,17 +104,8 @@ public class VirtioDiskTests
 
     static readonly Lazy<string> _image = new(() =>
     {
+        var exe = Programs.Compile("blkdev", BlockDevC, "-I", Path.Combine(Repo.Root, "compat-suite/src"));
         var dir = Repo.TempDir();
-        var src = Path.Combine(dir, "blkdev.c");
-        File.WriteAllText(src, BlockDevC);
-        var exe = Path.Combine(dir, "blkdev");
-        string? built = null;
-        foreach (var cc in new[] { "musl-gcc", "gcc" })
-        {
-            var path = Repo.Which(cc);
-            if (path != null && Host.Run(path, ["-static", "-O1", "-o", exe, src]).Code == 0) { built = exe; break; }
-        }
-        built.Should().NotBeNull("a static blkdev builds (musl-gcc or gcc)");
         var img = Path.Combine(dir, "blkdev.img");
         var r = Ukpack.Run(["build", exe, "-o", img]);
         r.Code.Should().Be(0, r.ToString());
