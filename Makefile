@@ -10,7 +10,7 @@ ILC := $(NUGET_PACKAGES)/runtime.linux-x64.microsoft.dotnet.ilcompiler/$(ILC_VER
 DOTNET ?= dotnet
 QEMU ?= qemu-system-x86_64
 
-KERNEL_CS := $(shell find kernel drivers abi fs syscalls loader -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null)
+KERNEL_CS := $(shell find kernel drivers abi fs net syscalls loader -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*' 2>/dev/null)
 KERNEL_S := $(wildcard kernel/arch/x86_64/*.S)
 KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S)) $(OBJ)/vdso_blob.o
 
