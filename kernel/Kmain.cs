@@ -90,6 +90,8 @@ namespace Kernel
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
+            Proc.Process.OnThreadExit = &Syscalls.Sys.ReleaseThread;       // robust futexes, clear_child_tid
+            Syscalls.Sys.ExecHook = &Loader.Exec.Run;                     // execve lives in the loader
             Drivers.WaitPoint.Create = &Sched.DriverWait.Create;     // drivers block threads until their interrupt
             // The collector walks the threads' stacks through the scheduler; it starts
             // collecting once the program's first thread runs (Collector.Enable).

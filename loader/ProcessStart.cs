@@ -38,7 +38,10 @@ namespace Kernel.Loader
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
             if (!ElfLoader.OpenProgram(progPath, out IFileBacking programFile, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
 
-            var p = new Process();
+            var p = new Process(new UserMemory(), new FdTable());
+            p.Pid = Process.AllocatePid();          // 1: the image's program is init
+            p.Pgid = p.Sid = p.Pid;
+            p.LiveThreads = 1;
             Process.Register(p);
             Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs, p));
             p.StartTimeNs = Time.Clock.MonotonicNs();

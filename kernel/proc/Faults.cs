@@ -24,7 +24,7 @@ namespace Kernel.Proc
                 case 14:
                     if (cr2 == f->Rip && EmulateVsyscall(f)) return f;
                     p.Memory.OutOfMemory = false;      // only this fault's outcome counts (a kernel copy may have set it)
-                    if ((f->Error & 1) == 0 && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
+                    if (((f->Error & 1) == 0 || (f->Error & 2) != 0) && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
                     if (p.Memory.OutOfMemory)
                     {
                         Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");

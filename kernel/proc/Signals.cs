@@ -12,6 +12,7 @@ namespace Kernel.Proc
         public int Pid, Uid;       // sender
         public ulong Value;        // sigval for queued/timer signals
         public int TimerId, Overrun;
+        public int Status;         // SIGCHLD: si_status
     }
 
     /// A queued real-time signal (each send is delivered with its own siginfo).
@@ -123,7 +124,7 @@ namespace Kernel.Proc
             Send(P, me, Signal.SIGPIPE, new SigInfoData { Pid = P.Pid });
         }
 
-        public static bool HasDeliverable(Thread t) => ((t.PendingSignals | Process.Of(t).PendingSignals) & ~t.SignalMask) != 0;
+        public static bool HasDeliverable(Thread t) => t.Killed || ((t.PendingSignals | Process.Of(t).PendingSignals) & ~t.SignalMask) != 0;
 
         /// A fault signal: synchronous and forced (a blocked or ignored one kills, as on Linux).
         public static void Fault(InterruptFrame* f, int sig, int code, ulong addr)
@@ -142,6 +143,7 @@ namespace Kernel.Proc
         {
             Thread me = Scheduler.Current;
             Process P = Process.Of(me);
+            if (me.Killed) P.ExitThread(me);                        // its process is exiting: never returns
             while (true)
             {
                 ulong ready = (me.PendingSignals | P.PendingSignals) & ~(me.SignalMask & ~Unblockable);
@@ -190,6 +192,7 @@ namespace Kernel.Proc
             if (fault && d.Code > 0) si.Addr = d.Addr;
             else if (d.Code == SigCodes.SI_TIMER) { si.TimerId = d.TimerId; si.Overrun = d.Overrun; si.Value = d.Value; }
             else { si.Pid = d.Pid; si.Uid = d.Uid; si.Value = d.Value; }
+            if (sig == Signal.SIGCHLD && d.Code > 0) si.Status = d.Status;      // CLD_EXITED, CLD_KILLED, ...
             return si;
         }
 

@@ -196,6 +196,9 @@ namespace Kernel.Sched
             Current = next;
             Gdt.SetKernelStack(next.KernelStackTop);
             *SyscallKernelRsp() = next.KernelStackTop;
+            // Another process's thread: its page tables (kernel threads run on whatever is loaded,
+            // the kernel half being the same everywhere).
+            if (next.Group != null && next.Group.PageRoot != 0 && next.Group.PageRoot != Cpu.ReadCr3()) Cpu.WriteCr3(next.Group.PageRoot);
             if (me.FsBase != next.FsBase) Cpu.Wrmsr(0xC0000100, next.FsBase);
             if (me.GsBase != next.GsBase) Cpu.Wrmsr(0xC0000101, next.GsBase);
             // x87 state is live per thread (entries save only what kernel code clobbers).
