@@ -165,12 +165,16 @@ int main(int argc, char **argv)
     self[len < 0 ? 0 : len] = 0;
     char script[4200];
     int sl = snprintf(script, sizeof script, "#!%s child-script \nexit 1\n", self);
-    mkdir("/tmp/proc_exec", 0755);
-    write_file("/tmp/proc_exec/script.sh", script, sl, 0755);
+    /* A directory of our own: the variants run natively side by side. */
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/proc_exec.%d", (int)getpid());
+    mkdir(dir, 0755);
+#define AT(name) (snprintf(path, sizeof path, "%s/%s", dir, name), path)
+    write_file(AT("script.sh"), script, sl, 0755);
     p = fork();
     if (p == 0) {
         char *targs[] = { "script.sh", "extra", NULL };
-        execv("/tmp/proc_exec/script.sh", targs);
+        execv(AT("script.sh"), targs);
         _exit(126);
     }
     waitpid(p, &st, 0);
@@ -182,20 +186,23 @@ int main(int argc, char **argv)
     EXPECT_ERR("execve missing", execve("/no/such/file", nargs, environ), ENOENT);
     EXPECT_ERR("execve missing dir", execve("/no/such/dir/file", nargs, environ), ENOENT);
     EXPECT_ERR("execve directory", execve("/tmp", nargs, environ), EACCES);
-    write_file("/tmp/proc_exec/nox", "#!/bin/true\n", 12, 0644);
-    EXPECT_ERR("execve no x bit", execve("/tmp/proc_exec/nox", nargs, environ), EACCES);
-    write_file("/tmp/proc_exec/text", "just some text\n", 15, 0755);
-    EXPECT_ERR("execve not an ELF", execve("/tmp/proc_exec/text", nargs, environ), ENOEXEC);
+    write_file(AT("nox"), "#!/bin/true\n", 12, 0644);
+    EXPECT_ERR("execve no x bit", execve(AT("nox"), nargs, environ), EACCES);
+    write_file(AT("text"), "just some text\n", 15, 0755);
+    EXPECT_ERR("execve not an ELF", execve(AT("text"), nargs, environ), ENOEXEC);
     unsigned char elf[64] = { 0x7f, 'E', 'L', 'F', 2, 1, 1, 0 };
     elf[16] = 2; elf[18] = 183;             /* ET_EXEC, EM_AARCH64 */
     elf[20] = 1;
-    write_file("/tmp/proc_exec/arm", elf, sizeof elf, 0755);
-    EXPECT_ERR("execve foreign ELF", execve("/tmp/proc_exec/arm", nargs, environ), ENOEXEC);
-    write_file("/tmp/proc_exec/noint", "#!/no/such/interpreter\n", 23, 0755);
-    EXPECT_ERR("execve script without interpreter", execve("/tmp/proc_exec/noint", nargs, environ), ENOENT);
+    write_file(AT("arm"), elf, sizeof elf, 0755);
+    EXPECT_ERR("execve foreign ELF", execve(AT("arm"), nargs, environ), ENOEXEC);
+    write_file(AT("noint"), "#!/no/such/interpreter\n", 23, 0755);
+    EXPECT_ERR("execve script without interpreter", execve(AT("noint"), nargs, environ), ENOENT);
     EXPECT_ERR("execve empty path", execve("", nargs, environ), ENOENT);
     EXPECT_ERR("execve bad path pointer", syscall(SYS_execve, (char *)8, nargs, environ), EFAULT);
     EXPECT_ERR("execve bad argv", syscall(SYS_execve, "/proc/self/exe", (char **)8, environ), EFAULT);
     EXPECT_ERR("execveat bad flags", syscall(SYS_execveat, AT_FDCWD, "/proc/self/exe", nargs, environ, 0x4), EINVAL);
+    const char *names[] = { "script.sh", "nox", "text", "arm", "noint" };
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) unlink(AT(names[i]));
+    rmdir(dir);
     return finish();
 }
