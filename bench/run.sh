@@ -119,7 +119,7 @@ ukpack_ok=
 if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
 elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
 else ukpack_ok=1; fi
-for p in hello getppid clock compute readfile smallfiles threads futex churn blkbench; do
+for p in hello getppid clock compute readfile smallfiles threads futex procs churn blkbench; do
   if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
   fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR")
   rm -f "$BUILD/$p.img"
@@ -248,6 +248,7 @@ workload smallfiles "$NSMALL" smallfiles_create_us_per_file smallfiles_stat_us_p
   smallfiles_unlink_us_per_file smallfiles_us_per_file
 workload threads "" threads_us_per_create_join
 workload futex "" futex_us_per_round_trip
+workload procs "" procs_us_per_fork_exit_wait procs_us_per_vfork_execve_wait procs_us_per_posix_spawn_wait
 
 # ---------------------------------------------------------------- virtio-blk disk
 # blkbench on a 64 MiB raw disk: ours on -M pc (virtio-blk-pci, the Linux guest's machine
@@ -268,7 +269,8 @@ LG_DISK=$DISK LG_MODULES=$BLK_MODULES linux_metrics blkbench "/dev/vda $NBLKRAND
 # the Linux guest's (one boot: these runs are long). gc-bench: the bare kernel's self-timed
 # collection pauses and allocation rate (test=gc-bench, kernel log on the debug console).
 CHURN_METRICS=(churn_open_close_growth_kib churn_threads_growth_kib churn_pipes_growth_kib
-  churn_eventfds_growth_kib churn_epolls_growth_kib churn_tmpfs_file_mib_growth_kib)
+  churn_eventfds_growth_kib churn_epolls_growth_kib churn_tmpfs_file_mib_growth_kib churn_forks_growth_kib
+  churn_spawns_growth_kib)
 log "churn (scale $CHURN_SCALE) under our kernel"
 TIMEOUT=$CHURN_TIMEOUT ours_metrics churn "$CHURN_SCALE" "${CHURN_METRICS[@]}"
 churn_ours_lines=$(grep '^churn ' "$BUILD/last.out")
@@ -343,6 +345,9 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   row "smallfiles: create+stat+unlink per file vs Linux guest" us smallfiles_us_per_file "the three phases together"
   row "threads: pthread_create+pthread_join vs Linux guest" us threads_us_per_create_join "2,000 threads, one at a time"
   row "futex ping-pong round trip vs Linux guest" us futex_us_per_round_trip "2 threads, raw FUTEX_WAIT/WAKE, 20,000 round trips"
+  row "processes: fork+_exit+waitpid vs Linux guest" us procs_us_per_fork_exit_wait "1,000 rounds; copy-on-write both sides"
+  row "processes: vfork+execve+waitpid of a static program vs Linux guest" us procs_us_per_vfork_execve_wait "1,000 rounds; the program exits at once"
+  row "processes: posix_spawn+waitpid vs Linux guest" us procs_us_per_posix_spawn_wait "1,000 rounds; musl's posix_spawn (clone CLONE_VM|CLONE_VFORK)"
   blk_note="same QEMU machine (pc, virtio-blk-pci) both sides; ours: $(direct "${OURS[blk_direct]}" "no page cache either way: every read goes to the device"); Linux: $(direct "${LIN[blk_direct]}" "which bypasses its page cache"); ours on microvm"
   row "virtio-blk: 64 MiB /dev/vda sequential read(), 1 MiB chunks, vs Linux guest" mibs blk_seq_read_mib_per_s "$blk_note: $(mibs "${BLK_MVM[blk_seq_read_mib_per_s]}")"
   row "virtio-blk: 64 MiB sequential write(), 1 MiB chunks, + fsync vs Linux guest" mibs blk_seq_write_fsync_mib_per_s "same fd; fsync flushes the device cache (in the host file on return); ours on microvm: $(mibs "${BLK_MVM[blk_seq_write_fsync_mib_per_s]}")"

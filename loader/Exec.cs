@@ -71,6 +71,7 @@ namespace Kernel.Loader
             me.RobustList = 0; me.ClearChildTid = 0;
             UserMemory old = p.Memory;
             var m = new UserMemory();
+            if (p.Pid != 1) m.Reserve = UserMemory.InitReserve;
             p.SetMemory(m);
             m.Space.Activate();
             old.Release();

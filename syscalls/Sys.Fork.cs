@@ -31,7 +31,9 @@ namespace Kernel.Syscalls
             if (exitSignal > Signal.Count) return Errno.EINVAL;
             // A kernel stack, page tables and bookkeeping, plus the first copied pages: with
             // less than that, fork fails with ENOMEM (a fork bomb ends here, not in a panic).
-            if (!PhysicalMemory.HasRoom((Scheduler.ThreadStackPages + 16) * 4096 + (64 << 10))) return Errno.ENOMEM;
+            // Other processes than init leave it UserMemory.InitReserve too.
+            ulong reserve = p.Pid == 1 ? 0 : UserMemory.InitReserve;
+            if (!PhysicalMemory.HasRoom((Scheduler.ThreadStackPages + 16) * 4096 + (64 << 10) + reserve)) return Errno.ENOMEM;
             int pid = Process.AllocatePid();
             if (pid < 0) return Errno.EAGAIN;
 

@@ -1,10 +1,10 @@
 /* Kernel memory under churn: each workload allocates and releases kernel objects N times;
  * memory in use (MemTotal - MemFree from /proc/meminfo) is read after a warm-up round and
  * after the run. A kernel that keeps anything per open file, thread, pipe, eventfd or
- * epoll instance grows with N.
+ * epoll instance, or per process (fork + exit + wait, posix_spawn), grows with N.
  *
  *   churn SCALE [LIMIT_KIB]   SCALE multiplies the base counts (1: 10k opens, 1k threads,
- *                             ...); with LIMIT_KIB, exits 1 if any workload grew more.
+ *                             ..., and always 10k forks, 1k spawns); with LIMIT_KIB, exits 1 if any workload grew more.
  * Prints one line per workload: "churn NAME COUNT BEFORE_KIB AFTER_KIB SECONDS", then
  * "churn_NAME_growth_kib G" (the metric form bench/run.sh reads).
  * Before each reading it sleeps briefly so an idle kernel may collect its garbage. */
@@ -14,10 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
+
+extern char **environ;
 
 static long in_use_kib(void) {
     struct timespec ts = {0, 20 * 1000 * 1000};
@@ -99,9 +103,33 @@ static void big_file(long mib) {
     if (unlink("/tmp/churn.big") != 0) die("unlink");
 }
 
+/* Processes: fork + exit + wait (copy-on-write memory, a kernel stack, an fd table each). */
+static void forks(long n) {
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p < 0) die("fork");
+        if (p == 0) _exit(i & 0x7f);
+        int st;
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != (i & 0x7f)) die("waitpid");
+    }
+}
+
+/* posix_spawn (vfork + execve) of this program, which exits at once: a new address space
+ * and program image each time. */
+static void spawns(long n) {
+    char *argv[] = { "churn", "--exit", 0 };
+    for (long i = 0; i < n; i++) {
+        pid_t p;
+        if (posix_spawn(&p, "/proc/self/exe", 0, 0, argv, environ) != 0) die("posix_spawn");
+        int st;
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0) die("waitpid spawn");
+    }
+}
+
 struct workload { const char *name; void (*run)(long); long base; };
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--exit") == 0) return 0;       /* a spawned copy */
     long scale = argc > 1 ? strtol(argv[1], 0, 0) : 1;
     long limit = argc > 2 ? strtol(argv[2], 0, 0) : -1;
     if (scale <= 0) scale = 1;
@@ -115,11 +143,14 @@ int main(int argc, char **argv) {
         {"eventfds", eventfds, 10000},
         {"epolls", epolls, 10000},
         {"tmpfs_file_mib", big_file, 8},
+        {"forks", forks, 10000},
+        {"spawns", spawns, 1000},
     };
     int bad = 0;
     for (unsigned i = 0; i < sizeof w / sizeof w[0]; i++) {
         long n = w[i].base * scale;
         if (w[i].run == big_file) n = w[i].base;   /* the file's size does not scale */
+        if (w[i].run == forks || w[i].run == spawns) n = w[i].base;   /* nor processes: ~1 ms each under TCG */
         w[i].run(n < 100 ? n : 100);                /* warm-up: caches fill, tables grow once */
         long before = in_use_kib();
         double t0 = bench_now_ns();

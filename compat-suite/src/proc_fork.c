@@ -2,6 +2,7 @@
  * between processes, orphans, SIGCHLD, process groups and sessions, kill of a pid and of a
  * group. Only the first process prints; children report through exit statuses and pipes. */
 #include "compat.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -300,6 +301,53 @@ int main(void)
     waitpid(p, &st, 0);
     status_line("handler inherited", st);
     signal(SIGUSR1, SIG_DFL);
+
+    /* /proc/PID of another process, /proc/self in a child, a zombie's stat. */
+    p = fork();
+    if (p == 0) {
+        char buf[32], want[32];
+        long n = readlink("/proc/self", buf, sizeof buf - 1);
+        buf[n < 0 ? 0 : n] = 0;
+        snprintf(want, sizeof want, "%d", (int)getpid());
+        if (strcmp(buf, want) != 0) _exit(1);
+        for (;;) pause();
+    }
+    char path[64], pa[4096], pb[4096];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)p);
+    int fa = open(path, O_RDONLY), fb = open("/proc/self/cmdline", O_RDONLY);
+    long na = read(fa, pa, sizeof pa), nb = read(fb, pb, sizeof pb);
+    close(fa); close(fb);
+    CHECK("child's cmdline is ours", na > 0 && na == nb && memcmp(pa, pb, na) == 0);
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)p);
+    na = readlink(path, pa, sizeof pa); nb = readlink("/proc/self/exe", pb, sizeof pb);
+    CHECK("child's exe is ours", na > 0 && na == nb && memcmp(pa, pb, na) == 0);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+    FILE *sf = fopen(path, "r");
+    int spid = 0, sppid = 0; char state = 0;
+    if (sf) { fscanf(sf, "%d %*s %c %d", &spid, &state, &sppid); fclose(sf); }
+    CHECK("stat: pid and ppid", spid == p && sppid == getpid());
+    snprintf(path, sizeof path, "/proc/%d/status", (int)p);
+    sf = fopen(path, "r");
+    int ppid_line = 0;
+    char sline[256];
+    while (sf && fgets(sline, sizeof sline, sf)) if (strncmp(sline, "PPid:", 5) == 0) ppid_line = atoi(sline + 5);
+    if (sf) fclose(sf);
+    CHECK("status: PPid", ppid_line == getpid());
+    DIR *dir = opendir("/proc");
+    struct dirent *de;
+    int listed = 0;
+    while (dir && (de = readdir(dir))) if (atoi(de->d_name) == p) listed = 1;
+    if (dir) closedir(dir);
+    CHECK("the child is listed in /proc", listed);
+    kill(p, SIGKILL);
+    waitid(P_PID, p, &si, WEXITED | WNOWAIT);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+    sf = fopen(path, "r");
+    state = 0;
+    if (sf) { fscanf(sf, "%*d %*s %c", &state); fclose(sf); }
+    printf("a zombie's state: %c\n", state);
+    waitpid(p, NULL, 0);
+    CHECK("reaped: /proc/PID is gone", access(path, F_OK) != 0);
 
     /* Many fork+exit+wait rounds. */
     int bad = 0;

@@ -27,7 +27,8 @@ namespace Kernel.Proc
                     if (((f->Error & 1) == 0 || (f->Error & 2) != 0) && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
                     if (p.Memory.OutOfMemory)
                     {
-                        Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");
+                        if (p.Pid == 1) Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");
+                        else Console.Log.Warn("out of memory: killing a process (raise it with ukpack run --mem)");
                         p.KillBySignal(Signal.SIGKILL, null, 0, false);
                     }
                     // ACCERR when a mapping exists but forbids the access (even if never touched).

@@ -62,13 +62,17 @@ namespace Kernel.Proc
         // pid_max to 300.
         const int PidMax = 32768;
         static int _nextPid = 1;
+        /// The last pid handed out and how many processes were created (/proc/loadavg, /proc/stat).
+        public static int LastPid;
+        public static ulong Forks;
+
         public static int AllocatePid()
         {
             for (int tries = 0; tries < PidMax; tries++)
             {
                 int n = _nextPid++;
                 if (_nextPid >= PidMax) _nextPid = 300;
-                if (Find(n) == null && Scheduler.Find(n) == null && !IsGroupId(n)) return n;
+                if (Find(n) == null && Scheduler.Find(n) == null && !IsGroupId(n)) { LastPid = n; Forks++; return n; }
             }
             return -1;
         }
@@ -98,6 +102,7 @@ namespace Kernel.Proc
         public int ExitSignal = Signal.SIGCHLD;
         public int LiveThreads;
         public bool Exiting, Zombie;
+        public object ProcNode;            // its /proc/PID directory, once looked up
         public bool Execed;                // has called execve (setpgid from the parent is EACCES then)
         public int WaitStatus;             // wait4's status once it ended
         public ulong ChildrenCpuNs;        // CPU time of reaped children (times, getrusage)

@@ -18,6 +18,12 @@ namespace Kernel.Proc
 
         public UserMemory() { Space = AddressSpace.CreateUser(); }
 
+        /// Memory a page of this space may not take: the first program's (init's) is 0, every
+        /// other process leaves InitReserve to it, so a fork bomb's children run out (and are
+        /// killed) before init's own faults do.
+        public ulong Reserve;
+        public const ulong InitReserve = 1UL << 20;
+
         /// Processes using this memory: a vfork child (CLONE_VM) shares its parent's. The
         /// last one to let go tears it down.
         public int Users = 1;
@@ -44,6 +50,7 @@ namespace Kernel.Proc
         {
             if (!PhysicalMemory.KernelHasRoom(8 * 4096)) return null;
             var c = new UserMemory();
+            c.Reserve = InitReserve;
             c.BrkStart = BrkStart; c.Brk = Brk; c.MmapBase = MmapBase;
             for (int i = 0; i < Vmas.Count; i++) c.Vmas.Insert(Vmas[i]);
             c._maps = new FileMap[_maps.Length];
@@ -77,7 +84,7 @@ namespace Kernel.Proc
                         else
                         {
                             // Too many sharers for the count: this child gets its own copy now.
-                            ulong copy = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
+                            ulong copy = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
                             ok = copy != ulong.MaxValue;
                             if (ok)
                             {
@@ -105,7 +112,7 @@ namespace Kernel.Proc
                 ulong pte = Space.Lookup(p);
                 if ((pte & AddressSpace.Present) == 0)
                 {
-                    ulong frame0 = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+                    ulong frame0 = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
                     if (frame0 == ulong.MaxValue || !Space.Map(p, frame0, PteFlags(prot))) return false;
                     pte = Space.Lookup(p);
                 }
@@ -122,7 +129,7 @@ namespace Kernel.Proc
         {
             ulong frame = pte & FrameMask;
             if (PhysicalMemory.ExtraOwners(frame) == 0) { Space.Protect(page, PteFlags(prot)); return true; }
-            ulong copy = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
+            ulong copy = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
             if (copy == ulong.MaxValue) { OutOfMemory = true; return false; }
             Mem.Copy(PhysicalMemory.ToVirtual(copy), PhysicalMemory.ToVirtual(frame), 4096);
             PhysicalMemory.ReleaseOwner(frame);
@@ -150,6 +157,24 @@ namespace Kernel.Proc
             return true;
         }
 
+        /// Reads [addr, addr+len) of this memory through its page tables, active or not (/proc
+        /// of another process): only pages present and user-readable; false otherwise.
+        public bool Peek(ulong addr, void* dst, ulong len)
+        {
+            byte* d = (byte*)dst;
+            while (len > 0)
+            {
+                if (addr >= AddressSpace.UserLimit) return false;
+                ulong pte = Space.Lookup(addr & ~0xfffUL);
+                if ((pte & (AddressSpace.Present | AddressSpace.User)) != (AddressSpace.Present | AddressSpace.User)) return false;
+                ulong off = addr & 0xfff, n = 4096 - off;
+                if (n > len) n = len;
+                Mem.Copy(d, (byte*)PhysicalMemory.ToVirtual(pte & FrameMask) + off, n);
+                d += n; addr += n; len -= n;
+            }
+            return true;
+        }
+
         /// The flags a present page keeps across a protection change: its software bits, and
         /// read-only while it is shared copy-on-write.
         public static ulong KeepSoftBits(ulong pte, ulong flags)
@@ -163,12 +188,12 @@ namespace Kernel.Proc
         readonly ulong _spaceId = (ulong)_nextSpaceId++;
 
         /// The futex key of user address `uaddr` (at least one futex op has touched it): a
-        /// MAP_SHARED file mapping is keyed by its backing page, so every mapping of that page
-        /// meets on one key; other memory by this address space and the address.
+        /// MAP_SHARED mapping (of a file, or anonymous and shared by fork) is keyed by its
+        /// backing page, so every mapping of that page meets on one key; other memory by this address space and the address.
         public ulong FutexKey(ulong uaddr)
         {
             int i = Vmas.IndexOf(uaddr);
-            if (i >= 0 && Vmas[i].Kind == KindFileShared)
+            if (i >= 0 && (Vmas[i].Kind == KindFileShared || Vmas[i].Kind == KindSharedAnon))
             {
                 ulong pte = Space.Lookup(uaddr & ~0xfffUL);
                 if ((pte & 1) != 0) return (1UL << 63) | (pte & 0x000ffffffffff000UL) | (uaddr & 0xfff);
@@ -241,7 +266,7 @@ namespace Kernel.Proc
                 if (phys == ulong.MaxValue) return false;
                 return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
             }
-            ulong frame = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+            ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             fm.File.ReadKernel((long)off, (byte*)PhysicalMemory.ToVirtual(frame), 4096);
             Space.Map(page, frame, PteFlags(v.Prot));
@@ -279,7 +304,7 @@ namespace Kernel.Proc
                 return write && (present & Cow) != 0 && BreakCow(page, present, v.Prot);   // else a real protection fault
             if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, ref v);
             // Program pages leave the kernel's reserve alone (page tables come out of it).
-            ulong frame = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+            ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             Space.Map(page, frame, PteFlags(v.Prot));
             return true;
@@ -307,14 +332,24 @@ namespace Kernel.Proc
         /// Unmaps [start, end): page-table entries go and their frames are freed.
         public void Unmap(ulong start, ulong end)
         {
+            bool active = Space.IsActive;
             for (int i = 0; i < Vmas.Count; i++)
             {
                 ref Vma v = ref Vmas[i];
                 ulong s = v.Start > start ? v.Start : start, e = v.End < end ? v.End : end;
-                for (ulong p = s; p < e; p += 4096)
+                // Page by page where tables exist; a missing table skips its whole range
+                // (an 8 MiB stack with a few pages touched costs a few steps, not 2048).
+                for (ulong p = s; p < e; )
                 {
-                    ulong pte = Space.Lookup(p);
-                    FreeUnmapped(pte, Space.Unmap(p));
+                    ulong* slot = Space.Slot(p, out ulong next);
+                    if (slot != null && (*slot & AddressSpace.Present) != 0)
+                    {
+                        ulong pte = *slot;
+                        *slot = 0;
+                        if (active) Cpu.Invlpg(p);
+                        FreeUnmapped(pte, pte & FrameMask);
+                    }
+                    p = next;
                 }
             }
             Vmas.Remove(start, end);

@@ -220,6 +220,7 @@ namespace Kernel.Sched
                 if (t.State == ThreadState.Dead && t != Current)
                 {
                     ExitedCpuNs += t.CpuTimeNs;
+                    if (t.Group != null) t.Group.ExitedCpuNs += t.CpuTimeNs;
                     KernelStacks.Free(t.KernelStackTop, ThreadStackPages);
                     Heap.Free(t.FpuArea, 512);
                     continue;
@@ -279,10 +280,12 @@ namespace Kernel.Sched
         /// CPU time of threads that have exited (the process clock keeps counting it).
         public static ulong ExitedCpuNs;
 
+        /// CPU time of the calling thread's process: its threads, live and exited.
         public static ulong ProcessCpuTime()
         {
-            ulong total = ExitedCpuNs;
-            for (int i = 0; i < _count; i++) total += CpuTime(_all[i]);
+            ThreadGroup g = Current.Group;
+            ulong total = g == null ? ExitedCpuNs : g.ExitedCpuNs;
+            for (int i = 0; i < _count; i++) if (_all[i].Group == g) total += CpuTime(_all[i]);
             return total;
         }
 

@@ -14,6 +14,8 @@ namespace Kernel.Sched
         /// Physical address of the page tables its threads run on (CR3), 0 for none: the
         /// scheduler switches CR3 when the next thread's group has other tables.
         public ulong PageRoot;
+        /// CPU time of its threads that have exited and been reaped.
+        public ulong ExitedCpuNs;
     }
 
     /// A thread of the program: its kernel stack and saved kernel context, its user-visible
