@@ -47,6 +47,13 @@ mv "$WORK/archive.tar" "$T/data/archive.tar"
 # devfs has its own). Scripts live in /scripts, away from the /data the other cases list.
 for a in sh cat sort uniq wc ls echo head tr grep sleep seq true false sed kill; do ln -s busybox "$T/bin/$a"; done
 mknod -m 666 "$T/dev/null" c 1 3
+# Debian's dash and bash (dynamically linked) run the same scripts: the programs, and the
+# libraries ldd names at their own paths (the chroot and the image both need them).
+for prog in /bin/dash /bin/bash; do
+    [[ -x $prog ]] || { echo "busybox/run.sh: $prog missing" >&2; exit 2; }
+    cp "$prog" "$T/bin/"
+    for lib in $(ldd "$prog" | grep -o '/[^ ]*'); do mkdir -p "$T$(dirname "$lib")"; cp -L "$lib" "$T$lib"; done
+done
 mkdir -p "$T/scripts"
 cp "$HERE"/scripts/*.sh "$T/scripts/"
 chmod 755 "$T"/scripts/*.sh
