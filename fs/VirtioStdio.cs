@@ -33,6 +33,7 @@ namespace Kernel.Fs
         static void OnPortChange(int port)
         {
             if (port != 1) return;
+            DecodeNew();                      // the host's notices count even if nobody reads stdin
             if (_reader != null) { Sched.Scheduler.Wake(_reader, Sched.WakeReason.Woken); _reader = null; }
             PollEvents.Changed();
         }
