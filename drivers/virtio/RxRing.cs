@@ -8,13 +8,13 @@ namespace Kernel.Drivers
     /// (virtio-console's ports; virtio-net's frames).
     ///
     /// The kernel runs with interrupts off, so the interrupt handler (at idle or from user
-    /// mode) and the reader never touch the queue at the same time.
+    /// mode) and the reader never touch the queue at the same time. The memory comes from
+    /// the driver (DMA frames; a plain buffer in the host tests).
     public sealed unsafe class RxRing
     {
         public readonly int Count, BufferBytes;
         readonly VirtQueue _q;
-        readonly VirtioTransport _transport;
-        readonly int _queueIndex;
+        readonly QueueNotifier _notify;
         readonly byte* _mem;
         readonly ulong _phys;
         readonly int[] _bufferOfHead;
@@ -27,22 +27,16 @@ namespace Kernel.Drivers
         /// decoded in place); lowered as they are given back.
         public int Processed;
 
-        RxRing(VirtQueue q, VirtioTransport t, int queueIndex, int count, int bufferBytes, byte* mem, ulong phys)
+        /// `count` buffers of `bufferBytes` at `mem` (device address `phys`), at most one per
+        /// ring slot of `q`; `notify` tells the device about reposted buffers (the transport's
+        /// Notify for the queue). Pure ring logic: host tests drive it with a simulated device.
+        public RxRing(VirtQueue q, byte* mem, ulong phys, int count, int bufferBytes, QueueNotifier notify)
         {
-            _q = q; _transport = t; _queueIndex = queueIndex;
+            if (count > q.Size) count = q.Size;
+            _q = q; _notify = notify;
             Count = count; BufferBytes = bufferBytes; _mem = mem; _phys = phys;
             _bufferOfHead = new int[q.Size];
             _ready = new int[count]; _readyLen = new int[count];
-        }
-
-        /// Buffers for queue `q` (number `queueIndex` on `t`), at most one per ring slot;
-        /// null without memory. Post() hands them to the device.
-        public static RxRing Create(VirtQueue q, VirtioTransport t, int queueIndex, int count, int bufferBytes)
-        {
-            if (count > q.Size) count = q.Size;
-            byte* mem = Dma.AllocateUninitialized((ulong)count * (ulong)bufferBytes, out ulong phys);
-            if (mem == null) return null;
-            return new RxRing(q, t, queueIndex, count, bufferBytes, mem, phys);
         }
 
         /// Posts every buffer (once, before DRIVER_OK or right after); the device is told
@@ -60,7 +54,7 @@ namespace Kernel.Drivers
             if (head >= 0) _bufferOfHead[head] = i;
         }
 
-        public void Notify() { if (_q.ShouldNotify()) _transport.Notify(_queueIndex); }
+        public void Notify() { if (_q.ShouldNotify()) _notify.Notify(); }
 
         /// Takes the buffers the device has filled onto the ready list; whether there were
         /// any. Empty deliveries go straight back.
@@ -129,5 +123,11 @@ namespace Kernel.Drivers
             Post(i);
             Notify();
         }
+    }
+
+    /// Tells the device a queue has new buffers (the transport's Notify for that queue).
+    public abstract class QueueNotifier
+    {
+        public abstract void Notify();
     }
 }

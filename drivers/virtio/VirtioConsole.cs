@@ -67,7 +67,7 @@ namespace Kernel.Drivers
                 var crxq = d.SetupQueue(2, ControlBuffers);
                 d._ctrlTx = d.SetupQueue(3, ControlTxSlots);
                 if (crxq == null || d._ctrlTx == null) return null;
-                d._ctrlRx = RxRing.Create(crxq, t, 2, ControlBuffers, ControlBufferBytes);
+                d._ctrlRx = NewRxRing(crxq, t, 2, ControlBuffers, ControlBufferBytes);
                 d._ctrlTxMem = Dma.Allocate(ControlTxSlots * 8, out d._ctrlTxPhys);
                 if (d._ctrlRx == null || d._ctrlTxMem == null) { d.Fail("no memory"); return null; }
                 d._ctrlTxSlotOfHead = new int[d._ctrlTx.Size];
@@ -84,6 +84,14 @@ namespace Kernel.Drivers
             }
             First = d;
             return d;
+        }
+
+        /// An RxRing over DMA memory whose reposts notify queue `q` of `t`; null without memory.
+        internal static RxRing NewRxRing(VirtQueue vq, VirtioTransport t, int q, int count, int bufferBytes)
+        {
+            byte* mem = Dma.AllocateUninitialized((ulong)count * (ulong)bufferBytes, out ulong phys);
+            if (mem == null) return null;
+            return new RxRing(vq, mem, phys, count, bufferBytes, new TransportNotifier(t, q));
         }
 
         public static int RxQueue(int port) => port == 0 ? 0 : 2 + 2 * port;
@@ -190,7 +198,7 @@ namespace Kernel.Drivers
             var rxq = dev.Queue(VirtioConsole.RxQueue(id), (ushort)rxBuffers);
             var txq = dev.Queue(VirtioConsole.TxQueue(id), (ushort)txBuffers);
             if (rxq == null || txq == null) return null;
-            var rx = RxRing.Create(rxq, dev.Transport, VirtioConsole.RxQueue(id), rxBuffers, 4096);
+            var rx = VirtioConsole.NewRxRing(rxq, dev.Transport, VirtioConsole.RxQueue(id), rxBuffers, 4096);
             if (txBuffers > txq.Size) txBuffers = txq.Size;
             byte* txMem = Dma.AllocateUninitialized((ulong)txBuffers * (ulong)txBytes, out ulong txPhys);
             if (rx == null || txMem == null) return null;
@@ -276,5 +284,13 @@ namespace Kernel.Drivers
             }
             return done;
         }
+    }
+
+    sealed class TransportNotifier : QueueNotifier
+    {
+        readonly VirtioTransport _t;
+        readonly int _q;
+        public TransportNotifier(VirtioTransport t, int q) { _t = t; _q = q; }
+        public override void Notify() => _t.Notify(_q);
     }
 }
