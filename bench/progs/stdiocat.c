@@ -56,6 +56,6 @@ int main(int argc, char **argv) {
         }
     }
     double s = (bench_now_ns() - t0) / 1e9;
-    fprintf(stderr, "stdio_bytes %lld\nstdio_mib_per_s %.1f\n", total, s > 0 ? total / 1048576.0 / s : 0);
+    fprintf(stderr, "stdio_bytes %lld\nstdio_mib_per_s %.3f\n", total, s > 0 ? total / 1048576.0 / s : 0);
     return 0;
 }
