@@ -66,7 +66,7 @@ namespace Kernel
             if (Log.Enabled(LogLevel.Debug)) Log.End(ref wt);
             Rtc.Init();
             Fs.SerialConsole.TtyMask = Options.TtyMask;
-            Fs.SerialConsole.Init();
+            if (!Options.StdioVirtio) Fs.SerialConsole.Init();
             Proc.Faults.Init();
             var w = Log.Begin(LogLevel.Info, stackalloc byte[160]);
             w.Str("boot: "); w.Udec(PhysicalMemory.TotalBytes >> 20); w.Str(" MiB RAM, heap ");
@@ -74,6 +74,11 @@ namespace Kernel
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
             WireLayers();
             Drivers.VirtioBus.Probe(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null, Boot.RsdpPhys);
+            if (Options.StdioVirtio && !Fs.VirtioStdio.Init())
+            {
+                Log.Error("stdio=virtio but no virtio-console with ports 1 and 2; stdio falls back to the serial ports");
+                Fs.SerialConsole.Init();
+            }
             SelfTest.Run(Options);
             StartProgram();
         }

@@ -178,6 +178,7 @@ namespace Kernel.Proc
 
         public static void ReportAndPowerOff(int status)
         {
+            VirtioStdio.Drain();
             SerialConsole.Com1.WaitTransmitted();
             SerialConsole.Com2.WaitTransmitted();
             var e = new LineWriter(stackalloc byte[32]);

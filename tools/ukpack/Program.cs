@@ -84,7 +84,8 @@ public static class Cli
         var gcStressOpt = new Option<int>("--gc-stress") { Description = "collect kernel garbage at every N-th kernel allocation (tests the collector; slow)" };
         var diskOpt = new Option<string[]>("--disk") { Description = "attach a raw file as a virtio-blk disk: FILE or FILE:ro (repeatable; /dev/vda, /dev/vdb, ... in order)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var rngOpt = new Option<bool>("--rng") { Description = "attach a virtio-rng, mixed into getrandom and /dev/urandom with RDRAND" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt };
+        var serialStdioOpt = new Option<bool>("--serial-stdio") { Description = "carry the program's stdin/stdout/stderr over the serial ports instead of virtio-console (slow; for debugging the fallback)" };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt, serialStdioOpt };
         run.SetAction(pr =>
         {
             bool v = pr.GetValue(verboseOpt);
@@ -104,6 +105,7 @@ public static class Cli
                 GcStress = pr.GetValue(gcStressOpt),
                 Disks = (pr.GetValue(diskOpt) ?? []).Select(DiskSpec.Parse).ToList(),
                 Rng = pr.GetValue(rngOpt),
+                SerialStdio = pr.GetValue(serialStdioOpt),
             };
             if (o.Disks.Count > DiskSpec.Max) throw new UkpackException($"--disk: at most {DiskSpec.Max} disks (vda..vdz)");
             if (o.GcStress < 0) throw new UkpackException("--gc-stress must be 0 or more");
