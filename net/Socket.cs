@@ -528,7 +528,7 @@ namespace Kernel.Net
                 case SO_SNDTIMEO_OLD: case SO_SNDTIMEO_NEW: GetTimeout(SndTimeo, value, out length); return 0;
                 case SO_LINGER:
                     PutInt(value, LingerOn ? 1 : 0, out _);
-                    PutInt(value.Slice(4), LingerOn ? LingerSeconds : 0, out _);
+                    PutInt(value.Slice(4), LingerSeconds, out _);
                     length = 8;
                     return 0;
                 case SO_PEERCRED:

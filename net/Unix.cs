@@ -586,6 +586,7 @@ namespace Kernel.Net
         void CopyAddr(ref RecvMsg m, UnixSocket from)
         {
             if (from == null || from._name == null) { m.AddressLength = 0; return; }
+            if (m.Address.Length < from._name.Length) return;        // read(2), recv(2): no address wanted
             new ReadOnlySpan<byte>(from._name).CopyTo(m.Address);
             m.AddressLength = from._name.Length;
         }
@@ -643,11 +644,12 @@ namespace Kernel.Net
             Ucred creds = default;
             bool addrDone = false;
             Errno err = 0;
-            long skip = 0;                                   // peeked bytes already copied
             do
             {
+                // Peeking walks past what this call already copied.
+                long skip = peek ? copied : 0;
                 UnixPacket p = _head;
-                while (p != null && peek && skip >= p.Unread) { skip -= p.Unread; p = p.Next; }
+                while (p != null && skip >= p.Unread) { skip -= p.Unread; p = p.Next; }
                 if (p == null)
                 {
                     if (copied >= target) break;
@@ -656,7 +658,6 @@ namespace Kernel.Net
                     if ((_shutdown & RcvShutdown) != 0) break;
                     Errno w = WaitFor(deadline);
                     if (w != 0) { err = w; break; }
-                    skip = peek ? copied : 0;
                     continue;
                 }
                 // Never glue data from different writers' credentials together.
@@ -683,7 +684,6 @@ namespace Kernel.Net
                 {
                     TakeFiles(ref m, p, true);
                     if (m.Control.Files != null) break;
-                    skip += chunk;
                 }
             } while (size > 0);
             if (!peek && copied > 0) Notify();

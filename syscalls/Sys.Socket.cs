@@ -156,10 +156,11 @@ namespace Kernel.Syscalls
 
         static SysResult Accept(ulong fd, ulong addrPtr, ulong lenPtr, int flags)
         {
+            OpenFile f = Files.Get((int)fd);
+            if (f == null) return Errno.EBADF;
             if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return Errno.EINVAL;
-            Errno e = SockFd(fd, out Socket s);
-            if (e != 0) return e;
-            e = s.Accept(s.NonBlocking, out Socket child);
+            if (!(f is Socket s)) return Errno.ENOTSOCK;
+            Errno e = s.Accept(s.NonBlocking, out Socket child);
             if (e != 0) return e;
             if (addrPtr != 0)
             {
