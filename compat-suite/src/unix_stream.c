@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -489,6 +490,38 @@ static void epolls(void)
     close(sv[0]); close(sv[1]); close(ep);
 }
 
+static void sendfiles(void)
+{
+    char path[64], buf[8192];
+    snprintf(path, sizeof path, "/tmp/compat-us-%d-file", (int)getpid());
+    int f = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    for (int i = 0; i < 8192; i++) buf[i] = (char)(i * 13);
+    for (int i = 0; i < 16; i++) write(f, buf, sizeof buf);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    struct bulk b = {sv[1], 0, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, reader_main, &b);
+    off_t off = 100;
+    EXPECT_ERR("sendfile 128 KiB - 100 into a socket", sendfile(sv[0], f, &off, 200000), 0);
+    printf("offset after: %ld\n", (long)off);
+    close(sv[0]);
+    pthread_join(t, NULL);
+    unsigned sum = 0;
+    for (int i = 100; i < 16 * 8192; i++) sum = sum * 31 + (unsigned char)(char)((i % 8192) * 13);
+    CHECK("the reader got the file's bytes", b.total == 16 * 8192 - 100 && b.sum == sum);
+    close(sv[1]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    shutdown(sv[1], SHUT_RD);
+    sigpipes = 0;
+    off = 0;
+    EXPECT_ERR("sendfile to a socket whose reader shut down", sendfile(sv[0], f, &off, 10), EPIPE);
+    printf("sigpipes: %d\n", sigpipes);
+    close(sv[0]); close(sv[1]);
+    close(f);
+    unlink(path);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -499,5 +532,6 @@ int main(void)
     named();
     seqpacket();
     epolls();
+    sendfiles();
     return finish();
 }
