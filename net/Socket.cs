@@ -493,7 +493,7 @@ namespace Kernel.Net
             len = 16;
         }
 
-        /// getsockopt(2): writes the full value into `value` (at least 128 bytes) and its
+        /// getsockopt(2): writes the full value into `value` (512 bytes, zeroed) and its
         /// length; the syscall layer copies out min(optlen, length). Families call base for
         /// what they do not handle.
         public virtual Errno GetOption(int level, int name, Span<byte> value, out int length)

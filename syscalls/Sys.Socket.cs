@@ -210,7 +210,7 @@ namespace Kernel.Syscalls
             Errno e = SockFd(a->A0, out Socket s);
             if (e != 0) return e;
             int level = (int)a->A1;
-            Span<byte> val = stackalloc byte[256];
+            Span<byte> val = stackalloc byte[512];
             val.Clear();
             // A family without options at this level answers before optlen is read.
             e = s.GetOption(level, (int)a->A2, val, out int vlen);

@@ -178,6 +178,26 @@ int main(void)
     CHECK("sending with SO_PASSCRED autobinds", anl == 8 && an.sun_path[0] == 0);
     close(sv[0]); close(sv[1]);
 
+    /* SO_PEEK_OFF on datagrams: a peek past a datagram moves on to the next one */
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    int po = 0;
+    socklen_t pol = sizeof po;
+    setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &po, sizeof po);
+    send(sv[0], "one", 3, 0);
+    send(sv[0], "two", 3, 0);
+    memset(buf, 0, sizeof buf);
+    EXPECT_ERR("peek 2 of the first", recv(sv[1], buf, 2, MSG_PEEK), 0);
+    EXPECT_ERR("peek the rest of it", recv(sv[1], buf + 2, sizeof buf, MSG_PEEK), 0);
+    EXPECT_ERR("peek the second", recv(sv[1], buf + 3, sizeof buf, MSG_PEEK), 0);
+    printf("peeked %s\n", buf);
+    getsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &po, &pol);
+    printf("offset %d\n", po);
+    EXPECT_ERR("nothing past the last", recv(sv[1], buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT), EAGAIN);
+    EXPECT_ERR("read the first", recv(sv[1], buf, sizeof buf, 0), 0);
+    getsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &po, &pol);
+    printf("offset %d\n", po);
+    close(sv[0]); close(sv[1]);
+
     /* sendmmsg / recvmmsg */
     socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
     struct mmsghdr mm[3];

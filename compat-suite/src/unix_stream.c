@@ -180,6 +180,30 @@ static void pairs(void)
     printf("SO_ERROR: %s\n", errname(err));
     close(sv[1]);
 
+    /* SO_PEEK_OFF: successive peeks walk forward; reading pulls the offset back */
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int po = -7;
+    socklen_t pol = sizeof po;
+    getsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &po, &pol);
+    printf("SO_PEEK_OFF default %d\n", po);
+    po = 0;
+    EXPECT_OK("SO_PEEK_OFF 0", setsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &po, sizeof po));
+    write(sv[0], "abc", 3);
+    write(sv[0], "def", 3);
+    memset(buf, 0, sizeof buf);
+    recv(sv[1], buf, 2, MSG_PEEK);
+    recv(sv[1], buf + 2, 2, MSG_PEEK);
+    printf("two peeks: %s\n", buf);
+    getsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &po, &pol);
+    printf("offset %d\n", po);
+    read(sv[1], buf, 3);
+    getsockopt(sv[1], SOL_SOCKET, SO_PEEK_OFF, &po, &pol);
+    printf("after reading 3: %d\n", po);
+    memset(buf, 0, sizeof buf);
+    EXPECT_ERR("peek from the offset", recv(sv[1], buf, sizeof buf, MSG_PEEK), 0);
+    printf("peeked %s\n", buf);
+    close(sv[0]); close(sv[1]);
+
     /* SOCK_NONBLOCK | SOCK_CLOEXEC */
     EXPECT_OK("socketpair NONBLOCK|CLOEXEC", socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv));
     CHECK("O_NONBLOCK set", (fcntl(sv[0], F_GETFL) & O_NONBLOCK) && (fcntl(sv[1], F_GETFL) & O_NONBLOCK));
