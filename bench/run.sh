@@ -8,7 +8,8 @@
 #                    BENCH_SMALLFILES=10000 (files in the smallfiles workload),
 #                    BENCH_BLK_RANDOM=2000 (4 KiB random reads in the disk workload),
 #                    BENCH_CHURN_SCALE=100 (churn: x10k opens, x1k threads, x10k pipes/eventfds/
-#                    epolls; 100 is the collector's acceptance run, ~10 min), BENCH_CHURN_TIMEOUT=1800,
+#                    epolls, x100k socket pairs, x10k AF_UNIX connections; 100 is the collector's
+#                    acceptance run, ~10 min before the socket rows), BENCH_CHURN_TIMEOUT=1800,
 #                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
 #
 # Timing: wall clock with date +%s%N around each QEMU process, median of the runs
@@ -305,8 +306,8 @@ LG_STDIO_IN=$STDIO_DATA LG_MODULES=$CONSOLE_MODULES linux_metrics stdiocat "vpor
 # the Linux guest's (one boot: these runs are long). gc-bench: the bare kernel's self-timed
 # collection pauses and allocation rate (test=gc-bench, kernel log on the debug console).
 CHURN_METRICS=(churn_open_close_growth_kib churn_threads_growth_kib churn_pipes_growth_kib
-  churn_eventfds_growth_kib churn_epolls_growth_kib churn_tmpfs_file_mib_growth_kib churn_forks_growth_kib
-  churn_spawns_growth_kib)
+  churn_eventfds_growth_kib churn_epolls_growth_kib churn_socketpairs_growth_kib churn_unix_conns_growth_kib
+  churn_tmpfs_file_mib_growth_kib churn_forks_growth_kib churn_spawns_growth_kib)
 log "churn (scale $CHURN_SCALE) under our kernel"
 TIMEOUT=$CHURN_TIMEOUT ours_metrics churn "$CHURN_SCALE" "${CHURN_METRICS[@]}"
 churn_ours_lines=$(grep '^churn ' "$BUILD/last.out")

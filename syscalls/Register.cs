@@ -6,6 +6,7 @@ namespace Kernel.Syscalls
         static void Register()
         {
             RegisterFiles();
+            RegisterSockets();
 
             // Memory (Sys.Memory.cs)
             Bind(9, &Sys.Mmap);
@@ -121,6 +122,9 @@ namespace Kernel.Syscalls
             Bind(226, &Sys.TimerDelete);
             Bind(100, &Sys.Times);
             Bind(98, &Sys.Getrusage);
+            Bind(283, &Sys.TimerfdCreate);
+            Bind(286, &Sys.TimerfdSettime);
+            Bind(287, &Sys.TimerfdGettime);
 
             // Time (Sys.Time.cs)
             Bind(228, &Sys.ClockGettime);

@@ -121,6 +121,26 @@ namespace Kernel.Syscalls
             new(197, "removexattr", Support.Partial, noXattrs),
             new(198, "lremovexattr", Support.Partial, noXattrs),
             new(199, "fremovexattr", Support.Partial, noXattrs),
+            // Sockets (Sys.Socket.cs over net/: the socket layer and its families)
+            new(41, "socket", Support.Partial, "AF_UNIX (stream, dgram, seqpacket); other families EAFNOSUPPORT until registered"),
+            new(42, "connect"),
+            new(43, "accept"),
+            new(44, "sendto", Support.Partial, "MSG_OOB gives EOPNOTSUPP"),
+            new(45, "recvfrom", Support.Partial, "MSG_OOB gives EOPNOTSUPP; MSG_ERRQUEUE finds no queued errors"),
+            new(46, "sendmsg", Support.Partial, "SCM_RIGHTS and SCM_CREDENTIALS; MSG_OOB gives EOPNOTSUPP"),
+            new(47, "recvmsg", Support.Partial, "SCM_RIGHTS and SCM_CREDENTIALS; no security labels (SCM_SECURITY); MSG_OOB gives EOPNOTSUPP"),
+            new(48, "shutdown"),
+            new(49, "bind"),
+            new(50, "listen"),
+            new(51, "getsockname"),
+            new(52, "getpeername"),
+            new(53, "socketpair"),
+            new(54, "setsockopt", Support.Partial, "generic SOL_SOCKET options are recorded; SO_KEEPALIVE, SO_LINGER, SO_PRIORITY, SO_MARK, SO_DONTROUTE, SO_BROADCAST have no effect on AF_UNIX (as on Linux); socket filters, SO_TIMESTAMP* and SO_BINDTODEVICE give ENOPROTOOPT"),
+            new(55, "getsockopt", Support.Partial, "SO_PEERSEC, SO_PEERGROUPS give ENOPROTOOPT (no security modules, no supplementary groups)"),
+            new(288, "accept4"),
+            new(299, "recvmmsg"),
+            new(307, "sendmmsg"),
+
             // Memory (Sys.Memory.cs)
             new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS; mremap of a file mapping loses its file"),
             new(10, "mprotect"),
@@ -234,6 +254,9 @@ namespace Kernel.Syscalls
             new(226, "timer_delete"),
             new(100, "times", Support.Partial, "user time only"),
             new(98, "getrusage", Support.Partial, "user time only; memory and I/O counters are zero"),
+            new(283, "timerfd_create", Support.Full, "the _ALARM clocks behave as REALTIME/BOOTTIME (a VM does not suspend)"),
+            new(286, "timerfd_settime", Support.Full, "expiry is noticed by readers at once and by poll/epoll at the next 4 ms timer tick"),
+            new(287, "timerfd_gettime"),
 
             // Time (Sys.Time.cs)
             new(228, "clock_gettime"),

@@ -1,7 +1,7 @@
 /* Kernel memory under churn: each workload allocates and releases kernel objects N times;
  * memory in use (MemTotal - MemFree from /proc/meminfo) is read after a warm-up round and
- * after the run. A kernel that keeps anything per open file, thread, pipe, eventfd or
- * epoll instance, or per process (fork + exit + wait, posix_spawn), grows with N.
+ * after the run. A kernel that keeps anything per open file, thread, pipe, eventfd, epoll
+ * instance, socket, or process (fork + exit + wait, posix_spawn) grows with N.
  *
  *   churn SCALE [LIMIT_KIB]   SCALE multiplies the base counts (1: 10k opens, 1k threads,
  *                             ..., and always 10k forks, 1k spawns); with LIMIT_KIB, exits 1 if any workload grew more.
@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -91,6 +94,53 @@ static void epolls(long n) {
     close(p[1]);
 }
 
+/* AF_UNIX socket pairs with data in flight both ways: closing must free the queues. */
+static void socketpairs(long n) {
+    for (long i = 0; i < n; i++) {
+        int sv[2];
+        char c;
+        if (socketpair(AF_UNIX, (i & 1) ? SOCK_DGRAM : SOCK_STREAM, 0, sv) != 0) die("socketpair");
+        if (write(sv[0], "x", 1) != 1 || read(sv[1], &c, 1) != 1) die("socketpair write/read");
+        if (write(sv[1], "unread", 6) != 6) die("socketpair write");
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
+/* AF_UNIX connections to a named listener, each passing an open file (SCM_RIGHTS) that is
+ * received once and left unread once, then closed. */
+static void unix_conns(long n) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "churn-%d", (int)getpid());
+    socklen_t al = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(a.sun_path + 1);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (srv < 0 || bind(srv, (struct sockaddr *)&a, al) != 0 || listen(srv, 16) != 0) die("listen");
+    for (long i = 0; i < n; i++) {
+        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (c < 0 || connect(c, (struct sockaddr *)&a, al) != 0) die("connect");
+        int s = accept(srv, 0, 0);
+        if (s < 0) die("accept");
+        char ctl[CMSG_SPACE(sizeof(int))] = {0}, b;
+        struct iovec io = {"f", 1};
+        struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET; h->cmsg_type = SCM_RIGHTS; h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &s, sizeof s);
+        if (sendmsg(c, &m, 0) != 1) die("sendmsg");
+        if (i & 1) {
+            struct iovec ri = {&b, 1};
+            struct msghdr rm = {.msg_iov = &ri, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+            if (recvmsg(s, &rm, 0) != 1) die("recvmsg");
+            int got;
+            memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof got);
+            close(got);
+        }
+        close(c);
+        close(s);
+    }
+    close(srv);
+}
+
 /* Grows a /tmp file to n MiB, then deletes it: all of its memory must come back. */
 static void big_file(long mib) {
     static char buf[1 << 16];
@@ -142,6 +192,8 @@ int main(int argc, char **argv) {
         {"pipes", pipes, 10000},
         {"eventfds", eventfds, 10000},
         {"epolls", epolls, 10000},
+        {"socketpairs", socketpairs, 100000},
+        {"unix_conns", unix_conns, 10000},
         {"tmpfs_file_mib", big_file, 8},
         {"forks", forks, 10000},
         {"spawns", spawns, 1000},

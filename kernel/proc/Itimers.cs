@@ -27,6 +27,7 @@ namespace Kernel.Proc
         public static void OnTick(ulong now, ulong chargedNs, bool user)
         {
             for (int i = 0; i < Process.Count; i++) Process.At(i).Itimers.Tick(Process.At(i), now);
+            TimerFd.OnTick();
             if (chargedNs == 0) return;
             Process running = Process.Of(Scheduler.Current);      // null on a kernel thread
             if (running != null) running.Itimers.ChargeTick(running, chargedNs, user);
