@@ -64,7 +64,6 @@ public static class Builder
         // --fs tree has its own interpreter (a complete root filesystem, e.g. debootstrap).
         bool ownInterp = elf.HasInterp() && o.Fs != null &&
             File.Exists(Path.Combine(o.Fs, Encoding.UTF8.GetString(elf.Interp(bytes)).TrimEnd('\0').TrimStart('/')));
-        var libraries = elf.HasInterp() && !ownInterp ? DynamicDeps.Resolve(o.App, bytes, elf) : new List<string>();
 
         // Kernel.
         var kernelPath = o.Kernel ?? DefaultKernelPath();
@@ -110,8 +109,12 @@ public static class Builder
             programPath = "/app/" + Path.GetFileName(appFull);
             fs.AddHostFile(programPath, appFull);
         }
-        foreach (var lib in libraries)
-            if (fs.Find(lib) == null) { fs.AddHostFile(lib, lib); log.LogInformation("packed {Library}", lib); }
+        // Every ELF object's libraries (the program's, and those of modules and plugins in
+        // the tree), resolved as ld.so would; -v says what was added and why.
+        var closure = LibraryClosure.Resolve(programPath, appFull, o.Fs, ownInterp, env, log);
+        foreach (var a in closure.AddedFiles)
+            if (fs.Find(a.GuestPath) == null) fs.AddHostFile(a.GuestPath, a.HostPath);
+        foreach (var w in closure.Warnings) log.LogWarning("{Warning}", w);
         foreach (var w in fs.Warnings) log.LogWarning("{Warning}", w);
         foreach (var (path, contents) in DefaultEtc)
             if (fs.AddFileIfMissing(path, contents)) log.LogInformation("supplied {Path}", path);
