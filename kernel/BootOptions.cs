@@ -12,6 +12,7 @@ namespace Kernel
         public int TestLength;
         public int TtyMask;            // tty=N: bit per fd 0-2 that is a terminal on the host
         public ulong GcStress;         // gcstress=N: collect at every N-th allocation (0: off)
+        public bool Strace;            // strace=1: log every system call (ukpack run --strace)
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
@@ -31,6 +32,7 @@ namespace Kernel
                 else if (StartsWith(word, len, "test=")) { o.Test = word + 5; o.TestLength = len - 5; }
                 else if (StartsWith(word, len, "tty=") && len == 5) o.TtyMask = (word[4] - '0') & 7;
                 else if (StartsWith(word, len, "gcstress=")) o.GcStress = Decimal(word + 9, len - 9);
+                else if (StartsWith(word, len, "strace=") && len == 8) o.Strace = word[7] == '1';
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;

@@ -111,6 +111,7 @@ namespace Kernel.Proc
         /// Death by a signal's default action: one line for the host, status 128+N.
         public void KillBySignal(int sig, InterruptFrame* f, ulong faultAddress, bool hasAddress)
         {
+            if (Signals.OnKilled != null) Signals.OnKilled(sig, faultAddress, hasAddress);
             // A SIGPIPE death is routine (a reader closed the pipe): shells say nothing, nor do we.
             var w = Log.Begin(sig == Signal.SIGPIPE ? LogLevel.Warn : LogLevel.Error, stackalloc byte[320]);
             w.Str("program killed by "); w.Str(Signal.Name(sig));

@@ -126,6 +126,9 @@ public static class Builder
         ImageWriter.WriteImageFile(output, kernel, argv, env, programPath, fs);
         log.LogInformation("wrote {Output}: program {Program} ({Type}, entry 0x{Entry:x}), {Size} bytes",
             output, programPath, elf.HasInterp() ? "dynamic" : elf.IsPie() ? "static-pie" : "static", elf.Entry, new FileInfo(output).Length);
+        // The system calls the image's code can make, against the kernel's table (one line;
+        // `ukpack check` has the details).
+        Console.Out.WriteLine(SyscallCheck.Analyze(programPath, closure.Objects).Summary());
         return 0;
     }
 }

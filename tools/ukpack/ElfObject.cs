@@ -35,6 +35,8 @@ public sealed class ElfObject
     public Dictionary<ulong, string> ImportSlots { get; } = [];
     /// <summary>Targets of R_X86_64_RELATIVE relocations (pointers stored in data).</summary>
     public List<ulong> RelativeTargets { get; } = [];
+    /// <summary>Targets of relocations against defined symbols (R_X86_64_64 and friends): function pointers in data.</summary>
+    public List<ulong> SymbolPointerTargets { get; } = [];
 
     ElfObject(byte[] bytes) { Bytes = bytes; }
 
@@ -194,6 +196,8 @@ public sealed class ElfObject
                 if ((type == 7 /*JUMP_SLOT*/ || type == 6 /*GLOB_DAT*/) && sym < _dynsym.Count && _dynsym[(int)sym].Shndx == 0)
                     ImportSlots[off] = _dynsym[(int)sym].Name;
                 else if (type == 8 /*RELATIVE*/) RelativeTargets.Add((ulong)addend);
+                else if (type == 1 /*R_X86_64_64*/ && sym < _dynsym.Count && _dynsym[(int)sym].Shndx != 0 && _dynsym[(int)sym].Type == 2)
+                    SymbolPointerTargets.Add(_dynsym[(int)sym].Value + (ulong)addend);
             }
         }
     }

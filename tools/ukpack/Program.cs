@@ -85,6 +85,12 @@ public static class Cli
         var diskOpt = new Option<string[]>("--disk") { Description = "attach a raw file as a virtio-blk disk: FILE or FILE:ro (repeatable; /dev/vda, /dev/vdb, ... in order)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var rngOpt = new Option<bool>("--rng") { Description = "attach a virtio-rng, mixed into getrandom and /dev/urandom with RDRAND" };
         var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt };
+        var straceOpt = new Option<string?>("--strace")
+        {
+            Description = "log every system call the program makes, strace-style (name(args) = result), on stderr, or with " +
+                          "--strace=FILE into FILE; signal deliveries and the exit too",
+        };
+        run.Options.Add(straceOpt);
         run.SetAction(pr =>
         {
             bool v = pr.GetValue(verboseOpt);
@@ -105,6 +111,7 @@ public static class Cli
                 Disks = (pr.GetValue(diskOpt) ?? []).Select(DiskSpec.Parse).ToList(),
                 Rng = pr.GetValue(rngOpt),
             };
+            o = o with { Strace = pr.GetValue(straceOpt) };
             if (o.Disks.Count > DiskSpec.Max) throw new UkpackException($"--disk: at most {DiskSpec.Max} disks (vda..vdz)");
             if (o.GcStress < 0) throw new UkpackException("--gc-stress must be 0 or more");
             if (o.Smp < 1) throw new UkpackException("--smp must be at least 1");
@@ -127,7 +134,19 @@ public static class Cli
             return 0;
         });
 
+        // ---- check
+        var chkApp = new Argument<string>("APP") { Description = "the program to check (a Linux x86-64 ELF)" };
+        var chkFs = new Option<string?>("--fs") { Description = "the root filesystem tree it will be packed with (its libraries and modules are checked too)" };
+        var chkStrict = new Option<bool>("--strict") { Description = "exit with status 3 when a missing system call is reachable" };
+        var chkEnv = new Option<string[]>("--env", "-e") { Description = "environment K=V of the image (LD_LIBRARY_PATH is searched)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var chkVerbose = new Option<bool>("--verbose", "-v") { Description = "list every user of every call, unresolved sites, and calls present but unreachable" };
+        var check = new Command("check", "report the system calls a program and its libraries can make, against the kernel's support table")
+            { chkApp, chkFs, chkStrict, chkEnv, chkVerbose };
+        check.SetAction(pr => SyscallCheck.Run(pr.GetValue(chkApp)!, pr.GetValue(chkFs), pr.GetValue(chkStrict), pr.GetValue(chkVerbose),
+            pr.GetValue(chkEnv) ?? [], Console.Out));
+
         root.Subcommands.Add(build);
+        root.Subcommands.Add(check);
         root.Subcommands.Add(run);
         root.Subcommands.Add(inspect);
         root.Subcommands.Add(syscalls);
@@ -147,6 +166,10 @@ public static class Cli
     {
         var root = BuildCommand();
         args = ExpandShorthand(root, args);
+        // `--strace` alone means stderr: --strace=FILE is the only way to name a file, so
+        // `run --strace IMAGE` never takes the image for the file.
+        int ddash = Array.IndexOf(args, "--");
+        for (int i = 0; i < (ddash < 0 ? args.Length : ddash); i++) if (args[i] == "--strace") args[i] = "--strace=-";
         var pr = root.Parse(args);
         if (pr.Errors.Count > 0)
         {
