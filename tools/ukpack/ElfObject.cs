@@ -161,6 +161,11 @@ public sealed class ElfObject
         return list;
     }
 
+    void RelrPlace(ulong va)
+    {
+        if (VAddrToOffset(va, out var off) && off + 8 <= (ulong)Bytes.Length) RelativeTargets.Add(U64(off));
+    }
+
     /// <summary>The dynamic symbol table's entries in order (imports included): relocations index it.</summary>
     List<(string Name, ulong Value, ulong Size, int Type, ushort Shndx, int Bind)> _dynsym = [];
 
@@ -186,6 +191,27 @@ public sealed class ElfObject
 
     void ReadRelocations()
     {
+        // SHT_RELR (19): packed relative relocations (glibc 2.36's libc uses them); the
+        // addend is the word already at the place.
+        foreach (var s in Sections.Where(s => s.Type == 19 && s.EntSize == 8))
+        {
+            ulong where = 0;
+            for (ulong p = s.Offset; p + 8 <= s.Offset + s.Size && p + 8 <= (ulong)Bytes.Length; p += 8)
+            {
+                ulong entry = U64(p);
+                if ((entry & 1) == 0)
+                {
+                    RelrPlace(entry);
+                    where = entry + 8;
+                }
+                else
+                {
+                    for (int bit = 1; bit < 64; bit++)
+                        if ((entry >> bit & 1) != 0) RelrPlace(where + (ulong)(bit - 1) * 8);
+                    where += 63 * 8;
+                }
+            }
+        }
         foreach (var s in Sections.Where(s => s.Type == SHT_RELA && s.EntSize == 24))
         {
             for (ulong p = s.Offset; p + 24 <= s.Offset + s.Size && p + 24 <= (ulong)Bytes.Length; p += 24)
