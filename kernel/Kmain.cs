@@ -111,7 +111,7 @@ namespace Kernel
                 Log.WriteRaw("@@UKEXIT 0\n");
                 Power.Exit(0);
             }
-            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength);
+            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength, Options.Env, Options.EnvHexLength);
         }
     }
 }

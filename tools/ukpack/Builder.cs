@@ -12,6 +12,8 @@ public sealed record BuildOptions
     public IReadOnlyList<string> Env { get; init; } = [];
     public string? Kernel { get; init; }
     public IReadOnlyList<string> Args { get; init; } = [];
+    /// <summary>Extra files and directories (ukpack.json "files"): guest path -> host path.</summary>
+    public IReadOnlyList<(string Guest, string Host)> Files { get; init; } = [];
 }
 
 public static class Builder
@@ -53,6 +55,16 @@ public static class Builder
         var err = ElfFile.Parse(bytes, out var elf);
         if (err != ElfError.None) throw new UkpackException($"{app}: {ElfFile.ErrorMessage(err)}");
         return (bytes, elf);
+    }
+
+    /// <summary>A host file at `guest`, or a host directory's contents under it (symbolic
+    /// links followed), replacing what the tree had there.</summary>
+    static void AddTree(RootFsBuilder fs, string guest, string host)
+    {
+        if (File.Exists(host)) { fs.AddHostFile(guest, host); return; }
+        if (fs.MkdirP(guest) == null) throw new UkpackException($"files: cannot create {guest} in the root filesystem: not a directory");
+        foreach (var entry in Directory.EnumerateFileSystemEntries(host).OrderBy(e => e, StringComparer.Ordinal))
+            AddTree(fs, guest.TrimEnd('/') + "/" + Path.GetFileName(entry), entry);
     }
 
     public static int Build(BuildOptions o, ILogger log)
@@ -109,6 +121,7 @@ public static class Builder
             programPath = "/app/" + Path.GetFileName(appFull);
             fs.AddHostFile(programPath, appFull);
         }
+        foreach (var (guest, host) in o.Files) AddTree(fs, guest, host);
         // Every ELF object's libraries (the program's, and those of modules and plugins in
         // the tree), resolved as ld.so would; -v says what was added and why.
         var closure = LibraryClosure.Resolve(programPath, appFull, o.Fs, ownInterp, env, log);

@@ -27,6 +27,8 @@ public sealed record RunOptions
     public bool Rng { get; init; }
     /// <summary>--strace[=FILE]: the kernel logs every system call; "-" is stderr.</summary>
     public string? Strace { get; init; }
+    /// <summary>-e K=V: changes to the image's environment for this run.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
 }
 
 /// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
@@ -77,7 +79,8 @@ public static class QemuRunner
 
     /// <summary>The kernel command line (-append): log=N and, when run-time arguments are
     /// given, argv=HEX (the image's argv[0] followed by them, NUL-terminated, hex).</summary>
-    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0, int gcStress = 0, bool strace = false)
+    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0, int gcStress = 0, bool strace = false,
+        IReadOnlyList<string>? envOverride = null)
     {
         var sb = new StringBuilder($"log={logLevel}");
         if (strace) sb.Append(" strace=1");
@@ -87,6 +90,8 @@ public static class QemuRunner
         if (ttyMask != 0) sb.Append(" tty=").Append(ttyMask);
         if (argvOverride is { Count: > 0 })
             sb.Append(" argv=").Append(Convert.ToHexStringLower(ImageWriter.StringList(argvOverride)));
+        if (envOverride is { Count: > 0 })
+            sb.Append(" env=").Append(Convert.ToHexStringLower(ImageWriter.StringList(envOverride)));
         return sb.ToString();
     }
 
@@ -173,7 +178,8 @@ public static class QemuRunner
         }
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
-        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null);
+        var envOverride = o.Env.Count > 0 ? UkpackConfig.MergeEnv(img.Env, o.Env) : null;
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride);
         using var straceOut = StraceWriter.Open(o.Strace);
 
         // 2. Sockets first, so QEMU (the client) loses no output.
