@@ -91,6 +91,12 @@ namespace Kernel
             Cpu.Wrmsr(0xC0000081, (0x10UL << 48) | (0x08UL << 32));     // STAR: sysret base 0x10, syscall cs 0x08
             Cpu.Wrmsr(0xC0000082, SyscallEntry());                         // LSTAR
             Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
+            if (Options.Strace)
+            {
+                Syscalls.Strace.Enabled = true;
+                Proc.Signals.OnDeliver = &Syscalls.Strace.Delivered;
+                Proc.Signals.OnKilled = &Syscalls.Strace.Killed;
+            }
             Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
@@ -112,7 +118,7 @@ namespace Kernel
                 Log.WriteRaw("@@UKEXIT 0\n");
                 Power.Exit(0);
             }
-            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength);
+            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength, Options.Env, Options.EnvHexLength);
         }
     }
 }

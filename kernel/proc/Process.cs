@@ -190,6 +190,7 @@ namespace Kernel.Proc
         /// Death by a signal's default action: one line for the host, status 128+N.
         public void KillBySignal(int sig, InterruptFrame* f, ulong faultAddress, bool hasAddress)
         {
+            if (Signals.OnKilled != null) Signals.OnKilled(sig, faultAddress, hasAddress);
             if (Pid != 1)
             {
                 if (Log.Enabled(LogLevel.Debug))

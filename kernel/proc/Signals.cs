@@ -21,6 +21,11 @@ namespace Kernel.Proc
     /// Signal generation and delivery (Linux x86-64 rt_sigframe layout).
     public static unsafe class Signals
     {
+        /// Tracing hooks (`ukpack run --strace`, installed by Kmain): a signal delivered to a
+        /// handler (signal, si_code, si_addr), and the process killed by one.
+        public static delegate*<int, int, ulong, void> OnDeliver;
+        public static delegate*<int, ulong, bool, void> OnKilled;
+
         const ulong Unblockable = (1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1));
 
         public static ulong Bit(int sig) => 1UL << (sig - 1);
@@ -198,6 +203,7 @@ namespace Kernel.Proc
 
         static bool SetupFrame(InterruptFrame* f, Thread me, int sig, SigInfoData d)
         {
+            if (OnDeliver != null) OnDeliver(sig, d.Code, d.Addr);
             Process P = Process.Of(me);
             SigAction act = P.Actions[sig];
             // The handler becomes the return address: it must be a user address (a kernel or

@@ -28,6 +28,10 @@ public sealed record RunOptions
     /// <summary>Carry the program's stdio over the serial ports (the fallback, ~30 KB/s in)
     /// instead of virtio-console ports.</summary>
     public bool SerialStdio { get; init; }
+    /// <summary>--strace[=FILE]: the kernel logs every system call; "-" is stderr.</summary>
+    public string? Strace { get; init; }
+    /// <summary>-e K=V: changes to the image's environment for this run.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
 }
 
 /// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
@@ -78,15 +82,19 @@ public static class QemuRunner
 
     /// <summary>The kernel command line (-append): log=N and, when run-time arguments are
     /// given, argv=HEX (the image's argv[0] followed by them, NUL-terminated, hex).</summary>
-    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0, int gcStress = 0)
+    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0, int gcStress = 0, bool strace = false,
+        IReadOnlyList<string>? envOverride = null)
     {
         var sb = new StringBuilder($"log={logLevel}");
+        if (strace) sb.Append(" strace=1");
         if (gcStress > 0) sb.Append(" gcstress=").Append(gcStress);
         // Which of our stdin/stdout/stderr are terminals: the program sees the same (isatty,
         // TCGETS), so it behaves as it would if run directly.
         if (ttyMask != 0) sb.Append(" tty=").Append(ttyMask);
         if (argvOverride is { Count: > 0 })
             sb.Append(" argv=").Append(Convert.ToHexStringLower(ImageWriter.StringList(argvOverride)));
+        if (envOverride is { Count: > 0 })
+            sb.Append(" env=").Append(Convert.ToHexStringLower(ImageWriter.StringList(envOverride)));
         return sb.ToString();
     }
 
@@ -197,7 +205,9 @@ public static class QemuRunner
         }
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
-        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress) + StdioKernelOption(o);
+        var envOverride = o.Env.Count > 0 ? UkpackConfig.MergeEnv(img.Env, o.Env) : null;
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o);
+        using var straceOut = StraceWriter.Open(o.Strace);
 
         // 2. Sockets first, so QEMU (the client) loses no output.
         var dir = Directory.CreateTempSubdirectory("ukpack-").FullName;
@@ -243,7 +253,7 @@ public static class QemuRunner
             // away (see Pump), and must not overwrite what others wrote to the same file.
             var stdout = new FdStream(1);
             var stderr = new FdStream(2);
-            var logState = new LogState(o.Verbose);
+            var logState = new LogState(o.Verbose) { Strace = straceOut };
             var relayCts = new CancellationTokenSource();
             Socket? stdioSocket = null;
             void Notify(byte[] sequence)
@@ -420,6 +430,8 @@ public sealed class LogState(bool verbose)
     /// end-of-run summaries: a panic is shown once, with or without -v.
     public IEnumerable<string> UnshownLastLines => _last.Where(l => !l.Shown).Select(l => l.Line);
     public List<string>? Captured { get; set; } // tests: collect what would be printed
+    /// <summary>Where the kernel's strace lines go (`--strace`); dropped when null.</summary>
+    public StraceWriter? Strace { get; set; }
 
     public void Feed(ReadOnlySpan<byte> data)
     {
@@ -453,6 +465,7 @@ public sealed class LogState(bool verbose)
         var line = Encoding.UTF8.GetString(_partial.ToArray());
         _partial.Clear();
         if (KernelLog.TryParseExit(line, out var st)) { ExitStatus = st; return; }
+        if (line.StartsWith(StraceWriter.Prefix, StringComparison.Ordinal)) { Strace?.WriteLine(line[StraceWriter.Prefix.Length..]); return; }
         var (level, msg) = KernelLog.Parse(line);
         _last.Enqueue((line, verbose || level == 'E'));
         while (_last.Count > KeepLines) _last.Dequeue();
