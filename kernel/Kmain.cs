@@ -75,6 +75,7 @@ namespace Kernel
             WireLayers();
             Drivers.VirtioBus.Probe(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null, Boot.RsdpPhys);
             SelfTest.Run(Options);
+            Net.NetKernel.Start(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null);
             StartProgram();
         }
 

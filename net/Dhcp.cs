@@ -94,7 +94,7 @@ namespace Kernel.Net
                 LeaseSeconds = lease;
                 _dhcp = DhcpState.Bound; _dhcpTries = 0;
                 _dhcpAt = lease == 0xffffffff ? 0 : Now + (ulong)lease * 500;      // renew at T1 (half the lease)
-                Notify();
+                Notify(null);
             }
             else if (type == 6 && _dhcp != DhcpState.Bound)
             {

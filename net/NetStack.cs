@@ -13,7 +13,8 @@ namespace Kernel.Net
     /// wakes its waiters and pollers, who recheck their own condition.
     public abstract class NetEvents
     {
-        public abstract void Changed();
+        /// `owner` is the socket whose state changed (null: the stack's, e.g. an address from DHCP).
+        public abstract void Changed(object owner);
     }
 
     /// A network interface: the loopback (IP packets, no link header) or an Ethernet link.
@@ -82,7 +83,7 @@ namespace Kernel.Net
             return (uint)((_seed * 2685821657736338717UL) >> 32);
         }
 
-        public void Notify() { if (Events != null) Events.Changed(); }
+        public void Notify(object owner) { if (Events != null) Events.Changed(owner); }
 
         // ---- entry points ----
 

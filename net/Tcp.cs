@@ -90,6 +90,10 @@ namespace Kernel.Net
 
         internal TcpConnection(NetStack s) { Stack = s; }
 
+        /// The socket that owns this connection (told about every change), or null.
+        public object Owner;
+        void Wake() => Stack.Notify(Owner ?? Parent?.Owner);
+
         public int Unread => _rcvLen;
         public int Unsent => _sndLen - (int)(SndNxt - SndUna) + (SndUna == Iss && State == TcpState.SynSent ? 1 : 0);
         public int SendQueued => _sndLen;
@@ -221,7 +225,7 @@ namespace Kernel.Net
                 else if (State == TcpState.SynSent) Drop(0);
                 else if (State == TcpState.SynReceived) { State = TcpState.FinWait1; _finQueued = true; Output(); }
             }
-            Stack.Notify();
+            Wake();
             Stack.Pump();
         }
 
@@ -508,7 +512,7 @@ namespace Kernel.Net
                     p.AcceptCount++;
                 }
                 SndWnd = (uint)s.Window << SndScale; SndWl1 = s.Seq; SndWl2 = s.Ack;
-                Stack.Notify();
+                Wake();
             }
             if (!ProcessAck(s, data.Length)) return;
             if (State == TcpState.Closed) return;
@@ -538,7 +542,7 @@ namespace Kernel.Net
                         case TcpState.FinWait2: EnterTimeWait(); break;
                     }
                     SendAck();
-                    Stack.Notify();
+                    Wake();
                 }
                 else if (State == TcpState.TimeWait) { SendAck(); _closeAt = Stack.Now + TimeWaitMs; }
                 else if (Wire.Gt(finSeq, RcvNxt)) SendAck();
@@ -590,7 +594,7 @@ namespace Kernel.Net
                 _backoff = 0;
                 SendAck();
                 Output();
-                Stack.Notify();
+                Wake();
             }
             else
             {
@@ -648,7 +652,7 @@ namespace Kernel.Net
                     else if (State == TcpState.Closing) EnterTimeWait();
                     else if (State == TcpState.LastAck) { Drop(0); return false; }
                 }
-                Stack.Notify();
+                Wake();
             }
             else if (ack == SndUna && dataLen == 0 && win == SndWnd && SndMax != SndUna && (s.Flags & (FlagSyn | FlagFin)) == 0)
             {
@@ -671,7 +675,7 @@ namespace Kernel.Net
                 SndWnd = win; SndWl1 = s.Seq; SndWl2 = ack;
                 if (win > MaxSndWnd) MaxSndWnd = win;
                 if (win > 0) _persistAt = 0;
-                Stack.Notify();
+                Wake();
             }
             return true;
         }
@@ -720,7 +724,7 @@ namespace Kernel.Net
                 bool filledHole = (int)(end - seq) > data.Length;
                 _rcvLen += (int)(end - RcvNxt);
                 RcvNxt = end;
-                Stack.Notify();
+                Wake();
                 // Delayed ACK (RFC 9293 3.8.6.3): every second full segment, a filled hole or PSH on a small window at once.
                 _ackPending++;
                 if (_ackPending >= 2 || filledHole || _oooCount > 0 || Window() < Mss) SendAck();
@@ -767,7 +771,7 @@ namespace Kernel.Net
             _closeAt = Stack.Now + TimeWaitMs;
             _snd = null; _sndLen = 0;
             if (_rcvLen == 0) _rcv = null;
-            Stack.Notify();
+            Wake();
         }
 
         /// Leaves the tables (CLOSED) with `error` for the socket (0: none).
@@ -782,7 +786,7 @@ namespace Kernel.Net
             if (_rcvLen == 0) _rcv = null;
             Stack.TcpRemove(this);
             if (Orphan) Stack.UnbindTcp(this);
-            Stack.Notify();
+            Wake();
         }
 
         // ---- timers ----

@@ -18,6 +18,8 @@ namespace Kernel.Net
         public bool ReadShut;
         public ulong Drops;
         internal UdpEndpoint Next;
+        /// The socket that owns this endpoint (told about every change), or null.
+        public object Owner;
         Datagram _head, _tail;
         int _queued, _count;
 
@@ -34,7 +36,7 @@ namespace Kernel.Net
             var d = new Datagram { Data = Wire.ToArray(data), Src = src, Port = port };
             if (_tail == null) _head = _tail = d; else { _tail.Next = d; _tail = d; }
             _queued += data.Length; _count++;
-            Stack.Notify();
+            Stack.Notify(Owner);
         }
 
         /// Copies the next datagram into `dst`; its full length (MSG_TRUNC semantics), or -1 when none.
@@ -175,7 +177,7 @@ namespace Kernel.Net
                 if (e.LocalPort == sport && e.RemotePort == dport && e.RemoteAddr == dst)
                 {
                     e.Error = code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH;
-                    Notify();
+                    Notify(e.Owner);
                 }
         }
     }

@@ -59,6 +59,13 @@ namespace Kernel.Net
             return n;
         }
 
+        public static bool StartsWith(ReadOnlySpan<byte> s, ReadOnlySpan<byte> prefix)
+        {
+            if (s.Length < prefix.Length) return false;
+            for (int i = 0; i < prefix.Length; i++) if (s[i] != prefix[i]) return false;
+            return true;
+        }
+
         public static byte[] ToArray(ReadOnlySpan<byte> s) { var a = new byte[s.Length]; s.CopyTo(a); return a; }
 
         public static uint Ip(int a, int b, int c, int d) => (uint)(a << 24 | b << 16 | c << 8 | d);

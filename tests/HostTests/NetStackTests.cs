@@ -12,7 +12,7 @@ public class NetStackTests
         public override void Transmit(ReadOnlySpan<byte> frame) => Out.Add(frame.ToArray());
     }
 
-    sealed class Counter : NetEvents { public int N; public override void Changed() => N++; }
+    sealed class Counter : NetEvents { public int N; public override void Changed(object? owner) => N++; }
 
     /// Two hosts, A = 10.0.0.1 and B = 10.0.0.2 on 10.0.0.0/24, joined by a wire.
     sealed class Net

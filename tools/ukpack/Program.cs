@@ -84,7 +84,12 @@ public static class Cli
         var gcStressOpt = new Option<int>("--gc-stress") { Description = "collect kernel garbage at every N-th kernel allocation (tests the collector; slow)" };
         var diskOpt = new Option<string[]>("--disk") { Description = "attach a raw file as a virtio-blk disk: FILE or FILE:ro (repeatable; /dev/vda, /dev/vdb, ... in order)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var rngOpt = new Option<bool>("--rng") { Description = "attach a virtio-rng, mixed into getrandom and /dev/urandom with RDRAND" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt };
+        var publishOpt = new Option<string[]>("--publish", "-p") { Description = "forward a host port to the guest: [IP:]HOSTPORT:GUESTPORT[/udp] (repeatable; the host side binds 127.0.0.1 unless IP is given)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var netOpt = new Option<string?>("--net") { Description = "guest network: user (QEMU's user network, the default with -p), tap=NAME, or none (the default otherwise)" };
+        var ipOpt = new Option<string?>("--ip") { Description = "static guest address A.B.C.D[/PREFIX] instead of DHCP" };
+        var gatewayOpt = new Option<string?>("--gateway") { Description = "default gateway with --ip" };
+        var dnsOpt = new Option<string?>("--dns") { Description = "DNS server with --ip" };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt };
         run.SetAction(pr =>
         {
             bool v = pr.GetValue(verboseOpt);
@@ -104,6 +109,7 @@ public static class Cli
                 GcStress = pr.GetValue(gcStressOpt),
                 Disks = (pr.GetValue(diskOpt) ?? []).Select(DiskSpec.Parse).ToList(),
                 Rng = pr.GetValue(rngOpt),
+                Net = NetSpec.Parse(pr.GetValue(netOpt), pr.GetValue(publishOpt) ?? [], pr.GetValue(ipOpt), pr.GetValue(gatewayOpt), pr.GetValue(dnsOpt)),
             };
             if (o.Disks.Count > DiskSpec.Max) throw new UkpackException($"--disk: at most {DiskSpec.Max} disks (vda..vdz)");
             if (o.GcStress < 0) throw new UkpackException("--gc-stress must be 0 or more");

@@ -25,6 +25,8 @@ public sealed record RunOptions
     /// <summary>Attach a virtio-rng (the guest's random source mixes it with RDRAND). Off by
     /// default: RDRAND suffices under -cpu max, and each device costs boot time.</summary>
     public bool Rng { get; init; }
+    /// <summary>The guest's network (NetOptions.cs): none unless asked for.</summary>
+    public NetSpec Net { get; init; } = NetSpec.None;
 }
 
 /// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
@@ -113,6 +115,7 @@ public static class QemuRunner
             "-device", "isa-debugcon,iobase=0xe9,chardev=c3",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
             .. VirtioArgs(o),
+            .. o.Net.QemuArgs(o.Machine, o.Disks.Count > 0 || o.Rng),
         ];
     }
 
@@ -170,7 +173,7 @@ public static class QemuRunner
         }
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
-        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress);
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress) + o.Net.KernelArgs();
 
         // 2. Sockets first, so QEMU (the client) loses no output.
         var dir = Directory.CreateTempSubdirectory("ukpack-").FullName;
