@@ -6,6 +6,7 @@ namespace Kernel.Syscalls
         static void Register()
         {
             RegisterFiles();
+            RegisterSockets();
 
             // Memory (Sys.Memory.cs)
             Bind(9, &Sys.Mmap);

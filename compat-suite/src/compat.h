@@ -52,6 +52,28 @@ static const char *errname(int e)
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case EDEADLK: return "EDEADLK";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case ENOTSOCK: return "ENOTSOCK";
+    case EDESTADDRREQ: return "EDESTADDRREQ";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EPROTOTYPE: return "EPROTOTYPE";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ECONNABORTED: return "ECONNABORTED";
+    case ECONNRESET: return "ECONNRESET";
+    case ENOBUFS: return "ENOBUFS";
+    case EISCONN: return "EISCONN";
+    case ENOTCONN: return "ENOTCONN";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case EALREADY: return "EALREADY";
+    case EINPROGRESS: return "EINPROGRESS";
+    case ECANCELED: return "ECANCELED";
+    case EDOM: return "EDOM";
     default:
         snprintf(buf, sizeof buf, "E#%d", e);
         return buf;

@@ -47,6 +47,13 @@ public class AbiLayoutTests
         Size<RobustListHead>(24);
         Size<Tms>(32);
         Size<OpenHow>(24);
+        Size<SockaddrUn>(110);
+        Size<MsgHdr>(56);
+        Size<MMsgHdr>(64);
+        Size<CmsgHdr>(16);
+        Size<Ucred>(12);
+        Size<Linger>(8);
+        Size<Itimerspec>(32);
     }
 
     [Fact]
@@ -131,6 +138,9 @@ public class AbiLayoutTests
         #include <linux/futex.h>
         #include <linux/openat2.h>
         #include <sys/times.h>
+        #include <sys/socket.h>
+        #include <sys/un.h>
+        #include <sys/timerfd.h>
         #define O(t, f) (size_t)offsetof(t, f)
         int main(void) {
             printf("Stat %zu %zu %zu %zu %zu %zu\n", sizeof(struct stat), offsetof(struct stat, st_mode), offsetof(struct stat, st_size),
@@ -167,6 +177,14 @@ public class AbiLayoutTests
             printf("RobustListHead %zu %zu %zu\n", sizeof(struct robust_list_head), O(struct robust_list_head, futex_offset), O(struct robust_list_head, list_op_pending));
             printf("Tms %zu %zu\n", sizeof(struct tms), O(struct tms, tms_cstime));
             printf("OpenHow %zu %zu %zu\n", sizeof(struct open_how), O(struct open_how, mode), O(struct open_how, resolve));
+            printf("SockaddrUn %zu %zu\n", sizeof(struct sockaddr_un), O(struct sockaddr_un, sun_path));
+            printf("MsgHdr %zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct msghdr), O(struct msghdr, msg_namelen), O(struct msghdr, msg_iov),
+                   O(struct msghdr, msg_iovlen), O(struct msghdr, msg_control), O(struct msghdr, msg_controllen), O(struct msghdr, msg_flags));
+            printf("MMsgHdr %zu %zu\n", sizeof(struct mmsghdr), O(struct mmsghdr, msg_len));
+            printf("CmsgHdr %zu %zu %zu %zu\n", sizeof(struct cmsghdr), O(struct cmsghdr, cmsg_level), O(struct cmsghdr, cmsg_type), (size_t)CMSG_LEN(0));
+            printf("Ucred %zu %zu %zu\n", sizeof(struct ucred), O(struct ucred, uid), O(struct ucred, gid));
+            printf("Linger %zu %zu\n", sizeof(struct linger), O(struct linger, l_linger));
+            printf("Itimerspec %zu %zu\n", sizeof(struct itimerspec), O(struct itimerspec, it_value));
             return 0;
         }
         """;
@@ -211,6 +229,13 @@ public class AbiLayoutTests
             $"RobustListHead {Marshal.SizeOf<RobustListHead>()} {Off<RobustListHead>("FutexOffset")} {Off<RobustListHead>("ListOpPending")}",
             $"Tms {Marshal.SizeOf<Tms>()} {Off<Tms>("Cstime")}",
             $"OpenHow {Marshal.SizeOf<OpenHow>()} {Off<OpenHow>("Mode")} {Off<OpenHow>("Resolve")}",
+            $"SockaddrUn {Marshal.SizeOf<SockaddrUn>()} {SockaddrUn.PathOffset}",
+            $"MsgHdr {Marshal.SizeOf<MsgHdr>()} {Off<MsgHdr>("NameLen")} {Off<MsgHdr>("Iov")} {Off<MsgHdr>("IovLen")} {Off<MsgHdr>("Control")} {Off<MsgHdr>("ControlLen")} {Off<MsgHdr>("Flags")}",
+            $"MMsgHdr {Marshal.SizeOf<MMsgHdr>()} {Off<MMsgHdr>("Len")}",
+            $"CmsgHdr {Marshal.SizeOf<CmsgHdr>()} {Off<CmsgHdr>("Level")} {Off<CmsgHdr>("Type")} {Kernel.Net.Cmsg.Len(0)}",
+            $"Ucred {Marshal.SizeOf<Ucred>()} {Off<Ucred>("Uid")} {Off<Ucred>("Gid")}",
+            $"Linger {Marshal.SizeOf<Linger>()} {Off<Linger>("Seconds")}",
+            $"Itimerspec {Marshal.SizeOf<Itimerspec>()} {Off<Itimerspec>("Value")}",
             ""]);
         r.Out.Should().Be(ours);
     }
