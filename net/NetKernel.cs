@@ -26,7 +26,8 @@ namespace Kernel.Net
         {
             public override void Changed(object owner)
             {
-                Fs.PollEvents.Changed();
+                if (owner is Socket s) s.Notify();
+                else Fs.PollEvents.Changed();
                 if (owner == null) _stackChanged.WakeAll();
             }
         }
@@ -77,6 +78,7 @@ namespace Kernel.Net
             Stack.Now = NowMs();
             Stack.Events = new KernelEvents();
             _dev = VirtioNet.First;
+            Scheduler.StartKernelThread(&Netd, 0);
             if (_dev == null) return;
             _link = new VirtioLink(_dev);
             Eth = Stack.AddInterface("eth0"u8, _link, 1500);
@@ -86,7 +88,6 @@ namespace Kernel.Net
             if (cmdline != null) ParseOptions(cmdline, ref ip, ref prefix, ref gw, ref dns, ref off);
             if (off) { Eth.Up = false; return; }
             VirtioNet.OnActivity = &Kick;
-            Scheduler.StartKernelThread(&Netd, 0);
             if (ip != 0)
             {
                 Eth.Addr = ip; Eth.Mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix); Eth.Gateway = gw; Stack.Dns = dns;
@@ -165,29 +166,64 @@ namespace Kernel.Net
             return parts == 4 ? a : 0;
         }
 
+        static ulong _dumpAt;
+
+        /// log=3: each TCP connection's state once a second (debugging stalls).
+        static void Dump()
+        {
+            for (TcpConnection c = Stack.TcpList; c != null; c = c.AllNext)
+            {
+                var w = Log.Begin(LogLevel.Debug, stackalloc byte[200]);
+                w.Str("tcp "); w.Udec((ulong)c.LocalPort); w.Str("->"); w.Udec((ulong)c.RemotePort);
+                w.Str(" st "); w.Udec((ulong)c.State); w.Str(" una "); w.Udec(c.SndUna); w.Str(" nxt "); w.Udec(c.SndNxt);
+                w.Str(" max "); w.Udec(c.SndMax); w.Str(" wnd "); w.Udec(c.SndWnd); w.Str(" cwnd "); w.Udec(c.Cwnd);
+                w.Str(" q "); w.Udec((ulong)c.SendQueued); w.Str(" unread "); w.Udec((ulong)c.Unread); w.Str(" rnxt "); w.Udec(c.RcvNxt);
+                w.Str(" t "); w.Udec(c.NextTimer());
+                Log.End(ref w);
+            }
+        }
+
         static void Kick() { _kicked = true; _netd.WakeAll(); }
 
         /// Sets the stack's clock before a call into it from a socket.
-        public static void Enter() => Stack.Now = NowMs();
+        /// Also wakes netd when it sleeps past the next 20 ms: the call may arm a timer
+        /// (a retransmission, a delayed ACK) that netd must run.
+        public static void Enter()
+        {
+            Stack.Now = NowMs();
+            if (_netdSleepsUntil == ulong.MaxValue || _netdSleepsUntil > Stack.Now + 20) Kick();
+        }
+        static ulong _netdSleepsUntil;
 
+        /// The stack's thread: received frames in, queued frames out, timers. While TCP
+        /// connections exist it looks at least every 20 ms, so timers that socket calls arm
+        /// (delayed ACKs, retransmissions) need not wake it.
         static void Netd(ulong arg)
         {
-            byte[] frame = new byte[VirtioNet.MaxFrame];
+            byte[] frame = _dev != null ? new byte[VirtioNet.MaxFrame] : null;
             while (true)
             {
                 _kicked = false;
                 Stack.Now = NowMs();
-                int budget = 256;
-                for (int n; budget-- > 0 && (n = _dev.TryReceive(frame)) != 0;)
-                    if (n > 0) Stack.Input(Eth, new ReadOnlySpan<byte>(frame, 0, n));
-                _link.Flush();
+                if (_dev != null)
+                {
+                    int budget = 256;
+                    for (int n; budget-- > 0 && (n = _dev.TryReceive(frame)) != 0;)
+                        if (n > 0) Stack.Input(Eth, new ReadOnlySpan<byte>(frame, 0, n));
+                    _link.Flush();
+                }
                 Stack.Now = NowMs();
                 ulong next = Stack.NextTimer();
-                if (next != 0 && next <= Stack.Now) { Stack.Tick(); _link.Flush(); next = Stack.NextTimer(); }
-                if (_kicked || _dev.FrameWaiting) { Scheduler.Yield(); continue; }
+                if (next != 0 && next <= Stack.Now) { Stack.Tick(); if (_link != null) _link.Flush(); next = Stack.NextTimer(); }
+                if (_kicked || _dev != null && _dev.FrameWaiting) { Scheduler.Yield(); continue; }
+                if (Stack.TcpCount > 0) { ulong cap = Stack.Now + 20; if (next == 0 || next > cap) next = cap; }
+                if (Log.Enabled(LogLevel.Debug) && Stack.Now >= _dumpAt) { _dumpAt = Stack.Now + 1000; Dump(); }
                 ulong wake = next == 0 ? 0 : next * 1000000;
                 if (wake != 0 && wake <= Clock.MonotonicNs()) continue;
+                if (_kicked) continue;
+                _netdSleepsUntil = next == 0 ? ulong.MaxValue : next;
                 _netd.Wait(wake, false);
+                _netdSleepsUntil = 0;
             }
         }
     }

@@ -85,7 +85,8 @@ namespace Kernel.Net
         public int DeferAcceptS;
 
         // Tables.
-        internal TcpConnection HashNext, AllNext, AllPrev;
+        internal TcpConnection HashNext, AllPrev;
+        public TcpConnection AllNext;
         internal bool InTable;
 
         internal TcpConnection(NetStack s) { Stack = s; }
@@ -97,7 +98,7 @@ namespace Kernel.Net
         public int Unread => _rcvLen;
         public int Unsent => _sndLen - (int)(SndNxt - SndUna) + (SndUna == Iss && State == TcpState.SynSent ? 1 : 0);
         public int SendQueued => _sndLen;
-        public int SendSpace => _snd == null ? (State == TcpState.SynSent || State == TcpState.SynReceived || State == TcpState.Closed ? SndBufSize : 0) : SndBufSize - _sndLen;
+        public int SendSpace => (_snd != null ? _snd.Length : SndBufSize) - _sndLen;
         public bool Synchronized => State != TcpState.Closed && State != TcpState.Listen && State != TcpState.SynSent && State != TcpState.SynReceived;
 
         // ---- application calls ----
@@ -258,6 +259,14 @@ namespace Kernel.Net
             Drop(0);
             Stack.UnbindTcp(this);
             Stack.Pump();
+        }
+
+        /// SO_KEEPALIVE (and TCP_KEEPIDLE while on): probes start after KeepIdleS of silence.
+        public void SetKeepAlive(bool on)
+        {
+            KeepAlive = on;
+            _keepAt = on && Synchronized && State != TcpState.TimeWait ? Stack.Now + (ulong)KeepIdleS * 1000 : 0;
+            _keepProbes = 0;
         }
 
         /// Readiness for poll: readable (data, EOF, error, a connection to accept).
@@ -791,7 +800,7 @@ namespace Kernel.Net
 
         // ---- timers ----
 
-        internal ulong NextTimer()
+        public ulong NextTimer()
         {
             ulong t = NetStack.Earliest(_rtxAt, _delAckAt);
             t = NetStack.Earliest(t, _persistAt);
