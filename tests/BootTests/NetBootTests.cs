@@ -63,10 +63,18 @@ public class NetBootTests
                         char hdr[256]; const char *body; long blen; char small[64];
                         if (!strcmp(path, "/big")) { body = big; blen = BIG; }
                         else { blen = snprintf(small, sizeof small, "hello %ld %s\n", served, path); body = small; }
-                        int hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %ld\r\nContent-Type: text/plain\r\n\r\n", blen);
+                        int quit = !strcmp(path, "/quit");
+                        int hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %ld\r\nContent-Type: text/plain\r\n%s\r\n", blen, quit ? "Connection: close\r\n" : "");
                         if (send_all(c->fd, hdr, hl) || send_all(c->fd, body, blen)) { close(c->fd); c->fd = -1; break; }
                         served++;
-                        if (!strcmp(path, "/quit")) { printf("served %ld\n", served); return 0; }
+                        if (quit) {
+                            /* An orderly close: the client has the whole answer before the VM powers off. */
+                            shutdown(c->fd, SHUT_WR);
+                            struct pollfd q = { c->fd, POLLIN, 0 };
+                            while (poll(&q, 1, 10000) > 0 && read(c->fd, hdr, sizeof hdr) > 0) {}
+                            printf("served %ld\n", served);
+                            return 0;
+                        }
                         int used = end + 4 - c->req;
                         memmove(c->req, end + 4, c->len - used + 1); c->len -= used;
                     }
@@ -209,10 +217,12 @@ public class NetBootTests
     public void GuestHttpServerAnswersTheHost(string machine)
     {
         int port = FreePort();
-        using var g = new Guest(_httpd.Value, "-M", machine, "-p", $"{port}:8080", "--", "8080");
+        using var g = new Guest(_httpd.Value, "-v", "-M", machine, "-p", $"{port}:8080", "--", "8080");
         g.WaitFor("listening");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-        var big = http.GetByteArrayAsync("/big").GetAwaiter().GetResult();
+        byte[] big;
+        try { big = http.GetByteArrayAsync("/big").GetAwaiter().GetResult(); }
+        catch (HttpRequestException e) { throw new Exception($"GET /big on port {port}: {e.Message}\n{g}"); }
         var expected = new byte[1 << 20];
         for (int i = 0; i < expected.Length; i++) expected[i] = (byte)(i * 7 + i / 1000);
         big.Should().Equal(expected, g.ToString());
@@ -220,7 +230,9 @@ public class NetBootTests
         int n = machine == "microvm" ? 2000 : 300;
         for (int i = 0; i < n; i++)
         {
-            var s = http.GetStringAsync($"/r{i}").GetAwaiter().GetResult();
+            string s;
+            try { s = http.GetStringAsync($"/r{i}").GetAwaiter().GetResult(); }
+            catch (HttpRequestException e) { Thread.Sleep(1000); throw new Exception($"GET /r{i}: {e.Message}\n{g}"); }
             s.Should().EndWith($" /r{i}\n", g.ToString());
         }
         http.GetStringAsync("/quit").GetAwaiter().GetResult().Should().EndWith(" /quit\n");
