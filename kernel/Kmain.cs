@@ -80,6 +80,7 @@ namespace Kernel
                 Fs.SerialConsole.Init();
             }
             SelfTest.Run(Options);
+            Net.NetKernel.Start(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null);
             StartProgram();
         }
 

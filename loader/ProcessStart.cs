@@ -71,6 +71,7 @@ namespace Kernel.Loader
             *SyscallKernelRsp() = main.KernelStackTop;
             SetName(main, progPath);
             Sched.Scheduler.Init(main);
+            Net.NetKernel.WaitReady();
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
             p.InitialStack = sp;

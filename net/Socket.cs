@@ -226,6 +226,8 @@ namespace Kernel.Net
         {
             if (_families[AddressFamily.AF_UNIX] != null) return;
             Register(AddressFamily.AF_UNIX, new UnixFamily());
+            Register(AddressFamily.AF_INET, new InetFamily(AddressFamily.AF_INET));
+            Register(AddressFamily.AF_INET6, new InetFamily(AddressFamily.AF_INET6));
         }
     }
 

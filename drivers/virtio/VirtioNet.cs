@@ -14,7 +14,7 @@ namespace Kernel.Drivers
         public const int HeaderBytes = 12;               // virtio_net_hdr with num_buffers (VERSION_1)
         public const int BufferBytes = 2048;             // a 1514-byte frame plus the header
         public const int MaxFrame = BufferBytes - HeaderBytes;
-        const int RxBuffers = 16, TxBuffers = 16;
+        const int RxBuffers = 64, TxBuffers = 64;
 
         public static VirtioNet First;
         public readonly byte[] Mac = new byte[6];
@@ -70,13 +70,26 @@ namespace Kernel.Drivers
         }
         readonly int[] _rxIndexOfHead = new int[256];
 
+        /// Called from the interrupt when frames arrived or transmit buffers came back (the
+        /// network stack's thread wakes on it).
+        public static delegate*<void> OnActivity;
+
         /// Sends one frame (Ethernet header onwards, at most MaxFrame bytes); blocks while
         /// every transmit buffer is in flight. False when the frame is too long.
         public bool Send(ReadOnlySpan<byte> frame)
         {
             if (frame.Length > MaxFrame || frame.Length < 14) return false;
-            int slot;
-            while ((slot = FreeTx()) < 0) _wait.Wait();
+            while (FreeTx() < 0) _wait.Wait();
+            return TrySend(frame);
+        }
+
+        /// Sends one frame if a transmit buffer is free, without blocking; false otherwise
+        /// (or when the frame is too long).
+        public bool TrySend(ReadOnlySpan<byte> frame)
+        {
+            if (frame.Length > MaxFrame || frame.Length < 14) return false;
+            int slot = FreeTx();
+            if (slot < 0) return false;
             byte* p = _txMem + slot * BufferBytes;
             for (int i = 0; i < HeaderBytes; i++) p[i] = 0;          // no offloads
             for (int i = 0; i < frame.Length; i++) p[HeaderBytes + i] = frame[i];
@@ -112,6 +125,8 @@ namespace Kernel.Drivers
             return n;
         }
 
+        public bool FrameWaiting => _readyCount > 0;
+
         /// Blocks until a frame is waiting.
         public void WaitForFrame() { while (_readyCount == 0) _wait.Wait(); }
 
@@ -128,7 +143,7 @@ namespace Kernel.Drivers
                 FramesIn++;
                 any = true;
             }
-            if (any) _wait.WakeAll();
+            if (any) { _wait.WakeAll(); if (OnActivity != null) OnActivity(); }
         }
     }
 }

@@ -28,6 +28,10 @@ public static class Builder
         ("/etc/passwd", "root:x:0:0:root:/:/bin/sh\n"),
         ("/etc/group", "root:x:0:\n"),
         ("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n"),
+        // QEMU's user network answers DNS at 10.0.2.3 (`ukpack run --net user`, the default with -p).
+        ("/etc/resolv.conf", "nameserver 10.0.2.3\n"),
+        ("/etc/services", "ftp\t\t21/tcp\nssh\t\t22/tcp\nsmtp\t\t25/tcp\ndomain\t\t53/tcp\ndomain\t\t53/udp\nbootps\t\t67/udp\nbootpc\t\t68/udp\n"
+            + "http\t\t80/tcp\t\twww\nntp\t\t123/udp\nhttps\t\t443/tcp\nmysql\t\t3306/tcp\npostgresql\t5432/tcp\nredis\t\t6379/tcp\nhttp-alt\t8080/tcp\n"),
     ];
 
     /// <summary>Default kernel: kernel.elf beside the launcher (out/kernel.elf when run as

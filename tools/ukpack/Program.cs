@@ -104,7 +104,12 @@ public static class Cli
         var diskOpt = new Option<string[]>("--disk") { Description = "attach a raw file as a virtio-blk disk: FILE or FILE:ro (repeatable; /dev/vda, /dev/vdb, ... in order)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var rngOpt = new Option<bool>("--rng") { Description = "attach a virtio-rng, mixed into getrandom and /dev/urandom with RDRAND" };
         var serialStdioOpt = new Option<bool>("--serial-stdio") { Description = "carry the program's stdin/stdout/stderr over the serial ports instead of virtio-console (slow; for debugging the fallback)" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt, serialStdioOpt };
+        var publishOpt = new Option<string[]>("--publish", "-p") { Description = "forward a host port to the guest: [IP:]HOSTPORT:GUESTPORT[/udp] (repeatable; the host side binds 127.0.0.1 unless IP is given)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var netOpt = new Option<string?>("--net") { Description = "guest network: user (QEMU's user network, the default with -p), tap=NAME, or none (the default otherwise)" };
+        var ipOpt = new Option<string?>("--ip") { Description = "static guest address A.B.C.D[/PREFIX] instead of DHCP" };
+        var gatewayOpt = new Option<string?>("--gateway") { Description = "default gateway with --ip" };
+        var dnsOpt = new Option<string?>("--dns") { Description = "DNS server with --ip" };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt, serialStdioOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt };
         var straceOpt = new Option<string?>("--strace")
         {
             Description = "log every system call the program makes, strace-style (name(args) = result), on stderr, or with " +
@@ -135,6 +140,7 @@ public static class Cli
                 Disks = (pr.GetValue(diskOpt) ?? []).Select(DiskSpec.Parse).ToList(),
                 Rng = pr.GetValue(rngOpt),
                 SerialStdio = pr.GetValue(serialStdioOpt),
+                Net = NetSpec.Parse(pr.GetValue(netOpt), pr.GetValue(publishOpt) ?? [], pr.GetValue(ipOpt), pr.GetValue(gatewayOpt), pr.GetValue(dnsOpt)),
             };
             o = o with { Strace = pr.GetValue(straceOpt), Env = pr.GetValue(rEnvOpt) ?? [] };
             // `ukpack run -- ARGS` (the image from ukpack.json): the first word after -- is

@@ -32,6 +32,8 @@ public sealed record RunOptions
     public string? Strace { get; init; }
     /// <summary>-e K=V: changes to the image's environment for this run.</summary>
     public IReadOnlyList<string> Env { get; init; } = [];
+    /// <summary>The guest's network (NetOptions.cs): none unless asked for.</summary>
+    public NetSpec Net { get; init; } = NetSpec.None;
 }
 
 /// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
@@ -121,6 +123,7 @@ public static class QemuRunner
             "-device", "isa-debugcon,iobase=0xe9,chardev=c3",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
             .. VirtioArgs(o),
+            .. o.Net.QemuArgs(o.Machine, o.Disks.Count > 0 || o.Rng),
         ];
     }
 
@@ -206,7 +209,7 @@ public static class QemuRunner
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
         var envOverride = o.Env.Count > 0 ? UkpackConfig.MergeEnv(img.Env, o.Env) : null;
-        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o);
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o) + o.Net.KernelArgs();
         using var straceOut = StraceWriter.Open(o.Strace);
 
         // 2. Sockets first, so QEMU (the client) loses no output.

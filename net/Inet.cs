@@ -1,0 +1,684 @@
+using System;
+using Kernel.Abi;
+using Kernel.Fs;
+using static Kernel.Abi.MsgFlags;
+using static Kernel.Abi.SockOpt;
+using static Kernel.Abi.SocketType;
+
+namespace Kernel.Net
+{
+    /// AF_INET and AF_INET6 on the stack (NetKernel.Stack): SOCK_STREAM is TCP, SOCK_DGRAM is
+    /// UDP. The stack is IPv4 only: an AF_INET6 socket speaks IPv4 underneath with its
+    /// addresses v4-mapped (::ffff:a.b.c.d), :: meaning any and ::1 the loopback, so programs
+    /// that bind [::] (Go, Node) serve IPv4 clients as they do on a dual-stack Linux host.
+    public sealed class InetFamily : SocketFamily
+    {
+        readonly int _domain;
+        public InetFamily(int domain) { _domain = domain; }
+
+        public override Errno Create(int type, int protocol, out Socket socket)
+        {
+            socket = null;
+            if (type == SOCK_STREAM) { if (protocol != 0 && protocol != NetStack.ProtoTcp) return Errno.EPROTONOSUPPORT; }
+            else if (type == SOCK_DGRAM) { if (protocol != 0 && protocol != NetStack.ProtoUdp) return Errno.EPROTONOSUPPORT; }
+            else if (type == SOCK_RAW) return Errno.EPROTONOSUPPORT;
+            else return Errno.ESOCKTNOSUPPORT;
+            if (NetKernel.Stack == null) return Errno.EAFNOSUPPORT;
+            socket = new InetSocket(_domain, type, type == SOCK_STREAM ? NetStack.ProtoTcp : NetStack.ProtoUdp);
+            return 0;
+        }
+    }
+
+    public sealed unsafe class InetSocket : Socket
+    {
+        public const int SOL_IP = 0, SOL_TCP = 6, SOL_UDP = 17, SOL_IPV6 = 41;
+        public const int IP_TOS = 1, IP_TTL = 2, IP_RECVERR = 11, IP_MTU_DISCOVER = 10;
+        public const int IPV6_V6ONLY = 26;
+        public const int TCP_NODELAY = 1, TCP_MAXSEG = 2, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5,
+            TCP_KEEPCNT = 6, TCP_SYNCNT = 7, TCP_LINGER2 = 8, TCP_DEFER_ACCEPT = 9, TCP_WINDOW_CLAMP = 10,
+            TCP_INFO = 11, TCP_QUICKACK = 12, TCP_CONGESTION = 13, TCP_USER_TIMEOUT = 18, TCP_FASTOPEN = 23,
+            TCP_NOTSENT_LOWAT = 25;
+
+        readonly NetStack _stack;
+        public readonly TcpConnection Tcp;
+        public readonly UdpEndpoint Udp;
+        bool _v6Only, _usedV6Loopback, _cork, _quickAck = true;
+        bool _connecting;                 // a connect returned EINPROGRESS/EALREADY/EINTR: the next one reports the outcome
+        int _deferAccept;
+        byte[] _buf;
+
+        bool IsTcp => Tcp != null;
+        bool V6 => Domain == AddressFamily.AF_INET6;
+
+        public InetSocket(int domain, int type, int protocol) : base(domain, type, protocol)
+        {
+            _stack = NetKernel.Stack;
+            if (type == SOCK_STREAM)
+            {
+                Tcp = _stack.NewTcp();
+                Tcp.Owner = this;
+                SndBuf = 16384; RcvBuf = 131072;                   // tcp_wmem[1], tcp_rmem[1]
+            }
+            else { Udp = _stack.NewUdp(); Udp.Owner = this; }
+        }
+
+        InetSocket(int domain, TcpConnection accepted) : base(domain, SOCK_STREAM, NetStack.ProtoTcp)
+        {
+            _stack = NetKernel.Stack;
+            Tcp = accepted;
+            Tcp.Owner = this;
+            SndBuf = 16384; RcvBuf = 131072;
+        }
+
+        byte[] Buffer => _buf ??= new byte[IsTcp ? 16384 : 65536];
+
+        // ---- addresses
+
+        /// Parses a sockaddr_in (or sockaddr_in6 with a v4-mapped, any or loopback address).
+        Errno ParseAddress(ReadOnlySpan<byte> a, out uint addr, out int port, bool forBind)
+        {
+            addr = 0; port = 0;
+            if (a.Length < 2) return Errno.EINVAL;
+            int family = a[0] | a[1] << 8;
+            if (!V6)
+            {
+                if (a.Length < 16) return Errno.EINVAL;
+                if (family != AddressFamily.AF_INET && !(family == AddressFamily.AF_UNSPEC && forBind)) return Errno.EAFNOSUPPORT;
+                port = a[2] << 8 | a[3];
+                addr = Wire.U32(a, 4);
+                if (family == AddressFamily.AF_UNSPEC && addr != 0) return Errno.EAFNOSUPPORT;
+                return 0;
+            }
+            if (a.Length < 24) return Errno.EINVAL;
+            if (family != AddressFamily.AF_INET6) return Errno.EAFNOSUPPORT;
+            port = a[2] << 8 | a[3];
+            ReadOnlySpan<byte> ip = a.Slice(8, 16);
+            bool zero10 = true;
+            for (int i = 0; i < 10; i++) if (ip[i] != 0) { zero10 = false; break; }
+            if (zero10 && ip[10] == 0xff && ip[11] == 0xff)
+            {
+                if (_v6Only) return Errno.ENETUNREACH;
+                addr = Wire.U32(ip, 12);
+                return 0;
+            }
+            bool allZero = zero10 && ip[10] == 0 && ip[11] == 0 && ip[12] == 0 && ip[13] == 0 && ip[14] == 0;
+            if (allZero && ip[15] == 0) { addr = 0; return 0; }
+            if (allZero && ip[15] == 1) { addr = Wire.Ip(127, 0, 0, 1); _usedV6Loopback = true; return 0; }
+            return forBind ? Errno.EADDRNOTAVAIL : Errno.ENETUNREACH;      // no IPv6 on the wire yet
+        }
+
+        int WriteAddress(Span<byte> dst, uint addr, int port)
+        {
+            if (!V6)
+            {
+                dst.Slice(0, 16).Clear();
+                dst[0] = AddressFamily.AF_INET; dst[2] = (byte)(port >> 8); dst[3] = (byte)port;
+                Wire.Put32(dst, 4, addr);
+                return 16;
+            }
+            dst.Slice(0, 28).Clear();
+            dst[0] = AddressFamily.AF_INET6; dst[2] = (byte)(port >> 8); dst[3] = (byte)port;
+            if (addr == 0) { }
+            else if (addr == Wire.Ip(127, 0, 0, 1) && _usedV6Loopback) dst[23] = 1;
+            else { dst[18] = 0xff; dst[19] = 0xff; Wire.Put32(dst, 20, addr); }
+            return 28;
+        }
+
+        // ---- operations
+
+        public override Errno Bind(ReadOnlySpan<byte> a)
+        {
+            Errno e = ParseAddress(a, out uint addr, out int port, true);
+            if (e != 0) return e;
+            NetKernel.Enter();
+            int r;
+            if (IsTcp)
+            {
+                if (Tcp.Bound || Tcp.State != TcpState.Closed) return Errno.EINVAL;
+                Tcp.ReuseAddr = ReuseAddr; Tcp.ReusePort = ReusePort;
+                r = _stack.BindTcp(Tcp, addr, port);
+            }
+            else
+            {
+                if (Udp.Bound) return Errno.EINVAL;
+                Udp.ReuseAddr = ReuseAddr; Udp.ReusePort = ReusePort;
+                r = _stack.BindUdp(Udp, addr, port);
+            }
+            return (Errno)r;
+        }
+
+        public override Errno GetName(Span<byte> address, bool peer, out int length)
+        {
+            length = 0;
+            if (IsTcp)
+            {
+                if (peer)
+                {
+                    if (!(Tcp.Synchronized || Tcp.State == TcpState.SynReceived) && !(Tcp.State == TcpState.Closed && Tcp.Connected && !Tcp.WasReset))
+                        return Errno.ENOTCONN;
+                    length = WriteAddress(address, Tcp.RemoteAddr, Tcp.RemotePort);
+                }
+                else length = WriteAddress(address, Tcp.LocalAddr, Tcp.Bound || Tcp.Connected ? Tcp.LocalPort : 0);
+                return 0;
+            }
+            if (peer)
+            {
+                if (Udp.RemotePort == 0) return Errno.ENOTCONN;
+                length = WriteAddress(address, Udp.RemoteAddr, Udp.RemotePort);
+            }
+            else length = WriteAddress(address, Udp.LocalAddr, Udp.Bound ? Udp.LocalPort : 0);
+            return 0;
+        }
+
+        void SyncError()
+        {
+            if (IsTcp) { if (Tcp.Error != 0 && PendingError == 0) { PendingError = Tcp.Error; Tcp.Error = 0; } }
+            else if (Udp.Error != 0 && PendingError == 0) { PendingError = Udp.Error; Udp.Error = 0; }
+        }
+
+        public override Errno Connect(ReadOnlySpan<byte> a, bool nonblock)
+        {
+            if (a.Length >= 2 && (a[0] | a[1] << 8) == AddressFamily.AF_UNSPEC)
+            {
+                if (IsTcp) return Tcp.State == TcpState.Closed ? 0 : Errno.EINVAL;
+                Udp.RemoteAddr = 0; Udp.RemotePort = 0;                  // dissolve the association
+                return 0;
+            }
+            Errno e = ParseAddress(a, out uint addr, out int port, false);
+            if (e != 0) return e;
+            NetKernel.Enter();
+            if (!IsTcp)
+            {
+                if (addr == 0) addr = Wire.Ip(127, 0, 0, 1);
+                if (!Udp.Bound) { int r = _stack.BindUdp(Udp, 0, 0); if (r != 0) return (Errno)r; }
+                if (Udp.LocalAddr == 0)
+                {
+                    uint src = _stack.SourceFor(addr);
+                    if (src == 0 && addr != 0xffffffff) return Errno.ENETUNREACH;
+                    if (addr == 0xffffffff && !Broadcast) return Errno.EACCES;
+                }
+                Udp.RemoteAddr = addr; Udp.RemotePort = port;
+                return 0;
+            }
+            if (Tcp.State == TcpState.Listen) return Errno.EINVAL;
+            if (Tcp.State == TcpState.SynSent || Tcp.State == TcpState.SynReceived)
+            {
+                if (nonblock) return Errno.EALREADY;
+            }
+            else if (Tcp.State != TcpState.Closed)
+            {
+                if (_connecting) { _connecting = false; return 0; }
+                return Errno.EISCONN;
+            }
+            else if (Tcp.Connected || _connecting)
+            {
+                // A finished attempt: report its fate once.
+                _connecting = false;
+                SyncError();
+                if (PendingError != 0) return TakeError();
+                if (Tcp.ConnectRefused) return Errno.ECONNREFUSED;
+                return Tcp.Connected ? Errno.EISCONN : Errno.ECONNREFUSED;
+            }
+            else
+            {
+                if (port == 0) return Errno.ECONNREFUSED;
+                ApplyTcpOptions();
+                int r = Tcp.Connect(addr, port);
+                if (r != 0) return (Errno)r;
+                if (Tcp.State == TcpState.Closed)
+                {
+                    SyncError();
+                    return PendingError != 0 ? TakeError() : Errno.ECONNREFUSED;
+                }
+                // Non-blocking: EINPROGRESS even when the loopback completed it at once, as Linux.
+                if (nonblock) { _connecting = true; return Errno.EINPROGRESS; }
+            }
+            ulong deadline = SendDeadline(nonblock ? MSG_DONTWAIT : 0);
+            while (Tcp.State == TcpState.SynSent || Tcp.State == TcpState.SynReceived)
+            {
+                Errno w = WaitFor(deadline);
+                if (w == Errno.EAGAIN) { _connecting = true; return Errno.EINPROGRESS; }
+                if (w != 0) { _connecting = true; return w; }
+            }
+            _connecting = false;
+            if (Tcp.State == TcpState.Closed)
+            {
+                SyncError();
+                Errno err = PendingError != 0 ? TakeError() : Errno.ECONNREFUSED;
+                return err;
+            }
+            return 0;
+        }
+
+        void ApplyTcpOptions()
+        {
+            Tcp.ReuseAddr = ReuseAddr; Tcp.ReusePort = ReusePort;
+            Tcp.RcvBufSize = Clamp(RcvBuf, 16384, 1 << 20);
+            Tcp.SndBufSize = Clamp(SndBuf * 8, 65536, 1 << 20);
+            Tcp.KeepAlive = KeepAlive;
+        }
+
+        static int Clamp(int v, int lo, int hi) => v < lo ? lo : v > hi ? hi : v;
+
+        public override Errno Listen(int backlog)
+        {
+            if (!IsTcp) return Errno.EOPNOTSUPP;
+            if (Tcp.State != TcpState.Closed && Tcp.State != TcpState.Listen) return Errno.EINVAL;
+            if (Tcp.Connected) return Errno.EINVAL;
+            if (backlog > SoMaxConn || backlog < 0) backlog = SoMaxConn;
+            ApplyTcpOptions();
+            NetKernel.Enter();
+            int r = Tcp.Listen(backlog);
+            if (r != 0) return (Errno)r;
+            Listening = true;
+            return 0;
+        }
+
+        public override Errno Accept(bool nonblock, out Socket child)
+        {
+            child = null;
+            if (!IsTcp) return Errno.EOPNOTSUPP;
+            if (Tcp.State != TcpState.Listen) return Errno.EINVAL;
+            ulong deadline = nonblock ? ulong.MaxValue : RecvDeadline(0);
+            TcpConnection c;
+            while ((c = Tcp.Accept()) == null)
+            {
+                if (Tcp.State != TcpState.Listen) return Errno.EINVAL;
+                Errno e = WaitFor(deadline);
+                if (e != 0) return e;
+            }
+            var s = new InetSocket(Domain, c) { _usedV6Loopback = _usedV6Loopback };
+            s.Tcp.NoDelay = Tcp.NoDelay; s.KeepAlive = KeepAlive; s.SndBuf = SndBuf; s.RcvBuf = RcvBuf;
+            child = s;
+            return 0;
+        }
+
+        public override Errno Shutdown(int how)
+        {
+            NetKernel.Enter();
+            bool rd = how == SHUT_RD || how == SHUT_RDWR, wr = how == SHUT_WR || how == SHUT_RDWR;
+            if (!IsTcp)
+            {
+                if (rd) Udp.ReadShut = true;
+                Notify();
+                return Udp.RemotePort == 0 ? Errno.ENOTCONN : 0;
+            }
+            if (Tcp.State == TcpState.Listen)
+            {
+                if (rd) { Tcp.Close(); Listening = false; Notify(); return 0; }
+                return Errno.ENOTCONN;
+            }
+            if (Tcp.State == TcpState.Closed || Tcp.State == TcpState.SynSent && !wr)
+            {
+                if (!Tcp.Connected) return Errno.ENOTCONN;
+            }
+            Tcp.Shutdown(rd, wr);
+            Notify();
+            return 0;
+        }
+
+        public override SysResult SendMsg(ref SendMsg m)
+        {
+            NetKernel.Enter();
+            if ((m.Flags & MSG_OOB) != 0 && IsTcp) return Errno.EOPNOTSUPP;
+            return IsTcp ? SendTcp(ref m) : SendUdp(ref m);
+        }
+
+        SysResult SendTcp(ref SendMsg m)
+        {
+            SyncError();
+            if (PendingError != 0) return TakeError();
+            // Never connected (or listening): EPIPE with SIGPIPE, as Linux's sk_stream_wait_connect.
+            if (Tcp.State == TcpState.Closed && !Tcp.Connected || Tcp.State == TcpState.Listen) return BrokenPipe(m.Flags);
+            ulong deadline = SendDeadline(m.Flags);
+            long sent = 0;
+            byte[] buf = Buffer;
+            bool more = (m.Flags & MSG_MORE) != 0;
+            Tcp.Cork = _cork || more;
+            while (m.Data.Remaining > 0)
+            {
+                int space = Tcp.SendSpace;
+                if (Tcp.WriteShut || Tcp.State != TcpState.Established && Tcp.State != TcpState.CloseWait && Tcp.State != TcpState.SynSent && Tcp.State != TcpState.SynReceived)
+                {
+                    SyncError();
+                    if (sent > 0) break;
+                    if (PendingError != 0) return TakeError();
+                    return BrokenPipe(m.Flags);
+                }
+                if (space <= 0 || Tcp.State == TcpState.SynSent || Tcp.State == TcpState.SynReceived)
+                {
+                    if (sent > 0 && (m.Flags & MSG_DONTWAIT) != 0) break;
+                    Errno w = WaitFor(deadline);
+                    if (w != 0) { if (sent > 0) break; return w; }
+                    continue;
+                }
+                long chunk = m.Data.Remaining;
+                if (chunk > space) chunk = space;
+                if (chunk > buf.Length) chunk = buf.Length;
+                long got;
+                fixed (byte* p = buf) got = m.Data.CopyFromIter(p, chunk, out Errno fe);
+                if (got <= 0) { if (sent > 0) break; return Errno.EFAULT; }
+                int n = Tcp.Send(new ReadOnlySpan<byte>(buf, 0, (int)got));
+                if (n < 0) { if (sent > 0) break; return n == -NetErr.EPIPE ? BrokenPipe(m.Flags) : (Errno)(-n); }
+                sent += n;
+                if (got < chunk) break;                       // fault part-way
+            }
+            if (!more && Tcp.Cork != _cork) { Tcp.Cork = _cork; Tcp.Output(); _stack.Pump(); }
+            return sent;
+        }
+
+        SysResult SendUdp(ref SendMsg m)
+        {
+            uint addr; int port;
+            if (m.Address.Length > 0)
+            {
+                Errno e = ParseAddress(m.Address, out addr, out port, false);
+                if (e != 0) return e;
+                if (port == 0) return Errno.EINVAL;
+            }
+            else
+            {
+                if (Udp.RemotePort == 0) return Errno.EDESTADDRREQ;
+                addr = Udp.RemoteAddr; port = Udp.RemotePort;
+            }
+            SyncError();
+            if (PendingError != 0 && m.Address.Length == 0) return TakeError();
+            if (m.Data.Remaining > 65507) return Errno.EMSGSIZE;
+            byte[] buf = Buffer;
+            int len = (int)m.Data.Remaining;
+            long got;
+            fixed (byte* p = buf) got = m.Data.CopyFromIter(p, len, out Errno fe);
+            if (got < len) return Errno.EFAULT;
+            if (addr == 0xffffffff && !Broadcast) return Errno.EACCES;
+            Udp.Broadcast = Broadcast;
+            int r = Udp.SendTo(new ReadOnlySpan<byte>(buf, 0, len), addr, port);
+            if (r != 0) return (Errno)r;
+            return len;
+        }
+
+        public override SysResult RecvMsg(ref RecvMsg m)
+        {
+            NetKernel.Enter();
+            if ((m.Flags & MSG_OOB) != 0) return Errno.EINVAL;
+            return IsTcp ? RecvTcp(ref m) : RecvUdp(ref m);
+        }
+
+        SysResult RecvTcp(ref RecvMsg m)
+        {
+            if (Tcp.State == TcpState.Listen) return Errno.ENOTCONN;
+            if (Tcp.State == TcpState.Closed && !Tcp.Connected) return Errno.ENOTCONN;
+            bool peek = (m.Flags & MSG_PEEK) != 0, trunc = (m.Flags & MSG_TRUNC) != 0;
+            long size = m.Data.Remaining;
+            long target = (m.Flags & MSG_WAITALL) != 0 && !peek ? size : 1;
+            ulong deadline = RecvDeadline(m.Flags);
+            long copied = 0;
+            byte[] buf = Buffer;
+            while (copied < size)
+            {
+                if (Tcp.Unread > 0)
+                {
+                    long want = size - copied;
+                    if (want > buf.Length) want = buf.Length;
+                    int n = Tcp.Receive(new Span<byte>(buf, 0, (int)want), peek);
+                    if (n <= 0) break;
+                    if (!trunc)
+                    {
+                        long put;
+                        fixed (byte* p = buf) put = m.Data.CopyToIter(p, n, out Errno fe);
+                        if (put < n) { if (copied == 0) return Errno.EFAULT; copied += put; break; }
+                    }
+                    copied += n;
+                    if (peek) break;
+                    continue;
+                }
+                if (copied >= target) break;
+                SyncError();
+                if (PendingError != 0) { if (copied > 0) break; return TakeError(); }
+                if (Tcp.RcvShutdown || Tcp.WasReset || Tcp.State == TcpState.Closed) break;
+                Errno w = WaitFor(deadline);
+                if (w != 0) { if (copied > 0) break; return w; }
+            }
+            return copied;
+        }
+
+        SysResult RecvUdp(ref RecvMsg m)
+        {
+            ulong deadline = RecvDeadline(m.Flags);
+            while (!Udp.Readable)
+            {
+                SyncError();
+                if (PendingError != 0) return TakeError();
+                if (Udp.ReadShut) return 0;
+                Errno w = WaitFor(deadline);
+                if (w != 0) return w;
+            }
+            byte[] buf = Buffer;
+            bool peek = (m.Flags & MSG_PEEK) != 0;
+            int full = Udp.Receive(buf, peek, out uint src, out int port);
+            long size = m.Data.Remaining < full ? m.Data.Remaining : full;
+            if (size < full) m.OutFlags |= MSG_TRUNC;
+            long put;
+            fixed (byte* p = buf) put = m.Data.CopyToIter(p, size, out Errno fe);
+            if (put < size) return Errno.EFAULT;
+            if (m.Address.Length >= 28) m.AddressLength = WriteAddress(m.Address, src, port);
+            return (m.Flags & MSG_TRUNC) != 0 ? full : size;
+        }
+
+        public override uint Poll()
+        {
+            SyncError();
+            uint mask = 0;
+            if (PendingError != 0) mask |= PollEvents.Err;
+            if (!IsTcp)
+            {
+                if (Udp.Readable) mask |= PollEvents.In;
+                if (Udp.ReadShut) mask |= PollEvents.In | PollEvents.RdHup;
+                return mask | PollEvents.Out | PollEvents.WrBand;
+            }
+            TcpState st = Tcp.State;
+            if (st == TcpState.Listen) return Tcp.AcceptReady ? mask | PollEvents.In : mask;
+            bool closed = st == TcpState.Closed;
+            bool rcvShut = Tcp.RcvShutdown || closed && Tcp.Connected;
+            bool sndShut = Tcp.WriteShut || closed && Tcp.Connected;
+            if (rcvShut && sndShut || closed) mask |= PollEvents.Hup;
+            if (rcvShut) mask |= PollEvents.In | PollEvents.RdHup;
+            if (st != TcpState.SynSent && st != TcpState.SynReceived)
+            {
+                if (Tcp.Unread > 0) mask |= PollEvents.In;
+                if (!sndShut) { if (Tcp.CanWrite) mask |= PollEvents.Out | PollEvents.WrBand; }
+                else mask |= PollEvents.Out | PollEvents.WrBand;
+                if (closed && !Tcp.Connected) mask |= PollEvents.Out;
+            }
+            return mask;
+        }
+
+        public override SysResult SocketIoctl(uint request, ulong arg)
+        {
+            int v;
+            switch (request)
+            {
+                case Abi.Ioctl.FIONREAD:
+                    if (IsTcp) { if (Tcp.State == TcpState.Listen) return Errno.EINVAL; v = Tcp.Unread; }
+                    else v = Udp.NextLength;
+                    break;
+                case 0x5411:                                    // SIOCOUTQ
+                    if (IsTcp && Tcp.State == TcpState.Listen) return Errno.EINVAL;
+                    v = IsTcp ? Tcp.SendQueued : 0;
+                    break;
+                default:
+                    return NetIoctl.Interface(_stack, request, arg);
+            }
+            return new UserRef<int>(arg).Write(v) != 0 ? Errno.EFAULT : SysResult.Ok;
+        }
+
+        static Errno ReadInt(UserPtr value, int length, out int v)
+        {
+            v = 0;
+            if (length < 4) return length > 0 ? Errno.EINVAL : Errno.EINVAL;
+            fixed (int* p = &v) return value.CopyIn(p, 4) != 0 ? Errno.EFAULT : 0;
+        }
+
+        static void PutInt(Span<byte> b, int v, out int len)
+        {
+            for (int i = 0; i < 4; i++) b[i] = (byte)(v >> (8 * i));
+            len = 4;
+        }
+
+        public override Errno SetOption(int level, int name, UserPtr value, int length)
+        {
+            if (level == SOL_SOCKET)
+            {
+                Errno e = base.SetOption(level, name, value, length);
+                if (e == 0 && IsTcp)
+                {
+                    if (name == SO_KEEPALIVE) { NetKernel.Enter(); Tcp.SetKeepAlive(KeepAlive); }
+                    else if (name == SO_LINGER) Tcp.LingerS = LingerOn ? LingerSeconds : -1;
+                }
+                if (e == 0 && !IsTcp && name == SO_BROADCAST) Udp.Broadcast = Broadcast;
+                return e;
+            }
+            int v;
+            Errno r;
+            if (level == SOL_IP)
+            {
+                switch (name)
+                {
+                    case IP_TOS:
+                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if (IsTcp) Tcp.Tos = v & 0xfc; else Udp.Tos = v & 0xfc;
+                        return 0;
+                    case IP_TTL:
+                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if (v == -1) v = 64;
+                        if (v < 1 || v > 255) return Errno.EINVAL;
+                        if (IsTcp) Tcp.Ttl = v; else Udp.Ttl = v;
+                        return 0;
+                }
+                return Errno.ENOPROTOOPT;
+            }
+            if (level == SOL_IPV6)
+            {
+                if (!V6) return Errno.ENOPROTOOPT;
+                if (name == IPV6_V6ONLY)
+                {
+                    if ((r = ReadInt(value, length, out v)) != 0) return r;
+                    if (IsTcp ? Tcp.Bound : Udp.Bound) return Errno.EINVAL;
+                    _v6Only = v != 0;
+                    return 0;
+                }
+                return Errno.ENOPROTOOPT;
+            }
+            if (level == SOL_TCP && IsTcp)
+            {
+                if (name == TCP_CONGESTION)
+                {
+                    // Only NewReno is here; Linux names it "reno".
+                    Span<byte> n = stackalloc byte[16];
+                    int len = length < 16 ? length : 16;
+                    if (len <= 0) return Errno.EINVAL;
+                    fixed (byte* p = n) if (value.CopyIn(p, (ulong)len) != 0) return Errno.EFAULT;
+                    return len >= 4 && n[0] == 'r' && n[1] == 'e' && n[2] == 'n' && n[3] == 'o' && (len == 4 || n[4] == 0) ? 0 : Errno.ENOENT;
+                }
+                if ((r = ReadInt(value, length, out v)) != 0) return r;
+                NetKernel.Enter();
+                switch (name)
+                {
+                    case TCP_NODELAY: Tcp.NoDelay = v != 0; if (Tcp.NoDelay) { Tcp.Output(); _stack.Pump(); } return 0;
+                    case TCP_CORK: _cork = v != 0; Tcp.Cork = _cork; if (!_cork) { Tcp.Output(); _stack.Pump(); } return 0;
+                    case TCP_MAXSEG: if (v != 0 && (v < 88 || v > 32767)) return Errno.EINVAL; Tcp.UserMss = v; return 0;
+                    case TCP_KEEPIDLE: if (v < 1 || v > 32767) return Errno.EINVAL; Tcp.KeepIdleS = v; Tcp.SetKeepAlive(Tcp.KeepAlive); return 0;
+                    case TCP_KEEPINTVL: if (v < 1 || v > 32767) return Errno.EINVAL; Tcp.KeepIntvlS = v; return 0;
+                    case TCP_KEEPCNT: if (v < 1 || v > 127) return Errno.EINVAL; Tcp.KeepCnt = v; return 0;
+                    case TCP_DEFER_ACCEPT: _deferAccept = v < 0 ? 0 : v; return 0;
+                    case TCP_QUICKACK: _quickAck = v != 0; return 0;
+                }
+                return Errno.ENOPROTOOPT;
+            }
+            if (level == SOL_UDP && !IsTcp) return Errno.ENOPROTOOPT;
+            return level == SOL_TCP ? Errno.EOPNOTSUPP : Errno.ENOPROTOOPT;
+        }
+
+        public override Errno GetOption(int level, int name, Span<byte> value, out int length)
+        {
+            length = 0;
+            if (level == SOL_SOCKET)
+            {
+                if (name == SO_ERROR) SyncError();
+                return base.GetOption(level, name, value, out length);
+            }
+            if (level == SOL_IP)
+            {
+                switch (name)
+                {
+                    case IP_TOS: PutInt(value, IsTcp ? Tcp.Tos : Udp.Tos, out length); return 0;
+                    case IP_TTL: PutInt(value, IsTcp ? Tcp.Ttl : Udp.Ttl, out length); return 0;
+                }
+                return Errno.ENOPROTOOPT;
+            }
+            if (level == SOL_IPV6)
+            {
+                if (!V6) return Errno.ENOPROTOOPT;
+                if (name == IPV6_V6ONLY) { PutInt(value, _v6Only ? 1 : 0, out length); return 0; }
+                return Errno.ENOPROTOOPT;
+            }
+            if (level == SOL_TCP && IsTcp)
+            {
+                switch (name)
+                {
+                    case TCP_NODELAY: PutInt(value, Tcp.NoDelay ? 1 : 0, out length); return 0;
+                    case TCP_CORK: PutInt(value, _cork ? 1 : 0, out length); return 0;
+                    case TCP_MAXSEG: PutInt(value, Tcp.Synchronized ? Tcp.Mss - (Tcp.TsOk ? 12 : 0) : (Tcp.UserMss != 0 ? Tcp.UserMss : 536), out length); return 0;
+                    case TCP_KEEPIDLE: PutInt(value, Tcp.KeepIdleS, out length); return 0;
+                    case TCP_KEEPINTVL: PutInt(value, Tcp.KeepIntvlS, out length); return 0;
+                    case TCP_KEEPCNT: PutInt(value, Tcp.KeepCnt, out length); return 0;
+                    case TCP_DEFER_ACCEPT: PutInt(value, _deferAccept, out length); return 0;
+                    case TCP_QUICKACK: PutInt(value, _quickAck ? 1 : 0, out length); return 0;
+                    case TCP_CONGESTION: value.Slice(0, 16).Clear(); "reno"u8.CopyTo(value); length = 16; return 0;
+                    case TCP_INFO: length = TcpInfo(value); return 0;
+                }
+                return Errno.ENOPROTOOPT;
+            }
+            return level == SOL_TCP || level == SOL_UDP ? Errno.EOPNOTSUPP : Errno.ENOPROTOOPT;
+        }
+
+        /// struct tcp_info up to tcpi_total_retrans (104 bytes; Linux copies min(optlen, its size)).
+        int TcpInfo(Span<byte> v)
+        {
+            v.Slice(0, 104).Clear();
+            v[0] = (byte)Tcp.State;
+            v[2] = (byte)Tcp.Retransmits;
+            v[5] = (byte)((Tcp.TsOk ? 1 : 0) | (Tcp.SndScale != 0 || Tcp.RcvScale != 0 ? 4 : 0));
+            v[6] = (byte)(Tcp.SndScale & 15 | (Tcp.RcvScale & 15) << 4);
+            PutU32(v, 8, (uint)Tcp.Rto * 1000);
+            PutU32(v, 12, 40000);
+            PutU32(v, 16, (uint)(Tcp.Mss - (Tcp.TsOk ? 12 : 0)));
+            PutU32(v, 20, (uint)(Tcp.Mss - (Tcp.TsOk ? 12 : 0)));
+            int mss = Tcp.Mss > 12 ? Tcp.Mss : 536;
+            PutU32(v, 24, (uint)(((int)(Tcp.SndMax - Tcp.SndUna) + mss - 1) / mss));
+            PutU32(v, 60, 1500);
+            PutU32(v, 68, (uint)(Tcp.Srtt8 >> 3) * 1000);
+            PutU32(v, 72, (uint)(Tcp.Rttvar4 >> 2) * 1000);
+            PutU32(v, 76, Tcp.Ssthresh >= 0x7fffffff ? 0x7fffffff : Tcp.Ssthresh / (uint)mss);
+            PutU32(v, 80, Tcp.Cwnd / (uint)mss);
+            PutU32(v, 84, (uint)mss);
+            PutU32(v, 88, 3);
+            PutU32(v, 100, Tcp.TotalRetransmits);
+            return 104;
+        }
+
+        static void PutU32(Span<byte> b, int o, uint x) { b[o] = (byte)x; b[o + 1] = (byte)(x >> 8); b[o + 2] = (byte)(x >> 16); b[o + 3] = (byte)(x >> 24); }
+
+        protected override void Closed()
+        {
+            NetKernel.Enter();
+            if (IsTcp)
+            {
+                Tcp.LingerS = LingerOn ? LingerSeconds : -1;
+                Tcp.Owner = null;
+                Tcp.Close();
+            }
+            else { Udp.Owner = null; Udp.Close(); }
+            _buf = null;
+        }
+    }
+}

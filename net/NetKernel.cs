@@ -1,0 +1,230 @@
+using System;
+using Kernel.Console;
+using Kernel.Drivers;
+using Kernel.Memory;
+using Kernel.Sched;
+using Kernel.Time;
+
+namespace Kernel.Net
+{
+    /// The stack inside the kernel: one NetStack with the loopback and, when a virtio-net
+    /// device is present, eth0 over it; a kernel thread ("netd") that feeds received
+    /// frames in and runs the stack's timers; the address from the command line
+    /// (net.ip=A.B.C.D/N net.gw=A.B.C.D net.dns=A.B.C.D) or DHCP. The kernel is not
+    /// preempted and runs with interrupts off, so the stack needs no lock: every entry
+    /// (netd, socket calls) runs to completion, and nothing in it blocks.
+    public static unsafe class NetKernel
+    {
+        public static NetStack Stack;
+        public static NetIf Eth;
+        static VirtioNet _dev;
+        static VirtioLink _link;
+        static readonly WaitQueue _netd = new WaitQueue();
+        static bool _kicked;
+
+        sealed class KernelEvents : NetEvents
+        {
+            public override void Changed(object owner)
+            {
+                if (owner is Socket s) s.Notify();
+                else Fs.PollEvents.Changed();
+                if (owner == null) _stackChanged.WakeAll();
+            }
+        }
+        static readonly WaitQueue _stackChanged = new WaitQueue();
+
+        /// Frames to the device; when its ring is full they wait here (sent from netd as
+        /// buffers come back) instead of blocking the caller inside the stack.
+        sealed class VirtioLink : NetLink
+        {
+            const int Slots = 128;
+            readonly VirtioNet _d;
+            readonly byte[][] _q = new byte[Slots][];
+            readonly int[] _len = new int[Slots];
+            int _head, _count;
+            public ulong Dropped;
+
+            public VirtioLink(VirtioNet d) { _d = d; }
+
+            public override void Transmit(ReadOnlySpan<byte> frame)
+            {
+                if (_count == 0 && _d.TrySend(frame)) return;
+                if (_count == Slots) { Dropped++; return; }
+                int e = (_head + _count) % Slots;
+                if (_q[e] == null) _q[e] = new byte[VirtioNet.MaxFrame];
+                if (frame.Length > _q[e].Length) { Dropped++; return; }
+                frame.CopyTo(_q[e]);
+                _len[e] = frame.Length; _count++;
+            }
+
+            public void Flush()
+            {
+                while (_count > 0 && _d.TrySend(new ReadOnlySpan<byte>(_q[_head], 0, _len[_head])))
+                {
+                    _head = (_head + 1) % Slots; _count--;
+                }
+            }
+
+            public bool Backlog => _count > 0;
+        }
+
+        public static ulong NowMs() => Clock.MonotonicNs() / 1000000;
+
+        /// Brings the stack up (from Kmain after the devices are probed). `cmdline` is the
+        /// kernel command line (may be null).
+        public static void Start(byte* cmdline)
+        {
+            Stack = new NetStack(Arch.Random.Next());
+            Stack.Now = NowMs();
+            Stack.Events = new KernelEvents();
+            _dev = VirtioNet.First;
+            Scheduler.StartKernelThread(&Netd, 0);
+            if (_dev == null) return;
+            _link = new VirtioLink(_dev);
+            Eth = Stack.AddInterface("eth0"u8, _link, 1500);
+            for (int i = 0; i < 6; i++) Eth.Mac[i] = _dev.Mac[i];
+            uint ip = 0, gw = 0, dns = 0; int prefix = 24;
+            bool off = false;
+            if (cmdline != null) ParseOptions(cmdline, ref ip, ref prefix, ref gw, ref dns, ref off);
+            if (off) { Eth.Up = false; return; }
+            VirtioNet.OnActivity = &Kick;
+            if (ip != 0)
+            {
+                Eth.Addr = ip; Eth.Mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix); Eth.Gateway = gw; Stack.Dns = dns;
+                LogAddress("static");
+                return;
+            }
+            Stack.StartDhcp(Eth);
+            _dhcpPending = true;
+        }
+        static bool _dhcpPending;
+
+        /// Before the program starts (its first thread, which may block): waits up to 3 s
+        /// for the DHCP lease so the program starts with an address (QEMU's user network
+        /// answers at once; on a slower network the client goes on in netd).
+        public static void WaitReady()
+        {
+            if (!_dhcpPending) return;
+            _dhcpPending = false;
+            ulong deadline = Clock.MonotonicNs() + 3_000_000_000UL;
+            while (!Stack.DhcpBound && Clock.MonotonicNs() < deadline) _stackChanged.Wait(deadline, false);
+            if (Stack.DhcpBound) LogAddress("dhcp");
+            else Log.Info("net: no DHCP answer yet on eth0");
+        }
+
+        static void LogAddress(string how)
+        {
+            var w = Log.Begin(LogLevel.Info, stackalloc byte[120]);
+            w.Str("net: eth0 "); Span<byte> b = stackalloc byte[16];
+            int n = Wire.FormatIp(Eth.Addr, b); for (int i = 0; i < n; i++) w.Byte(b[i]);
+            w.Byte((byte)'/'); w.Udec((ulong)Eth.PrefixLen); w.Str(" gw ");
+            n = Wire.FormatIp(Eth.Gateway, b); for (int i = 0; i < n; i++) w.Byte(b[i]);
+            w.Str(" ("); w.Str(how); w.Str(")");
+            if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
+        }
+
+        static void ParseOptions(byte* s, ref uint ip, ref int prefix, ref uint gw, ref uint dns, ref bool off)
+        {
+            int i = 0;
+            while (s[i] != 0)
+            {
+                while (s[i] == ' ') i++;
+                int start = i;
+                while (s[i] != 0 && s[i] != ' ') i++;
+                var word = new ReadOnlySpan<byte>(s + start, i - start);
+                if (Wire.StartsWith(word, "net.ip="u8))
+                {
+                    var v = word.Slice(7);
+                    int slash = -1; for (int k = 0; k < v.Length; k++) if (v[k] == '/') { slash = k; break; }
+                    if (slash >= 0) { prefix = Dec(v.Slice(slash + 1)); v = v.Slice(0, slash); if (prefix > 32) prefix = 24; }
+                    ip = ParseIp(v);
+                }
+                else if (Wire.StartsWith(word, "net.gw="u8)) gw = ParseIp(word.Slice(7));
+                else if (Wire.StartsWith(word, "net.dns="u8)) dns = ParseIp(word.Slice(8));
+                else if (Wire.StartsWith(word, "net=none"u8) && word.Length == 8) off = true;
+            }
+        }
+
+        static int Dec(ReadOnlySpan<byte> v) { int r = 0; for (int i = 0; i < v.Length && v[i] >= '0' && v[i] <= '9' && r < 100000; i++) r = r * 10 + v[i] - '0'; return r; }
+
+        /// Dotted quad to a host-order address (0 when malformed).
+        public static uint ParseIp(ReadOnlySpan<byte> v)
+        {
+            uint a = 0; int part = 0, parts = 0; bool digit = false;
+            for (int i = 0; i <= v.Length; i++)
+            {
+                if (i == v.Length || v[i] == '.')
+                {
+                    if (!digit || part > 255) return 0;
+                    a = a << 8 | (uint)part; parts++; part = 0; digit = false;
+                    continue;
+                }
+                if (v[i] < '0' || v[i] > '9') return 0;
+                part = part * 10 + v[i] - '0'; digit = true;
+                if (part > 255) return 0;
+            }
+            return parts == 4 ? a : 0;
+        }
+
+        static ulong _dumpAt;
+
+        /// log=3: each TCP connection's state once a second (debugging stalls).
+        static void Dump()
+        {
+            for (TcpConnection c = Stack.TcpList; c != null; c = c.AllNext)
+            {
+                var w = Log.Begin(LogLevel.Debug, stackalloc byte[200]);
+                w.Str("tcp "); w.Udec((ulong)c.LocalPort); w.Str("->"); w.Udec((ulong)c.RemotePort);
+                w.Str(" st "); w.Udec((ulong)c.State); w.Str(" una "); w.Udec(c.SndUna); w.Str(" nxt "); w.Udec(c.SndNxt);
+                w.Str(" max "); w.Udec(c.SndMax); w.Str(" wnd "); w.Udec(c.SndWnd); w.Str(" cwnd "); w.Udec(c.Cwnd);
+                w.Str(" q "); w.Udec((ulong)c.SendQueued); w.Str(" unread "); w.Udec((ulong)c.Unread); w.Str(" rnxt "); w.Udec(c.RcvNxt);
+                w.Str(" t "); w.Udec(c.NextTimer());
+                Log.End(ref w);
+            }
+        }
+
+        static void Kick() { _kicked = true; _netd.WakeAll(); }
+
+        /// Sets the stack's clock before a call into it from a socket.
+        /// Also wakes netd when it sleeps past the next 20 ms: the call may arm a timer
+        /// (a retransmission, a delayed ACK) that netd must run.
+        public static void Enter()
+        {
+            Stack.Now = NowMs();
+            if (_netdSleepsUntil == ulong.MaxValue || _netdSleepsUntil > Stack.Now + 20) Kick();
+        }
+        static ulong _netdSleepsUntil;
+
+        /// The stack's thread: received frames in, queued frames out, timers. While TCP
+        /// connections exist it looks at least every 20 ms, so timers that socket calls arm
+        /// (delayed ACKs, retransmissions) need not wake it.
+        static void Netd(ulong arg)
+        {
+            byte[] frame = _dev != null ? new byte[VirtioNet.MaxFrame] : null;
+            while (true)
+            {
+                _kicked = false;
+                Stack.Now = NowMs();
+                if (_dev != null)
+                {
+                    int budget = 256;
+                    for (int n; budget-- > 0 && (n = _dev.TryReceive(frame)) != 0;)
+                        if (n > 0) Stack.Input(Eth, new ReadOnlySpan<byte>(frame, 0, n));
+                    _link.Flush();
+                }
+                Stack.Now = NowMs();
+                ulong next = Stack.NextTimer();
+                if (next != 0 && next <= Stack.Now) { Stack.Tick(); if (_link != null) _link.Flush(); next = Stack.NextTimer(); }
+                if (_kicked || _dev != null && _dev.FrameWaiting) { Scheduler.Yield(); continue; }
+                if (Stack.TcpCount > 0) { ulong cap = Stack.Now + 20; if (next == 0 || next > cap) next = cap; }
+                if (Log.Enabled(LogLevel.Debug) && Stack.Now >= _dumpAt) { _dumpAt = Stack.Now + 1000; Dump(); }
+                ulong wake = next == 0 ? 0 : next * 1000000;
+                if (wake != 0 && wake <= Clock.MonotonicNs()) continue;
+                if (_kicked) continue;
+                _netdSleepsUntil = next == 0 ? ulong.MaxValue : next;
+                _netd.Wait(wake, false);
+                _netdSleepsUntil = 0;
+            }
+        }
+    }
+}

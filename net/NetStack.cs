@@ -1,0 +1,584 @@
+using System;
+
+namespace Kernel.Net
+{
+    /// Where an interface's frames go: the virtio-net driver in the kernel, a simulated
+    /// wire in host tests. Transmit copies the frame; it never calls back into the stack.
+    public abstract class NetLink
+    {
+        public abstract void Transmit(ReadOnlySpan<byte> frame);
+    }
+
+    /// Told when any socket's state changes (data, space, connection, error): the kernel
+    /// wakes its waiters and pollers, who recheck their own condition.
+    public abstract class NetEvents
+    {
+        /// `owner` is the socket whose state changed (null: the stack's, e.g. an address from DHCP).
+        public abstract void Changed(object owner);
+    }
+
+    /// A network interface: the loopback (IP packets, no link header) or an Ethernet link.
+    public sealed class NetIf
+    {
+        public byte[] Name;
+        public int Index;
+        public readonly byte[] Mac = new byte[6];
+        public int Mtu;
+        public uint Addr, Mask, Gateway;     // host order; 0 until configured
+        public bool Loopback, Up = true;
+        public NetLink Link;
+        public ulong RxBytes, RxPackets, TxBytes, TxPackets, RxDropped, TxDropped;
+        public int PrefixLen { get { int n = 0; for (uint m = Mask; (m & 0x80000000) != 0; m <<= 1) n++; return n; } }
+    }
+
+    /// The TCP/IP stack: interfaces, ARP, IPv4 (fragment reassembly), ICMP, UDP and TCP
+    /// demultiplexing. Pure logic: time comes in through Now (milliseconds, set by the
+    /// caller before each entry), frames leave through each interface's NetLink, and
+    /// nothing here reads a clock, blocks or touches hardware, so host tests drive it with
+    /// scripted frames. Packets are built in one scratch buffer; loopback packets wait in a
+    /// small queue that every entry point drains before it returns (no recursion).
+    public sealed partial class NetStack
+    {
+        public const int EthHeader = 14, IpHeader = 20, Payload = EthHeader + IpHeader;
+        public const int ProtoIcmp = 1, ProtoTcp = 6, ProtoUdp = 17;
+        public const int LoopbackMtu = 16384;
+
+        public ulong Now;                    // milliseconds, monotonic
+        public NetEvents Events;
+        public uint Dns;                     // from DHCP or static configuration
+        public readonly NetIf[] Ifs = new NetIf[4];
+        public int IfCount;
+        public NetIf Lo;
+        public ulong Drops;                  // malformed or unwanted input, for tests and logs
+        ulong _seed;
+        ushort _ipId;
+        // Scratch for outgoing packets: the link header at 0, IP at 14, the payload at 34.
+        internal readonly byte[] Tx = new byte[EthHeader + 65536 + 64];
+        readonly byte[] _frag = new byte[EthHeader + 1600];
+
+        public NetStack(ulong seed)
+        {
+            _seed = seed | 1;
+            _ipId = (ushort)Random();
+            Lo = AddInterface("lo"u8, null, LoopbackMtu);
+            Lo.Loopback = true;
+            Lo.Addr = Wire.Ip(127, 0, 0, 1); Lo.Mask = 0xff000000;
+            _nextEphemeral = (int)(EphemeralFirst + Random() % (EphemeralLast - EphemeralFirst + 1));
+        }
+
+        public NetIf AddInterface(ReadOnlySpan<byte> name, NetLink link, int mtu)
+        {
+            if (IfCount == Ifs.Length) return null;
+            var nif = new NetIf { Name = Wire.ToArray(name), Index = IfCount + 1, Link = link, Mtu = mtu };
+            Ifs[IfCount++] = nif;
+            return nif;
+        }
+
+        public NetIf FindIf(int index) { for (int i = 0; i < IfCount; i++) if (Ifs[i].Index == index) return Ifs[i]; return null; }
+
+        /// xorshift64*: initial sequence numbers, ephemeral ports, IP ids.
+        public uint Random()
+        {
+            _seed ^= _seed >> 12; _seed ^= _seed << 25; _seed ^= _seed >> 27;
+            return (uint)((_seed * 2685821657736338717UL) >> 32);
+        }
+
+        public void Notify(object owner) { if (Events != null) Events.Changed(owner); }
+
+        // ---- entry points ----
+
+        /// A frame received on `nif` (Ethernet, or a bare IP packet on the loopback).
+        public void Input(NetIf nif, ReadOnlySpan<byte> frame)
+        {
+            nif.RxPackets++; nif.RxBytes += (ulong)frame.Length;
+            if (nif.Loopback) IpInput(nif, frame);
+            else EthInput(nif, frame);
+            Pump();
+        }
+
+        /// Runs the timers due at Now (retransmissions, delayed ACKs, ARP, reassembly, TIME_WAIT).
+        public void Tick()
+        {
+            ArpTick();
+            ReassemblyTick();
+            TcpTick();
+            DhcpTick();
+            Pump();
+        }
+
+        /// The earliest time Tick has work (0: none).
+        public ulong NextTimer()
+        {
+            ulong t = TcpNextTimer();
+            t = Earliest(t, ArpNextTimer());
+            t = Earliest(t, _reasmCount > 0 ? Now + 1000 : 0);
+            t = Earliest(t, DhcpNextTimer());
+            return t;
+        }
+
+        internal static ulong Earliest(ulong a, ulong b) => a == 0 ? b : b == 0 ? a : (a < b ? a : b);
+
+        // ---- loopback queue ----
+        const int LoopSlots = 64;
+        readonly byte[][] _loop = new byte[LoopSlots][];
+        readonly int[] _loopLen = new int[LoopSlots];
+        readonly NetIf[] _loopIf = new NetIf[LoopSlots];
+        int _loopHead, _loopCount;
+        bool _pumping;
+
+        void LoopQueue(NetIf nif, ReadOnlySpan<byte> packet)
+        {
+            nif.TxPackets++; nif.TxBytes += (ulong)packet.Length;
+            if (_loopCount == LoopSlots) { nif.TxDropped++; return; }
+            int e = (_loopHead + _loopCount) % LoopSlots;
+            var buf = _loop[e];
+            if (buf == null || buf.Length < packet.Length) _loop[e] = buf = new byte[packet.Length < 2048 ? 2048 : LoopbackMtu];
+            packet.CopyTo(buf);
+            _loopLen[e] = packet.Length; _loopIf[e] = nif;
+            _loopCount++;
+        }
+
+        /// Delivers queued loopback packets (and whatever they cause) until none is left.
+        public void Pump()
+        {
+            if (_pumping) return;
+            _pumping = true;
+            while (_loopCount > 0)
+            {
+                int e = _loopHead;
+                // The slot stays taken while its packet is processed: replies queue behind it.
+                byte[] buf = _loop[e];
+                _loop[e] = null;
+                NetIf nif = _loopIf[e];
+                nif.RxPackets++; nif.RxBytes += (ulong)_loopLen[e];
+                IpInput(nif, new ReadOnlySpan<byte>(buf, 0, _loopLen[e]));
+                if (_loop[e] == null) _loop[e] = buf;
+                _loopHead = (_loopHead + 1) % LoopSlots; _loopCount--;
+            }
+            _pumping = false;
+        }
+
+        // ---- Ethernet and ARP ----
+        static readonly byte[] Broadcast = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+        void EthInput(NetIf nif, ReadOnlySpan<byte> f)
+        {
+            if (f.Length < EthHeader) { Drops++; return; }
+            bool forUs = true;
+            for (int i = 0; i < 6; i++) if (f[i] != nif.Mac[i]) { forUs = false; break; }
+            if (!forUs && (f[0] & 1) == 0) { Drops++; return; }   // neither ours nor multicast/broadcast
+            int type = Wire.U16(f, 12);
+            if (type == 0x0806) ArpInput(nif, f.Slice(EthHeader));
+            else if (type == 0x0800) IpInput(nif, f.Slice(EthHeader));
+            else Drops++;
+        }
+
+        const int ArpEntries = 32, ArpPending = 3;
+        const ulong ArpReachableMs = 60000, ArpRetryMs = 1000;
+        const int ArpRetries = 3;
+        struct ArpEntry
+        {
+            public uint Ip; public NetIf If;
+            public ulong Mac;            // 48 bits
+            public bool Resolved;
+            public ulong Expires;        // resolved: when to forget; pending: next retry
+            public int Tries;
+            public int PendingCount;
+        }
+        readonly ArpEntry[] _arp = new ArpEntry[ArpEntries];
+        readonly byte[][] _arpQueue = new byte[ArpEntries * ArpPending][];
+        readonly int[] _arpQueueLen = new int[ArpEntries * ArpPending];
+
+        public int ArpCount { get { int n = 0; for (int i = 0; i < ArpEntries; i++) if (_arp[i].Ip != 0 && _arp[i].Resolved) n++; return n; } }
+
+        int ArpFind(uint ip)
+        {
+            for (int i = 0; i < ArpEntries; i++) if (_arp[i].Ip == ip && _arp[i].If != null) return i;
+            return -1;
+        }
+
+        static ulong MacOf(ReadOnlySpan<byte> b) { ulong m = 0; for (int i = 0; i < 6; i++) m = m << 8 | b[i]; return m; }
+        static void PutMac(Span<byte> b, ulong m) { for (int i = 5; i >= 0; i--) { b[i] = (byte)m; m >>= 8; } }
+
+        void ArpInput(NetIf nif, ReadOnlySpan<byte> a)
+        {
+            if (a.Length < 28 || Wire.U16(a, 0) != 1 || Wire.U16(a, 2) != 0x0800 || a[4] != 6 || a[5] != 4) { Drops++; return; }
+            int op = Wire.U16(a, 6);
+            uint spa = Wire.U32(a, 14), tpa = Wire.U32(a, 24);
+            ulong sha = MacOf(a.Slice(8));
+            if (spa == 0 || (sha & 0x010000000000UL) != 0) { if (op != 1) Drops++; }
+            else
+            {
+                int i = ArpFind(spa);
+                if (i >= 0 || (nif.Addr != 0 && tpa == nif.Addr)) ArpLearn(nif, spa, sha, i);
+            }
+            if (op == 1 && nif.Addr != 0 && tpa == nif.Addr)
+            {
+                Span<byte> r = Tx.AsSpan(0, 42);
+                PutMac(r, sha); nif.Mac.AsSpan(0, 6).CopyTo(r.Slice(6)); Wire.Put16(r, 12, 0x0806);
+                Wire.Put16(r, 14, 1); Wire.Put16(r, 16, 0x0800); r[18] = 6; r[19] = 4; Wire.Put16(r, 20, 2);
+                nif.Mac.AsSpan(0, 6).CopyTo(r.Slice(22)); Wire.Put32(r, 28, nif.Addr);
+                PutMac(r.Slice(32), sha); Wire.Put32(r, 38, spa);
+                LinkSend(nif, r);
+            }
+        }
+
+        void ArpLearn(NetIf nif, uint ip, ulong mac, int i)
+        {
+            if (i < 0) i = ArpSlot();
+            ref ArpEntry e = ref _arp[i];
+            e.Ip = ip; e.If = nif; e.Mac = mac; e.Resolved = true; e.Expires = Now + ArpReachableMs; e.Tries = 0;
+            // Send what waited for this address, in order.
+            for (int k = 0; k < e.PendingCount; k++)
+            {
+                byte[] p = _arpQueue[i * ArpPending + k];
+                int len = _arpQueueLen[i * ArpPending + k];
+                _arpQueue[i * ArpPending + k] = null;
+                if (p == null) continue;
+                PutMac(p, mac); nif.Mac.AsSpan(0, 6).CopyTo(p.AsSpan(6, 6));
+                LinkSend(nif, new ReadOnlySpan<byte>(p, 0, len));
+            }
+            _arp[i].PendingCount = 0;
+        }
+
+        int ArpSlot()
+        {
+            int best = 0;
+            for (int i = 0; i < ArpEntries; i++)
+            {
+                if (_arp[i].If == null) return i;
+                if (_arp[i].PendingCount == 0 && _arp[i].Expires < _arp[best].Expires) best = i;
+            }
+            ArpForget(best);
+            return best;
+        }
+
+        void ArpForget(int i)
+        {
+            for (int k = 0; k < ArpPending; k++) _arpQueue[i * ArpPending + k] = null;
+            _arp[i] = default;
+        }
+
+        void ArpRequest(NetIf nif, uint ip)
+        {
+            Span<byte> r = stackalloc byte[42];
+            Broadcast.AsSpan(0, 6).CopyTo(r); nif.Mac.AsSpan(0, 6).CopyTo(r.Slice(6)); Wire.Put16(r, 12, 0x0806);
+            Wire.Put16(r, 14, 1); Wire.Put16(r, 16, 0x0800); r[18] = 6; r[19] = 4; Wire.Put16(r, 20, 1);
+            nif.Mac.AsSpan(0, 6).CopyTo(r.Slice(22)); Wire.Put32(r, 28, nif.Addr);
+            for (int i = 32; i < 38; i++) r[i] = 0;
+            Wire.Put32(r, 38, ip);
+            LinkSend(nif, r);
+        }
+
+        void ArpTick()
+        {
+            for (int i = 0; i < ArpEntries; i++)
+            {
+                ref ArpEntry e = ref _arp[i];
+                if (e.If == null || e.Expires > Now) continue;
+                if (e.Resolved) { ArpForget(i); continue; }
+                if (++e.Tries > ArpRetries) { e.If.TxDropped += (ulong)e.PendingCount; ArpForget(i); continue; }
+                e.Expires = Now + ArpRetryMs;
+                ArpRequest(e.If, e.Ip);
+            }
+        }
+
+        ulong ArpNextTimer()
+        {
+            ulong t = 0;
+            for (int i = 0; i < ArpEntries; i++) if (_arp[i].If != null) t = Earliest(t, _arp[i].Expires);
+            return t;
+        }
+
+        void LinkSend(NetIf nif, ReadOnlySpan<byte> frame)
+        {
+            nif.TxPackets++; nif.TxBytes += (ulong)frame.Length;
+            if (nif.Link != null) nif.Link.Transmit(frame);
+        }
+
+        /// Sends an IP packet (at `p`, header included) on Ethernet towards `nextHop`;
+        /// `frame` is `p` with 14 bytes of room before it.
+        void EthOutput(NetIf nif, uint nextHop, Span<byte> frame)
+        {
+            if (nextHop == 0xffffffff || (nif.Mask != 0 && nextHop == (nif.Addr | ~nif.Mask)))
+            {
+                Broadcast.AsSpan(0, 6).CopyTo(frame); nif.Mac.AsSpan(0, 6).CopyTo(frame.Slice(6)); Wire.Put16(frame, 12, 0x0800);
+                LinkSend(nif, frame);
+                return;
+            }
+            int i = ArpFind(nextHop);
+            if (i >= 0 && _arp[i].Resolved)
+            {
+                PutMac(frame, _arp[i].Mac); nif.Mac.AsSpan(0, 6).CopyTo(frame.Slice(6)); Wire.Put16(frame, 12, 0x0800);
+                LinkSend(nif, frame);
+                return;
+            }
+            if (i < 0)
+            {
+                i = ArpSlot();
+                _arp[i].Ip = nextHop; _arp[i].If = nif; _arp[i].Expires = Now + ArpRetryMs; _arp[i].Tries = 0;
+                ArpRequest(nif, nextHop);
+            }
+            ref ArpEntry e = ref _arp[i];
+            if (e.PendingCount == ArpPending) { nif.TxDropped++; return; }
+            byte[] copy = new byte[frame.Length];
+            frame.CopyTo(copy);
+            Wire.Put16(copy, 12, 0x0800);
+            _arpQueue[i * ArpPending + e.PendingCount] = copy;
+            _arpQueueLen[i * ArpPending + e.PendingCount] = frame.Length;
+            e.PendingCount++;
+        }
+
+        // ---- routing ----
+
+        public bool IsLocal(uint a)
+        {
+            if ((a >> 24) == 127) return true;
+            for (int i = 0; i < IfCount; i++) if (Ifs[i].Addr != 0 && Ifs[i].Addr == a) return true;
+            return false;
+        }
+
+        /// The interface and next hop for `dst`, or null (ENETUNREACH).
+        public NetIf Route(uint dst, out uint nextHop)
+        {
+            nextHop = dst;
+            if (IsLocal(dst)) return Lo;
+            for (int i = 0; i < IfCount; i++)
+            {
+                NetIf n = Ifs[i];
+                if (n.Loopback || !n.Up) continue;
+                if (dst == 0xffffffff) return n;
+                if (n.Addr != 0 && (dst & n.Mask) == (n.Addr & n.Mask)) return n;
+            }
+            for (int i = 0; i < IfCount; i++)
+            {
+                NetIf n = Ifs[i];
+                if (!n.Loopback && n.Up && n.Gateway != 0) { nextHop = n.Gateway; return n; }
+            }
+            return null;
+        }
+
+        /// The source address for packets to `dst` (0 when unroutable).
+        public uint SourceFor(uint dst)
+        {
+            NetIf n = Route(dst, out _);
+            if (n == null) return 0;
+            if (n.Loopback) return (dst >> 24) == 127 ? Wire.Ip(127, 0, 0, 1) : dst;
+            return n.Addr;
+        }
+
+        // ---- IPv4 ----
+
+        /// Sends the `payloadLen` bytes already at Tx[Payload..] as one IP packet (split into
+        /// fragments when it does not fit the MTU and `df` is false). 0 or a NetErr.
+        internal int IpOutput(uint src, uint dst, int proto, int payloadLen, int tos = 0, int ttl = 64, bool df = true)
+        {
+            NetIf nif = Route(dst, out uint nextHop);
+            if (nif == null) return NetErr.ENETUNREACH;
+            int total = IpHeader + payloadLen;
+            if (total > nif.Mtu)
+            {
+                if (df) return NetErr.EMSGSIZE;
+                return IpFragments(nif, nextHop, src, dst, proto, payloadLen, tos, ttl);
+            }
+            Span<byte> ip = Tx.AsSpan(EthHeader, total);
+            WriteIpHeader(ip, src, dst, proto, total, tos, ttl, df ? 0x4000 : 0, _ipId++);
+            if (nif.Loopback) LoopQueue(nif, ip);
+            else EthOutput(nif, nextHop, Tx.AsSpan(0, EthHeader + total));
+            return 0;
+        }
+
+        int IpFragments(NetIf nif, uint nextHop, uint src, uint dst, int proto, int payloadLen, int tos, int ttl)
+        {
+            int chunk = (nif.Mtu - IpHeader) & ~7;
+            if (chunk > _frag.Length - Payload) chunk = (_frag.Length - Payload) & ~7;
+            ushort id = _ipId++;
+            for (int off = 0; off < payloadLen; off += chunk)
+            {
+                int n = payloadLen - off < chunk ? payloadLen - off : chunk;
+                bool more = off + n < payloadLen;
+                Span<byte> f = _frag.AsSpan(0, Payload + n);
+                Tx.AsSpan(Payload + off, n).CopyTo(f.Slice(Payload));
+                WriteIpHeader(f.Slice(EthHeader), src, dst, proto, IpHeader + n, tos, ttl, (more ? 0x2000 : 0) | (off >> 3), id);
+                if (nif.Loopback) LoopQueue(nif, f.Slice(EthHeader));
+                else EthOutput(nif, nextHop, f);
+            }
+            return 0;
+        }
+
+        static void WriteIpHeader(Span<byte> ip, uint src, uint dst, int proto, int total, int tos, int ttl, int flagsFrag, ushort id)
+        {
+            ip[0] = 0x45; ip[1] = (byte)tos; Wire.Put16(ip, 2, total); Wire.Put16(ip, 4, id);
+            Wire.Put16(ip, 6, flagsFrag); ip[8] = (byte)ttl; ip[9] = (byte)proto; ip[10] = 0; ip[11] = 0;
+            Wire.Put32(ip, 12, src); Wire.Put32(ip, 16, dst);
+            Wire.Put16(ip, 10, Wire.Checksum(ip.Slice(0, IpHeader)));
+        }
+
+        bool AcceptsDst(NetIf nif, uint dst)
+        {
+            if (dst == 0xffffffff) return true;
+            if (nif.Loopback) return IsLocal(dst);
+            if (nif.Addr == 0) return false;
+            if (dst == nif.Addr || dst == (nif.Addr | ~nif.Mask)) return true;
+            return IsLocal(dst);
+        }
+
+        void IpInput(NetIf nif, ReadOnlySpan<byte> p)
+        {
+            if (p.Length < IpHeader || (p[0] >> 4) != 4) { Drops++; return; }
+            int ihl = (p[0] & 15) * 4, total = Wire.U16(p, 2);
+            if (ihl < IpHeader || total < ihl || total > p.Length) { Drops++; return; }
+            if (!nif.Loopback && Wire.Checksum(p.Slice(0, ihl)) != 0) { Drops++; return; }
+            p = p.Slice(0, total);                             // Ethernet padding off
+            uint src = Wire.U32(p, 12), dst = Wire.U32(p, 16);
+            int proto = p[9];
+            bool dhcpWait = proto == ProtoUdp && nif.Addr == 0;      // DHCP offers before we have an address
+            if (!AcceptsDst(nif, dst) && !dhcpWait) { Drops++; return; }
+            if ((src >> 28) == 14 || src == 0xffffffff) { Drops++; return; }   // multicast/broadcast sources are never valid
+            int ff = Wire.U16(p, 6);
+            if ((ff & 0x3fff) != 0)
+            {
+                // A fragment (MF set or a non-zero offset): reassemble, then handle the whole.
+                byte[] whole = Reassemble(p, ihl, src, dst, proto, ff, out int len);
+                if (whole == null) return;
+                Deliver(nif, src, dst, proto, p.Slice(0, ihl), new ReadOnlySpan<byte>(whole, 0, len), p[1]);
+                return;
+            }
+            // Options (ihl > 5) are skipped: nothing here acts on them.
+            Deliver(nif, src, dst, proto, p.Slice(0, ihl), p.Slice(ihl), p[1]);
+        }
+
+        void Deliver(NetIf nif, uint src, uint dst, int proto, ReadOnlySpan<byte> ipHeader, ReadOnlySpan<byte> payload, int tos)
+        {
+            bool broadcast = dst == 0xffffffff || (nif.Mask != 0 && dst == (nif.Addr | ~nif.Mask));
+            switch (proto)
+            {
+                case ProtoIcmp: IcmpInput(src, dst, payload, broadcast); break;
+                case ProtoUdp: UdpInput(nif, src, dst, ipHeader, payload, broadcast); break;
+                case ProtoTcp: if (!broadcast) TcpInput(nif, src, dst, payload); else Drops++; break;
+                default:
+                    if (!broadcast) IcmpError(3, 2, ipHeader, payload, src, dst);      // protocol unreachable
+                    break;
+            }
+        }
+
+        // ---- reassembly (RFC 791 3.2): a few packets at a time, 30 s to complete ----
+        const int ReasmSlots = 4;
+        const ulong ReasmTimeoutMs = 30000;
+        struct Reasm
+        {
+            public uint Src, Dst; public ushort Id; public int Proto;
+            public byte[] Data; public byte[] Have;     // one bit per 8-byte block
+            public int Total;                            // payload length once the last fragment came (-1 before)
+            public ulong Expires;
+        }
+        readonly Reasm[] _reasm = new Reasm[ReasmSlots];
+        int _reasmCount;
+        public int ReassemblyInProgress => _reasmCount;
+
+        byte[] Reassemble(ReadOnlySpan<byte> p, int ihl, uint src, uint dst, int proto, int ff, out int length)
+        {
+            length = 0;
+            ushort id = Wire.U16(p, 4);
+            int off = (ff & 0x1fff) * 8, n = p.Length - ihl;
+            bool more = (ff & 0x2000) != 0;
+            if (off + n > 65535 - IpHeader || (more && (n & 7) != 0) || n == 0) { Drops++; return null; }
+            int s = -1;
+            for (int i = 0; i < ReasmSlots; i++)
+                if (_reasm[i].Data != null && _reasm[i].Src == src && _reasm[i].Dst == dst && _reasm[i].Id == id && _reasm[i].Proto == proto) { s = i; break; }
+            if (s < 0)
+            {
+                for (int i = 0; i < ReasmSlots; i++) if (_reasm[i].Data == null) { s = i; break; }
+                if (s < 0)
+                {
+                    s = 0;          // all busy: the oldest gives way
+                    for (int i = 1; i < ReasmSlots; i++) if (_reasm[i].Expires < _reasm[s].Expires) s = i;
+                    _reasm[s] = default; _reasmCount--;
+                }
+                _reasm[s] = new Reasm { Src = src, Dst = dst, Id = id, Proto = proto, Data = new byte[65536], Have = new byte[8192 / 8 + 1], Total = -1, Expires = Now + ReasmTimeoutMs };
+                _reasmCount++;
+            }
+            ref Reasm r = ref _reasm[s];
+            p.Slice(ihl).CopyTo(r.Data.AsSpan(off, r.Data.Length - off));
+            int lastBlock = (off + n + 7) / 8;
+            for (int b = off / 8; b < lastBlock; b++) r.Have[b >> 3] |= (byte)(1 << (b & 7));
+            if (!more)
+            {
+                if (r.Total >= 0 && r.Total != off + n) { _reasm[s] = default; _reasmCount--; Drops++; return null; }
+                r.Total = off + n;
+            }
+            if (r.Total < 0) return null;
+            int blocks = (r.Total + 7) / 8;
+            for (int b = 0; b < blocks; b++) if ((r.Have[b >> 3] & (1 << (b & 7))) == 0) return null;
+            byte[] whole = r.Data;
+            length = r.Total;
+            _reasm[s] = default; _reasmCount--;
+            return whole;
+        }
+
+        void ReassemblyTick()
+        {
+            for (int i = 0; i < ReasmSlots; i++)
+                if (_reasm[i].Data != null && _reasm[i].Expires <= Now) { _reasm[i] = default; _reasmCount--; }
+        }
+
+        // ---- ICMP ----
+
+        void IcmpInput(uint src, uint dst, ReadOnlySpan<byte> m, bool broadcast)
+        {
+            if (m.Length < 8 || Wire.Checksum(m) != 0) { Drops++; return; }
+            int type = m[0], code = m[1];
+            if (type == 8 && code == 0)
+            {
+                if (broadcast || m.Length > Tx.Length - Payload) return;      // no broadcast echo (as Linux's default)
+                Span<byte> r = Tx.AsSpan(Payload, m.Length);
+                m.CopyTo(r);
+                r[0] = 0; r[2] = 0; r[3] = 0;
+                Wire.Put16(r, 2, Wire.Checksum(r));
+                IpOutput(dst, src, ProtoIcmp, m.Length);
+                return;
+            }
+            if (type == 0) { IcmpEchoReplies++; return; }
+            if (type == 3 && m.Length >= 8 + 28)
+            {
+                // An error about a packet we sent: its header and first 8 bytes follow.
+                ReadOnlySpan<byte> inner = m.Slice(8);
+                int ihl = (inner[0] & 15) * 4;
+                if (ihl < IpHeader || inner.Length < ihl + 8) return;
+                uint isrc = Wire.U32(inner, 12), idst = Wire.U32(inner, 16);
+                int iproto = inner[9];
+                int sport = Wire.U16(inner, ihl), dport = Wire.U16(inner, ihl + 2);
+                if (iproto == ProtoUdp) UdpIcmpError(isrc, sport, idst, dport, code);
+                else if (iproto == ProtoTcp) TcpIcmpError(isrc, sport, idst, dport, type, code, code == 4 ? Wire.U16(m, 6) : 0);
+            }
+        }
+
+        public ulong IcmpEchoReplies;
+
+        /// Sends an ICMP echo request (for tests and ping-like self checks).
+        public int SendEcho(uint dst, ushort id, ushort seq, ReadOnlySpan<byte> data)
+        {
+            uint src = SourceFor(dst);
+            if (src == 0) return NetErr.ENETUNREACH;
+            Span<byte> r = Tx.AsSpan(Payload, 8 + data.Length);
+            r[0] = 8; r[1] = 0; r[2] = 0; r[3] = 0; Wire.Put16(r, 4, id); Wire.Put16(r, 6, seq);
+            data.CopyTo(r.Slice(8));
+            Wire.Put16(r, 2, Wire.Checksum(r));
+            return IpOutput(src, dst, ProtoIcmp, r.Length);
+        }
+
+        /// An ICMP error about a received packet (RFC 792: its IP header and 8 bytes).
+        void IcmpError(int type, int code, ReadOnlySpan<byte> ipHeader, ReadOnlySpan<byte> payload, uint origSrc, uint origDst)
+        {
+            if ((origDst >> 28) == 14 || origSrc == 0) return;
+            int quote = payload.Length < 8 ? payload.Length : 8;
+            int len = 8 + ipHeader.Length + quote;
+            Span<byte> r = Tx.AsSpan(Payload, len);
+            r[0] = (byte)type; r[1] = (byte)code; r[2] = 0; r[3] = 0; r[4] = 0; r[5] = 0; r[6] = 0; r[7] = 0;
+            ipHeader.CopyTo(r.Slice(8));
+            payload.Slice(0, quote).CopyTo(r.Slice(8 + ipHeader.Length));
+            Wire.Put16(r, 2, Wire.Checksum(r));
+            IpOutput(origDst, origSrc, ProtoIcmp, len, 0xc0);
+        }
+    }
+}

@@ -1,0 +1,313 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace BootTests;
+
+/// <summary>
+/// The TCP/IP stack end to end through `ukpack run -p` on QEMU's user network: a guest
+/// HTTP server answering the host (a 1 MiB body byte-exact, a few thousand keep-alive
+/// requests), a guest client reaching a server on the host's loopback through 10.0.2.2,
+/// a UDP echo, and name lookups. Every host port is on 127.0.0.1 and every guest is
+/// stopped by its own request or killed by its process id.
+/// </summary>
+public class NetBootTests
+{
+    /// <summary>httpd PORT: HTTP/1.1 with keep-alive over poll(); /big is 1 MiB, /quit ends it.</summary>
+    public const string HttpdC = """
+        #include <netinet/in.h>
+        #include <poll.h>
+        #include <signal.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/socket.h>
+        #include <unistd.h>
+        #define BIG (1 << 20)
+        static char big[BIG];
+        struct conn { int fd; int len; char req[4096]; } cs[16];
+        static int send_all(int fd, const char *p, long n) {
+            while (n > 0) { long w = write(fd, p, n); if (w <= 0) return -1; p += w; n -= w; }
+            return 0;
+        }
+        int main(int argc, char **argv) {
+            signal(SIGPIPE, SIG_IGN);
+            for (int i = 0; i < BIG; i++) big[i] = (char)(i * 7 + i / 1000);
+            int l = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
+            setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(atoi(argv[1])) };
+            if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 64)) { perror("listen"); return 1; }
+            printf("listening\n"); fflush(stdout);
+            long served = 0;
+            for (int i = 0; i < 16; i++) cs[i].fd = -1;
+            for (;;) {
+                struct pollfd p[17]; int n = 0;
+                p[n].fd = l; p[n].events = POLLIN; n++;
+                for (int i = 0; i < 16; i++) if (cs[i].fd >= 0) { p[n].fd = cs[i].fd; p[n].events = POLLIN; n++; }
+                if (poll(p, n, -1) < 0) { perror("poll"); return 1; }
+                if (p[0].revents & POLLIN) {
+                    int c = accept(l, NULL, NULL);
+                    int k = 0; while (k < 16 && cs[k].fd >= 0) k++;
+                    if (c >= 0 && k < 16) { cs[k].fd = c; cs[k].len = 0; setsockopt(c, IPPROTO_TCP, 1, &one, sizeof one); } else if (c >= 0) close(c);
+                }
+                for (int j = 1; j < n; j++) {
+                    if (!p[j].revents) continue;
+                    struct conn *c = 0; for (int i = 0; i < 16; i++) if (cs[i].fd == p[j].fd) c = &cs[i];
+                    long r = read(c->fd, c->req + c->len, sizeof c->req - 1 - c->len);
+                    if (r <= 0) { close(c->fd); c->fd = -1; continue; }
+                    c->len += r; c->req[c->len] = 0;
+                    char *end;
+                    while ((end = strstr(c->req, "\r\n\r\n"))) {
+                        char path[256] = ""; sscanf(c->req, "GET %255s", path);
+                        char hdr[256]; const char *body; long blen; char small[64];
+                        if (!strcmp(path, "/big")) { body = big; blen = BIG; }
+                        else { blen = snprintf(small, sizeof small, "hello %ld %s\n", served, path); body = small; }
+                        int quit = !strcmp(path, "/quit");
+                        int hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %ld\r\nContent-Type: text/plain\r\n%s\r\n", blen, quit ? "Connection: close\r\n" : "");
+                        if (send_all(c->fd, hdr, hl) || send_all(c->fd, body, blen)) { close(c->fd); c->fd = -1; break; }
+                        served++;
+                        if (quit) {
+                            /* An orderly close: the client has the whole answer before the VM powers off. */
+                            shutdown(c->fd, SHUT_WR);
+                            struct pollfd q = { c->fd, POLLIN, 0 };
+                            while (poll(&q, 1, 10000) > 0 && read(c->fd, hdr, sizeof hdr) > 0) {}
+                            printf("served %ld\n", served);
+                            return 0;
+                        }
+                        int used = end + 4 - c->req;
+                        memmove(c->req, end + 4, c->len - used + 1); c->len -= used;
+                    }
+                }
+            }
+        }
+        """;
+
+    /// <summary>netclient HOST PORT: sends a line to a TCP server and prints the answer;
+    /// then resolves localhost; then a UDP echo server on port 7 answering 3 datagrams.</summary>
+    public const string NetClientC = """
+        #include <arpa/inet.h>
+        #include <netdb.h>
+        #include <netinet/in.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/socket.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            if (!strcmp(argv[1], "tcp")) {
+                int c = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[3])) };
+                inet_pton(AF_INET, argv[2], &a.sin_addr);
+                if (connect(c, (struct sockaddr *)&a, sizeof a)) { perror("connect"); return 1; }
+                write(c, "ping from the guest\n", 20);
+                shutdown(c, SHUT_WR);
+                char buf[256]; long n, total = 0;
+                while ((n = read(c, buf + total, sizeof buf - 1 - total)) > 0) total += n;
+                buf[total] = 0;
+                printf("got: %s", buf);
+                return 0;
+            }
+            if (!strcmp(argv[1], "names")) {
+                struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+                int e = getaddrinfo("localhost", "http", &hints, &res);
+                if (e) { printf("getaddrinfo: %s\n", gai_strerror(e)); return 1; }
+                struct sockaddr_in *s = (struct sockaddr_in *)res->ai_addr;
+                printf("localhost: %s port %d\n", inet_ntoa(s->sin_addr), ntohs(s->sin_port));
+                char host[64];
+                gethostname(host, sizeof host);
+                printf("hostname: %s\n", host);
+                return 0;
+            }
+            if (!strcmp(argv[1], "udpecho")) {
+                int u = socket(AF_INET, SOCK_DGRAM, 0);
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7) };
+                if (bind(u, (struct sockaddr *)&a, sizeof a)) { perror("bind"); return 1; }
+                printf("listening\n"); fflush(stdout);
+                for (int i = 0; i < 3; i++) {
+                    char buf[2048]; struct sockaddr_in from; socklen_t fl = sizeof from;
+                    long n = recvfrom(u, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+                    if (n < 0) { perror("recvfrom"); return 1; }
+                    for (long k = 0; k < n; k++) if (buf[k] >= 'a' && buf[k] <= 'z') buf[k] -= 32;
+                    sendto(u, buf, n, 0, (struct sockaddr *)&from, fl);
+                }
+                printf("echoed 3\n");
+                return 0;
+            }
+            return 2;
+        }
+        """;
+
+    static readonly Lazy<string> _httpd = new(() => Image("httpd", HttpdC));
+    static readonly Lazy<string> _client = new(() => Image("netclient", NetClientC));
+
+    static string Image(string name, string source)
+    {
+        var exe = Programs.Compile(name, source);
+        var img = Path.Combine(Repo.TempDir(), name + ".img");
+        var r = Ukpack.Run(["build", exe, "-o", img]);
+        r.Code.Should().Be(0, r.ToString());
+        return img;
+    }
+
+    static int FreePort(bool udp = false)
+    {
+        if (udp)
+        {
+            using var u = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+            return ((IPEndPoint)u.Client.LocalEndPoint!).Port;
+        }
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int p = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return p;
+    }
+
+    /// <summary>A guest started with `ukpack run` in the background: its stdout lines as they
+    /// come, killed by its process id when the test is done with it.</summary>
+    sealed class Guest : IDisposable
+    {
+        readonly Process _p;
+        readonly StringBuilder _out = new(), _err = new();
+        readonly SemaphoreSlim _line = new(0);
+
+        public Guest(string image, params string[] extra)
+        {
+            var psi = new ProcessStartInfo(Repo.Ukpack) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+            foreach (var a in new[] { "run", image, "--timeout", "120" }.Concat(extra)) psi.ArgumentList.Add(a);
+            _p = Process.Start(psi)!;
+            _p.OutputDataReceived += (_, e) => { if (e.Data != null) { lock (_out) _out.Append(e.Data).Append('\n'); _line.Release(); } };
+            _p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_err) _err.Append(e.Data).Append('\n'); };
+            _p.BeginOutputReadLine(); _p.BeginErrorReadLine();
+        }
+
+        public string Out { get { lock (_out) return _out.ToString(); } }
+        public string Err { get { lock (_err) return _err.ToString(); } }
+        public override string ToString() => $"guest stdout: [{Out}]\nstderr: [{Err}]";
+
+        public void WaitFor(string text, int seconds = 60)
+        {
+            var until = DateTime.UtcNow.AddSeconds(seconds);
+            while (!Out.Contains(text))
+            {
+                if (_p.HasExited) { _p.WaitForExit(); throw new Exception($"the guest exited ({_p.ExitCode}) before printing {text}\n{this}"); }
+                if (DateTime.UtcNow > until) throw new TimeoutException($"no {text} from the guest\n{this}");
+                _line.Wait(200);
+            }
+        }
+
+        public int Exit(int seconds = 60)
+        {
+            if (!_p.WaitForExit(seconds * 1000)) throw new TimeoutException("the guest did not exit\n" + this);
+            _p.WaitForExit();
+            return _p.ExitCode;
+        }
+
+        public void Dispose()
+        {
+            try { if (!_p.HasExited) { _p.Kill(true); _p.WaitForExit(10000); } } catch { }
+            _p.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData("microvm")]
+    [InlineData("q35")]
+    public void GuestHttpServerAnswersTheHost(string machine)
+    {
+        int port = FreePort();
+        using var g = new Guest(_httpd.Value, "-v", "-M", machine, "-p", $"{port}:8080", "--", "8080");
+        g.WaitFor("listening");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        byte[] big;
+        try { big = http.GetByteArrayAsync("/big").GetAwaiter().GetResult(); }
+        catch (HttpRequestException e) { throw new Exception($"GET /big on port {port}: {e.Message}\n{g}"); }
+        var expected = new byte[1 << 20];
+        for (int i = 0; i < expected.Length; i++) expected[i] = (byte)(i * 7 + i / 1000);
+        big.Should().Equal(expected, g.ToString());
+        // Keep-alive requests on one connection, each answered in order.
+        int n = machine == "microvm" ? 2000 : 300;
+        for (int i = 0; i < n; i++)
+        {
+            string s;
+            try { s = http.GetStringAsync($"/r{i}").GetAwaiter().GetResult(); }
+            catch (HttpRequestException e) { Thread.Sleep(1000); throw new Exception($"GET /r{i}: {e.Message}\n{g}"); }
+            s.Should().EndWith($" /r{i}\n", g.ToString());
+        }
+        http.GetStringAsync("/quit").GetAwaiter().GetResult().Should().EndWith(" /quit\n");
+        g.Exit().Should().Be(0, g.ToString());
+        g.Out.Should().Contain($"served {n + 2}\n", g.ToString());
+    }
+
+    [Fact]
+    public void GuestClientReachesTheHostLoopbackThrough10_0_2_2()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        var server = Task.Run(() =>
+        {
+            using var c = l.AcceptTcpClient();
+            var s = c.GetStream();
+            var buf = new byte[256]; int total = 0, k;
+            while ((k = s.Read(buf, total, buf.Length - total)) > 0) total += k;
+            s.Write(Encoding.ASCII.GetBytes("host heard: " + Encoding.ASCII.GetString(buf, 0, total)));
+        });
+        try
+        {
+            var r = Ukpack.Boot(_client.Value, null, "--net", "user", "--", "tcp", "10.0.2.2", port.ToString());
+            r.Code.Should().Be(0, r.ToString());
+            r.OutText.Should().Be("got: host heard: ping from the guest\n", r.ToString());
+            server.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
+        }
+        finally { l.Stop(); }
+    }
+
+    [Fact]
+    public void UdpEchoFromTheHost()
+    {
+        int port = FreePort(udp: true);
+        using var g = new Guest(_client.Value, "-p", $"{port}:7/udp", "--", "udpecho");
+        g.WaitFor("listening");
+        using var u = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        u.Client.ReceiveTimeout = 2000;
+        var words = new[] { "one", "two datagrams", "and three" };
+        int answered = 0;
+        for (int attempt = 0; answered < 3 && attempt < 30; attempt++)
+        {
+            // UDP may be lost before the forward is up: resend until each is echoed.
+            var msg = Encoding.ASCII.GetBytes(words[answered]);
+            u.Send(msg, msg.Length, new IPEndPoint(IPAddress.Loopback, port));
+            try
+            {
+                IPEndPoint? from = null;
+                var back = u.Receive(ref from);
+                Encoding.ASCII.GetString(back).Should().Be(words[answered].ToUpperInvariant());
+                answered++;
+            }
+            catch (SocketException) { }
+        }
+        answered.Should().Be(3, g.ToString());
+        g.Exit().Should().Be(0, g.ToString());
+        g.Out.Should().Contain("echoed 3\n");
+    }
+
+    [Fact]
+    public void LocalhostResolvesFromTheSuppliedHostsFile()
+    {
+        var r = Ukpack.Boot(_client.Value, null, "--", "names");
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be("localhost: 127.0.0.1 port 80\nhostname: ukvm\n", r.ToString());
+    }
+
+    [Fact]
+    public void BadNetOptionsGetOneErrorLine()
+    {
+        Ukpack.OneErrorLine(Ukpack.Run(["run", _client.Value, "-p", "80"]), "a port without a guest port");
+        Ukpack.OneErrorLine(Ukpack.Run(["run", _client.Value, "-p", "70000:80"]), "a port out of range");
+        Ukpack.OneErrorLine(Ukpack.Run(["run", _client.Value, "--net", "none", "-p", "8080:80"]), "-p without a network");
+        Ukpack.OneErrorLine(Ukpack.Run(["run", _client.Value, "--net", "bridge"]), "an unknown network");
+        Ukpack.OneErrorLine(Ukpack.Run(["run", _client.Value, "--ip", "10.0.0"]), "a bad address");
+    }
+}
