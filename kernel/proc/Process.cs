@@ -278,6 +278,7 @@ namespace Kernel.Proc
         void Finish()
         {
             Itimers.StopAll();
+            Kernel.Fs.FileLocks.ReleaseAll(this);          // its POSIX record locks
             Files.Release();
             Memory.Release();
             ReleaseVforkParent();
