@@ -36,9 +36,9 @@ namespace Kernel.Syscalls
             return SysResult.Ok;
         }
 
-        /// fcntl's record locks. POSIX locks belong to the process: with one process no
-        /// other owner exists, so F_GETLK reports F_UNLCK and F_SETLK always succeeds (after
-        /// Linux's argument checks). OFD locks conflict between open descriptions.
+        /// fcntl's record locks: POSIX locks belong to the calling process, OFD locks to the
+        /// open description; either kind conflicts with the other owners' (F_GETLK names a
+        /// POSIX holder's pid, -1 for an OFD lock).
         static SysResult PosixLock(OpenFile f, int cmd, ulong arg, bool ofd)
         {
             if (f.IsPath) return Errno.EBADF;
@@ -65,11 +65,11 @@ namespace Kernel.Syscalls
             if (get)
             {
                 if (type == FileLocks.F_UNLCK) return Errno.EINVAL;
-                if (ofd && f.Inode != null && FileLocks.Test(f, f.Inode, s, e, type, out int ct, out long cs, out long ce))
+                if (f.Inode != null && FileLocks.Test(ofd ? f : Cur, f.Inode, s, e, type, out int ct, out long cs, out long ce, out int cpid))
                 {
                     fl.Type = (short)ct; fl.Whence = 0;
                     fl.Start = cs; fl.Len = ce == long.MaxValue ? 0 : ce - cs + 1;
-                    fl.Pid = -1;
+                    fl.Pid = cpid;
                 }
                 else fl.Type = FileLocks.F_UNLCK;
                 return new UserRef<Flock>(arg).Write(fl) == 0 ? SysResult.Ok : Errno.EFAULT;
@@ -77,9 +77,11 @@ namespace Kernel.Syscalls
             uint acc = f.StatusFlags & O_ACCMODE;
             if (type == FileLocks.F_RDLCK && acc == O_WRONLY) return Errno.EBADF;
             if (type == FileLocks.F_WRLCK && acc == 0) return Errno.EBADF;
-            if (!ofd || f.Inode == null) return SysResult.Ok;
-            Errno r = cmd == 38 ? FileLocks.SetWait(f, f.Inode, false, s, e, type)       // F_OFD_SETLKW
-                                : FileLocks.Set(f, f.Inode, false, s, e, type);
+            if (f.Inode == null) return SysResult.Ok;
+            object owner = ofd ? f : Cur;
+            int holder = ofd ? -1 : Cur.Pid;
+            Errno r = cmd == 38 || cmd == 7 ? FileLocks.SetWait(owner, f.Inode, false, s, e, type, holder)    // F_OFD_SETLKW, F_SETLKW
+                                            : FileLocks.Set(owner, f.Inode, false, s, e, type, holder);
             return r != 0 ? r : SysResult.Ok;
         }
 

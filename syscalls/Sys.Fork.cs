@@ -107,12 +107,13 @@ namespace Kernel.Syscalls
             WNOTHREAD = 0x20000000, WALL = 0x40000000, WCLONE = unchecked((int)0x80000000);
         const int P_ALL = 0, P_PID = 1, P_PGID = 2, P_PIDFD = 3;
 
-        /// Waits for a child of the caller matching (idtype, id) to have ended: its pid (the
-        /// zombie reaped unless WNOWAIT), 0 with WNOHANG when none has yet, ECHILD when no
-        /// child matches. Stopped and continued children are never reported (no job control).
-        static SysResult WaitChild(int idtype, int id, int options, out Process found)
+        /// Waits for a child of the caller matching (idtype, id) to have ended (or, with
+        /// WSTOPPED/WCONTINUED, stopped or continued): its pid (an ended one reaped unless
+        /// WNOWAIT), 0 with WNOHANG when none has yet, ECHILD when no child matches. `status`
+        /// is wait4's encoding; `code` and `sigStatus` waitid's si_code and si_status.
+        static SysResult WaitChild(int idtype, int id, int options, out Process found, out int status, out int code, out int sigStatus)
         {
-            found = null;
+            found = null; status = 0; code = 0; sigStatus = 0;
             Process me = Cur;
             while (true)
             {
@@ -127,7 +128,26 @@ namespace Kernel.Syscalls
                     // waited for only with __WCLONE (or __WALL).
                     if ((options & WALL) == 0 && ((options & WCLONE) != 0) == (c.ExitSignal == Signal.SIGCHLD)) continue;
                     any = true;
-                    if (c.Zombie && (options & WEXITED) != 0) { found = c; break; }
+                    if (c.Zombie && (options & WEXITED) != 0)
+                    {
+                        found = c; status = c.WaitStatus;
+                        bool exited = (status & 0x7f) == 0;
+                        code = exited ? Process.CLD_EXITED : Process.CLD_KILLED;
+                        sigStatus = exited ? (status >> 8) & 0xff : status & 0x7f;
+                        break;
+                    }
+                    if (!c.Zombie && c.Stopped && c.ReportStop && (options & WSTOPPED) != 0)
+                    {
+                        found = c; status = (c.StopSignal << 8) | 0x7f; code = Process.CLD_STOPPED; sigStatus = c.StopSignal;
+                        if ((options & WNOWAIT) == 0) c.ReportStop = false;
+                        return c.Pid;
+                    }
+                    if (!c.Zombie && c.ReportCont && (options & WCONTINUED) != 0)
+                    {
+                        found = c; status = 0xffff; code = Process.CLD_CONTINUED; sigStatus = Signal.SIGCONT;
+                        if ((options & WNOWAIT) == 0) c.ReportCont = false;
+                        return c.Pid;
+                    }
                 }
                 if (!any) return Errno.ECHILD;
                 if (found != null)
@@ -155,9 +175,9 @@ namespace Kernel.Syscalls
             if (pid == int.MinValue) return Errno.ESRCH;
             int idtype = pid > 0 ? P_PID : pid == -1 ? P_ALL : P_PGID;
             int id = pid > 0 ? pid : pid == 0 ? Cur.Pgid : -pid;
-            SysResult r = WaitChild(idtype, id, options | WEXITED, out Process c);
+            SysResult r = WaitChild(idtype, id, options | WEXITED, out Process c, out int status, out _, out _);
             if (r.IsError || r.Raw == 0) return r;
-            if (a->A1 != 0 && new UserRef<int>(a->A1).Write(c.WaitStatus) != 0) return Errno.EFAULT;
+            if (a->A1 != 0 && new UserRef<int>(a->A1).Write(status) != 0) return Errno.EFAULT;
             if (a->A3 != 0 && new UserRef<Rusage>(a->A3).Write(ChildUsage(c)) != 0) return Errno.EFAULT;
             return r;
         }
@@ -176,16 +196,15 @@ namespace Kernel.Syscalls
                 case P_PIDFD: return Errno.EBADF;                              // no pidfds here
                 default: return Errno.EINVAL;
             }
-            SysResult r = WaitChild(idtype, id, options, out Process c);
+            SysResult r = WaitChild(idtype, id, options, out Process c, out _, out int code, out int sigStatus);
             if (r.IsError) return r;
             var si = new SigInfo();
             if (c != null)
             {
-                int st = c.WaitStatus;
                 si.Signo = Signal.SIGCHLD;
-                si.Code = (st & 0x7f) == 0 ? Process.CLD_EXITED : Process.CLD_KILLED;
+                si.Code = code;
                 si.Pid = c.Pid;
-                si.Status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : st & 0x7f;
+                si.Status = sigStatus;
             }
             if (a->A2 != 0 && new UserRef<SigInfo>(a->A2).Write(si) != 0) return Errno.EFAULT;
             if (a->A4 != 0 && new UserRef<Rusage>(a->A4).Write(ChildUsage(c)) != 0) return Errno.EFAULT;

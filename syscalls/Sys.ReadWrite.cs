@@ -129,7 +129,12 @@ namespace Kernel.Syscalls
         }
 
         /// close(2)
-        public static SysResult Close(SyscallArgs* a) => Files.Close((int)a->A0) ? SysResult.Ok : Errno.EBADF;
+        public static SysResult Close(SyscallArgs* a)
+        {
+            OpenFile f = Files.Get((int)a->A0);
+            if (f != null && f.Inode != null) FileLocks.ReleasePosix(Cur, f.Inode);     // any close drops the process's POSIX locks
+            return Files.Close((int)a->A0) ? SysResult.Ok : Errno.EBADF;
+        }
 
         /// dup(2)
         public static SysResult Dup(SyscallArgs* a)

@@ -349,6 +349,46 @@ int main(void)
     waitpid(p, NULL, 0);
     CHECK("reaped: /proc/PID is gone", access(path, F_OK) != 0);
 
+    /* Job control: stopped and continued children through wait4 and waitid. */
+    p = fork();
+    if (p == 0) { for (;;) pause(); }
+    CHECK("WNOHANG|WUNTRACED while running gives 0", waitpid(p, &st, WNOHANG | WUNTRACED) == 0);
+    kill(p, SIGSTOP);
+    CHECK("WUNTRACED reports the stop", waitpid(p, &st, WUNTRACED) == p);
+    printf("stopped: %d by %d\n", WIFSTOPPED(st) ? 1 : 0, WSTOPSIG(st));
+    CHECK("a stop is reported once", waitpid(p, &st, WNOHANG | WUNTRACED) == 0);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)p);
+    sf = fopen(path, "r");
+    state = 0;
+    if (sf) { fscanf(sf, "%*d %*s %c", &state); fclose(sf); }
+    printf("a stopped process's state: %c\n", state);
+    kill(p, SIGCONT);
+    CHECK("WCONTINUED reports the continue", waitpid(p, &st, WCONTINUED) == p);
+    printf("continued: %d\n", WIFCONTINUED(st) ? 1 : 0);
+    kill(p, SIGTSTP);
+    memset(&si, 0, sizeof si);
+    CHECK("waitid WSTOPPED", waitid(P_PID, p, &si, WSTOPPED) == 0);
+    printf("waitid stop: code %d status %d\n", si.si_code, si.si_status);
+    kill(p, SIGCONT);
+    memset(&si, 0, sizeof si);
+    CHECK("waitid WCONTINUED", waitid(P_PID, p, &si, WCONTINUED) == 0);
+    printf("waitid continue: code %d status %d\n", si.si_code, si.si_status);
+    kill(p, SIGSTOP);
+    waitpid(p, &st, WUNTRACED);
+    kill(p, SIGTERM);                   /* stays pending while stopped */
+    usleep(20000);
+    CHECK("a stopped child does not die of SIGTERM", waitpid(p, &st, WNOHANG) == 0);
+    kill(p, SIGCONT);
+    waitpid(p, &st, 0);
+    status_line("SIGTERM once continued", st);
+    p = fork();
+    if (p == 0) { for (;;) pause(); }
+    kill(p, SIGSTOP);
+    waitpid(p, &st, WUNTRACED);
+    kill(p, SIGKILL);
+    waitpid(p, &st, 0);
+    status_line("SIGKILL while stopped", st);
+
     /* Many fork+exit+wait rounds. */
     int bad = 0;
     for (int i = 0; i < 200; i++) {

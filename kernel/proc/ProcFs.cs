@@ -253,7 +253,7 @@ namespace Kernel.Proc
                 case ProcKind.PidStat:
                     {
                         Thread t = ThreadOf(p);
-                        w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(p.Zombie ? ") Z " : ") R "); w.Dec(p.ParentPid);
+                        w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(p.Zombie ? ") Z " : p.Stopped ? ") T " : ") R "); w.Dec(p.ParentPid);
                         w.Str(" "); w.Dec(p.Pgid); w.Str(" "); w.Dec(p.Sid); w.Str(" 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 ");
                         w.Dec(p.LiveThreads); w.Str(" 0 ");
                         w.Udec(p.StartTimeNs / 10000000); w.Str(" "); w.Udec(VmPages(p) * 4096); w.Str(" "); w.Udec(VmPages(p));
@@ -265,7 +265,7 @@ namespace Kernel.Proc
                     {
                         w.Str("Name:\t"); Comm(ref w);
                         w.Str("\nUmask:\t"); w.Padded(p.Umask >> 6 & 7, 2, '0'); w.Udec(p.Umask >> 3 & 7); w.Udec(p.Umask & 7);
-                        w.Str(p.Zombie ? "\nState:\tZ (zombie)\nTgid:\t" : "\nState:\tR (running)\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(p.Pid);
+                        w.Str(p.Zombie ? "\nState:\tZ (zombie)\nTgid:\t" : p.Stopped ? "\nState:\tT (stopped)\nTgid:\t" : "\nState:\tR (running)\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(p.Pid);
                         w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t"); w.Dec(FdTable.Max);
                         w.Str("\nGroups:\t\n");
                         ulong kb = VmPages(p) * 4;

@@ -103,7 +103,11 @@ namespace Kernel.Proc
         public int LiveThreads;
         public bool Exiting, Zombie;
         public object ProcNode;            // its /proc/PID directory, once looked up
-        public bool Execed;                // has called execve (setpgid from the parent is EACCES then)
+        public bool Execed;
+        // Job control: stopped by SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU until SIGCONT; a stop or a
+        // continue not yet reported to wait4's WUNTRACED/WCONTINUED.
+        public bool Stopped, ReportStop, ReportCont;
+        public int StopSignal;                // has called execve (setpgid from the parent is EACCES then)
         public int WaitStatus;             // wait4's status once it ended
         public ulong ChildrenCpuNs;        // CPU time of reaped children (times, getrusage)
         public ulong CpuNs;                // this process's CPU time when it ended
@@ -250,7 +254,7 @@ namespace Kernel.Proc
                 Thread t = Scheduler.At(i);
                 if (t == null || t == me || t.Group != this || t.State == ThreadState.Dead) continue;
                 t.Killed = true;
-                if (t.State == ThreadState.Blocked && t.Interruptible)
+                if (t.State == ThreadState.Blocked && (t.Interruptible || t.InStopWait))
                 {
                     Futex.Forget(t);
                     Scheduler.Wake(t, WakeReason.Interrupted);
@@ -280,6 +284,7 @@ namespace Kernel.Proc
         void Finish()
         {
             Itimers.StopAll();
+            Kernel.Fs.FileLocks.ReleaseAll(this);          // its POSIX record locks
             Files.Release();
             Memory.Release();
             ReleaseVforkParent();
@@ -322,6 +327,43 @@ namespace Kernel.Proc
                 Signals.Send(p, null, c.ExitSignal, info);
             }
             if (autoReap) { p.ChildrenCpuNs += c.CpuNs; Unregister(c); }
+            p.ChildEvents.WakeAll();
+        }
+
+        /// A stop signal's default action: the process stops (its threads park at their next
+        /// return to user mode) and the parent hears of it (CLD_STOPPED) unless SA_NOCLDSTOP.
+        public void Stop(int sig)
+        {
+            if (Stopped) return;
+            Stopped = true; StopSignal = sig; ReportStop = true; ReportCont = false;
+            NotifyParentJob(CLD_STOPPED, sig);
+        }
+
+        /// SIGCONT: a stopped process goes on (CLD_CONTINUED to the parent unless SA_NOCLDSTOP).
+        public void Continue()
+        {
+            if (!Stopped) return;
+            Stopped = false; ReportStop = false; ReportCont = true;
+            WakeStopped();
+            NotifyParentJob(CLD_CONTINUED, Signal.SIGCONT);
+        }
+
+        /// Wakes this process's threads parked by a stop (SIGCONT, or SIGKILL to end them).
+        public void WakeStopped()
+        {
+            for (int i = 0; i < Scheduler.Slots; i++)
+            {
+                Thread t = Scheduler.At(i);
+                if (t != null && t.Group == this && t.InStopWait && t.State == ThreadState.Blocked) Scheduler.Wake(t, WakeReason.Woken);
+            }
+        }
+
+        void NotifyParentJob(int code, int sig)
+        {
+            Process p = Parent;
+            if (p == null || p.Zombie) return;
+            if ((p.Actions[Signal.SIGCHLD].Flags & SigCodes.SA_NOCLDSTOP) == 0)
+                Signals.Send(p, null, Signal.SIGCHLD, new SigInfoData { Pid = Pid, Code = code, Status = sig });
             p.ChildEvents.WakeAll();
         }
 

@@ -38,8 +38,31 @@ namespace Kernel.Proc
 
         /// Sends a signal to thread `target` of process `P` (tgkill) or, with target null, to
         /// the process (kill).
+        const ulong StopSignals = (1UL << (Signal.SIGSTOP - 1)) | (1UL << (Signal.SIGTSTP - 1)) | (1UL << (Signal.SIGTTIN - 1)) | (1UL << (Signal.SIGTTOU - 1));
+        static bool IsStop(int sig) => (Bit(sig) & StopSignals) != 0;
+
+        /// Generation-time effects of job-control signals, as on Linux: SIGCONT resumes a stopped
+        /// process (even when blocked or ignored) and drops pending stops; a stop signal drops a
+        /// pending SIGCONT; SIGKILL wakes a stopped process's threads so they can die.
+        static void JobControl(Process P, int sig)
+        {
+            if (sig == Signal.SIGCONT)
+            {
+                P.PendingSignals &= ~StopSignals;
+                for (int i = 0; i < Scheduler.Slots; i++) { Thread t = Scheduler.At(i); if (t != null && t.Group == P) t.PendingSignals &= ~StopSignals; }
+                P.Continue();
+            }
+            else if (IsStop(sig))
+            {
+                P.PendingSignals &= ~Bit(Signal.SIGCONT);
+                for (int i = 0; i < Scheduler.Slots; i++) { Thread t = Scheduler.At(i); if (t != null && t.Group == P) t.PendingSignals &= ~Bit(Signal.SIGCONT); }
+            }
+            else if (sig == Signal.SIGKILL && P.Stopped) P.WakeStopped();
+        }
+
         public static void Send(Process P, Thread target, int sig, SigInfoData info)
         {
+            JobControl(P, sig);
             if (Ignored(P, sig) && sig != Signal.SIGKILL) return;
             if (sig >= Signal.SIGRTMIN)
             {
@@ -151,6 +174,7 @@ namespace Kernel.Proc
             if (me.Killed) P.ExitThread(me);                        // its process is exiting: never returns
             while (true)
             {
+                if (P.Stopped) StopWait(me, P);
                 ulong ready = (me.PendingSignals | P.PendingSignals) & ~(me.SignalMask & ~Unblockable);
                 if (ready == 0) return;
                 int sig = 1;
@@ -160,7 +184,13 @@ namespace Kernel.Proc
                 if (h == 1) continue;
                 if (h == 0)
                 {
-                    if (Signal.DefaultIgnored(sig) || sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == Signal.SIGTTIN || sig == Signal.SIGTTOU) continue;
+                    if (Signal.DefaultIgnored(sig)) continue;
+                    if (IsStop(sig))
+                    {
+                        // Init (pid 1) ignores stop signals it has no handler for, as Linux's init does.
+                        if (P.Pid != 1) P.Stop(sig);
+                        continue;
+                    }
                     P.KillBySignal(sig, null, 0, false);
                     return;
                 }
@@ -168,6 +198,18 @@ namespace Kernel.Proc
                 // last one set up runs first), as Linux does before returning to user mode.
                 if (!SetupFrame(f, me, sig, info)) { P.KillBySignal(Signal.SIGSEGV, f, 0, false); return; }
             }
+        }
+
+        /// Parks thread `me` while its process is stopped; SIGCONT or SIGKILL wakes it.
+        static void StopWait(Thread me, Process P)
+        {
+            while (P.Stopped && !me.Killed && !IsPending(P, me, Signal.SIGKILL))
+            {
+                me.InStopWait = true;
+                Scheduler.Block(0, false);
+                me.InStopWait = false;
+            }
+            if (me.Killed) P.ExitThread(me);
         }
 
         /// Whether the interrupted syscall should restart rather than fail with EINTR,
