@@ -9,7 +9,7 @@ namespace Kernel.Fs
     /// port 2 stderr out, as COM1 and COM2 do on the serial fallback (SerialConsole). The
     /// host's stream on port 1 is the serial one, byte for byte: FF FF is a byte FF, FF 04
     /// the end of input, FF 05 / FF 06 that the host's reader of our stdout / stderr has
-    /// gone (docs/image-format.md, Channels). Input is decoded in place in the receive
+    /// gone (docs/image-format.md, Channels); the host sends those notices on port 2 too. Input is decoded in place in the receive
     /// buffers and copied straight to the program; output is copied into transmit buffers.
     public static unsafe class VirtioStdio
     {
@@ -32,10 +32,35 @@ namespace Kernel.Fs
 
         static void OnPortChange(int port)
         {
+            if (port == 2) { TakeNotices(); return; }
             if (port != 1) return;
             DecodeNew();                      // the host's notices count even if nobody reads stdin
             if (_reader != null) { Sched.Scheduler.Wake(_reader, Sched.WakeReason.Woken); _reader = null; }
             PollEvents.Changed();
+        }
+
+        static bool _noticeEscape;
+
+        /// The host's notices sent towards port 2 (FF 05, FF 06; the same as in the stdin
+        /// stream, which may be full of unread input): acted on at once, the buffers given back.
+        static void TakeNotices()
+        {
+            var rx = _err.Rx;
+            rx.Collect();
+            while (rx.Peek(out byte* p, out int len))
+            {
+                for (int i = 0; i < len; i++)
+                {
+                    if (_noticeEscape)
+                    {
+                        _noticeEscape = false;
+                        if (p[i] == 0x05) StdoutClosed = true;
+                        else if (p[i] == 0x06) StderrClosed = true;
+                    }
+                    else if (p[i] == 0xff) _noticeEscape = true;
+                }
+                rx.Release();
+            }
         }
 
         /// Decodes, in place, the receive buffers that arrived since the last call.

@@ -258,12 +258,22 @@ public static class QemuRunner
             var stderr = new FdStream(2);
             var logState = new LogState(o.Verbose) { Strace = straceOut };
             var relayCts = new CancellationTokenSource();
-            Socket? stdioSocket = null;
-            void Notify(byte[] sequence)
+            Socket? stdioSocket = null, stderrSocket = null;
+            // A notice goes towards the stderr channel and in the stdin stream: a kernel on
+            // virtio-console reads the former at once, so the notice arrives even when unread
+            // stdin fills the latter (the serial kernel does not read COM2's input). The stdin
+            // stream's copy is sent from its own task: PumpStdin may hold that socket, blocked
+            // on a guest that reads no input, and the relay calling us must keep draining.
+            static void Send(Socket? sock, byte[] sequence)
             {
-                var sock = Volatile.Read(ref stdioSocket);
                 if (sock == null) return;
                 try { lock (sock) sock.Send(sequence); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            }
+            void Notify(byte[] sequence)
+            {
+                Send(Volatile.Read(ref stderrSocket), sequence);
+                var stdio = Volatile.Read(ref stdioSocket);
+                _ = Task.Run(() => Send(stdio, sequence));
             }
             var tStdio = Task.Run(async () =>
             {
@@ -275,6 +285,7 @@ public static class QemuRunner
             var tStderr = Task.Run(async () =>
             {
                 using var c = await lStderr.AcceptAsync(relayCts.Token);
+                stderrSocket = c;
                 await Pump(c, stderr, null, relayCts.Token, () => Notify(StdinCodec.StderrClosedSequence));
             });
             var tLog = Task.Run(async () =>
