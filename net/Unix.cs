@@ -93,6 +93,92 @@ namespace Kernel.Net
 
         public UnixSocket(int type, int protocol) : base(AddressFamily.AF_UNIX, type, protocol) { }
 
+        // ---- files in flight, and the collector of unreachable cycles (Linux's unix_gc)
+
+        /// References to this socket held by queued SCM_RIGHTS messages.
+        int _inflight;
+        static UnixSocket[] _inflightList = new UnixSocket[8];
+        static int _inflightCount;
+        static bool _collecting;
+        int _gcRefs;
+        bool _gcCandidate, _gcAlive;
+
+        /// Files entering (+1) or leaving (-1) a queue: AF_UNIX sockets among them count as
+        /// in flight.
+        static void InFlight(OpenFile[] files, int delta)
+        {
+            if (files == null) return;
+            for (int i = 0; i < files.Length; i++)
+            {
+                if (!(files[i] is UnixSocket u)) continue;
+                u._inflight += delta;
+                if (delta > 0 && u._inflight == 1)
+                {
+                    if (_inflightCount == _inflightList.Length)
+                    {
+                        var bigger = new UnixSocket[_inflightList.Length * 2];
+                        for (int k = 0; k < _inflightCount; k++) bigger[k] = _inflightList[k];
+                        _inflightList = bigger;
+                    }
+                    _inflightList[_inflightCount++] = u;
+                }
+                else if (delta < 0 && u._inflight == 0)
+                {
+                    for (int k = 0; k < _inflightCount; k++)
+                        if (_inflightList[k] == u) { _inflightList[k] = _inflightList[--_inflightCount]; _inflightList[_inflightCount] = null; break; }
+                }
+            }
+        }
+
+        /// Calls `visit` for every socket among the files queued on this socket (and on its
+        /// connections not yet accepted).
+        void ForEachQueued(delegate*<UnixSocket, UnixSocket, void> visit)
+        {
+            for (UnixPacket p = _head; p != null; p = p.Next)
+                if (p.Files != null)
+                    for (int i = 0; i < p.Files.Length; i++)
+                        if (p.Files[i] is UnixSocket u) visit(this, u);
+            for (UnixSocket e = _acceptHead; e != null; e = e._nextPending) e.ForEachQueued(visit);
+        }
+
+        static void Decrement(UnixSocket from, UnixSocket u) { if (u._gcCandidate) u._gcRefs--; }
+        static void MarkAlive(UnixSocket from, UnixSocket u)
+        {
+            if (!u._gcCandidate || u._gcAlive) return;
+            u._gcAlive = true;
+            u.ForEachQueued(&MarkAlive);
+        }
+
+        /// unix_gc: sockets referenced only by messages queued on other such sockets can never
+        /// be received again; their queues are dropped, which closes them (and what they held).
+        static void Collect()
+        {
+            if (_collecting || _inflightCount == 0) return;
+            _collecting = true;
+            // Candidates: every reference is an in-flight one.
+            var cands = new UnixSocket[_inflightCount];
+            int n = 0;
+            for (int i = 0; i < _inflightCount; i++)
+            {
+                UnixSocket u = _inflightList[i];
+                if (u.References == u._inflight) { u._gcCandidate = true; u._gcAlive = false; u._gcRefs = u._inflight; cands[n++] = u; }
+            }
+            // References from candidates' queues do not keep a candidate alive...
+            for (int i = 0; i < n; i++) cands[i].ForEachQueued(&Decrement);
+            // ...the others do, and so does anything reachable from a live one.
+            for (int i = 0; i < n; i++)
+                if (cands[i]._gcRefs > 0 && !cands[i]._gcAlive) { cands[i]._gcAlive = true; cands[i].ForEachQueued(&MarkAlive); }
+            for (int i = 0; i < n; i++) cands[i]._gcCandidate = false;
+            for (int i = 0; i < n; i++)
+            {
+                UnixSocket u = cands[i];
+                if (u._gcAlive) continue;
+                u.Purge();
+                for (UnixSocket e = u._acceptHead; e != null; e = e._nextPending) e.Purge();
+            }
+            _collecting = false;
+        }
+
         bool IsStream => Type == SOCK_STREAM;
         bool ConnectionBased => Type != SOCK_DGRAM;
 
@@ -393,6 +479,7 @@ namespace Kernel.Net
 
         void Enqueue(UnixPacket p)
         {
+            InFlight(p.Files, +1);
             if (_tail == null) _head = p; else _tail.Next = p;
             _tail = p;
             _queued++;
@@ -408,7 +495,13 @@ namespace Kernel.Net
             p.Next = null;
             _queued--;
             _queuedBytes -= p.Unread;
-            if (releaseFiles && p.Files != null) { for (int i = 0; i < p.Files.Length; i++) p.Files[i]?.Release(); p.Files = null; }
+            if (releaseFiles && p.Files != null)
+            {
+                OpenFile[] files = p.Files;
+                InFlight(files, -1);
+                p.Files = null;
+                for (int i = 0; i < files.Length; i++) files[i]?.Release();
+            }
             Uncharge(p);
         }
 
@@ -603,7 +696,7 @@ namespace Kernel.Net
                 for (int i = 0; i < dup.Length; i++) { dup[i] = p.Files[i]; dup[i].AddRef(); }
                 m.Control.Files = dup;
             }
-            else { m.Control.Files = p.Files; p.Files = null; }
+            else { InFlight(p.Files, -1); m.Control.Files = p.Files; p.Files = null; }
         }
 
         /// SO_PEEK_OFF: where MSG_PEEK starts (-1: off), as Linux's sk_peek_off.
@@ -802,6 +895,7 @@ namespace Kernel.Net
             Purge();
             _nameInode = null;
             Notify();
+            if (_inflightCount > 0) Collect();
         }
 
         void CloseEmbryo()
