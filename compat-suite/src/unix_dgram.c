@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/uio.h>
+#include <pthread.h>
+#include <time.h>
 
 static socklen_t mkpath(struct sockaddr_un *a, const char *tag)
 {
@@ -24,6 +26,16 @@ static short pollone(int fd)
     struct pollfd p = {fd, POLLIN | POLLOUT | POLLRDHUP, 0};
     poll(&p, 1, 0);
     return p.revents;
+}
+
+static void *read_later(void *p)
+{
+    int fd = *(int *)p;
+    struct timespec t = {0, 30000000};
+    nanosleep(&t, NULL);
+    char b[8];
+    recv(fd, b, sizeof b, 0);
+    return NULL;
 }
 
 int main(void)
@@ -154,6 +166,13 @@ int main(void)
     recv(lim, buf, sizeof buf, 0);
     recv(lim, buf, sizeof buf, 0);
     printf("poll after two reads: %#x\n", pollone(snd));
+    /* refill, then a blocking send waits until the receiver reads */
+    while (send(snd, "q", 1, 0) == 1) {}
+    fcntl(snd, F_SETFL, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, read_later, &lim);
+    EXPECT_ERR("blocked send woken by a read", send(snd, "w", 1, 0), 0);
+    pthread_join(t, NULL);
     close(lim); close(snd);
 
     /* size limits */

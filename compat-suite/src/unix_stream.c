@@ -443,6 +443,52 @@ static void *accept_later(void *p)
     return (void *)(long)c;
 }
 
+struct connector { struct sockaddr_un a; socklen_t al; int delay_ms; };
+static void *connect_later(void *p)
+{
+    struct connector *c = p;
+    sleep_ms(c->delay_ms);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(s, (struct sockaddr *)&c->a, c->al);
+    write(s, "late", 4);
+    return (void *)(long)s;
+}
+
+static void blocking(void)
+{
+    /* a blocked accept is woken by a connect */
+    struct connector c;
+    c.al = mkabstract(&c.a, "blk");
+    c.delay_ms = 30;
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(srv, (struct sockaddr *)&c.a, c.al);
+    listen(srv, 1);
+    pthread_t t;
+    pthread_create(&t, NULL, connect_later, &c);
+    int a = accept(srv, NULL, NULL);
+    CHECK("blocked accept woken", a >= 0);
+    char buf[16];
+    EXPECT_ERR("read from it", read(a, buf, sizeof buf), 0);
+    void *cs;
+    pthread_join(t, &cs);
+    close((int)(long)cs); close(a); close(srv);
+
+    /* edge-triggered EPOLLOUT: a full writer becomes writable when the reader drains it */
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+    static char big[65536];
+    while (write(sv[0], big, sizeof big) > 0) {}
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {EPOLLOUT | EPOLLET, {.u32 = 1}}, out[2];
+    epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev);
+    EXPECT_ERR("full: no EPOLLOUT", epoll_wait(ep, out, 2, 0), 0);
+    while (read(sv[1], big, sizeof big) > 0) {}
+    EXPECT_ERR("drained: EPOLLOUT", epoll_wait(ep, out, 2, 1000), 0);
+    printf("events %#x\n", out[0].events);
+    EXPECT_ERR("edge reported once", epoll_wait(ep, out, 2, 0), 0);
+    close(ep); close(sv[0]); close(sv[1]);
+}
+
 static void seqpacket(void)
 {
     int sv[2];
@@ -588,6 +634,7 @@ int main(void)
     limits();
     waits();
     named();
+    blocking();
     seqpacket();
     epolls();
     sendfiles();
