@@ -13,6 +13,8 @@ namespace Kernel.Fs
         int _refs = 1;
 
         public void AddRef() => _refs++;
+        /// References held (fds, epoll interests, files in flight in AF_UNIX messages, ...).
+        public int References => _refs;
         public void Release() { if (--_refs == 0) { if (Locks != null) FileLocks.ReleaseAll(this); Closed(); } }
         protected virtual void Closed() { }
 

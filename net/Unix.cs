@@ -93,6 +93,92 @@ namespace Kernel.Net
 
         public UnixSocket(int type, int protocol) : base(AddressFamily.AF_UNIX, type, protocol) { }
 
+        // ---- files in flight, and the collector of unreachable cycles (Linux's unix_gc)
+
+        /// References to this socket held by queued SCM_RIGHTS messages.
+        int _inflight;
+        static UnixSocket[] _inflightList = new UnixSocket[8];
+        static int _inflightCount;
+        static bool _collecting;
+        int _gcRefs;
+        bool _gcCandidate, _gcAlive;
+
+        /// Files entering (+1) or leaving (-1) a queue: AF_UNIX sockets among them count as
+        /// in flight.
+        static void InFlight(OpenFile[] files, int delta)
+        {
+            if (files == null) return;
+            for (int i = 0; i < files.Length; i++)
+            {
+                if (!(files[i] is UnixSocket u)) continue;
+                u._inflight += delta;
+                if (delta > 0 && u._inflight == 1)
+                {
+                    if (_inflightCount == _inflightList.Length)
+                    {
+                        var bigger = new UnixSocket[_inflightList.Length * 2];
+                        for (int k = 0; k < _inflightCount; k++) bigger[k] = _inflightList[k];
+                        _inflightList = bigger;
+                    }
+                    _inflightList[_inflightCount++] = u;
+                }
+                else if (delta < 0 && u._inflight == 0)
+                {
+                    for (int k = 0; k < _inflightCount; k++)
+                        if (_inflightList[k] == u) { _inflightList[k] = _inflightList[--_inflightCount]; _inflightList[_inflightCount] = null; break; }
+                }
+            }
+        }
+
+        /// Calls `visit` for every socket among the files queued on this socket (and on its
+        /// connections not yet accepted).
+        void ForEachQueued(delegate*<UnixSocket, UnixSocket, void> visit)
+        {
+            for (UnixPacket p = _head; p != null; p = p.Next)
+                if (p.Files != null)
+                    for (int i = 0; i < p.Files.Length; i++)
+                        if (p.Files[i] is UnixSocket u) visit(this, u);
+            for (UnixSocket e = _acceptHead; e != null; e = e._nextPending) e.ForEachQueued(visit);
+        }
+
+        static void Decrement(UnixSocket from, UnixSocket u) { if (u._gcCandidate) u._gcRefs--; }
+        static void MarkAlive(UnixSocket from, UnixSocket u)
+        {
+            if (!u._gcCandidate || u._gcAlive) return;
+            u._gcAlive = true;
+            u.ForEachQueued(&MarkAlive);
+        }
+
+        /// unix_gc: sockets referenced only by messages queued on other such sockets can never
+        /// be received again; their queues are dropped, which closes them (and what they held).
+        static void Collect()
+        {
+            if (_collecting || _inflightCount == 0) return;
+            _collecting = true;
+            // Candidates: every reference is an in-flight one.
+            var cands = new UnixSocket[_inflightCount];
+            int n = 0;
+            for (int i = 0; i < _inflightCount; i++)
+            {
+                UnixSocket u = _inflightList[i];
+                if (u.References == u._inflight) { u._gcCandidate = true; u._gcAlive = false; u._gcRefs = u._inflight; cands[n++] = u; }
+            }
+            // References from candidates' queues do not keep a candidate alive...
+            for (int i = 0; i < n; i++) cands[i].ForEachQueued(&Decrement);
+            // ...the others do, and so does anything reachable from a live one.
+            for (int i = 0; i < n; i++)
+                if (cands[i]._gcRefs > 0 && !cands[i]._gcAlive) { cands[i]._gcAlive = true; cands[i].ForEachQueued(&MarkAlive); }
+            for (int i = 0; i < n; i++) cands[i]._gcCandidate = false;
+            for (int i = 0; i < n; i++)
+            {
+                UnixSocket u = cands[i];
+                if (u._gcAlive) continue;
+                u.Purge();
+                for (UnixSocket e = u._acceptHead; e != null; e = e._nextPending) e.Purge();
+            }
+            _collecting = false;
+        }
+
         bool IsStream => Type == SOCK_STREAM;
         bool ConnectionBased => Type != SOCK_DGRAM;
 
@@ -365,6 +451,7 @@ namespace Kernel.Net
             _acceptHead = c._nextPending;
             if (_acceptHead == null) _acceptTail = null;
             c._nextPending = null;
+            c.PassCred = PassCred;                          // unix_sock_inherit_flags
             _pending--;
             Notify();                                       // connectors waiting for room
             child = c;
@@ -392,6 +479,7 @@ namespace Kernel.Net
 
         void Enqueue(UnixPacket p)
         {
+            InFlight(p.Files, +1);
             if (_tail == null) _head = p; else _tail.Next = p;
             _tail = p;
             _queued++;
@@ -407,7 +495,13 @@ namespace Kernel.Net
             p.Next = null;
             _queued--;
             _queuedBytes -= p.Unread;
-            if (releaseFiles && p.Files != null) { for (int i = 0; i < p.Files.Length; i++) p.Files[i]?.Release(); p.Files = null; }
+            if (releaseFiles && p.Files != null)
+            {
+                OpenFile[] files = p.Files;
+                InFlight(files, -1);
+                p.Files = null;
+                for (int i = 0; i < files.Length; i++) files[i]?.Release();
+            }
             Uncharge(p);
         }
 
@@ -450,17 +544,18 @@ namespace Kernel.Net
             _sndUsed += p.Charge;
         }
 
-        /// sock_alloc_send_pskb's wait: until the send buffer has room.
+        /// sock_alloc_send_pskb's checks and wait: a pending error, then EPIPE after
+        /// SHUT_WR, then room in the send buffer.
         Errno WaitSendRoom(ulong deadline)
         {
-            while (_sndUsed >= SndBuf)
+            while (true)
             {
                 if (PendingError != 0) return TakeError();
                 if ((_shutdown & SendShutdown) != 0) return Errno.EPIPE;
+                if (_sndUsed < SndBuf) return 0;
                 Errno e = WaitFor(deadline);
                 if (e != 0) return e;
             }
-            return 0;
         }
 
         // ---- send
@@ -532,13 +627,8 @@ namespace Kernel.Net
             if (len > SndBuf - 32) return Errno.EMSGSIZE;
             if (len > MaxDatagram) return Errno.ENOBUFS;       // beyond what Linux can allocate as one skb
             ulong deadline = SendDeadline(m.Flags);
-            // sock_alloc_send_pskb: our send buffer first.
-            while (_sndUsed >= SndBuf || (_shutdown & SendShutdown) != 0)
-            {
-                if (PendingError != 0) return TakeError();
-                if ((_shutdown & SendShutdown) != 0) return Errno.EPIPE;
-                if ((e = WaitFor(deadline)) != 0) return e;
-            }
+            // sock_alloc_send_pskb: a pending error, SHUT_WR, then our send buffer.
+            if ((e = WaitSendRoom(deadline)) != 0) return e;
             UnixPacket p = MakePacket(ref m, (int)len, out e);
             if (p == null) return e;
             while (true)
@@ -606,7 +696,7 @@ namespace Kernel.Net
                 for (int i = 0; i < dup.Length; i++) { dup[i] = p.Files[i]; dup[i].AddRef(); }
                 m.Control.Files = dup;
             }
-            else { m.Control.Files = p.Files; p.Files = null; }
+            else { InFlight(p.Files, -1); m.Control.Files = p.Files; p.Files = null; }
         }
 
         /// SO_PEEK_OFF: where MSG_PEEK starts (-1: off), as Linux's sk_peek_off.
@@ -628,12 +718,13 @@ namespace Kernel.Net
             UnixPacket p;
             while (true)
             {
+                // A pending error comes first, even with data queued (__skb_try_recv_datagram).
+                if (PendingError != 0) return TakeError();
                 // With a peek offset, whole datagrams before it are passed over.
                 skip = peek && _peekOff >= 0 ? _peekOff : 0;
                 p = _head;
                 while (p != null && skip >= p.Unread && (p.Unread > 0 || skip > 0)) { skip -= p.Unread; p = p.Next; }
                 if (p != null) break;
-                if (PendingError != 0) return TakeError();
                 if ((_shutdown & RcvShutdown) != 0) return 0;
                 if (ConnectionBased && _state != State.Connected) return Errno.ENOTCONN;
                 Errno e = WaitFor(deadline);
@@ -804,6 +895,7 @@ namespace Kernel.Net
             Purge();
             _nameInode = null;
             Notify();
+            if (_inflightCount > 0) Collect();
         }
 
         void CloseEmbryo()

@@ -94,7 +94,9 @@ static void epolls(long n) {
     close(p[1]);
 }
 
-/* AF_UNIX socket pairs with data in flight both ways: closing must free the queues. */
+/* AF_UNIX socket pairs with data in flight both ways: closing must free the queues. Every
+ * fourth pair also sends one end into its own queue (SCM_RIGHTS): a cycle only the unix
+ * collector frees. */
 static void socketpairs(long n) {
     for (long i = 0; i < n; i++) {
         int sv[2];
@@ -102,6 +104,15 @@ static void socketpairs(long n) {
         if (socketpair(AF_UNIX, (i & 1) ? SOCK_DGRAM : SOCK_STREAM, 0, sv) != 0) die("socketpair");
         if (write(sv[0], "x", 1) != 1 || read(sv[1], &c, 1) != 1) die("socketpair write/read");
         if (write(sv[1], "unread", 6) != 6) die("socketpair write");
+        if (i % 4 == 2) {
+            char ctl[CMSG_SPACE(sizeof(int))] = {0};
+            struct iovec io = {"s", 1};
+            struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+            struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+            h->cmsg_level = SOL_SOCKET; h->cmsg_type = SCM_RIGHTS; h->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(h), &sv[1], sizeof(int));
+            if (sendmsg(sv[0], &m, 0) != 1) die("sendmsg to self");
+        }
         close(sv[0]);
         close(sv[1]);
     }

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/uio.h>
+#include <pthread.h>
+#include <time.h>
 
 static socklen_t mkpath(struct sockaddr_un *a, const char *tag)
 {
@@ -24,6 +26,16 @@ static short pollone(int fd)
     struct pollfd p = {fd, POLLIN | POLLOUT | POLLRDHUP, 0};
     poll(&p, 1, 0);
     return p.revents;
+}
+
+static void *read_later(void *p)
+{
+    int fd = *(int *)p;
+    struct timespec t = {0, 30000000};
+    nanosleep(&t, NULL);
+    char b[8];
+    recv(fd, b, sizeof b, 0);
+    return NULL;
 }
 
 int main(void)
@@ -121,6 +133,23 @@ int main(void)
     EXPECT_ERR("connect to missing name", connect(anon, (struct sockaddr *)&(struct sockaddr_un){AF_UNIX, "/nonexistent/x"}, sizeof(struct sockaddr_un)), ENOENT);
     EXPECT_ERR("connect short address", connect(anon, (struct sockaddr *)&a, 1), EINVAL);
 
+    /* reconnecting elsewhere drops our queue; a peer connected back to us learns it first */
+    {
+        struct sockaddr_un x, y, z;
+        socklen_t xl = mkpath(&x, "x"), yl = mkpath(&y, "y"), zl = mkpath(&z, "z");
+        int sx = socket(AF_UNIX, SOCK_DGRAM, 0), sy = socket(AF_UNIX, SOCK_DGRAM, 0), sz2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+        bind(sx, (struct sockaddr *)&x, xl); bind(sy, (struct sockaddr *)&y, yl); bind(sz2, (struct sockaddr *)&z, zl);
+        connect(sx, (struct sockaddr *)&y, yl); connect(sy, (struct sockaddr *)&x, xl);
+        send(sx, "1", 1, 0);
+        send(sy, "2", 1, 0);
+        EXPECT_OK("y reconnects to z", connect(sy, (struct sockaddr *)&z, zl));
+        EXPECT_ERR("x: the reset comes before its queued datagram", recv(sx, buf, sizeof buf, MSG_DONTWAIT), ECONNRESET);
+        EXPECT_ERR("x: then the datagram", recv(sx, buf, sizeof buf, MSG_DONTWAIT), 0);
+        EXPECT_ERR("y: its queue was dropped", recv(sy, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+        close(sx); close(sy); close(sz2);
+        unlink(x.sun_path); unlink(y.sun_path); unlink(z.sun_path);
+    }
+
     /* a receiver that is not connected back has a queue limit */
     int lim = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     struct sockaddr_un l;
@@ -137,6 +166,13 @@ int main(void)
     recv(lim, buf, sizeof buf, 0);
     recv(lim, buf, sizeof buf, 0);
     printf("poll after two reads: %#x\n", pollone(snd));
+    /* refill, then a blocking send waits until the receiver reads */
+    while (send(snd, "q", 1, 0) == 1) {}
+    fcntl(snd, F_SETFL, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, read_later, &lim);
+    EXPECT_ERR("blocked send woken by a read", send(snd, "w", 1, 0), 0);
+    pthread_join(t, NULL);
     close(lim); close(snd);
 
     /* size limits */

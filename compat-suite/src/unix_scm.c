@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 
 static long send_fds(int s, const char *data, size_t len, const int *fds, int nfds)
 {
@@ -170,6 +171,35 @@ int main(void)
     close(dv[0]);
     EXPECT_ERR("queued file released on close", write(p[1], "x", 1), EPIPE);
     close(p[1]);
+
+    /* a socket sent into its own queue, with a pipe end: once nothing else refers to them,
+     * closing a socket runs the collector (Linux's unix_gc, at once or soon) and both close */
+    {
+        int cy[2], q[2];
+        socketpair(AF_UNIX, SOCK_STREAM, 0, cy);
+        pipe(q);
+        int both[2] = {cy[1], q[0]};
+        EXPECT_ERR("send the receiver into its own queue", send_fds(cy[0], "c", 1, both, 2), 0);
+        close(q[0]);
+        close(cy[1]);
+        EXPECT_ERR("pipe still has a reader (in flight)", write(q[1], "x", 1), 0);
+        close(cy[0]);
+        int collected = 0;
+        for (int i = 0; i < 400 && !collected; i++) {
+            if (write(q[1], "x", 1) < 0 && errno == EPIPE) collected = 1;
+            else { struct timespec ts = {0, 5000000}; nanosleep(&ts, NULL); }
+        }
+        CHECK("the unreachable cycle was collected", collected);
+        close(q[1]);
+    }
+
+    /* an O_PATH descriptor passes too */
+    int op = open("/tmp", O_PATH);
+    EXPECT_ERR("send an O_PATH descriptor", send_fds(sv[0], "O", 1, &op, 1), 0);
+    EXPECT_ERR("receive it", recv_fds(sv[1], buf, sizeof buf, fds, &n, 256, 0, &mf), 0);
+    CHECK("still O_PATH", n == 1 && (fcntl(fds[0], F_GETFL) & O_PATH) != 0);
+    if (n == 1) close(fds[0]);
+    close(op);
 
     /* errors in control data */
     int bad = 999;

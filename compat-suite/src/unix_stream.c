@@ -367,6 +367,19 @@ static void named(void)
     fcntl(srv, F_SETFL, O_NONBLOCK);
     EXPECT_ERR("accept empty nonblocking", accept(srv, NULL, NULL), EAGAIN);
 
+    /* a connection made while the listener has SO_PASSCRED inherits it */
+    int on = 1;
+    setsockopt(srv, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+    fcntl(srv, F_SETFL, 0);
+    int clp = socket(AF_UNIX, SOCK_STREAM, 0);
+    EXPECT_OK("connect to a SO_PASSCRED listener", connect(clp, (struct sockaddr *)&a, al));
+    int cp = accept(srv, NULL, NULL);
+    v = 0;
+    getsockopt(cp, SOL_SOCKET, SO_PASSCRED, &v, &vl);
+    printf("accepted socket inherits SO_PASSCRED: %d\n", v);
+    close(cp); close(clp);
+    fcntl(srv, F_SETFL, O_NONBLOCK);
+
     /* the accepted side closing resets nothing when nothing is unread */
     close(c);
     EXPECT_ERR("client reads EOF", read(cl, buf, sizeof buf), 0);
@@ -430,6 +443,52 @@ static void *accept_later(void *p)
     return (void *)(long)c;
 }
 
+struct connector { struct sockaddr_un a; socklen_t al; int delay_ms; };
+static void *connect_later(void *p)
+{
+    struct connector *c = p;
+    sleep_ms(c->delay_ms);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    connect(s, (struct sockaddr *)&c->a, c->al);
+    write(s, "late", 4);
+    return (void *)(long)s;
+}
+
+static void blocking(void)
+{
+    /* a blocked accept is woken by a connect */
+    struct connector c;
+    c.al = mkabstract(&c.a, "blk");
+    c.delay_ms = 30;
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(srv, (struct sockaddr *)&c.a, c.al);
+    listen(srv, 1);
+    pthread_t t;
+    pthread_create(&t, NULL, connect_later, &c);
+    int a = accept(srv, NULL, NULL);
+    CHECK("blocked accept woken", a >= 0);
+    char buf[16];
+    EXPECT_ERR("read from it", read(a, buf, sizeof buf), 0);
+    void *cs;
+    pthread_join(t, &cs);
+    close((int)(long)cs); close(a); close(srv);
+
+    /* edge-triggered EPOLLOUT: a full writer becomes writable when the reader drains it */
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+    static char big[65536];
+    while (write(sv[0], big, sizeof big) > 0) {}
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {EPOLLOUT | EPOLLET, {.u32 = 1}}, out[2];
+    epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev);
+    EXPECT_ERR("full: no EPOLLOUT", epoll_wait(ep, out, 2, 0), 0);
+    while (read(sv[1], big, sizeof big) > 0) {}
+    EXPECT_ERR("drained: EPOLLOUT", epoll_wait(ep, out, 2, 1000), 0);
+    printf("events %#x\n", out[0].events);
+    EXPECT_ERR("edge reported once", epoll_wait(ep, out, 2, 0), 0);
+    close(ep); close(sv[0]); close(sv[1]);
+}
+
 static void seqpacket(void)
 {
     int sv[2];
@@ -451,6 +510,27 @@ static void seqpacket(void)
     printf("seqpacket poll after close: %s\n", pollbits(pollone(sv[1])));
     EXPECT_ERR("seqpacket EOF", read(sv[1], buf, sizeof buf), 0);
     close(sv[1]);
+
+    /* a seqpacket peer closing with our data unread: the reset is taken by the next send or
+     * receive, before queued records; then EPIPE without SIGPIPE, and EOF */
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    write(sv[0], "mine", 4);
+    write(sv[1], "unread", 6);
+    close(sv[1]);
+    sigpipes = 0;
+    EXPECT_ERR("seqpacket write: the reset", write(sv[0], "x", 1), ECONNRESET);
+    EXPECT_ERR("seqpacket write again", write(sv[0], "x", 1), EPIPE);
+    printf("sigpipes: %d\n", sigpipes);
+    EXPECT_ERR("seqpacket: the queued record", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 0);
+    EXPECT_ERR("seqpacket: then EOF", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 0);
+    close(sv[0]);
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    write(sv[0], "mine", 4);
+    write(sv[1], "unread", 6);
+    close(sv[1]);
+    EXPECT_ERR("seqpacket recv: the reset before the queued record", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), ECONNRESET);
+    EXPECT_ERR("seqpacket recv: then the record", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 0);
+    close(sv[0]);
 
     int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     EXPECT_ERR("seqpacket send unconnected", send(s, "x", 1, MSG_NOSIGNAL), ENOTCONN);
@@ -554,6 +634,7 @@ int main(void)
     limits();
     waits();
     named();
+    blocking();
     seqpacket();
     epolls();
     sendfiles();
