@@ -114,10 +114,32 @@ lg_qemu() {
   local kernel=$1 initrd=$2; shift 2
   local -a disk=()
   [[ -n ${LG_DISK:-} ]] && disk=(-drive "if=none,id=vd0,file=${LG_DISK//,/,,},format=raw" -device virtio-blk-pci,disable-legacy=on,drive=vd0)
+  # LG_STDIO_IN=FILE: a virtio-console whose port 1 reads FILE and then closes (from a unix
+  # socket that python3 serves: QEMU 7.2's file chardev has no input-path) and whose port 2
+  # writes to /dev/null (the stdiocat workload's "vport" mode).
+  local sock= feeder=
+  if [[ -n ${LG_STDIO_IN:-} ]]; then
+    sock=$(mktemp -u /tmp/lg-stdio.XXXXXX)
+    python3 -c '
+import socket, sys
+l = socket.socket(socket.AF_UNIX); l.bind(sys.argv[1]); l.listen(1)
+c, _ = l.accept()
+with open(sys.argv[2], "rb") as f: c.sendfile(f)
+c.shutdown(socket.SHUT_WR)
+while c.recv(65536): pass
+' "$sock" "$LG_STDIO_IN" & feeder=$!
+    while [[ ! -S $sock ]]; do sleep 0.05; done
+    disk+=(-device virtio-serial-pci,disable-legacy=on,max_ports=3
+      -chardev "socket,id=lgin,path=$sock" -device virtserialport,chardev=lgin,nr=1
+      -chardev file,id=lgout,path=/dev/null -device virtserialport,chardev=lgout,nr=2)
+  fi
   timeout "${LINUX_TIMEOUT:-300}" "$LG_QEMU" -M pc -accel tcg -cpu max -m 512M \
     -nographic -nodefaults -no-user-config -no-reboot -serial stdio "${disk[@]}" \
     -kernel "$kernel" -initrd "$initrd" \
     -append "console=ttyS0 quiet loglevel=1 panic=-1 -- $*" </dev/null
+  local rc=$?
+  if [[ -n $feeder ]]; then kill "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null; rm -f "$sock"; fi
+  return $rc
 }
 
 # Workload output lines from raw console text on stdin; rc of workload as exit status.

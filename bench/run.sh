@@ -8,7 +8,8 @@
 #                    BENCH_SMALLFILES=10000 (files in the smallfiles workload),
 #                    BENCH_BLK_RANDOM=2000 (4 KiB random reads in the disk workload),
 #                    BENCH_CHURN_SCALE=100 (churn: x10k opens, x1k threads, x10k pipes/eventfds/
-#                    epolls; 100 is the collector's acceptance run, ~10 min), BENCH_CHURN_TIMEOUT=1800,
+#                    epolls, x100k socket pairs, x10k AF_UNIX connections; 100 is the collector's
+#                    acceptance run, ~10 min before the socket rows), BENCH_CHURN_TIMEOUT=1800,
 #                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
 #
 # Timing: wall clock with date +%s%N around each QEMU process, median of the runs
@@ -99,6 +100,14 @@ if [[ ! -f $DISK || $(stat -c %s "$DISK") != 67108864 ]]; then
 fi
 # The Linux guest's virtio-blk driver and what it needs, in load order (Debian builds them as modules).
 BLK_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk"
+# stdiocat's input: 100 MiB of random bytes (about one in 256 is 0xFF, which our host
+# channel escapes), generated once; and the Linux guest's virtio-console driver.
+STDIO_DATA=$BUILD/stdio-100m.raw
+if [[ ! -f $STDIO_DATA || $(stat -c %s "$STDIO_DATA") != 104857600 ]]; then
+  log "generating $STDIO_DATA (100 MiB)"
+  head -c 100M /dev/urandom >"$STDIO_DATA.tmp" && mv "$STDIO_DATA.tmp" "$STDIO_DATA"
+fi
+CONSOLE_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console"
 
 # ---------------------------------------------------------------- floor
 log "QEMU floor ($RUNS runs)"
@@ -119,7 +128,7 @@ ukpack_ok=
 if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
 elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
 else ukpack_ok=1; fi
-for p in hello getppid clock compute readfile smallfiles threads futex churn blkbench; do
+for p in hello getppid clock compute readfile smallfiles threads futex procs churn blkbench stdiocat; do
   if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
   fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR")
   rm -f "$BUILD/$p.img"
@@ -197,25 +206,30 @@ hello_pair() {   # hello_pair [UKPACK RUN OPTIONS]: one run, sets MS; on failure
   return 1
 }
 setup_of() { sed -n 's/.*virtio: \([0-9]*\) devices set up in \([0-9]*\) us.*/\1 \2/p' "$BUILD/last.out" | tail -1; }
-hellodev_ms= hellonodev_ms= setup_dev_us= setup_none_us=
+hellodev_ms= hellonodev_ms= helloserial_ms= setup_dev_us= setup_none_us= setup_serial_us=
 if [[ -n ${IMG[hello]:-} ]]; then
   log "hello with and without --disk --rng under our kernel ($RUNS runs each, alternating)"
-  vw=() vd=() PAIR_WHY=
+  # Three variants: the default (stdio over a virtio-console), --serial-stdio (no virtio
+  # device at all), and the default plus a disk and a virtio-rng.
+  vw=() vd=() vs=() PAIR_WHY=
   for ((i = 0; i < RUNS; i++)); do
     hello_pair || break; vw+=("$MS")
     hello_pair --disk "$DISK:ro" --rng || break; vd+=("$MS")
+    hello_pair --serial-stdio || break; vs+=("$MS")
   done
-  if [[ -n $PAIR_WHY ]]; then hellodev_ms="n/a ($PAIR_WHY)"; hellonodev_ms=$hellodev_ms
-  else hellodev_ms=$(median "${vd[@]}"); hellonodev_ms=$(median "${vw[@]}"); fi
-  sw=() sd=()
+  if [[ -n $PAIR_WHY ]]; then hellodev_ms="n/a ($PAIR_WHY)"; hellonodev_ms=$hellodev_ms; helloserial_ms=$hellodev_ms
+  else hellodev_ms=$(median "${vd[@]}"); hellonodev_ms=$(median "${vw[@]}"); helloserial_ms=$(median "${vs[@]}"); fi
+  sw=() sd=() ss=()
   for ((i = 0; i < 3; i++)); do
     time_ms "$UKPACK" run "${IMG[hello]}" --disk "$DISK:ro" --rng --log 3 -v; v=$(setup_of); [[ -n $v ]] && n_dev=${v% *} && sd+=("${v#* }")
     time_ms "$UKPACK" run "${IMG[hello]}" --log 3 -v; v=$(setup_of); [[ -n $v ]] && n_none=${v% *} && sw+=("${v#* }")
+    time_ms "$UKPACK" run "${IMG[hello]}" --serial-stdio --log 3 -v; v=$(setup_of); [[ -n $v ]] && n_ser=${v% *} && ss+=("${v#* }")
   done
   ((${#sd[@]})) && setup_dev_us="$n_dev $(median "${sd[@]}")"
   ((${#sw[@]})) && setup_none_us="$n_none $(median "${sw[@]}")"
+  ((${#ss[@]})) && setup_serial_us="$n_ser $(median "${ss[@]}")"
 else
-  hellodev_ms="n/a (${IMGERR[hello]})"; hellonodev_ms=$hellodev_ms
+  hellodev_ms="n/a (${IMGERR[hello]})"; hellonodev_ms=$hellodev_ms; helloserial_ms=$hellodev_ms
 fi
 
 LINUX_OK=
@@ -248,6 +262,7 @@ workload smallfiles "$NSMALL" smallfiles_create_us_per_file smallfiles_stat_us_p
   smallfiles_unlink_us_per_file smallfiles_us_per_file
 workload threads "" threads_us_per_create_join
 workload futex "" futex_us_per_round_trip
+workload procs "" procs_us_per_fork_exit_wait procs_us_per_vfork_execve_wait procs_us_per_posix_spawn_wait
 
 # ---------------------------------------------------------------- virtio-blk disk
 # blkbench on a 64 MiB raw disk: ours on -M pc (virtio-blk-pci, the Linux guest's machine
@@ -263,12 +278,36 @@ ours_metrics blkbench "--disk $DISK -M pc -- /dev/vda $NBLKRAND" "${BLK_METRICS[
 [[ -n $LINUX_OK ]] && log "blkbench under Linux guest ($LRUNS boots)"
 LG_DISK=$DISK LG_MODULES=$BLK_MODULES linux_metrics blkbench "/dev/vda $NBLKRAND" "${BLK_METRICS[@]}"
 
+# ---------------------------------------------------------------- stdin -> stdout
+# stdiocat copies 100 MiB from stdin to stdout, timed inside the guest from its first read
+# to the end of input. Ours: `ukpack run IMG < DATA > /dev/null` (virtio-console ports,
+# through ukpack's relay), microvm and pc. Linux: the same binary reads virtio-console port 1
+# (fed from DATA through a unix socket) and writes port 2 (/dev/null) on pc.
+ours_stdio() {   # ours_stdio FILE [RUN OPTIONS]: sets STDIO_MIBS
+  local data=$1; shift
+  if [[ -z ${IMG[stdiocat]:-} ]]; then STDIO_MIBS="n/a (${IMGERR[stdiocat]})"; return; fi
+  timeout "$TIMEOUT" "$UKPACK" run "${IMG[stdiocat]}" "$@" <"$data" >/dev/null 2>"$BUILD/last.out"
+  local rc=$? v
+  v=$(metric_of stdio_mib_per_s "$BUILD/last.out")
+  if [[ $rc != 0 ]]; then STDIO_MIBS="n/a (ukpack run exit $rc: $(tail -c 80 "$BUILD/last.out" | tr -c '[:print:]' ' '))"
+  elif [[ $(metric_of stdio_bytes "$BUILD/last.out") != "$(stat -c %s "$data")" ]]; then STDIO_MIBS="n/a (not every byte arrived)"
+  else STDIO_MIBS=${v:-n/a (no stdio_mib_per_s in output)}; fi
+}
+log "stdiocat (100 MiB stdin -> stdout) under our kernel, microvm and pc"
+ours_stdio "$STDIO_DATA"; OURS[stdio_mib_per_s]=$STDIO_MIBS
+ours_stdio "$STDIO_DATA" -M pc; STDIO_PC=$STDIO_MIBS
+head -c 256K "$STDIO_DATA" >"$BUILD/stdio-256k.raw"      # the serial fallback: 256 KiB is enough
+ours_stdio "$BUILD/stdio-256k.raw" --serial-stdio; STDIO_SERIAL=$STDIO_MIBS
+[[ -n $LINUX_OK ]] && log "stdiocat under Linux guest ($LRUNS boots)"
+LG_STDIO_IN=$STDIO_DATA LG_MODULES=$CONSOLE_MODULES linux_metrics stdiocat "vport" stdio_mib_per_s
+
 # ---------------------------------------------------------------- the kernel's collector
 # churn: kernel memory in use (MemTotal - MemFree) before and after each workload, ours and
 # the Linux guest's (one boot: these runs are long). gc-bench: the bare kernel's self-timed
 # collection pauses and allocation rate (test=gc-bench, kernel log on the debug console).
 CHURN_METRICS=(churn_open_close_growth_kib churn_threads_growth_kib churn_pipes_growth_kib
-  churn_eventfds_growth_kib churn_epolls_growth_kib churn_tmpfs_file_mib_growth_kib)
+  churn_eventfds_growth_kib churn_epolls_growth_kib churn_socketpairs_growth_kib churn_unix_conns_growth_kib
+  churn_tmpfs_file_mib_growth_kib churn_forks_growth_kib churn_spawns_growth_kib)
 log "churn (scale $CHURN_SCALE) under our kernel"
 TIMEOUT=$CHURN_TIMEOUT ours_metrics churn "$CHURN_SCALE" "${CHURN_METRICS[@]}"
 churn_ours_lines=$(grep '^churn ' "$BUILD/last.out")
@@ -343,11 +382,16 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   row "smallfiles: create+stat+unlink per file vs Linux guest" us smallfiles_us_per_file "the three phases together"
   row "threads: pthread_create+pthread_join vs Linux guest" us threads_us_per_create_join "2,000 threads, one at a time"
   row "futex ping-pong round trip vs Linux guest" us futex_us_per_round_trip "2 threads, raw FUTEX_WAIT/WAKE, 20,000 round trips"
+  row "processes: fork+_exit+waitpid vs Linux guest" us procs_us_per_fork_exit_wait "1,000 rounds; copy-on-write both sides"
+  row "processes: vfork+execve+waitpid of a static program vs Linux guest" us procs_us_per_vfork_execve_wait "1,000 rounds; the program exits at once"
+  row "processes: posix_spawn+waitpid vs Linux guest" us procs_us_per_posix_spawn_wait "1,000 rounds; musl's posix_spawn (clone CLONE_VM|CLONE_VFORK)"
   blk_note="same QEMU machine (pc, virtio-blk-pci) both sides; ours: $(direct "${OURS[blk_direct]}" "no page cache either way: every read goes to the device"); Linux: $(direct "${LIN[blk_direct]}" "which bypasses its page cache"); ours on microvm"
   row "virtio-blk: 64 MiB /dev/vda sequential read(), 1 MiB chunks, vs Linux guest" mibs blk_seq_read_mib_per_s "$blk_note: $(mibs "${BLK_MVM[blk_seq_read_mib_per_s]}")"
   row "virtio-blk: 64 MiB sequential write(), 1 MiB chunks, + fsync vs Linux guest" mibs blk_seq_write_fsync_mib_per_s "same fd; fsync flushes the device cache (in the host file on return); ours on microvm: $(mibs "${BLK_MVM[blk_seq_write_fsync_mib_per_s]}")"
   row "virtio-blk: 4 KiB random pread() vs Linux guest" iops blk_rand_read_iops "$NBLKRAND reads, one at a time, 4 KiB-aligned; ours on microvm: $(iops "${BLK_MVM[blk_rand_read_iops]}")"
-  echo "| hello world with a disk + virtio-rng vs without (ours, microvm) | $(ms "$hellodev_ms") | $(ms "$hellonodev_ms") | $(ratio "$hellodev_ms" "$hellonodev_ms") | $(diffms "$hellodev_ms" "$hellonodev_ms"); kernel log, virtio set-up: $(setup_us "$setup_dev_us") with, $(setup_us "$setup_none_us") without |"
+  row "stdin -> stdout: 100 MiB through cat vs Linux guest" mibs stdio_mib_per_s "throughput: higher is better; ours over virtio-console (microvm, through ukpack's relay); on pc: $(mibs "$STDIO_PC"); ours over --serial-stdio (256 KiB): $(mibs "$STDIO_SERIAL"); Linux reads port 1, writes port 2 of a virtio-console (pc)"
+  echo "| hello world with stdio over virtio-console (default) vs --serial-stdio (ours, microvm) | $(ms "$hellonodev_ms") | $(ms "$helloserial_ms") | $(ratio "$hellonodev_ms" "$helloserial_ms") | $(diffms "$hellonodev_ms" "$helloserial_ms"); kernel log, virtio set-up: $(setup_us "$setup_none_us") with, $(setup_us "$setup_serial_us") without |"
+  echo "| hello world with a disk + virtio-rng vs without (ours, microvm, both with the console) | $(ms "$hellodev_ms") | $(ms "$hellonodev_ms") | $(ratio "$hellodev_ms" "$hellonodev_ms") | $(diffms "$hellodev_ms" "$hellonodev_ms"); kernel log, virtio set-up: $(setup_us "$setup_dev_us") with, $(setup_us "$setup_none_us") without |"
   echo "| memory in use after hello vs Linux guest | $(kibk "$mem_kib") | $(kibk "$lmem_kib") | $(ratio "$mem_kib" "$lmem_kib") | ours: ${mem_note:-n/a}; Linux: ${lmem_note:-n/a}; -m 512M both |"
   echo "| hello image vs the static binary | $(kib "$img_size") | $(kib "$bin_size") | $(ratio "$img_size" "$bin_size") | |"
   echo "| hello image vs Linux guest (bzImage + initramfs) | $(kib "$img_size") | $(kib "$lsize") | $(ratio "$img_size" "$lsize") | |"

@@ -65,8 +65,9 @@ namespace Kernel.Drivers
             _apicPhys[_apics] = phys; _apicGsi[_apics] = gsiBase; _apics++;
         }
 
-        /// Routes a global system interrupt to `vector` (edge, active high, CPU 0).
-        public static bool RouteGsi(int gsi, int vector)
+        /// Routes a global system interrupt to `vector` (edge, or level with `level`; active
+        /// high; CPU 0).
+        public static bool RouteGsi(int gsi, int vector, bool level = false)
         {
             if (_apics == 0) { Register(0xfec00000, 0); Register(0xfec10000, 24); }
             for (int i = 0; i < _apics; i++)
@@ -77,7 +78,7 @@ namespace Kernel.Drivers
                 int entries = (int)((*(uint*)(b + 0x10) >> 16) & 0xff) + 1;
                 int pin = gsi - _apicGsi[i];
                 if (pin < 0 || pin >= entries || entries > 240) continue;
-                Write(b, 0x10 + 2 * pin, (uint)vector);
+                Write(b, 0x10 + 2 * pin, (uint)vector | (level ? 1u << 15 : 0));
                 Write(b, 0x11 + 2 * pin, 0);
                 return true;
             }

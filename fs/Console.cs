@@ -120,7 +120,8 @@ namespace Kernel.Fs
         }
     }
 
-    /// fd 0, 1 or 2: a character device over the serial console; or, opened as /dev/tty,
+    /// fd 0, 1 or 2: a character device over the virtio-console ports (VirtioStdio) or the
+    /// serial console; or, opened as /dev/tty,
     /// the program's terminal (Terminal): the host's terminal behind whichever of
     /// stdin/stdout/stderr are one.
     public sealed unsafe class ConsoleFile : OpenFile
@@ -141,17 +142,22 @@ namespace Kernel.Fs
         /// The output channel: 1 (stdout, COM1) or 2 (stderr, COM2); 0 for stdin.
         int OutputChannel => _which == Terminal ? ((SerialConsole.TtyMask & 2) != 0 || (SerialConsole.TtyMask & 4) == 0 ? 1 : 2) : _which;
 
-        public override SysResult Readable() => ReadsInput ? SerialConsole.Available() : 0;
+        // The channel under fds 0-2: virtio-console ports when ukpack attached them, else serial.
+        static bool Virtio => VirtioStdio.Active;
+        static long InputAvailable() => Virtio ? VirtioStdio.Available() : SerialConsole.Available();
+        static bool InputAtEnd => Virtio ? VirtioStdio.AtEnd : SerialConsole.AtEnd;
+
+        public override SysResult Readable() => ReadsInput ? InputAvailable() : 0;
         public override uint Poll()
         {
-            if (_which == 0) return SerialConsole.Available() > 0 || SerialConsole.AtEnd ? PollEvents.In : 0;
-            if (_which == Terminal) return PollEvents.Out | (!ReadsInput || SerialConsole.Available() > 0 || SerialConsole.AtEnd ? PollEvents.In : 0);
+            if (_which == 0) return InputAvailable() > 0 || InputAtEnd ? PollEvents.In : 0;
+            if (_which == Terminal) return PollEvents.Out | (!ReadsInput || InputAvailable() > 0 || InputAtEnd ? PollEvents.In : 0);
             return PollEvents.Out;
         }
 
         public override SysResult Read(UserPtr buffer, ulong length)
         {
-            if (ReadsInput) return SerialConsole.Read(buffer, length);
+            if (ReadsInput) return Virtio ? VirtioStdio.Read(buffer, length) : SerialConsole.Read(buffer, length);
             // The terminal's input reaches the program only as its stdin: otherwise it
             // reads as a hung-up terminal does, end of input.
             return _which == Terminal ? 0 : Errno.EBADF;
@@ -161,12 +167,15 @@ namespace Kernel.Fs
         {
             int ch = OutputChannel;
             if (ch == 0) return Errno.EBADF;
-            if (ch == 1 ? SerialConsole.StdoutClosed : SerialConsole.StderrClosed)
+            bool closed = Virtio ? (ch == 1 ? VirtioStdio.StdoutClosed : VirtioStdio.StderrClosed)
+                                 : (ch == 1 ? SerialConsole.StdoutClosed : SerialConsole.StderrClosed);
+            if (closed)
             {
                 // Like a pipe whose reader has gone: SIGPIPE to the writer, and EPIPE.
                 Pipe.SendSigpipe();
                 return Errno.EPIPE;
             }
+            if (Virtio) return VirtioStdio.Write(ch, buffer, length);
             return SerialConsole.Write(ch == 1 ? SerialConsole.Com1 : SerialConsole.Com2, buffer, length);
         }
 
@@ -174,6 +183,7 @@ namespace Kernel.Fs
         {
             int ch = OutputChannel;
             if (ch == 0) return Errno.EBADF;
+            if (Virtio) { VirtioStdio.WriteKernel(ch, src, len); return len; }
             Uart port = ch == 1 ? SerialConsole.Com1 : SerialConsole.Com2;
             for (long i = 0; i < len; i++) port.Write(src[i]);
             return len;

@@ -83,6 +83,42 @@ namespace Kernel.Fs
             if (old != null) old.Release();
         }
 
+        // ---- processes (fork, CLONE_FILES, execve, exit): kept apart from the per-fd calls above.
+
+        /// Processes sharing this table (CLONE_FILES); the last one to let go closes every fd.
+        public int Users = 1;
+
+        /// fork: a new table with the same descriptions (each gains a reference) and flags.
+        public FdTable Copy()
+        {
+            var t = new FdTable();
+            for (int fd = 0; fd < Max; fd++)
+            {
+                OpenFile f = _files[fd];
+                if (f == null) continue;
+                f.AddRef();
+                t._files[fd] = f;
+                t._cloexec[fd] = _cloexec[fd];
+            }
+            return t;
+        }
+
+        /// execve: closes the descriptors marked close-on-exec.
+        public void CloseOnExecAll()
+        {
+            for (int fd = 0; fd < Max; fd++)
+                if (_files[fd] != null && _cloexec[fd]) Close(fd);
+        }
+
+        /// A process lets go of the table (exit, or execve unsharing it); the last user closes
+        /// every descriptor.
+        public void Release()
+        {
+            if (--Users > 0) return;
+            for (int fd = 0; fd < Max; fd++)
+                if (_files[fd] != null) Close(fd);
+        }
+
         public bool Close(int fd)
         {
             OpenFile f = Get(fd);

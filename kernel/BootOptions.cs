@@ -12,6 +12,10 @@ namespace Kernel
         public int TestLength;
         public int TtyMask;            // tty=N: bit per fd 0-2 that is a terminal on the host
         public ulong GcStress;         // gcstress=N: collect at every N-th allocation (0: off)
+        public bool StdioVirtio;       // stdio=virtio: the program's stdio on virtio-console ports 1 and 2
+        public byte* Env;              // run-time environment override (ukpack run -e): hex of NUL-terminated K=V strings
+        public int EnvHexLength;
+        public bool Strace;            // strace=1: log every system call (ukpack run --strace)
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
@@ -28,9 +32,12 @@ namespace Kernel
                 int len = i - start;
                 if (StartsWith(word, len, "log=") && len == 5) o.LogLevel = word[4] - '0';
                 else if (StartsWith(word, len, "argv=")) { o.Argv = word + 5; o.ArgvHexLength = len - 5; }
+                else if (StartsWith(word, len, "env=")) { o.Env = word + 4; o.EnvHexLength = len - 4; }
                 else if (StartsWith(word, len, "test=")) { o.Test = word + 5; o.TestLength = len - 5; }
                 else if (StartsWith(word, len, "tty=") && len == 5) o.TtyMask = (word[4] - '0') & 7;
                 else if (StartsWith(word, len, "gcstress=")) o.GcStress = Decimal(word + 9, len - 9);
+                else if (StartsWith(word, len, "stdio=virtio") && len == 12) o.StdioVirtio = true;
+                else if (StartsWith(word, len, "strace=") && len == 8) o.Strace = word[7] == '1';
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;

@@ -66,7 +66,7 @@ namespace Kernel
             if (Log.Enabled(LogLevel.Debug)) Log.End(ref wt);
             Rtc.Init();
             Fs.SerialConsole.TtyMask = Options.TtyMask;
-            Fs.SerialConsole.Init();
+            if (!Options.StdioVirtio) Fs.SerialConsole.Init();
             Proc.Faults.Init();
             var w = Log.Begin(LogLevel.Info, stackalloc byte[160]);
             w.Str("boot: "); w.Udec(PhysicalMemory.TotalBytes >> 20); w.Str(" MiB RAM, heap ");
@@ -74,6 +74,11 @@ namespace Kernel
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
             WireLayers();
             Drivers.VirtioBus.Probe(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null, Boot.RsdpPhys);
+            if (Options.StdioVirtio && !Fs.VirtioStdio.Init())
+            {
+                Log.Error("stdio=virtio but no virtio-console with ports 1 and 2; stdio falls back to the serial ports");
+                Fs.SerialConsole.Init();
+            }
             SelfTest.Run(Options);
             Net.NetKernel.Start(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null);
             StartProgram();
@@ -87,10 +92,18 @@ namespace Kernel
             Cpu.Wrmsr(0xC0000081, (0x10UL << 48) | (0x08UL << 32));     // STAR: sysret base 0x10, syscall cs 0x08
             Cpu.Wrmsr(0xC0000082, SyscallEntry());                         // LSTAR
             Cpu.Wrmsr(0xC0000084, 0x47700);                                // FMASK: TF DF IF IOPL NT AC
+            if (Options.Strace)
+            {
+                Syscalls.Strace.Enabled = true;
+                Proc.Signals.OnDeliver = &Syscalls.Strace.Delivered;
+                Proc.Signals.OnKilled = &Syscalls.Strace.Killed;
+            }
             Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
+            Proc.Process.OnThreadExit = &Syscalls.Sys.ReleaseThread;       // robust futexes, clear_child_tid
+            Syscalls.Sys.ExecHook = &Loader.Exec.Run;                     // execve lives in the loader
             Drivers.WaitPoint.Create = &Sched.DriverWait.Create;     // drivers block threads until their interrupt
             // The collector walks the threads' stacks through the scheduler; it starts
             // collecting once the program's first thread runs (Collector.Enable).
@@ -106,7 +119,7 @@ namespace Kernel
                 Log.WriteRaw("@@UKEXIT 0\n");
                 Power.Exit(0);
             }
-            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength);
+            Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength, Options.Env, Options.EnvHexLength);
         }
     }
 }

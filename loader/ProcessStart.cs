@@ -26,8 +26,9 @@ namespace Kernel.Loader
         }
 
         /// Starts the program from the boot module at [modulePhys, +moduleSize); `argvHex`
-        /// (hex, from the command line) overrides the image's argv when given.
-        public static void Run(ulong modulePhys, ulong moduleSize, byte* argvHex, int argvHexLength)
+        /// and `envHex` (hex, from the command line) override the image's argv and
+        /// environment when given.
+        public static void Run(ulong modulePhys, ulong moduleSize, byte* argvHex, int argvHexLength, byte* envHex = null, int envHexLength = 0)
         {
             string error = Payload.Open(modulePhys, moduleSize, out Payload payload);
             if (error != null) { Fail(error); return; }
@@ -38,7 +39,10 @@ namespace Kernel.Loader
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
             if (!ElfLoader.OpenProgram(progPath, out IFileBacking programFile, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
 
-            var p = new Process();
+            var p = new Process(new UserMemory(), new FdTable());
+            p.Pid = Process.AllocatePid();          // 1: the image's program is init
+            p.Pgid = p.Sid = p.Pid;
+            p.LiveThreads = 1;
             Process.Register(p);
             Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs, p));
             p.StartTimeNs = Time.Clock.MonotonicNs();
@@ -57,6 +61,8 @@ namespace Kernel.Loader
             byte[] overrideArgv = DecodeHex(argvHex, argvHexLength);
             if (overrideArgv != null && overrideArgv.Length > 0) argv = overrideArgv;
             ReadOnlySpan<byte> envp = payload.Section(PayloadFormat.KindEnv);
+            byte[] overrideEnv = DecodeHex(envHex, envHexLength);
+            if (overrideEnv != null && overrideEnv.Length > 0) envp = overrideEnv;
 
             p.Memory.Space.Activate();
             var main = new Sched.Thread(p, p.Pid);

@@ -495,7 +495,7 @@ namespace Kernel.Net
             len = 16;
         }
 
-        /// getsockopt(2): writes the full value into `value` (at least 128 bytes) and its
+        /// getsockopt(2): writes the full value into `value` (512 bytes, zeroed) and its
         /// length; the syscall layer copies out min(optlen, length). Families call base for
         /// what they do not handle.
         public virtual Errno GetOption(int level, int name, Span<byte> value, out int length)
@@ -530,7 +530,7 @@ namespace Kernel.Net
                 case SO_SNDTIMEO_OLD: case SO_SNDTIMEO_NEW: GetTimeout(SndTimeo, value, out length); return 0;
                 case SO_LINGER:
                     PutInt(value, LingerOn ? 1 : 0, out _);
-                    PutInt(value.Slice(4), LingerOn ? LingerSeconds : 0, out _);
+                    PutInt(value.Slice(4), LingerSeconds, out _);
                     length = 8;
                     return 0;
                 case SO_PEERCRED:

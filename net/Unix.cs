@@ -87,6 +87,9 @@ namespace Kernel.Net
 
         // Chunk limits of one stream packet, and the per-packet overhead Linux counts (truesize).
         const int MaxChunk = 32768 + 3712, Overhead = 576;
+        /// Linux allocates a datagram's head with kmalloc (KMALLOC_MAX_SIZE, 4 MiB) plus up to
+        /// MAX_SKB_FRAGS pages: a larger one fails with ENOBUFS even under SO_SNDBUFFORCE.
+        const int MaxDatagram = (4 << 20) + 17 * 4096;
 
         public UnixSocket(int type, int protocol) : base(AddressFamily.AF_UNIX, type, protocol) { }
 
@@ -428,6 +431,8 @@ namespace Kernel.Net
         /// Copies `len` bytes from the sender's data into a new packet.
         static UnixPacket MakePacket(ref SendMsg m, int len, out Errno error)
         {
+            // As a failed skb allocation on Linux: ENOBUFS, never a kernel out of memory.
+            if (!global::Kernel.Memory.PhysicalMemory.KernelHasRoom((ulong)len + 65536)) { error = Errno.ENOBUFS; return null; }
             var p = new UnixPacket { Data = new byte[len], Length = len };
             fixed (byte* d = p.Data)
             {
@@ -525,6 +530,7 @@ namespace Kernel.Net
             if (PassCred && _name == null && (e = Autobind()) != 0) return e;
             long len = m.Data.Remaining;
             if (len > SndBuf - 32) return Errno.EMSGSIZE;
+            if (len > MaxDatagram) return Errno.ENOBUFS;       // beyond what Linux can allocate as one skb
             ulong deadline = SendDeadline(m.Flags);
             // sock_alloc_send_pskb: our send buffer first.
             while (_sndUsed >= SndBuf || (_shutdown & SendShutdown) != 0)
@@ -586,6 +592,7 @@ namespace Kernel.Net
         void CopyAddr(ref RecvMsg m, UnixSocket from)
         {
             if (from == null || from._name == null) { m.AddressLength = 0; return; }
+            if (m.Address.Length < from._name.Length) return;        // read(2), recv(2): no address wanted
             new ReadOnlySpan<byte>(from._name).CopyTo(m.Address);
             m.AddressLength = from._name.Length;
         }
@@ -602,33 +609,56 @@ namespace Kernel.Net
             else { m.Control.Files = p.Files; p.Files = null; }
         }
 
+        /// SO_PEEK_OFF: where MSG_PEEK starts (-1: off), as Linux's sk_peek_off.
+        int _peekOff = -1;
+
+        public override Errno SetPeekOffset(int value) { _peekOff = value < 0 ? -1 : value; return 0; }
+        public override bool GetPeekOffset(out int value) { value = _peekOff; return true; }
+
+        void PeekOffsetBack(long consumed)
+        {
+            if (_peekOff >= 0) _peekOff = (int)Math.Max(_peekOff - consumed, 0);
+        }
+
         SysResult RecvDgram(ref RecvMsg m)
         {
             ulong deadline = RecvDeadline(m.Flags);
-            while (_head == null)
+            bool peek = (m.Flags & MSG_PEEK) != 0;
+            long skip;
+            UnixPacket p;
+            while (true)
             {
+                // With a peek offset, whole datagrams before it are passed over.
+                skip = peek && _peekOff >= 0 ? _peekOff : 0;
+                p = _head;
+                while (p != null && skip >= p.Unread && (p.Unread > 0 || skip > 0)) { skip -= p.Unread; p = p.Next; }
+                if (p != null) break;
                 if (PendingError != 0) return TakeError();
                 if ((_shutdown & RcvShutdown) != 0) return 0;
                 if (ConnectionBased && _state != State.Connected) return Errno.ENOTCONN;
                 Errno e = WaitFor(deadline);
                 if (e != 0) return e;
             }
-            UnixPacket p = _head;
-            bool peek = (m.Flags & MSG_PEEK) != 0;
             CopyAddr(ref m, p.Sender);
+            long avail = p.Unread - skip;
             long size = m.Data.Remaining;
-            if (size > p.Unread) size = p.Unread;
-            else if (size < p.Unread) m.OutFlags |= MSG_TRUNC;
+            if (size > avail) size = avail;
+            else if (size < avail) m.OutFlags |= MSG_TRUNC;
             fixed (byte* d = p.Data)
             {
-                m.Data.CopyToIter(d + p.Offset, size, out Errno e);
+                m.Data.CopyToIter(d + p.Offset + skip, size, out Errno e);
                 if (e != 0) return Errno.EFAULT;
             }
             if (PassCred) { m.Control.HasCreds = true; m.Control.Creds = p.Creds; }
             TakeFiles(ref m, p, peek);
-            int full = p.Unread;
-            if (!peek) { DropHead(true); Notify(); }
-            return (m.Flags & MSG_TRUNC) != 0 ? full : size;
+            if (!peek)
+            {
+                PeekOffsetBack(p.Unread);
+                DropHead(true);
+                Notify();
+            }
+            else if (_peekOff >= 0) _peekOff += (int)size;
+            return (m.Flags & MSG_TRUNC) != 0 ? avail : size;
         }
 
         SysResult RecvStream(ref RecvMsg m)
@@ -643,11 +673,12 @@ namespace Kernel.Net
             Ucred creds = default;
             bool addrDone = false;
             Errno err = 0;
-            long skip = 0;                                   // peeked bytes already copied
             do
             {
+                // Peeking starts at SO_PEEK_OFF (when set) and walks past what this call copied.
+                long skip = peek ? copied + (_peekOff >= 0 ? _peekOff : 0) : 0;
                 UnixPacket p = _head;
-                while (p != null && peek && skip >= p.Unread) { skip -= p.Unread; p = p.Next; }
+                while (p != null && skip >= p.Unread) { skip -= p.Unread; p = p.Next; }
                 if (p == null)
                 {
                     if (copied >= target) break;
@@ -656,7 +687,6 @@ namespace Kernel.Net
                     if ((_shutdown & RcvShutdown) != 0) break;
                     Errno w = WaitFor(deadline);
                     if (w != 0) { err = w; break; }
-                    skip = peek ? copied : 0;
                     continue;
                 }
                 // Never glue data from different writers' credentials together.
@@ -683,10 +713,10 @@ namespace Kernel.Net
                 {
                     TakeFiles(ref m, p, true);
                     if (m.Control.Files != null) break;
-                    skip += chunk;
                 }
             } while (size > 0);
-            if (!peek && copied > 0) Notify();
+            if (!peek && copied > 0) { PeekOffsetBack(copied); Notify(); }
+            if (peek && _peekOff >= 0) _peekOff += (int)copied;
             if (PassCred && copied > 0) { m.Control.HasCreds = true; m.Control.Creds = creds; }
             return copied > 0 ? copied : (SysResult)err;
         }

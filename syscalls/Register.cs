@@ -39,7 +39,17 @@ namespace Kernel.Syscalls
             Bind(115, &Sys.Getgroups);
             Bind(111, &Sys.Getpgrp);
             Bind(121, &Sys.Getpgid);
-            Bind(124, &Sys.Getpgid);
+            Bind(124, &Sys.Getsid);
+
+            // Processes (Sys.Fork.cs)
+            Bind(57, &Sys.Fork);
+            Bind(58, &Sys.Vfork);
+            Bind(59, &Sys.Execve);
+            Bind(322, &Sys.Execveat);
+            Bind(61, &Sys.Wait4);
+            Bind(247, &Sys.Waitid);
+            Bind(109, &Sys.Setpgid);
+            Bind(112, &Sys.Setsid);
             Bind(125, &Sys.Capget);
             Bind(126, &Sys.Capset);
             Bind(158, &Sys.ArchPrctl);
@@ -112,6 +122,9 @@ namespace Kernel.Syscalls
             Bind(226, &Sys.TimerDelete);
             Bind(100, &Sys.Times);
             Bind(98, &Sys.Getrusage);
+            Bind(283, &Sys.TimerfdCreate);
+            Bind(286, &Sys.TimerfdSettime);
+            Bind(287, &Sys.TimerfdGettime);
 
             // Time (Sys.Time.cs)
             Bind(228, &Sys.ClockGettime);

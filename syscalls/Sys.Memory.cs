@@ -72,7 +72,7 @@ namespace Kernel.Syscalls
                 file.Opened();                      // the mapping keeps the file's pages alive
                 Mm.AddFileVma(start, start + size, prot, type != MAP_PRIVATE, file, off);
             }
-            else Mm.AddVma(start, start + size, prot, VmaKind.Anonymous);
+            else Mm.AddVma(start, start + size, prot, type == MAP_PRIVATE ? VmaKind.Anonymous : UserMemory.KindSharedAnon);
             if ((flags & MAP_POPULATE) != 0)
                 for (ulong p = start; p < start + size; p += 4096)
                     if (!Mm.HandleFault(p, false, false) && Mm.OutOfMemory)
@@ -170,7 +170,7 @@ namespace Kernel.Syscalls
             {
                 ulong pte = Mm.Space.Lookup(old + off);
                 ulong frame = Mm.Space.Unmap(old + off);
-                if (frame != ulong.MaxValue) Mm.Space.Map(dst + off, frame, UserMemory.PteFlags(v.Prot) | (pte & UserMemory.Borrowed));
+                if (frame != ulong.MaxValue) Mm.Space.Map(dst + off, frame, UserMemory.KeepSoftBits(pte, UserMemory.PteFlags(v.Prot)));
             }
             Mm.Vmas.Remove(old, old + oldLen);
             return (long)dst;

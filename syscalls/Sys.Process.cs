@@ -12,10 +12,8 @@ namespace Kernel.Syscalls
         /// The calling thread's process.
         static Process Cur => Process.Of(Scheduler.Current);
 
-        /// getpid(2): one process.
+        /// getpid(2)
         public static SysResult Getpid(SyscallArgs* a) => Cur.Pid;
-        /// getppid(2)
-        public static SysResult Getppid(SyscallArgs* a) => Cur.ParentPid;
         /// getuid(2) and friends: the program runs as root.
         public static SysResult Zero(SyscallArgs* a) => SysResult.Ok;
 
@@ -31,11 +29,6 @@ namespace Kernel.Syscalls
         /// getgroups(2): root with no supplementary groups.
         public static SysResult Getgroups(SyscallArgs* a) => (int)a->A0 < 0 ? Errno.EINVAL : SysResult.Ok;
 
-        /// getpgrp(2): the program leads its own process group and session, as pid 1 does
-        /// in a container.
-        public static SysResult Getpgrp(SyscallArgs* a) => Cur.Pid;
-        /// getpgid(2), getsid(2): of this process only; any other pid does not exist.
-        public static SysResult Getpgid(SyscallArgs* a) => a->A0 == 0 || (int)a->A0 == Cur.Pid ? Cur.Pid : Errno.ESRCH;
 
         // Capabilities: the program is root with every capability inside its VM, as in a
         // container; capset can drop them (and clock_settime checks CAP_SYS_TIME).

@@ -144,20 +144,39 @@ namespace Kernel.Syscalls
             return SysResult.Ok;
         }
 
-        static SysResult SendSignal(Thread target, int sig, int code)
+        static SysResult SendSignal(Process to, Thread target, int sig, int code)
         {
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
-            if (sig == 0) return SysResult.Ok;
-            Signals.Send(Cur, target, sig, new SigInfoData { Code = code, Pid = Cur.Pid });
+            if (sig == 0 || to.Zombie) return SysResult.Ok;
+            Signals.Send(to, target, sig, new SigInfoData { Code = code, Pid = Cur.Pid });
             return SysResult.Ok;
         }
 
-        /// kill(2): the only process is this one (pid 1); 0 and -1 address it too.
+        /// kill(2): a process (pid > 0), the caller's process group (0), every process but
+        /// pid 1 and the caller (-1), or process group -pid.
         public static SysResult Kill(SyscallArgs* a)
         {
-            long pid = (long)(int)a->A0;
-            if (pid != Cur.Pid && pid != 0 && pid != -1 && pid != -Cur.Pid) return Errno.ESRCH;
-            return SendSignal(null, (int)a->A1, SigCodes.SI_USER);
+            int pid = (int)a->A0, sig = (int)a->A1;
+            if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
+            if (pid > 0)
+            {
+                Process p = Process.Find(pid);
+                return p == null ? Errno.ESRCH : SendSignal(p, null, sig, SigCodes.SI_USER);
+            }
+            if (pid == int.MinValue) return Errno.ESRCH;
+            int group = pid == 0 ? Cur.Pgid : -pid;
+            bool any = false;
+            Process me = Cur;
+            // Sending may wake the caller's own threads but never switches: the list is stable.
+            for (int i = 0; i < Process.Count; i++)
+            {
+                Process p = Process.At(i);
+                if (pid == -1 ? (p.Pid == 1 || p == me) : p.Pgid != group) continue;
+                if (p.Zombie) { any = true; continue; }      // a zombie takes a signal and ignores it
+                SendSignal(p, null, sig, SigCodes.SI_USER);
+                any = true;
+            }
+            return any ? SysResult.Ok : Errno.ESRCH;
         }
 
         /// tkill(2)
@@ -165,7 +184,7 @@ namespace Kernel.Syscalls
         {
             if ((int)a->A0 <= 0) return Errno.EINVAL;
             Thread t = Scheduler.Find((int)a->A0);
-            return t == null ? Errno.ESRCH : SendSignal(t, (int)a->A1, SigCodes.SI_TKILL);
+            return t == null ? Errno.ESRCH : SendSignal(Process.Of(t), t, (int)a->A1, SigCodes.SI_TKILL);
         }
 
         /// tgkill(2)
@@ -173,8 +192,8 @@ namespace Kernel.Syscalls
         {
             if ((int)a->A0 <= 0 || (int)a->A1 <= 0) return Errno.EINVAL;
             Thread t = Scheduler.Find((int)a->A1);
-            if (t == null || (int)a->A0 != Cur.Pid) return Errno.ESRCH;
-            return SendSignal(t, (int)a->A2, SigCodes.SI_TKILL);
+            if (t == null || (int)a->A0 != Process.Of(t).Pid) return Errno.ESRCH;
+            return SendSignal(Process.Of(t), t, (int)a->A2, SigCodes.SI_TKILL);
         }
 
         /// rt_sigqueueinfo(2)
@@ -184,19 +203,20 @@ namespace Kernel.Syscalls
         public static SysResult RtTgsigqueueinfo(SyscallArgs* a)
         {
             Thread t = Scheduler.Find((int)a->A1);
-            if (t == null || (int)a->A0 != Cur.Pid) return Errno.ESRCH;
-            return QueueInfo(t, Cur.Pid, (int)a->A2, a->A3);
+            if (t == null || (int)a->A0 != Process.Of(t).Pid) return Errno.ESRCH;
+            return QueueInfo(t, (int)a->A0, (int)a->A2, a->A3);
         }
 
         static SysResult QueueInfo(Thread t, int pid, int sig, ulong infoPtr)
         {
-            if (pid != Cur.Pid) return Errno.ESRCH;
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
+            Process to = pid > 0 ? Process.Find(pid) : null;
+            if (to == null) return Errno.ESRCH;
             if (new UserRef<SigInfo>(infoPtr).Read(out SigInfo si) != 0) return Errno.EFAULT;
             int code = si.Code;
             if (code >= 0 || code == SigCodes.SI_TKILL) return Errno.EPERM;   // only SI_QUEUE-like codes from user space
-            if (sig == 0) return SysResult.Ok;
-            Signals.Send(Cur, t, sig, new SigInfoData { Code = code, Pid = si.Pid, Uid = si.Uid, Value = si.Value });
+            if (sig == 0 || to.Zombie) return SysResult.Ok;
+            Signals.Send(to, t, sig, new SigInfoData { Code = code, Pid = si.Pid, Uid = si.Uid, Value = si.Value });
             return SysResult.Ok;
         }
     }

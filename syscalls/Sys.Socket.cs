@@ -156,10 +156,11 @@ namespace Kernel.Syscalls
 
         static SysResult Accept(ulong fd, ulong addrPtr, ulong lenPtr, int flags)
         {
+            OpenFile f = Files.Get((int)fd);
+            if (f == null) return Errno.EBADF;
             if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return Errno.EINVAL;
-            Errno e = SockFd(fd, out Socket s);
-            if (e != 0) return e;
-            e = s.Accept(s.NonBlocking, out Socket child);
+            if (!(f is Socket s)) return Errno.ENOTSOCK;
+            Errno e = s.Accept(s.NonBlocking, out Socket child);
             if (e != 0) return e;
             if (addrPtr != 0)
             {
@@ -209,7 +210,7 @@ namespace Kernel.Syscalls
             Errno e = SockFd(a->A0, out Socket s);
             if (e != 0) return e;
             int level = (int)a->A1;
-            Span<byte> val = stackalloc byte[256];
+            Span<byte> val = stackalloc byte[512];
             val.Clear();
             // A family without options at this level answers before optlen is read.
             e = s.GetOption(level, (int)a->A2, val, out int vlen);

@@ -15,8 +15,8 @@ namespace Kernel.Syscalls
 
         static Thread Me => Scheduler.Current;
 
-        /// clone(2): threads (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND ...). New processes
-        /// are not supported yet and get ENOSYS.
+        /// clone(2): threads (CLONE_THREAD) here; new processes (fork, vfork, posix_spawn's
+        /// CLONE_VM|CLONE_VFORK) in Sys.Fork.cs.
         public static SysResult Clone(SyscallArgs* a) => DoClone(a->Frame, a->A0, a->A1, a->A2, a->A3, a->A4);
 
         /// clone3(2)
@@ -38,9 +38,9 @@ namespace Kernel.Syscalls
         {
             if ((flags & CLONE_THREAD) != 0 && (flags & CLONE_SIGHAND) == 0) return Errno.EINVAL;
             if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) return Errno.EINVAL;
-            if ((flags & (CLONE_VM | CLONE_THREAD)) != (CLONE_VM | CLONE_THREAD))
-                return Errno.ENOSYS;                            // new processes: not yet (honest)
             if ((flags & CLONE_NEWNS) != 0) return Errno.EINVAL;
+            if ((flags & CLONE_THREAD) == 0) return CloneProcess(parent, flags, stack, parentTid, childTid, tls);
+            if ((flags & (CLONE_VFORK | CLONE_PIDFD | CLONE_PARENT)) != 0) return Errno.EINVAL;     // no such threads on Linux
 
             if ((flags & CLONE_SETTLS) != 0 && tls >= AddressSpace.UserLimit) return Errno.EPERM;
             var p = Cur;
@@ -71,6 +71,7 @@ namespace Kernel.Syscalls
                 Heap.Free(t.FpuArea, 512);
                 return Errno.EFAULT;
             }
+            p.LiveThreads++;
             Scheduler.Start(t, f);
             return tid;
         }
@@ -78,15 +79,14 @@ namespace Kernel.Syscalls
         /// exit(2): ends the calling thread; the last one ends the process.
         public static SysResult ExitThread(SyscallArgs* a)
         {
-            Thread me = Me;
-            if (Scheduler.ThreadCount <= 1) { Cur.Exit((int)a->A0); return SysResult.Ok; }
-            ReleaseThread(me);
-            Scheduler.ExitCurrent();
+            Process p = Cur;
+            if (p.LiveThreads <= 1 && !p.Exiting) { p.Exit((int)a->A0); return SysResult.Ok; }
+            p.ExitThread(Me);                      // never returns
             return SysResult.Ok;
         }
 
         /// Thread teardown visible to the program: robust futexes and CLONE_CHILD_CLEARTID.
-        static void ReleaseThread(Thread me)
+        public static void ReleaseThread(Thread me)
         {
             Signals.Purge(Process.Of(me), 0, me.Tid);
             RobustCleanup(me);

@@ -67,6 +67,7 @@ namespace Kernel.Syscalls
             if (want < mono) return Errno.EINVAL;
             Rtc.BootEpochNs = want - mono;
             Vdso.VdsoImage.RealtimeChanged();
+            TimerFd.ClockWasSet();
             return SysResult.Ok;
         }
 

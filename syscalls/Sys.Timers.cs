@@ -151,7 +151,8 @@ namespace Kernel.Syscalls
             ulong cpu = Scheduler.ProcessCpuTime() / 10000000;
             if (a->A0 != 0)
             {
-                if (new UserRef<Tms>(a->A0).Write(new Tms { Utime = (long)cpu }) != 0) return Errno.EFAULT;
+                long children = (long)(Cur.ChildrenCpuNs / 10000000);          // waited-for children
+                if (new UserRef<Tms>(a->A0).Write(new Tms { Utime = (long)cpu, Cutime = children }) != 0) return Errno.EFAULT;
             }
             return (long)(Clock.MonotonicNs() / 10000000) + 100;
         }
@@ -161,7 +162,7 @@ namespace Kernel.Syscalls
         {
             int who = (int)a->A0;
             if (who != 0 && who != -1 && who != 1) return Errno.EINVAL;
-            ulong ns = who == 1 ? Scheduler.CpuTime(Scheduler.Current) : who == -1 ? 0 : Scheduler.ProcessCpuTime();
+            ulong ns = who == 1 ? Scheduler.CpuTime(Scheduler.Current) : who == -1 ? Cur.ChildrenCpuNs : Scheduler.ProcessCpuTime();
             var r = new Rusage { Utime = ToTimeval(ns) };
             return new UserRef<Rusage>(a->A1).Write(r) == 0 ? SysResult.Ok : Errno.EFAULT;
         }

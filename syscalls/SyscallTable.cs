@@ -77,6 +77,37 @@ namespace Kernel.Syscalls
             a.Frame = f;
             Sched.Thread me = Sched.Scheduler.Current;
             me.SyscallFrame = f;
+            // Tracing (ukpack run --strace) costs this one test when off.
+            SysResult r = Strace.Enabled ? Traced(nr, &a, me) : Invoke(nr, &a);
+            // A blocking call cut short by a signal (ERESTARTSYS, internal) restarts when no
+            // handler runs or the handler has SA_RESTART (the syscall instruction is 2 bytes),
+            // and fails with EINTR otherwise. No other result is interpreted here.
+            if (r.Is(Errno.ERESTARTSYS))
+            {
+                if (Proc.Signals.ShouldRestart(me)) { f->Rax = raw; f->Rip -= 2; }
+                else f->Rax = unchecked((ulong)-(long)Errno.EINTR);
+            }
+            else f->Rax = (ulong)r.Raw;
+            Proc.Signals.DeliverPending(f);
+            // sigsuspend-style temporary masks end with the call when no handler frame took them.
+            if (me.RestoreMaskAfterSignal) { me.SignalMask = me.SavedMaskForSuspend; me.RestoreMaskAfterSignal = false; }
+            return f;
+        }
+
+        /// A call with its strace line: before it for the calls that do not return, after it otherwise.
+        static SysResult Traced(ulong nr, SyscallArgs* a, Sched.Thread me)
+        {
+            int pid = Proc.Process.Of(me).Pid;
+            bool noReturn = nr == 60 || nr == 231;
+            if (noReturn) Strace.Line(me.Tid, pid, nr, a, 0, true);
+            SysResult r = Invoke(nr, a);
+            if (!noReturn) Strace.Line(me.Tid, pid, nr, a, r.Raw, false);
+            return r;
+        }
+
+        /// Runs the handler bound to `nr`, or fails with ENOSYS (logged once per number).
+        static SysResult Invoke(ulong nr, SyscallArgs* a)
+        {
             SysResult r;
             if (nr < Size && Table[nr].Handler != null)
             {
@@ -84,7 +115,7 @@ namespace Kernel.Syscalls
                 // with the kernel's reserve half gone, only calls that allocate nothing run.
                 if (!Kernel.Memory.PhysicalMemory.KernelHasRoom(0) && !RunsWhenShort(nr))
                     r = nr == 56 || nr == 57 || nr == 58 || nr == 435 ? Errno.EAGAIN : Errno.ENOMEM;
-                else r = Table[nr].Handler(&a);
+                else r = Table[nr].Handler(a);
             }
             else
             {
@@ -99,19 +130,7 @@ namespace Kernel.Syscalls
                 }
                 r = Errno.ENOSYS;
             }
-            // A blocking call cut short by a signal (ERESTARTSYS, internal) restarts when no
-            // handler runs or the handler has SA_RESTART (the syscall instruction is 2 bytes),
-            // and fails with EINTR otherwise. No other result is interpreted here.
-            if (r.Is(Errno.ERESTARTSYS))
-            {
-                if (Proc.Signals.ShouldRestart(me)) { f->Rax = raw; f->Rip -= 2; }
-                else f->Rax = unchecked((ulong)-(long)Errno.EINTR);
-            }
-            else f->Rax = (ulong)r.Raw;
-            Proc.Signals.DeliverPending(f);
-            // sigsuspend-style temporary masks end with the call when no handler frame took them.
-            if (me.RestoreMaskAfterSignal) { me.SignalMask = me.SavedMaskForSuspend; me.RestoreMaskAfterSignal = false; }
-            return f;
+            return r;
         }
 
         /// A call through the vsyscall page (Faults.EmulateVsyscall): arguments in rdi, rsi, rdx.

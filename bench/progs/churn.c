@@ -1,10 +1,10 @@
 /* Kernel memory under churn: each workload allocates and releases kernel objects N times;
  * memory in use (MemTotal - MemFree from /proc/meminfo) is read after a warm-up round and
- * after the run. A kernel that keeps anything per open file, thread, pipe, eventfd or
- * epoll instance grows with N.
+ * after the run. A kernel that keeps anything per open file, thread, pipe, eventfd, epoll
+ * instance, socket, or process (fork + exit + wait, posix_spawn) grows with N.
  *
  *   churn SCALE [LIMIT_KIB]   SCALE multiplies the base counts (1: 10k opens, 1k threads,
- *                             ...); with LIMIT_KIB, exits 1 if any workload grew more.
+ *                             ..., and always 10k forks, 1k spawns); with LIMIT_KIB, exits 1 if any workload grew more.
  * Prints one line per workload: "churn NAME COUNT BEFORE_KIB AFTER_KIB SECONDS", then
  * "churn_NAME_growth_kib G" (the metric form bench/run.sh reads).
  * Before each reading it sleeps briefly so an idle kernel may collect its garbage. */
@@ -14,10 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
+
+extern char **environ;
 
 static long in_use_kib(void) {
     struct timespec ts = {0, 20 * 1000 * 1000};
@@ -87,6 +94,53 @@ static void epolls(long n) {
     close(p[1]);
 }
 
+/* AF_UNIX socket pairs with data in flight both ways: closing must free the queues. */
+static void socketpairs(long n) {
+    for (long i = 0; i < n; i++) {
+        int sv[2];
+        char c;
+        if (socketpair(AF_UNIX, (i & 1) ? SOCK_DGRAM : SOCK_STREAM, 0, sv) != 0) die("socketpair");
+        if (write(sv[0], "x", 1) != 1 || read(sv[1], &c, 1) != 1) die("socketpair write/read");
+        if (write(sv[1], "unread", 6) != 6) die("socketpair write");
+        close(sv[0]);
+        close(sv[1]);
+    }
+}
+
+/* AF_UNIX connections to a named listener, each passing an open file (SCM_RIGHTS) that is
+ * received once and left unread once, then closed. */
+static void unix_conns(long n) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "churn-%d", (int)getpid());
+    socklen_t al = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(a.sun_path + 1);
+    int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (srv < 0 || bind(srv, (struct sockaddr *)&a, al) != 0 || listen(srv, 16) != 0) die("listen");
+    for (long i = 0; i < n; i++) {
+        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (c < 0 || connect(c, (struct sockaddr *)&a, al) != 0) die("connect");
+        int s = accept(srv, 0, 0);
+        if (s < 0) die("accept");
+        char ctl[CMSG_SPACE(sizeof(int))] = {0}, b;
+        struct iovec io = {"f", 1};
+        struct msghdr m = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+        struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET; h->cmsg_type = SCM_RIGHTS; h->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(h), &s, sizeof s);
+        if (sendmsg(c, &m, 0) != 1) die("sendmsg");
+        if (i & 1) {
+            struct iovec ri = {&b, 1};
+            struct msghdr rm = {.msg_iov = &ri, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+            if (recvmsg(s, &rm, 0) != 1) die("recvmsg");
+            int got;
+            memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof got);
+            close(got);
+        }
+        close(c);
+        close(s);
+    }
+    close(srv);
+}
+
 /* Grows a /tmp file to n MiB, then deletes it: all of its memory must come back. */
 static void big_file(long mib) {
     static char buf[1 << 16];
@@ -99,9 +153,33 @@ static void big_file(long mib) {
     if (unlink("/tmp/churn.big") != 0) die("unlink");
 }
 
+/* Processes: fork + exit + wait (copy-on-write memory, a kernel stack, an fd table each). */
+static void forks(long n) {
+    for (long i = 0; i < n; i++) {
+        pid_t p = fork();
+        if (p < 0) die("fork");
+        if (p == 0) _exit(i & 0x7f);
+        int st;
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != (i & 0x7f)) die("waitpid");
+    }
+}
+
+/* posix_spawn (vfork + execve) of this program, which exits at once: a new address space
+ * and program image each time. */
+static void spawns(long n) {
+    char *argv[] = { "churn", "--exit", 0 };
+    for (long i = 0; i < n; i++) {
+        pid_t p;
+        if (posix_spawn(&p, "/proc/self/exe", 0, 0, argv, environ) != 0) die("posix_spawn");
+        int st;
+        if (waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0) die("waitpid spawn");
+    }
+}
+
 struct workload { const char *name; void (*run)(long); long base; };
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--exit") == 0) return 0;       /* a spawned copy */
     long scale = argc > 1 ? strtol(argv[1], 0, 0) : 1;
     long limit = argc > 2 ? strtol(argv[2], 0, 0) : -1;
     if (scale <= 0) scale = 1;
@@ -114,12 +192,17 @@ int main(int argc, char **argv) {
         {"pipes", pipes, 10000},
         {"eventfds", eventfds, 10000},
         {"epolls", epolls, 10000},
+        {"socketpairs", socketpairs, 100000},
+        {"unix_conns", unix_conns, 10000},
         {"tmpfs_file_mib", big_file, 8},
+        {"forks", forks, 10000},
+        {"spawns", spawns, 1000},
     };
     int bad = 0;
     for (unsigned i = 0; i < sizeof w / sizeof w[0]; i++) {
         long n = w[i].base * scale;
         if (w[i].run == big_file) n = w[i].base;   /* the file's size does not scale */
+        if (w[i].run == forks || w[i].run == spawns) n = w[i].base;   /* nor processes: ~1 ms each under TCG */
         w[i].run(n < 100 ? n : 100);                /* warm-up: caches fill, tables grow once */
         long before = in_use_kib();
         double t0 = bench_now_ns();

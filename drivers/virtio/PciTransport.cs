@@ -155,11 +155,15 @@ namespace Kernel.Drivers
         public override byte Config8(int offset) => Mmio.Read8(_device + (ulong)offset);
         public override uint Config32(int offset) => Mmio.Read32(_device + (ulong)offset);
 
+        /// The I/O APIC input of the device's INTx line when it uses one (no MSI-X); -1 otherwise.
+        public override int IntxGsi => _gsi;
+        int _gsi = -1;
+
         /// MSI-X entry 0 -> `vector` on the boot CPU (LAPIC 0, fixed delivery). Without
-        /// MSI-X the device is not used (INTx routing needs the ACPI tables).
+        /// MSI-X, INTx where the line is known without ACPI's _PRT (RouteIntx).
         public override bool RouteInterrupt(int vector)
         {
-            if (_msixCap == 0) return false;
+            if (_msixCap == 0) return RouteIntx(vector);
             uint table = Pci.Read32(_bus, _dev, _fn, _msixCap + 4);
             ulong barPhys = Pci.BarAddress(_bus, _dev, _fn, (int)(table & 7));
             if (barPhys == 0) return false;
@@ -174,6 +178,25 @@ namespace Kernel.Drivers
             return true;
         }
 
-        public override bool AcknowledgeInterrupt() => true;         // MSI-X: the vector is ours alone
+        /// INTx (virtio 1.x, 4.1.4.5): on pc's i440FX/PIIX the firmware's interrupt line
+        /// register names the ISA IRQ that the PCI link is routed to, which QEMU wires to the
+        /// I/O APIC input of the same number, level-triggered and active high (as its MADT
+        /// says). q35's ICH9 routes the links to GSIs 16-23 in a way only ACPI's _PRT names:
+        /// not supported there (false: the device is not started, and the log says why).
+        bool RouteIntx(int vector)
+        {
+            int pin = Pci.Read8(_bus, _dev, _fn, 0x3d), line = Pci.Read8(_bus, _dev, _fn, 0x3c);
+            if (pin == 0 || line == 0 || line >= 16) return false;
+            if (Pci.Read32(0, 0, 0, 0) != 0x12378086) return false;      // host bridge: i440FX
+            if (!IoApic.RouteGsi(line, vector, level: true)) return false;
+            uint cmd = Pci.Read32(_bus, _dev, _fn, 0x04);
+            Pci.Write32(_bus, _dev, _fn, 0x04, cmd & 0xffff & ~0x400u);   // INTx on (status bits untouched)
+            _gsi = line;
+            return true;
+        }
+
+        /// MSI-X: the vector is ours alone. INTx: reading the ISR status says whether this
+        /// device raised the (possibly shared) line, and lowers it.
+        public override bool AcknowledgeInterrupt() => _gsi < 0 || (Mmio.Read8(_isr) & 3) != 0;
     }
 }

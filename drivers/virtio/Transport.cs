@@ -24,6 +24,9 @@ namespace Kernel.Drivers
         public abstract bool RouteInterrupt(int vector);
         /// In the interrupt handler: acknowledges it; false when it was not this device's.
         public abstract bool AcknowledgeInterrupt();
+        /// The GSI of a level-triggered line the device may share with others (PCI INTx);
+        /// -1 when its interrupts come on a vector of its own.
+        public virtual int IntxGsi => -1;
 
         /// Resets the device (status 0) and waits for the reset to finish.
         public void Reset()

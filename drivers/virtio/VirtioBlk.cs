@@ -11,7 +11,7 @@ namespace Kernel.Drivers
     public sealed unsafe class VirtioBlk : VirtioDevice
     {
         public const int SectorSize = 512;
-        public const uint SlotBytes = 32 * 1024;
+        public const uint SlotBytes = 256 * 1024;
         public const int FeatureSizeMax = 1, FeatureSegMax = 2, FeatureRo = 5, FeatureBlkSize = 6, FeatureFlush = 9, FeatureDiscard = 13;
         public const uint TypeIn = 0, TypeOut = 1, TypeFlush = 4, TypeDiscard = 11;
         public const byte StatusOk = 0, StatusIoErr = 1, StatusUnsupported = 2;

@@ -165,7 +165,12 @@ namespace Kernel.Drivers
             w.Str("virtio-"); w.Str(Virtio.TypeName(t.DeviceType)); w.Str(" "); t.Describe(ref w);
             bool known = t.DeviceType == Virtio.DeviceRng || t.DeviceType == Virtio.DeviceBlock || t.DeviceType == Virtio.DeviceNet || t.DeviceType == Virtio.DeviceConsole;
             if (d == null) { w.Str(known ? ": not started" : ": no driver (type "); if (!known) { w.Udec(t.DeviceType); w.Str(")"); } }
-            else { w.Str(": vector "); w.Hex((ulong)vector); w.Str(", features "); w.Hex(d.Features); }
+            else
+            {
+                w.Str(": vector "); w.Hex((ulong)vector);
+                if (t.IntxGsi >= 0) { w.Str(" (INTx, IRQ "); w.Udec((ulong)t.IntxGsi); w.Str(")"); }
+                w.Str(", features "); w.Hex(d.Features);
+            }
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
             if (d == null) { t.Reset(); return; }
             _byVector[_count++] = d;
@@ -183,7 +188,18 @@ namespace Kernel.Drivers
         {
             int i = (int)f->Vector - FirstVector;
             VirtioDevice d = (uint)i < MaxDevices ? _byVector[i] : null;
-            if (d != null && d.Transport.AcknowledgeInterrupt()) d.OnInterrupt();
+            int gsi = d != null ? d.Transport.IntxGsi : -1;
+            if (gsi < 0) { if (d != null && d.Transport.AcknowledgeInterrupt()) d.OnInterrupt(); }
+            else
+            {
+                // A shared level-triggered line (PCI INTx): every device on it that says so,
+                // each read of its ISR lowering its part of the line before the EOI.
+                for (int k = 0; k < _count; k++)
+                {
+                    var e = _byVector[k];
+                    if (e.Transport.IntxGsi == gsi && e.Transport.AcknowledgeInterrupt()) e.OnInterrupt();
+                }
+            }
             Time.Timer.EndOfInterrupt();
             return f;
         }

@@ -15,6 +15,7 @@ namespace Kernel.Console
         public LineWriter(Span<byte> buffer) { _buffer = buffer; _length = 0; }
 
         public int Length => _length;
+        public int Capacity => _buffer.Length;
         public ReadOnlySpan<byte> Written => _buffer.Slice(0, _length);
 
         public void Byte(byte b) { if (_length < _buffer.Length) _buffer[_length++] = b; }

@@ -98,6 +98,32 @@ namespace Kernel.Memory
             return true;
         }
 
+        /// The PTE slot for 4 KiB page `virt` when its page table exists; otherwise null, with
+        /// `next` the first address past the missing table (for walks over sparse ranges).
+        public ulong* Slot(ulong virt, out ulong next)
+        {
+            ulong* table = (ulong*)PhysicalMemory.ToVirtual(Root);
+            for (int l = 4; l > 1; l--)
+            {
+                int shift = 12 + 9 * (l - 1);
+                ulong e = table[(virt >> shift) & 511];
+                if ((e & Present) == 0 || (e & Huge) != 0)
+                {
+                    next = (virt & ~((1UL << shift) - 1)) + (1UL << shift);
+                    return null;
+                }
+                table = Table(e);
+            }
+            next = (virt & ~0xfffUL) + 4096;
+            return &table[(virt >> 12) & 511];
+        }
+
+        /// Whether this space's tables are the ones in CR3.
+        public bool IsActive => (Cpu.ReadCr3() & AddrMask) == Root;
+
+        /// Flushes this space's TLB entries (when it is active): after many PTE changes.
+        public void FlushAll() { if (IsActive) Cpu.WriteCr3(Cpu.ReadCr3()); }
+
         /// The PTE for a 4 KiB page, or 0 when unmapped.
         public ulong Lookup(ulong virt)
         {

@@ -60,6 +60,14 @@ namespace Kernel.Memory
             if (bitmapPhys < reservedEnd && bitmapPhys + bitmapBytes > reservedStart)
                 bitmapPhys = (reservedEnd + PageSize - 1) & ~(PageSize - 1);
             _frames = new FrameBitmap((ulong*)ToVirtual(bitmapPhys), frames);
+            // Share counts (copy-on-write after fork) follow the bitmap: one ushort per frame.
+            ulong countsPhys = (bitmapPhys + bitmapBytes + PageSize - 1) & ~(PageSize - 1);
+            ulong countsBytes = frames * 2;
+            if (countsPhys < reservedEnd && countsPhys + countsBytes > reservedStart)
+                countsPhys = (reservedEnd + PageSize - 1) & ~(PageSize - 1);
+            _shares = (ushort*)ToVirtual(countsPhys);
+            _shareFrames = frames;
+            Mem.Set(_shares, 0, countsBytes);
             TotalBytes = 0;
             for (int i = 0; i < ram.Length; i++)
             {
@@ -69,6 +77,7 @@ namespace Kernel.Memory
             }
             _frames.Reserve(0, (kernelPhysEnd + PageSize - 1) / PageSize);   // low memory + kernel
             _frames.Reserve(bitmapPhys / PageSize, (bitmapBytes + PageSize - 1) / PageSize);
+            _frames.Reserve(countsPhys / PageSize, (countsBytes + PageSize - 1) / PageSize);
             if (reservedEnd > reservedStart)
                 _frames.Reserve(reservedStart / PageSize, (reservedEnd + PageSize - 1) / PageSize - reservedStart / PageSize);
         }
@@ -91,5 +100,31 @@ namespace Kernel.Memory
         }
 
         public static void FreeFrames(ulong phys, ulong count) => _frames.Release(phys / PageSize, count);
+
+        // Frames mapped by more than one address space (copy-on-write after fork): the count
+        // of owners beyond the first. A frame with no extra owner is freed by its one owner.
+        static ushort* _shares;
+        static ulong _shareFrames;
+        public const int MaxShares = 65535;
+
+        /// Owners of frame `phys` beyond the first (0: one owner).
+        public static int ExtraOwners(ulong phys) => _shares[phys / PageSize];
+
+        /// Adds an owner to frame `phys`; false when it has the most owners a count holds.
+        public static bool AddOwner(ulong phys)
+        {
+            ulong i = phys / PageSize;
+            if (i >= _shareFrames || _shares[i] == MaxShares) return false;
+            _shares[i]++;
+            return true;
+        }
+
+        /// One owner lets go of frame `phys`: the last one frees it.
+        public static void ReleaseOwner(ulong phys)
+        {
+            ulong i = phys / PageSize;
+            if (_shares[i] > 0) { _shares[i]--; return; }
+            _frames.Release(i, 1);
+        }
     }
 }

@@ -24,10 +24,11 @@ namespace Kernel.Proc
                 case 14:
                     if (cr2 == f->Rip && EmulateVsyscall(f)) return f;
                     p.Memory.OutOfMemory = false;      // only this fault's outcome counts (a kernel copy may have set it)
-                    if ((f->Error & 1) == 0 && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
+                    if (((f->Error & 1) == 0 || (f->Error & 2) != 0) && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
                     if (p.Memory.OutOfMemory)
                     {
-                        Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");
+                        if (p.Pid == 1) Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");
+                        else Console.Log.Warn("out of memory: killing a process (raise it with ukpack run --mem)");
                         p.KillBySignal(Signal.SIGKILL, null, 0, false);
                     }
                     // ACCERR when a mapping exists but forbids the access (even if never touched).

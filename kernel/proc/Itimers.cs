@@ -27,6 +27,7 @@ namespace Kernel.Proc
         public static void OnTick(ulong now, ulong chargedNs, bool user)
         {
             for (int i = 0; i < Process.Count; i++) Process.At(i).Itimers.Tick(Process.At(i), now);
+            TimerFd.OnTick();
             if (chargedNs == 0) return;
             Process running = Process.Of(Scheduler.Current);      // null on a kernel thread
             if (running != null) running.Itimers.ChargeTick(running, chargedNs, user);
@@ -47,6 +48,20 @@ namespace Kernel.Proc
             Signals.Send(p, null, sig, new SigInfoData { Code = SigCodes.SI_KERNEL });
         }
         public readonly PosixTimer[] Timers = new PosixTimer[32];
+
+        /// The process ended: no timer fires for it any more.
+        public void StopAll()
+        {
+            RealNextNs = 0; RealIntervalNs = 0;
+            VirtualLeftNs = 0; VirtualIntervalNs = 0; ProfLeftNs = 0; ProfIntervalNs = 0;
+            DeletePosixTimers();
+        }
+
+        /// execve: POSIX timers are deleted (interval timers survive it, as on Linux).
+        public void DeletePosixTimers()
+        {
+            for (int i = 0; i < Timers.Length; i++) Timers[i] = default;
+        }
         const int SIGEV_SIGNAL = 0, SIGEV_NONE = 1, SIGEV_THREAD_ID = 4;
 
         /// The current value of a clock in its own units (ns): wall, monotonic or CPU time.

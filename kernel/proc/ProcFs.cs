@@ -8,30 +8,25 @@ using Kernel.Sched;
 
 namespace Kernel.Proc
 {
-    /// /proc: the files programs and libcs read, in Linux's formats. One process (pid 1).
+    /// /proc: the files programs and libcs read, in Linux's formats; a directory per process
+    /// (/proc/PID, zombies included), /proc/self and /proc/thread-self naming the caller's.
     public static unsafe class ProcTree
     {
-        /// The process reading /proc/self: the calling thread's.
-        internal static Process Self => Process.Of(Scheduler.Current);
+        /// The process a /proc/PID entry describes while it is generated or followed (null: the
+        /// calling thread's).
+        static Process _target;            // generation never blocks: one at a time
+        internal static Process Self => _target ?? Process.Of(Scheduler.Current);
+
+        /// Runs with `owner` as the process the generators describe (null: the caller).
+        internal static Process Enter(Process owner) { Process old = _target; _target = owner; return old; }
+        internal static void Leave(Process old) { _target = old; }
 
         /// The tree for process `p` (its pid directory, and its main thread's under task/).
         public static Inode Build(FileSystem fs, Process p)
         {
-            var root = new ProcDir(fs);
-            var w = new LineWriter(stackalloc byte[48]);
-            w.Dec(p.Pid);
-            byte[] pidName = w.Written.ToArray();
-            root.Add("self"u8, new MemSymlink(fs, pidName));
-            w.Str("/task/"); w.Dec(p.Pid);
-            root.Add("thread-self"u8, new MemSymlink(fs, w.Written.ToArray()));
-            var pid = new ProcDir(fs);
-            root.Add(pidName, pid);
-            FillPid(fs, pid);
-            var task = new ProcDir(fs);
-            pid.Add("task"u8, task);
-            var t1 = new ProcDir(fs);
-            task.Add(pidName, t1);
-            FillPid(fs, t1);
+            var root = new ProcDir(fs) { ListsProcesses = true };
+            root.Add("self"u8, new ProcSelfLink(fs, false));
+            root.Add("thread-self"u8, new ProcSelfLink(fs, true));
             root.Add("cpuinfo"u8, new ProcFile(fs, ProcKind.CpuInfo));
             root.Add("meminfo"u8, new ProcFile(fs, ProcKind.MemInfo));
             root.Add("uptime"u8, new ProcFile(fs, ProcKind.Uptime));
@@ -51,21 +46,54 @@ namespace Kernel.Proc
             return root;
         }
 
-        static void FillPid(FileSystem fs, ProcDir d)
+        /// /proc/PID of process `p` (made on first lookup, kept with the process): its files,
+        /// and task/PID for its main thread.
+        internal static ProcDir PidDir(FileSystem fs, Process p, Inode parent)
         {
-            d.Add("exe"u8, new ProcLink(fs, ProcLinkKind.Exe, 0));
-            d.Add("cwd"u8, new ProcLink(fs, ProcLinkKind.Cwd, 0));
-            d.Add("root"u8, new ProcLink(fs, ProcLinkKind.Root, 0));
-            d.Add("fd"u8, new ProcFdDir(fs));
-            d.Add("maps"u8, new ProcFile(fs, ProcKind.Maps));
-            d.Add("stat"u8, new ProcFile(fs, ProcKind.PidStat));
-            d.Add("statm"u8, new ProcFile(fs, ProcKind.Statm));
-            d.Add("status"u8, new ProcFile(fs, ProcKind.Status));
-            d.Add("cmdline"u8, new ProcFile(fs, ProcKind.Cmdline));
-            d.Add("comm"u8, new ProcFile(fs, ProcKind.Comm));
-            d.Add("environ"u8, new ProcFile(fs, ProcKind.Environ));
-            d.Add("auxv"u8, new ProcFile(fs, ProcKind.Auxv));
-            d.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts));
+            if (p.ProcNode is ProcDir d) return d;
+            var w = new LineWriter(stackalloc byte[16]);
+            w.Dec(p.Pid);
+            byte[] pidName = w.Written.ToArray();
+            d = new ProcDir(fs);
+            FillPid(fs, d, p);
+            var task = new ProcDir(fs);
+            d.Add("task"u8, task);
+            var t1 = new ProcDir(fs);
+            task.Add(pidName, t1);
+            FillPid(fs, t1, p);
+            d.Parent = parent; d.Name = pidName;
+            p.ProcNode = d;
+            return d;
+        }
+
+        static void FillPid(FileSystem fs, ProcDir d, Process p)
+        {
+            d.Add("exe"u8, new ProcLink(fs, ProcLinkKind.Exe, 0) { Owner = p });
+            d.Add("cwd"u8, new ProcLink(fs, ProcLinkKind.Cwd, 0) { Owner = p });
+            d.Add("root"u8, new ProcLink(fs, ProcLinkKind.Root, 0) { Owner = p });
+            d.Add("fd"u8, new ProcFdDir(fs) { Owner = p });
+            d.Add("maps"u8, new ProcFile(fs, ProcKind.Maps) { Owner = p });
+            d.Add("stat"u8, new ProcFile(fs, ProcKind.PidStat) { Owner = p });
+            d.Add("statm"u8, new ProcFile(fs, ProcKind.Statm) { Owner = p });
+            d.Add("status"u8, new ProcFile(fs, ProcKind.Status) { Owner = p });
+            d.Add("cmdline"u8, new ProcFile(fs, ProcKind.Cmdline) { Owner = p });
+            d.Add("comm"u8, new ProcFile(fs, ProcKind.Comm) { Owner = p });
+            d.Add("environ"u8, new ProcFile(fs, ProcKind.Environ) { Owner = p });
+            d.Add("auxv"u8, new ProcFile(fs, ProcKind.Auxv) { Owner = p });
+            d.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts) { Owner = p });
+        }
+
+        /// A thread of `p` to show its mask and name: the caller when it is one, else the first.
+        static Thread ThreadOf(Process p)
+        {
+            Thread me = Scheduler.Current;
+            if (Process.Of(me) == p) return me;
+            for (int i = 0; i < Scheduler.Slots; i++)
+            {
+                Thread t = Scheduler.At(i);
+                if (t != null && t.Group == p && t.State != ThreadState.Dead) return t;
+            }
+            return null;
         }
 
         static byte[] ToArray(this ReadOnlySpan<byte> s)
@@ -120,23 +148,29 @@ namespace Kernel.Proc
         /// Copies the strings area from argv[0] (or envp[0]) to the end of the last string.
         static void UserStrings(ref LineWriter w, bool env)
         {
-            if (Self.InitialStack == 0) return;
+            Process P = Self;
+            if (P.InitialStack == 0 || P.Zombie) return;
+            UserMemory m = P.Memory;
             ulong argc;
-            if (new UserPtr(Self.InitialStack).CopyIn(&argc, 8) != 0) return;
-            ulong vec = Self.InitialStack + 8 + (env ? (argc + 1) * 8 : 0);
+            if (!m.Peek(P.InitialStack, &argc, 8)) return;
+            ulong vec = P.InitialStack + 8 + (env ? (argc + 1) * 8 : 0);
             byte* chunk = stackalloc byte[256];
             for (ulong i = 0; ; i++)
             {
                 ulong p;
-                if (new UserPtr(vec + i * 8).CopyIn(&p, 8) != 0 || p == 0) break;
-                Span<byte> s = new Span<byte>(chunk, 256);
+                if (!m.Peek(vec + i * 8, &p, 8) || p == 0) break;
                 // Strings may be longer than one chunk: copy until the NUL.
                 ulong at = p;
-                while (true)
+                bool done = false;
+                while (!done && w.Length < w.Capacity - 256)
                 {
-                    if (new UserPtr(at).ReadCString(s, out int len) == 0) { w.Bytes(s.Slice(0, len)); break; }
-                    if (new UserPtr(at).CopyIn(s) != 0) break;
-                    w.Bytes(s); at += 256;
+                    ulong n = 256 - (at & 255);                      // never across a page
+                    if (!m.Peek(at, chunk, n)) break;
+                    ulong z = 0;
+                    while (z < n && chunk[z] != 0) z++;
+                    w.Bytes(new ReadOnlySpan<byte>(chunk, (int)z));
+                    done = z < n;
+                    at += n;
                 }
                 w.Byte(0);
             }
@@ -144,15 +178,17 @@ namespace Kernel.Proc
 
         static void Auxv(ref LineWriter w)
         {
-            if (Self.InitialStack == 0) return;
+            Process P = Self;
+            if (P.InitialStack == 0 || P.Zombie) return;
+            UserMemory m = P.Memory;
             ulong argc;
-            if (new UserPtr(Self.InitialStack).CopyIn(&argc, 8) != 0) return;
-            ulong p = Self.InitialStack + 8 + (argc + 1) * 8, v = 1;
-            while (v != 0) { if (new UserPtr(p).CopyIn(&v, 8) != 0) return; p += 8; }
+            if (!m.Peek(P.InitialStack, &argc, 8)) return;
+            ulong p = P.InitialStack + 8 + (argc + 1) * 8, v = 1;
+            while (v != 0) { if (!m.Peek(p, &v, 8)) return; p += 8; }
             ulong* pair = stackalloc ulong[2];
             for (int i = 0; i < 64; i++)
             {
-                if (new UserPtr(p).CopyIn(pair, 16) != 0) return;
+                if (!m.Peek(p, pair, 16)) return;
                 for (int b = 0; b < 16; b++) w.Byte(((byte*)pair)[b]);
                 if (pair[0] == 0) return;
                 p += 16;
@@ -184,13 +220,13 @@ namespace Kernel.Proc
                         break;
                     }
                 case ProcKind.Uptime: Frac2(ref w, up); w.Byte((byte)' '); Frac2(ref w, up); w.Byte((byte)'\n'); break;
-                case ProcKind.LoadAvg: w.Str("0.00 0.00 0.00 1/1 1\n"); break;
+                case ProcKind.LoadAvg: w.Str("0.00 0.00 0.00 1/"); w.Dec(Process.LiveCount); w.Str(" "); w.Dec(Process.LastPid); w.Str("\n"); break;
                 case ProcKind.Stat:
                     {
                         ulong ticks = up;
                         w.Str("cpu  "); w.Udec(ticks); w.Str(" 0 0 0 0 0 0 0 0 0\ncpu0 "); w.Udec(ticks); w.Str(" 0 0 0 0 0 0 0 0 0\n");
                         w.Str("intr 0\nctxt 0\nbtime "); w.Udec((Time.Rtc.BootEpochNs) / 1000000000);
-                        w.Str("\nprocesses 1\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n");
+                        w.Str("\nprocesses "); w.Udec(Process.Forks); w.Str("\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n");
                         break;
                     }
                 case ProcKind.Mounts:
@@ -207,7 +243,7 @@ namespace Kernel.Proc
                 case ProcKind.Cmdline: UserStrings(ref w, false); break;
                 case ProcKind.Environ: UserStrings(ref w, true); break;
                 case ProcKind.Auxv: Auxv(ref w); break;
-                case ProcKind.Maps: Maps(ref w, p); break;
+                case ProcKind.Maps: if (!p.Zombie) Maps(ref w, p); break;
                 case ProcKind.Statm:
                     {
                         ulong pages = VmPages(p);
@@ -216,25 +252,28 @@ namespace Kernel.Proc
                     }
                 case ProcKind.PidStat:
                     {
-                        w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(") R "); w.Dec(p.ParentPid);
-                        w.Str(" 1 1 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 1 0 ");
+                        Thread t = ThreadOf(p);
+                        w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(p.Zombie ? ") Z " : ") R "); w.Dec(p.ParentPid);
+                        w.Str(" "); w.Dec(p.Pgid); w.Str(" "); w.Dec(p.Sid); w.Str(" 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 ");
+                        w.Dec(p.LiveThreads); w.Str(" 0 ");
                         w.Udec(p.StartTimeNs / 10000000); w.Str(" "); w.Udec(VmPages(p) * 4096); w.Str(" "); w.Udec(VmPages(p));
-                        w.Str(" 18446744073709551615 0 0 "); w.Udec(Self.InitialStack); w.Str(" 0 0 ");
-                        w.Udec(p.PendingSignals); w.Str(" "); w.Udec(Sched.Scheduler.Current.SignalMask); w.Str(" 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
+                        w.Str(" 18446744073709551615 0 0 "); w.Udec(p.InitialStack); w.Str(" 0 0 ");
+                        w.Udec(p.PendingSignals); w.Str(" "); w.Udec(t == null ? 0 : t.SignalMask); w.Str(" 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
                         break;
                     }
                 case ProcKind.Status:
                     {
                         w.Str("Name:\t"); Comm(ref w);
                         w.Str("\nUmask:\t"); w.Padded(p.Umask >> 6 & 7, 2, '0'); w.Udec(p.Umask >> 3 & 7); w.Udec(p.Umask & 7);
-                        w.Str("\nState:\tR (running)\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(p.Pid);
+                        w.Str(p.Zombie ? "\nState:\tZ (zombie)\nTgid:\t" : "\nState:\tR (running)\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(p.Pid);
                         w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t"); w.Dec(FdTable.Max);
                         w.Str("\nGroups:\t\n");
                         ulong kb = VmPages(p) * 4;
                         Kv(ref w, "VmPeak:", kb); Kv(ref w, "VmSize:", kb); Kv(ref w, "VmHWM:", kb); Kv(ref w, "VmRSS:", kb);
-                        w.Str("Threads:\t"); w.Dec(Sched.Scheduler.ThreadCount); w.Str("\nSigQ:\t0/63446\nSigPnd:\t"); HexPad(ref w, 0, 16);
+                        w.Str("Threads:\t"); w.Dec(p.LiveThreads); w.Str("\nSigQ:\t0/63446\nSigPnd:\t"); HexPad(ref w, 0, 16);
                         w.Str("\nShdPnd:\t"); HexPad(ref w, p.PendingSignals, 16);
-                        w.Str("\nSigBlk:\t"); HexPad(ref w, Sched.Scheduler.Current.SignalMask, 16);
+                        Thread st = ThreadOf(p);
+                        w.Str("\nSigBlk:\t"); HexPad(ref w, st == null ? 0 : st.SignalMask, 16);
                         ulong ign = 0, cgt = 0;
                         for (int s = 1; s <= 64 && s < p.Actions.Length; s++)
                         {
@@ -252,6 +291,7 @@ namespace Kernel.Proc
         static ulong VmPages(Process p)
         {
             ulong n = 0;
+            if (p.Zombie) return 0;
             VmaList v = p.Memory.Vmas;
             for (int i = 0; i < v.Count; i++) n += (v[i].End - v[i].Start) >> 12;
             return n;
@@ -268,7 +308,7 @@ namespace Kernel.Proc
                 HexPad(ref w, m.Start, m.Start > 0xffffffffUL ? 12 : 8); w.Byte((byte)'-'); HexPad(ref w, m.End, m.End > 0xffffffffUL ? 12 : 8);
                 w.Byte((byte)' ');
                 w.Byte((byte)((m.Prot & 1) != 0 ? 'r' : '-')); w.Byte((byte)((m.Prot & 2) != 0 ? 'w' : '-'));
-                w.Byte((byte)((m.Prot & 4) != 0 ? 'x' : '-')); w.Byte((byte)(m.Kind == UserMemory.KindFileShared ? 's' : 'p'));
+                w.Byte((byte)((m.Prot & 4) != 0 ? 'x' : '-')); w.Byte((byte)(m.Kind == UserMemory.KindFileShared || m.Kind == UserMemory.KindSharedAnon ? 's' : 'p'));
                 w.Str(" "); HexPad(ref w, p.Memory.FileOffsetOf(m.Start), 8);
                 bool image = m.Kind == VmaKind.Image;
                 Inode file = m.Kind == UserMemory.KindFilePrivate || m.Kind == UserMemory.KindFileShared ? p.Memory.FileOf(m.Start) as Inode : null;
@@ -307,6 +347,21 @@ namespace Kernel.Proc
         Inode[] _nodes = new Inode[8];
         int _count;
         public ProcDir(FileSystem fs) { InitCommon(fs, FileMode.S_IFDIR | 0x16d); Nlink = 2; }
+        /// The /proc root: besides its fixed entries, a directory per process.
+        public bool ListsProcesses;
+        const long PidCookies = 1L << 32;
+
+        static int ParsePid(ReadOnlySpan<byte> name)
+        {
+            if (name.Length == 0 || name.Length > 9 || name[0] == '0') return -1;
+            int v = 0;
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (name[i] < '0' || name[i] > '9') return -1;
+                v = v * 10 + (name[i] - '0');
+            }
+            return v;
+        }
 
         public void Add(ReadOnlySpan<byte> name, Inode n)
         {
@@ -329,6 +384,11 @@ namespace Kernel.Proc
             for (int i = 0; i < _count; i++)
                 if (((ReadOnlySpan<byte>)_names[i]).SequenceEqual(name)) { child = _nodes[i]; return 0; }
             child = null;
+            if (ListsProcesses)
+            {
+                Process p = Process.Find(ParsePid(name));
+                if (p != null) { child = ProcTree.PidDir(Fs, p, this); return 0; }
+            }
             return Errno.ENOENT;
         }
         public override Errno Mknod(ReadOnlySpan<byte> name, uint mode, ulong rdev, out Inode child) { child = null; return Errno.EACCES; }
@@ -342,7 +402,24 @@ namespace Kernel.Proc
             e = default;
             long i = cookie - 2;
             if (i < 0) i = 0;
-            if (i >= _count) return false;
+            if (i >= _count)
+            {
+                if (!ListsProcesses) return false;
+                // Then the processes, by increasing pid: the cookie holds the last one listed.
+                int last = cookie >= PidCookies ? (int)(cookie - PidCookies) : 0;
+                Process next = null;
+                for (int k = 0; k < Process.Count; k++)
+                {
+                    Process p = Process.At(k);
+                    if (p.Pid > last && (next == null || p.Pid < next.Pid)) next = p;
+                }
+                if (next == null) return false;
+                var w = new LineWriter(name);
+                w.Dec(next.Pid);
+                e.NameLength = w.Length; e.Ino = 0x20000 + (ulong)next.Pid; e.Type = 4;
+                cookie = PidCookies + next.Pid;
+                return true;
+            }
             byte[] n = _names[i];
             for (int k = 0; k < n.Length; k++) name[k] = n[k];
             e.NameLength = n.Length; e.Ino = _nodes[i].Ino; e.Type = FileMode.DirType(_nodes[i].Mode);
@@ -354,6 +431,8 @@ namespace Kernel.Proc
     /// /proc/1/fd: one magic link per open descriptor.
     public sealed class ProcFdDir : Inode
     {
+        public Process Owner;             // the process whose fds these are (null: the caller)
+        Process Target => Owner ?? ProcTree.Self;
         public ProcFdDir(FileSystem fs) { InitCommon(fs, FileMode.S_IFDIR | 0x16d); Nlink = 2; }
         public override bool IsEmptyDir => false;
 
@@ -367,8 +446,8 @@ namespace Kernel.Proc
                 if (name[i] < '0' || name[i] > '9' || (i == 0 && name[i] == '0' && name.Length > 1)) return Errno.ENOENT;
                 fd = fd * 10 + (name[i] - '0');
             }
-            if (ProcTree.Self.Files.Get(fd) == null) return Errno.ENOENT;
-            child = ProcLink.ForFd(Fs, fd, this);
+            if (Target.Zombie || Target.Files.Get(fd) == null) return Errno.ENOENT;
+            child = ProcLink.ForFd(Fs, fd, this, Owner);
             return 0;
         }
 
@@ -379,7 +458,8 @@ namespace Kernel.Proc
         public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
         {
             e = default;
-            FdTable t = ProcTree.Self.Files;
+            if (Target.Zombie) return false;
+            FdTable t = Target.Files;
             for (long fd = cookie < 2 ? 0 : cookie - 2; fd < FdTable.Max; fd++)
             {
                 if (t.Get((int)fd) == null) continue;
@@ -395,6 +475,25 @@ namespace Kernel.Proc
 
     public enum ProcLinkKind { Exe, Cwd, Root, Fd }
 
+    /// /proc/self ("PID") and /proc/thread-self ("PID/task/TID"): the caller's.
+    public sealed class ProcSelfLink : Inode
+    {
+        readonly bool _thread;
+        public ProcSelfLink(FileSystem fs, bool thread) { InitCommon(fs, FileMode.S_IFLNK | 0x1ff); _thread = thread; }
+        public override long Size => 0;
+        public override long Blocks() => 0;
+        public override int ReadLink(Span<byte> buf)
+        {
+            Thread me = Scheduler.Current;
+            Process p = Process.Of(me);
+            if (p == null) return -1;
+            var w = new LineWriter(buf);
+            w.Dec(p.Pid);
+            if (_thread) { w.Str("/task/"); w.Dec(me.Tid); }
+            return w.Length;
+        }
+    }
+
     /// A magic link of /proc: readlink gives a path, following it gives the object itself.
     public sealed class ProcLink : Inode
     {
@@ -402,14 +501,17 @@ namespace Kernel.Proc
         readonly int _fd;
         static ProcLink[] _fdLinks;
 
+        public Process Owner;             // the process it belongs to (null: the caller)
+        Process Who => Owner ?? ProcTree.Self;
+
         public ProcLink(FileSystem fs, ProcLinkKind kind, int fd) { InitCommon(fs, FileMode.S_IFLNK | 0x1ff); _kind = kind; _fd = fd; }
 
-        public static ProcLink ForFd(FileSystem fs, int fd, Inode parent)
+        public static ProcLink ForFd(FileSystem fs, int fd, Inode parent, Process owner)
         {
             if (_fdLinks == null) _fdLinks = new ProcLink[FdTable.Max];
-            if (_fdLinks[fd] == null)
+            if (_fdLinks[fd] == null || _fdLinks[fd].Parent != parent)
             {
-                var l = new ProcLink(fs, ProcLinkKind.Fd, fd);
+                var l = new ProcLink(fs, ProcLinkKind.Fd, fd) { Owner = owner };
                 l.Mode = FileMode.S_IFLNK | 0x1c0;
                 l.Parent = parent;
                 var w = new LineWriter(stackalloc byte[12]);
@@ -425,7 +527,7 @@ namespace Kernel.Proc
         public override long Size => 64;
         public override long Blocks() => 0;
 
-        public OpenFile File => _kind == ProcLinkKind.Fd ? ProcTree.Self.Files.Get(_fd) : null;
+        public OpenFile File => _kind == ProcLinkKind.Fd && !Who.Zombie ? Who.Files.Get(_fd) : null;
 
         public override Inode MagicInode() => Target();
 
@@ -437,12 +539,12 @@ namespace Kernel.Proc
                     {
                         Span<byte> path = stackalloc byte[Vfs.PathMax];
                         Span<byte> tmp = stackalloc byte[Vfs.PathMax];
-                        byte[] exe = ProcTree.Self.ExePath;
+                        byte[] exe = Who.ExePath;
                         for (int i = 0; i < exe.Length; i++) path[i] = exe[i];
                         if (Vfs.Resolve(Vfs.Root, path, exe.Length, tmp, true, out _, out Inode n, out _, out _, out _) != 0) return null;
                         return n;
                     }
-                case ProcLinkKind.Cwd: return ProcTree.Self.Fs.Cwd;
+                case ProcLinkKind.Cwd: return Who.Fs.Cwd;
                 case ProcLinkKind.Root: return Vfs.Root;
                 default:
                     {
@@ -466,7 +568,7 @@ namespace Kernel.Proc
             }
             else if (_kind == ProcLinkKind.Exe)
             {
-                byte[] exe = ProcTree.Self.ExePath;
+                byte[] exe = Who.ExePath;
                 n = exe.Length;
                 for (int i = 0; i < n; i++) tmp[i] = exe[i];
             }
@@ -482,6 +584,7 @@ namespace Kernel.Proc
     public sealed class ProcFile : Inode
     {
         public readonly ProcKind Kind;
+        public Process Owner;             // the process a /proc/PID file describes (null: none or the caller)
         public ProcFile(FileSystem fs, ProcKind kind) { InitCommon(fs, FileMode.S_IFREG | 0x124); Kind = kind; }
         public override long Blocks() => 0;
         public override Errno Open(uint flags, out OpenFile file)
@@ -506,7 +609,9 @@ namespace Kernel.Proc
             _node = node; StatusFlags = flags;
             _buf = (byte*)Heap.Alloc(BufSize);
             var w = new LineWriter(new Span<byte>(_buf, BufSize));
+            Process old = ProcTree.Enter(node.Owner);
             ProcTree.Generate(node.Kind, ref w);
+            ProcTree.Leave(old);
             _len = w.Length;
             node.Opened();
         }

@@ -9,16 +9,16 @@ using Kernel.Sched;
 
 namespace Kernel.Proc
 {
-    /// The running program: its memory, open files, signal dispositions and identity.
-    /// There is one process (pid 1) and one thread until clone arrives.
+    /// A process: its memory, open files, signal dispositions and identity, and its place
+    /// in the tree (parent, process group, session). Its threads are the scheduler's; the
+    /// last one to end leaves a zombie until the parent waits for it.
     public sealed unsafe class Process : ThreadGroup
     {
         /// The process thread `t` belongs to (null for a kernel thread). A syscall finds its
         /// process through the thread that makes it: there is no "current process" global.
         public static Process Of(Thread t) => t == null ? null : (Process)t.Group;
 
-        // Every process (one until fork/execve), for what runs outside any process's
-        // thread: the timer tick's interval timers.
+        // Every process, zombies included until they are reaped.
         static Process[] _all = new Process[4];
         static int _count;
         public static int Count => _count;
@@ -34,20 +34,96 @@ namespace Kernel.Proc
             _all[_count++] = p;
         }
 
-        public readonly UserMemory Memory = new UserMemory();
-        public readonly FdTable Files = new FdTable();
+        static void Unregister(Process p)
+        {
+            for (int i = 0; i < _count; i++)
+                if (_all[i] == p)
+                {
+                    _all[i] = _all[--_count];
+                    _all[_count] = null;
+                    return;
+                }
+        }
+
+        /// The process with pid `pid` (zombies included), or null.
+        public static Process Find(int pid)
+        {
+            for (int i = 0; i < _count; i++) if (_all[i].Pid == pid) return _all[i];
+            return null;
+        }
+
+        /// Processes that are not zombies (RLIMIT_NPROC counts these).
+        public static int LiveCount
+        {
+            get { int n = 0; for (int i = 0; i < _count; i++) if (!_all[i].Zombie) n++; return n; }
+        }
+
+        // Pids and tids come from one space, as on Linux: the next free number, wrapping at
+        // pid_max to 300.
+        const int PidMax = 32768;
+        static int _nextPid = 1;
+        /// The last pid handed out and how many processes were created (/proc/loadavg, /proc/stat).
+        public static int LastPid;
+        public static ulong Forks;
+
+        public static int AllocatePid()
+        {
+            for (int tries = 0; tries < PidMax; tries++)
+            {
+                int n = _nextPid++;
+                if (_nextPid >= PidMax) _nextPid = 300;
+                if (Find(n) == null && Scheduler.Find(n) == null && !IsGroupId(n)) { LastPid = n; Forks++; return n; }
+            }
+            return -1;
+        }
+
+        /// Whether `id` names a live process group or session (not reused while it does).
+        static bool IsGroupId(int id)
+        {
+            for (int i = 0; i < _count; i++) if (_all[i].Pgid == id || _all[i].Sid == id) return true;
+            return false;
+        }
+
+        public Process(UserMemory memory, FdTable files)
+        {
+            Files = files;
+            SetMemory(memory);
+        }
+
+        /// Runs this process on `m` (its threads switch CR3 to it).
+        public void SetMemory(UserMemory m) { Memory = m; PageRoot = m.Space.Root; }
+
+        public UserMemory Memory;
+        public FdTable Files;
+        public Process Parent;
+        public int Pgid, Sid;
+        public int ParentPid => Parent == null ? 0 : Parent.Pid;
+        /// What the parent is sent when this process ends (clone's low byte; SIGCHLD for fork).
+        public int ExitSignal = Signal.SIGCHLD;
+        public int LiveThreads;
+        public bool Exiting, Zombie;
+        public object ProcNode;            // its /proc/PID directory, once looked up
+        public bool Execed;                // has called execve (setpgid from the parent is EACCES then)
+        public int WaitStatus;             // wait4's status once it ended
+        public ulong ChildrenCpuNs;        // CPU time of reaped children (times, getrusage)
+        public ulong CpuNs;                // this process's CPU time when it ended
+        /// Threads of this process waiting for a child to change state (wait4, waitid).
+        public readonly WaitQueue ChildEvents = new WaitQueue();
+        /// A vfork child: its parent's thread, blocked until this process execs or ends.
+        public Thread VforkParent;
+        public bool VforkDone;
+
         public FsContext Fs;               // cwd (fs/Vfs.cs)
-        public readonly SigAction[] Actions = new SigAction[Signal.Count + 1];
+        public SigAction[] Actions = new SigAction[Signal.Count + 1];      // shared by CLONE_SIGHAND
         public ulong PendingSignals;                            // process-directed; per-thread ones live on Thread
         public readonly SigInfoData[] SigInfos = new SigInfoData[Signal.Count + 1];
         public readonly QueuedSignal[] SigQueue = new QueuedSignal[256];    // queued real-time signals (RLIMIT_SIGPENDING-like bound)
         public int SigQueued;
-        public int Pid = 1, ParentPid = 0;
+        public int Pid = 1;
         public uint Umask = 0x12;
         public int DeathSignal, Dumpable = 1, Nice;
         public bool NoNewPrivs, ChildSubreaper;
-        int _nextTid = 2;
-        public int AllocateTid() => _nextTid++;
+        public int AllocateTid() => AllocatePid();
         public byte[] ExePath;             // absolute path inside the root filesystem
         public byte* ElfImage;             // the program file, for symbolising faults
         public int ElfLength;
@@ -56,7 +132,7 @@ namespace Kernel.Proc
         public ulong InterpBase;           // AT_BASE: where the dynamic linker was mapped (0 if static)
         public ulong StartTimeNs;
         public ulong InitialStack;         // the initial stack pointer (argc), for /proc/self/{cmdline,environ,auxv,stat}
-        public readonly Rlimit[] Limits = DefaultLimits();
+        public Rlimit[] Limits = DefaultLimits();
         public readonly Itimers Itimers = new Itimers();   // setitimer/alarm and POSIX timers
 
         /// Resource limits a process starts with (RLIMIT_NLIMITS = 16).
@@ -74,10 +150,12 @@ namespace Kernel.Proc
             return l;
         }
 
-        /// exit_group: report the status to the host and power off.
+        /// exit_group(2): every thread of the process ends with `status`. Pid 1 (the image's
+        /// program) reports it to the host and powers off, as a container ends with its init.
         public void Exit(int status)
         {
             status &= 0xff;
+            if (Pid != 1) ExitGroup(status << 8);
             if (Log.Enabled(LogLevel.Info))        // ukpack run -v: the memory figures at exit
             {
                 var w = Log.Begin(LogLevel.Info, stackalloc byte[192]);
@@ -100,6 +178,7 @@ namespace Kernel.Proc
 
         public static void ReportAndPowerOff(int status)
         {
+            VirtioStdio.Drain();
             SerialConsole.Com1.WaitTransmitted();
             SerialConsole.Com2.WaitTransmitted();
             var e = new LineWriter(stackalloc byte[32]);
@@ -111,6 +190,17 @@ namespace Kernel.Proc
         /// Death by a signal's default action: one line for the host, status 128+N.
         public void KillBySignal(int sig, InterruptFrame* f, ulong faultAddress, bool hasAddress)
         {
+            if (Signals.OnKilled != null) Signals.OnKilled(sig, faultAddress, hasAddress);
+            if (Pid != 1)
+            {
+                if (Log.Enabled(LogLevel.Debug))
+                {
+                    var d = Log.Begin(LogLevel.Debug, stackalloc byte[96]);
+                    d.Str("process "); d.Dec(Pid); d.Str(" killed by "); d.Str(Signal.Name(sig));
+                    Log.End(ref d);
+                }
+                ExitGroup(sig);
+            }
             // A SIGPIPE death is routine (a reader closed the pipe): shells say nothing, nor do we.
             var w = Log.Begin(sig == Signal.SIGPIPE ? LogLevel.Warn : LogLevel.Error, stackalloc byte[320]);
             w.Str("program killed by "); w.Str(Signal.Name(sig));
@@ -130,6 +220,118 @@ namespace Kernel.Proc
             }
             if (Log.Enabled(sig == Signal.SIGPIPE ? LogLevel.Warn : LogLevel.Error)) Log.End(ref w);
             ReportAndPowerOff(128 + sig);
+        }
+
+        // ---- the end of a process ----
+
+        /// Thread teardown the program can see (robust futexes, CLONE_CHILD_CLEARTID): the
+        /// syscall layer's, installed at start-up.
+        public static delegate*<Thread, void> OnThreadExit;
+
+        /// The process ends with wait status `waitStatus`: its other threads are told to end
+        /// (each at its next return to user mode), then the calling thread ends. Never returns.
+        public void ExitGroup(int waitStatus)
+        {
+            Thread me = Scheduler.Current;
+            if (!Exiting)
+            {
+                Exiting = true;
+                WaitStatus = waitStatus;
+                KillOtherThreads(me);
+            }
+            ExitThread(me);
+        }
+
+        /// Tells every thread of this process but `me` to end; blocked ones wake to do so.
+        public void KillOtherThreads(Thread me)
+        {
+            for (int i = 0; i < Scheduler.Slots; i++)
+            {
+                Thread t = Scheduler.At(i);
+                if (t == null || t == me || t.Group != this || t.State == ThreadState.Dead) continue;
+                t.Killed = true;
+                if (t.State == ThreadState.Blocked && t.Interruptible)
+                {
+                    Futex.Forget(t);
+                    Scheduler.Wake(t, WakeReason.Interrupted);
+                }
+            }
+        }
+
+        /// The calling thread `me` of this process ends; the last one finishes the process.
+        /// Never returns.
+        public void ExitThread(Thread me)
+        {
+            me.Killed = false;
+            if (OnThreadExit != null) OnThreadExit(me);
+            CpuNs += Scheduler.CpuTime(me);
+            LiveThreads--;
+            if (LiveThreads <= 0)
+            {
+                if (Pid == 1) Exit((WaitStatus >> 8) & 0xff);     // pid 1 reports and powers off itself
+                Finish();
+            }
+            Scheduler.ExitCurrent();
+        }
+
+        /// The last thread has gone: files, memory and timers go, children move to pid 1, and
+        /// the process stays a zombie for its parent (or goes at once when the parent ignores
+        /// SIGCHLD).
+        void Finish()
+        {
+            Itimers.StopAll();
+            Files.Release();
+            Memory.Release();
+            ReleaseVforkParent();
+            Process init = Find(1);
+            for (int i = 0; i < _count; i++)
+            {
+                Process c = _all[i];
+                if (c.Parent != this) continue;
+                c.Parent = init;
+                if (c.Zombie) ChildEnded(c);
+            }
+            Zombie = true;
+            Kernel.Fs.PollEvents.Changed();
+            ChildEnded(this);
+        }
+
+        /// A vfork child execs or ends: its parent resumes.
+        public void ReleaseVforkParent()
+        {
+            Thread t = VforkParent;
+            if (t == null) return;
+            VforkParent = null;
+            VforkDone = true;
+            Scheduler.Wake(t, WakeReason.Woken);
+        }
+
+        /// Zombie `c` is there for its parent: SIGCHLD (or its exit signal) and a wake-up of
+        /// the parent's waiters; reaped at once when the parent ignores SIGCHLD or set
+        /// SA_NOCLDWAIT.
+        static void ChildEnded(Process c)
+        {
+            Process p = c.Parent;
+            if (p == null || p.Zombie) { Unregister(c); return; }
+            SigAction chld = p.Actions[Signal.SIGCHLD];
+            bool autoReap = c.ExitSignal == Signal.SIGCHLD && (chld.Handler == 1 || (chld.Flags & SigCodes.SA_NOCLDWAIT) != 0);
+            if (c.ExitSignal != 0)
+            {
+                int st = c.WaitStatus;
+                var info = new SigInfoData { Pid = c.Pid, Code = (st & 0x7f) == 0 ? CLD_EXITED : CLD_KILLED, Status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : st & 0x7f };
+                Signals.Send(p, null, c.ExitSignal, info);
+            }
+            if (autoReap) { p.ChildrenCpuNs += c.CpuNs; Unregister(c); }
+            p.ChildEvents.WakeAll();
+        }
+
+        public const int CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_TRAPPED = 4, CLD_STOPPED = 5, CLD_CONTINUED = 6;
+
+        /// wait4/waitid: takes zombie child `c` away (its pid is free again).
+        public void Reap(Process c)
+        {
+            ChildrenCpuNs += c.CpuNs + c.ChildrenCpuNs;
+            Unregister(c);
         }
     }
 }

@@ -12,6 +12,7 @@ namespace Kernel.Proc
         public int Pid, Uid;       // sender
         public ulong Value;        // sigval for queued/timer signals
         public int TimerId, Overrun;
+        public int Status;         // SIGCHLD: si_status
     }
 
     /// A queued real-time signal (each send is delivered with its own siginfo).
@@ -20,6 +21,11 @@ namespace Kernel.Proc
     /// Signal generation and delivery (Linux x86-64 rt_sigframe layout).
     public static unsafe class Signals
     {
+        /// Tracing hooks (`ukpack run --strace`, installed by Kmain): a signal delivered to a
+        /// handler (signal, si_code, si_addr), and the process killed by one.
+        public static delegate*<int, int, ulong, void> OnDeliver;
+        public static delegate*<int, ulong, bool, void> OnKilled;
+
         const ulong Unblockable = (1UL << (Signal.SIGKILL - 1)) | (1UL << (Signal.SIGSTOP - 1));
 
         public static ulong Bit(int sig) => 1UL << (sig - 1);
@@ -123,7 +129,7 @@ namespace Kernel.Proc
             Send(P, me, Signal.SIGPIPE, new SigInfoData { Pid = P.Pid });
         }
 
-        public static bool HasDeliverable(Thread t) => ((t.PendingSignals | Process.Of(t).PendingSignals) & ~t.SignalMask) != 0;
+        public static bool HasDeliverable(Thread t) => t.Killed || ((t.PendingSignals | Process.Of(t).PendingSignals) & ~t.SignalMask) != 0;
 
         /// A fault signal: synchronous and forced (a blocked or ignored one kills, as on Linux).
         public static void Fault(InterruptFrame* f, int sig, int code, ulong addr)
@@ -142,6 +148,7 @@ namespace Kernel.Proc
         {
             Thread me = Scheduler.Current;
             Process P = Process.Of(me);
+            if (me.Killed) P.ExitThread(me);                        // its process is exiting: never returns
             while (true)
             {
                 ulong ready = (me.PendingSignals | P.PendingSignals) & ~(me.SignalMask & ~Unblockable);
@@ -190,11 +197,13 @@ namespace Kernel.Proc
             if (fault && d.Code > 0) si.Addr = d.Addr;
             else if (d.Code == SigCodes.SI_TIMER) { si.TimerId = d.TimerId; si.Overrun = d.Overrun; si.Value = d.Value; }
             else { si.Pid = d.Pid; si.Uid = d.Uid; si.Value = d.Value; }
+            if (sig == Signal.SIGCHLD && d.Code > 0) si.Status = d.Status;      // CLD_EXITED, CLD_KILLED, ...
             return si;
         }
 
         static bool SetupFrame(InterruptFrame* f, Thread me, int sig, SigInfoData d)
         {
+            if (OnDeliver != null) OnDeliver(sig, d.Code, d.Addr);
             Process P = Process.Of(me);
             SigAction act = P.Actions[sig];
             // The handler becomes the return address: it must be a user address (a kernel or

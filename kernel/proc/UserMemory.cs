@@ -18,16 +18,182 @@ namespace Kernel.Proc
 
         public UserMemory() { Space = AddressSpace.CreateUser(); }
 
+        /// Memory a page of this space may not take: the first program's (init's) is 0, every
+        /// other process leaves InitReserve to it, so a fork bomb's children run out (and are
+        /// killed) before init's own faults do.
+        public ulong Reserve;
+        public const ulong InitReserve = 1UL << 20;
+
+        /// Processes using this memory: a vfork child (CLONE_VM) shares its parent's. The
+        /// last one to let go tears it down.
+        public int Users = 1;
+
+        /// One process lets go of this memory; the last one frees its frames and tables.
+        public void Release()
+        {
+            if (--Users > 0) return;
+            if (Space.IsActive) AddressSpace.Kernel.Activate();   // the kernel half is the same in every space
+            Destroy();
+        }
+
+        /// PTE software bit: the frame is shared copy-on-write with another address space
+        /// (mapped read-only; the first write copies it, or takes it back when no one else
+        /// still maps it).
+        public const ulong Cow = 0x400;
+        const ulong FrameMask = 0x000ffffffffff000;
+
+        /// fork: a copy of this memory for a child. Private pages are shared copy-on-write
+        /// (both sides read-only, PhysicalMemory's owner count), pages a file owns (shared
+        /// mappings, read-only file pages, the vvar page) are mapped again as they are.
+        /// Null when memory ran out (nothing is left allocated).
+        public UserMemory Fork()
+        {
+            if (!PhysicalMemory.KernelHasRoom(8 * 4096)) return null;
+            var c = new UserMemory();
+            c.Reserve = InitReserve;
+            c.BrkStart = BrkStart; c.Brk = Brk; c.MmapBase = MmapBase;
+            for (int i = 0; i < Vmas.Count; i++) c.Vmas.Insert(Vmas[i]);
+            c._maps = new FileMap[_maps.Length];
+            for (int i = 0; i < _mapCount; i++) c._maps[i] = _maps[i];
+            c._mapCount = _mapCount;
+            bool ok = true;
+            for (int i = 0; i < Vmas.Count && ok; i++)
+            {
+                ulong p = Vmas[i].Start, end = Vmas[i].End;
+                if (Vmas[i].Kind == KindSharedAnon)
+                {
+                    ok = ForkShared(c, p, end, Vmas[i].Prot);
+                    continue;
+                }
+                while (p < end)
+                {
+                    ulong* slot = Space.Slot(p, out ulong next);
+                    if (slot == null) { p = next; continue; }
+                    ulong pte = *slot;
+                    if ((pte & AddressSpace.Present) != 0)
+                    {
+                        ulong frame = pte & FrameMask;
+                        if ((pte & Borrowed) != 0) ok = c.Space.Map(p, frame, pte & ~FrameMask);
+                        else if (PhysicalMemory.AddOwner(frame))
+                        {
+                            ulong shared = (pte & ~AddressSpace.Writable) | Cow;
+                            *slot = shared;
+                            ok = c.Space.Map(p, frame, shared & ~FrameMask);
+                            if (!ok) PhysicalMemory.ReleaseOwner(frame);
+                        }
+                        else
+                        {
+                            // Too many sharers for the count: this child gets its own copy now.
+                            ulong copy = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
+                            ok = copy != ulong.MaxValue;
+                            if (ok)
+                            {
+                                Mem.Copy(PhysicalMemory.ToVirtual(copy), PhysicalMemory.ToVirtual(frame), 4096);
+                                ok = c.Space.Map(p, copy, pte & ~FrameMask);
+                                if (!ok) PhysicalMemory.FreeFrames(copy, 1);
+                            }
+                        }
+                        if (!ok) break;
+                    }
+                    p = next;
+                }
+            }
+            Space.FlushAll();
+            if (!ok) { c.Destroy(); return null; }
+            return c;
+        }
+
+        /// A MAP_SHARED anonymous range at fork: every page populated, then the same frames
+        /// mapped into the child.
+        bool ForkShared(UserMemory c, ulong start, ulong end, uint prot)
+        {
+            for (ulong p = start; p < end; p += 4096)
+            {
+                ulong pte = Space.Lookup(p);
+                if ((pte & AddressSpace.Present) == 0)
+                {
+                    ulong frame0 = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+                    if (frame0 == ulong.MaxValue || !Space.Map(p, frame0, PteFlags(prot))) return false;
+                    pte = Space.Lookup(p);
+                }
+                ulong frame = pte & FrameMask;
+                if (!PhysicalMemory.AddOwner(frame)) return false;
+                if (!c.Space.Map(p, frame, pte & ~FrameMask)) { PhysicalMemory.ReleaseOwner(frame); return false; }
+            }
+            return true;
+        }
+
+        /// A write to a copy-on-write page: a private copy, or the frame itself once no other
+        /// space maps it. False when memory ran out (OutOfMemory set).
+        bool BreakCow(ulong page, ulong pte, uint prot)
+        {
+            ulong frame = pte & FrameMask;
+            if (PhysicalMemory.ExtraOwners(frame) == 0) { Space.Protect(page, PteFlags(prot)); return true; }
+            ulong copy = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
+            if (copy == ulong.MaxValue) { OutOfMemory = true; return false; }
+            Mem.Copy(PhysicalMemory.ToVirtual(copy), PhysicalMemory.ToVirtual(frame), 4096);
+            PhysicalMemory.ReleaseOwner(frame);
+            Space.Map(page, copy, PteFlags(prot));
+            Cpu.Invlpg(page);
+            return true;
+        }
+
+        /// Writes a 32-bit value at `addr` of this memory, active or not (CLONE_CHILD_SETTID
+        /// into a forked child): the page is populated or unshared first. False when the
+        /// address is not writable.
+        public bool Poke32(ulong addr, uint value)
+        {
+            if ((addr & 3) != 0 || addr >= AddressSpace.UserLimit) return false;
+            ulong page = addr & ~0xfffUL;
+            ulong pte = Space.Lookup(page);
+            const ulong need = AddressSpace.Present | AddressSpace.Writable | AddressSpace.User;
+            if ((pte & need) != need)
+            {
+                if (!HandleFault(addr, true, false)) return false;
+                pte = Space.Lookup(page);
+                if ((pte & need) != need) return false;
+            }
+            *(uint*)((byte*)PhysicalMemory.ToVirtual(pte & FrameMask) + (addr & 0xfff)) = value;
+            return true;
+        }
+
+        /// Reads [addr, addr+len) of this memory through its page tables, active or not (/proc
+        /// of another process): only pages present and user-readable; false otherwise.
+        public bool Peek(ulong addr, void* dst, ulong len)
+        {
+            byte* d = (byte*)dst;
+            while (len > 0)
+            {
+                if (addr >= AddressSpace.UserLimit) return false;
+                ulong pte = Space.Lookup(addr & ~0xfffUL);
+                if ((pte & (AddressSpace.Present | AddressSpace.User)) != (AddressSpace.Present | AddressSpace.User)) return false;
+                ulong off = addr & 0xfff, n = 4096 - off;
+                if (n > len) n = len;
+                Mem.Copy(d, (byte*)PhysicalMemory.ToVirtual(pte & FrameMask) + off, n);
+                d += n; addr += n; len -= n;
+            }
+            return true;
+        }
+
+        /// The flags a present page keeps across a protection change: its software bits, and
+        /// read-only while it is shared copy-on-write.
+        public static ulong KeepSoftBits(ulong pte, ulong flags)
+        {
+            flags |= pte & (Borrowed | Cow);
+            if ((pte & Cow) != 0) flags &= ~AddressSpace.Writable;
+            return flags;
+        }
+
         static int _nextSpaceId = 1;
         readonly ulong _spaceId = (ulong)_nextSpaceId++;
 
         /// The futex key of user address `uaddr` (at least one futex op has touched it): a
-        /// MAP_SHARED file mapping is keyed by its backing page, so every mapping of that page
-        /// meets on one key; other memory by this address space and the address.
+        /// MAP_SHARED mapping (of a file, or anonymous and shared by fork) is keyed by its
+        /// backing page, so every mapping of that page meets on one key; other memory by this address space and the address.
         public ulong FutexKey(ulong uaddr)
         {
             int i = Vmas.IndexOf(uaddr);
-            if (i >= 0 && Vmas[i].Kind == KindFileShared)
+            if (i >= 0 && (Vmas[i].Kind == KindFileShared || Vmas[i].Kind == KindSharedAnon))
             {
                 ulong pte = Space.Lookup(uaddr & ~0xfffUL);
                 if ((pte & 1) != 0) return (1UL << 63) | (pte & 0x000ffffffffff000UL) | (uaddr & 0xfff);
@@ -38,6 +204,9 @@ namespace Kernel.Proc
         // ---- file mappings: VMAs of kind KindFilePrivate/KindFileShared, with their file and
         // offset in a side table (newest first wins, so a remapped range finds its own).
         public const uint KindFilePrivate = 4, KindFileShared = 5;
+        /// MAP_SHARED|MAP_ANONYMOUS: demand-zero like private memory until a fork, which
+        /// populates it and maps the same frames in both processes (PhysicalMemory's owner count).
+        public const uint KindSharedAnon = 6;
         /// PTE software bit: the frame belongs to a file (or the image), not to this mapping.
         public const ulong Borrowed = 0x200;
         struct FileMap { public ulong Start, End, Offset; public IFileBacking File; }
@@ -97,7 +266,7 @@ namespace Kernel.Proc
                 if (phys == ulong.MaxValue) return false;
                 return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
             }
-            ulong frame = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+            ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             fm.File.ReadKernel((long)off, (byte*)PhysicalMemory.ToVirtual(frame), 4096);
             Space.Map(page, frame, PteFlags(v.Prot));
@@ -107,7 +276,7 @@ namespace Kernel.Proc
         /// Frees the frame of an unmapped PTE unless a file owns it.
         public static void FreeUnmapped(ulong pte, ulong frame)
         {
-            if (frame != ulong.MaxValue && (pte & Borrowed) == 0) PhysicalMemory.FreeFrames(frame, 1);
+            if (frame != ulong.MaxValue && (pte & Borrowed) == 0) PhysicalMemory.ReleaseOwner(frame);
         }
 
         /// PROT_NONE pages stay mapped (keeping their contents) but supervisor-only, so any
@@ -130,10 +299,12 @@ namespace Kernel.Proc
             ref Vma v = ref Vmas[i];
             if (v.Prot == 0 || (write && (v.Prot & ProtWrite) == 0) || (exec && (v.Prot & ProtExec) == 0)) return false;
             ulong page = addr & ~0xfffUL;
-            if ((Space.Lookup(page) & AddressSpace.Present) != 0) return false;   // a real protection fault
+            ulong present = Space.Lookup(page);
+            if ((present & AddressSpace.Present) != 0)
+                return write && (present & Cow) != 0 && BreakCow(page, present, v.Prot);   // else a real protection fault
             if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, ref v);
             // Program pages leave the kernel's reserve alone (page tables come out of it).
-            ulong frame = PhysicalMemory.HasRoom(4096) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
+            ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             Space.Map(page, frame, PteFlags(v.Prot));
             return true;
@@ -161,14 +332,24 @@ namespace Kernel.Proc
         /// Unmaps [start, end): page-table entries go and their frames are freed.
         public void Unmap(ulong start, ulong end)
         {
+            bool active = Space.IsActive;
             for (int i = 0; i < Vmas.Count; i++)
             {
                 ref Vma v = ref Vmas[i];
                 ulong s = v.Start > start ? v.Start : start, e = v.End < end ? v.End : end;
-                for (ulong p = s; p < e; p += 4096)
+                // Page by page where tables exist; a missing table skips its whole range
+                // (an 8 MiB stack with a few pages touched costs a few steps, not 2048).
+                for (ulong p = s; p < e; )
                 {
-                    ulong pte = Space.Lookup(p);
-                    FreeUnmapped(pte, Space.Unmap(p));
+                    ulong* slot = Space.Slot(p, out ulong next);
+                    if (slot != null && (*slot & AddressSpace.Present) != 0)
+                    {
+                        ulong pte = *slot;
+                        *slot = 0;
+                        if (active) Cpu.Invlpg(p);
+                        FreeUnmapped(pte, pte & FrameMask);
+                    }
+                    p = next;
                 }
             }
             Vmas.Remove(start, end);
@@ -209,7 +390,7 @@ namespace Kernel.Proc
             {
                 ulong pte = Space.Lookup(p);
                 if ((pte & AddressSpace.Present) == 0) continue;
-                Space.Protect(p, flags | (pte & Borrowed));
+                Space.Protect(p, KeepSoftBits(pte, flags));
             }
         }
     }

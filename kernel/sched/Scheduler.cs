@@ -196,6 +196,9 @@ namespace Kernel.Sched
             Current = next;
             Gdt.SetKernelStack(next.KernelStackTop);
             *SyscallKernelRsp() = next.KernelStackTop;
+            // Another process's thread: its page tables (kernel threads run on whatever is loaded,
+            // the kernel half being the same everywhere).
+            if (next.Group != null && next.Group.PageRoot != 0 && next.Group.PageRoot != Cpu.ReadCr3()) Cpu.WriteCr3(next.Group.PageRoot);
             if (me.FsBase != next.FsBase) Cpu.Wrmsr(0xC0000100, next.FsBase);
             if (me.GsBase != next.GsBase) Cpu.Wrmsr(0xC0000101, next.GsBase);
             // x87 state is live per thread (entries save only what kernel code clobbers).
@@ -217,6 +220,7 @@ namespace Kernel.Sched
                 if (t.State == ThreadState.Dead && t != Current)
                 {
                     ExitedCpuNs += t.CpuTimeNs;
+                    if (t.Group != null) t.Group.ExitedCpuNs += t.CpuTimeNs;
                     KernelStacks.Free(t.KernelStackTop, ThreadStackPages);
                     Heap.Free(t.FpuArea, 512);
                     continue;
@@ -276,10 +280,12 @@ namespace Kernel.Sched
         /// CPU time of threads that have exited (the process clock keeps counting it).
         public static ulong ExitedCpuNs;
 
+        /// CPU time of the calling thread's process: its threads, live and exited.
         public static ulong ProcessCpuTime()
         {
-            ulong total = ExitedCpuNs;
-            for (int i = 0; i < _count; i++) total += CpuTime(_all[i]);
+            ThreadGroup g = Current.Group;
+            ulong total = g == null ? ExitedCpuNs : g.ExitedCpuNs;
+            for (int i = 0; i < _count; i++) if (_all[i].Group == g) total += CpuTime(_all[i]);
             return total;
         }
 

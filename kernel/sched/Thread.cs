@@ -9,14 +9,22 @@ namespace Kernel.Sched
 
     /// What threads belong to: the process layer's Process derives from it, so the scheduler
     /// knows a thread's owner without knowing what a process is.
-    public abstract class ThreadGroup { }
+    public abstract class ThreadGroup
+    {
+        /// Physical address of the page tables its threads run on (CR3), 0 for none: the
+        /// scheduler switches CR3 when the next thread's group has other tables.
+        public ulong PageRoot;
+        /// CPU time of its threads that have exited and been reaped.
+        public ulong ExitedCpuNs;
+    }
 
     /// A thread of the program: its kernel stack and saved kernel context, its user-visible
     /// identity, and the per-thread parts of signal and TLS state.
     public sealed unsafe class Thread
     {
         public readonly ThreadGroup Group;     // its process (null for a kernel thread)
-        public readonly int Tid;
+        public int Tid;                         // a thread that execs becomes its process's leader (tid = pid)
+        public bool Killed;                     // its process is exiting: the thread ends before it returns to user mode
         public ThreadState State;
         public ulong KernelStackTop;
         public ulong KernelStackBytes = Scheduler.ThreadStackPages * 4096;      // its size below the top

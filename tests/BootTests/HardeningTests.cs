@@ -70,6 +70,53 @@ public class HardeningTests
         }
         """;
 
+    // Forks until memory runs out (twice: the first round's memory must all come back), then
+    // a real fork bomb (every process forks forever) in its own process group, killed after a
+    // while; init must survive it and fork again.
+    const string ForkBombC = """
+        #include <errno.h>
+        #include <signal.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <time.h>
+        #include <unistd.h>
+        #include <sys/wait.h>
+        static pid_t kids[100000];
+        static int round_(const char *name) {
+            int n = 0, e = 0;
+            for (; n < 100000; n++) {
+                pid_t p = fork();
+                if (p < 0) { e = errno; break; }
+                if (p == 0) { for (;;) pause(); }
+                kids[n] = p;
+            }
+            for (int i = 0; i < n; i++) kill(kids[i], SIGKILL);
+            int reaped = 0;
+            while (wait(NULL) > 0) reaped++;
+            printf("%s: %s after %s, reaped %s\n", name, e == ENOMEM || e == EAGAIN ? "ENOMEM/EAGAIN" : strerror(e),
+                   n > 100 ? "many" : "too few", reaped == n ? "all" : "not all");
+            return n;
+        }
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            int a = round_("fork"), b = round_("again");
+            printf("same count: %s\n", b >= a - a / 50 && b <= a + a / 50 ? "yes" : "no");
+            pid_t bomber = fork();
+            if (bomber == 0) { setpgid(0, 0); for (;;) fork(); }
+            setpgid(bomber, bomber);
+            struct timespec ts = { 1, 500000000 };
+            nanosleep(&ts, NULL);
+            kill(-bomber, SIGKILL);
+            while (wait(NULL) > 0 || errno == EINTR) { }
+            pid_t p = fork();
+            if (p == 0) _exit(5);
+            int st = 0;
+            waitpid(p, &st, 0);
+            printf("after the bomb: fork %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 5 ? "ok" : "broken");
+            return 0;
+        }
+        """;
+
     const string UmipC = """
         #include <stdio.h>
         #include <signal.h>
@@ -174,6 +221,15 @@ public class HardeningTests
         var r = Boot(Image(Build("manythreads", ThreadsC, threads: true)), "--mem", "64M");
         NoPanic(r);
         r.OutText.Should().Be("threads: EAGAIN after many\n", r.ToString());
+    }
+
+    [Fact]
+    public void ForkBombGetsEnomemAndInitSurvives()
+    {
+        var r = Boot(Image(Build("forkbomb", ForkBombC)), "--mem", "64M");
+        NoPanic(r);
+        r.OutText.Should().Be("fork: ENOMEM/EAGAIN after many, reaped all\nagain: ENOMEM/EAGAIN after many, reaped all\n" +
+            "same count: yes\nafter the bomb: fork ok\n", r.ToString());
     }
 
     [Fact]

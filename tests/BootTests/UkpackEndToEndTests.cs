@@ -29,6 +29,25 @@ public static class Programs
         }
         """;
 
+    /// <summary>Writes 400 MB of "y" lines; with an argument it ignores SIGPIPE and reports
+    /// the errno of the failed write (EPIPE once the host's reader has gone).</summary>
+    public const string YesC = """
+        #include <errno.h>
+        #include <signal.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            char b[4096];
+            memset(b, 'y', sizeof b);
+            b[sizeof b - 1] = '\n';
+            if (argc > 1) signal(SIGPIPE, SIG_IGN);
+            for (long i = 0; i < 100000; i++)
+                if (write(1, b, sizeof b) < 0) { fprintf(stderr, "write: errno %d\n", errno); return 3; }
+            return 0;
+        }
+        """;
+
     public const string ArgsC = """
         #include <stdio.h>
         extern char **environ;
@@ -121,6 +140,7 @@ public static class Programs
     {
         ["hello"] = new(() => Compile("hello", HelloC)),
         ["cat"] = new(() => Compile("cat", CatC)),
+        ["yes"] = new(() => Compile("yes", YesC)),
         ["args"] = new(() => Compile("args", ArgsC)),
         ["segv"] = new(() => Compile("segv", SegvC)),
         ["gcshort"] = new(() => Compile("gcshort", CollectorPrograms.ShortC)),
@@ -185,11 +205,15 @@ public static class Ukpack
 /// <summary>Programs packed with out/ukpack and run under QEMU through `ukpack run`.</summary>
 public class UkpackRunTests
 {
-    [Fact]
-    public void HelloWorldChannelsAndStatusAreExact()
+    /// Each test of the stdio contract runs over virtio-console (ukpack's default) and over
+    /// the serial fallback (--serial-stdio).
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void HelloWorldChannelsAndStatusAreExact(bool serial)
     {
         var img = Programs.Image("hello");
-        var r = Ukpack.Boot(img);
+        var r = Ukpack.Boot(img, null, serial ? ["--serial-stdio"] : []);
         r.Code.Should().Be(7, r.ToString());
         byte[] expected = [.. "hello, world\nbin:"u8, 0x00, 0xff, 0x80, (byte)'\n'];
         r.Out.Should().Equal(expected, r.ToString());
@@ -207,8 +231,10 @@ public class UkpackRunTests
         r.ErrText.Should().Be("to stderr\n", r.ToString());
     }
 
-    [Fact]
-    public void StdinIsForwardedByteExact()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void StdinIsForwardedByteExact(bool serial)
     {
         var img = Programs.Image("cat");
         // Every byte value, 0xFF runs (the channel's escape byte) and an escape-like pair.
@@ -216,7 +242,7 @@ public class UkpackRunTests
         for (int i = 0; i < 256; i++) input.Add((byte)i);
         input.AddRange([0xff, 0xff, 0xff, 0x04, 0xff, (byte)'\n', 0x04, 0xff]);
         input.AddRange(Encoding.UTF8.GetBytes("the end\n"));
-        var r = Ukpack.Boot(img, input.ToArray());
+        var r = Ukpack.Boot(img, input.ToArray(), serial ? ["--serial-stdio"] : []);
         r.Code.Should().Be(0, r.ToString());
         r.Out.Should().Equal(input, r.ToString());
         r.Err.Should().BeEmpty(r.ToString());
@@ -233,10 +259,46 @@ public class UkpackRunTests
         r.Out.AsSpan().SequenceEqual(input).Should().BeTrue("64 KiB of random bytes come back unchanged");
     }
 
-    [Fact]
-    public void EmptyStdinIsEndOfFile()
+    /// 16 MiB through cat over virtio-console, on virtio-mmio (microvm) and virtio-pci (q35):
+    /// many receive buffers, 0xFF escapes split across them, every transmit buffer in use.
+    [Theory]
+    [InlineData("microvm")]
+    [InlineData("q35")]
+    public void BigStdinThroughCatIsExact(string machine)
     {
-        var r = Ukpack.Boot(Programs.Image("cat"), []);
+        var input = new byte[16 << 20];
+        new Random(11).NextBytes(input);
+        var r = Ukpack.Boot(Programs.Image("cat"), input, "-M", machine);
+        r.Code.Should().Be(0, r.ErrText);
+        r.Out.Length.Should().Be(input.Length, r.ErrText);
+        r.Out.AsSpan().SequenceEqual(input).Should().BeTrue("16 MiB of random bytes come back unchanged");
+        r.Err.Should().BeEmpty(r.ErrText);
+    }
+
+    /// `ukpack run IMG | head -c 5`: the program gets SIGPIPE (status 141) or, ignoring it, EPIPE.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ClosedReaderGivesSigpipeAndEpipe(bool serial)
+    {
+        var img = Programs.Image("yes");
+        string extra = serial ? " --serial-stdio" : "";
+        Host.Result Pipeline(string args) => Host.Run("/bin/bash",
+            ["-c", $"'{Repo.Ukpack}' run '{img}' --timeout 60{extra}{args} | head -c 5; exit ${{PIPESTATUS[0]}}"], null, TimeSpan.FromSeconds(90));
+        var r = Pipeline("");
+        r.Code.Should().Be(141, r.ToString());
+        r.OutText.Should().Be("yyyyy", r.ToString());
+        var i = Pipeline(" -- ignore");
+        i.Code.Should().Be(3, i.ToString());
+        i.ErrText.Should().Be("write: errno 32\n", i.ToString());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EmptyStdinIsEndOfFile(bool serial)
+    {
+        var r = Ukpack.Boot(Programs.Image("cat"), [], serial ? ["--serial-stdio"] : []);
         r.Code.Should().Be(0, r.ToString());
         r.Out.Should().BeEmpty(r.ToString());
         r.Err.Should().BeEmpty(r.ToString());

@@ -61,6 +61,37 @@ public class VirtioBootTests
         File.ReadAllBytes(ro)[^512..].Should().OnlyContain(b => b == 0);
     }
 
+    /// <summary>Without MSI-X (`vectors=0`) a virtio-pci device on pc interrupts through its
+    /// INTx line (level-triggered, possibly shared: three devices on PIIX's links); on q35,
+    /// where only ACPI's _PRT names the line, the device is refused with a log line.</summary>
+    [Fact]
+    public void PciIntxWhenMsixIsAbsent()
+    {
+        var dir = Repo.TempDir();
+        var rw = Disk(dir, "rw.img", "first disk, rw!!"u8.ToArray());
+        var ro = Disk(dir, "ro.img", "second disk, ro."u8.ToArray(), 2 << 20);
+        var args = new List<string>
+        {
+            "-drive", Drive(rw, "vd0", false), "-device", "virtio-blk-pci,disable-legacy=on,vectors=0,drive=vd0",
+            "-drive", Drive(ro, "vd1", true), "-device", "virtio-blk-pci,disable-legacy=on,vectors=0,drive=vd1",
+            "-device", "virtio-rng-pci,disable-legacy=on,vectors=0",
+        };
+        var r = Qemu.Boot("pc", "log=2 test=virtio", extraArgs: args);
+        r.Log.Should().Contain("self-test virtio: PASS", r.ToString());
+        r.Log.Should().NotContain("FAILED", r.ToString());
+        r.Log.Should().Contain("virtio: devices 3", r.ToString());
+        System.Text.RegularExpressions.Regex.Matches(r.Log, @"\(INTx, IRQ \d+\)").Count.Should().Be(3, r.ToString());
+        r.Log.Should().Contain("virtio-blk: vdb sector 0: " + Convert.ToHexStringLower("second disk, ro."u8), r.ToString());
+        r.Log.Should().Contain("virtio-rng: first entropy bytes", r.ToString());
+        r.ExitCode.Should().Be(BootResult.Normal, r.ToString());
+        r.ShouldNotPanic();
+        System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(rw)[^512..][..16]).Should().Be("virtio-selftest!");
+
+        var q = Qemu.Boot("q35", "log=2", extraArgs: ["-device", "virtio-rng-pci,disable-legacy=on,vectors=0"]);
+        q.Log.Should().Contain("no interrupt route; device reset", q.ToString());
+        q.ShouldNotPanic();
+    }
+
     [Theory]
     [InlineData("microvm")]
     [InlineData("pc")]

@@ -62,10 +62,22 @@ public class ChannelTests
         string.Join(' ', a).Should().Be(
             "-M microvm -accel tcg -cpu max -m 512M -smp 1 -nodefaults -no-user-config -display none -no-reboot " +
             "-kernel /abs/x.img -initrd /abs/x.img -append log=1 " +
-            "-chardev socket,id=c1,path=/tmp/d/stdio.sock -serial chardev:c1 " +
-            "-chardev socket,id=c2,path=/tmp/d/stderr.sock -device isa-serial,chardev=c2 " +
+            "-chardev socket,id=c1,path=/tmp/d/stdio.sock -chardev socket,id=c2,path=/tmp/d/stderr.sock " +
+            "-global virtio-mmio.force-legacy=false -device virtio-serial-device,max_ports=3 " +
+            "-device virtserialport,chardev=c1,nr=1 -device virtserialport,chardev=c2,nr=2 " +
             "-chardev socket,id=c3,path=/tmp/d/log.sock -device isa-debugcon,iobase=0xe9,chardev=c3 " +
             "-device isa-debug-exit,iobase=0xf4,iosize=4");
+        QemuRunner.StdioKernelOption(o).Should().Be(" stdio=virtio");
+        // The serial fallback: COM1 carries stdin and stdout, COM2 stderr.
+        var serial = o with { SerialStdio = true };
+        string.Join(' ', QemuRunner.StdioArgs(serial, "/tmp/d")).Should().Be(
+            "-chardev socket,id=c1,path=/tmp/d/stdio.sock -serial chardev:c1 " +
+            "-chardev socket,id=c2,path=/tmp/d/stderr.sock -device isa-serial,chardev=c2");
+        QemuRunner.StdioKernelOption(serial).Should().Be("");
+        string.Join(' ', QemuRunner.StdioArgs(o with { Machine = "q35" }, "/tmp/d")).Should().Be(
+            "-chardev socket,id=c1,path=/tmp/d/stdio.sock -chardev socket,id=c2,path=/tmp/d/stderr.sock " +
+            "-device virtio-serial-pci,disable-legacy=on,max_ports=3 " +
+            "-device virtserialport,chardev=c1,nr=1 -device virtserialport,chardev=c2,nr=2");
         QemuRunner.KernelCommandLine(2, null).Should().Be("log=2");
         QemuRunner.KernelCommandLine(1, ["/app/p", "x"]).Should().Be("log=1 argv=2f6170702f700078" + "00");
     }

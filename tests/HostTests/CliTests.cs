@@ -277,7 +277,8 @@ public class CliTests
         var d = TestUtil.TempDir();
         var img = PvhImage(d, null);
         if (img == null) return;
-        var r = Ukpack("abc\u00e9def\n", 60000, "run", img, "-M", machine, "--timeout", "50");
+        // This stand-in kernel speaks the serial protocol only: the fallback ukpack keeps.
+        var r = Ukpack("abc\u00e9def\n", 60000, "run", img, "-M", machine, "--timeout", "50", "--serial-stdio");
         r.Code.Should().Be(42, r.Err);
         r.Out.Should().Be("stdout-ok\nabc\u00e9def\n", "stdout was [{0}] stderr [{1}]", r.Out, r.Err);  // COM1 (0x3f8) + echoed stdin (é has no FF byte; FF tested in unit tests)
         r.Err.Should().Be("stderr-ok\nukpack: program killed by SIGSEGV at 0x401000\n"); // COM2 (0x2f8) + E log line
@@ -289,7 +290,7 @@ public class CliTests
         var d = TestUtil.TempDir();
         var img = PvhImage(d, "PANIC");
         if (img == null) return;
-        var r = Ukpack("", 60000, "run", img, "--timeout", "50");
+        var r = Ukpack("", 60000, "run", img, "--timeout", "50", "--serial-stdio");
         r.Code.Should().Be(125, r.Err);
         r.Err.Should().Contain("ukpack: kernel panic").And.Contain("panic: test panic");
         // Issue 8.8: shown once (as the error report), not repeated in the panic summary.

@@ -12,6 +12,8 @@ public sealed record BuildOptions
     public IReadOnlyList<string> Env { get; init; } = [];
     public string? Kernel { get; init; }
     public IReadOnlyList<string> Args { get; init; } = [];
+    /// <summary>Extra files and directories (ukpack.json "files"): guest path -> host path.</summary>
+    public IReadOnlyList<(string Guest, string Host)> Files { get; init; } = [];
 }
 
 public static class Builder
@@ -59,6 +61,16 @@ public static class Builder
         return (bytes, elf);
     }
 
+    /// <summary>A host file at `guest`, or a host directory's contents under it (symbolic
+    /// links followed), replacing what the tree had there.</summary>
+    static void AddTree(RootFsBuilder fs, string guest, string host)
+    {
+        if (File.Exists(host)) { fs.AddHostFile(guest, host); return; }
+        if (fs.MkdirP(guest) == null) throw new UkpackException($"files: cannot create {guest} in the root filesystem: not a directory");
+        foreach (var entry in Directory.EnumerateFileSystemEntries(host).OrderBy(e => e, StringComparer.Ordinal))
+            AddTree(fs, guest.TrimEnd('/') + "/" + Path.GetFileName(entry), entry);
+    }
+
     public static int Build(BuildOptions o, ILogger log)
     {
         var (bytes, elf) = LoadProgram(o.App);
@@ -68,7 +80,6 @@ public static class Builder
         // --fs tree has its own interpreter (a complete root filesystem, e.g. debootstrap).
         bool ownInterp = elf.HasInterp() && o.Fs != null &&
             File.Exists(Path.Combine(o.Fs, Encoding.UTF8.GetString(elf.Interp(bytes)).TrimEnd('\0').TrimStart('/')));
-        var libraries = elf.HasInterp() && !ownInterp ? DynamicDeps.Resolve(o.App, bytes, elf) : new List<string>();
 
         // Kernel.
         var kernelPath = o.Kernel ?? DefaultKernelPath();
@@ -114,8 +125,13 @@ public static class Builder
             programPath = "/app/" + Path.GetFileName(appFull);
             fs.AddHostFile(programPath, appFull);
         }
-        foreach (var lib in libraries)
-            if (fs.Find(lib) == null) { fs.AddHostFile(lib, lib); log.LogInformation("packed {Library}", lib); }
+        foreach (var (guest, host) in o.Files) AddTree(fs, guest, host);
+        // Every ELF object's libraries (the program's, and those of modules and plugins in
+        // the tree), resolved as ld.so would; -v says what was added and why.
+        var closure = LibraryClosure.Resolve(programPath, appFull, o.Fs, ownInterp, env, log);
+        foreach (var a in closure.AddedFiles)
+            if (fs.Find(a.GuestPath) == null) fs.AddHostFile(a.GuestPath, a.HostPath);
+        foreach (var w in closure.Warnings) log.LogWarning("{Warning}", w);
         foreach (var w in fs.Warnings) log.LogWarning("{Warning}", w);
         foreach (var (path, contents) in DefaultEtc)
             if (fs.AddFileIfMissing(path, contents)) log.LogInformation("supplied {Path}", path);
@@ -127,6 +143,9 @@ public static class Builder
         ImageWriter.WriteImageFile(output, kernel, argv, env, programPath, fs);
         log.LogInformation("wrote {Output}: program {Program} ({Type}, entry 0x{Entry:x}), {Size} bytes",
             output, programPath, elf.HasInterp() ? "dynamic" : elf.IsPie() ? "static-pie" : "static", elf.Entry, new FileInfo(output).Length);
+        // The system calls the image's code can make, against the kernel's table (one line;
+        // `ukpack check` has the details).
+        Console.Out.WriteLine(SyscallCheck.Analyze(programPath, closure.Objects).Summary());
         return 0;
     }
 }

@@ -41,8 +41,9 @@ public static class Cli
             "  `ukpack APP [options] [-- ARGS...]` is short for `ukpack build APP ...`.");
 
         // ---- build
-        var appArg = new Argument<string>("APP")
+        var appArg = new Argument<string?>("APP")
         {
+            Arity = ArgumentArity.ZeroOrOne,
             Description = "the program: a Linux x86-64 ELF, static, static-PIE or dynamically linked (a dynamic one's " +
                           "interpreter and libraries come from --fs when that tree has the interpreter, else from this machine)",
         };
@@ -52,24 +53,42 @@ public static class Cli
         var envOpt = new Option<string[]>("--env", "-e") { Description = "environment string K=V (repeatable; default PATH=/usr/local/bin:/usr/bin:/bin and HOME=/)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var kernelOpt = new Option<string?>("--kernel") { Description = "kernel ELF (default: kernel.elf beside ukpack)" };
         var bVerbose = new Option<bool>("--verbose", "-v") { Description = "print what is being done" };
-        var build = new Command("build", "build a bootable image from a program and a root filesystem") { appArg, argsArg, fsOpt, outOpt, envOpt, kernelOpt, bVerbose };
+        var bConfig = new Option<string?>("--config") { Description = "configuration file (default ./ukpack.json when APP is not given; docs/ukpack-config.md)" };
+        var build = new Command("build", "build a bootable image from a program and a root filesystem") { appArg, argsArg, fsOpt, outOpt, envOpt, kernelOpt, bVerbose, bConfig };
         build.SetAction(pr =>
         {
             using var lf = MakeLogger(pr.GetValue(bVerbose));
+            var app = pr.GetValue(appArg);
             var o = new BuildOptions
             {
-                App = pr.GetValue(appArg)!,
+                App = app ?? "",
                 Fs = pr.GetValue(fsOpt),
                 Output = pr.GetValue(outOpt),
                 Env = pr.GetValue(envOpt) ?? [],
                 Kernel = pr.GetValue(kernelOpt),
                 Args = pr.GetValue(argsArg) ?? [],
             };
+            if (app == null || pr.GetValue(bConfig) != null)
+            {
+                // Everything from the configuration file; the command line's options win.
+                var cfg = UkpackConfig.Find(pr.GetValue(bConfig))
+                    ?? throw new UkpackException($"no APP given and no {UkpackConfig.DefaultName} here (see `ukpack build --help`)", 2);
+                o = o with
+                {
+                    App = app ?? cfg.Program!,
+                    Fs = o.Fs ?? cfg.Rootfs,
+                    Output = o.Output ?? cfg.ImagePath,
+                    Env = o.Env.Count > 0 ? o.Env : cfg.Env.Count > 0 ? Builder.DefaultEnv.Where(d => !cfg.Env.Any(e => e.Split('=')[0] == d.Split('=')[0])).Concat(cfg.Env).ToList() : [],
+                    Kernel = o.Kernel ?? cfg.Kernel,
+                    Args = o.Args.Count > 0 ? o.Args : cfg.Args,
+                    Files = cfg.Files,
+                };
+            }
             return Builder.Build(o, lf.CreateLogger("ukpack"));
         });
 
         // ---- run
-        var imgArg = new Argument<string>("IMAGE") { Description = "image written by ukpack build" };
+        var imgArg = new Argument<string?>("IMAGE") { Description = "image written by ukpack build (default: the image of ./ukpack.json)", Arity = ArgumentArity.ZeroOrOne };
         var runArgs = new Argument<string[]>("ARGS") { Description = "arguments replacing the image's (after --)", Arity = ArgumentArity.ZeroOrMore };
         var accelOpt = new Option<string>("--accel") { Description = "QEMU accelerator", DefaultValueFactory = _ => "tcg" };
         accelOpt.AcceptOnlyFromAmong("tcg", "kvm");
@@ -84,12 +103,23 @@ public static class Cli
         var gcStressOpt = new Option<int>("--gc-stress") { Description = "collect kernel garbage at every N-th kernel allocation (tests the collector; slow)" };
         var diskOpt = new Option<string[]>("--disk") { Description = "attach a raw file as a virtio-blk disk: FILE or FILE:ro (repeatable; /dev/vda, /dev/vdb, ... in order)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var rngOpt = new Option<bool>("--rng") { Description = "attach a virtio-rng, mixed into getrandom and /dev/urandom with RDRAND" };
+        var serialStdioOpt = new Option<bool>("--serial-stdio") { Description = "carry the program's stdin/stdout/stderr over the serial ports instead of virtio-console (slow; for debugging the fallback)" };
         var publishOpt = new Option<string[]>("--publish", "-p") { Description = "forward a host port to the guest: [IP:]HOSTPORT:GUESTPORT[/udp] (repeatable; the host side binds 127.0.0.1 unless IP is given)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var netOpt = new Option<string?>("--net") { Description = "guest network: user (QEMU's user network, the default with -p), tap=NAME, or none (the default otherwise)" };
         var ipOpt = new Option<string?>("--ip") { Description = "static guest address A.B.C.D[/PREFIX] instead of DHCP" };
         var gatewayOpt = new Option<string?>("--gateway") { Description = "default gateway with --ip" };
         var dnsOpt = new Option<string?>("--dns") { Description = "DNS server with --ip" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt, serialStdioOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt };
+        var straceOpt = new Option<string?>("--strace")
+        {
+            Description = "log every system call the program makes, strace-style (name(args) = result), on stderr, or with " +
+                          "--strace=FILE into FILE; signal deliveries and the exit too",
+        };
+        run.Options.Add(straceOpt);
+        var rEnvOpt = new Option<string[]>("--env", "-e") { Description = "set K=V in the program's environment for this run (repeatable; the image's other variables stay)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        run.Options.Add(rEnvOpt);
+        var rConfig = new Option<string?>("--config") { Description = "configuration file whose image and run settings to use (default ./ukpack.json when IMAGE is not given)" };
+        run.Options.Add(rConfig);
         run.SetAction(pr =>
         {
             bool v = pr.GetValue(verboseOpt);
@@ -109,8 +139,37 @@ public static class Cli
                 GcStress = pr.GetValue(gcStressOpt),
                 Disks = (pr.GetValue(diskOpt) ?? []).Select(DiskSpec.Parse).ToList(),
                 Rng = pr.GetValue(rngOpt),
+                SerialStdio = pr.GetValue(serialStdioOpt),
                 Net = NetSpec.Parse(pr.GetValue(netOpt), pr.GetValue(publishOpt) ?? [], pr.GetValue(ipOpt), pr.GetValue(gatewayOpt), pr.GetValue(dnsOpt)),
             };
+            o = o with { Strace = pr.GetValue(straceOpt), Env = pr.GetValue(rEnvOpt) ?? [] };
+            // `ukpack run -- ARGS` (the image from ukpack.json): the first word after -- is
+            // an argument, not the IMAGE.
+            int dd = Array.IndexOf(RawArgs, "--");
+            if (o.Image != null && dd >= 0 && dd + 1 < RawArgs.Length && RawArgs[dd + 1] == o.Image && !RawArgs[..dd].Contains(o.Image))
+                o = o with { Image = null!, Args = [o.Image, .. o.Args] };
+            if (o.Image == null && pr.GetValue(rConfig) == null && UkpackConfig.Find(null) == null)
+                throw new UkpackException($"no IMAGE given and no {UkpackConfig.DefaultName} here (see `ukpack run --help`)", 2);
+            if (o.Image == null || pr.GetValue(rConfig) != null)
+            {
+                // The configuration's image and settings; options given on the command line win.
+                var cfg = UkpackConfig.Find(pr.GetValue(rConfig))
+                    ?? throw new UkpackException($"no IMAGE given and no {UkpackConfig.DefaultName} here (see `ukpack run --help`)", 2);
+                bool Given(Option opt) => pr.GetResult(opt) is { Implicit: false };
+                o = o with
+                {
+                    Image = o.Image ?? cfg.ImagePath,
+                    Memory = Given(memOpt) ? o.Memory : cfg.Memory ?? o.Memory,
+                    Smp = Given(smpOpt) ? o.Smp : cfg.Cpus ?? o.Smp,
+                    Machine = Given(machineOpt) ? o.Machine : cfg.Machine ?? o.Machine,
+                    Accel = Given(accelOpt) ? o.Accel : cfg.Accel ?? o.Accel,
+                    TimeoutSeconds = o.TimeoutSeconds ?? cfg.Timeout,
+                    LogLevel = o.LogLevel ?? cfg.Log,
+                    Rng = o.Rng || (cfg.Rng ?? false),
+                    Disks = o.Disks.Count > 0 ? o.Disks : cfg.Disks.Select(DiskSpec.Parse).ToList(),
+                };
+                if (!File.Exists(o.Image)) throw new UkpackException($"{o.Image}: no such image (build it first: ukpack build{(pr.GetValue(rConfig) is { } c ? " --config " + c : "")})");
+            }
             if (o.Disks.Count > DiskSpec.Max) throw new UkpackException($"--disk: at most {DiskSpec.Max} disks (vda..vdz)");
             if (o.GcStress < 0) throw new UkpackException("--gc-stress must be 0 or more");
             if (o.Smp < 1) throw new UkpackException("--smp must be at least 1");
@@ -133,7 +192,19 @@ public static class Cli
             return 0;
         });
 
+        // ---- check
+        var chkApp = new Argument<string>("APP") { Description = "the program to check (a Linux x86-64 ELF)" };
+        var chkFs = new Option<string?>("--fs") { Description = "the root filesystem tree it will be packed with (its libraries and modules are checked too)" };
+        var chkStrict = new Option<bool>("--strict") { Description = "exit with status 3 when a missing system call is reachable" };
+        var chkEnv = new Option<string[]>("--env", "-e") { Description = "environment K=V of the image (LD_LIBRARY_PATH is searched)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var chkVerbose = new Option<bool>("--verbose", "-v") { Description = "list every user of every call, unresolved sites, and calls present but unreachable" };
+        var check = new Command("check", "report the system calls a program and its libraries can make, against the kernel's support table")
+            { chkApp, chkFs, chkStrict, chkEnv, chkVerbose };
+        check.SetAction(pr => SyscallCheck.Run(pr.GetValue(chkApp)!, pr.GetValue(chkFs), pr.GetValue(chkStrict), pr.GetValue(chkVerbose),
+            pr.GetValue(chkEnv) ?? [], Console.Out));
+
         root.Subcommands.Add(build);
+        root.Subcommands.Add(check);
         root.Subcommands.Add(run);
         root.Subcommands.Add(inspect);
         root.Subcommands.Add(syscalls);
@@ -149,10 +220,18 @@ public static class Cli
         return ["build", .. args];
     }
 
+    /// <summary>The command line as given (after the shorthand expansion).</summary>
+    static string[] RawArgs = [];
+
     public static int Run(string[] args)
     {
         var root = BuildCommand();
         args = ExpandShorthand(root, args);
+        // `--strace` alone means stderr: --strace=FILE is the only way to name a file, so
+        // `run --strace IMAGE` never takes the image for the file.
+        int ddash = Array.IndexOf(args, "--");
+        for (int i = 0; i < (ddash < 0 ? args.Length : ddash); i++) if (args[i] == "--strace") args[i] = "--strace=-";
+        RawArgs = args;
         var pr = root.Parse(args);
         if (pr.Errors.Count > 0)
         {

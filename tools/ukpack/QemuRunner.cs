@@ -25,6 +25,13 @@ public sealed record RunOptions
     /// <summary>Attach a virtio-rng (the guest's random source mixes it with RDRAND). Off by
     /// default: RDRAND suffices under -cpu max, and each device costs boot time.</summary>
     public bool Rng { get; init; }
+    /// <summary>Carry the program's stdio over the serial ports (the fallback, ~30 KB/s in)
+    /// instead of virtio-console ports.</summary>
+    public bool SerialStdio { get; init; }
+    /// <summary>--strace[=FILE]: the kernel logs every system call; "-" is stderr.</summary>
+    public string? Strace { get; init; }
+    /// <summary>-e K=V: changes to the image's environment for this run.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
     /// <summary>The guest's network (NetOptions.cs): none unless asked for.</summary>
     public NetSpec Net { get; init; } = NetSpec.None;
 }
@@ -77,15 +84,19 @@ public static class QemuRunner
 
     /// <summary>The kernel command line (-append): log=N and, when run-time arguments are
     /// given, argv=HEX (the image's argv[0] followed by them, NUL-terminated, hex).</summary>
-    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0, int gcStress = 0)
+    public static string KernelCommandLine(int logLevel, IReadOnlyList<string>? argvOverride, int ttyMask = 0, int gcStress = 0, bool strace = false,
+        IReadOnlyList<string>? envOverride = null)
     {
         var sb = new StringBuilder($"log={logLevel}");
+        if (strace) sb.Append(" strace=1");
         if (gcStress > 0) sb.Append(" gcstress=").Append(gcStress);
         // Which of our stdin/stdout/stderr are terminals: the program sees the same (isatty,
         // TCGETS), so it behaves as it would if run directly.
         if (ttyMask != 0) sb.Append(" tty=").Append(ttyMask);
         if (argvOverride is { Count: > 0 })
             sb.Append(" argv=").Append(Convert.ToHexStringLower(ImageWriter.StringList(argvOverride)));
+        if (envOverride is { Count: > 0 })
+            sb.Append(" env=").Append(Convert.ToHexStringLower(ImageWriter.StringList(envOverride)));
         return sb.ToString();
     }
 
@@ -107,10 +118,7 @@ public static class QemuRunner
             "-kernel", image,
             "-initrd", image,
             "-append", append,
-            "-chardev", $"socket,id=c1,path={StdioSocket(sockDir)}",
-            "-serial", "chardev:c1",
-            "-chardev", $"socket,id=c2,path={StderrSocket(sockDir)}",
-            "-device", "isa-serial,chardev=c2",
+            .. StdioArgs(o, sockDir),
             "-chardev", $"socket,id=c3,path={LogSocket(sockDir)}",
             "-device", "isa-debugcon,iobase=0xe9,chardev=c3",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
@@ -118,6 +126,33 @@ public static class QemuRunner
             .. o.Net.QemuArgs(o.Machine, o.Disks.Count > 0 || o.Rng),
         ];
     }
+
+    /// <summary>The program's stdio channels: the stdio socket (stdin in, stdout out) and the
+    /// stderr socket, on virtio-console ports 1 and 2 (virtserialport, which holds the guest
+    /// back rather than dropping bytes when the socket is full) or, with SerialStdio, on
+    /// COM1 and COM2. The bytes on each socket are the same either way (docs/image-format.md).</summary>
+    public static List<string> StdioArgs(RunOptions o, string sockDir)
+    {
+        var a = new List<string>
+        {
+            "-chardev", $"socket,id=c1,path={StdioSocket(sockDir)}",
+        };
+        if (o.SerialStdio)
+        {
+            a.AddRange(["-serial", "chardev:c1", "-chardev", $"socket,id=c2,path={StderrSocket(sockDir)}", "-device", "isa-serial,chardev=c2"]);
+            return a;
+        }
+        a.AddRange(["-chardev", $"socket,id=c2,path={StderrSocket(sockDir)}"]);
+        if (o.Machine.StartsWith("microvm", StringComparison.Ordinal))
+            a.AddRange(["-global", "virtio-mmio.force-legacy=false", "-device", "virtio-serial-device,max_ports=3"]);
+        else
+            a.AddRange(["-device", "virtio-serial-pci,disable-legacy=on,max_ports=3"]);
+        a.AddRange(["-device", "virtserialport,chardev=c1,nr=1", "-device", "virtserialport,chardev=c2,nr=2"]);
+        return a;
+    }
+
+    /// <summary>The kernel command-line word that puts stdio on the virtio-console ports.</summary>
+    public static string StdioKernelOption(RunOptions o) => o.SerialStdio ? "" : " stdio=virtio";
 
     /// <summary>The virtio devices, per machine type (docs/virtio.md): virtio-mmio on microvm
     /// (modern, not QEMU's legacy default), virtio-pci on pc and q35 (modern-only).</summary>
@@ -173,7 +208,9 @@ public static class QemuRunner
         }
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
-        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress) + o.Net.KernelArgs();
+        var envOverride = o.Env.Count > 0 ? UkpackConfig.MergeEnv(img.Env, o.Env) : null;
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o) + o.Net.KernelArgs();
+        using var straceOut = StraceWriter.Open(o.Strace);
 
         // 2. Sockets first, so QEMU (the client) loses no output.
         var dir = Directory.CreateTempSubdirectory("ukpack-").FullName;
@@ -219,7 +256,7 @@ public static class QemuRunner
             // away (see Pump), and must not overwrite what others wrote to the same file.
             var stdout = new FdStream(1);
             var stderr = new FdStream(2);
-            var logState = new LogState(o.Verbose);
+            var logState = new LogState(o.Verbose) { Strace = straceOut };
             var relayCts = new CancellationTokenSource();
             Socket? stdioSocket = null;
             void Notify(byte[] sequence)
@@ -396,6 +433,8 @@ public sealed class LogState(bool verbose)
     /// end-of-run summaries: a panic is shown once, with or without -v.
     public IEnumerable<string> UnshownLastLines => _last.Where(l => !l.Shown).Select(l => l.Line);
     public List<string>? Captured { get; set; } // tests: collect what would be printed
+    /// <summary>Where the kernel's strace lines go (`--strace`); dropped when null.</summary>
+    public StraceWriter? Strace { get; set; }
 
     public void Feed(ReadOnlySpan<byte> data)
     {
@@ -429,6 +468,7 @@ public sealed class LogState(bool verbose)
         var line = Encoding.UTF8.GetString(_partial.ToArray());
         _partial.Clear();
         if (KernelLog.TryParseExit(line, out var st)) { ExitStatus = st; return; }
+        if (line.StartsWith(StraceWriter.Prefix, StringComparison.Ordinal)) { Strace?.WriteLine(line[StraceWriter.Prefix.Length..]); return; }
         var (level, msg) = KernelLog.Parse(line);
         _last.Enqueue((line, verbose || level == 'E'));
         while (_last.Count > KeepLines) _last.Dequeue();

@@ -77,7 +77,7 @@ namespace Kernel.Arch
             if (v < 32)
             {
                 if (f->FromUser && UserFaultHandler != null) return UserFaultHandler(f);
-                if (v == 14 && (f->Error & 1) == 0 && DemandPage != null && DemandPage(Cpu.ReadCr2(), (f->Error & 2) != 0)) return f;
+                if (v == 14 && ((f->Error & 1) == 0 || (f->Error & 2) != 0) && DemandPage != null && DemandPage(Cpu.ReadCr2(), (f->Error & 2) != 0)) return f;
                 // A bad user pointer in copy-in/out: #PF when unmapped, #GP when non-canonical.
                 if ((v == 14 || v == 13) && UserCopy.TryFixup(f)) return f;
                 KernelFault(f);

@@ -9,7 +9,13 @@ user_copy_start:
 /* long user_copy(void* dst, const void* src, size_t n) -> 0 or -EFAULT */
     .globl user_copy
 user_copy:
+    /* Eight bytes per iteration, then the tail: under TCG each iteration of a rep string
+       instruction costs about the same whatever its width, so movsq is ~8x faster. */
     movq %rdx, %rcx
+    shrq $3, %rcx
+    rep movsq
+    movq %rdx, %rcx
+    andq $7, %rcx
     rep movsb
     xorl %eax, %eax
     ret

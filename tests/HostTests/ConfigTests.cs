@@ -1,0 +1,69 @@
+using Ukpack;
+
+namespace HostTests;
+
+/// <summary>ukpack.json (tools/ukpack/Config.cs, docs/ukpack-config.md).</summary>
+public class ConfigTests
+{
+    static string Write(string text, string name = "ukpack.json")
+    {
+        var d = TestUtil.TempDir();
+        File.WriteAllText(Path.Combine(d, "prog"), "x");
+        Directory.CreateDirectory(Path.Combine(d, "www"));
+        var f = Path.Combine(d, name);
+        File.WriteAllText(f, text);
+        return f;
+    }
+
+    [Fact]
+    public void AllKeys()
+    {
+        var f = Write("""
+            {
+              // comment
+              "program": "prog",
+              "args": ["a", "b c"],
+              "env": {"LANG": "C.UTF-8", "PATH": "/bin"},
+              "files": {"/srv/www": "www"},
+              "output": "out.img",
+              "memory": "256M", "cpus": 2, "machine": "q35", "accel": "tcg",
+              "rng": true, "timeout": 30, "log": 2,
+            }
+            """);
+        var c = UkpackConfig.Load(f);
+        var dir = Path.GetDirectoryName(f)!;
+        c.Program.Should().Be(Path.Combine(dir, "prog"));
+        c.Args.Should().Equal("a", "b c");
+        c.Env.Should().Equal("LANG=C.UTF-8", "PATH=/bin");
+        c.Files.Should().Equal((Guest: "/srv/www", Host: Path.Combine(dir, "www")));
+        c.ImagePath.Should().Be(Path.Combine(dir, "out.img"));
+        (c.Memory, c.Cpus, c.Machine, c.Accel, c.Rng, c.Timeout, c.Log).Should().Be(("256M", 2, "q35", "tcg", true, 30.0, 2));
+    }
+
+    [Theory]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"progam\": 1\n}", ":3: unknown key \"progam\"")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"cpus\": \"two\"\n}", ":3: \"cpus\" must be an integer")]
+    [InlineData("{\n  \"program\": \"prog\",\n\n  \"memory\": \"lots\"\n}", ":4: \"memory\" must be a size")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"ports\": [\"80:80\"]\n}", ":3: \"ports\": port forwarding is not supported")]
+    [InlineData("{\n  \"program\": \"prog\"\n  \"args\": []\n}", ":3: not valid JSON")]
+    [InlineData("{\n  \"args\": []\n}", ":1: \"program\" is required")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"files\": {\n    \"/a\": \"www\",\n    \"rel\": \"www\"\n  }\n}", ":5: \"files\": \"rel\" must be an absolute path")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"env\": {\"A=B\": \"c\"}\n}", ":3: \"env\": \"A=B\" is not a valid variable name")]
+    [InlineData("[1]", ":1: the configuration must be a JSON object")]
+    public void ErrorsNameTheLine(string text, string expected)
+    {
+        var f = Write(text);
+        var act = () => UkpackConfig.Load(f);
+        act.Should().Throw<UkpackException>().Which.Message.Should().StartWith(f + expected);
+    }
+
+    [Fact]
+    public void RunTimeEnvironmentChangesOneVariable()
+    {
+        UkpackConfig.MergeEnv(["PATH=/bin", "HOME=/"], ["HOME=/root", "NEW=a=b"]).Should().Equal("PATH=/bin", "HOME=/root", "NEW=a=b");
+        var act = () => UkpackConfig.MergeEnv([], ["NOEQUALS"]);
+        act.Should().Throw<UkpackException>().WithMessage("*expected K=V*");
+        QemuRunner.KernelCommandLine(1, null, envOverride: ["A=1"]).Should().Be("log=1 env=" + Convert.ToHexStringLower("A=1\0"u8.ToArray()));
+        QemuRunner.KernelCommandLine(1, null, strace: true).Should().Be("log=1 strace=1");
+    }
+}
