@@ -365,6 +365,7 @@ namespace Kernel.Net
             _acceptHead = c._nextPending;
             if (_acceptHead == null) _acceptTail = null;
             c._nextPending = null;
+            c.PassCred = PassCred;                          // unix_sock_inherit_flags
             _pending--;
             Notify();                                       // connectors waiting for room
             child = c;
@@ -450,17 +451,18 @@ namespace Kernel.Net
             _sndUsed += p.Charge;
         }
 
-        /// sock_alloc_send_pskb's wait: until the send buffer has room.
+        /// sock_alloc_send_pskb's checks and wait: a pending error, then EPIPE after
+        /// SHUT_WR, then room in the send buffer.
         Errno WaitSendRoom(ulong deadline)
         {
-            while (_sndUsed >= SndBuf)
+            while (true)
             {
                 if (PendingError != 0) return TakeError();
                 if ((_shutdown & SendShutdown) != 0) return Errno.EPIPE;
+                if (_sndUsed < SndBuf) return 0;
                 Errno e = WaitFor(deadline);
                 if (e != 0) return e;
             }
-            return 0;
         }
 
         // ---- send
@@ -532,13 +534,8 @@ namespace Kernel.Net
             if (len > SndBuf - 32) return Errno.EMSGSIZE;
             if (len > MaxDatagram) return Errno.ENOBUFS;       // beyond what Linux can allocate as one skb
             ulong deadline = SendDeadline(m.Flags);
-            // sock_alloc_send_pskb: our send buffer first.
-            while (_sndUsed >= SndBuf || (_shutdown & SendShutdown) != 0)
-            {
-                if (PendingError != 0) return TakeError();
-                if ((_shutdown & SendShutdown) != 0) return Errno.EPIPE;
-                if ((e = WaitFor(deadline)) != 0) return e;
-            }
+            // sock_alloc_send_pskb: a pending error, SHUT_WR, then our send buffer.
+            if ((e = WaitSendRoom(deadline)) != 0) return e;
             UnixPacket p = MakePacket(ref m, (int)len, out e);
             if (p == null) return e;
             while (true)
@@ -628,12 +625,13 @@ namespace Kernel.Net
             UnixPacket p;
             while (true)
             {
+                // A pending error comes first, even with data queued (__skb_try_recv_datagram).
+                if (PendingError != 0) return TakeError();
                 // With a peek offset, whole datagrams before it are passed over.
                 skip = peek && _peekOff >= 0 ? _peekOff : 0;
                 p = _head;
                 while (p != null && skip >= p.Unread && (p.Unread > 0 || skip > 0)) { skip -= p.Unread; p = p.Next; }
                 if (p != null) break;
-                if (PendingError != 0) return TakeError();
                 if ((_shutdown & RcvShutdown) != 0) return 0;
                 if (ConnectionBased && _state != State.Connected) return Errno.ENOTCONN;
                 Errno e = WaitFor(deadline);

@@ -306,7 +306,7 @@ namespace Kernel.Syscalls
                     {
                         int fd = rd.Data[i * 4] | rd.Data[i * 4 + 1] << 8 | rd.Data[i * 4 + 2] << 16 | rd.Data[i * 4 + 3] << 24;
                         OpenFile f = Files.Get(fd);
-                        if (f == null || f.IsPath) { Release(files, nfiles); return Errno.EBADF; }
+                        if (f == null) { Release(files, nfiles); return Errno.EBADF; }      // O_PATH files pass too (fget_raw)
                         f.AddRef();
                         files[nfiles++] = f;
                     }

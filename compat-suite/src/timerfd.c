@@ -144,5 +144,19 @@ int main(void)
     fstat(b, &st);
     printf("fstat mode %o\n", st.st_mode);
     close(ep); close(b); close(t); close(rt); close(bt); close(nf);
+
+    /* the _ALARM clocks need CAP_WAKE_ALARM (root has it; dropped last, as it stays dropped) */
+    int al = timerfd_create(CLOCK_BOOTTIME_ALARM, 0);
+    CHECK("BOOTTIME_ALARM as root", al >= 0);
+    struct { uint32_t version; int pid; } h = {0x20080522, 0};
+    struct { uint32_t effective, permitted, inheritable; } d[2];
+    syscall(SYS_capget, &h, d);
+    d[1].effective &= ~(1u << (35 - 32));                  /* CAP_WAKE_ALARM */
+    EXPECT_OK("drop CAP_WAKE_ALARM", syscall(SYS_capset, &h, d));
+    EXPECT_ERR("REALTIME_ALARM without it", timerfd_create(CLOCK_REALTIME_ALARM, 0), EPERM);
+    EXPECT_ERR("BOOTTIME_ALARM without it", timerfd_create(CLOCK_BOOTTIME_ALARM, 0), EPERM);
+    n = its(10, 0, 0, 0);
+    EXPECT_ERR("settime of an alarm timer without it", timerfd_settime(al, 0, &n, NULL), EPERM);
+    EXPECT_OK("MONOTONIC still fine", timerfd_create(CLOCK_MONOTONIC, 0));
     return finish();
 }

@@ -121,6 +121,23 @@ int main(void)
     EXPECT_ERR("connect to missing name", connect(anon, (struct sockaddr *)&(struct sockaddr_un){AF_UNIX, "/nonexistent/x"}, sizeof(struct sockaddr_un)), ENOENT);
     EXPECT_ERR("connect short address", connect(anon, (struct sockaddr *)&a, 1), EINVAL);
 
+    /* reconnecting elsewhere drops our queue; a peer connected back to us learns it first */
+    {
+        struct sockaddr_un x, y, z;
+        socklen_t xl = mkpath(&x, "x"), yl = mkpath(&y, "y"), zl = mkpath(&z, "z");
+        int sx = socket(AF_UNIX, SOCK_DGRAM, 0), sy = socket(AF_UNIX, SOCK_DGRAM, 0), sz2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+        bind(sx, (struct sockaddr *)&x, xl); bind(sy, (struct sockaddr *)&y, yl); bind(sz2, (struct sockaddr *)&z, zl);
+        connect(sx, (struct sockaddr *)&y, yl); connect(sy, (struct sockaddr *)&x, xl);
+        send(sx, "1", 1, 0);
+        send(sy, "2", 1, 0);
+        EXPECT_OK("y reconnects to z", connect(sy, (struct sockaddr *)&z, zl));
+        EXPECT_ERR("x: the reset comes before its queued datagram", recv(sx, buf, sizeof buf, MSG_DONTWAIT), ECONNRESET);
+        EXPECT_ERR("x: then the datagram", recv(sx, buf, sizeof buf, MSG_DONTWAIT), 0);
+        EXPECT_ERR("y: its queue was dropped", recv(sy, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
+        close(sx); close(sy); close(sz2);
+        unlink(x.sun_path); unlink(y.sun_path); unlink(z.sun_path);
+    }
+
     /* a receiver that is not connected back has a queue limit */
     int lim = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     struct sockaddr_un l;

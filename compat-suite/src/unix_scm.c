@@ -171,6 +171,14 @@ int main(void)
     EXPECT_ERR("queued file released on close", write(p[1], "x", 1), EPIPE);
     close(p[1]);
 
+    /* an O_PATH descriptor passes too */
+    int op = open("/tmp", O_PATH);
+    EXPECT_ERR("send an O_PATH descriptor", send_fds(sv[0], "O", 1, &op, 1), 0);
+    EXPECT_ERR("receive it", recv_fds(sv[1], buf, sizeof buf, fds, &n, 256, 0, &mf), 0);
+    CHECK("still O_PATH", n == 1 && (fcntl(fds[0], F_GETFL) & O_PATH) != 0);
+    if (n == 1) close(fds[0]);
+    close(op);
+
     /* errors in control data */
     int bad = 999;
     EXPECT_ERR("SCM_RIGHTS bad fd", send_fds(sv[0], "e", 1, &bad, 1), EBADF);

@@ -367,6 +367,19 @@ static void named(void)
     fcntl(srv, F_SETFL, O_NONBLOCK);
     EXPECT_ERR("accept empty nonblocking", accept(srv, NULL, NULL), EAGAIN);
 
+    /* a connection made while the listener has SO_PASSCRED inherits it */
+    int on = 1;
+    setsockopt(srv, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+    fcntl(srv, F_SETFL, 0);
+    int clp = socket(AF_UNIX, SOCK_STREAM, 0);
+    EXPECT_OK("connect to a SO_PASSCRED listener", connect(clp, (struct sockaddr *)&a, al));
+    int cp = accept(srv, NULL, NULL);
+    v = 0;
+    getsockopt(cp, SOL_SOCKET, SO_PASSCRED, &v, &vl);
+    printf("accepted socket inherits SO_PASSCRED: %d\n", v);
+    close(cp); close(clp);
+    fcntl(srv, F_SETFL, O_NONBLOCK);
+
     /* the accepted side closing resets nothing when nothing is unread */
     close(c);
     EXPECT_ERR("client reads EOF", read(cl, buf, sizeof buf), 0);
@@ -451,6 +464,27 @@ static void seqpacket(void)
     printf("seqpacket poll after close: %s\n", pollbits(pollone(sv[1])));
     EXPECT_ERR("seqpacket EOF", read(sv[1], buf, sizeof buf), 0);
     close(sv[1]);
+
+    /* a seqpacket peer closing with our data unread: the reset is taken by the next send or
+     * receive, before queued records; then EPIPE without SIGPIPE, and EOF */
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    write(sv[0], "mine", 4);
+    write(sv[1], "unread", 6);
+    close(sv[1]);
+    sigpipes = 0;
+    EXPECT_ERR("seqpacket write: the reset", write(sv[0], "x", 1), ECONNRESET);
+    EXPECT_ERR("seqpacket write again", write(sv[0], "x", 1), EPIPE);
+    printf("sigpipes: %d\n", sigpipes);
+    EXPECT_ERR("seqpacket: the queued record", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 0);
+    EXPECT_ERR("seqpacket: then EOF", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 0);
+    close(sv[0]);
+    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+    write(sv[0], "mine", 4);
+    write(sv[1], "unread", 6);
+    close(sv[1]);
+    EXPECT_ERR("seqpacket recv: the reset before the queued record", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), ECONNRESET);
+    EXPECT_ERR("seqpacket recv: then the record", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 0);
+    close(sv[0]);
 
     int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     EXPECT_ERR("seqpacket send unconnected", send(s, "x", 1, MSG_NOSIGNAL), ENOTCONN);
