@@ -74,12 +74,14 @@ namespace Kernel
             Cpu.EnableInterrupts();
             ulong ticks = Timer.Ticks;
             // Over 25 ticks, so that late ticks QEMU delivers back to back on a busy host
-            // average out: the elapsed time must be within a factor of two of 25 periods.
+            // average out. Ticks cannot come much faster than the period (the lower bound
+            // catches a timer calibrated too fast); a host that deschedules QEMU drops periods
+            // (TCG does not replay them all), so the upper bound only catches a gross error.
             while (Timer.Ticks < ticks + 25) Cpu.Halt();
             Cpu.DisableInterrupts();
             ulong dt = Clock.MonotonicNs() - t0;
             ulong expect = 25 * 1000000000UL / Timer.Hz;
-            ok &= Check(dt >= expect / 2 && dt <= expect * 2, "25 timer ticks take about 25 periods");
+            ok &= Check(dt >= expect / 2 && dt <= expect * 10, "25 timer ticks take about 25 periods");
             // Calls through an interface the compiler cannot devirtualise: the receiver's type
             // depends on the timer.
             IThing[] things = { new Thing(), new OtherThing(), new ThirdThing(), new FourthThing() };

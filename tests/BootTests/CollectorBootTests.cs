@@ -88,8 +88,8 @@ public class CollectorBootTests
         var r = Ukpack.Boot(Programs.Image("churn"), null, "-v", "--log", "3", "--", "1", "1024");
         r.Code.Should().Be(0, r.ToString());
         var lines = r.OutText.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        lines.Where(l => l.StartsWith("churn ")).Should().HaveCount(8, r.ToString());
-        lines.Where(l => l.StartsWith("churn_") && l.Contains("_growth_kib ")).Should().HaveCount(8, r.ToString());
+        lines.Where(l => l.StartsWith("churn ")).Should().HaveCount(10, r.ToString());
+        lines.Where(l => l.StartsWith("churn_") && l.Contains("_growth_kib ")).Should().HaveCount(10, r.ToString());
         r.ErrText.Should().MatchRegex(@"gc #\d+: pause", "the collector ran during the churn\n{0}", r);
         r.ErrText.Should().MatchRegex(@"managed heap \d+ KiB in \d+ pages; [1-9]\d* collections", r.ToString());
     }
