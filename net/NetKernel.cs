@@ -166,6 +166,26 @@ namespace Kernel.Net
             return parts == 4 ? a : 0;
         }
 
+        /// Before the VM powers off at the program's exit: gives eth0 up to 2 s to send the
+        /// frames still queued and TCP connections to get their data acknowledged (Linux
+        /// would go on sending for the orphaned sockets; a powered-off VM cannot). Must run
+        /// on a thread that may block.
+        public static void DrainBeforeExit()
+        {
+            if (Stack == null || Eth == null || _dev == null || Scheduler.Current == null) return;
+            ulong deadline = Clock.MonotonicNs() + 2_000_000_000UL;
+            while (Clock.MonotonicNs() < deadline)
+            {
+                bool pending = _link.Backlog || _dev.Transmitting;
+                for (TcpConnection c = Stack.TcpList; c != null && !pending; c = c.AllNext)
+                    pending = c.RemoteAddr >> 24 != 127 && !Stack.IsLocal(c.RemoteAddr) && c.Synchronized
+                        && c.State != TcpState.TimeWait && c.SndMax != c.SndUna;
+                if (!pending) return;
+                Kick();
+                Scheduler.Block(Clock.MonotonicNs() + 5_000_000, false);
+            }
+        }
+
         static ulong _dumpAt;
 
         /// log=3: each TCP connection's state once a second (debugging stalls).

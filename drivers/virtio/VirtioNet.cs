@@ -127,6 +127,9 @@ namespace Kernel.Drivers
 
         public bool FrameWaiting => _readyCount > 0;
 
+        /// Whether frames are still in the transmit ring (the device has not used them).
+        public bool Transmitting { get { for (int i = 0; i < TxBuffers; i++) if (_txBusy[i]) return true; return false; } }
+
         /// Blocks until a frame is waiting.
         public void WaitForFrame() { while (_readyCount == 0) _wait.Wait(); }
 

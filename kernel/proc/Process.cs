@@ -177,6 +177,7 @@ namespace Kernel.Proc
                 w.Udec(Runtime.Collector.TotalPauseNs / 1000); w.Str(" us");
                 Log.End(ref w);
             }
+            Net.NetKernel.DrainBeforeExit();
             ReportAndPowerOff(status);
         }
 
