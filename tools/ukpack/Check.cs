@@ -96,6 +96,25 @@ public sealed class SyscallCheck
         return c;
     }
 
+    /// <summary>The program, its interpreter and what they load (DT_NEEDED), without the
+    /// modules of the tree that only dlopen would load.</summary>
+    public static SortedDictionary<string, string> LoadClosure(string programGuest, IReadOnlyDictionary<string, string> objects)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var g in objects.Keys) byName.TryAdd(Path.GetFileName(g), g);
+        var queue = new Queue<string>([programGuest]);
+        while (queue.Count > 0)
+        {
+            var g = queue.Dequeue();
+            if (!objects.TryGetValue(g, out var h) || !result.TryAdd(g, h)) continue;
+            if (ElfObject.Load(h) is not { } e) continue;
+            if (e.Interp is { } ip && objects.ContainsKey(ip)) queue.Enqueue(ip);
+            foreach (var n in e.Needed) if (byName.TryGetValue(n, out var dep)) queue.Enqueue(dep);
+        }
+        return result;
+    }
+
     void Load(string programGuest, IReadOnlyDictionary<string, string> objects)
     {
         var all = new Dictionary<string, ElfObject>(StringComparer.Ordinal);
