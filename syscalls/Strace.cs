@@ -25,22 +25,22 @@ namespace Kernel.Syscalls
         //   B buffer written by the program (length: next argument)
         //   W buffer filled by the call (length: the result)   F open flags   o octal mode
         //   P mmap prot        M mmap flags         S signal    T struct stat (summarised after success)
-        //   h sigprocmask how  c clock id
+        //   h sigprocmask how  c clock id         p int[2] of fds (after success)   t struct timespec
         // A result letter after '>' : x hex (mmap, brk), else decimal.
         static string FormatOf(int nr) => nr switch
         {
             0 => "fWu", 1 => "fBu", 2 => "sFo", 3 => "f", 4 => "sT", 5 => "fT", 6 => "sT", 7 => "xud", 8 => "fdd",
             9 => "xuPMfx>x", 10 => "xuP", 11 => "xu", 12 => "x>x", 13 => "Sxxu", 14 => "hxxu", 15 => "", 16 => "fxx",
-            17 => "fWud", 18 => "fBud", 19 => "fxu", 20 => "fxu", 21 => "so", 22 => "x", 23 => "dxxxx", 24 => "",
-            25 => "xuuMx>x", 28 => "xud", 32 => "f", 33 => "ff", 35 => "xx", 39 => "", 56 => "xxxxx", 57 => "", 58 => "",
+            17 => "fWud", 18 => "fBud", 19 => "fxu", 20 => "fxu", 21 => "so", 22 => "p", 23 => "dxxxx", 24 => "",
+            25 => "xuuMx>x", 28 => "xud", 32 => "f", 33 => "ff", 35 => "tx", 39 => "", 56 => "xxxxx", 57 => "", 58 => "",
             59 => "sxx", 60 => "d", 61 => "dxdx", 62 => "dS", 63 => "x", 72 => "fdx", 73 => "fd", 74 => "f", 75 => "f", 76 => "sd",
             77 => "fd", 78 => "fxu", 79 => "xu", 80 => "s", 81 => "f", 82 => "ss", 83 => "so", 84 => "s", 85 => "so",
             86 => "ss", 87 => "s", 88 => "ss", 89 => "sxu", 90 => "so", 91 => "fo", 95 => "o", 96 => "xx", 97 => "dx", 102 => "",
             104 => "", 107 => "", 108 => "", 110 => "", 131 => "xx", 137 => "sx", 138 => "fx", 158 => "dx", 186 => "",
-            200 => "dS", 201 => "x", 202 => "xddxxd", 217 => "fxu", 218 => "x", 228 => "cx", 229 => "cx", 230 => "cdxx",
+            200 => "dS", 201 => "x", 202 => "xddxxd", 217 => "fxu", 218 => "x", 228 => "ct", 229 => "cx", 230 => "cdxx",
             231 => "d", 232 => "fxdd", 233 => "fdfx", 234 => "ddS", 257 => "fsFo", 258 => "fso", 262 => "fsTx", 263 => "fsx",
             264 => "fsfs", 265 => "fsfsx", 266 => "sfs", 267 => "fsxu", 268 => "fso", 269 => "fso", 270 => "dxxxxx", 271 => "xuxxu",
-            273 => "xu", 281 => "fxddxu", 284 => "ud", 290 => "ud", 291 => "d", 292 => "ffx", 293 => "xF", 302 => "ddxx",
+            273 => "xu", 281 => "fxddxu", 284 => "ud", 290 => "ud", 291 => "d", 292 => "ffx", 293 => "pF", 302 => "ddxx",
             316 => "fsfsx", 318 => "xux", 319 => "sx", 332 => "fsxxx", 334 => "xudx", 435 => "xu", 439 => "fsox",
             _ => null,
         };
@@ -113,6 +113,8 @@ namespace Kernel.Syscalls
                 case 'h': w.Str(v == 0 ? "SIG_BLOCK" : v == 1 ? "SIG_UNBLOCK" : v == 2 ? "SIG_SETMASK" : "?"); break;
                 case 'c': Clock(ref w, (int)v); break;
                 case 'T': if (ok && result == 0) Stat(ref w, v); else w.Hex(v); break;
+                case 'p': if (ok && result == 0) Pipe(ref w, v); else w.Hex(v); break;
+                case 't': if (ok && result == 0) Timespec(ref w, v); else w.Hex(v); break;
                 default: w.Hex(v); break;
             }
         }
@@ -269,6 +271,23 @@ namespace Kernel.Syscalls
                   t == 0x6000 ? "S_IFBLK" : t == 0x1000 ? "S_IFIFO" : t == 0xc000 ? "S_IFSOCK" : "0");
             w.Str("|0"); Octal(ref w, mode & 0xfff);
             w.Str(", st_size="); w.Dec(size); w.Str(", ...}");
+        }
+
+        static void Pipe(ref LineWriter w, ulong addr)
+        {
+            Span<byte> fds = stackalloc byte[8];
+            if (!UserPtr.AccessOk(addr, 8) || new UserPtr(addr).CopyIn(fds) != 0) { w.Hex(addr); return; }
+            w.Byte((byte)'['); w.Dec(fds[0] | fds[1] << 8 | fds[2] << 16 | fds[3] << 24); w.Str(", ");
+            w.Dec(fds[4] | fds[5] << 8 | fds[6] << 16 | fds[7] << 24); w.Byte((byte)']');
+        }
+
+        static void Timespec(ref LineWriter w, ulong addr)
+        {
+            Span<byte> ts = stackalloc byte[16];
+            if (!UserPtr.AccessOk(addr, 16) || new UserPtr(addr).CopyIn(ts) != 0) { w.Hex(addr); return; }
+            long sec = 0, nsec = 0;
+            for (int i = 7; i >= 0; i--) { sec = sec << 8 | ts[i]; nsec = nsec << 8 | ts[8 + i]; }
+            w.Str("{tv_sec="); w.Dec(sec); w.Str(", tv_nsec="); w.Dec(nsec); w.Byte((byte)'}');
         }
 
         static void Error(ref LineWriter w, int e)

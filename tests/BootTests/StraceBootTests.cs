@@ -7,6 +7,7 @@ namespace BootTests;
 public class StraceBootTests
 {
     const string TracedC = """
+        #define _GNU_SOURCE
         #include <fcntl.h>
         #include <signal.h>
         #include <string.h>
@@ -15,6 +16,8 @@ public class StraceBootTests
         static void on_usr1(int s) { (void)s; write(2, "handled\n", 8); }
         int main(void) {
             openat(AT_FDCWD, "/no/such/file", O_RDONLY | O_CLOEXEC);
+            int fds[2];
+            if (pipe2(fds, O_CLOEXEC) != 0) return 1;
             write(1, "hi\n", 3);
             void *p = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p == MAP_FAILED) return 1;
@@ -37,6 +40,7 @@ public class StraceBootTests
     {
         trace.Should().MatchRegex(@"(?m)^openat\(AT_FDCWD, ""/no/such/file"", O_RDONLY\|(O_LARGEFILE\|)?O_CLOEXEC(, 0+)?\) = -1 ENOENT \(No such file or directory\)$");
         trace.Should().Contain("write(1, \"hi\\n\", 3) = 3\n");
+        trace.Should().Contain("pipe2([3, 4], O_RDONLY|O_CLOEXEC) = 0\n");
         trace.Should().MatchRegex(@"(?m)^mmap\(0x0, 4096, PROT_READ\|PROT_WRITE, MAP_PRIVATE\|MAP_ANONYMOUS, -1, 0x0\) = 0x[0-9a-f]+$");
         trace.Should().MatchRegex(@"(?m)^rt_sigaction\(SIGUSR1, 0x[0-9a-f]+, 0x[0-9a-f]+, 8\) = 0$");
         trace.Should().Contain("--- SIGUSR1 {si_signo=SIGUSR1");

@@ -229,7 +229,7 @@ public class CliTests
         var d = TestUtil.TempDir();
         var img = Path.Combine(d, "p.img");
         Ukpack("build", TestUtil.StaticBinary, "-o", img, "--kernel", FakeKernel(d)).Code.Should().Be(0);
-        OneErrorLine(Ukpack("run", img, "--qemu", "/nonexistent/qemu-system-x86_64"), 1, "apt install qemu-system-x86");
+        OneErrorLine(Ukpack("run", img, "--qemu", "/nonexistent/qemu-system-x86_64"), 1, "apt-get install qemu-system-x86");
     }
 
     [Fact]

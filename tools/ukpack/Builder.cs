@@ -71,6 +71,10 @@ public static class Builder
             AddTree(fs, guest.TrimEnd('/') + "/" + Path.GetFileName(entry), entry);
     }
 
+    /// <summary>Above this many ELF objects in the image, the build's check summary covers the
+    /// program's load closure only (`ukpack check` still does all).</summary>
+    public const int MaxCheckedObjects = 300;
+
     public static int Build(BuildOptions o, ILogger log)
     {
         var (bytes, elf) = LoadProgram(o.App);
@@ -145,7 +149,20 @@ public static class Builder
             output, programPath, elf.HasInterp() ? "dynamic" : elf.IsPie() ? "static-pie" : "static", elf.Entry, new FileInfo(output).Length);
         // The system calls the image's code can make, against the kernel's table (one line;
         // `ukpack check` has the details).
-        Console.Out.WriteLine(SyscallCheck.Analyze(programPath, closure.Objects).Summary());
+        // A tree with very many libraries (a whole distribution root) would make every build
+        // slow: then only the program's own load closure is checked here.
+        try
+        {
+            var objects = closure.Objects.Count <= MaxCheckedObjects ? closure.Objects
+                : SyscallCheck.LoadClosure(programPath, closure.Objects);
+            var summary = SyscallCheck.Analyze(programPath, objects).Summary();
+            if (objects.Count < closure.Objects.Count) summary += $" (the program's libraries only: the tree has {closure.Objects.Count} ELF objects)";
+            Console.Out.WriteLine(summary);
+        }
+        catch (Exception e) when (e is not UkpackException)
+        {
+            log.LogWarning("check: could not analyze {Program}: {Message}", programPath, e.Message);
+        }
         return 0;
     }
 }

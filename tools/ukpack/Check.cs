@@ -39,7 +39,11 @@ public sealed class SyscallCheck
     public long InstructionsDecoded { get; private set; }
 
     static readonly Register[] ArgRegs = [Register.RDI, Register.RSI, Register.RDX, Register.RCX, Register.R8, Register.R9];
-    static bool CallerSaved(Register r) => r is Register.RAX or Register.RCX or Register.RDX or Register.RSI or Register.RDI
+    /// <summary>Go's register ABI (ABIInternal): integer arguments in these, in order. Its
+    /// syscall wrappers take the number first, in rax.</summary>
+    static readonly Register[] GoArgRegs = [Register.RAX, Register.RBX, Register.RCX, Register.RDI, Register.RSI, Register.R8, Register.R9, Register.R10, Register.R11];
+    static Register[] ArgRegsOf(Obj o) => o.Go ? GoArgRegs : ArgRegs;
+    static bool CallerSaved(Obj o, Register r) => o.Go || r is Register.RAX or Register.RCX or Register.RDX or Register.RSI or Register.RDI
         or Register.R8 or Register.R9 or Register.R10 or Register.R11;
 
     sealed class Obj
@@ -48,6 +52,7 @@ public sealed class SyscallCheck
         public required string File;
         public required ElfObject Elf;
         public bool Dlopen;
+        public bool Go;                                // built by the Go toolchain (its register ABI)
         public Instruction[] Ins = [];
         public ulong[] Ip = [];
         public ulong[] Starts = [];                   // function starts, sorted
@@ -96,6 +101,25 @@ public sealed class SyscallCheck
         return c;
     }
 
+    /// <summary>The program, its interpreter and what they load (DT_NEEDED), without the
+    /// modules of the tree that only dlopen would load.</summary>
+    public static SortedDictionary<string, string> LoadClosure(string programGuest, IReadOnlyDictionary<string, string> objects)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var g in objects.Keys) byName.TryAdd(Path.GetFileName(g), g);
+        var queue = new Queue<string>([programGuest]);
+        while (queue.Count > 0)
+        {
+            var g = queue.Dequeue();
+            if (!objects.TryGetValue(g, out var h) || !result.TryAdd(g, h)) continue;
+            if (ElfObject.Load(h) is not { } e) continue;
+            if (e.Interp is { } ip && objects.ContainsKey(ip)) queue.Enqueue(ip);
+            foreach (var n in e.Needed) if (byName.TryGetValue(n, out var dep)) queue.Enqueue(dep);
+        }
+        return result;
+    }
+
     void Load(string programGuest, IReadOnlyDictionary<string, string> objects)
     {
         var all = new Dictionary<string, ElfObject>(StringComparer.Ordinal);
@@ -130,6 +154,7 @@ public sealed class SyscallCheck
     void Decode(Obj o)
     {
         var e = o.Elf;
+        o.Go = e.Sections.Any(s => s.Name is ".go.buildinfo" or ".gopclntab" or ".note.go.buildid");
         var execSections = e.Sections.Where(s => (s.Flags & ElfObject.SHF_EXECINSTR) != 0 && s.Type == 1 && s.Size > 0).ToList();
         var regions = execSections.Count > 0
             ? execSections.Select(s => (s.Addr, s.Offset, s.Size, s.Name)).ToList()
@@ -259,7 +284,7 @@ public sealed class SyscallCheck
                     if (o.FuncOf(o.Ip[j]) == f && seen.Add((j, reg))) Walk(o, j, reg, acc, seen, ref budget);
             if (i < 0 || o.Ip[i] < f || o.FuncOf(o.Ip[i]) != f)
             {
-                int k = Array.IndexOf(ArgRegs, reg);
+                int k = Array.IndexOf(ArgRegsOf(o), reg);
                 if (k >= 0) acc.Args.Add(k); else acc.Unknown = true;
                 return;
             }
@@ -270,7 +295,7 @@ public sealed class SyscallCheck
                 if (!o.Jumpers.ContainsKey(o.Ip[i + 1])) acc.Unknown = true;
                 return;
             }
-            if (fc is FlowControl.Call or FlowControl.IndirectCall && CallerSaved(reg)) { acc.Unknown = true; return; }
+            if (fc is FlowControl.Call or FlowControl.IndirectCall && CallerSaved(o, reg)) { acc.Unknown = true; return; }
             if (Writes(ins, reg))
             {
                 if (ins.Mnemonic == Mnemonic.Mov && ins.Op0Kind == OpKind.Register && ins.Op0Register.GetSize() >= 4)
@@ -366,12 +391,12 @@ public sealed class SyscallCheck
                     if (o == wo)
                         foreach (var (idx, t) in calls)
                             if (t == wf && o.Ins[idx].NearBranch64 == wf)
-                                Record(o, f, ValueAt(o, idx, ArgRegs[arg]), via, reach.Contains((o, f)));
+                                Record(o, f, ValueAt(o, idx, ArgRegsOf(wo)[arg]), via, reach.Contains((o, f)));
                 if (names.Count == 0) continue;
                 foreach (var (f, calls) in o.ImportCalls)
                     foreach (var (idx, n) in calls)
                         if (names.Contains(n) && _exports.TryGetValue(n, out var ex) && ex.O == wo)
-                            Record(o, f, ValueAt(o, idx, ArgRegs[arg]), via, reach.Contains((o, f)));
+                            Record(o, f, ValueAt(o, idx, ArgRegsOf(wo)[arg]), via, reach.Contains((o, f)));
             }
         }
         foreach (var n in Reached.Keys) Unreached.Remove(n);

@@ -36,7 +36,7 @@ public static class Inspector
     {
         var img = ImageFile.Open(path);
         w.WriteLine($"image:    {path} ({img.Bytes.Length} bytes)");
-        w.WriteLine($"kernel:   {img.KernelSize} bytes (with padding)");
+        w.WriteLine($"kernel:   {img.KernelSize} bytes (with padding), sha256 {KernelIdOf(img)}{SameAsDefault(img)}");
         w.WriteLine($"payload:  {img.Trailer.PayloadLength} bytes at 0x{img.Trailer.PayloadOffset:x}");
         w.WriteLine($"CRC:      0x{img.Trailer.Crc:x8} over the whole image, ok");
         w.WriteLine($"program:  {img.Program}");
@@ -72,7 +72,15 @@ public static class Inspector
         }
         else w.WriteLine("elf:      program not found in the root filesystem");
 
-        w.WriteLine($"rootfs:   {h.Count} entries");
+        long files = 0, bytes = 0, dirs = 0, links = 0;
+        for (uint i = 0; i < h.Count; i++)
+        {
+            RootFsReader.GetEntry(fs, i, out var e);
+            if (RootFsFormat.IsDir(e.Mode)) dirs++;
+            else if (RootFsFormat.IsSymlink(e.Mode)) links++;
+            else { files++; bytes += (long)e.DataSize; }
+        }
+        w.WriteLine($"rootfs:   {h.Count} entries: {files} files ({bytes} bytes), {dirs} directories, {links} symbolic links");
         for (uint i = 0; i < h.Count; i++)
         {
             RootFsReader.GetEntry(fs, i, out var e);
@@ -81,6 +89,19 @@ public static class Inspector
             w.WriteLine(line);
         }
         return 0;
+    }
+
+    /// <summary>The kernel inside the image, identified as `ukpack --version` identifies out/kernel.elf.</summary>
+    static string KernelIdOf(ImageFile img) => Help.KernelId(img.Bytes.AsSpan(0, (int)img.KernelSize));
+
+    static string SameAsDefault(ImageFile img)
+    {
+        var path = Builder.DefaultKernelPath();
+        if (!File.Exists(path)) return "";
+        var mine = img.Bytes.AsSpan(0, (int)img.KernelSize);
+        var def = File.ReadAllBytes(path);
+        return def.Length <= mine.Length && mine[..def.Length].SequenceEqual(def) && mine[def.Length..].IndexOfAnyExcept((byte)0) < 0
+            ? " (the same as " + path + ")" : " (not " + path + ")";
     }
 
     static string Quote(string s) => s.Length > 0 && !s.Any(c => char.IsWhiteSpace(c) || c == '\'' || c == '"') ? s : "'" + s.Replace("'", "'\\''") + "'";

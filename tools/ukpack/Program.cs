@@ -208,6 +208,7 @@ public static class Cli
         root.Subcommands.Add(run);
         root.Subcommands.Add(inspect);
         root.Subcommands.Add(syscalls);
+        Help.Document(root);
         return root;
     }
 
@@ -225,6 +226,7 @@ public static class Cli
 
     public static int Run(string[] args)
     {
+        if (args is ["--version"]) { Console.Out.Write(Help.Version()); return 0; }
         var root = BuildCommand();
         args = ExpandShorthand(root, args);
         // `--strace` alone means stderr: --strace=FILE is the only way to name a file, so

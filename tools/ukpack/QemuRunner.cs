@@ -195,11 +195,12 @@ public static class QemuRunner
     public static async Task<int> RunAsync(RunOptions o, ILogger log)
     {
         // 1. Validate before launching anything.
+        Help.Preflight(o);
         var img = ImageFile.Open(o.Image);
         var imagePath = Path.GetFullPath(o.Image);
         var qemu = o.Qemu ?? Environment.GetEnvironmentVariable("UKPACK_QEMU") ?? "qemu-system-x86_64";
         var qemuPath = FindOnPath(qemu)
-            ?? throw new UkpackException($"{qemu} not found (install QEMU: apt install qemu-system-x86)");
+            ?? throw new UkpackException($"{qemu} not found (install QEMU: apt-get install qemu-system-x86, or name it with --qemu or $UKPACK_QEMU)");
         List<string>? argvOverride = null;
         if (o.Args.Count > 0)
         {

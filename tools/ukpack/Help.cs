@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+
+namespace Ukpack;
+
+/// <summary>The long help of each command (`ukpack COMMAND --help`), kept apart from the
+/// option definitions in Program.cs; and `ukpack --version`.</summary>
+public static class Help
+{
+    static readonly Dictionary<string, string> Text = new()
+    {
+        ["build"] = """
+            Build one bootable image: the kernel, the program, its arguments and environment, and
+            a root filesystem. A dynamically linked program gets its interpreter and libraries,
+            and every ELF object of the --fs tree (extension modules, plugins) gets the libraries
+            it needs, resolved as ld.so does (-v says what was added and why). Ends with a one-line
+            `ukpack check` summary on stdout.
+            With no APP, reads ./ukpack.json (or --config FILE; see docs/ukpack-config.md).
+
+            Examples:
+              ukpack build ./hello -o hello.img -- "an argument"
+              ukpack build /usr/bin/python3.11 --fs ./pyroot -e PYTHONHOME=/usr -- -c 'print(1)'
+              ukpack build                  # from ./ukpack.json
+
+            Exit status: 0 on success; 1 on bad input (one "ukpack: error:" line); 2 on a usage error.
+            """,
+        ["check"] = """
+            Report which system calls a program and its libraries can make, and whether the kernel
+            supports each: supported, partial (with the support table's note) or missing, with the
+            files and functions that use it. The code is decoded with Iced; syscall numbers are
+            found by constant propagation within each function and through wrappers such as
+            libc's syscall(); only code reachable from the entry points, initialisers and stored
+            function pointers counts. The table is the one the kernel is built from
+            (syscalls/SyscallList.cs; `ukpack syscalls` prints it).
+
+            Examples:
+              ukpack check ./server
+              ukpack check /usr/bin/python3.11 --fs ./pyroot -v
+              ukpack check ./server --strict && ukpack build ./server
+
+            Exit status: 0; 3 with --strict when a missing call is reachable; 1 on bad input.
+            """,
+        ["run"] = """
+            Boot an image under QEMU (TCG unless --accel kvm). The program's stdout and stderr are
+            ukpack's, stdin is forwarded, and ukpack exits with the program's status (128+N when
+            signal N killed it). Kernel messages appear only with -v. --strace logs every system
+            call, strace-style, on stderr or into FILE (--strace=FILE).
+            With no IMAGE, boots the image of ./ukpack.json (or --config FILE) with its settings;
+            -e K=V, --mem and arguments after -- change one run.
+
+            Examples:
+              ukpack run hello.img
+              ukpack run hello.img --strace=trace.txt -- other arguments
+              ukpack run -e DEBUG=1 --mem 1G
+
+            Exit status: the program's; 124 timed out; 125 QEMU or kernel failure; 130 interrupted.
+            Needs qemu-system-x86_64 (Debian: apt-get install qemu-system-x86), or --qemu / $UKPACK_QEMU.
+            """,
+        ["inspect"] = """
+            Describe an image: its kernel (size and SHA-256, to tell builds apart), program,
+            arguments, environment, the program's ELF segments, and every entry of the root
+            filesystem with its mode, owner, size and path, then the totals.
+
+            Example:
+              ukpack inspect hello.img | less
+            """,
+        ["syscalls"] = """
+            List the kernel's system-call support table: number, name, full / partial / none, and
+            a note for partial support. NAME filters by substring; --markdown prints docs/syscalls.md.
+            """,
+    };
+
+    public static void Document(RootCommand root)
+    {
+        foreach (var c in root.Subcommands)
+            if (Text.TryGetValue(c.Name, out var t)) c.Description = c.Description + "\n\n" + t.TrimEnd();
+    }
+
+    /// <summary>`ukpack run`'s checks that say what to do before QEMU would fail obscurely.</summary>
+    public static void Preflight(RunOptions o)
+    {
+        if (!File.Exists(o.Image) && !Directory.Exists(o.Image))
+            throw new UkpackException($"{o.Image}: no such file (build an image first: ukpack build APP -o {o.Image})");
+        if (o.Accel == "kvm")
+        {
+            if (!File.Exists("/dev/kvm"))
+                throw new UkpackException("--accel kvm: /dev/kvm does not exist (enable virtualisation in the firmware and load kvm_intel or kvm_amd, or use --accel tcg)");
+            try { using var _ = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite); }
+            catch (UnauthorizedAccessException)
+            {
+                throw new UkpackException("--accel kvm: no permission to open /dev/kvm (add yourself to the kvm group: sudo adduser $USER kvm, then log in again; or use --accel tcg)");
+            }
+            catch (IOException) { }
+        }
+    }
+
+    /// <summary>`ukpack --version`: ukpack's version (with its commit) and the kernel it packs.</summary>
+    public static string Version()
+    {
+        var v = typeof(Help).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+        var k = Builder.DefaultKernelPath();
+        string kernel = File.Exists(k) ? $"{k} ({new FileInfo(k).Length} bytes, sha256 {KernelId(File.ReadAllBytes(k))})" : $"{k} (missing: run make)";
+        return $"ukpack {v}\nkernel: {kernel}\n";
+    }
+
+    /// <summary>The first 16 hex digits of the SHA-256 of a kernel ELF without trailing zero
+    /// bytes (an image pads it to a page): the kernel carries no version string, this tells
+    /// builds apart and is the same for out/kernel.elf and the kernel inside an image.</summary>
+    public static string KernelId(ReadOnlySpan<byte> kernel)
+    {
+        int end = kernel.LastIndexOfAnyExcept((byte)0) + 1;
+        return Convert.ToHexStringLower(SHA256.HashData(kernel[..end]))[..16];
+    }
+}
