@@ -10,7 +10,9 @@
 #include <errno.h>
 struct fwv { uint64_t val, uaddr; uint32_t flags, res; };
 static uint32_t f1, f2;
-static void *waker(void *a) { usleep(20000); f2 = 1; syscall(SYS_futex, &f2, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0); return 0; }
+/* Wakes f2 without changing it, until a waiter was there to wake: setting it after a fixed
+ * sleep raced with a loaded host, where the waiter may not have reached futex_waitv yet. */
+static void *waker(void *a) { while (syscall(SYS_futex, &f2, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0) == 0) usleep(2000); return 0; }
 int main(void) {
     struct fwv w[2] = {{0, (uintptr_t)&f1, 2 | 128, 0}, {0, (uintptr_t)&f2, 2 | 128, 0}};
     pthread_t t; pthread_create(&t, 0, waker, 0);
