@@ -235,6 +235,7 @@ namespace Kernel.Syscalls
                 int v = (int)n.Raw;
                 return new UserRef<int>(a->A2).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT;
             }
+            if (f is ConsoleFile con && con.IsTerminal && IsCttyRequest(request)) return TtyIoctl(request, a->A2);
             return f.Ioctl(request, a->A2);
         }
 
