@@ -137,6 +137,9 @@ namespace Kernel.Fs
 
         /// Whether the program has a terminal (one of its standard fds is one on the host).
         public static bool HasTerminal => (SerialConsole.TtyMask & 7) != 0;
+        /// Whether this is the terminal (the host's, seen through the console): the syscall
+        /// layer's controlling-terminal ioctls (Sys.Tty.cs) apply to it.
+        public bool IsTerminal => IsTty;
         bool IsTty => _which == Terminal || (SerialConsole.TtyMask & (1 << _which)) != 0;
         bool ReadsInput => _which == 0 || (_which == Terminal && (SerialConsole.TtyMask & 1) != 0);
         /// The output channel: 1 (stdout, COM1) or 2 (stderr, COM2); 0 for stdin.
@@ -205,11 +208,6 @@ namespace Kernel.Fs
                     {
                         var w = new Abi.WinSize { Rows = 24, Cols = 80 };
                         return new UserRef<Abi.WinSize>(arg).Write(w) == 0 ? SysResult.Ok : Errno.EFAULT;
-                    }
-                case Abi.Ioctl.TIOCGPGRP:
-                    {
-                        int pg = 1;
-                        return new UserRef<int>(arg).Write(pg) == 0 ? SysResult.Ok : Errno.EFAULT;
                     }
                 default: return Errno.ENOTTY;
             }

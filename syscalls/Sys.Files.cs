@@ -14,7 +14,7 @@ namespace Kernel.Syscalls
         /// getdents64(2)
         public static SysResult Getdents64(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             ulong len = a->A2;
             if (len > 0x7ffff000) len = 0x7ffff000;
@@ -88,7 +88,7 @@ namespace Kernel.Syscalls
         /// flock(2)
         public static SysResult Flock(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             int op = (int)a->A1;
             const int SH = 1, EX = 2, NB = 4, UN = 8;
@@ -105,7 +105,7 @@ namespace Kernel.Syscalls
         /// fsync(2): files live in memory (tmpfs semantics); a block device gets a flush.
         public static SysResult Fsync(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (f is BlockDeviceFile disk) return disk.Flush();
             return f is InodeFile || f is ProcFileHandle ? SysResult.Ok : Errno.EINVAL;
@@ -115,12 +115,12 @@ namespace Kernel.Syscalls
         public static SysResult SyncCall(SyscallArgs* a) => SysResult.Ok;
 
         /// syncfs(2)
-        public static SysResult Syncfs(SyscallArgs* a) => Files.Get((int)a->A0) == null ? Errno.EBADF : SysResult.Ok;
+        public static SysResult Syncfs(SyscallArgs* a) => Fd((int)a->A0) == null ? Errno.EBADF : SysResult.Ok;
 
         /// sync_file_range(2)
         public static SysResult SyncFileRange(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if ((a->A3 & ~7UL) != 0 || (long)a->A1 < 0 || (long)a->A2 < 0) return Errno.EINVAL;
             if (f.Inode == null || !(f.Inode.IsRegular || f.Inode.IsDir)) return Errno.ESPIPE;
@@ -130,7 +130,7 @@ namespace Kernel.Syscalls
         /// fallocate(2)
         public static SysResult Fallocate(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             int mode = (int)a->A1;
             long off = (long)a->A2, len = (long)a->A3;
             const int KEEP_SIZE = 1, PUNCH_HOLE = 2, ZERO_RANGE = 0x10;
@@ -166,7 +166,7 @@ namespace Kernel.Syscalls
         /// fadvise64(2): advice is accepted (no page cache to steer).
         public static SysResult Fadvise64(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (f is PipeEnd) return Errno.ESPIPE;
             if (a->A3 > 5 || (long)a->A2 < 0) return Errno.EINVAL;
@@ -204,7 +204,7 @@ namespace Kernel.Syscalls
         /// sendfile(2)
         public static SysResult Sendfile(SyscallArgs* a)
         {
-            OpenFile outF = Files.Get((int)a->A0), inF = Files.Get((int)a->A1);
+            OpenFile outF = Fd((int)a->A0), inF = Fd((int)a->A1);
             if (outF == null || inF == null || inF.IsPath || outF.IsPath) return Errno.EBADF;
             if ((inF.StatusFlags & O_ACCMODE) == O_WRONLY || (outF.StatusFlags & O_ACCMODE) == 0) return Errno.EBADF;
             if (!(inF is InodeFile) || !inF.Inode.IsRegular && inF.Inode.Type != FileMode.S_IFCHR) return Errno.EINVAL;
@@ -225,7 +225,7 @@ namespace Kernel.Syscalls
         /// copy_file_range(2)
         public static SysResult CopyFileRange(SyscallArgs* a)
         {
-            OpenFile inF = Files.Get((int)a->A0), outF = Files.Get((int)a->A2);
+            OpenFile inF = Fd((int)a->A0), outF = Fd((int)a->A2);
             if (a->A5 != 0) return Errno.EINVAL;
             if (inF == null || outF == null || inF.IsPath || outF.IsPath) return Errno.EBADF;
             if ((inF.StatusFlags & O_ACCMODE) == O_WRONLY || (outF.StatusFlags & O_ACCMODE) == 0) return Errno.EBADF;

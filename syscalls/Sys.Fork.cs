@@ -48,7 +48,7 @@ namespace Kernel.Syscalls
                 Pid = pid,
                 Parent = (flags & CLONE_PARENT) != 0 ? p.Parent : p,
                 ExitSignal = exitSignal,
-                Pgid = p.Pgid, Sid = p.Sid,
+                Pgid = p.Pgid, Sid = p.Sid, NoCtty = p.NoCtty,
                 Fs = (flags & CLONE_FS) != 0 ? p.Fs : new FsContext { Cwd = p.Fs.Cwd },
                 Umask = p.Umask, Nice = p.Nice, Dumpable = p.Dumpable, NoNewPrivs = p.NoNewPrivs,
                 ExePath = p.ExePath, ElfImage = p.ElfImage, ElfLength = p.ElfLength, Elf = p.Elf,

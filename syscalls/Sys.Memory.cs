@@ -33,7 +33,7 @@ namespace Kernel.Syscalls
             Kernel.Fs.Inode file = null;
             if ((flags & MAP_ANONYMOUS) == 0)
             {
-                Kernel.Fs.OpenFile f = Files.Get(fd);
+                Kernel.Fs.OpenFile f = Fd(fd);
                 if (f == null || f.IsPath) return Errno.EBADF;
                 Kernel.Fs.Inode n = f.Inode;
                 bool devZero = n is Kernel.Fs.DevNode dn && dn.Kind == Kernel.Fs.DevKind.Zero;

@@ -20,7 +20,7 @@ namespace Kernel.Syscalls
         {
             start = null;
             if (dirfd == AT_FDCWD) { start = Ctx.Cwd; return 0; }
-            OpenFile f = Files.Get(dirfd);
+            OpenFile f = Fd(dirfd);
             if (f == null) return Errno.EBADF;
             Inode n = f.Inode;
             if (n == null || !n.IsDir) return Errno.ENOTDIR;
@@ -40,7 +40,7 @@ namespace Kernel.Syscalls
             {
                 if (!emptyOk) return Errno.ENOENT;
                 if (dirfd == AT_FDCWD) { node = Ctx.Cwd; dir = Vfs.ParentOf(node); return 0; }
-                OpenFile f = Files.Get(dirfd);
+                OpenFile f = Fd(dirfd);
                 if (f == null) return Errno.EBADF;
                 node = f.Inode;
                 if (node == null) return Errno.ENOENT;
@@ -171,7 +171,7 @@ namespace Kernel.Syscalls
             byte first;
             if ((flags & AT_EMPTY_PATH) != 0 && new UserPtr(pathPtr).CopyIn(&first, 1) == 0 && first == 0 && dirfd != AT_FDCWD)
             {
-                OpenFile f = Files.Get(dirfd);
+                OpenFile f = Fd(dirfd);
                 if (f == null) return Errno.EBADF;
                 f.Stat(ref st);
                 return 0;
@@ -431,7 +431,7 @@ namespace Kernel.Syscalls
         /// fchdir(2)
         public static SysResult Fchdir(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null) return Errno.EBADF;
             if (f.Inode == null || !f.Inode.IsDir) return Errno.ENOTDIR;
             Ctx.Cwd = f.Inode;
@@ -467,7 +467,7 @@ namespace Kernel.Syscalls
         /// fchmod(2)
         public static SysResult Fchmod(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (f.Inode == null) return Errno.EINVAL;
             return ChmodNode(f.Inode, (uint)a->A1);
@@ -505,7 +505,7 @@ namespace Kernel.Syscalls
         /// fchown(2)
         public static SysResult Fchown(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (f.Inode == null) return Errno.EINVAL;
             return ChownNode(f.Inode, (uint)a->A1, (uint)a->A2);
@@ -526,7 +526,7 @@ namespace Kernel.Syscalls
         /// ftruncate(2)
         public static SysResult Ftruncate(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if ((long)a->A1 < 0) return Errno.EINVAL;
             Inode n = f.Inode;
@@ -570,7 +570,7 @@ namespace Kernel.Syscalls
             {
                 // futimens: the file behind dirfd.
                 if (dirfd == AT_FDCWD) return Errno.EFAULT;
-                OpenFile f = Files.Get(dirfd);
+                OpenFile f = Fd(dirfd);
                 if (f == null) return Errno.EBADF;
                 node = f.Inode;
                 if (node == null) return Errno.EINVAL;
@@ -650,7 +650,7 @@ namespace Kernel.Syscalls
         /// fstatfs(2)
         public static SysResult Fstatfs(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null) return Errno.EBADF;
             if (f.Inode == null) return Errno.EINVAL;
             return FillStatfs(f.Inode, a->A1);

@@ -75,7 +75,7 @@ namespace Kernel.Syscalls
                 ushort revents = 0;
                 if (fd >= 0)
                 {
-                    OpenFile f = Files.Get(fd);
+                    OpenFile f = Files.Get(fd);     // looked up again on each scan (Linux's do_pollfd): no file is in use across the wait
                     revents = f == null ? (ushort)PollEvents.Nval
                         : (ushort)(PollEvents.WithNormal(f.Poll()) & (events | PollEvents.Err | PollEvents.Hup));
                 }
@@ -123,7 +123,7 @@ namespace Kernel.Syscalls
                 bool wantIn = s->In != null && (s->In[w] & bit) != 0, wantOut = s->Out != null && (s->Out[w] & bit) != 0,
                     wantEx = s->Ex != null && (s->Ex[w] & bit) != 0;
                 if (!wantIn && !wantOut && !wantEx) continue;
-                OpenFile f = Files.Get(fd);
+                OpenFile f = Files.Get(fd);         // per scan, as poll's
                 if (f == null) { s->Error = Errno.EBADF; return -1; }
                 uint m = f.Poll();
                 if (wantIn && (m & (PollEvents.In | PollEvents.Hup | PollEvents.Err)) != 0) { s->RIn[w] |= bit; ready++; }
@@ -203,9 +203,9 @@ namespace Kernel.Syscalls
         /// epoll_ctl(2)
         public static SysResult EpollCtl(SyscallArgs* a)
         {
-            OpenFile ef = Files.Get((int)a->A0);
+            OpenFile ef = Fd((int)a->A0);
             int op = (int)a->A1, fd = (int)a->A2;
-            OpenFile target = Files.Get(fd);
+            OpenFile target = Fd(fd);
             if (ef == null || target == null) return Errno.EBADF;
             if (!(ef is EpollFile ep) || target == ef) return Errno.EINVAL;
             if (target is InodeFile || target.IsPath) return Errno.EPERM;        // regular files and directories
@@ -238,7 +238,7 @@ namespace Kernel.Syscalls
 
         static SysResult DoEpollWait(int epfd, ulong events, int max, ulong deadline, ulong* mask)
         {
-            OpenFile f = Files.Get(epfd);
+            OpenFile f = Fd(epfd);
             if (f == null) return Errno.EBADF;
             if (max <= 0 || max > 0x7fffffff / 12) return Errno.EINVAL;
             if (!UserPtr.AccessOk(events, (ulong)max * 12)) return Errno.EFAULT;
@@ -285,7 +285,7 @@ namespace Kernel.Syscalls
             mask &= ~Unblockable;
             if (fd != -1)
             {
-                OpenFile f = Files.Get(fd);
+                OpenFile f = Fd(fd);
                 if (f == null) return Errno.EBADF;
                 if (!(f is SignalFd sfd)) return Errno.EINVAL;
                 sfd.Mask = mask;

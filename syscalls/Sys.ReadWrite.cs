@@ -24,7 +24,7 @@ namespace Kernel.Syscalls
         /// read(2)
         public static SysResult Read(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || !CanRead(f) || f.IsPath) return Errno.EBADF;
             if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
             return f.Read(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2);
@@ -33,7 +33,7 @@ namespace Kernel.Syscalls
         /// write(2)
         public static SysResult Write(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || !CanWrite(f) || f.IsPath) return Errno.EBADF;
             if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
             return f.Write(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2);
@@ -42,7 +42,7 @@ namespace Kernel.Syscalls
         /// pread64(2)
         public static SysResult Pread(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (!f.Positional) return Errno.ESPIPE;
             if (!CanRead(f)) return Errno.EBADF;
@@ -54,7 +54,7 @@ namespace Kernel.Syscalls
         /// pwrite64(2)
         public static SysResult Pwrite(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (!f.Positional) return Errno.ESPIPE;
             if (!CanWrite(f)) return Errno.EBADF;
@@ -78,7 +78,7 @@ namespace Kernel.Syscalls
 
         static SysResult Vectored(SyscallArgs* a, bool write, bool positional, long offset)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (positional && !f.Positional) return Errno.ESPIPE;
             if (write ? !CanWrite(f) : !CanRead(f)) return Errno.EBADF;
@@ -122,7 +122,7 @@ namespace Kernel.Syscalls
         /// lseek(2)
         public static SysResult Lseek(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (a->A2 > 4) return Errno.EINVAL;
             return f.Seek((long)a->A1, (int)a->A2);
@@ -139,7 +139,7 @@ namespace Kernel.Syscalls
         /// dup(2)
         public static SysResult Dup(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null) return Errno.EBADF;
             int fd = Files.Allocate(f, 0, false);
             if (fd < 0) return Errno.EMFILE;
@@ -151,7 +151,7 @@ namespace Kernel.Syscalls
         public static SysResult Dup2(SyscallArgs* a)
         {
             int oldfd = (int)a->A0, newfd = (int)a->A1;
-            OpenFile f = Files.Get(oldfd);
+            OpenFile f = Fd(oldfd);
             if (f == null) return Errno.EBADF;
             if (oldfd == newfd) return newfd;
             if ((uint)newfd >= FdTable.Max) return Errno.EBADF;
@@ -165,7 +165,7 @@ namespace Kernel.Syscalls
         {
             int oldfd = (int)a->A0, newfd = (int)a->A1, flags = (int)a->A2;
             if ((flags & ~O_CLOEXEC) != 0) return Errno.EINVAL;
-            OpenFile f = Files.Get(oldfd);
+            OpenFile f = Fd(oldfd);
             if (f == null) return Errno.EBADF;
             if (oldfd == newfd) return Errno.EINVAL;
             if ((uint)newfd >= FdTable.Max) return Errno.EBADF;
@@ -178,7 +178,7 @@ namespace Kernel.Syscalls
         public static SysResult Fcntl(SyscallArgs* a)
         {
             int fd = (int)a->A0, cmd = (int)a->A1;
-            OpenFile f = Files.Get(fd);
+            OpenFile f = Fd(fd);
             if (f == null) return Errno.EBADF;
             switch (cmd)
             {
@@ -216,7 +216,7 @@ namespace Kernel.Syscalls
         {
             int fd = (int)a->A0;
             uint request = (uint)a->A1;
-            OpenFile f = Files.Get(fd);
+            OpenFile f = Fd(fd);
             if (f == null) return Errno.EBADF;
             if (request == Abi.Ioctl.FIOCLEX) { Files.SetCloseOnExec(fd, true); return SysResult.Ok; }
             if (request == Abi.Ioctl.FIONCLEX) { Files.SetCloseOnExec(fd, false); return SysResult.Ok; }
@@ -235,13 +235,14 @@ namespace Kernel.Syscalls
                 int v = (int)n.Raw;
                 return new UserRef<int>(a->A2).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT;
             }
+            if (f is ConsoleFile con && con.IsTerminal && IsCttyRequest(request)) return TtyIoctl(request, a->A2);
             return f.Ioctl(request, a->A2);
         }
 
         /// fstat(2)
         public static SysResult Fstat(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null) return Errno.EBADF;
             Stat st = default;
             f.Stat(ref st);

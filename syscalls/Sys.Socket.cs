@@ -32,7 +32,7 @@ namespace Kernel.Syscalls
         static Errno SockFd(ulong fd, out Socket s)
         {
             s = null;
-            OpenFile f = Files.Get((int)fd);
+            OpenFile f = Fd((int)fd);
             if (f == null) return Errno.EBADF;
             s = f as Socket;
             return s == null ? Errno.ENOTSOCK : 0;
@@ -130,7 +130,7 @@ namespace Kernel.Syscalls
         /// connect(2)
         public static SysResult ConnectCall(SyscallArgs* a)
         {
-            OpenFile f = Files.Get((int)a->A0);
+            OpenFile f = Fd((int)a->A0);
             if (f == null) return Errno.EBADF;
             Span<byte> addr = stackalloc byte[SockaddrStorage];
             Errno e = AddrIn(a->A1, (int)a->A2, addr, out int n);
@@ -156,7 +156,7 @@ namespace Kernel.Syscalls
 
         static SysResult Accept(ulong fd, ulong addrPtr, ulong lenPtr, int flags)
         {
-            OpenFile f = Files.Get((int)fd);
+            OpenFile f = Fd((int)fd);
             if (f == null) return Errno.EBADF;
             if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return Errno.EINVAL;
             if (!(f is Socket s)) return Errno.ENOTSOCK;

@@ -88,6 +88,7 @@ namespace Kernel.Syscalls
         /// Thread teardown visible to the program: robust futexes and CLONE_CHILD_CLEARTID.
         public static void ReleaseThread(Thread me)
         {
+            DropCallRefs(me);                      // it ends inside a call (exit, a fatal signal, execve)
             Signals.Purge(Process.Of(me), 0, me.Tid);
             RobustCleanup(me);
             if (me.ClearChildTid != 0)

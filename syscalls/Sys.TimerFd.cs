@@ -30,7 +30,7 @@ namespace Kernel.Syscalls
         static Errno TimerFdOf(int fd, out TimerFd t)
         {
             t = null;
-            OpenFile f = Files.Get(fd);
+            OpenFile f = Fd(fd);
             if (f == null) return Errno.EBADF;
             t = f as TimerFd;
             return t == null ? Errno.EINVAL : 0;

@@ -35,7 +35,7 @@ namespace Kernel.Syscalls
         }
 
         static Errno PathTarget(ulong pathPtr, bool follow) => WalkExisting(AT_FDCWD, pathPtr, follow, false, out _);
-        static Errno FdTarget(int fd) => Files.Get(fd) == null ? Errno.EBADF : 0;
+        static Errno FdTarget(int fd) => Fd(fd) == null ? Errno.EBADF : 0;
 
         /// getxattr(2)
         public static SysResult Getxattr(SyscallArgs* a) => XattrGet(PathTarget(a->A0, true), a->A1);

@@ -37,7 +37,7 @@ namespace Kernel.Syscalls
             new(5, "fstat"),
             new(6, "lstat"),
             new(8, "lseek"),
-            new(16, "ioctl", Support.Partial, "TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP on the console; FIOCLEX, FIONCLEX, FIONBIO, FIONREAD"),
+            new(16, "ioctl", Support.Partial, "TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP/TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID on the console (no SIGTTOU/SIGTTIN for background groups); FIOCLEX, FIONCLEX, FIONBIO, FIONREAD"),
             new(17, "pread64"),
             new(18, "pwrite64"),
             new(19, "readv"),

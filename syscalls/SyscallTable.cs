@@ -79,6 +79,8 @@ namespace Kernel.Syscalls
             me.SyscallFrame = f;
             // Tracing (ukpack run --strace) costs this one test when off.
             SysResult r = Strace.Enabled ? Traced(nr, &a, me) : Invoke(nr, &a);
+            // The files the call looked up by fd (Sys.Fd) stay alive until here, as on Linux.
+            if (me.CallRefCount != 0) Sys.DropCallRefs(me);
             // A blocking call cut short by a signal (ERESTARTSYS, internal) restarts when no
             // handler runs or the handler has SA_RESTART (the syscall instruction is 2 bytes),
             // and fails with EINTR otherwise. No other result is interpreted here.
@@ -139,7 +141,10 @@ namespace Kernel.Syscalls
             SyscallArgs a;
             a.A0 = f->Rdi; a.A1 = f->Rsi; a.A2 = f->Rdx; a.A3 = 0; a.A4 = 0; a.A5 = 0;
             a.Frame = f;
-            return Table[nr].Handler != null ? Table[nr].Handler(&a).Raw : -(long)Errno.ENOSYS;
+            long r = Table[nr].Handler != null ? Table[nr].Handler(&a).Raw : -(long)Errno.ENOSYS;
+            Sched.Thread me = Sched.Scheduler.Current;
+            if (me.CallRefCount != 0) Sys.DropCallRefs(me);
+            return r;
         }
 
         /// Calls that allocate no kernel memory (or free it): they run even when memory is short.

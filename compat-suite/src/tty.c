@@ -83,5 +83,16 @@ int main(void)
     for (int fd = 40; fd <= 50; fd++) syscall(SYS_close, fd);
     CHECK("stdout still works after closing dups", syscall(SYS_write, 1, "still here\n", 11) == 11);
     fflush(stdout);
+    /* The controlling-terminal requests on a file that is not a terminal: ENOTTY. */
+    int pfd[2], pg = 1;
+    if (pipe(pfd) == 0) {
+        EXPECT_ERR("TIOCGPGRP on a pipe", syscall(SYS_ioctl, pfd[0], TIOCGPGRP, &pg), ENOTTY);
+        EXPECT_ERR("TIOCSPGRP on a pipe", syscall(SYS_ioctl, pfd[0], TIOCSPGRP, &pg), ENOTTY);
+        EXPECT_ERR("TIOCGSID on a pipe", syscall(SYS_ioctl, pfd[0], TIOCGSID, &pg), ENOTTY);
+        EXPECT_ERR("TIOCSCTTY on a pipe", syscall(SYS_ioctl, pfd[0], TIOCSCTTY, 0), ENOTTY);
+        EXPECT_ERR("TIOCNOTTY on a pipe", syscall(SYS_ioctl, pfd[1], TIOCNOTTY, 0), ENOTTY);
+        EXPECT_ERR("tcgetpgrp on a pipe", tcgetpgrp(pfd[0]), ENOTTY);
+        close(pfd[0]); close(pfd[1]);
+    }
     return finish();
 }

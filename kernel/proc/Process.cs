@@ -97,6 +97,9 @@ namespace Kernel.Proc
         public FdTable Files;
         public Process Parent;
         public int Pgid, Sid;
+        /// Gave up its session's controlling terminal (TIOCNOTTY by a process that does not lead
+        /// the session); inherited by fork.
+        public bool NoCtty;
         public int ParentPid => Parent == null ? 0 : Parent.Pid;
         /// What the parent is sent when this process ends (clone's low byte; SIGCHLD for fork).
         public int ExitSignal = Signal.SIGCHLD;

@@ -58,6 +58,11 @@ namespace Kernel.Sched
         public bool RestoreMaskAfterSignal;     // the call set a temporary mask: restore SavedMaskForSuspend when it ends
         public readonly byte[] Name = new byte[16];
 
+        /// What the syscall in progress holds a reference to (the syscall layer's open files, as
+        /// Linux's fdget/fdput): released when the call returns, or when the thread ends in it.
+        public object[] CallRefs;
+        public int CallRefCount;
+
         public byte* FpuArea;          // x87/SSE state while switched out (16-byte aligned)
 
         public Thread(ThreadGroup group, int tid)

@@ -135,6 +135,72 @@ public static class Programs
         }
         """;
 
+    /// <summary>The controlling terminal: tcgetpgrp/tcsetpgrp, TIOCSCTTY, TIOCNOTTY, TIOCGSID
+    /// as pid 1 (a session leader owning the terminal), a child in its own session stealing it,
+    /// and a child in the foreground giving it up.</summary>
+    public const string CttyC = """
+        #include <errno.h>
+        #include <fcntl.h>
+        #include <signal.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        #include <sys/ioctl.h>
+        #include <sys/wait.h>
+        static const char *en(long r) {
+            return r >= 0 ? "ok" : errno == ENOTTY ? "ENOTTY" : errno == EPERM ? "EPERM" : errno == EINVAL ? "EINVAL"
+                : errno == ESRCH ? "ESRCH" : strerror(errno);
+        }
+        int main(void) {
+            setvbuf(stdout, NULL, _IONBF, 0);
+            signal(SIGTTOU, SIG_IGN);
+            signal(SIGHUP, SIG_IGN);
+            int g = 0, sid = 0;
+            int fd = open("/dev/tty", O_RDWR);
+            if (fd < 0) { printf("no terminal: TIOCGPGRP %s\n", en(ioctl(0, TIOCGPGRP, &g))); return 0; }
+            printf("tcgetpgrp is our group: %d\n", tcgetpgrp(fd) == getpgrp());
+            printf("TIOCGSID is our session: %d\n", ioctl(fd, TIOCGSID, &sid) == 0 && sid == getsid(0));
+            printf("TIOCSCTTY, ours already: %s\n", en(ioctl(fd, TIOCSCTTY, 0)));
+            printf("tcsetpgrp -1: %s\n", en(tcsetpgrp(fd, -1)));
+            printf("tcsetpgrp to no group: %s\n", en(tcsetpgrp(fd, 99999)));
+            int sync[2];
+            pipe(sync);
+            pid_t c = fork();
+            if (c == 0) {
+                setsid();
+                printf("child in a new session: TIOCGPGRP %s\n", en(ioctl(fd, TIOCGPGRP, &g)));
+                printf("child: TIOCSCTTY 0 %s\n", en(ioctl(fd, TIOCSCTTY, 0)));
+                printf("child: TIOCSCTTY 1 %s\n", en(ioctl(fd, TIOCSCTTY, 1)));
+                printf("child: foreground is its group: %d\n", tcgetpgrp(fd) == getpid());
+                printf("child: TIOCGSID is its session: %d\n", ioctl(fd, TIOCGSID, &sid) == 0 && sid == getpid());
+                printf("child: tcsetpgrp to another session's group: %s\n", en(tcsetpgrp(fd, getppid())));
+                _exit(0);
+            }
+            waitpid(c, NULL, 0);
+            printf("after the thief's session ended: tcgetpgrp %s\n", en(tcgetpgrp(fd)));
+            printf("TIOCSCTTY again: %s\n", en(ioctl(fd, TIOCSCTTY, 0)));
+            printf("tcgetpgrp is our group: %d\n", tcgetpgrp(fd) == getpgrp());
+            c = fork();
+            if (c == 0) {
+                char b;
+                setpgid(0, 0);
+                read(sync[0], &b, 1);
+                printf("child: in the foreground: %d\n", tcgetpgrp(fd) == getpid());
+                printf("child: TIOCNOTTY %s\n", en(ioctl(fd, TIOCNOTTY)));
+                printf("child: then tcgetpgrp %s\n", en(tcgetpgrp(fd)));
+                _exit(0);
+            }
+            setpgid(c, c);
+            printf("tcsetpgrp to the child's group: %s\n", en(tcsetpgrp(fd, c)));
+            write(sync[1], "x", 1);
+            waitpid(c, NULL, 0);
+            printf("tcsetpgrp back from the background: %s\n", en(tcsetpgrp(fd, getpgrp())));
+            printf("TIOCNOTTY as the session leader: %s\n", en(ioctl(fd, TIOCNOTTY)));
+            printf("then tcgetpgrp: %s\n", en(tcgetpgrp(fd)));
+            return 0;
+        }
+        """;
+
     static readonly Lazy<string> _dir = new(Repo.TempDir);
     static readonly Dictionary<string, Lazy<string>> _built = new()
     {
@@ -149,6 +215,7 @@ public static class Programs
             "-I", Path.Combine(Repo.Root, "bench/progs"))),
         ["settime"] = new(() => Compile("settime", SetTimeC)),
         ["devtty"] = new(() => Compile("devtty", DevTtyC)),
+        ["ctty"] = new(() => Compile("ctty", CttyC)),
     };
 
     public static string Get(string name) => _built[name].Value;
@@ -371,6 +438,44 @@ public class UkpackRunTests
         var text = t.OutText.Replace("\r", "");
         text.Should().Contain("open /dev/tty: ok, isatty 1, char 1, rdev 5:0\n", t.ToString());
         text.Should().Contain("written to the tty\n", t.ToString());
+    }
+
+    [Fact]
+    public void ControllingTerminal()
+    {
+        var img = Programs.Image("ctty");
+        var r = Ukpack.Boot(img);
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be("no terminal: TIOCGPGRP ENOTTY\n", r.ToString());
+        // Under a pseudo-terminal (script(1)) the console is the terminal, session 1's.
+        var script = Repo.Which("script");
+        if (script == null) return;
+        var t = Host.Run(script, ["-qec", $"'{Repo.Ukpack}' run '{img}' --timeout 60", "/dev/null"], null, TimeSpan.FromSeconds(90));
+        t.Code.Should().Be(0, t.ToString());
+        t.OutText.Replace("\r", "").Should().Contain("""
+            tcgetpgrp is our group: 1
+            TIOCGSID is our session: 1
+            TIOCSCTTY, ours already: ok
+            tcsetpgrp -1: EINVAL
+            tcsetpgrp to no group: ESRCH
+            child in a new session: TIOCGPGRP ENOTTY
+            child: TIOCSCTTY 0 EPERM
+            child: TIOCSCTTY 1 ok
+            child: foreground is its group: 1
+            child: TIOCGSID is its session: 1
+            child: tcsetpgrp to another session's group: EPERM
+            after the thief's session ended: tcgetpgrp ENOTTY
+            TIOCSCTTY again: ok
+            tcgetpgrp is our group: 1
+            tcsetpgrp to the child's group: ok
+            child: in the foreground: 1
+            child: TIOCNOTTY ok
+            child: then tcgetpgrp ENOTTY
+            tcsetpgrp back from the background: ok
+            TIOCNOTTY as the session leader: ok
+            then tcgetpgrp: ENOTTY
+
+            """, t.ToString());
     }
 
     [Fact]
