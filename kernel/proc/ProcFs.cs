@@ -19,7 +19,9 @@ namespace Kernel.Proc
 
         /// Runs with `owner` as the process the generators describe (null: the caller).
         internal static Process Enter(Process owner) { Process old = _target; _target = owner; return old; }
-        internal static void Leave(Process old) { _target = old; }
+        internal static void Leave(Process old) { _target = old; _task = null; }
+        static Thread _task;               // the thread a task/TID file describes (null: the leader)
+        internal static void EnterTask(Thread t) { _task = t; }
 
         /// The tree for process `p` (its pid directory, and its main thread's under task/).
         public static Inode Build(FileSystem fs, Process p)
@@ -47,7 +49,7 @@ namespace Kernel.Proc
         }
 
         /// /proc/PID of process `p` (made on first lookup, kept with the process): its files,
-        /// and task/PID for its main thread.
+        /// and task/TID for each of its threads.
         internal static ProcDir PidDir(FileSystem fs, Process p, Inode parent)
         {
             if (p.ProcNode is ProcDir d) return d;
@@ -56,31 +58,50 @@ namespace Kernel.Proc
             byte[] pidName = w.Written.ToArray();
             d = new ProcDir(fs);
             FillPid(fs, d, p);
-            var task = new ProcDir(fs);
-            d.Add("task"u8, task);
-            var t1 = new ProcDir(fs);
-            task.Add(pidName, t1);
-            FillPid(fs, t1, p);
+            d.Add("task"u8, new ProcTaskDir(fs, p));
             d.Parent = parent; d.Name = pidName;
             p.ProcNode = d;
             return d;
         }
 
-        static void FillPid(FileSystem fs, ProcDir d, Process p)
+        internal static void FillPid(FileSystem fs, ProcDir d, Process p, Thread task = null)
         {
             d.Add("exe"u8, new ProcLink(fs, ProcLinkKind.Exe, 0) { Owner = p });
             d.Add("cwd"u8, new ProcLink(fs, ProcLinkKind.Cwd, 0) { Owner = p });
             d.Add("root"u8, new ProcLink(fs, ProcLinkKind.Root, 0) { Owner = p });
             d.Add("fd"u8, new ProcFdDir(fs) { Owner = p });
             d.Add("maps"u8, new ProcFile(fs, ProcKind.Maps) { Owner = p });
-            d.Add("stat"u8, new ProcFile(fs, ProcKind.PidStat) { Owner = p });
+            d.Add("stat"u8, new ProcFile(fs, ProcKind.PidStat) { Owner = p, Task = task });
             d.Add("statm"u8, new ProcFile(fs, ProcKind.Statm) { Owner = p });
-            d.Add("status"u8, new ProcFile(fs, ProcKind.Status) { Owner = p });
+            d.Add("status"u8, new ProcFile(fs, ProcKind.Status) { Owner = p, Task = task });
             d.Add("cmdline"u8, new ProcFile(fs, ProcKind.Cmdline) { Owner = p });
             d.Add("comm"u8, new ProcFile(fs, ProcKind.Comm) { Owner = p });
             d.Add("environ"u8, new ProcFile(fs, ProcKind.Environ) { Owner = p });
             d.Add("auxv"u8, new ProcFile(fs, ProcKind.Auxv) { Owner = p });
             d.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts) { Owner = p });
+        }
+
+        /// The one-letter state of `p` (its thread `t`, else its leader) as Linux shows it:
+        /// R running or runnable, S an interruptible wait, D an uninterruptible one, T
+        /// stopped, Z zombie.
+        static string StateOf(Process p, bool longForm)
+        {
+            if (p.Zombie) return longForm ? "Z (zombie)" : "Z";
+            if (p.Stopped) return longForm ? "T (stopped)" : "T";
+            Thread t = _task ?? Leader(p);
+            if (t != null && t.State == ThreadState.Blocked)
+                return t.Interruptible ? (longForm ? "S (sleeping)" : "S") : (longForm ? "D (disk sleep)" : "D");
+            return longForm ? "R (running)" : "R";
+        }
+
+        static Thread Leader(Process p)
+        {
+            for (int i = 0; i < Scheduler.Slots; i++)
+            {
+                Thread t = Scheduler.At(i);
+                if (t != null && t.Group == p && t.Tid == p.Pid && t.State != ThreadState.Dead) return t;
+            }
+            return ThreadOf(p);
         }
 
         /// A thread of `p` to show its mask and name: the caller when it is one, else the first.
@@ -253,7 +274,7 @@ namespace Kernel.Proc
                 case ProcKind.PidStat:
                     {
                         Thread t = ThreadOf(p);
-                        w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(p.Zombie ? ") Z " : p.Stopped ? ") T " : ") R "); w.Dec(p.ParentPid);
+                        w.Dec(p.Pid); w.Str(" ("); Comm(ref w); w.Str(") "); w.Str(StateOf(p, false)); w.Str(" "); w.Dec(p.ParentPid);
                         w.Str(" "); w.Dec(p.Pgid); w.Str(" "); w.Dec(p.Sid); w.Str(" 0 -1 4194560 0 0 0 0 "); w.Udec(up); w.Str(" 0 0 0 20 0 ");
                         w.Dec(p.LiveThreads); w.Str(" 0 ");
                         w.Udec(p.StartTimeNs / 10000000); w.Str(" "); w.Udec(VmPages(p) * 4096); w.Str(" "); w.Udec(VmPages(p));
@@ -265,7 +286,7 @@ namespace Kernel.Proc
                     {
                         w.Str("Name:\t"); Comm(ref w);
                         w.Str("\nUmask:\t"); w.Padded(p.Umask >> 6 & 7, 2, '0'); w.Udec(p.Umask >> 3 & 7); w.Udec(p.Umask & 7);
-                        w.Str(p.Zombie ? "\nState:\tZ (zombie)\nTgid:\t" : p.Stopped ? "\nState:\tT (stopped)\nTgid:\t" : "\nState:\tR (running)\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(p.Pid);
+                        w.Str("\nState:\t"); w.Str(StateOf(p, true)); w.Str("\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(_task != null ? _task.Tid : p.Pid);
                         w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t"); w.Dec(FdTable.Max);
                         w.Str("\nGroups:\t\n");
                         ulong kb = VmPages(p) * 4;
@@ -428,6 +449,72 @@ namespace Kernel.Proc
         }
     }
 
+    /// /proc/PID/task: a directory per live thread of the process, named by its tid, whose
+    /// stat and status describe that thread (made on each lookup).
+    public sealed class ProcTaskDir : Inode
+    {
+        readonly Process _owner;
+        const long TidCookies = 1L << 32;
+        public ProcTaskDir(FileSystem fs, Process owner) { InitCommon(fs, FileMode.S_IFDIR | 0x16d); Nlink = 3; _owner = owner; }
+        public override bool IsEmptyDir => false;
+
+        Thread Find(int tid)
+        {
+            for (int i = 0; i < Scheduler.Slots; i++)
+            {
+                Thread t = Scheduler.At(i);
+                if (t != null && t.Group == _owner && t.Tid == tid && t.State != ThreadState.Dead) return t;
+            }
+            return null;
+        }
+
+        public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
+        {
+            child = null;
+            int tid = 0;
+            if (name.Length == 0 || name.Length > 9 || name[0] == '0') return Errno.ENOENT;
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (name[i] < '0' || name[i] > '9') return Errno.ENOENT;
+                tid = tid * 10 + (name[i] - '0');
+            }
+            Thread t = _owner.Zombie ? null : Find(tid);
+            if (t == null) return Errno.ENOENT;
+            var d = new ProcDir(Fs);
+            ProcTree.FillPid(Fs, d, _owner, t);
+            d.Parent = this;
+            var a = new byte[name.Length];
+            for (int i = 0; i < a.Length; i++) a[i] = name[i];
+            d.Name = a;
+            child = d;
+            return 0;
+        }
+
+        public override Errno Mknod(ReadOnlySpan<byte> name, uint mode, ulong rdev, out Inode child) { child = null; return Errno.EACCES; }
+        public override Errno Mkdir(ReadOnlySpan<byte> name, uint mode, out Inode child) { child = null; return Errno.EACCES; }
+        public override Errno Unlink(ReadOnlySpan<byte> name, bool dir) => Errno.EACCES;
+
+        /// The threads by increasing tid: the cookie holds the last one listed.
+        public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
+        {
+            e = default;
+            if (_owner.Zombie) return false;
+            int last = cookie >= TidCookies ? (int)(cookie - TidCookies) : 0;
+            Thread next = null;
+            for (int i = 0; i < Scheduler.Slots; i++)
+            {
+                Thread t = Scheduler.At(i);
+                if (t != null && t.Group == _owner && t.State != ThreadState.Dead && t.Tid > last && (next == null || t.Tid < next.Tid)) next = t;
+            }
+            if (next == null) return false;
+            var w = new LineWriter(name);
+            w.Dec(next.Tid);
+            e.NameLength = w.Length; e.Ino = 0x30000 + (ulong)next.Tid; e.Type = 4;
+            cookie = TidCookies + next.Tid;
+            return true;
+        }
+    }
+
     /// /proc/1/fd: one magic link per open descriptor.
     public sealed class ProcFdDir : Inode
     {
@@ -585,6 +672,7 @@ namespace Kernel.Proc
     {
         public readonly ProcKind Kind;
         public Process Owner;             // the process a /proc/PID file describes (null: none or the caller)
+        public Thread Task;               // the thread a task/TID file describes (null: the process)
         public ProcFile(FileSystem fs, ProcKind kind) { InitCommon(fs, FileMode.S_IFREG | 0x124); Kind = kind; }
         public override long Blocks() => 0;
         public override Errno Open(uint flags, out OpenFile file)
@@ -610,6 +698,7 @@ namespace Kernel.Proc
             _buf = (byte*)Heap.Alloc(BufSize);
             var w = new LineWriter(new Span<byte>(_buf, BufSize));
             Process old = ProcTree.Enter(node.Owner);
+            ProcTree.EnterTask(node.Task);
             ProcTree.Generate(node.Kind, ref w);
             ProcTree.Leave(old);
             _len = w.Length;
