@@ -288,17 +288,26 @@ namespace Kernel.Proc
             Files.Release();
             Memory.Release();
             ReleaseVforkParent();
-            Process init = Find(1);
+            Process reaper = NewReaper();
             for (int i = 0; i < _count; i++)
             {
                 Process c = _all[i];
                 if (c.Parent != this) continue;
-                c.Parent = init;
+                c.Parent = reaper;
                 if (c.Zombie) ChildEnded(c);
             }
             Zombie = true;
             Kernel.Fs.PollEvents.Changed();
             ChildEnded(this);
+        }
+
+        /// Who adopts this ending process's children: the nearest ancestor that set
+        /// PR_SET_CHILD_SUBREAPER and is not itself ending, else pid 1.
+        Process NewReaper()
+        {
+            for (Process a = Parent; a != null && a.Pid != 1; a = a.Parent)
+                if (a.ChildSubreaper && !a.Exiting && !a.Zombie) return a;
+            return Find(1);
         }
 
         /// A vfork child execs or ends: its parent resumes.

@@ -1,0 +1,87 @@
+/* The process tree beyond fork and wait: PR_SET_CHILD_SUBREAPER (orphans go to the nearest
+ * subreaper ancestor, not to init), PR_SET_PDEATHSIG (a child hears of its parent's end),
+ * and MAP_SHARED|MAP_ANONYMOUS memory that MADV_DONTNEED must not lose. */
+#include "compat.h"
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+
+/* Polls until getppid() is no longer `was` (the parent ended and the child was reparented). */
+static int wait_reparented(pid_t was)
+{
+    for (int i = 0; i < 200000; i++) {
+        if (getppid() != was) return 1;
+        usleep(1000);
+    }
+    return 0;
+}
+
+static int child_status(pid_t p)
+{
+    int st;
+    if (waitpid(p, &st, 0) != p) return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    /* This process reaps whatever is orphaned below it (natively it is not pid 1). */
+    CHECK("PR_SET_CHILD_SUBREAPER", prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0);
+
+    /* A (a subreaper) forks B, B forks C and exits: C's parent becomes A, and A waits for it. */
+    pid_t a = fork();
+    if (a == 0) {
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) _exit(90);
+        int v = -1;
+        if (prctl(PR_GET_CHILD_SUBREAPER, &v, 0, 0, 0) != 0 || v != 1) _exit(91);
+        pid_t b = fork();
+        if (b == 0) {
+            pid_t me = getpid();
+            pid_t c = fork();
+            if (c == 0) {
+                if (!wait_reparented(me)) _exit(92);
+                _exit(0);
+            }
+            _exit(0);
+        }
+        if (child_status(b) != 0) _exit(94);
+        int st;
+        pid_t w = waitpid(-1, &st, 0);                 /* C, now A's child */
+        if (w <= 0) _exit(95);
+        _exit(WIFEXITED(st) ? 0 : 96);
+    }
+    printf("subreaper: A waited for its grandchild: %d\n", child_status(a));
+
+    /* The same, C reporting its new parent's pid through a pipe. */
+    int pfd[2];
+    CHECK("pipe", pipe(pfd) == 0);
+    a = fork();
+    if (a == 0) {
+        prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        pid_t b = fork();
+        if (b == 0) {
+            pid_t me = getpid();
+            if (fork() == 0) {
+                int ok = wait_reparented(me);
+                pid_t now = getppid();
+                int r = ok ? (int)now : -1;
+                write(pfd[1], &r, sizeof r);
+                _exit(0);
+            }
+            _exit(0);
+        }
+        child_status(b);
+        int r = 0;
+        read(pfd[0], &r, sizeof r);
+        if (r == (int)getpid()) waitpid(r, NULL, 0);
+        while (waitpid(-1, NULL, WNOHANG) > 0) { }
+        _exit(r == (int)getpid() ? 0 : 1);
+    }
+    printf("subreaper: the orphan's getppid() is the subreaper: %s\n", child_status(a) == 0 ? "yes" : "no");
+    close(pfd[0]); close(pfd[1]);
+
+    return compat_failures ? 1 : 0;
+}
