@@ -83,5 +83,51 @@ int main(void)
     printf("subreaper: the orphan's getppid() is the subreaper: %s\n", child_status(a) == 0 ? "yes" : "no");
     close(pfd[0]); close(pfd[1]);
 
+    /* PR_SET_PDEATHSIG: B asks for SIGUSR1 when its parent A ends; A ends; B gets it
+     * (it is reparented to this process, a subreaper, which waits for it). */
+    CHECK("pipe", pipe(pfd) == 0);
+    int qfd[2];
+    CHECK("pipe", pipe(qfd) == 0);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    a = fork();
+    if (a == 0) {
+        pid_t was = getpid();
+        pid_t b = fork();
+        if (b == 0) {
+            sigprocmask(SIG_BLOCK, &usr1, NULL);
+            if (prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0) != 0) _exit(80);
+            int v = 0;
+            if (prctl(PR_GET_PDEATHSIG, &v, 0, 0, 0) != 0 || v != SIGUSR1) _exit(81);
+            pid_t me = getpid();
+            write(pfd[1], &me, sizeof me);
+            if (!wait_reparented(was)) _exit(82);
+            struct timespec ts = { 10, 0 };
+            siginfo_t si;
+            int s = sigtimedwait(&usr1, &si, &ts);
+            _exit(s == SIGUSR1 ? 0 : 83);
+        }
+        pid_t bpid = 0;
+        read(pfd[0], &bpid, sizeof bpid);
+        write(qfd[1], &bpid, sizeof bpid);
+        _exit(0);
+    }
+    printf("pdeathsig: parent A: %d\n", child_status(a));
+    pid_t orphan = 0;
+    int st = 0;
+    CHECK("B's pid", read(qfd[0], &orphan, sizeof orphan) == sizeof orphan);
+    CHECK("the orphan is ours to wait for", waitpid(orphan, &st, 0) == orphan);
+    printf("pdeathsig: the orphan got SIGUSR1: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) printf("  (status 0x%x)\n", st);
+    close(qfd[0]); close(qfd[1]);
+    /* A forked child does not inherit the parent's death signal. */
+    CHECK("PR_SET_PDEATHSIG", prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0) == 0);
+    a = fork();
+    if (a == 0) { int v = -1; prctl(PR_GET_PDEATHSIG, &v, 0, 0, 0); _exit(v); }
+    printf("pdeathsig after fork: %d\n", child_status(a));
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    close(pfd[0]); close(pfd[1]);
+
     return compat_failures ? 1 : 0;
 }

@@ -294,6 +294,9 @@ namespace Kernel.Proc
                 Process c = _all[i];
                 if (c.Parent != this) continue;
                 c.Parent = reaper;
+                // PR_SET_PDEATHSIG: the child hears that its parent ended.
+                if (c.DeathSignal != 0 && !c.Zombie)
+                    Signals.Send(c, null, c.DeathSignal, new SigInfoData { Pid = Pid, Code = SigCodes.SI_USER });
                 if (c.Zombie) ChildEnded(c);
             }
             Zombie = true;
