@@ -129,5 +129,23 @@ int main(void)
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     close(pfd[0]); close(pfd[1]);
 
+    /* MAP_SHARED|MAP_ANONYMOUS is shared memory: MADV_DONTNEED drops the mapping, not the data. */
+    volatile int *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK("mmap shared anon", m != MAP_FAILED);
+    m[0] = 42;
+    CHECK("MADV_DONTNEED", madvise((void *)m, 8192, MADV_DONTNEED) == 0);
+    printf("shared anon after MADV_DONTNEED: %d\n", m[0]);
+    a = fork();
+    if (a == 0) { m[0] = 7; m[1024] = 8; _exit(0); }
+    child_status(a);
+    madvise((void *)m, 8192, MADV_DONTNEED);
+    printf("after fork, the child's write, MADV_DONTNEED: %d %d\n", m[0], m[1024]);
+    a = fork();
+    if (a == 0) { _exit(m[0] == 7 ? 0 : 1); }
+    printf("a second child sees it: %d\n", child_status(a));
+    errno = 0;
+    int r = madvise((void *)m, 8192, MADV_FREE);
+    printf("MADV_FREE on shared anon: %d %s\n", r, errname(errno));
+    munmap((void *)m, 8192);
     return compat_failures ? 1 : 0;
 }
