@@ -147,5 +147,30 @@ int main(void)
     int r = madvise((void *)m, 8192, MADV_FREE);
     printf("MADV_FREE on shared anon: %d %s\n", r, errname(errno));
     munmap((void *)m, 8192);
+    /* A parent waiting in vfork for its child is killable: SIGKILL ends it at once, while
+     * the child (which still runs) goes on until it is killed too. */
+    CHECK("pipe", pipe(pfd) == 0);
+    a = fork();
+    if (a == 0) {
+        if (vfork() == 0) {
+            pid_t me = getpid();
+            write(pfd[1], &me, sizeof me);
+            for (;;) pause();
+        }
+        _exit(0);
+    }
+    pid_t vchild = 0;
+    CHECK("the vfork child's pid", read(pfd[0], &vchild, sizeof vchild) == sizeof vchild);
+    CHECK("SIGKILL to the vfork parent", kill(a, SIGKILL) == 0);
+    int died = 0;
+    for (int i = 0; i < 10000 && !died; i++) {
+        if (waitpid(a, &st, WNOHANG) == a) died = 1;
+        else usleep(1000);
+    }
+    printf("the vfork parent died of SIGKILL while its child ran: %s\n", died && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? "yes" : "no");
+    kill(vchild, SIGKILL);
+    if (!died) waitpid(a, &st, 0);
+    CHECK("the vfork child, orphaned to us, is reaped", waitpid(vchild, &st, 0) == vchild && WIFSIGNALED(st));
+    close(pfd[0]); close(pfd[1]);
     return compat_failures ? 1 : 0;
 }
