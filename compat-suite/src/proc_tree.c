@@ -18,6 +18,9 @@ static int wait_reparented(pid_t was)
     return 0;
 }
 
+static volatile sig_atomic_t got_usr1;
+static void on_usr1(int sig) { (void)sig; got_usr1++; }
+
 static int child_status(pid_t p)
 {
     int st;
@@ -171,6 +174,33 @@ int main(void)
     kill(vchild, SIGKILL);
     if (!died) waitpid(a, &st, 0);
     CHECK("the vfork child, orphaned to us, is reaped", waitpid(vchild, &st, 0) == vchild && WIFSIGNALED(st));
+    close(pfd[0]); close(pfd[1]);
+    /* A "clone" child (exit signal SIGUSR1) orphaned: its exit signal becomes SIGCHLD, so
+     * its new parent is not sent SIGUSR1 and waits for it without __WCLONE. */
+    CHECK("pipe", pipe(pfd) == 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    a = fork();
+    if (a == 0) {
+        pid_t apid = getpid();
+        long b = syscall(SYS_clone, (long)SIGUSR1, 0L, 0L, 0L, 0L);
+        if (b == 0) {
+            wait_reparented(apid);
+            pid_t me = (pid_t)syscall(SYS_getpid);
+            write(pfd[1], &me, sizeof me);
+            syscall(SYS_exit_group, 0);
+        }
+        _exit(b > 0 ? 0 : 1);
+    }
+    printf("clone child's parent: %d\n", child_status(a));
+    pid_t cl = 0;
+    CHECK("the clone child's pid", read(pfd[0], &cl, sizeof cl) == sizeof cl);
+    pid_t w = waitpid(cl, &st, 0);
+    printf("the orphaned clone child is waited for without __WCLONE: %s\n", w == cl && WIFEXITED(st) ? "yes" : "no");
+    if (w != cl) waitpid(cl, &st, __WALL);
+    printf("SIGUSR1 received: %d\n", (int)got_usr1);
     close(pfd[0]); close(pfd[1]);
     return compat_failures ? 1 : 0;
 }

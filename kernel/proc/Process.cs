@@ -294,6 +294,7 @@ namespace Kernel.Proc
                 Process c = _all[i];
                 if (c.Parent != this) continue;
                 c.Parent = reaper;
+                c.ExitSignal = Signal.SIGCHLD;            // a clone child's own exit signal is not for its new parent (as Linux)
                 // PR_SET_PDEATHSIG: the child hears that its parent ended.
                 if (c.DeathSignal != 0 && !c.Zombie)
                     Signals.Send(c, null, c.DeathSignal, new SigInfoData { Pid = Pid, Code = SigCodes.SI_USER });
