@@ -254,6 +254,7 @@ namespace Kernel.Syscalls
             if (pid < 0) return Errno.ESRCH;
             Process p = Target(pid);
             if (p == null || (p != me && p.Parent != me)) return Errno.ESRCH;
+            if (p != me && p.Sid != me.Sid) return Errno.EPERM;              // a child in another session, before EACCES (as Linux)
             if (p != me && p.Execed) return Errno.EACCES;
             if (p.Sid == p.Pid) return Errno.EPERM;                           // a session leader
             if (p.Sid != me.Sid) return Errno.EPERM;

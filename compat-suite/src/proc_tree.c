@@ -28,8 +28,40 @@ static int child_status(pid_t p)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int main(void)
+/* setpgid on a child that exec'd (fds 10: "ready", 11: "go on"), in its own session or ours. */
+static void setpgid_execd(int own_session, const char *label)
 {
+    int rp[2], hp[2];
+    CHECK("pipes", pipe(rp) == 0 && pipe(hp) == 0);
+    pid_t p = fork();
+    if (p == 0) {
+        if (own_session) setsid();
+        dup2(rp[1], 10);
+        dup2(hp[0], 11);
+        close(rp[0]); close(rp[1]); close(hp[0]); close(hp[1]);
+        char *args[] = { "proc_tree", "exec-child", NULL };
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    close(rp[1]); close(hp[0]);
+    char c;
+    CHECK("the child exec'd", read(rp[0], &c, 1) == 1);
+    errno = 0;
+    int r = setpgid(p, p);
+    printf("%s: %d %s\n", label, r, errname(errno));
+    close(hp[1]);
+    printf("its status: %d\n", child_status(p));
+    close(rp[0]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
+        char c;
+        write(10, "e", 1);
+        read(11, &c, 1);
+        return 0;
+    }
     setvbuf(stdout, NULL, _IONBF, 0);
     /* This process reaps whatever is orphaned below it (natively it is not pid 1). */
     CHECK("PR_SET_CHILD_SUBREAPER", prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0);
@@ -202,5 +234,8 @@ int main(void)
     if (w != cl) waitpid(cl, &st, __WALL);
     printf("SIGUSR1 received: %d\n", (int)got_usr1);
     close(pfd[0]); close(pfd[1]);
+    /* setpgid: a child in another session is EPERM before "has exec'd" is EACCES. */
+    setpgid_execd(1, "setpgid, exec'd child in its own session");
+    setpgid_execd(0, "setpgid, exec'd child in our session");
     return compat_failures ? 1 : 0;
 }
