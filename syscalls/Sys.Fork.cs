@@ -97,7 +97,17 @@ namespace Kernel.Syscalls
             if ((flags & CLONE_VFORK) != 0) c.VforkParent = Me;
             Scheduler.Start(t, f);
             if ((flags & CLONE_VFORK) != 0)
-                while (!c.VforkDone) Scheduler.Block(0, false);
+            {
+                // Killable, as Linux's wait_for_vfork_done: SIGKILL or the process's exit
+                // ends the wait (other signals wait for the child's exec or exit).
+                while (!c.VforkDone && !Me.Killed && !Signals.IsPending(p, Me, Signal.SIGKILL))
+                {
+                    Me.InStopWait = true;
+                    Scheduler.Block(0, false);
+                    Me.InStopWait = false;
+                }
+                if (!c.VforkDone) c.VforkParent = null;                    // this thread is about to end
+            }
             return pid;
         }
 
@@ -244,6 +254,7 @@ namespace Kernel.Syscalls
             if (pid < 0) return Errno.ESRCH;
             Process p = Target(pid);
             if (p == null || (p != me && p.Parent != me)) return Errno.ESRCH;
+            if (p != me && p.Sid != me.Sid) return Errno.EPERM;              // a child in another session, before EACCES (as Linux)
             if (p != me && p.Execed) return Errno.EACCES;
             if (p.Sid == p.Pid) return Errno.EPERM;                           // a session leader
             if (p.Sid != me.Sid) return Errno.EPERM;

@@ -188,9 +188,21 @@ namespace Kernel.Syscalls
             ulong end = addr + PageUp(len);
             if (end <= addr) return Errno.EINVAL;                  // wrapped, or a length from 2^64-4095
             if (!Mm.Vmas.Covers(addr, end)) return Errno.ENOMEM;
+            // MADV_FREE is for private anonymous memory only (EINVAL on file and shared mappings).
+            if (advice == 8)
+                for (ulong p = addr; p < end; )
+                {
+                    ref Vma v = ref Mm.Vmas[Mm.Vmas.IndexOf(p)];
+                    if (v.Kind == UserMemory.KindSharedAnon || v.Kind == UserMemory.KindFilePrivate || v.Kind == UserMemory.KindFileShared) return Errno.EINVAL;
+                    p = v.End;
+                }
             if (advice == 4 || advice == 8)   // MADV_DONTNEED, MADV_FREE: anonymous pages read back as zero
                 for (ulong p = addr; p < end; p += 4096)
                 {
+                    // MAP_SHARED|MAP_ANONYMOUS is shared memory (shmem on Linux): dropping the
+                    // mapping loses nothing, the next access finds the same data. Its frames are
+                    // the data here, so they stay mapped.
+                    if (Mm.Vmas[Mm.Vmas.IndexOf(p)].Kind == UserMemory.KindSharedAnon) continue;
                     ulong pte = Mm.Space.Lookup(p);
                     UserMemory.FreeUnmapped(pte, Mm.Space.Unmap(p));
                 }

@@ -148,7 +148,7 @@ namespace Kernel.Syscalls
             new(12, "brk"),
             new(25, "mremap"),
             new(26, "msync", Support.Full, "shared file mappings map the file's own pages: nothing to write back"),
-            new(28, "madvise", Support.Partial, "MADV_DONTNEED and MADV_FREE drop pages; other advice is accepted and ignored"),
+            new(28, "madvise", Support.Partial, "MADV_DONTNEED and MADV_FREE drop private pages (MAP_SHARED anonymous memory keeps its data; MADV_FREE on shared or file mappings is EINVAL); other advice is accepted and ignored"),
             new(330, "pkey_alloc", Support.Partial, "as on a CPU without protection keys: ENOSPC"),
             new(331, "pkey_free", Support.Partial, "no key can be allocated: EINVAL"),
             new(329, "pkey_mprotect", Support.Partial, "key -1 is mprotect; no other key exists (EINVAL)"),

@@ -292,17 +292,30 @@ namespace Kernel.Proc
             Files.Release();
             Memory.Release();
             ReleaseVforkParent();
-            Process init = Find(1);
+            Process reaper = NewReaper();
             for (int i = 0; i < _count; i++)
             {
                 Process c = _all[i];
                 if (c.Parent != this) continue;
-                c.Parent = init;
+                c.Parent = reaper;
+                c.ExitSignal = Signal.SIGCHLD;            // a clone child's own exit signal is not for its new parent (as Linux)
+                // PR_SET_PDEATHSIG: the child hears that its parent ended.
+                if (c.DeathSignal != 0 && !c.Zombie)
+                    Signals.Send(c, null, c.DeathSignal, new SigInfoData { Pid = Pid, Code = SigCodes.SI_USER });
                 if (c.Zombie) ChildEnded(c);
             }
             Zombie = true;
             Kernel.Fs.PollEvents.Changed();
             ChildEnded(this);
+        }
+
+        /// Who adopts this ending process's children: the nearest ancestor that set
+        /// PR_SET_CHILD_SUBREAPER and is not itself ending, else pid 1.
+        Process NewReaper()
+        {
+            for (Process a = Parent; a != null && a.Pid != 1; a = a.Parent)
+                if (a.ChildSubreaper && !a.Exiting && !a.Zombie) return a;
+            return Find(1);
         }
 
         /// A vfork child execs or ends: its parent resumes.

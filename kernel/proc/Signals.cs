@@ -57,7 +57,7 @@ namespace Kernel.Proc
                 P.PendingSignals &= ~Bit(Signal.SIGCONT);
                 for (int i = 0; i < Scheduler.Slots; i++) { Thread t = Scheduler.At(i); if (t != null && t.Group == P) t.PendingSignals &= ~Bit(Signal.SIGCONT); }
             }
-            else if (sig == Signal.SIGKILL && P.Stopped) P.WakeStopped();
+            else if (sig == Signal.SIGKILL) P.WakeStopped();             // stopped threads, and a vfork parent's wait
         }
 
         public static void Send(Process P, Thread target, int sig, SigInfoData info)

@@ -25,7 +25,7 @@ namespace Kernel.Sched
         public readonly ThreadGroup Group;     // its process (null for a kernel thread)
         public int Tid;                         // a thread that execs becomes its process's leader (tid = pid)
         public bool Killed;                     // its process is exiting: the thread ends before it returns to user mode
-        public bool InStopWait;                 // parked by a stop signal until SIGCONT or SIGKILL
+        public bool InStopWait;                 // parked by a stop signal until SIGCONT or SIGKILL (or in vfork, until the child lets go or SIGKILL)
         public ThreadState State;
         public ulong KernelStackTop;
         public ulong KernelStackBytes = Scheduler.ThreadStackPages * 4096;      // its size below the top
