@@ -40,26 +40,28 @@ namespace Kernel.Net
             const int Slots = 128;
             readonly VirtioNet _d;
             readonly byte[][] _q = new byte[Slots][];
-            readonly int[] _len = new int[Slots];
+            readonly int[] _len = new int[Slots], _start = new int[Slots], _offset = new int[Slots];   // csum_start 0: complete
             int _head, _count;
             public ulong Dropped;
 
             public VirtioLink(VirtioNet d) { _d = d; }
 
-            public override void Transmit(ReadOnlySpan<byte> frame)
+            public override void Transmit(ReadOnlySpan<byte> frame) => TransmitPartial(frame, 0, 0);
+
+            public override void TransmitPartial(ReadOnlySpan<byte> frame, int csumStart, int csumOffset)
             {
-                if (_count == 0 && _d.TrySend(frame)) return;
+                if (_count == 0 && _d.TrySend(frame, csumStart, csumOffset)) return;
                 if (_count == Slots) { Dropped++; return; }
                 int e = (_head + _count) % Slots;
                 if (_q[e] == null) _q[e] = new byte[VirtioNet.MaxFrame];
                 if (frame.Length > _q[e].Length) { Dropped++; return; }
                 frame.CopyTo(_q[e]);
-                _len[e] = frame.Length; _count++;
+                _len[e] = frame.Length; _start[e] = csumStart; _offset[e] = csumOffset; _count++;
             }
 
             public void Flush()
             {
-                while (_count > 0 && _d.TrySend(new ReadOnlySpan<byte>(_q[_head], 0, _len[_head])))
+                while (_count > 0 && _d.TrySend(new ReadOnlySpan<byte>(_q[_head], 0, _len[_head]), _start[_head], _offset[_head]))
                 {
                     _head = (_head + 1) % Slots; _count--;
                 }
@@ -82,6 +84,7 @@ namespace Kernel.Net
             if (_dev == null) return;
             _link = new VirtioLink(_dev);
             Eth = Stack.AddInterface("eth0"u8, _link, 1500);
+            Eth.DeviceChecksums = _dev.ChecksumOffload;
             for (int i = 0; i < 6; i++) Eth.Mac[i] = _dev.Mac[i];
             uint ip = 0, gw = 0, dns = 0; int prefix = 24;
             bool off = false;
@@ -228,8 +231,8 @@ namespace Kernel.Net
                 if (_dev != null)
                 {
                     int budget = 256;
-                    for (int n; budget-- > 0 && (n = _dev.TryReceive(frame)) != 0;)
-                        if (n > 0) Stack.Input(Eth, new ReadOnlySpan<byte>(frame, 0, n));
+                    for (int n; budget-- > 0 && (n = _dev.TryReceive(frame, out bool ok)) != 0;)
+                        if (n > 0) Stack.Input(Eth, new ReadOnlySpan<byte>(frame, 0, n), ok);
                     _link.Flush();
                 }
                 Stack.Now = NowMs();

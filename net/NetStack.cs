@@ -7,6 +7,12 @@ namespace Kernel.Net
     public abstract class NetLink
     {
         public abstract void Transmit(ReadOnlySpan<byte> frame);
+
+        /// A frame whose TCP or UDP checksum the device must finish (only on an interface
+        /// with DeviceChecksums): the field at `csumStart + csumOffset` holds the partial
+        /// sum (Wire.PartialChecksum); the device sums from `csumStart` to the end and
+        /// stores the result there (virtio-net's NEEDS_CSUM).
+        public virtual void TransmitPartial(ReadOnlySpan<byte> frame, int csumStart, int csumOffset) => Transmit(frame);
     }
 
     /// Told when any socket's state changes (data, space, connection, error): the kernel
@@ -26,6 +32,9 @@ namespace Kernel.Net
         public int Mtu;
         public uint Addr, Mask, Gateway;     // host order; 0 until configured
         public bool Loopback, Up = true;
+        /// The device finishes TCP/UDP checksums of frames sent here (NetLink.TransmitPartial)
+        /// and may mark received frames as already verified (Input's `checksummed`).
+        public bool DeviceChecksums;
         public NetLink Link;
         public ulong RxBytes, RxPackets, TxBytes, TxPackets, RxDropped, TxDropped;
         public int PrefixLen { get { int n = 0; for (uint m = Mask; (m & 0x80000000) != 0; m <<= 1) n++; return n; } }
@@ -88,13 +97,23 @@ namespace Kernel.Net
         // ---- entry points ----
 
         /// A frame received on `nif` (Ethernet, or a bare IP packet on the loopback).
-        public void Input(NetIf nif, ReadOnlySpan<byte> frame)
+        /// `checksummed`: the device verified its TCP/UDP checksum, or the frame comes from
+        /// the host itself with the checksum left partial (virtio-net's DATA_VALID and
+        /// NEEDS_CSUM); the stack then does not verify it (it still checks the IP header).
+        public void Input(NetIf nif, ReadOnlySpan<byte> frame, bool checksummed = false)
         {
             nif.RxPackets++; nif.RxBytes += (ulong)frame.Length;
+            _rxChecksummed = checksummed;
             if (nif.Loopback) IpInput(nif, frame);
             else EthInput(nif, frame);
+            _rxChecksummed = false;
             Pump();
         }
+        bool _rxChecksummed;
+
+        /// Whether the TCP/UDP checksum of the packet being received needs verifying: never
+        /// on the loopback (Linux neither), nor when the device vouched for it.
+        bool VerifyChecksum(NetIf nif) => !nif.Loopback && !_rxChecksummed;
 
         /// Runs the timers due at Now (retransmissions, delayed ACKs, ARP, reassembly, TIME_WAIT).
         public void Tick()
@@ -293,7 +312,25 @@ namespace Kernel.Net
         void LinkSend(NetIf nif, ReadOnlySpan<byte> frame)
         {
             nif.TxPackets++; nif.TxBytes += (ulong)frame.Length;
-            if (nif.Link != null) nif.Link.Transmit(frame);
+            if (nif.Link == null) return;
+            if (nif.DeviceChecksums && PartialChecksumAt(frame, out int start, out int offset)) nif.Link.TransmitPartial(frame, start, offset);
+            else nif.Link.Transmit(frame);
+        }
+
+        /// Where the TCP/UDP checksum of an Ethernet frame is: true for an unfragmented IPv4
+        /// TCP or UDP packet, with the offset of its transport header and the checksum
+        /// field's offset in it. On an interface with DeviceChecksums every such frame the
+        /// stack sends carries a partial checksum (IpOutput finishes the others).
+        public static bool PartialChecksumAt(ReadOnlySpan<byte> frame, out int csumStart, out int csumOffset)
+        {
+            csumStart = csumOffset = 0;
+            if (frame.Length < Payload || Wire.U16(frame, 12) != 0x0800 || (frame[EthHeader] >> 4) != 4) return false;
+            if ((Wire.U16(frame, EthHeader + 6) & 0x3fff) != 0) return false;
+            int proto = frame[EthHeader + 9], off = proto == ProtoTcp ? 16 : proto == ProtoUdp ? 6 : -1;
+            int start = EthHeader + (frame[EthHeader] & 15) * 4;
+            if (off < 0 || start + off + 2 > frame.Length) return false;
+            csumStart = start; csumOffset = off;
+            return true;
         }
 
         /// Sends an IP packet (at `p`, header included) on Ethernet towards `nextHop`;
@@ -376,6 +413,10 @@ namespace Kernel.Net
             NetIf nif = Route(dst, out uint nextHop);
             if (nif == null) return NetErr.ENETUNREACH;
             int total = IpHeader + payloadLen;
+            // TCP and UDP hand over a partial checksum: the loopback never looks at it, a
+            // device with checksum offload finishes it, otherwise it is finished here.
+            if ((proto == ProtoTcp || proto == ProtoUdp) && !nif.Loopback && (!nif.DeviceChecksums || total > nif.Mtu))
+                FinishChecksum(proto, Tx.AsSpan(Payload, payloadLen));
             if (total > nif.Mtu)
             {
                 if (df) return NetErr.EMSGSIZE;
@@ -386,6 +427,16 @@ namespace Kernel.Net
             if (nif.Loopback) LoopQueue(nif, ip);
             else EthOutput(nif, nextHop, Tx.AsSpan(0, EthHeader + total));
             return 0;
+        }
+
+        /// What a device does with a partial checksum: the sum over the segment (whose
+        /// checksum field holds the pseudo-header sum), folded, stored in the field.
+        public static void FinishChecksum(int proto, Span<byte> segment)
+        {
+            int at = proto == ProtoTcp ? 16 : 6;
+            ushort c = Wire.Fold(Wire.Sum(segment, 0));
+            if (proto == ProtoUdp && c == 0) c = 0xffff;       // 0 means "no checksum" in UDP
+            Wire.Put16(segment, at, c);
         }
 
         int IpFragments(NetIf nif, uint nextHop, uint src, uint dst, int proto, int payloadLen, int tos, int ttl)
@@ -438,6 +489,7 @@ namespace Kernel.Net
             int ff = Wire.U16(p, 6);
             if ((ff & 0x3fff) != 0)
             {
+                _rxChecksummed = false;          // a device's verdict covers one frame, not the reassembled whole
                 // A fragment (MF set or a non-zero offset): reassemble, then handle the whole.
                 byte[] whole = Reassemble(p, ihl, src, dst, proto, ff, out int len);
                 if (whole == null) return;

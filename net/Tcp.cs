@@ -346,7 +346,7 @@ namespace Kernel.Net
                 _snd.AsSpan(at, first).CopyTo(t.Slice(hl));
                 _snd.AsSpan(0, len - first).CopyTo(t.Slice(hl + first));
             }
-            Wire.Put16(t, 16, Wire.Fold(Wire.Sum(t, Wire.PseudoSum(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length))));
+            Wire.Put16(t, 16, Wire.PartialChecksum(Wire.PseudoSum(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length)));     // IpOutput finishes it
             if (ack)
             {
                 _ackPending = 0; _delAckAt = 0;

@@ -148,7 +148,7 @@ namespace Kernel.Net
         void TcpInput(NetIf nif, uint src, uint dst, ReadOnlySpan<byte> t)
         {
             if (t.Length < 20) { Drops++; return; }
-            if (!nif.Loopback && Wire.Fold(Wire.Sum(t, Wire.PseudoSum(src, dst, ProtoTcp, t.Length))) != 0) { Drops++; return; }
+            if (VerifyChecksum(nif) && Wire.Fold(Wire.Sum(t, Wire.PseudoSum(src, dst, ProtoTcp, t.Length))) != 0) { Drops++; return; }
             if (!TcpSegment.Parse(t, out TcpSegment s, out int hl)) { Drops++; return; }
             if (s.SrcPort == 0 || s.DstPort == 0) { Drops++; return; }
             ReadOnlySpan<byte> data = t.Slice(hl);
@@ -178,7 +178,7 @@ namespace Kernel.Net
             Span<byte> t = Tx.AsSpan(Payload, 20);
             Wire.Put16(t, 0, sport); Wire.Put16(t, 2, dport); Wire.Put32(t, 4, seq); Wire.Put32(t, 8, ack);
             t[12] = 5 << 4; t[13] = (byte)flags; Wire.Put16(t, 14, window); Wire.Put16(t, 16, 0); Wire.Put16(t, 18, 0);
-            Wire.Put16(t, 16, Wire.Fold(Wire.Sum(t, Wire.PseudoSum(src, dst, ProtoTcp, 20))));
+            Wire.Put16(t, 16, Wire.PartialChecksum(Wire.PseudoSum(src, dst, ProtoTcp, 20)));
             if ((flags & TcpConnection.FlagRst) != 0) ResetsSent++;
             IpOutput(src, dst, ProtoTcp, 20, tos, ttl);
         }

@@ -69,8 +69,7 @@ namespace Kernel.Net
             Span<byte> u = Stack.Tx.AsSpan(NetStack.Payload, 8 + data.Length);
             Wire.Put16(u, 0, LocalPort); Wire.Put16(u, 2, port); Wire.Put16(u, 4, 8 + data.Length); Wire.Put16(u, 6, 0);
             data.CopyTo(u.Slice(8));
-            ushort c = Wire.Fold(Wire.Sum(u, Wire.PseudoSum(src, dst, NetStack.ProtoUdp, u.Length)));
-            Wire.Put16(u, 6, c == 0 ? 0xffff : c);
+            Wire.Put16(u, 6, Wire.PartialChecksum(Wire.PseudoSum(src, dst, NetStack.ProtoUdp, u.Length)));     // IpOutput finishes it
             int r = Stack.IpOutput(src, dst, NetStack.ProtoUdp, u.Length, Tos, Ttl, df: false);
             Stack.Pump();
             return r;
@@ -144,7 +143,7 @@ namespace Kernel.Net
             int len = Wire.U16(u, 4);
             if (len < 8 || len > u.Length) { Drops++; return; }
             u = u.Slice(0, len);
-            if (Wire.U16(u, 6) != 0 && !nif.Loopback && Wire.Fold(Wire.Sum(u, PseudoSumRaw(src, dst, len))) != 0) { Drops++; return; }
+            if (Wire.U16(u, 6) != 0 && VerifyChecksum(nif) && Wire.Fold(Wire.Sum(u, PseudoSumRaw(src, dst, len))) != 0) { Drops++; return; }
             int sport = Wire.U16(u, 0), dport = Wire.U16(u, 2);
             ReadOnlySpan<byte> data = u.Slice(8);
             if (dport == 68 && DhcpInput(nif, data)) return;

@@ -38,6 +38,12 @@ namespace Kernel.Net
             return (uint)s;
         }
 
+        /// The value a TCP or UDP checksum field holds before the sum over the segment is
+        /// taken ("partial"): the pseudo-header sum folded, not complemented. Summing the
+        /// segment with this in the field and folding gives the finished checksum (what a
+        /// device with checksum offload does from csum_start, storing it at csum_offset).
+        public static ushort PartialChecksum(uint pseudoSum) => (ushort)~Fold(pseudoSum);
+
         /// Sequence-number comparisons modulo 2^32.
         public static bool Lt(uint a, uint b) => (int)(a - b) < 0;
         public static bool Le(uint a, uint b) => (int)(a - b) <= 0;

@@ -4,13 +4,18 @@ using Kernel.Console;
 namespace Kernel.Drivers
 {
     /// virtio-net (virtio 1.x, 5.1): raw Ethernet frames in and out, the MAC address from
-    /// the config space, link status. Queue 0 receives into a ring of device-writable
-    /// buffers that are reposted as soon as their frame is taken; queue 1 transmits from
-    /// a ring of driver-owned buffers. No offloads, no mergeable buffers, no IP stack:
-    /// the layer above (a network stack, later) takes frames from here.
+    /// the config space, link status. Queue 0 receives into device-writable buffers kept
+    /// posted by an RxRing (with VIRTIO_NET_F_MRG_RXBUF a frame may span several: the
+    /// header's num_buffers says how many, and they are joined here); queue 1 transmits
+    /// from a ring of driver-owned buffers. Checksum offload both ways when offered:
+    /// VIRTIO_NET_F_CSUM (frames sent with NEEDS_CSUM, csum_start, csum_offset: the device
+    /// finishes the TCP/UDP checksum) and VIRTIO_NET_F_GUEST_CSUM (received frames flagged
+    /// DATA_VALID or NEEDS_CSUM need no verification). No segmentation offloads. The
+    /// network stack (net/NetKernel.cs) takes frames from here.
     public sealed unsafe class VirtioNet : VirtioDevice
     {
-        public const int FeatureMac = 5, FeatureStatus = 16;
+        public const int FeatureCsum = 0, FeatureGuestCsum = 1, FeatureMac = 5, FeatureMrgRxbuf = 15, FeatureStatus = 16;
+        public const int FlagNeedsCsum = 1, FlagDataValid = 2;      // virtio_net_hdr.flags
         public const int HeaderBytes = 12;               // virtio_net_hdr with num_buffers (VERSION_1)
         public const int BufferBytes = 2048;             // a 1514-byte frame plus the header
         public const int MaxFrame = BufferBytes - HeaderBytes;
@@ -21,21 +26,33 @@ namespace Kernel.Drivers
         public ulong FramesIn, FramesOut;
 
         VirtQueue _rx, _tx;
+        RxRing _ring;
         WaitPoint _wait;
         byte* _rxMem, _txMem; ulong _rxPhys, _txPhys;
         readonly bool[] _txBusy = new bool[TxBuffers];
         readonly int[] _txSlotOfHead = new int[256];
-        // Received frames not yet taken: buffer index and length, in arrival order.
-        readonly int[] _ready = new int[RxBuffers], _readyLen = new int[RxBuffers];
-        int _readyHead, _readyCount;
+        public ulong FramesMerged, FramesChecksummed;      // received over several buffers; without verification needed
+
+        sealed class RxNotifier : QueueNotifier
+        {
+            readonly VirtioTransport _t;
+            public RxNotifier(VirtioTransport t) { _t = t; }
+            public override void Notify() => _t.Notify(0);
+        }
 
         VirtioNet(VirtioTransport t) : base(t) { }
+
+        /// Whether frames sent may carry a partial TCP/UDP checksum (VIRTIO_NET_F_CSUM).
+        public bool ChecksumOffload => Has(FeatureCsum);
+        /// Whether received frames say their checksum is good (VIRTIO_NET_F_GUEST_CSUM).
+        public bool GuestChecksum => Has(FeatureGuestCsum);
+        public bool Mergeable => Has(FeatureMrgRxbuf);
 
         public static VirtioNet Start(VirtioTransport t, int vector)
         {
             if (WaitPoint.Create == null) return null;
             var d = new VirtioNet(t);
-            if (!d.Begin((1UL << FeatureMac) | (1UL << FeatureStatus))) return null;
+            if (!d.Begin((1UL << FeatureMac) | (1UL << FeatureStatus) | (1UL << FeatureMrgRxbuf) | (1UL << FeatureCsum) | (1UL << FeatureGuestCsum))) return null;
             if (!VirtioBus.Route(t, vector)) { d.Fail("no interrupt route"); return null; }
             d._rx = d.SetupQueue(0, RxBuffers);
             if (d._rx == null) return null;
@@ -46,7 +63,8 @@ namespace Kernel.Drivers
             if (d._rxMem == null || d._txMem == null) { d.Fail("no memory"); return null; }
             if (d.Has(FeatureMac)) for (int i = 0; i < 6; i++) d.Mac[i] = t.Config8(i);
             d._wait = WaitPoint.Create();
-            for (int i = 0; i < d._rx.Size && i < RxBuffers; i++) d.PostRx(i);
+            d._ring = new RxRing(d._rx, d._rxMem, d._rxPhys, RxBuffers, BufferBytes, new RxNotifier(t));
+            d._ring.PostAll();
             d.Ready();
             d.Transport.Notify(0);
             First ??= d;
@@ -55,20 +73,18 @@ namespace Kernel.Drivers
             for (int i = 0; i < 6; i++) { if (i > 0) w.Byte((byte)':'); w.Byte((byte)"0123456789abcdef"[d.Mac[i] >> 4]); w.Byte((byte)"0123456789abcdef"[d.Mac[i] & 15]); }
             w.Str(d.LinkUp ? ", link up" : ", link down");
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
+            var f = Log.Begin(LogLevel.Debug, stackalloc byte[160]);
+            f.Str("virtio-net: offered "); f.Hex(t.DeviceFeatures()); f.Str(", negotiated");
+            if (d.Mergeable) f.Str(" MRG_RXBUF");
+            if (d.ChecksumOffload) f.Str(" CSUM");
+            if (d.GuestChecksum) f.Str(" GUEST_CSUM");
+            if (!d.Mergeable && !d.ChecksumOffload && !d.GuestChecksum) f.Str(" no offloads");
+            if (Log.Enabled(LogLevel.Debug)) Log.End(ref f);
             return d;
         }
 
         /// Link status from the config space (always up when the device does not report it).
         public bool LinkUp => !Has(FeatureStatus) || (Transport.Config8(6) & 1) != 0;
-
-        void PostRx(int i)
-        {
-            Span<VirtBuffer> b = stackalloc VirtBuffer[1];
-            b[0] = new VirtBuffer(_rxPhys + (ulong)i * BufferBytes, BufferBytes, true);
-            int head = _rx.Add(b);
-            if (head >= 0) _rxIndexOfHead[head] = i;
-        }
-        readonly int[] _rxIndexOfHead = new int[256];
 
         /// Called from the interrupt when frames arrived or transmit buffers came back (the
         /// network stack's thread wakes on it).
@@ -85,13 +101,23 @@ namespace Kernel.Drivers
 
         /// Sends one frame if a transmit buffer is free, without blocking; false otherwise
         /// (or when the frame is too long).
-        public bool TrySend(ReadOnlySpan<byte> frame)
+        public bool TrySend(ReadOnlySpan<byte> frame) => TrySend(frame, 0, 0);
+
+        /// As TrySend; with `csumStart` > 0 (only when ChecksumOffload) the device finishes
+        /// the checksum whose partial sum is at `csumStart + csumOffset` (NEEDS_CSUM).
+        public bool TrySend(ReadOnlySpan<byte> frame, int csumStart, int csumOffset)
         {
             if (frame.Length > MaxFrame || frame.Length < 14) return false;
             int slot = FreeTx();
             if (slot < 0) return false;
             byte* p = _txMem + slot * BufferBytes;
-            for (int i = 0; i < HeaderBytes; i++) p[i] = 0;          // no offloads
+            for (int i = 0; i < HeaderBytes; i++) p[i] = 0;
+            if (csumStart > 0)
+            {
+                p[0] = FlagNeedsCsum;
+                p[6] = (byte)csumStart; p[7] = (byte)(csumStart >> 8);
+                p[8] = (byte)csumOffset; p[9] = (byte)(csumOffset >> 8);
+            }
             for (int i = 0; i < frame.Length; i++) p[HeaderBytes + i] = frame[i];
             Span<VirtBuffer> b = stackalloc VirtBuffer[1];
             b[0] = new VirtBuffer(_txPhys + (ulong)slot * BufferBytes, (uint)(HeaderBytes + frame.Length), false);
@@ -110,42 +136,62 @@ namespace Kernel.Drivers
         }
 
         /// Takes the next received frame into `dst`; its length, or 0 when none is waiting
-        /// (-1 when `dst` is too small: the frame is dropped).
-        public int TryReceive(Span<byte> dst)
+        /// (-1 when it is malformed or `dst` is too small: the frame is dropped).
+        /// `checksummed`: the device flagged it DATA_VALID or NEEDS_CSUM (GUEST_CSUM only).
+        public int TryReceive(Span<byte> dst, out bool checksummed)
         {
-            if (_readyCount == 0) return 0;
-            int i = _ready[_readyHead], len = _readyLen[_readyHead];
-            _readyHead = (_readyHead + 1) % RxBuffers; _readyCount--;
-            int n = len - HeaderBytes;
-            byte* p = _rxMem + i * BufferBytes + HeaderBytes;
-            if (n > dst.Length) n = -1;
-            else for (int k = 0; k < n; k++) dst[k] = p[k];
-            PostRx(i);
-            if (_rx.ShouldNotify()) Transport.Notify(0);
+            checksummed = false;
+            int buffers = BuffersOfNext();
+            if (buffers == 0) return 0;
+            byte* h = _ring.Data(0);
+            int n = -1;
+            if (_ring.Length(0) >= HeaderBytes)
+            {
+                n = 0;
+                for (int k = 0; k < buffers && n >= 0; k++)
+                {
+                    int skip = k == 0 ? HeaderBytes : 0, len = _ring.Length(k) - skip;
+                    if (n + len > dst.Length) { n = -1; break; }
+                    byte* p = _ring.Data(k) + skip;
+                    for (int j = 0; j < len; j++) dst[n + j] = p[j];
+                    n += len;
+                }
+                if (n < 14) n = -1;
+                checksummed = GuestChecksum && (h[0] & (FlagDataValid | FlagNeedsCsum)) != 0;
+                if (buffers > 1) FramesMerged++;
+                if (n > 0) { FramesIn++; if (checksummed) FramesChecksummed++; }
+            }
+            for (int k = 0; k < buffers; k++) _ring.Release();
             return n;
         }
 
-        public bool FrameWaiting => _readyCount > 0;
+        public int TryReceive(Span<byte> dst) => TryReceive(dst, out _);
+
+        /// How many filled buffers the oldest waiting frame takes (0: none, or not all of
+        /// its buffers are filled yet). Without MRG_RXBUF every frame is one buffer.
+        int BuffersOfNext()
+        {
+            if (_ring.ReadyCount == 0) return 0;
+            if (!Mergeable || _ring.Length(0) < HeaderBytes) return 1;
+            byte* h = _ring.Data(0);
+            int n = h[10] | h[11] << 8;
+            if (n < 1 || n > _ring.Count) return 1;        // malformed: taken (and dropped) alone
+            return n <= _ring.ReadyCount ? n : 0;
+        }
+
+        public bool FrameWaiting => BuffersOfNext() > 0;
 
         /// Whether frames are still in the transmit ring (the device has not used them).
         public bool Transmitting { get { for (int i = 0; i < TxBuffers; i++) if (_txBusy[i]) return true; return false; } }
 
         /// Blocks until a frame is waiting.
-        public void WaitForFrame() { while (_readyCount == 0) _wait.Wait(); }
+        public void WaitForFrame() { while (!FrameWaiting) _wait.Wait(); }
 
         public override void OnInterrupt()
         {
             bool any = false;
             while (_tx.TryPopUsed(out int head, out _)) { _txBusy[_txSlotOfHead[head]] = false; any = true; }
-            while (_rx.TryPopUsed(out int head, out uint written))
-            {
-                int i = _rxIndexOfHead[head];
-                if (written <= HeaderBytes || _readyCount == RxBuffers) { PostRx(i); continue; }
-                int e = (_readyHead + _readyCount) % RxBuffers;
-                _ready[e] = i; _readyLen[e] = (int)written; _readyCount++;
-                FramesIn++;
-                any = true;
-            }
+            if (_ring.Collect()) any = true;
             if (any) { _wait.WakeAll(); if (OnActivity != null) OnActivity(); }
         }
     }

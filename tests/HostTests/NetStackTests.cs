@@ -10,6 +10,24 @@ public class NetStackTests
     {
         public readonly List<byte[]> Out = new();
         public override void Transmit(ReadOnlySpan<byte> frame) => Out.Add(frame.ToArray());
+
+        /// Partial-checksum frames (the interface has DeviceChecksums): recorded with their
+        /// csum_start/csum_offset and, unless Finish is off, finished as a virtio-net device
+        /// does: the one's-complement sum from csum_start to the end, stored at
+        /// csum_start + csum_offset.
+        public readonly List<(byte[] Frame, int Start, int Offset)> Partial = new();
+        public bool Finish = true;
+        public override void TransmitPartial(ReadOnlySpan<byte> frame, int csumStart, int csumOffset)
+        {
+            var f = frame.ToArray();
+            Partial.Add((f.ToArray(), csumStart, csumOffset));
+            if (Finish)
+            {
+                ushort c = Kernel.Net.Wire.Fold(Kernel.Net.Wire.Sum(f.AsSpan(csumStart), 0));
+                f[csumStart + csumOffset] = (byte)(c >> 8); f[csumStart + csumOffset + 1] = (byte)c;
+            }
+            Out.Add(f);
+        }
     }
 
     sealed class Counter : NetEvents { public int N; public override void Changed(object? owner) => N++; }
@@ -469,5 +487,96 @@ public class NetStackTests
             n.WB.Out.Clear();
         }
         n.B.Drops.Should().BeGreaterThan(1000);
+    }
+
+    /// A TCP/UDP checksum over an IPv4 frame, verified as a receiver without offload does.
+    static bool L4ChecksumOk(byte[] f)
+    {
+        int ihl = (f[14] & 15) * 4, total = f[16] << 8 | f[17];
+        var seg = f.AsSpan(14 + ihl, total - ihl);
+        uint src = Kernel.Net.Wire.U32(f, 26), dst = Kernel.Net.Wire.U32(f, 30);
+        return Kernel.Net.Wire.Fold(Kernel.Net.Wire.Sum(seg, Kernel.Net.Wire.PseudoSum(src, dst, f[23], seg.Length))) == 0;
+    }
+
+    [Fact]
+    public void DeviceChecksumsSendPartialTcpAndUdpThatTheDeviceFinishes()
+    {
+        var n = new Net();
+        n.IA.DeviceChecksums = true;              // A's device finishes checksums; B verifies every one
+        var (c, s, _) = Connect(n);
+        var data = Pattern(100000);
+        Transfer(n, c, s, data);
+        Transfer(n, s, c, data.AsSpan(0, 30000).ToArray());
+        n.B.Drops.Should().Be(0);
+        n.WA.Partial.Count.Should().BeGreaterThan(60);
+        foreach (var (f, start, offset) in n.WA.Partial)
+        {
+            start.Should().Be(34); offset.Should().Be(16);
+            // The field holds the pseudo-header sum, not complemented (what NEEDS_CSUM expects).
+            int ihl = (f[14] & 15) * 4, total = f[16] << 8 | f[17];
+            uint pseudo = Kernel.Net.Wire.PseudoSum(Kernel.Net.Wire.U32(f, 26), Kernel.Net.Wire.U32(f, 30), 6, total - ihl);
+            (f[50] << 8 | f[51]).Should().Be((ushort)~Kernel.Net.Wire.Fold(pseudo));
+            L4ChecksumOk(f).Should().BeFalse();
+        }
+        n.WA.Out.Clear();
+        // UDP too; a datagram sent as fragments is finished by the stack (no partial frame).
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, 0, 53).Should().Be(0);
+        var cli = n.A.NewUdp();
+        n.WA.Partial.Clear();
+        cli.SendTo("query"u8, n.IB.Addr, 53).Should().Be(0);
+        n.WA.Partial.Should().HaveCount(1);
+        n.WA.Partial[0].Start.Should().Be(34); n.WA.Partial[0].Offset.Should().Be(6);
+        n.Run();
+        srv.Receive(new byte[100], false, out _, out _).Should().Be(5);
+        cli.SendTo(Pattern(4000), n.IB.Addr, 53).Should().Be(0);
+        n.WA.Partial.Should().HaveCount(1);
+        n.WA.Out.Should().HaveCount(3);
+        n.Run();
+        srv.Receive(new byte[5000], false, out _, out _).Should().Be(4000);
+        n.B.Drops.Should().Be(0);
+    }
+
+    [Fact]
+    public void UnfinishedPartialChecksumsAreDroppedByAVerifyingReceiver()
+    {
+        // The test above can fail: when the device does not finish the checksum, B drops.
+        var n = new Net();
+        n.IA.DeviceChecksums = true;
+        n.WA.Finish = false;
+        var l = n.B.NewTcp(); n.B.BindTcp(l, 0, 80); l.Listen(4);
+        var c = n.A.NewTcp(); c.Connect(n.IB.Addr, 80).Should().Be(0);
+        n.Run();
+        c.State.Should().Be(TcpState.SynSent);
+        n.B.Drops.Should().BeGreaterThan(0);
+        // Without DeviceChecksums the stack finishes every checksum itself.
+        var m = new Net();
+        int checkedFrames = 0, bad = 0;
+        m.DropAtoB = f => { if (f[12] == 8 && f[13] == 0) { checkedFrames++; if (!L4ChecksumOk(f)) bad++; } return false; };
+        var (mc, ms, _) = Connect(m);
+        Transfer(m, mc, ms, Pattern(20000));
+        m.WA.Partial.Should().BeEmpty();
+        checkedFrames.Should().BeGreaterThan(10); bad.Should().Be(0);
+    }
+
+    [Fact]
+    public void FramesTheDeviceVouchedForSkipVerification()
+    {
+        var n = new Net();
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, 0, 53).Should().Be(0);
+        var cli = n.A.NewUdp();
+        n.A.SendEcho(n.IB.Addr, 1, 1, default); n.Run();           // ARP first
+        cli.SendTo("query"u8, n.IB.Addr, 53).Should().Be(0);
+        var f = n.WA.Out.Single(); n.WA.Out.Clear();
+        f[14 + 20 + 6] ^= 0x5a;                                      // a wrong UDP checksum
+        ulong drops = n.B.Drops;
+        n.B.Input(n.IB, f);
+        n.B.Drops.Should().Be(drops + 1);
+        srv.Receive(new byte[100], false, out _, out _).Should().Be(-1);
+        n.B.Input(n.IB, f, checksummed: true);                       // DATA_VALID / NEEDS_CSUM from the device
+        srv.Receive(new byte[100], false, out _, out _).Should().Be(5);
+        // The verdict covers TCP/UDP only: a bad IP header checksum is still dropped.
+        f[14 + 10] ^= 1;
+        n.B.Input(n.IB, f, checksummed: true);
+        n.B.Drops.Should().Be(drops + 2);
     }
 }
