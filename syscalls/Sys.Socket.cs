@@ -68,18 +68,27 @@ namespace Kernel.Syscalls
             return fd;
         }
 
-        /// socket(2)
-        public static SysResult SocketCall(SyscallArgs* a)
+        /// The checks socket() and socketpair() share, in Linux's order: the type's flag bits,
+        /// the domain, the type; then the family registered for the domain.
+        static Errno SocketArgs(int domain, ref int type, out int flags, out SocketFamily fam)
         {
-            int domain = (int)a->A0, type = (int)a->A1, protocol = (int)a->A2;
-            int flags = type & ~SOCK_TYPE_MASK;
+            fam = null;
+            flags = type & ~SOCK_TYPE_MASK;
             if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return Errno.EINVAL;
             type &= SOCK_TYPE_MASK;
             if ((uint)domain >= AddressFamily.AF_MAX) return Errno.EAFNOSUPPORT;
             if (type >= SOCK_MAX) return Errno.EINVAL;
-            SocketFamily fam = SocketFamilies.Get(domain);
-            if (fam == null) return Errno.EAFNOSUPPORT;
-            Errno e = fam.Create(type, protocol, out Socket s);
+            fam = SocketFamilies.Get(domain);
+            return fam == null ? Errno.EAFNOSUPPORT : 0;
+        }
+
+        /// socket(2)
+        public static SysResult SocketCall(SyscallArgs* a)
+        {
+            int domain = (int)a->A0, type = (int)a->A1, protocol = (int)a->A2;
+            Errno e = SocketArgs(domain, ref type, out int flags, out SocketFamily fam);
+            if (e != 0) return e;
+            e = fam.Create(type, protocol, out Socket s);
             if (e != 0) return e;
             return InstallSocket(s, flags);
         }
@@ -88,15 +97,10 @@ namespace Kernel.Syscalls
         public static SysResult Socketpair(SyscallArgs* a)
         {
             int domain = (int)a->A0, type = (int)a->A1, protocol = (int)a->A2;
-            int flags = type & ~SOCK_TYPE_MASK;
-            if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return Errno.EINVAL;
-            type &= SOCK_TYPE_MASK;
-            if ((uint)domain >= AddressFamily.AF_MAX) return Errno.EAFNOSUPPORT;
-            if (type >= SOCK_MAX) return Errno.EINVAL;
-            SocketFamily fam = SocketFamilies.Get(domain);
-            if (fam == null) return Errno.EAFNOSUPPORT;
+            Errno e = SocketArgs(domain, ref type, out int flags, out SocketFamily fam);
+            if (e != 0) return e;
             // The family's own checks (protocol, type) come first, as socket() makes both ends.
-            Errno e = fam.Create(type, protocol, out Socket probe);
+            e = fam.Create(type, protocol, out Socket probe);
             if (e != 0) return e;
             probe.Release();
             e = fam.Pair(type, protocol, out Socket s1, out Socket s2);

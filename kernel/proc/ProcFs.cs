@@ -372,7 +372,8 @@ namespace Kernel.Proc
         public bool ListsProcesses;
         const long PidCookies = 1L << 32;
 
-        static int ParsePid(ReadOnlySpan<byte> name)
+        /// A decimal pid or tid as /proc names it (no sign, no leading zero); -1 otherwise.
+        internal static int ParsePid(ReadOnlySpan<byte> name)
         {
             if (name.Length == 0 || name.Length > 9 || name[0] == '0') return -1;
             int v = 0;
@@ -471,14 +472,8 @@ namespace Kernel.Proc
         public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
         {
             child = null;
-            int tid = 0;
-            if (name.Length == 0 || name.Length > 9 || name[0] == '0') return Errno.ENOENT;
-            for (int i = 0; i < name.Length; i++)
-            {
-                if (name[i] < '0' || name[i] > '9') return Errno.ENOENT;
-                tid = tid * 10 + (name[i] - '0');
-            }
-            Thread t = _owner.Zombie ? null : Find(tid);
+            int tid = ProcDir.ParsePid(name);
+            Thread t = _owner.Zombie || tid < 0 ? null : Find(tid);
             if (t == null) return Errno.ENOENT;
             var d = new ProcDir(Fs);
             ProcTree.FillPid(Fs, d, _owner, t);
