@@ -94,14 +94,17 @@ namespace Kernel.Proc
             return longForm ? "R (running)" : "R";
         }
 
-        static Thread Leader(Process p)
+        static Thread Leader(Process p) => ThreadWithTid(p, p.Pid) ?? ThreadOf(p);
+
+        /// The live thread of `p` whose tid is `tid`, or null.
+        internal static Thread ThreadWithTid(Process p, int tid)
         {
             for (int i = 0; i < Scheduler.Slots; i++)
             {
                 Thread t = Scheduler.At(i);
-                if (t != null && t.Group == p && t.Tid == p.Pid && t.State != ThreadState.Dead) return t;
+                if (t != null && t.Group == p && t.Tid == tid && t.State != ThreadState.Dead) return t;
             }
-            return ThreadOf(p);
+            return null;
         }
 
         /// A thread of `p` to show its mask and name: the caller when it is one, else the first.
@@ -459,21 +462,11 @@ namespace Kernel.Proc
         public ProcTaskDir(FileSystem fs, Process owner) { InitCommon(fs, FileMode.S_IFDIR | 0x16d); Nlink = 3; _owner = owner; }
         public override bool IsEmptyDir => false;
 
-        Thread Find(int tid)
-        {
-            for (int i = 0; i < Scheduler.Slots; i++)
-            {
-                Thread t = Scheduler.At(i);
-                if (t != null && t.Group == _owner && t.Tid == tid && t.State != ThreadState.Dead) return t;
-            }
-            return null;
-        }
-
         public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
         {
             child = null;
             int tid = ProcDir.ParsePid(name);
-            Thread t = _owner.Zombie || tid < 0 ? null : Find(tid);
+            Thread t = _owner.Zombie || tid < 0 ? null : ProcTree.ThreadWithTid(_owner, tid);
             if (t == null) return Errno.ENOENT;
             var d = new ProcDir(Fs);
             ProcTree.FillPid(Fs, d, _owner, t);
