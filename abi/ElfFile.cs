@@ -130,6 +130,17 @@ namespace Kernel.Abi
         public ulong MinVAddr;
         public ulong MaxVAddr;
 
+        /// <summary>Index of the PT_LOAD segment whose file bytes hold `offset`, or -1.</summary>
+        public int LoadSegmentAt(ulong offset)
+        {
+            for (int i = 0; i < Segments.Length; i++)
+            {
+                ProgramHeader ph = Segments[i];
+                if (ph.Type == ElfConst.PT_LOAD && offset >= ph.Offset && offset - ph.Offset < ph.FileSize) return i;
+            }
+            return -1;
+        }
+
         public bool IsPie() { return Type == ElfConst.ET_DYN; }
         public bool HasInterp() { return InterpIndex >= 0; }
 

@@ -16,6 +16,7 @@ namespace Kernel
         public byte* Env;              // run-time environment override (ukpack run -e): hex of NUL-terminated K=V strings
         public int EnvHexLength;
         public bool Strace;            // strace=1: log every system call (ukpack run --strace)
+        public bool Gdb;               // gdb=1: call the debugger's anchors (ukpack run --gdb)
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
@@ -38,6 +39,7 @@ namespace Kernel
                 else if (StartsWith(word, len, "gcstress=")) o.GcStress = Decimal(word + 9, len - 9);
                 else if (StartsWith(word, len, "stdio=virtio") && len == 12) o.StdioVirtio = true;
                 else if (StartsWith(word, len, "strace=") && len == 8) o.Strace = word[7] == '1';
+                else if (StartsWith(word, len, "gdb=") && len == 5) o.Gdb = word[4] == '1';
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;

@@ -98,6 +98,7 @@ namespace Kernel
                 Proc.Signals.OnDeliver = &Syscalls.Strace.Delivered;
                 Proc.Signals.OnKilled = &Syscalls.Strace.Killed;
             }
+            DebugHooks.Enabled = Options.Gdb;
             Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;

@@ -30,6 +30,7 @@ namespace Kernel.Loader
             p.LoadBias = bias;
             entry = elf.Entry + bias;
             p.InterpBase = 0;
+            DebugAnnounce.Loaded(program, bias);
             if (!elf.HasInterp()) return null;
 
             ReadOnlySpan<byte> interpPath = elf.Interp(file);
@@ -46,6 +47,7 @@ namespace Kernel.Loader
             e = MapImage(p.Memory, interpFile, interp, ielf, ibase - ielf.MinVAddr, out _);
             if (e != null) return e;
             p.InterpBase = ibase - ielf.MinVAddr;
+            DebugAnnounce.Loaded(interpFile, p.InterpBase);
             entry = ielf.Entry + p.InterpBase;
             return null;
         }

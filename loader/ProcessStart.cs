@@ -75,6 +75,7 @@ namespace Kernel.Loader
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
             p.InitialStack = sp;
+            DebugAnnounce.ProgramEntry(p.Elf.Entry + p.LoadBias);
             // Only the jump to user mode follows (no allocation); from then on kernel code runs
             // on the threads' kernel stacks, which the scheduler can walk.
             Runtime.Collector.Enable();

@@ -71,6 +71,7 @@ namespace Kernel.Syscalls
                 Mm.Unmap(start, start + size);
                 file.Opened();                      // the mapping keeps the file's pages alive
                 Mm.AddFileVma(start, start + size, prot, type != MAP_PRIVATE, file, off);
+                if ((prot & UserMemory.ProtExec) != 0) DebugAnnounce.MappedCode(file, start, off);
             }
             else Mm.AddVma(start, start + size, prot, type == MAP_PRIVATE ? VmaKind.Anonymous : UserMemory.KindSharedAnon);
             if ((flags & MAP_POPULATE) != 0)

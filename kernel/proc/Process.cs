@@ -216,18 +216,40 @@ namespace Kernel.Proc
             {
                 if (hasAddress) { w.Str(" at address "); w.Hex(faultAddress); }
                 w.Str(", ip "); w.Hex(f->Rip);
-                if (Elf != null && ElfImage != null)
-                {
-                    var file = new ReadOnlySpan<byte>(ElfImage, ElfLength);
-                    if (Elf.FindSymbol(file, f->Rip - LoadBias, out ElfSymbol sym) && sym.NameLength > 0)
-                    {
-                        w.Str(" ("); w.Bytes(file.Slice(sym.NameOffset, sym.NameLength));
-                        w.Str("+"); w.Hex(sym.Offset); w.Str(")");
-                    }
-                }
+                DescribeCode(ref w, f->Rip);
             }
             if (Log.Enabled(sig == Signal.SIGPIPE ? LogLevel.Warn : LogLevel.Error)) Log.End(ref w);
             ReportAndPowerOff(128 + sig);
+        }
+
+        /// Names the code at `ip` for a crash line: " (symbol+0xN)" in the program, or
+        /// " (symbol+0xN in /path/lib.so)" in another ELF file of the image mapped there.
+        void DescribeCode(ref LineWriter w, ulong ip)
+        {
+            if (Elf != null && ElfImage != null && ip - LoadBias >= Elf.MinVAddr && ip - LoadBias < Elf.MaxVAddr)
+            {
+                var program = new ReadOnlySpan<byte>(ElfImage, ElfLength);
+                if (Elf.FindSymbol(program, ip - LoadBias, out ElfSymbol own) && own.NameLength > 0)
+                {
+                    w.Str(" ("); w.Bytes(program.Slice(own.NameOffset, own.NameLength));
+                    w.Str("+"); w.Hex(own.Offset); w.Str(")");
+                    return;
+                }
+            }
+            if (!(Memory.FileOf(ip) is MemFile f) || !f.ImageBytes(out ReadOnlySpan<byte> file)) return;
+            if (ElfFile.Parse(file, out ElfFile elf) != ElfError.None) return;
+            ulong offset = Memory.FileOffsetOf(ip);
+            Span<byte> path = stackalloc byte[256];
+            int len = Vfs.PathOf(f, path, out _);
+            w.Str(" (");
+            int i = elf.LoadSegmentAt(offset);
+            if (i >= 0 && elf.FindSymbol(file, elf.Segments[i].VAddr + (offset - elf.Segments[i].Offset), out ElfSymbol sym) && sym.NameLength > 0)
+            {
+                w.Bytes(file.Slice(sym.NameOffset, sym.NameLength));
+                w.Str("+"); w.Hex(sym.Offset); w.Str(" ");
+            }
+            w.Str("in "); if (len > 0) w.Bytes(path.Slice(0, len));
+            w.Str("+"); w.Hex(offset); w.Str(")");
         }
 
         // ---- the end of a process ----

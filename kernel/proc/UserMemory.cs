@@ -223,6 +223,13 @@ namespace Kernel.Proc
                 _maps = bigger;
             }
             _maps[_mapCount++] = new FileMap { Start = start, End = end, Offset = offset, File = file };
+            // Under a debugger code is paged in at once: QEMU's gdb stub reports a breakpoint
+            // on a page not yet present twice, before the page fault and after it.
+            if (DebugHooks.Enabled && (prot & ProtExec) != 0)
+            {
+                for (ulong p = start; p < end; p += 4096) if (!HandleFault(p, false, false)) break;
+                OutOfMemory = false;
+            }
         }
 
         int FindMap(ulong addr)

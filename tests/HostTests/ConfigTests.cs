@@ -66,4 +66,14 @@ public class ConfigTests
         QemuRunner.KernelCommandLine(1, null, envOverride: ["A=1"]).Should().Be("log=1 env=" + Convert.ToHexStringLower("A=1\0"u8.ToArray()));
         QemuRunner.KernelCommandLine(1, null, strace: true).Should().Be("log=1 strace=1");
     }
+
+    [Fact]
+    public void GdbPort_DefaultsAndIsChecked()
+    {
+        GdbSession.ParsePort("").Should().Be(GdbSession.DefaultPort);
+        GdbSession.ParsePort("4321").Should().Be(4321);
+        foreach (var bad in new[] { "0", "65536", "-1", "x", "12a" })
+            FluentActions.Invoking(() => GdbSession.ParsePort(bad)).Should().Throw<UkpackException>().WithMessage("*not a TCP port*");
+        GdbSession.QemuArgs(4321).Should().Equal("-gdb", "tcp:127.0.0.1:4321", "-S");
+    }
 }

@@ -44,7 +44,9 @@ public static class Help
             Boot an image under QEMU (TCG unless --accel kvm). The program's stdout and stderr are
             ukpack's, stdin is forwarded, and ukpack exits with the program's status (128+N when
             signal N killed it). Kernel messages appear only with -v. --strace logs every system
-            call, strace-style, on stderr or into FILE (--strace=FILE).
+            call, strace-style, on stderr or into FILE (--strace=FILE). --gdb[=PORT] halts the guest
+            for gdb on 127.0.0.1:PORT (1234) and prints the gdb command to attach with: it loads
+            the kernel's, the program's and its libraries' symbols and stops at the program's entry.
             With no IMAGE, boots the image of ./ukpack.json (or --config FILE) with its settings;
             -e K=V, --mem and arguments after -- change one run.
 
@@ -52,6 +54,7 @@ public static class Help
               ukpack run hello.img
               ukpack run hello.img --strace=trace.txt -- other arguments
               ukpack run -e DEBUG=1 --mem 1G
+              ukpack run hello.img --gdb        # then, in another terminal: gdb -x <printed script>
 
             Exit status: the program's; 124 timed out; 125 QEMU or kernel failure; 130 interrupted.
             Needs qemu-system-x86_64 (Debian: apt-get install qemu-system-x86), or --qemu / $UKPACK_QEMU.

@@ -116,6 +116,12 @@ public static class Cli
                           "--strace=FILE into FILE; signal deliveries and the exit too",
         };
         run.Options.Add(straceOpt);
+        var gdbOpt = new Option<string?>("--gdb")
+        {
+            Description = $"wait for gdb on 127.0.0.1:PORT (default {GdbSession.DefaultPort}) with QEMU's gdb stub; prints the gdb command, whose " +
+                          "script loads the kernel's, the program's and its libraries' symbols and stops at the program's first instruction",
+        };
+        run.Options.Add(gdbOpt);
         var rEnvOpt = new Option<string[]>("--env", "-e") { Description = "set K=V in the program's environment for this run (repeatable; the image's other variables stay)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         run.Options.Add(rEnvOpt);
         var rConfig = new Option<string?>("--config") { Description = "configuration file whose image and run settings to use (default ./ukpack.json when IMAGE is not given)" };
@@ -143,6 +149,7 @@ public static class Cli
                 Net = NetSpec.Parse(pr.GetValue(netOpt), pr.GetValue(publishOpt) ?? [], pr.GetValue(ipOpt), pr.GetValue(gatewayOpt), pr.GetValue(dnsOpt)),
             };
             o = o with { Strace = pr.GetValue(straceOpt), Env = pr.GetValue(rEnvOpt) ?? [] };
+            if (pr.GetValue(gdbOpt) is { } gdbValue) o = o with { GdbPort = GdbSession.ParsePort(gdbValue) };
             // `ukpack run -- ARGS` (the image from ukpack.json): the first word after -- is
             // an argument, not the IMAGE.
             int dd = Array.IndexOf(RawArgs, "--");
@@ -229,10 +236,15 @@ public static class Cli
         if (args is ["--version"]) { Console.Out.Write(Help.Version()); return 0; }
         var root = BuildCommand();
         args = ExpandShorthand(root, args);
-        // `--strace` alone means stderr: --strace=FILE is the only way to name a file, so
-        // `run --strace IMAGE` never takes the image for the file.
+        // `--strace` alone means stderr and `--gdb` alone the default port: --strace=FILE and
+        // --gdb=PORT are the only ways to give a value, so `run --strace IMAGE` never takes
+        // the image for the file.
         int ddash = Array.IndexOf(args, "--");
-        for (int i = 0; i < (ddash < 0 ? args.Length : ddash); i++) if (args[i] == "--strace") args[i] = "--strace=-";
+        for (int i = 0; i < (ddash < 0 ? args.Length : ddash); i++)
+        {
+            if (args[i] == "--strace") args[i] = "--strace=-";
+            else if (args[i] == "--gdb") args[i] = "--gdb=";       // the default port
+        }
         RawArgs = args;
         var pr = root.Parse(args);
         if (pr.Errors.Count > 0)

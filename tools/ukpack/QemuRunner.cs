@@ -34,6 +34,8 @@ public sealed record RunOptions
     public IReadOnlyList<string> Env { get; init; } = [];
     /// <summary>The guest's network (NetOptions.cs): none unless asked for.</summary>
     public NetSpec Net { get; init; } = NetSpec.None;
+    /// <summary>--gdb[=PORT]: QEMU's gdb stub on this port, the guest halted for gdb (GdbSession.cs).</summary>
+    public int? GdbPort { get; init; }
 }
 
 /// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
@@ -210,7 +212,9 @@ public static class QemuRunner
         int logLevel = o.LogLevel ?? (o.Verbose ? 2 : 1);
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
         var envOverride = o.Env.Count > 0 ? UkpackConfig.MergeEnv(img.Env, o.Env) : null;
-        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o) + o.Net.KernelArgs();
+        var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o) + o.Net.KernelArgs()
+            + (o.GdbPort != null ? " gdb=1" : "");
+        if (o.GdbPort is { } gdbPort) GdbSession.CheckPortFree(gdbPort);
         using var straceOut = StraceWriter.Open(o.Strace);
 
         // 2. Sockets first, so QEMU (the client) loses no output.
@@ -237,6 +241,13 @@ public static class QemuRunner
             var lLog = Listen(LogSocket(dir));
 
             var qargs = BuildQemuArgs(o, imagePath, dir, append);
+            if (o.GdbPort is { } port)
+            {
+                qargs.AddRange(GdbSession.QemuArgs(port));
+                string script = GdbSession.Prepare(img, dir, port);
+                Err($"ukpack: the guest waits for gdb on 127.0.0.1:{port}; in another terminal run:");
+                Err($"  gdb -x {script}");
+            }
             log.LogInformation("{Cmd}", qemuPath + " " + string.Join(' ', qargs.Select(ShellQuote)));
             var psi = new ProcessStartInfo(qemuPath)
             {

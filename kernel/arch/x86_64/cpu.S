@@ -70,3 +70,10 @@ FN(modules_bounds)                  /* (ulong out[2]): the __modules section */
     leaq __modules_a(%rip), %rax; movq %rax, 0(%rdi)
     leaq __modules_z(%rip), %rax; movq %rax, 8(%rdi)
     ret
+
+/* Anchors for `ukpack run --gdb` (docs/gdb.md): empty functions that the generated gdb
+   script breaks on, reading their arguments from rdi and rsi. Kept apart by a nop so that
+   each has its own address. */
+FN(uk_gdb_loaded) ret               /* (const char *path, ulong bias): an ELF file was mapped */
+    nop
+FN(uk_gdb_entry) ret                /* (ulong entry): the program's first instruction */

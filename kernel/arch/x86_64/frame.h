@@ -78,3 +78,19 @@
     movdqa 384(\base), %xmm14
     movdqa 400(\base), %xmm15
 .endm
+
+/* Unwind rules for a debugger (ukpack run --gdb, docs/gdb.md): at a call made with the
+   stack at the bottom of a frame's 512-byte SSE area, the interrupted context (user code
+   or kernel) is in the frame, so `bt` goes on from the kernel into the program's frames.
+   The CFA is the top of the frame (above ss); offsets follow PUSH_GPRS' order. */
+.macro FRAME_CFI
+    .cfi_def_cfa %rsp, 512 + 176
+    .cfi_offset %rip, -40
+    .cfi_offset %rsp, -16
+    .cfi_offset %rbp, -112
+    .cfi_offset %rbx, -72
+    .cfi_offset %r12, -152
+    .cfi_offset %r13, -160
+    .cfi_offset %r14, -168
+    .cfi_offset %r15, -176
+.endm

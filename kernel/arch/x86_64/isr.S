@@ -26,11 +26,16 @@ isr_\n:
 
     .globl isr_common
 isr_common:
+    .cfi_startproc simple
+    .cfi_signal_frame
+    .cfi_def_cfa %rsp, 8
+    .cfi_undefined %rip             /* until the frame is built: the end of the chain */
     cld
     PUSH_GPRS
     movq %rsp, %rdi
     subq $512, %rsp
     fxsave64 (%rsp)
+    FRAME_CFI                       /* to the end: wrong only while single-stepping the exit */
     call uk_interrupt
     /* uk_interrupt returns the frame to resume: the same one, or another thread's. */
     .globl isr_resume
@@ -41,6 +46,7 @@ isr_resume:
     POP_GPRS
     addq $16, %rsp
     iretq
+    .cfi_endproc
 
 .macro STUB_ADDR n
     .quad isr_\n

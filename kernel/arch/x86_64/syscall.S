@@ -8,6 +8,10 @@
     .text
     .globl syscall_entry
 syscall_entry:
+    .cfi_startproc simple
+    .cfi_signal_frame
+    .cfi_def_cfa %rsp, 8
+    .cfi_undefined %rip             /* until the frame is built: the end of the chain */
     movq %rsp, syscall_user_rsp(%rip)
     movq syscall_kernel_rsp(%rip), %rsp
     pushq $0x1b                     /* user ss */
@@ -24,6 +28,7 @@ syscall_entry:
        goes where fxsave would put it, so the area reads as an fxsave image for xmm/mxcsr. */
     subq $512, %rsp
     SAVE_SSE %rsp
+    FRAME_CFI                       /* to the end: wrong only while single-stepping the exit */
     call uk_syscall
     leaq -512(%rax), %rsp
     RESTORE_SSE %rsp
@@ -47,6 +52,7 @@ syscall_entry:
     movq 24(%rsp), %rsp
     sysretq
 1:  iretq
+    .cfi_endproc
 
     .bss
     .p2align 3
