@@ -26,12 +26,20 @@ namespace Kernel
         public static ulong BootStackTop;           // the stack start-up (and the self-tests) run on
         public const ulong BootStackPages = 16;
 
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "multiboot2_copy_addr")]
+        static extern byte* Multiboot2Copy();
+        const int Multiboot2CopySize = 16384;      // boot.S
+
         [UnmanagedCallersOnly(EntryPoint = "kmain")]
-        static void Main(ulong startInfoPhys)
+        static void Main(ulong startInfoPhys, ulong magic)
         {
             Clock.Init();
             BootTsc0 = Cpu.Rdtsc();
-            if (!StartInfo.TryRead(startInfoPhys, out Boot, out string error)) Panic.Halt(error);
+            string error;
+            bool ok = magic == StartInfo.Multiboot2Magic
+                ? StartInfo.TryReadMultiboot2(startInfoPhys, Multiboot2Copy(), Multiboot2CopySize, (ulong)Multiboot2Copy() - PhysicalMemory.KernelVma, out Boot, out error)
+                : StartInfo.TryRead(startInfoPhys, out Boot, out error);
+            if (!ok) Panic.Halt(error);
             Options = BootOptions.Parse(Boot.CommandLine);
             Log.Threshold = (LogLevel)Options.LogLevel;
 

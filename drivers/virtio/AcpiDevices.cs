@@ -1,4 +1,5 @@
 using System;
+using Kernel.Arch;
 using Kernel.Console;
 using Kernel.Memory;
 
@@ -27,6 +28,7 @@ namespace Kernel.Drivers
             root = Map(rootPhys, rootLen);
             int entry = x ? 8 : 4;
             ulong dsdtPhys = 0;
+            ushort pm1a = 0, pm1b = 0;
             for (uint off = 36; off + (uint)entry <= rootLen; off += (uint)entry)
             {
                 ulong tPhys = x ? *(ulong*)(root + off) : *(uint*)(root + off);
@@ -37,6 +39,7 @@ namespace Kernel.Drivers
                 if (Is(t, "FACP"))
                 {
                     dsdtPhys = len >= 148 && *(ulong*)(t + 140) != 0 ? *(ulong*)(t + 140) : *(uint*)(t + 40);
+                    if (len >= 72) { pm1a = (ushort)*(uint*)(t + 64); pm1b = (ushort)*(uint*)(t + 68); }
                 }
                 else if (Is(t, "APIC"))
                 {
@@ -54,7 +57,9 @@ namespace Kernel.Drivers
             uint dlen = *(uint*)(dsdt + 4);
             if (dlen < 36 || dlen > (4u << 20)) return true;
             dsdt = Map(dsdtPhys, dlen);
-            MmioAnnouncement.ScanDsdt(new ReadOnlySpan<byte>(dsdt, (int)dlen), found);
+            var dsdtBytes = new ReadOnlySpan<byte>(dsdt, (int)dlen);
+            if (pm1a != 0 && AcpiSleep.FindS5(dsdtBytes, out ushort slpA, out ushort slpB)) Power.SetSoftOff(pm1a, pm1b, slpA, slpB);
+            MmioAnnouncement.ScanDsdt(dsdtBytes, found);
             return true;
         }
 

@@ -67,6 +67,25 @@ public static class Help
             Example:
               ukpack inspect hello.img | less
             """,
+        ["export"] = """
+            Write an image in a form other VMMs and clouds take (docs/export.md):
+              raw          a GPT disk that boots with BIOS (SeaBIOS) or UEFI (OVMF) through GRUB
+                           and multiboot2, from -drive alone; stdio on the serial port (COM1),
+                           ACPI power-off when the program exits
+              qcow2, vmdk  the same disk converted by qemu-img (vmdk: streamOptimized, for AWS
+                           and VMware imports)
+              gce          disk.raw (whole GiB) in a .tar.gz, as GCP's image import expects
+              oci          an OCI image layout directory holding /disk/disk.qcow2 (uid 107):
+                           a KubeVirt containerDisk; push with skopeo copy oci:DIR docker://...
+              firecracker  a --config-file for Firecracker: the image as kernel (PVH) and initrd
+            Needs GRUB and FAT tools for disks: apt-get install grub-pc-bin grub-efi-amd64-bin
+            mtools dosfstools qemu-utils.
+
+            Examples:
+              ukpack export app.img -f raw -o app.raw
+              qemu-system-x86_64 -m 512M -drive file=app.raw,format=raw -serial stdio -display none
+              ukpack export app.img -f oci -o app.oci && skopeo copy oci:app.oci docker://registry/app:1
+            """,
         ["syscalls"] = """
             List the kernel's system-call support table: number, name, full / partial / none, and
             a note for partial support. NAME filters by substring; --markdown prints docs/syscalls.md.

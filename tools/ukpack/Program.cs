@@ -189,6 +189,15 @@ public static class Cli
         var inspect = new Command("inspect", "describe an image") { inspImg };
         inspect.SetAction(pr => Inspector.Inspect(pr.GetValue(inspImg)!, Console.Out));
 
+        // ---- export
+        var expImg = new Argument<string>("IMAGE") { Description = "image to export" };
+        var expFormat = new Option<string>("--format", "-f") { Description = "raw (a disk booting with BIOS or UEFI), qcow2, vmdk, gce (disk.raw in a .tar.gz), oci (a KubeVirt containerDisk as an OCI layout directory) or firecracker (a VM config file)", Required = true };
+        var expOut = new Option<string?>("--output", "-o") { Description = "file or directory to write (default: IMAGE's name with the format's extension)" };
+        var expMem = new Option<string>("--mem", "-m") { Description = "guest memory (firecracker)", DefaultValueFactory = _ => "512M" };
+        var expSmp = new Option<int>("--smp") { Description = "guest CPUs (firecracker)", DefaultValueFactory = _ => 1 };
+        var export = new Command("export", "write an image as a bootable disk, a containerDisk or a Firecracker config") { expImg, expFormat, expOut, expMem, expSmp };
+        export.SetAction(pr => Exporter.Export(pr.GetValue(expImg)!, pr.GetValue(expFormat)!, pr.GetValue(expOut), pr.GetValue(expMem)!, pr.GetValue(expSmp), Console.Error));
+
         // ---- syscalls
         var mdOpt = new Option<bool>("--markdown") { Description = "print docs/syscalls.md" };
         var nameArg = new Argument<string?>("NAME") { Description = "only calls whose name contains NAME", Arity = ArgumentArity.ZeroOrOne };
@@ -214,6 +223,7 @@ public static class Cli
         root.Subcommands.Add(check);
         root.Subcommands.Add(run);
         root.Subcommands.Add(inspect);
+        root.Subcommands.Add(export);
         root.Subcommands.Add(syscalls);
         Help.Document(root);
         return root;

@@ -1,6 +1,8 @@
 /* PVH entry: QEMU enters here in 32-bit protected mode, paging off, %ebx = hvm_start_info.
-   We build just enough paging to reach the higher half, enter long mode, enable SSE and
-   call kmain(start_info_phys). The C# kernel then builds its real page tables. */
+   GRUB's multiboot2 (disk images, docs/export.md) enters the same way with %eax = its magic
+   and %ebx = the multiboot2 information. We build just enough paging to reach the higher
+   half, enter long mode, enable SSE and call kmain(info_phys, magic). The C# kernel then
+   builds its real page tables. */
 
 #define KERNEL_VMA 0xffffffff80000000
 #define PHYS(x) ((x) - KERNEL_VMA)
@@ -13,12 +15,29 @@
     .asciz "Xen"
     .long pvh_start
 
+    /* The multiboot2 header (in the first 32 KiB of the file, 8-byte aligned): i386
+       protected-mode entry at the ELF entry point, modules page-aligned (the image is
+       used in place). */
+    .section .multiboot2, "a"
+    .p2align 3
+mb2_header:
+    .long 0xe85250d6                    /* magic */
+    .long 0                             /* architecture: i386 */
+    .long mb2_header_end - mb2_header
+    .long -(0xe85250d6 + (mb2_header_end - mb2_header))
+    .short 6, 0                         /* module alignment tag */
+    .long 8
+    .short 0, 0                         /* end tag */
+    .long 8
+mb2_header_end:
+
     .section .boot.text, "ax"
     .code32
     .globl pvh_start
 pvh_start:
     cli
-    movl %ebx, %edi                     /* keep start_info for kmain */
+    movl %ebx, %edi                     /* keep start_info (or multiboot2 information) for kmain */
+    movl %eax, %esi                     /* and the boot magic (meaningless under PVH) */
 
     /* Early tables (all in .boot.bss, physical == linker address):
        PML4[0] and PML4[256] -> pdpt_low (identity and direct map of the first GiB);
@@ -97,7 +116,10 @@ long_mode_high:
     pushq $0x1f80                       /* MXCSR default: all exceptions masked */
     ldmxcsr (%rsp)
     addq $8, %rsp
-    /* %edi still holds the start_info physical address (zero-extended by movl). */
+    /* %edi and %esi still hold the 32-bit values the loader gave; clear the upper halves,
+       which the switch from 32-bit mode leaves undefined. */
+    movl %edi, %edi
+    movl %esi, %esi
     call kmain
 2:  cli
     hlt
@@ -109,3 +131,16 @@ long_mode_high:
 boot_stack_bottom:
     .skip 65536
 boot_stack_top:
+
+/* GRUB leaves the multiboot2 information in RAM the frame allocator will hand out: the
+   kernel copies it here first (StartInfo.TryReadMultiboot2). */
+    .bss
+    .p2align 12
+    .globl multiboot2_copy
+multiboot2_copy:
+    .skip 16384
+    .text
+    .globl multiboot2_copy_addr
+multiboot2_copy_addr:
+    leaq multiboot2_copy(%rip), %rax
+    ret

@@ -3,6 +3,7 @@
 #define FN(name) .globl name; name:
 FN(cpu_outb)  movl %esi, %eax; movl %edi, %edx; outb %al, %dx; ret
 FN(cpu_inb)   movl %edi, %edx; xorl %eax, %eax; inb %dx, %al; ret
+FN(cpu_outw)  movl %esi, %eax; movl %edi, %edx; outw %ax, %dx; ret
 FN(cpu_outl)  movl %esi, %eax; movl %edi, %edx; outl %eax, %dx; ret
 FN(cpu_inl)   movl %edi, %edx; inl %dx, %eax; ret
 FN(cpu_rdmsr) movl %edi, %ecx; rdmsr; shlq $32, %rdx; orq %rdx, %rax; ret
