@@ -750,7 +750,7 @@ namespace Kernel.Fs
             if (!RootFsFormat.IsDir(e.Mode))
             {
                 Inode found = Get(e.Ino);
-                if (found != null) { found.Nlink++; return found; }
+                if (found != null) return found;        // a hard link: its count is set already
             }
             Inode n;
             uint t = e.Mode & FileMode.S_IFMT;
@@ -758,8 +758,28 @@ namespace Kernel.Fs
             else if (t == FileMode.S_IFREG) n = MemFile.FromImage(fs, ref e, ImageFs.Root.Data(entry));
             else if (t == FileMode.S_IFLNK) { n = new MemSymlink(fs, ImageFs.Root.Data(entry)); n.Uid = e.Uid; n.Gid = e.Gid; n.MtimeSec = n.AtimeSec = n.CtimeSec = e.MtimeSec; }
             else { n = new MemNode(fs, e.Mode, 0); n.Uid = e.Uid; n.Gid = e.Gid; }
-            if (!n.IsDir) { n.Nlink = 1; Put(e.Ino, n); }
+            if (!n.IsDir) { n.Nlink = LinkCount(e.Ino); Put(e.Ino, n); }
             return n;
+        }
+
+        static int[] _links;
+
+        /// The names an image inode has in the whole image, counted once: directories are
+        /// populated lazily, so counting as they appear would give a count that depends on
+        /// which directories a program has looked at.
+        static uint LinkCount(uint ino)
+        {
+            ImageFs img = ImageFs.Root;
+            if (_links == null)
+            {
+                _links = new int[img.Count + 1];
+                for (uint i = 1; i < img.Count; i++)
+                {
+                    RootFsEntry e = img.Entry(i);
+                    if (!RootFsFormat.IsDir(e.Mode) && e.Ino <= img.Count) _links[e.Ino]++;
+                }
+            }
+            return ino <= img.Count && _links[ino] > 0 ? (uint)_links[ino] : 1;
         }
 
         static Inode Get(uint key)

@@ -28,6 +28,8 @@ public class ConfigTests
               "output": "out.img",
               "memory": "256M", "cpus": 2, "machine": "q35", "accel": "tcg",
               "rng": true, "timeout": 30, "log": 2,
+              "ports": ["8080:80", "0.0.0.0:5353:53/udp"],
+              "network": {"mode": "user", "ip": "10.0.2.20/24", "gateway": "10.0.2.2", "dns": "10.0.2.3"},
             }
             """);
         var c = UkpackConfig.Load(f);
@@ -38,13 +40,21 @@ public class ConfigTests
         c.Files.Should().Equal((Guest: "/srv/www", Host: Path.Combine(dir, "www")));
         c.ImagePath.Should().Be(Path.Combine(dir, "out.img"));
         (c.Memory, c.Cpus, c.Machine, c.Accel, c.Rng, c.Timeout, c.Log).Should().Be(("256M", 2, "q35", "tcg", true, 30.0, 2));
+        c.Net!.Mode.Should().Be("user");
+        c.Net.Ports.Should().Equal(new PortForward("127.0.0.1", 8080, 80, false), new PortForward("0.0.0.0", 5353, 53, true));
+        (c.Net.Ip, c.Net.Gateway, c.Net.Dns).Should().Be(("10.0.2.20/24", "10.0.2.2", "10.0.2.3"));
+        var tap = UkpackConfig.Load(Write("{\"program\": \"prog\", \"network\": \"tap=tap0\"}")).Net!;
+        (tap.Mode, tap.Tap).Should().Be(("tap", "tap0"));
+        UkpackConfig.Load(Write("{\"program\": \"prog\"}")).Net.Should().BeNull();
     }
 
     [Theory]
     [InlineData("{\n  \"program\": \"prog\",\n  \"progam\": 1\n}", ":3: unknown key \"progam\"")]
     [InlineData("{\n  \"program\": \"prog\",\n  \"cpus\": \"two\"\n}", ":3: \"cpus\" must be an integer")]
     [InlineData("{\n  \"program\": \"prog\",\n\n  \"memory\": \"lots\"\n}", ":4: \"memory\" must be a size")]
-    [InlineData("{\n  \"program\": \"prog\",\n  \"ports\": [\"80:80\"]\n}", ":3: \"ports\": port forwarding is not supported")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"ports\": [\"80:x\"]\n}", ":3: \"ports\": 80:x: expected [IP:]HOSTPORT:GUESTPORT")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"network\": {\"mode\": \"user\",\n  \"mask\": \"x\"}\n}", ":4: \"network\": unknown key \"mask\"")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"network\": \"bridge\"\n}", ":3: --net bridge: expected none, user or tap=NAME")]
     [InlineData("{\n  \"program\": \"prog\"\n  \"args\": []\n}", ":3: not valid JSON")]
     [InlineData("{\n  \"args\": []\n}", ":1: \"program\" is required")]
     [InlineData("{\n  \"program\": \"prog\",\n  \"files\": {\n    \"/a\": \"www\",\n    \"rel\": \"www\"\n  }\n}", ":5: \"files\": \"rel\" must be an absolute path")]

@@ -77,6 +77,14 @@ public static class Builder
 
     public static int Build(BuildOptions o, ILogger log)
     {
+        // A tarball as --fs is unpacked first; APP may then name a file inside it.
+        using var tarball = o.Fs != null && RootFsTarball.IsTarball(o.Fs) ? RootFsTarball.Extract(o.Fs) : null;
+        if (tarball != null)
+        {
+            foreach (var w in tarball.Warnings) log.LogWarning("{Warning}", w);
+            string inside = tarball.Dir + RootFsTarball.Normalize(o.App);
+            o = o with { Fs = tarball.Dir, App = o.App.StartsWith('/') && File.Exists(inside) ? inside : o.App };
+        }
         var (bytes, elf) = LoadProgram(o.App);
         RootFsBuilder.SynthesizedMtime = long.TryParse(Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH"), out var epoch)
             ? epoch : new DateTimeOffset(File.GetLastWriteTimeUtc(o.App)).ToUnixTimeSeconds();
@@ -114,6 +122,7 @@ public static class Builder
         if (o.Fs != null)
         {
             fs = RootFsBuilder.FromDirectory(o.Fs);
+            tarball?.ApplyTo(fs);
             var fsFull = Path.GetFullPath(o.Fs).TrimEnd('/');
             if (appFull.StartsWith(fsFull + "/", StringComparison.Ordinal))
                 programPath = appFull[fsFull.Length..];

@@ -29,14 +29,14 @@ public sealed class UkpackConfig
     public bool? Rng { get; private set; }
     public double? Timeout { get; private set; }
     public int? Log { get; private set; }
+    /// <summary>"ports" and "network" as one NetSpec (null: neither given).</summary>
+    public NetSpec? Net { get; private set; }
 
     static readonly string[] Keys =
-        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "rng", "timeout", "log"];
+        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "rng", "timeout", "log", "ports", "network"];
     /// <summary>Fields of the schema the kernel cannot honour yet: refused, not ignored.</summary>
     static readonly Dictionary<string, string> NotYet = new()
     {
-        ["ports"] = "port forwarding is not supported by `ukpack run` yet",
-        ["network"] = "networking options are not supported by `ukpack run` yet",
         ["volumes"] = "volumes (a filesystem on a disk) are not supported yet; use \"disks\" for raw block devices",
     };
 
@@ -148,6 +148,9 @@ public sealed class UkpackConfig
         p.Read();
         if (p.R.TokenType != JsonTokenType.StartObject) throw p.Error("the configuration must be a JSON object");
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        List<string> ports = [];
+        int portsLine = 0, netLine = 0;
+        string? netMode = null, ip = null, gateway = null, dns = null;
         while (true)
         {
             p.Read();
@@ -169,7 +172,7 @@ public sealed class UkpackConfig
                     break;
                 case "rootfs":
                     Rootfs = Resolve(p.String(key));
-                    if (!Directory.Exists(Rootfs)) throw p.Error($"\"rootfs\": {Rootfs} is not a directory");
+                    if (!Directory.Exists(Rootfs) && !System.IO.File.Exists(Rootfs)) throw p.Error($"\"rootfs\": {Rootfs}: no such directory or tarball");
                     break;
                 case "files":
                     foreach (var (g, h, line) in p.StringMap(key))
@@ -215,6 +218,40 @@ public sealed class UkpackConfig
                     if (p.R.TokenType != JsonTokenType.Number || !p.R.TryGetDouble(out var t) || t <= 0) throw p.Error("\"timeout\" must be a positive number of seconds");
                     Timeout = t;
                     break;
+                case "ports":
+                    portsLine = p.Line();
+                    ports = p.Strings(key);
+                    foreach (var s in ports)
+                    {
+                        try { PortForward.Parse(s); }
+                        catch (UkpackException e) { throw p.Error($"\"ports\": {e.Message.Replace("-p ", "")}"); }
+                    }
+                    break;
+                case "network":
+                    // "user", "none", "tap=NAME", or {"mode": ..., "ip": ..., "gateway": ..., "dns": ...}
+                    netLine = p.Line();
+                    p.Read();
+                    if (p.R.TokenType == JsonTokenType.String) netMode = p.R.GetString();
+                    else if (p.R.TokenType == JsonTokenType.StartObject)
+                    {
+                        while (true)
+                        {
+                            p.Read();
+                            if (p.R.TokenType == JsonTokenType.EndObject) break;
+                            var k = p.R.GetString()!;
+                            var v = p.String("network." + k);
+                            switch (k)
+                            {
+                                case "mode": netMode = v; break;
+                                case "ip": ip = v; break;
+                                case "gateway": gateway = v; break;
+                                case "dns": dns = v; break;
+                                default: throw p.Error($"\"network\": unknown key \"{k}\" (known: mode, ip, gateway, dns)");
+                            }
+                        }
+                    }
+                    else throw p.Error("\"network\" must be \"user\", \"none\", \"tap=NAME\" or an object with mode, ip, gateway, dns");
+                    break;
                 case "log":
                     p.Read();
                     if (p.R.TokenType != JsonTokenType.Number || !p.R.TryGetInt32(out var lv) || lv is < 0 or > 3) throw p.Error("\"log\" must be 0, 1, 2 or 3");
@@ -225,6 +262,12 @@ public sealed class UkpackConfig
             }
         }
         if (p.R.Read()) throw p.Error("text after the configuration object");
+        if (portsLine != 0 || netLine != 0)
+        {
+            // The same checks as ukpack run's options, reported at the line of the key.
+            try { Net = NetSpec.Parse(netMode, ports, ip, gateway, dns); }
+            catch (UkpackException e) { throw new UkpackException($"{p.File}:{Math.Max(portsLine, netLine)}: {e.Message}"); }
+        }
     }
 
     /// <summary>`-e K=V` at run time: the image's environment with K replaced or added.</summary>

@@ -48,7 +48,7 @@ public static class Cli
                           "interpreter and libraries come from --fs when that tree has the interpreter, else from this machine)",
         };
         var argsArg = new Argument<string[]>("ARGS") { Description = "the program's arguments, after --", Arity = ArgumentArity.ZeroOrMore };
-        var fsOpt = new Option<string?>("--fs") { Description = "directory packed as the root filesystem; APP inside it keeps its path, else it goes to /app/" };
+        var fsOpt = new Option<string?>("--fs") { Description = "directory or tarball (.tar, .tar.gz, `docker export` output) packed as the root filesystem; APP inside it keeps its path (with a tarball, APP may be a path in the archive), else it goes to /app/" };
         var outOpt = new Option<string?>("--output", "-o") { Description = "image to write (default: ./<APP basename>.img)" };
         var envOpt = new Option<string[]>("--env", "-e") { Description = "environment string K=V (repeatable; default PATH=/usr/local/bin:/usr/bin:/bin and HOME=/)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var kernelOpt = new Option<string?>("--kernel") { Description = "kernel ELF (default: kernel.elf beside ukpack)" };
@@ -174,6 +174,8 @@ public static class Cli
                     LogLevel = o.LogLevel ?? cfg.Log,
                     Rng = o.Rng || (cfg.Rng ?? false),
                     Disks = o.Disks.Count > 0 ? o.Disks : cfg.Disks.Select(DiskSpec.Parse).ToList(),
+                    // Any network option on the command line replaces the file's network settings.
+                    Net = new Option[] { publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt }.Any(Given) ? o.Net : cfg.Net ?? o.Net,
                 };
                 if (!File.Exists(o.Image)) throw new UkpackException($"{o.Image}: no such image (build it first: ukpack build{(pr.GetValue(rConfig) is { } c ? " --config " + c : "")})");
             }
