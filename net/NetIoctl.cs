@@ -13,6 +13,10 @@ namespace Kernel.Net
         public const int IFF_UP = 1, IFF_BROADCAST = 2, IFF_LOOPBACK = 8, IFF_RUNNING = 0x40, IFF_MULTICAST = 0x1000;
         const int IfReqSize = 40;
 
+        public static bool IsInterfaceRequest(uint request) =>
+            request == SIOCGIFNAME || request == SIOCGIFCONF || request == SIOCGIFFLAGS || request == SIOCGIFADDR || request == SIOCGIFBRDADDR
+            || request == SIOCGIFNETMASK || request == SIOCGIFMTU || request == SIOCGIFHWADDR || request == SIOCGIFINDEX;
+
         public static int Flags(NetIf n) => n.Loopback ? IFF_UP | IFF_LOOPBACK | IFF_RUNNING : (n.Up ? IFF_UP | IFF_RUNNING : 0) | IFF_BROADCAST | IFF_MULTICAST;
 
         static void PutAddr(Span<byte> r, uint a)
