@@ -254,11 +254,11 @@ namespace Kernel.Net
         {
             bool echo = err != 0 && !CapAck;
             int len = HdrLen + 4 + (echo ? m.Length : HdrLen);
-            var a = new byte[len];
+            var a = new byte[Align(len)];                 // nlmsg_len exact, the datagram padded
             Header(a, len, NLMSG_ERROR, echo ? 0 : NLM_F_CAPPED, seq, PortId);
             Put32(a, HdrLen, (uint)(-err));
             (echo ? m : m.Slice(0, HdrLen)).CopyTo(new Span<byte>(a, HdrLen + 4, len - HdrLen - 4));
-            Enqueue(a, len, 0, false);
+            Enqueue(a, a.Length, 0, false);
         }
 
         // ---- dumps
