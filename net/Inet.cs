@@ -48,6 +48,8 @@ namespace Kernel.Net
         byte[] _buf;
 
         bool IsTcp => Tcp != null;
+        /// An AF_INET6 socket that named ::1 (/proc/net/tcp6 shows ::1, not ::ffff:127.0.0.1).
+        public bool UsedV6Loopback => _usedV6Loopback;
         bool V6 => Domain == AddressFamily.AF_INET6;
 
         public InetSocket(int domain, int type, int protocol) : base(domain, type, protocol)
