@@ -263,6 +263,8 @@ namespace Kernel.Net
         /// The calling thread's working directory and umask, for filesystem names (AF_UNIX).
         public static delegate*<Inode> CurrentCwd;
         public static delegate*<uint> CurrentUmask;
+        /// Whether the calling thread's process is ending (its files close without lingering).
+        public static delegate*<bool> CallerExiting;
 
         public const int Hz = 250;
 
