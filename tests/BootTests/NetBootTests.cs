@@ -121,6 +121,16 @@ public class NetBootTests
                 printf("got: %s", buf);
                 return 0;
             }
+            if (!strcmp(argv[1], "hold")) {
+                /* connects, writes, and exits with the connection open: the kernel closes it */
+                int c = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[3])) };
+                inet_pton(AF_INET, argv[2], &a.sin_addr);
+                if (connect(c, (struct sockaddr *)&a, sizeof a)) { perror("connect"); return 1; }
+                write(c, "bye from a program that never closes\n", 37);
+                printf("exiting\n");
+                return 0;
+            }
             if (!strcmp(argv[1], "sink")) {
                 /* accepts one connection on PORT, reads to its end checking the pattern
                  * byte i == i * 7 + i / 1000 and answers (and prints) what it found */
@@ -323,6 +333,42 @@ public class NetBootTests
             r.Code.Should().Be(0, r.ToString());
             r.OutText.Should().Be("got: host heard: ping from the guest\n", r.ToString());
             server.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
+        }
+        finally { l.Stop(); }
+    }
+
+    /// <summary>The program exits with a TCP connection open: the kernel closes it as
+    /// Linux's exit would (FIN after the data), and waits for the acknowledgement before
+    /// the VM powers off; the host peer reads the data and then the end of the stream.</summary>
+    [Fact]
+    public void ProgramExitWithAConnectionOpenSendsFin()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((IPEndPoint)l.LocalEndpoint).Port;
+        var server = Task.Run(() =>
+        {
+            using var c = l.AcceptTcpClient();
+            c.ReceiveTimeout = 60000;
+            var s = c.GetStream();
+            var got = new MemoryStream();
+            var buf = new byte[256];
+            try
+            {
+                int k;
+                while ((k = s.Read(buf)) > 0) got.Write(buf, 0, k);
+                return "eof after: " + Encoding.ASCII.GetString(got.ToArray());
+            }
+            catch (IOException e) { return $"{e.Message} after: {Encoding.ASCII.GetString(got.ToArray())}"; }
+        });
+        try
+        {
+            var r = Ukpack.Boot(_client.Value, null, "-v", "--net", "user", "--", "hold", "10.0.2.2", port.ToString());
+            r.Code.Should().Be(0, r.ToString());
+            r.OutText.Should().Be("exiting\n", r.ToString());
+            r.ErrText.Should().Contain("net: closed 1 TCP socket(s) at exit; all acknowledged", r.ToString());
+            server.Wait(TimeSpan.FromSeconds(60)).Should().BeTrue();
+            server.Result.Should().Be("eof after: bye from a program that never closes\n");
         }
         finally { l.Stop(); }
     }
