@@ -68,7 +68,8 @@ public static class ImageWriter
         envB.CopyTo(h[(int)envOff..]);
         progB.CopyTo(h[(int)progOff..]);
         crc.Write(head);
-        long fsLen2 = rootfs.WriteTo(crc);
+        long fsLen2;
+        using (var progress = new Progress("writing the image", fsLen)) fsLen2 = rootfs.WriteTo(crc, progress);
         if (fsLen2 != fsLen) throw new UkpackException("root filesystem changed while the image was being written");
         return (crc.Written, crc.Crc);
     }

@@ -95,6 +95,7 @@ public static class Cli
         var memOpt = new Option<string>("--mem", "-m") { Description = "guest memory", DefaultValueFactory = _ => "512M" };
         var smpOpt = new Option<int>("--smp") { Description = "guest CPUs", DefaultValueFactory = _ => 1 };
         var machineOpt = new Option<string>("--machine", "-M") { Description = "QEMU machine", DefaultValueFactory = _ => "microvm" };
+        machineOpt.CompletionSources.Add("microvm", "pc", "q35");
         machineOpt.AcceptOnlyFromAmong("microvm", "pc", "q35");
         var verboseOpt = new Option<bool>("--verbose", "-v") { Description = "show kernel log lines and the QEMU command on stderr" };
         var logOpt = new Option<int?>("--log") { Description = "kernel log level 0..3 (default 1, or 2 with -v)" };
@@ -194,6 +195,7 @@ public static class Cli
         // ---- export
         var expImg = new Argument<string>("IMAGE") { Description = "image to export" };
         var expFormat = new Option<string>("--format", "-f") { Description = "raw (a disk booting with BIOS or UEFI), qcow2, vmdk, gce (disk.raw in a .tar.gz), oci (a KubeVirt containerDisk as an OCI layout directory) or firecracker (a VM config file)", Required = true };
+        expFormat.CompletionSources.Add(Exporter.Formats);
         var expOut = new Option<string?>("--output", "-o") { Description = "file or directory to write (default: IMAGE's name with the format's extension)" };
         var expMem = new Option<string>("--mem", "-m") { Description = "guest memory (firecracker)", DefaultValueFactory = _ => "512M" };
         var expSmp = new Option<int>("--smp") { Description = "guest CPUs (firecracker)", DefaultValueFactory = _ => 1 };
@@ -227,6 +229,13 @@ public static class Cli
         root.Subcommands.Add(inspect);
         root.Subcommands.Add(export);
         root.Subcommands.Add(syscalls);
+
+        // ---- completion
+        var shellArg = new Argument<string>("SHELL") { Description = "bash or zsh" };
+        shellArg.AcceptOnlyFromAmong("bash", "zsh");
+        var completion = new Command("completion", "print a shell completion script: eval \"$(ukpack completion bash)\"") { shellArg };
+        completion.SetAction(pr => { Console.Out.Write(Completion.Script(pr.GetValue(shellArg)!)); return 0; });
+        root.Subcommands.Add(completion);
         Help.Document(root);
         return root;
     }
@@ -235,7 +244,8 @@ public static class Cli
     /// `ukpack build APP ...`.</summary>
     public static string[] ExpandShorthand(RootCommand root, string[] args)
     {
-        if (args.Length == 0 || args[0].StartsWith('-') || root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])))
+        // "[suggest:N]" is System.CommandLine's completion directive (`ukpack completion`).
+        if (args.Length == 0 || args[0].StartsWith('-') || args[0].StartsWith('[') || root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])))
             return args;
         return ["build", .. args];
     }

@@ -75,7 +75,7 @@ public static class QemuRunner
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "isatty")]
     static extern int isatty(int fd);
 
-    static bool IsTerminal(int fd)
+    public static bool IsTerminal(int fd)
     {
         try { return isatty(fd) == 1; } catch (DllNotFoundException) { return false; }
     }

@@ -61,11 +61,14 @@ public sealed class RootFsBuilder
         }
         b.Root.Mode = st.Mode; b.Root.Uid = st.Uid; b.Root.Gid = st.Gid;
         b.Root.MtimeSec = st.MtimeSec; b.Root.MtimeNsec = st.MtimeNsec;
-        b.Scan(full, b.Root);
+        using var progress = new Progress("scanning " + dir);
+        b.Scan(full, b.Root, progress);
         return b;
     }
 
-    void Scan(string hostDir, FsNode node)
+    int _scanned;
+
+    void Scan(string hostDir, FsNode node, Progress progress)
     {
         IEnumerable<string> entries;
         try
@@ -84,11 +87,12 @@ public sealed class RootFsBuilder
         {
             var name = Path.GetFileName(path);
             var st = UnixStat.LStat(path);
+            progress.Files(++_scanned);
             var child = new FsNode { Name = name, Mode = st.Mode, Uid = st.Uid, Gid = st.Gid, MtimeSec = st.MtimeSec, MtimeNsec = st.MtimeNsec };
             if (RootFsFormat.IsDir(st.Mode))
             {
                 node.Children[name] = child;
-                Scan(path, child);
+                Scan(path, child, progress);
             }
             else if (RootFsFormat.IsRegular(st.Mode))
             {
@@ -189,7 +193,7 @@ public sealed class RootFsBuilder
 
     /// <summary>Writes the archive to s, which must be positioned at a 4096-aligned offset
     /// for the data alignment to hold in memory. Returns the number of bytes written.</summary>
-    public long WriteTo(Stream s)
+    public long WriteTo(Stream s, Progress? progress = null)
     {
         var flat = Flatten();
         int n = flat.Count;
@@ -282,6 +286,7 @@ public sealed class RootFsBuilder
                 while (copied < node.HostSize && (r = f.Read(buf, 0, (int)Math.Min(buf.Length, node.HostSize - copied))) > 0)
                 {
                     s.Write(buf, 0, r); copied += r;
+                    progress?.Bytes(written + copied);
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
