@@ -99,6 +99,7 @@ namespace Kernel
                 Proc.Signals.OnKilled = &Syscalls.Strace.Killed;
             }
             Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
+            Fs.SerialConsole.OnStopRequest = &Proc.Process.StopRequested;
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
