@@ -17,9 +17,16 @@ namespace Kernel.Fs
         /// Which of fds 0-2 are terminals on the host (bit per fd), from the command line.
         public static int TtyMask;
         /// The host asks the program to stop (FF 07 on either stdio channel: `ukpack run` got
-        /// SIGTERM, as `docker stop`); the process layer sends pid 1 a SIGTERM.
+        /// SIGTERM, as `docker stop`); the process layer sends pid 1 a SIGTERM, once: the
+        /// host sends the notice on both channels, and a second SIGTERM to ukpack kills QEMU.
         public static delegate*<void> OnStopRequest;
-        public static void StopRequested() { if (OnStopRequest != null) OnStopRequest(); }
+        static bool _stopRequested;
+        public static void StopRequested()
+        {
+            if (_stopRequested) return;
+            _stopRequested = true;
+            if (OnStopRequest != null) OnStopRequest();
+        }
 
         public static void Init()
         {
