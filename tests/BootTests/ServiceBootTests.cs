@@ -265,6 +265,51 @@ public class ServiceBootTests
         g.Err.Should().NotContain("[emerg]", g.ToString());
     }
 
+    const string StopC = """
+        #include <signal.h>
+        #include <stdio.h>
+        #include <string.h>
+        #include <unistd.h>
+        static volatile sig_atomic_t got, code, from = -1, count;
+        static void on_term(int sig, siginfo_t *si, void *uc) { got = sig; code = si->si_code; from = si->si_pid; count++; }
+        int main(int argc, char **argv) {
+            if (argc > 1 && !strcmp(argv[1], "handle")) {
+                struct sigaction sa = { .sa_sigaction = on_term, .sa_flags = SA_SIGINFO };
+                sigaction(SIGTERM, &sa, 0);
+            }
+            printf("waiting\n"); fflush(stdout);
+            while (!got) pause();
+            usleep(200000);                 /* a second notice would arrive by now */
+            printf("signal %d code %d from pid %d, %d time(s)\n", (int)got, (int)code, (int)from, (int)count);
+            return 3;
+        }
+        """;
+
+    /// <summary>SIGTERM to `ukpack run` reaches pid 1 once, from the kernel (SI_KERNEL), over
+    /// virtio-console and over the serial fallback; without a handler it ends the program
+    /// as on Linux for a process that is not init (status 143).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SigtermToUkpackReachesPid1Once(bool serial)
+    {
+        var exe = Programs.Compile("stopme", StopC);
+        var img = Path.Combine(Repo.TempDir(), "stopme.img");
+        Ukpack.Run(["build", exe, "-o", img]).Code.Should().Be(0);
+        string[] extra = serial ? ["--serial-stdio"] : [];
+        using (var g = new Guest(img, [.. extra, "--", "handle"]))
+        {
+            g.WaitFor("waiting", (o, _) => o.Contains("waiting\n"));
+            g.Stop().Should().Be(3, g.ToString());
+            g.Out.Should().Be("waiting\nsignal 15 code 128 from pid 0, 1 time(s)\n", g.ToString());
+        }
+        using (var g = new Guest(img, extra))
+        {
+            g.WaitFor("waiting", (o, _) => o.Contains("waiting\n"));
+            g.Stop().Should().Be(143, g.ToString());
+        }
+    }
+
     const string RedisConf = """
         bind 0.0.0.0
         port 6379
