@@ -19,6 +19,13 @@
 # (dependencies first), in /modules, and /init loads them before the workload; LG_DISK=FILE attaches FILE as a
 # raw virtio-blk-pci disk (/dev/vda in the guest; needs LG_MODULES="virtio_ring virtio
 # virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk" with Debian's kernel).
+# LG_TREE=DIR copies DIR's tree into the initramfs root (a service's config, content and
+# libraries at their paths); LG_NET="hostfwd=tcp:127.0.0.1:H-:G[,hostfwd=...]" attaches
+# QEMU's user network with those forwards as virtio-net-pci (disable-legacy=on, as ukpack
+# gives our kernel on pc; needs LG_MODULES="virtio_ring virtio virtio_pci_modern_dev
+# virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"); /init then brings eth0 up
+# as 10.0.2.15/24. LG_PIDFILE=FILE: lg_qemu writes the id of the process to SIGTERM there
+# (to stop a guest serving forever).
 # Can also be sourced: it then only defines the lg_* functions.
 # Note: the guest console carries the workload's stdout and stderr together.
 set -euo pipefail
@@ -89,8 +96,9 @@ lg_initrd() {
     done
     tag+=+mods-$(printf '%s\n' "${mods[@]}" | md5sum | cut -c1-8)
   fi
+  [[ -n ${LG_TREE:-} ]] && tag+=+tree-$(echo "$LG_TREE" | md5sum | cut -c1-8)
   local out=$LG_BUILD/linux/$tag.cpio fresh=1
-  [[ -f $out && $out -nt $prog && $out -nt $progs/init ]] || fresh=
+  [[ -f $out && $out -nt $prog && $out -nt $progs/init && -z ${LG_TREE:-} ]] || fresh=
   for f in "${extra[@]}" "${modfiles[@]}"; do [[ $out -nt $f ]] || fresh=; done
   if [[ -n $fresh ]]; then echo "$out"; return; fi
   local stage=$LG_BUILD/linux/stage-$tag
@@ -98,6 +106,7 @@ lg_initrd() {
   cp "$progs/init" "$stage/init"
   cp "$prog" "$stage/$name"
   for f in "${extra[@]}"; do cp "$f" "$stage/"; done
+  if [[ -n ${LG_TREE:-} ]]; then cp -a "$LG_TREE/." "$stage/"; fi
   local i
   for i in "${!modfiles[@]}"; do
     mkdir -p "$stage/modules"
@@ -133,11 +142,16 @@ while c.recv(65536): pass
       -chardev "socket,id=lgin,path=$sock" -device virtserialport,chardev=lgin,nr=1
       -chardev file,id=lgout,path=/dev/null -device virtserialport,chardev=lgout,nr=2)
   fi
+  [[ -n ${LG_NET:-} ]] && disk+=(-netdev "user,id=n0,$LG_NET" -device virtio-net-pci,disable-legacy=on,netdev=n0)
+  # In the background so that LG_PIDFILE can name it: the id is timeout(1)'s, which passes
+  # a SIGTERM on to QEMU.
   timeout "${LINUX_TIMEOUT:-300}" "$LG_QEMU" -M pc -accel tcg -cpu max -m 512M \
     -nographic -nodefaults -no-user-config -no-reboot -serial stdio "${disk[@]}" \
     -kernel "$kernel" -initrd "$initrd" \
-    -append "console=ttyS0 quiet loglevel=1 panic=-1 -- $*" </dev/null
-  local rc=$?
+    -append "console=ttyS0 quiet loglevel=1 panic=-1 -- $*" </dev/null &
+  local qpid=$! rc=0
+  [[ -n ${LG_PIDFILE:-} ]] && echo "$qpid" >"$LG_PIDFILE"
+  wait "$qpid" || rc=$?
   if [[ -n $feeder ]]; then kill "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null; rm -f "$sock"; fi
   return $rc
 }

@@ -16,6 +16,17 @@ namespace Kernel.Fs
         static bool _escape, _eof;
         /// Which of fds 0-2 are terminals on the host (bit per fd), from the command line.
         public static int TtyMask;
+        /// The host asks the program to stop (FF 07 on either stdio channel: `ukpack run` got
+        /// SIGTERM, as `docker stop`); the process layer sends pid 1 a SIGTERM, once: the
+        /// host sends the notice on both channels, and a second SIGTERM to ukpack kills QEMU.
+        public static delegate*<void> OnStopRequest;
+        static bool _stopRequested;
+        public static void StopRequested()
+        {
+            if (_stopRequested) return;
+            _stopRequested = true;
+            if (OnStopRequest != null) OnStopRequest();
+        }
 
         public static void Init()
         {
@@ -48,6 +59,7 @@ namespace Kernel.Fs
                     if (b == 0x04) { _eof = true; continue; }
                     if (b == 0x05) { StdoutClosed = true; continue; }
                     if (b == 0x06) { StderrClosed = true; continue; }
+                    if (b == 0x07) { StopRequested(); continue; }
                     if (b != 0xff) continue;             // unknown escape: dropped
                 }
                 else if (b == 0xff) { _escape = true; continue; }

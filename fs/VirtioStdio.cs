@@ -9,7 +9,7 @@ namespace Kernel.Fs
     /// port 2 stderr out, as COM1 and COM2 do on the serial fallback (SerialConsole). The
     /// host's stream on port 1 is the serial one, byte for byte: FF FF is a byte FF, FF 04
     /// the end of input, FF 05 / FF 06 that the host's reader of our stdout / stderr has
-    /// gone (docs/image-format.md, Channels); the host sends those notices on port 2 too. Input is decoded in place in the receive
+    /// gone, FF 07 that the host asks the program to stop (docs/image-format.md, Channels); the host sends those notices on port 2 too. Input is decoded in place in the receive
     /// buffers and copied straight to the program; output is copied into transmit buffers.
     public static unsafe class VirtioStdio
     {
@@ -56,6 +56,7 @@ namespace Kernel.Fs
                         _noticeEscape = false;
                         if (p[i] == 0x05) StdoutClosed = true;
                         else if (p[i] == 0x06) StderrClosed = true;
+                        else if (p[i] == 0x07) SerialConsole.StopRequested();
                     }
                     else if (p[i] == 0xff) _noticeEscape = true;
                 }
@@ -91,6 +92,7 @@ namespace Kernel.Fs
                     else if (b == 0x04) _eof = true;
                     else if (b == 0x05) StdoutClosed = true;
                     else if (b == 0x06) StderrClosed = true;
+                    else if (b == 0x07) SerialConsole.StopRequested();
                     continue;                                  // unknown escapes are dropped
                 }
                 int j = IndexOfEscape(p, i, len);

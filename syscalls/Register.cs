@@ -29,14 +29,23 @@ namespace Kernel.Syscalls
             Bind(160, &Sys.Setrlimit);
             Bind(302, &Sys.Prlimit64);
             Bind(99, &Sys.SysinfoCall);
-            Bind(102, &Sys.Zero);
-            Bind(104, &Sys.Zero);
-            Bind(107, &Sys.Zero);
-            Bind(108, &Sys.Zero);
+            Bind(102, &Sys.Getuid);
+            Bind(104, &Sys.Getgid);
+            Bind(107, &Sys.Geteuid);
+            Bind(108, &Sys.Getegid);
             Bind(110, &Sys.Getppid);
-            Bind(118, &Sys.Getresid);
-            Bind(120, &Sys.Getresid);
+            Bind(118, &Sys.Getresuid);
+            Bind(120, &Sys.Getresgid);
             Bind(115, &Sys.Getgroups);
+
+            // Credentials (Sys.Creds.cs)
+            Bind(105, &Sys.Setuid);
+            Bind(106, &Sys.Setgid);
+            Bind(113, &Sys.Setreuid);
+            Bind(114, &Sys.Setregid);
+            Bind(117, &Sys.Setresuid);
+            Bind(119, &Sys.Setresgid);
+            Bind(116, &Sys.Setgroups);
             Bind(111, &Sys.Getpgrp);
             Bind(121, &Sys.Getpgid);
             Bind(124, &Sys.Getsid);

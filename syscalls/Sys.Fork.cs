@@ -50,6 +50,8 @@ namespace Kernel.Syscalls
                 ExitSignal = exitSignal,
                 Pgid = p.Pgid, Sid = p.Sid, NoCtty = p.NoCtty,
                 Fs = (flags & CLONE_FS) != 0 ? p.Fs : new FsContext { Cwd = p.Fs.Cwd },
+                Ruid = p.Ruid, Euid = p.Euid, Suid = p.Suid, Fsuid = p.Fsuid,
+                Rgid = p.Rgid, Egid = p.Egid, Sgid = p.Sgid, Fsgid = p.Fsgid, Groups = p.Groups,
                 Umask = p.Umask, Nice = p.Nice, Dumpable = p.Dumpable, NoNewPrivs = p.NoNewPrivs,
                 ExePath = p.ExePath, ElfImage = p.ElfImage, ElfLength = p.ElfLength, Elf = p.Elf,
                 LoadBias = p.LoadBias, InterpBase = p.InterpBase, InitialStack = p.InitialStack,

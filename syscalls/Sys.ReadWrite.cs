@@ -228,6 +228,13 @@ namespace Kernel.Syscalls
                 if (on != 0) f.StatusFlags |= O_NONBLOCK; else f.StatusFlags &= ~(uint)O_NONBLOCK;
                 return SysResult.Ok;
             }
+            if (request == Abi.Ioctl.FIOASYNC)      // O_ASYNC as F_SETFL sets it (no SIGIO is sent yet)
+            {
+                int on;
+                if (new UserRef<int>(a->A2).Read(out on) != 0) return Errno.EFAULT;
+                if (on != 0) f.StatusFlags |= 0x2000; else f.StatusFlags &= ~0x2000u;
+                return SysResult.Ok;
+            }
             if (request == Abi.Ioctl.FIONREAD)
             {
                 SysResult n = f.Readable();

@@ -24,6 +24,7 @@ namespace Kernel.Syscalls
     /// that the bound numbers are exactly these. Keep it plain data (shared source).
     public static class SyscallList
     {
+        const string credsNote = "per-process ids with Linux's rules for who may set what (privileged: effective uid 0 with CAP_SETUID/CAP_SETGID); inherited by fork, kept by execve (no set-user-ID files); file permissions, kill and other checks still act as root, and capabilities do not change with the ids";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
 
         public static readonly SyscallEntry[] All =
@@ -37,7 +38,7 @@ namespace Kernel.Syscalls
             new(5, "fstat"),
             new(6, "lstat"),
             new(8, "lseek"),
-            new(16, "ioctl", Support.Partial, "TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP/TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID on the console (no SIGTTOU/SIGTTIN for background groups); FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; the SIOCGIF* interface queries on any socket"),
+            new(16, "ioctl", Support.Partial, "TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP/TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID on the console (no SIGTTOU/SIGTTIN for background groups); FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; FIOASYNC sets O_ASYNC as fcntl does, but no SIGIO is sent; the SIOCGIF* interface queries on any socket"),
             new(17, "pread64"),
             new(18, "pwrite64"),
             new(19, "readv"),
@@ -171,7 +172,16 @@ namespace Kernel.Syscalls
             new(110, "getppid"),
             new(118, "getresuid"),
             new(120, "getresgid"),
-            new(115, "getgroups", Support.Full, "root with no supplementary groups"),
+            new(115, "getgroups"),
+
+            // Credentials (Sys.Creds.cs)
+            new(105, "setuid", Support.Partial, credsNote),
+            new(106, "setgid", Support.Partial, credsNote),
+            new(113, "setreuid", Support.Partial, credsNote),
+            new(114, "setregid", Support.Partial, credsNote),
+            new(117, "setresuid", Support.Partial, credsNote),
+            new(119, "setresgid", Support.Partial, credsNote),
+            new(116, "setgroups", Support.Partial, credsNote),
             new(111, "getpgrp"),
             new(121, "getpgid"),
             new(124, "getsid"),

@@ -6,6 +6,8 @@
  * line of its own, and powers the machine off. Kernel modules in /modules (put there by
  * linux-guest.sh for LG_MODULES, named NN-NAME.ko so name order is load order) are loaded
  * first with finit_module, and devtmpfs is then mounted on /dev so their devices appear.
+ * When a network interface eth0 exists (virtio_net among the modules), lo and eth0 come up
+ * with QEMU's user-network address, 10.0.2.15/24 (what our kernel gets by DHCP there).
  *
  *   /init [WORKLOAD [ARGS...]]   (args come from the kernel command line
  *                                 after "--"; default workload /workload) */
@@ -15,6 +17,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -76,6 +83,34 @@ static void modules(void) {
     mount("devtmpfs", "/dev", "devtmpfs", 0, 0);
 }
 
+/* Brings interface `name` up, with address/mask if given (SIOCSIFADDR, SIOCSIFNETMASK). */
+static void ifup(int s, const char *name, const char *addr, const char *mask) {
+    struct ifreq r;
+    struct sockaddr_in *a = (struct sockaddr_in *)&r.ifr_addr;
+    if (addr) {
+        memset(&r, 0, sizeof r); strncpy(r.ifr_name, name, IFNAMSIZ - 1);
+        a->sin_family = AF_INET; inet_pton(AF_INET, addr, &a->sin_addr);
+        if (ioctl(s, SIOCSIFADDR, &r)) say("init: SIOCSIFADDR failed\n");
+        memset(&r, 0, sizeof r); strncpy(r.ifr_name, name, IFNAMSIZ - 1);
+        a->sin_family = AF_INET; inet_pton(AF_INET, mask, &a->sin_addr);
+        if (ioctl(s, SIOCSIFNETMASK, &r)) say("init: SIOCSIFNETMASK failed\n");
+    }
+    memset(&r, 0, sizeof r); strncpy(r.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(s, SIOCGIFFLAGS, &r) == 0) {
+        r.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &r)) say("init: SIOCSIFFLAGS failed\n");
+    }
+}
+
+static void network(void) {
+    if (if_nametoindex("eth0") == 0) return;
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0) return;
+    ifup(s, "lo", 0, 0);
+    ifup(s, "eth0", "10.0.2.15", "255.255.255.0");
+    close(s);
+}
+
 int main(int argc, char **argv) {
     console();
     /* What the workloads expect, as under our kernel: /proc, and a tmpfs /tmp. */
@@ -87,6 +122,7 @@ int main(int argc, char **argv) {
     char **wargv = argc > 1 ? argv + 1 : dflt;
     say("\n@@UKBENCH-BEGIN@@\n");
     modules();   /* after the marker, so a failure shows in the workload's output */
+    network();
     pid_t pid = fork();
     if (pid == 0) {
         char *envp[] = { "PATH=/", "HOME=/", 0 };

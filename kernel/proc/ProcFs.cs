@@ -337,8 +337,13 @@ namespace Kernel.Proc
                         w.Str("Name:\t"); Comm(ref w);
                         w.Str("\nUmask:\t"); w.Padded(p.Umask >> 6 & 7, 2, '0'); w.Udec(p.Umask >> 3 & 7); w.Udec(p.Umask & 7);
                         w.Str("\nState:\t"); w.Str(StateOf(p, true)); w.Str("\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(_task != null ? _task.Tid : p.Pid);
-                        w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t"); w.Dec(FdTable.Max);
-                        w.Str("\nGroups:\t\n");
+                        w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:");
+                        w.Str("\t"); w.Udec(p.Ruid); w.Str("\t"); w.Udec(p.Euid); w.Str("\t"); w.Udec(p.Suid); w.Str("\t"); w.Udec(p.Fsuid);
+                        w.Str("\nGid:\t"); w.Udec(p.Rgid); w.Str("\t"); w.Udec(p.Egid); w.Str("\t"); w.Udec(p.Sgid); w.Str("\t"); w.Udec(p.Fsgid);
+                        w.Str("\nFDSize:\t"); w.Dec(FdTable.Max);
+                        w.Str("\nGroups:\t");
+                        for (int gi = 0; gi < p.Groups.Length; gi++) { w.Udec(p.Groups[gi]); w.Str(" "); }
+                        w.Str("\n");
                         ulong kb = VmPages(p) * 4;
                         Kv(ref w, "VmPeak:", kb); Kv(ref w, "VmSize:", kb); Kv(ref w, "VmHWM:", kb); Kv(ref w, "VmRSS:", kb);
                         w.Str("Threads:\t"); w.Dec(p.LiveThreads); w.Str("\nSigQ:\t0/63446\nSigPnd:\t"); HexPad(ref w, 0, 16);

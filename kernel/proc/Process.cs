@@ -128,6 +128,11 @@ namespace Kernel.Proc
         public int SigQueued;
         public int Pid = 1;
         public uint Umask = 0x12;
+        /// Credentials (syscalls/Sys.Creds.cs): real, effective, saved and filesystem ids and
+        /// the supplementary groups; inherited by fork. Root until a program changes them.
+        public uint Ruid, Euid, Suid, Fsuid, Rgid, Egid, Sgid, Fsgid;
+        public uint[] Groups = NoGroups;
+        public static readonly uint[] NoGroups = new uint[0];
         public int DeathSignal, Dumpable = 1, Nice;
         public bool NoNewPrivs, ChildSubreaper;
         public int AllocateTid() => AllocatePid();
@@ -182,6 +187,15 @@ namespace Kernel.Proc
             }
             Net.NetKernel.DrainBeforeExit();
             ReportAndPowerOff(status);
+        }
+
+        /// The host asked the program to stop (`ukpack run` got SIGTERM): pid 1 gets SIGTERM
+        /// from the kernel, as a container's init does from `docker stop`.
+        public static void StopRequested()
+        {
+            Process init = Find(1);
+            if (init != null && !init.Zombie && !init.Exiting)
+                Signals.Send(init, null, Signal.SIGTERM, new SigInfoData { Code = SigCodes.SI_KERNEL });
         }
 
         public static void ReportAndPowerOff(int status)

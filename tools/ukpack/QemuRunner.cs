@@ -193,6 +193,9 @@ public static class QemuRunner
         lock (Console.Error) { Console.Error.WriteLine(line); Console.Error.Flush(); }
     }
 
+    /// <summary>How long a program has to exit after `ukpack run` got SIGTERM.</summary>
+    public const int StopGraceSeconds = 10;
+
     /// <summary>Boots the image and relays the channels. Returns ukpack's exit status.</summary>
     public static async Task<int> RunAsync(RunOptions o, ILogger log)
     {
@@ -224,8 +227,25 @@ public static class QemuRunner
         using var cts = new CancellationTokenSource();
         int interrupted = 0;
         void OnSignal(PosixSignalContext ctx) { ctx.Cancel = true; Interlocked.Exchange(ref interrupted, 1); cts.Cancel(); }
+        // SIGTERM asks the program to stop, as `docker stop` does: the kernel sends pid 1 a
+        // SIGTERM (FF 07 on the channels), and QEMU ends when the program exits. A second
+        // SIGTERM, or StopGraceSeconds without an exit, kills QEMU as SIGINT does at once.
+        Action<byte[]>? notifyGuest = null;
+        int stopRequested = 0;
+        void OnTerm(PosixSignalContext ctx)
+        {
+            var notify = Volatile.Read(ref notifyGuest);
+            if (notify != null && Interlocked.Exchange(ref stopRequested, 1) == 0)
+            {
+                ctx.Cancel = true;
+                notify(StdinCodec.StopSequence);
+                _ = Task.Delay(TimeSpan.FromSeconds(StopGraceSeconds)).ContinueWith(_ => { Interlocked.Exchange(ref interrupted, 1); cts.Cancel(); });
+                return;
+            }
+            OnSignal(ctx);
+        }
         using var sigInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sigTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnTerm);
         try
         {
             Socket Listen(string path)
@@ -287,6 +307,7 @@ public static class QemuRunner
                 var stdio = Volatile.Read(ref stdioSocket);
                 _ = Task.Run(() => Send(stdio, sequence));
             }
+            Volatile.Write(ref notifyGuest, Notify);
             var tStdio = Task.Run(async () =>
             {
                 using var c = await lStdio.AcceptAsync(relayCts.Token);

@@ -10,6 +10,8 @@ public static class StdinCodec
     /// <summary>Our stdout (FF 05) or stderr (FF 06) was closed by its reader: the guest
     /// then gives the program EPIPE and SIGPIPE on those fds, as a closed pipe would.</summary>
     public static readonly byte[] StdoutClosedSequence = [Escape, 0x05], StderrClosedSequence = [Escape, 0x06];
+    /// <summary>ukpack got SIGTERM (FF 07): the kernel sends the program's pid 1 a SIGTERM.</summary>
+    public static readonly byte[] StopSequence = [Escape, 0x07];
 
     /// <summary>Escapes data into dst (which needs room for 2 * data.Length); returns the
     /// number of bytes written.</summary>
