@@ -135,7 +135,7 @@ namespace Kernel.Syscalls
             new(51, "getsockname"),
             new(52, "getpeername"),
             new(53, "socketpair"),
-            new(54, "setsockopt", Support.Partial, "generic SOL_SOCKET options are recorded; SO_KEEPALIVE, SO_LINGER, SO_PRIORITY, SO_MARK, SO_DONTROUTE, SO_BROADCAST have no effect on AF_UNIX (as on Linux); socket filters, SO_TIMESTAMP* and SO_BINDTODEVICE give ENOPROTOOPT; AF_INET: TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, SO_KEEPALIVE, IP_TOS, IP_TTL and IPV6_V6ONLY take effect, TCP_DEFER_ACCEPT and TCP_QUICKACK are recorded without effect, TCP_CONGESTION accepts only reno, SO_LINGER with a timeout does not make close wait, other IP/TCP options ENOPROTOOPT"),
+            new(54, "setsockopt", Support.Partial, "generic SOL_SOCKET options are recorded; SO_KEEPALIVE, SO_LINGER, SO_PRIORITY, SO_MARK, SO_DONTROUTE, SO_BROADCAST have no effect on AF_UNIX (as on Linux); socket filters, SO_TIMESTAMP* and SO_BINDTODEVICE give ENOPROTOOPT; AF_INET: TCP_NODELAY, TCP_CORK, TCP_MAXSEG, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, SO_KEEPALIVE, IP_TOS, IP_TTL and IPV6_V6ONLY take effect, IP_RECVERR/IPV6_RECVERR make ICMP errors reach an unconnected UDP socket but keep no error queue (MSG_ERRQUEUE) and change nothing for TCP, TCP_DEFER_ACCEPT and TCP_QUICKACK are recorded without effect, TCP_CONGESTION accepts only reno, SO_LINGER with a timeout does not make close wait, other IP/TCP options ENOPROTOOPT"),
             new(55, "getsockopt", Support.Partial, "SO_PEERSEC, SO_PEERGROUPS give ENOPROTOOPT (no security modules, no supplementary groups)"),
             new(288, "accept4"),
             new(299, "recvmmsg"),
