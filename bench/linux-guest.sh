@@ -18,7 +18,12 @@
 # /lib/modules/VERSION, VERSION from the vmlinuz-VERSION file name), in the order given
 # (dependencies first), in /modules, and /init loads them before the workload; LG_DISK=FILE attaches FILE as a
 # raw virtio-blk-pci disk (/dev/vda in the guest; needs LG_MODULES="virtio_ring virtio
-# virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk" with Debian's kernel).
+# virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk" with Debian's kernel);
+# LG_NET="HOSTPORT:GUESTPORT..." adds QEMU's user network with those TCP ports forwarded from
+# the host's 127.0.0.1 and a virtio-net-pci (ukpack's netdev and device on pc; needs
+# LG_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+# failover net_failover virtio_net"; the workload configures eth0 itself, e.g. 10.0.2.15/24
+# via 10.0.2.2).
 # Can also be sourced: it then only defines the lg_* functions.
 # Note: the guest console carries the workload's stdout and stderr together.
 set -euo pipefail
@@ -114,6 +119,11 @@ lg_qemu() {
   local kernel=$1 initrd=$2; shift 2
   local -a disk=()
   [[ -n ${LG_DISK:-} ]] && disk=(-drive "if=none,id=vd0,file=${LG_DISK//,/,,},format=raw" -device virtio-blk-pci,disable-legacy=on,drive=vd0)
+  if [[ -n ${LG_NET:-} ]]; then
+    local fwd= pp
+    for pp in $LG_NET; do fwd+=",hostfwd=tcp:127.0.0.1:${pp%%:*}-:${pp#*:}"; done
+    disk+=(-netdev "user,id=n0$fwd" -device virtio-net-pci,disable-legacy=on,netdev=n0)
+  fi
   # LG_STDIO_IN=FILE: a virtio-console whose port 1 reads FILE and then closes (from a unix
   # socket that python3 serves: QEMU 7.2's file chardev has no input-path) and whose port 2
   # writes to /dev/null (the stdiocat workload's "vport" mode).
