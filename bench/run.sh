@@ -374,7 +374,8 @@ net_rows() {
   row "request latency p50 vs Linux guest" us net_rr_p50_us "${BENCH_NET_RR:-5000} 16-byte request/answer round trips on one connection, seen from the host"
   row "request latency p99 vs Linux guest" us net_rr_p99_us "same round trips"
   row "pipelined requests per second vs Linux guest" persec net_pipelined_rps "${BENCH_NET_REQUESTS:-1000000} requests, 64 in flight, one write per answer; higher is better"
-  echo "| memory in use before -> after those requests vs Linux guest (medians) | $(kibk "${OURS[net_mem_before_kib]}") -> $(kibk "${OURS[net_mem_after_kib]}") | $(kibk "${LIN[net_mem_before_kib]}") -> $(kibk "${LIN[net_mem_after_kib]}") | | growth: ours ${OURS[net_mem_growth_kib]} KiB, Linux ${LIN[net_mem_growth_kib]} KiB (MemTotal - MemFree in the guest; ours is the figure of the kernel's 'memory in use' log line) |"
+  netkib() { isnum "$1" && kib "$(awk -v a="$1" 'BEGIN { printf "%d", a * 1024 }')" || echo "$1"; }
+  echo "| memory in use before -> after those requests vs Linux guest (medians) | $(netkib "${OURS[net_mem_before_kib]}") -> $(netkib "${OURS[net_mem_after_kib]}") | $(netkib "${LIN[net_mem_before_kib]}") -> $(netkib "${LIN[net_mem_after_kib]}") | | growth: ours ${OURS[net_mem_growth_kib]} KiB, Linux ${LIN[net_mem_growth_kib]} KiB (MemTotal - MemFree in the guest; ours is the figure of the kernel's 'memory in use' log line) |"
 }
 # Rounds alternate the two guests so that the shared machine's load drifts alike; each
 # figure is the median of the rounds (BENCH_NET_ROUNDS, 3).
