@@ -10,10 +10,30 @@ net_conns_per_s: CONNS sequential connections, each connect, "ping", "pong", clo
 net_rr_p50_us / net_rr_p99_us: RR request/response round trips of 16 bytes on one
 connection, one at a time; net_mem_*: the guest's MemTotal - MemFree before and after
 REQUESTS more such requests (64 in flight), and their rate as net_pipelined_rps.
+With NETCLIENT_QEMU_PID set, also the CPU time that QEMU process (all its threads: the
+guest, its devices and the user network) spent in each phase, as net_PHASE_cpu_ms: a
+figure the load of a shared host disturbs far less than wall time.
 """
+import os
 import socket
 import sys
 import time
+
+qemu_pid = os.environ.get("NETCLIENT_QEMU_PID")
+
+
+def cpu_ms():
+    """utime + stime of the QEMU process, in ms (0 without a pid)."""
+    if not qemu_pid:
+        return 0
+    with open(f"/proc/{qemu_pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def phase_cpu(name, since):
+    if qemu_pid:
+        out(f"net_{name}_cpu_ms", f"{cpu_ms() - since:.0f}")
 
 port = int(sys.argv[1])
 stream_mib = int(sys.argv[2]) if len(sys.argv) > 2 else 32
@@ -64,6 +84,7 @@ size = stream_mib << 20
 chunk = b"y" * 65536
 
 # host -> guest
+c0 = cpu_ms()
 t0 = time.monotonic()
 c = connect()
 c.sendall(b"sink\n")
@@ -78,8 +99,10 @@ c.close()
 if got != f"got {size}":
     sys.exit(f"netclient: host->guest: the guest answered {got!r}, expected 'got {size}'")
 out("net_h2g_mib_per_s", f"{stream_mib / t:.2f}")
+phase_cpu("h2g", c0)
 
 # guest -> host
+c0 = cpu_ms()
 t0 = time.monotonic()
 c = connect()
 c.sendall(f"source {size}\n".encode())
@@ -94,8 +117,10 @@ c.close()
 if total != size:
     sys.exit(f"netclient: guest->host: {total} bytes, expected {size}")
 out("net_g2h_mib_per_s", f"{stream_mib / t:.2f}")
+phase_cpu("g2h", c0)
 
 # connections per second
+c0 = cpu_ms()
 t0 = time.monotonic()
 for i in range(conns):
     c = connect()
@@ -104,6 +129,7 @@ for i in range(conns):
         sys.exit("netclient: bad pong")
     c.close()
 out("net_conns_per_s", f"{conns / (time.monotonic() - t0):.1f}")
+phase_cpu("conns", c0)
 
 # request latency, one at a time
 c = connect()
@@ -127,6 +153,7 @@ c = connect()
 c.sendall(b"rr\n")
 window = 64
 batch = req * window
+c0 = cpu_ms()
 t0 = time.monotonic()
 done = 0
 while done < requests:
@@ -135,6 +162,7 @@ while done < requests:
     exact(c, 16 * k)
     done += k
 t = time.monotonic() - t0
+phase_cpu("requests", c0)
 c.close()
 after = int(command("mem").split()[1])
 out("net_pipelined_rps", f"{requests / t:.0f}")

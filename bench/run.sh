@@ -310,9 +310,18 @@ LG_STDIO_IN=$STDIO_DATA LG_MODULES=$CONSOLE_MODULES linux_metrics stdiocat "vpor
 # itself (10.0.2.15/24 via 10.0.2.2, what QEMU's DHCP would give), ours takes DHCP.
 NET_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 NET_METRICS=(net_h2g_mib_per_s net_g2h_mib_per_s net_conns_per_s net_rr_p50_us net_rr_p99_us net_pipelined_rps
-  net_mem_before_kib net_mem_after_kib net_mem_growth_kib)
+  net_mem_before_kib net_mem_after_kib net_mem_growth_kib net_h2g_cpu_ms net_g2h_cpu_ms net_conns_cpu_ms net_requests_cpu_ms)
 NET_ARGS=("${BENCH_NET_MIB:-32}" "${BENCH_NET_CONNS:-500}" "${BENCH_NET_RR:-5000}" "${BENCH_NET_REQUESTS:-1000000}")
 NET_TIMEOUT=${BENCH_NET_TIMEOUT:-900}
+# qemu_under PID: the QEMU process below PID (ukpack's child, or timeout's in lg_qemu).
+qemu_under() {
+  local c
+  for c in $(pgrep -P "$1"); do
+    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system* ]]; then echo "$c"; return 0; fi
+    qemu_under "$c" && return 0
+  done
+  return 1
+}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # net_client LOG PID PORT: waits for the guest's "netbench listening" in LOG, runs the client
 # into $BUILD/net.out; sets NET_WHY on failure.
@@ -325,7 +334,7 @@ net_client() {
     sleep 0.2
   done
   grep -q 'netbench listening' "$log" || { NET_WHY="the guest did not listen"; return 1; }
-  timeout "$NET_TIMEOUT" python3 "$BENCH/netclient.py" "$port" "${NET_ARGS[@]}" >"$BUILD/net.out" 2>&1 \
+  NETCLIENT_QEMU_PID=$(qemu_under "$pid") timeout "$NET_TIMEOUT" python3 "$BENCH/netclient.py" "$port" "${NET_ARGS[@]}" >"$BUILD/net.out" 2>&1 \
     || { NET_WHY="netclient: $(tail -c 100 "$BUILD/net.out" | tr -c '[:print:]' ' ')"; return 1; }
 }
 net_bench_ours() {
@@ -345,6 +354,7 @@ net_collect() {
   local k v
   for k in "${NET_METRICS[@]}"; do
     v=$(metric_of "$k" "$BUILD/net.out")
+    [[ -z $NET_WHY && -z $v && $k == *_cpu_ms ]] && continue        # no QEMU pid found: that row reads n/a
     if [[ -n $NET_WHY ]] || ! [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then NETWHY[$1]=${NET_WHY:-no $k in the client output}; continue; fi
     if [[ $1 == OURS ]]; then NETV_OURS[$k]+=" $v"; else NETV_LIN[$k]+=" $v"; fi
   done
@@ -368,12 +378,17 @@ net_bench_linux() {
 # net_rows: the table rows (throughput-like rows read higher is better).
 net_rows() {
   local n=${BENCH_NET_MIB:-32}
+  msf() { isnum "$1" && echo "$1 ms" || echo "${1:-n/a}"; }
   row "TCP stream host -> guest vs Linux guest" mibs net_h2g_mib_per_s "$n MiB on one connection, timed on the host; higher is better; -M pc, user network + hostfwd, virtio-net-pci both; medians of ${BENCH_NET_ROUNDS:-3} alternating rounds"
   row "TCP stream guest -> host vs Linux guest" mibs net_g2h_mib_per_s "$n MiB; higher is better"
   row "TCP connections per second vs Linux guest" persec net_conns_per_s "${BENCH_NET_CONNS:-500} sequential connect + ping/pong + close from the host; higher is better"
+  row "QEMU CPU time for the host -> guest stream vs Linux guest" msf net_h2g_cpu_ms "utime+stime of the QEMU process (guest, devices, user network) during the phase: less disturbed by the host's load than wall time"
+  row "QEMU CPU time for the guest -> host stream vs Linux guest" msf net_g2h_cpu_ms "same"
+  row "QEMU CPU time for those connections vs Linux guest" msf net_conns_cpu_ms "same"
   row "request latency p50 vs Linux guest" us net_rr_p50_us "${BENCH_NET_RR:-5000} 16-byte request/answer round trips on one connection, seen from the host"
   row "request latency p99 vs Linux guest" us net_rr_p99_us "same round trips"
   row "pipelined requests per second vs Linux guest" persec net_pipelined_rps "${BENCH_NET_REQUESTS:-1000000} requests, 64 in flight, one write per answer; higher is better"
+  row "QEMU CPU time for those requests vs Linux guest" msf net_requests_cpu_ms "utime+stime of the QEMU process during them"
   netkib() { isnum "$1" && kib "$(awk -v a="$1" 'BEGIN { printf "%d", a * 1024 }')" || echo "$1"; }
   echo "| memory in use before -> after those requests vs Linux guest (medians) | $(netkib "${OURS[net_mem_before_kib]}") -> $(netkib "${OURS[net_mem_after_kib]}") | $(netkib "${LIN[net_mem_before_kib]}") -> $(netkib "${LIN[net_mem_after_kib]}") | | growth: ours ${OURS[net_mem_growth_kib]} KiB, Linux ${LIN[net_mem_growth_kib]} KiB (MemTotal - MemFree in the guest; ours is the figure of the kernel's 'memory in use' log line) |"
 }
