@@ -326,14 +326,13 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # net_client LOG PID PORT: waits for the guest's "netbench listening" in LOG, runs the client
 # into $BUILD/net.out; sets NET_WHY on failure.
 net_client() {
-  local log=$1 pid=$2 port=$3 i
+  local log=$1 pid=$2 port=$3 until=$((SECONDS + 300))
   NET_WHY=
-  for ((i = 0; i < 600; i++)); do
-    grep -q 'netbench listening' "$log" 2>/dev/null && break
+  until grep -q 'netbench listening' "$log" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || { NET_WHY="the guest ended before listening: $(tail -c 100 "$log" | tr -c '[:print:]' ' ')"; return 1; }
+    ((SECONDS < until)) || { NET_WHY="the guest did not listen within 300 s"; return 1; }
     sleep 0.2
   done
-  grep -q 'netbench listening' "$log" || { NET_WHY="the guest did not listen"; return 1; }
   NETCLIENT_QEMU_PID=$(qemu_under "$pid") timeout "$NET_TIMEOUT" python3 "$BENCH/netclient.py" "$port" "${NET_ARGS[@]}" >"$BUILD/net.out" 2>&1 \
     || { NET_WHY="netclient: $(tail -c 100 "$BUILD/net.out" | tr -c '[:print:]' ' ')"; return 1; }
 }
@@ -342,11 +341,12 @@ net_bench_ours() {
   if [[ -z ${IMG[netbench]:-} ]]; then NETWHY[OURS]=${IMGERR[netbench]}; return; fi
   log "netbench under our kernel (pc), round $1"
   port=$(free_port)
+  : >"$BUILD/net-ours.log"            # emptied here: the background job's own redirection may come after net_client's first look
   timeout "$NET_TIMEOUT" "$UKPACK" run "${IMG[netbench]}" -M pc -p "$port:9000" --timeout "$NET_TIMEOUT" -- 9000 \
     >"$BUILD/net-ours.log" 2>&1 </dev/null & pid=$!
-  net_client "$BUILD/net-ours.log" "$pid" "$port"
+  net_client "$BUILD/net-ours.log" "$pid" "$port" || kill "$pid" 2>/dev/null     # no "quit" came: end it
   wait "$pid"
-  net_collect OURS
+  net_collect OURS "$1"
 }
 # net_collect ARRAY: adds this round's figures (or its failure) to NETV_ARRAY.
 declare -A NETV_OURS NETV_LIN NETWHY
@@ -355,7 +355,7 @@ net_collect() {
   for k in "${NET_METRICS[@]}"; do
     v=$(metric_of "$k" "$BUILD/net.out")
     [[ -z $NET_WHY && -z $v && $k == *_cpu_ms ]] && continue        # no QEMU pid found: that row reads n/a
-    if [[ -n $NET_WHY ]] || ! [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then NETWHY[$1]=${NET_WHY:-no $k in the client output}; continue; fi
+    if [[ -n $NET_WHY ]] || ! [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then NETWHY[$1]="round $2: ${NET_WHY:-no $k in the client output}"; continue; fi
     if [[ $1 == OURS ]]; then NETV_OURS[$k]+=" $v"; else NETV_LIN[$k]+=" $v"; fi
   done
 }
@@ -368,12 +368,13 @@ net_bench_linux() {
     || NET_WHY="initramfs: $(tail -1 "$BUILD/linux.err")"
   if [[ -z $NET_WHY ]]; then
     port=$(free_port)
+    : >"$BUILD/net-linux.log"
     LG_NET="$port:9000" LINUX_TIMEOUT=$NET_TIMEOUT lg_qemu "$kernel" "$initrd" /netbench 9000 10.0.2.15/24 10.0.2.2 \
       >"$BUILD/net-linux.log" 2>&1 & pid=$!
-    net_client "$BUILD/net-linux.log" "$pid" "$port"
+    net_client "$BUILD/net-linux.log" "$pid" "$port" || kill "$pid" 2>/dev/null
     wait "$pid"
   fi
-  net_collect LIN
+  net_collect LIN "$1"
 }
 # net_rows: the table rows (throughput-like rows read higher is better).
 net_rows() {
