@@ -20,12 +20,13 @@
 # raw virtio-blk-pci disk (/dev/vda in the guest; needs LG_MODULES="virtio_ring virtio
 # virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk" with Debian's kernel).
 # LG_TREE=DIR copies DIR's tree into the initramfs root (a service's config, content and
-# libraries at their paths); LG_NET="hostfwd=tcp:127.0.0.1:H-:G[,hostfwd=...]" attaches
-# QEMU's user network with those forwards as virtio-net-pci (disable-legacy=on, as ukpack
-# gives our kernel on pc; needs LG_MODULES="virtio_ring virtio virtio_pci_modern_dev
-# virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"); /init then brings eth0 up
-# as 10.0.2.15/24. LG_PIDFILE=FILE: lg_qemu writes the id of the process to SIGTERM there
-# (to stop a guest serving forever).
+# libraries at their paths). LG_NET="HOSTPORT:GUESTPORT..." adds QEMU's user network with
+# those TCP ports forwarded from the host's 127.0.0.1 and a virtio-net-pci (ukpack's netdev
+# and device on pc; needs LG_MODULES="virtio_ring virtio virtio_pci_modern_dev
+# virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"); /init then brings
+# eth0 up as 10.0.2.15/24 (a workload may configure it further, e.g. its default route).
+# LG_PIDFILE=FILE: lg_qemu writes the id of the process to SIGTERM there (to stop a guest
+# serving forever).
 # Can also be sourced: it then only defines the lg_* functions.
 # Note: the guest console carries the workload's stdout and stderr together.
 set -euo pipefail
@@ -123,6 +124,11 @@ lg_qemu() {
   local kernel=$1 initrd=$2; shift 2
   local -a disk=()
   [[ -n ${LG_DISK:-} ]] && disk=(-drive "if=none,id=vd0,file=${LG_DISK//,/,,},format=raw" -device virtio-blk-pci,disable-legacy=on,drive=vd0)
+  if [[ -n ${LG_NET:-} ]]; then
+    local fwd= pp
+    for pp in $LG_NET; do fwd+=",hostfwd=tcp:127.0.0.1:${pp%%:*}-:${pp#*:}"; done
+    disk+=(-netdev "user,id=n0$fwd" -device virtio-net-pci,disable-legacy=on,netdev=n0)
+  fi
   # LG_STDIO_IN=FILE: a virtio-console whose port 1 reads FILE and then closes (from a unix
   # socket that python3 serves: QEMU 7.2's file chardev has no input-path) and whose port 2
   # writes to /dev/null (the stdiocat workload's "vport" mode).
@@ -142,7 +148,6 @@ while c.recv(65536): pass
       -chardev "socket,id=lgin,path=$sock" -device virtserialport,chardev=lgin,nr=1
       -chardev file,id=lgout,path=/dev/null -device virtserialport,chardev=lgout,nr=2)
   fi
-  [[ -n ${LG_NET:-} ]] && disk+=(-netdev "user,id=n0,$LG_NET" -device virtio-net-pci,disable-legacy=on,netdev=n0)
   # In the background so that LG_PIDFILE can name it: the id is timeout(1)'s, which passes
   # a SIGTERM on to QEMU.
   timeout "${LINUX_TIMEOUT:-300}" "$LG_QEMU" -M pc -accel tcg -cpu max -m 512M \

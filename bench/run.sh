@@ -128,7 +128,7 @@ ukpack_ok=
 if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
 elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
 else ukpack_ok=1; fi
-for p in hello getppid clock compute readfile smallfiles threads futex procs churn blkbench stdiocat; do
+for p in hello getppid clock compute readfile smallfiles threads futex procs churn blkbench stdiocat netbench; do
   if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
   fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR")
   rm -f "$BUILD/$p.img"
@@ -301,6 +301,112 @@ ours_stdio "$BUILD/stdio-256k.raw" --serial-stdio; STDIO_SERIAL=$STDIO_MIBS
 [[ -n $LINUX_OK ]] && log "stdiocat under Linux guest ($LRUNS boots)"
 LG_STDIO_IN=$STDIO_DATA LG_MODULES=$CONSOLE_MODULES linux_metrics stdiocat "vport" stdio_mib_per_s
 
+# ---------------------------------------------------------------- network (TCP over the user network)
+# netbench (bench/progs/netbench.c) serves in the guest; bench/netclient.py drives it from
+# the host through a forwarded port: a stream each way, sequential connections, one-at-a-time
+# request latency, and the guest's memory in use before and after BENCH_NET_REQUESTS
+# pipelined requests, in BENCH_NET_ROUNDS rounds. Both guests on -M pc with the same netdev (user, hostfwd on 127.0.0.1)
+# and device (virtio-net-pci, modern); the Linux guest loads virtio_net and sets eth0 up
+# itself (10.0.2.15/24 via 10.0.2.2, what QEMU's DHCP would give), ours takes DHCP.
+NET_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
+NET_METRICS=(net_h2g_mib_per_s net_g2h_mib_per_s net_conns_per_s net_rr_p50_us net_rr_p99_us net_pipelined_rps
+  net_mem_before_kib net_mem_after_kib net_mem_growth_kib net_h2g_cpu_ms net_g2h_cpu_ms net_conns_cpu_ms net_requests_cpu_ms)
+NET_ARGS=("${BENCH_NET_MIB:-32}" "${BENCH_NET_CONNS:-500}" "${BENCH_NET_RR:-5000}" "${BENCH_NET_REQUESTS:-1000000}")
+NET_TIMEOUT=${BENCH_NET_TIMEOUT:-900}
+# qemu_under PID: the QEMU process below PID (ukpack's child, or timeout's in lg_qemu).
+qemu_under() {
+  local c
+  for c in $(pgrep -P "$1"); do
+    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system* ]]; then echo "$c"; return 0; fi
+    qemu_under "$c" && return 0
+  done
+  return 1
+}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# net_client LOG PID PORT: waits for the guest's "netbench listening" in LOG, runs the client
+# into $BUILD/net.out; sets NET_WHY on failure.
+net_client() {
+  local log=$1 pid=$2 port=$3 until=$((SECONDS + 300))
+  NET_WHY=
+  until grep -q 'netbench listening' "$log" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { NET_WHY="the guest ended before listening: $(tail -c 100 "$log" | tr -c '[:print:]' ' ')"; return 1; }
+    ((SECONDS < until)) || { NET_WHY="the guest did not listen within 300 s"; return 1; }
+    sleep 0.2
+  done
+  NETCLIENT_QEMU_PID=$(qemu_under "$pid") timeout "$NET_TIMEOUT" python3 "$BENCH/netclient.py" "$port" "${NET_ARGS[@]}" >"$BUILD/net.out" 2>&1 \
+    || { NET_WHY="netclient: $(tail -c 100 "$BUILD/net.out" | tr -c '[:print:]' ' ')"; return 1; }
+}
+net_bench_ours() {
+  local port pid
+  if [[ -z ${IMG[netbench]:-} ]]; then NETWHY[OURS]=${IMGERR[netbench]}; return; fi
+  log "netbench under our kernel (pc), round $1"
+  port=$(free_port)
+  : >"$BUILD/net-ours.log"            # emptied here: the background job's own redirection may come after net_client's first look
+  timeout "$NET_TIMEOUT" "$UKPACK" run "${IMG[netbench]}" -M pc -p "$port:9000" --timeout "$NET_TIMEOUT" -- 9000 \
+    >"$BUILD/net-ours.log" 2>&1 </dev/null & pid=$!
+  net_client "$BUILD/net-ours.log" "$pid" "$port" || kill "$pid" 2>/dev/null     # no "quit" came: end it
+  wait "$pid"
+  net_collect OURS "$1"
+}
+# net_collect ARRAY: adds this round's figures (or its failure) to NETV_ARRAY.
+declare -A NETV_OURS NETV_LIN NETWHY
+net_collect() {
+  local k v
+  for k in "${NET_METRICS[@]}"; do
+    v=$(metric_of "$k" "$BUILD/net.out")
+    [[ -z $NET_WHY && -z $v && $k == *_cpu_ms ]] && continue        # no QEMU pid found: that row reads n/a
+    if [[ -n $NET_WHY ]] || ! [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then NETWHY[$1]="round $2: ${NET_WHY:-no $k in the client output}"; continue; fi
+    if [[ $1 == OURS ]]; then NETV_OURS[$k]+=" $v"; else NETV_LIN[$k]+=" $v"; fi
+  done
+}
+net_bench_linux() {
+  local port pid kernel initrd
+  if [[ -z $LINUX_OK ]]; then NETWHY[LIN]=$linux_why; return; fi
+  log "netbench under Linux guest, round $1"
+  NET_WHY=
+  kernel=$(lg_kernel) && initrd=$(LG_MODULES=$NET_MODULES lg_initrd netbench 2>"$BUILD/linux.err") \
+    || NET_WHY="initramfs: $(tail -1 "$BUILD/linux.err")"
+  if [[ -z $NET_WHY ]]; then
+    port=$(free_port)
+    : >"$BUILD/net-linux.log"
+    LG_NET="$port:9000" LINUX_TIMEOUT=$NET_TIMEOUT lg_qemu "$kernel" "$initrd" /netbench 9000 10.0.2.15/24 10.0.2.2 \
+      >"$BUILD/net-linux.log" 2>&1 & pid=$!
+    net_client "$BUILD/net-linux.log" "$pid" "$port" || kill "$pid" 2>/dev/null
+    wait "$pid"
+  fi
+  net_collect LIN "$1"
+}
+# net_rows: the table rows (throughput-like rows read higher is better).
+net_rows() {
+  local n=${BENCH_NET_MIB:-32}
+  msf() { isnum "$1" && echo "$1 ms" || echo "${1:-n/a}"; }
+  row "TCP stream host -> guest vs Linux guest" mibs net_h2g_mib_per_s "$n MiB on one connection, timed on the host; higher is better; -M pc, user network + hostfwd, virtio-net-pci both; medians of ${BENCH_NET_ROUNDS:-3} alternating rounds"
+  row "TCP stream guest -> host vs Linux guest" mibs net_g2h_mib_per_s "$n MiB; higher is better"
+  row "TCP connections per second vs Linux guest" persec net_conns_per_s "${BENCH_NET_CONNS:-500} sequential connect + ping/pong + close from the host; higher is better"
+  row "QEMU CPU time for the host -> guest stream vs Linux guest" msf net_h2g_cpu_ms "utime+stime of the QEMU process (guest, devices, user network) during the phase: less disturbed by the host's load than wall time"
+  row "QEMU CPU time for the guest -> host stream vs Linux guest" msf net_g2h_cpu_ms "same"
+  row "QEMU CPU time for those connections vs Linux guest" msf net_conns_cpu_ms "same"
+  row "request latency p50 vs Linux guest" us net_rr_p50_us "${BENCH_NET_RR:-5000} 16-byte request/answer round trips on one connection, seen from the host"
+  row "request latency p99 vs Linux guest" us net_rr_p99_us "same round trips"
+  row "pipelined requests per second vs Linux guest" persec net_pipelined_rps "${BENCH_NET_REQUESTS:-1000000} requests, 64 in flight, one write per answer; higher is better"
+  row "QEMU CPU time for those requests vs Linux guest" msf net_requests_cpu_ms "utime+stime of the QEMU process during them"
+  netkib() { isnum "$1" && kib "$(awk -v a="$1" 'BEGIN { printf "%d", a * 1024 }')" || echo "$1"; }
+  echo "| memory in use before -> after those requests vs Linux guest (medians) | $(netkib "${OURS[net_mem_before_kib]}") -> $(netkib "${OURS[net_mem_after_kib]}") | $(netkib "${LIN[net_mem_before_kib]}") -> $(netkib "${LIN[net_mem_after_kib]}") | | growth: ours ${OURS[net_mem_growth_kib]} KiB, Linux ${LIN[net_mem_growth_kib]} KiB (MemTotal - MemFree in the guest; ours is the figure of the kernel's 'memory in use' log line) |"
+}
+# Rounds alternate the two guests so that the shared machine's load drifts alike; each
+# figure is the median of the rounds (BENCH_NET_ROUNDS, 3).
+net_bench() {
+  local r k
+  for ((r = 1; r <= ${BENCH_NET_ROUNDS:-3}; r++)); do net_bench_ours "$r"; net_bench_linux "$r"; done
+  for k in "${NET_METRICS[@]}"; do
+    # shellcheck disable=SC2086
+    if [[ -n ${NETWHY[OURS]:-} ]]; then OURS[$k]="n/a (${NETWHY[OURS]})"; else OURS[$k]=$(median ${NETV_OURS[$k]}); fi
+    # shellcheck disable=SC2086
+    if [[ -n ${NETWHY[LIN]:-} ]]; then LIN[$k]="n/a (Linux guest: ${NETWHY[LIN]})"; else LIN[$k]=$(median ${NETV_LIN[$k]}); fi
+  done
+}
+net_bench
+
 # ---------------------------------------------------------------- the kernel's collector
 # churn: kernel memory in use (MemTotal - MemFree) before and after each workload, ours and
 # the Linux guest's (one boot: these runs are long). gc-bench: the bare kernel's self-timed
@@ -356,6 +462,7 @@ ns() { isnum "$1" && echo "$1 ns" || echo "$1"; }
 us() { isnum "$1" && echo "$1 µs" || echo "$1"; }
 mibs() { isnum "$1" && echo "$1 MiB/s" || echo "$1"; }
 iops() { isnum "$1" && echo "$1 IOPS" || echo "$1"; }
+persec() { isnum "$1" && echo "$1 /s" || echo "$1"; }
 direct() { case $1 in 1) echo "O_DIRECT, $2";; 0) echo "no O_DIRECT (refused)";; *) echo "n/a";; esac; }
 kibk() { isnum "$1" && kib $(($1 * 1024)) || echo "$1"; }
 setup_us() { [[ -n $1 ]] && echo "$1" | awk '{ printf "%d devices in %.1f ms\n", $1, $2 / 1000 }' || echo "n/a"; }
@@ -390,6 +497,7 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   row "virtio-blk: 64 MiB sequential write(), 1 MiB chunks, + fsync vs Linux guest" mibs blk_seq_write_fsync_mib_per_s "same fd; fsync flushes the device cache (in the host file on return); ours on microvm: $(mibs "${BLK_MVM[blk_seq_write_fsync_mib_per_s]}")"
   row "virtio-blk: 4 KiB random pread() vs Linux guest" iops blk_rand_read_iops "$NBLKRAND reads, one at a time, 4 KiB-aligned; ours on microvm: $(iops "${BLK_MVM[blk_rand_read_iops]}")"
   row "stdin -> stdout: 100 MiB through cat vs Linux guest" mibs stdio_mib_per_s "throughput: higher is better; ours over virtio-console (microvm, through ukpack's relay); on pc: $(mibs "$STDIO_PC"); ours over --serial-stdio (256 KiB): $(mibs "$STDIO_SERIAL"); Linux reads port 1, writes port 2 of a virtio-console (pc)"
+  net_rows
   echo "| hello world with stdio over virtio-console (default) vs --serial-stdio (ours, microvm) | $(ms "$hellonodev_ms") | $(ms "$helloserial_ms") | $(ratio "$hellonodev_ms" "$helloserial_ms") | $(diffms "$hellonodev_ms" "$helloserial_ms"); kernel log, virtio set-up: $(setup_us "$setup_none_us") with, $(setup_us "$setup_serial_us") without |"
   echo "| hello world with a disk + virtio-rng vs without (ours, microvm, both with the console) | $(ms "$hellodev_ms") | $(ms "$hellonodev_ms") | $(ratio "$hellodev_ms" "$hellonodev_ms") | $(diffms "$hellodev_ms" "$hellonodev_ms"); kernel log, virtio set-up: $(setup_us "$setup_dev_us") with, $(setup_us "$setup_none_us") without |"
   echo "| memory in use after hello vs Linux guest | $(kibk "$mem_kib") | $(kibk "$lmem_kib") | $(ratio "$mem_kib" "$lmem_kib") | ours: ${mem_note:-n/a}; Linux: ${lmem_note:-n/a}; -m 512M both |"

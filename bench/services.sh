@@ -157,7 +157,7 @@ service() {
     # link to redis-check-rdb and picks its mode from argv[0].
     cp -L "$prog" "$D/$(basename "$prog")"
     rm -f "$pidfile"
-    ( LG_TREE=$tree2 LG_MODULES=$NET_MODULES LG_NET="hostfwd=tcp:127.0.0.1:$lport-:$gport" LG_PIDFILE=$pidfile \
+    ( LG_TREE=$tree2 LG_MODULES=$NET_MODULES LG_NET="$lport:$gport" LG_PIDFILE=$pidfile \
         LINUX_TIMEOUT=1800 lg_run "$D/$(basename "$prog")" "$@" ) >"$D/$name-linux.log" 2>&1 &
     job=$!
   fi

@@ -33,7 +33,7 @@ namespace Kernel.Net
     {
         public const int SOL_IP = 0, SOL_TCP = 6, SOL_UDP = 17, SOL_IPV6 = 41;
         public const int IP_TOS = 1, IP_TTL = 2, IP_RECVERR = 11, IP_MTU_DISCOVER = 10;
-        public const int IPV6_V6ONLY = 26;
+        public const int IPV6_RECVERR = 25, IPV6_V6ONLY = 26;
         public const int TCP_NODELAY = 1, TCP_MAXSEG = 2, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5,
             TCP_KEEPCNT = 6, TCP_SYNCNT = 7, TCP_LINGER2 = 8, TCP_DEFER_ACCEPT = 9, TCP_WINDOW_CLAMP = 10,
             TCP_INFO = 11, TCP_QUICKACK = 12, TCP_CONGESTION = 13, TCP_USER_TIMEOUT = 18, TCP_FASTOPEN = 23,
@@ -42,7 +42,7 @@ namespace Kernel.Net
         readonly NetStack _stack;
         public readonly TcpConnection Tcp;
         public readonly UdpEndpoint Udp;
-        bool _v6Only, _usedV6Loopback, _cork, _quickAck = true;
+        bool _v6Only, _usedV6Loopback, _cork, _quickAck = true, _recvErr, _recvErr6, _udpAddrLocked, _udpPortLocked;
         bool _connecting;                 // a connect returned EINPROGRESS/EALREADY/EINTR: the next one reports the outcome
         int _deferAccept;
         byte[] _buf;
@@ -145,6 +145,7 @@ namespace Kernel.Net
                 if (Udp.Bound) return Errno.EINVAL;
                 Udp.ReuseAddr = ReuseAddr; Udp.ReusePort = ReusePort;
                 r = _stack.BindUdp(Udp, addr, port);
+                if (r == 0) { _udpAddrLocked = addr != 0; _udpPortLocked = port != 0; }
             }
             return (Errno)r;
         }
@@ -183,7 +184,12 @@ namespace Kernel.Net
             if (a.Length >= 2 && (a[0] | a[1] << 8) == AddressFamily.AF_UNSPEC)
             {
                 if (IsTcp) return Tcp.State == TcpState.Closed ? 0 : Errno.EINVAL;
-                Udp.RemoteAddr = 0; Udp.RemotePort = 0;                  // dissolve the association
+                // Dissolve the association; as Linux, an address or port that bind() did not
+                // name is given up with it.
+                NetKernel.Enter();
+                Udp.RemoteAddr = 0; Udp.RemotePort = 0;
+                if (!_udpAddrLocked) Udp.LocalAddr = 0;
+                if (!_udpPortLocked) _stack.UnbindUdp(Udp);
                 return 0;
             }
             Errno e = ParseAddress(a, out uint addr, out int port, false);
@@ -198,6 +204,9 @@ namespace Kernel.Net
                     uint src = _stack.SourceFor(addr);
                     if (src == 0 && addr != 0xffffffff) return Errno.ENETUNREACH;
                     if (addr == 0xffffffff && !Broadcast) return Errno.EACCES;
+                    // As Linux, connect fixes the source address (getsockname shows it; the
+                    // resolvers' RFC 6724 sorting reads it); dissolving the association frees it.
+                    if (addr != 0xffffffff) Udp.LocalAddr = src;
                 }
                 Udp.RemoteAddr = addr; Udp.RemotePort = port;
                 return 0;
@@ -555,6 +564,11 @@ namespace Kernel.Net
                         if (v < 1 || v > 255) return Errno.EINVAL;
                         if (IsTcp) Tcp.Ttl = v; else Udp.Ttl = v;
                         return 0;
+                    case IP_RECVERR:
+                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        _recvErr = v != 0;
+                        if (!IsTcp) Udp.RecvErr = _recvErr || _recvErr6;
+                        return 0;
                 }
                 return Errno.ENOPROTOOPT;
             }
@@ -566,6 +580,13 @@ namespace Kernel.Net
                     if ((r = ReadInt(value, length, out v)) != 0) return r;
                     if (IsTcp ? Tcp.Bound : Udp.Bound) return Errno.EINVAL;
                     _v6Only = v != 0;
+                    return 0;
+                }
+                if (name == IPV6_RECVERR)
+                {
+                    if ((r = ReadInt(value, length, out v)) != 0) return r;
+                    _recvErr6 = v != 0;
+                    if (!IsTcp) Udp.RecvErr = _recvErr || _recvErr6;
                     return 0;
                 }
                 return Errno.ENOPROTOOPT;
@@ -614,6 +635,7 @@ namespace Kernel.Net
                 {
                     case IP_TOS: PutInt(value, IsTcp ? Tcp.Tos : Udp.Tos, out length); return 0;
                     case IP_TTL: PutInt(value, IsTcp ? Tcp.Ttl : Udp.Ttl, out length); return 0;
+                    case IP_RECVERR: PutInt(value, _recvErr ? 1 : 0, out length); return 0;
                 }
                 return Errno.ENOPROTOOPT;
             }
@@ -621,6 +643,7 @@ namespace Kernel.Net
             {
                 if (!V6) return Errno.ENOPROTOOPT;
                 if (name == IPV6_V6ONLY) { PutInt(value, _v6Only ? 1 : 0, out length); return 0; }
+                if (name == IPV6_RECVERR) { PutInt(value, _recvErr6 ? 1 : 0, out length); return 0; }
                 return Errno.ENOPROTOOPT;
             }
             if (level == SOL_TCP && IsTcp)

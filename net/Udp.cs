@@ -15,6 +15,7 @@ namespace Kernel.Net
         public int RcvBuf = 212992, SndBuf = 212992;
         public int Tos, Ttl = 64;
         public int Error;                        // pending asynchronous error (ECONNREFUSED), read by SO_ERROR or the next call
+        public bool RecvErr;                     // IP_RECVERR: ICMP errors reach an unconnected endpoint too (no error queue)
         public bool ReadShut;
         public ulong Drops;
         internal UdpEndpoint Next;
@@ -173,7 +174,7 @@ namespace Kernel.Net
         void UdpIcmpError(uint src, int sport, uint dst, int dport, int code)
         {
             for (UdpEndpoint e = _udp; e != null; e = e.Next)
-                if (e.LocalPort == sport && e.RemotePort == dport && e.RemoteAddr == dst)
+                if (e.LocalPort == sport && (e.RemotePort == dport && e.RemoteAddr == dst || e.RemotePort == 0 && e.RecvErr && (e.LocalAddr == 0 || e.LocalAddr == src)))
                 {
                     e.Error = code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH;
                     Notify(e.Owner);

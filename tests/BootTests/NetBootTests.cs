@@ -221,7 +221,7 @@ public class NetBootTests
         return img;
     }
 
-    static int FreePort(bool udp = false)
+    internal static int FreePort(bool udp = false)
     {
         if (udp)
         {
@@ -237,7 +237,7 @@ public class NetBootTests
 
     /// <summary>A guest started with `ukpack run` in the background: its stdout lines as they
     /// come, killed by its process id when the test is done with it.</summary>
-    sealed class Guest : IDisposable
+    internal sealed class Guest : IDisposable
     {
         readonly Process _p;
         readonly StringBuilder _out = new(), _err = new();

@@ -28,6 +28,9 @@ public static class Builder
         ("/etc/passwd", "root:x:0:0:root:/:/bin/sh\n"),
         ("/etc/group", "root:x:0:\n"),
         ("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n"),
+        // As Debian's: without "multi on" glibc answers only the first /etc/hosts line of a
+        // name (localhost: 127.0.0.1 but not ::1).
+        ("/etc/host.conf", "multi on\n"),
         // QEMU's user network answers DNS at 10.0.2.3 (`ukpack run --net user`, the default with -p).
         ("/etc/resolv.conf", "nameserver 10.0.2.3\n"),
         ("/etc/services", "ftp\t\t21/tcp\nssh\t\t22/tcp\nsmtp\t\t25/tcp\ndomain\t\t53/tcp\ndomain\t\t53/udp\nbootps\t\t67/udp\nbootpc\t\t68/udp\n"
