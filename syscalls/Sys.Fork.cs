@@ -58,6 +58,7 @@ namespace Kernel.Syscalls
             };
             for (int i = 0; i < c.Actions.Length; i++) c.Actions[i] = p.Actions[i];
             for (int i = 0; i < c.Limits.Length; i++) c.Limits[i] = p.Limits[i];
+            c.CopyCredentials(p);
 
             var t = new Thread(c, pid);
             t.KernelStackTop = KernelStacks.TryAllocate(Scheduler.ThreadStackPages);

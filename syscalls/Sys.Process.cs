@@ -14,22 +14,6 @@ namespace Kernel.Syscalls
 
         /// getpid(2)
         public static SysResult Getpid(SyscallArgs* a) => Cur.Pid;
-        /// getuid(2) and friends: the program runs as root.
-        public static SysResult Zero(SyscallArgs* a) => SysResult.Ok;
-
-        /// getresuid(2), getresgid(2)
-        public static SysResult Getresid(SyscallArgs* a)
-        {
-            uint zero = 0;
-            if (new UserRef<uint>(a->A0).Write(zero) != 0 || new UserRef<uint>(a->A1).Write(zero) != 0 || new UserRef<uint>(a->A2).Write(zero) != 0)
-                return Errno.EFAULT;
-            return SysResult.Ok;
-        }
-
-        /// getgroups(2): root with no supplementary groups.
-        public static SysResult Getgroups(SyscallArgs* a) => (int)a->A0 < 0 ? Errno.EINVAL : SysResult.Ok;
-
-
         // Capabilities: the program is root with every capability inside its VM, as in a
         // container; capset can drop them (and clock_settime checks CAP_SYS_TIME).
         const ulong CapAll = (1UL << 41) - 1;                 // CAP_LAST_CAP = 40 (CAP_CHECKPOINT_RESTORE)

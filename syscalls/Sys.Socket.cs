@@ -24,7 +24,7 @@ namespace Kernel.Syscalls
             SocketFamilies.Init();
         }
 
-        static Ucred CurrentCreds() => new Ucred { Pid = Cur.Pid, Uid = 0, Gid = 0 };
+        static Ucred CurrentCreds() => new Ucred { Pid = Cur.Pid, Uid = Cur.Euid, Gid = Cur.Egid };
         static Inode CurrentCwd() => Cur.Fs.Cwd;
         static uint CurrentUmask() => Cur.Umask;
 

@@ -24,6 +24,8 @@ namespace Kernel.Syscalls
     /// that the bound numbers are exactly these. Keep it plain data (shared source).
     public static class SyscallList
     {
+        const string credNote = "ids follow Linux's rules and new files get the filesystem ids, but file permissions are not checked against them, capabilities stay with the process when its uid leaves 0, and set-user-ID files do not change ids on execve";
+        const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
 
         public static readonly SyscallEntry[] All =
@@ -142,11 +144,15 @@ namespace Kernel.Syscalls
             new(307, "sendmmsg"),
 
             // Memory (Sys.Memory.cs)
-            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS; mremap of a file mapping loses its file"),
+            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS"),
             new(10, "mprotect"),
             new(11, "munmap"),
             new(12, "brk"),
             new(25, "mremap"),
+            new(29, "shmget", Support.Partial, shmNote),
+            new(30, "shmat", Support.Partial, shmNote),
+            new(67, "shmdt"),
+            new(31, "shmctl", Support.Partial, shmNote),
             new(26, "msync", Support.Full, "shared file mappings map the file's own pages: nothing to write back"),
             new(28, "madvise", Support.Partial, "MADV_DONTNEED and MADV_FREE drop private pages (MAP_SHARED anonymous memory keeps its data; MADV_FREE on shared or file mappings is EINVAL); other advice is accepted and ignored"),
             new(330, "pkey_alloc", Support.Partial, "as on a CPU without protection keys: ENOSPC"),
@@ -169,7 +175,16 @@ namespace Kernel.Syscalls
             new(110, "getppid"),
             new(118, "getresuid"),
             new(120, "getresgid"),
-            new(115, "getgroups", Support.Full, "root with no supplementary groups"),
+            new(115, "getgroups"),
+            new(116, "setgroups"),
+            new(105, "setuid", Support.Partial, credNote),
+            new(106, "setgid", Support.Partial, credNote),
+            new(113, "setreuid", Support.Partial, credNote),
+            new(114, "setregid", Support.Partial, credNote),
+            new(117, "setresuid", Support.Partial, credNote),
+            new(119, "setresgid", Support.Partial, credNote),
+            new(122, "setfsuid", Support.Partial, credNote),
+            new(123, "setfsgid", Support.Partial, credNote),
             new(111, "getpgrp"),
             new(121, "getpgid"),
             new(124, "getsid"),

@@ -290,7 +290,9 @@ namespace Kernel.Proc
                         w.Str("Name:\t"); Comm(ref w);
                         w.Str("\nUmask:\t"); w.Padded(p.Umask >> 6 & 7, 2, '0'); w.Udec(p.Umask >> 3 & 7); w.Udec(p.Umask & 7);
                         w.Str("\nState:\t"); w.Str(StateOf(p, true)); w.Str("\nTgid:\t"); w.Dec(p.Pid); w.Str("\nNgid:\t0\nPid:\t"); w.Dec(_task != null ? _task.Tid : p.Pid);
-                        w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t"); w.Dec(FdTable.Max);
+                        w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:\t"); w.Udec(p.Ruid); w.Str("\t"); w.Udec(p.Euid); w.Str("\t"); w.Udec(p.Suid); w.Str("\t"); w.Udec(p.Fsuid);
+                        w.Str("\nGid:\t"); w.Udec(p.Rgid); w.Str("\t"); w.Udec(p.Egid); w.Str("\t"); w.Udec(p.Sgid); w.Str("\t"); w.Udec(p.Fsgid);
+                        w.Str("\nFDSize:\t"); w.Dec(FdTable.Max);
                         w.Str("\nGroups:\t\n");
                         ulong kb = VmPages(p) * 4;
                         Kv(ref w, "VmPeak:", kb); Kv(ref w, "VmSize:", kb); Kv(ref w, "VmHWM:", kb); Kv(ref w, "VmRSS:", kb);
@@ -342,7 +344,9 @@ namespace Kernel.Proc
                 else if (file != null)
                 {
                     // A mapped file (the program's segments among them) shows its path.
-                    int n = Vfs.PathOf(file, pathBuf, out _);
+                    int n = Vfs.PathOf(file, pathBuf, out bool deleted);
+                    // An unlinked file (a memfd, shared anonymous memory) says so, as on Linux.
+                    if (n > 0 && deleted && n + 10 <= pathBuf.Length) { " (deleted)"u8.CopyTo(pathBuf.Slice(n)); n += 10; }
                     if (n > 0) name = pathBuf.Slice(0, n);
                 }
                 else if (m.Kind == VmaKind.Stack) name = "[stack]"u8;

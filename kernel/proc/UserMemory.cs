@@ -4,6 +4,14 @@ using Kernel.Fs;
 
 namespace Kernel.Proc
 {
+    /// A mapping's backing that counts the mappings of it (a SysV shared memory segment's
+    /// shm_nattch): told when a mapping is made, copied by fork, or goes.
+    public interface IAttachCounted
+    {
+        void Attached();
+        void Detached();
+    }
+
     /// A program's memory: VMAs over an address space, filled on demand (a fault in a VMA
     /// maps a zeroed frame with the VMA's permissions). Frames are owned here and freed on
     /// unmap.
@@ -54,7 +62,7 @@ namespace Kernel.Proc
             c.BrkStart = BrkStart; c.Brk = Brk; c.MmapBase = MmapBase;
             for (int i = 0; i < Vmas.Count; i++) c.Vmas.Insert(Vmas[i]);
             c._maps = new FileMap[_maps.Length];
-            for (int i = 0; i < _mapCount; i++) c._maps[i] = _maps[i];
+            for (int i = 0; i < _mapCount; i++) { c._maps[i] = _maps[i]; Hold(_maps[i].File); }
             c._mapCount = _mapCount;
             bool ok = true;
             for (int i = 0; i < Vmas.Count && ok; i++)
@@ -216,6 +224,13 @@ namespace Kernel.Proc
         public void AddFileVma(ulong start, ulong end, uint prot, bool shared, IFileBacking file, ulong offset)
         {
             Vmas.Insert(new Vma { Start = start, End = end, Prot = prot, Kind = shared ? KindFileShared : KindFilePrivate });
+            AddMap(start, end, offset, file);
+        }
+
+        /// Records that [start, end) maps `file` from `offset`; the mapping holds the file (an
+        /// inode's open count, a SysV segment's attach count) until it goes.
+        void AddMap(ulong start, ulong end, ulong offset, IFileBacking file)
+        {
             if (_mapCount == _maps.Length)
             {
                 var bigger = new FileMap[_maps.Length * 2];
@@ -223,6 +238,65 @@ namespace Kernel.Proc
                 _maps = bigger;
             }
             _maps[_mapCount++] = new FileMap { Start = start, End = end, Offset = offset, File = file };
+            Hold(file);
+        }
+
+        static void Hold(IFileBacking f)
+        {
+            if (f is Inode n) n.Opened();
+            else if (f is IAttachCounted a) a.Attached();
+        }
+
+        static void Drop(IFileBacking f)
+        {
+            if (f is Inode n) n.Closed();
+            else if (f is IAttachCounted a) a.Detached();
+        }
+
+        /// [start, end) no longer maps files: entries inside it go, entries across an edge
+        /// are trimmed, an entry around it is split in two.
+        void RemoveMaps(ulong start, ulong end)
+        {
+            for (int i = 0; i < _mapCount; i++)
+            {
+                FileMap m = _maps[i];
+                if (m.End <= start || m.Start >= end) continue;
+                if (m.Start >= start && m.End <= end)
+                {
+                    for (int j = i; j < _mapCount - 1; j++) _maps[j] = _maps[j + 1];
+                    _maps[--_mapCount] = default;
+                    i--;
+                    Drop(m.File);
+                }
+                else if (m.Start >= start)
+                {
+                    _maps[i].Offset = m.Offset + (end - m.Start);
+                    _maps[i].Start = end;
+                }
+                else if (m.End <= end) _maps[i].End = start;
+                else
+                {
+                    _maps[i].End = start;
+                    AddMap(end, m.End, m.Offset + (end - m.Start), m.File);
+                }
+            }
+        }
+
+        /// mremap: the file mapping at [old, old+oldLen) now also covers the pages up to
+        /// old+newLen (grown in place), or moved to dst (the caller moves the pages and VMAs).
+        public void GrowMap(ulong old, ulong oldLen, ulong newLen)
+        {
+            int m = FindMap(old);
+            if (m < 0) return;
+            AddMap(old + oldLen, old + newLen, _maps[m].Offset + (old + oldLen - _maps[m].Start), _maps[m].File);
+        }
+
+        public void MoveMap(ulong old, ulong oldLen, ulong dst, ulong newLen)
+        {
+            int m = FindMap(old);
+            if (m < 0) return;
+            AddMap(dst, dst + newLen, _maps[m].Offset + (old - _maps[m].Start), _maps[m].File);
+            RemoveMaps(old, old + oldLen);
         }
 
         int FindMap(ulong addr)
@@ -253,7 +327,7 @@ namespace Kernel.Proc
             FileMap fm = _maps[m];
             ulong off = fm.Offset + (page - fm.Start);
             long index = (long)(off >> 12);
-            if ((long)off >= ((fm.File.Size + 4095) & ~4095L)) return false;     // beyond EOF (SIGBUS on Linux)
+            if ((long)off >= ((fm.File.Size + 4095) & ~4095L)) { BeyondEof = true; return false; }     // SIGBUS
             if (v.Kind == KindFileShared)
             {
                 ulong phys = fm.File.PageFor(index, true);
@@ -313,6 +387,8 @@ namespace Kernel.Proc
         /// Set when a fault could not be served for lack of memory: the program is then
         /// killed with SIGKILL, as Linux's OOM killer would, rather than given a SIGSEGV.
         public bool OutOfMemory;
+        /// Set when a fault was in a file mapping past the end of its file: SIGBUS, not SIGSEGV.
+        public bool BeyondEof;
 
         /// Creates a VMA (the caller ensured the range is free) without populating it.
         public void AddVma(ulong start, ulong end, uint prot, uint kind)
@@ -353,12 +429,7 @@ namespace Kernel.Proc
                 }
             }
             Vmas.Remove(start, end);
-            for (int i = 0; i < _mapCount; i++)
-                if (_maps[i].Start >= start && _maps[i].End <= end)
-                {
-                    for (int j = i; j < _mapCount - 1; j++) _maps[j] = _maps[j + 1];
-                    _mapCount--; i--;
-                }
+            RemoveMaps(start, end);
         }
 
         /// Changes the permissions of [start, end), splitting VMAs at the edges.
