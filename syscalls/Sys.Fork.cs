@@ -34,6 +34,9 @@ namespace Kernel.Syscalls
             // Other processes than init leave it UserMemory.InitReserve too.
             ulong reserve = p.Pid == 1 ? 0 : UserMemory.InitReserve;
             if (!PhysicalMemory.HasRoom((Scheduler.ThreadStackPages + 16) * 4096 + (64 << 10) + reserve)) return Errno.ENOMEM;
+            // RLIMIT_NPROC: a user other than root may run at most this many tasks (zombies
+            // and threads included, as Linux counts them); root (and an euid of 0) is exempt.
+            if (p.Ruid != 0 && p.Euid != 0 && (ulong)Process.TasksOfUser(p.Ruid) >= p.Limits[6].Cur) return Errno.EAGAIN;
             int pid = Process.AllocatePid();
             if (pid < 0) return Errno.EAGAIN;
 

@@ -144,7 +144,7 @@ namespace Kernel.Syscalls
             new(307, "sendmmsg"),
 
             // Memory (Sys.Memory.cs)
-            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS"),
+            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED; shared anonymous memory is an unlinked tmpfs file, as Linux's shmem); no MAP_HUGETLB pages"),
             new(10, "mprotect"),
             new(11, "munmap"),
             new(12, "brk"),

@@ -52,7 +52,17 @@ namespace Kernel.Proc
             return null;
         }
 
-        /// Processes that are not zombies (RLIMIT_NPROC counts these).
+        /// Tasks (threads of live processes, and zombies) whose real uid is `uid`: what
+        /// RLIMIT_NPROC limits.
+        public static int TasksOfUser(uint uid)
+        {
+            int n = 0;
+            for (int i = 0; i < _count; i++)
+                if (_all[i].Ruid == uid) n += _all[i].Zombie || _all[i].LiveThreads < 1 ? 1 : _all[i].LiveThreads;
+            return n;
+        }
+
+        /// Processes that are not zombies.
         public static int LiveCount
         {
             get { int n = 0; for (int i = 0; i < _count; i++) if (!_all[i].Zombie) n++; return n; }
