@@ -268,7 +268,7 @@ namespace Kernel.Syscalls
             new(225, "timer_getoverrun"),
             new(226, "timer_delete"),
             new(100, "times", Support.Partial, "user time only"),
-            new(98, "getrusage", Support.Partial, "user time only; memory and I/O counters are zero"),
+            new(98, "getrusage", Support.Partial, "user time and ru_minflt only (a thread's figures are its process's); the other memory and I/O counters are zero"),
             new(283, "timerfd_create", Support.Full, "the _ALARM clocks behave as REALTIME/BOOTTIME (a VM does not suspend)"),
             new(286, "timerfd_settime", Support.Full, "expiry is noticed by readers at once and by poll/epoll at the next 4 ms timer tick"),
             new(287, "timerfd_gettime"),

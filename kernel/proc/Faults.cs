@@ -25,7 +25,12 @@ namespace Kernel.Proc
                     if (cr2 == f->Rip && EmulateVsyscall(f)) return f;
                     p.Memory.OutOfMemory = false;      // only this fault's outcome counts (a kernel copy may have set it)
                     p.Memory.BeyondEof = false;
-                    if (((f->Error & 1) == 0 || (f->Error & 2) != 0) && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
+                    if (((f->Error & 1) == 0 || (f->Error & 2) != 0) && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0))
+                    {
+                        p.MinFlt++;                     // getrusage's ru_minflt
+                        UserMemory.FaultsServed++;
+                        return f;
+                    }
                     if (p.Memory.OutOfMemory)
                     {
                         if (p.Pid == 1) Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");

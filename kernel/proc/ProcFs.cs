@@ -34,6 +34,7 @@ namespace Kernel.Proc
             root.Add("uptime"u8, new ProcFile(fs, ProcKind.Uptime));
             root.Add("stat"u8, new ProcFile(fs, ProcKind.Stat));
             root.Add("loadavg"u8, new ProcFile(fs, ProcKind.LoadAvg));
+            root.Add("vmstat"u8, new ProcFile(fs, ProcKind.VmStat));
             root.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts));
             root.Add("filesystems"u8, new ProcFile(fs, ProcKind.Filesystems));
             root.Add("version"u8, new ProcFile(fs, ProcKind.Version));
@@ -244,6 +245,11 @@ namespace Kernel.Proc
                         break;
                     }
                 case ProcKind.Uptime: Frac2(ref w, up); w.Byte((byte)' '); Frac2(ref w, up); w.Byte((byte)'\n'); break;
+                case ProcKind.VmStat:
+                    // Linux's names where it has the figure; cow_copied/cow_reused are ours.
+                    w.Str("pgfault "); w.Udec(UserMemory.FaultsServed); w.Str("\npgmajfault 0\ncow_copied "); w.Udec(UserMemory.CowCopied);
+                    w.Str("\ncow_reused "); w.Udec(UserMemory.CowReused); w.Str("\n");
+                    break;
                 case ProcKind.LoadAvg: w.Str("0.00 0.00 0.00 1/"); w.Dec(Process.LiveCount); w.Str(" "); w.Dec(Process.LastPid); w.Str("\n"); break;
                 case ProcKind.Stat:
                     {
@@ -364,7 +370,7 @@ namespace Kernel.Proc
 
     public enum ProcKind
     {
-        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, Mounts, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
+        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, VmStat, Mounts, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
         Overcommit, Comm, Cmdline, Environ, Auxv, Maps, Statm, PidStat, Status,
     }
 

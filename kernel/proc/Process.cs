@@ -124,6 +124,7 @@ namespace Kernel.Proc
         public int WaitStatus;             // wait4's status once it ended
         public ulong ChildrenCpuNs;        // CPU time of reaped children (times, getrusage)
         public ulong CpuNs;                // this process's CPU time when it ended
+        public ulong MinFlt, ChildrenMinFlt;   // page faults served (ru_minflt), its own and its reaped children's
         /// Threads of this process waiting for a child to change state (wait4, waitid).
         public readonly WaitQueue ChildEvents = new WaitQueue();
         /// A vfork child: its parent's thread, blocked until this process execs or ends.
@@ -353,7 +354,7 @@ namespace Kernel.Proc
                 var info = new SigInfoData { Pid = c.Pid, Code = (st & 0x7f) == 0 ? CLD_EXITED : CLD_KILLED, Status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : st & 0x7f };
                 Signals.Send(p, null, c.ExitSignal, info);
             }
-            if (autoReap) { p.ChildrenCpuNs += c.CpuNs; Unregister(c); }
+            if (autoReap) { p.ChildrenCpuNs += c.CpuNs; p.ChildrenMinFlt += c.MinFlt + c.ChildrenMinFlt; Unregister(c); }
             p.ChildEvents.WakeAll();
         }
 
@@ -400,6 +401,7 @@ namespace Kernel.Proc
         public void Reap(Process c)
         {
             ChildrenCpuNs += c.CpuNs + c.ChildrenCpuNs;
+            ChildrenMinFlt += c.MinFlt + c.ChildrenMinFlt;
             Unregister(c);
         }
     }

@@ -131,18 +131,25 @@ namespace Kernel.Proc
             return true;
         }
 
+        /// Copy-on-write faults since boot (/proc/vmstat): pages copied, and pages taken back
+        /// without a copy because no other space mapped them any more.
+        public static ulong CowCopied, CowReused;
+        /// Page faults served since boot (/proc/vmstat's pgfault).
+        public static ulong FaultsServed;
+
         /// A write to a copy-on-write page: a private copy, or the frame itself once no other
         /// space maps it. False when memory ran out (OutOfMemory set).
         bool BreakCow(ulong page, ulong pte, uint prot)
         {
             ulong frame = pte & FrameMask;
-            if (PhysicalMemory.ExtraOwners(frame) == 0) { Space.Protect(page, PteFlags(prot)); return true; }
+            if (PhysicalMemory.ExtraOwners(frame) == 0) { Space.Protect(page, PteFlags(prot)); CowReused++; return true; }
             ulong copy = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
             if (copy == ulong.MaxValue) { OutOfMemory = true; return false; }
             Mem.Copy(PhysicalMemory.ToVirtual(copy), PhysicalMemory.ToVirtual(frame), 4096);
             PhysicalMemory.ReleaseOwner(frame);
             Space.Map(page, copy, PteFlags(prot));
             Cpu.Invlpg(page);
+            CowCopied++;
             return true;
         }
 
