@@ -54,7 +54,7 @@ namespace Kernel.Syscalls
                 Pgid = p.Pgid, Sid = p.Sid, NoCtty = p.NoCtty,
                 Fs = (flags & CLONE_FS) != 0 ? p.Fs : new FsContext { Cwd = p.Fs.Cwd },
                 Umask = p.Umask, Nice = p.Nice, Dumpable = p.Dumpable, NoNewPrivs = p.NoNewPrivs,
-                ExePath = p.ExePath, ElfImage = p.ElfImage, ElfLength = p.ElfLength, Elf = p.Elf,
+                ExePath = p.ExePath, ElfImage = p.ElfImage, ElfCopy = p.ElfCopy, ElfLength = p.ElfLength, Elf = p.Elf,
                 LoadBias = p.LoadBias, InterpBase = p.InterpBase, InitialStack = p.InitialStack,
                 StartTimeNs = Time.Clock.MonotonicNs(),
                 LiveThreads = 1,

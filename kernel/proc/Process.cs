@@ -144,6 +144,7 @@ namespace Kernel.Proc
         public int AllocateTid() => AllocatePid();
         public byte[] ExePath;             // absolute path inside the root filesystem
         public byte* ElfImage;             // the program file, for symbolising faults
+        public byte[] ElfCopy;             // ElfImage's memory when the program is not an image file read in place
         public int ElfLength;
         public ElfFile Elf;
         public ulong LoadBias;
