@@ -108,6 +108,17 @@ if [[ ! -f $STDIO_DATA || $(stat -c %s "$STDIO_DATA") != 104857600 ]]; then
   head -c 100M /dev/urandom >"$STDIO_DATA.tmp" && mv "$STDIO_DATA.tmp" "$STDIO_DATA"
 fi
 CONSOLE_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console"
+# shscript's tree: the static busybox as /busybox and a 100-command script as /script.sh
+# (the same two files go into the Linux guest's initramfs root).
+SHDIR=$BUILD/shscript-fs
+mkdir -p "$SHDIR"
+cp /bin/busybox "$SHDIR/busybox" 2>/dev/null || log "no /bin/busybox (apt-get install busybox-static): shscript n/a"
+for ((i = 0; i < 25; i++)); do
+  echo "/busybox true"
+  echo "/busybox echo line $i > /dev/null"
+  echo "x=\$(/busybox echo $i)"
+  echo "/busybox echo \$x | /busybox cat > /dev/null"
+done >"$SHDIR/script.sh"
 
 # ---------------------------------------------------------------- floor
 log "QEMU floor ($RUNS runs)"
@@ -128,9 +139,9 @@ ukpack_ok=
 if [[ ! -x $UKPACK ]]; then ukpack_why="$UKPACK not built"
 elif [[ ! -f $KERNEL ]]; then ukpack_why="$KERNEL not built"
 else ukpack_ok=1; fi
-for p in hello getppid clock compute readfile smallfiles threads futex procs churn blkbench stdiocat netbench; do
+for p in hello getppid clock compute readfile smallfiles threads futex procs shscript churn blkbench stdiocat netbench; do
   if [[ -z $ukpack_ok ]]; then IMGERR[$p]=$ukpack_why; continue; fi
-  fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR")
+  fsargs=(); [[ $p == readfile ]] && fsargs=(--fs "$RFDIR"); [[ $p == shscript ]] && fsargs=(--fs "$SHDIR")
   rm -f "$BUILD/$p.img"
   if out=$(timeout "$TIMEOUT" "$UKPACK" build "$PROGS/$p" "${fsargs[@]}" -o "$BUILD/$p.img" 2>&1) && [[ -f $BUILD/$p.img ]]; then
     IMG[$p]=$BUILD/$p.img
@@ -262,7 +273,9 @@ workload smallfiles "$NSMALL" smallfiles_create_us_per_file smallfiles_stat_us_p
   smallfiles_unlink_us_per_file smallfiles_us_per_file
 workload threads "" threads_us_per_create_join
 workload futex "" futex_us_per_round_trip
-workload procs "" procs_us_per_fork_exit_wait procs_us_per_vfork_execve_wait procs_us_per_posix_spawn_wait
+workload procs "" procs_us_per_fork_exit_wait procs_us_per_vfork_execve_wait procs_us_per_posix_spawn_wait \
+  procs_us_per_cow_page procs_cow_faults_per_page procs_cow_copied_per_page
+LG_EXTRA_FILES="$SHDIR/busybox $SHDIR/script.sh" workload shscript "" shscript_ms_per_100_commands
 
 # ---------------------------------------------------------------- virtio-blk disk
 # blkbench on a 64 MiB raw disk: ours on -M pc (virtio-blk-pci, the Linux guest's machine
@@ -492,6 +505,8 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   row "processes: fork+_exit+waitpid vs Linux guest" us procs_us_per_fork_exit_wait "1,000 rounds; copy-on-write both sides"
   row "processes: vfork+execve+waitpid of a static program vs Linux guest" us procs_us_per_vfork_execve_wait "1,000 rounds; the program exits at once"
   row "processes: posix_spawn+waitpid vs Linux guest" us procs_us_per_posix_spawn_wait "1,000 rounds; musl's posix_spawn (clone CLONE_VM|CLONE_VFORK)"
+  row "processes: a child's first write to a page shared copy-on-write vs Linux guest" us procs_us_per_cow_page "1,024 pages x 10 forks; faults per page (ru_minflt): ours ${OURS[procs_cow_faults_per_page]}, Linux ${LIN[procs_cow_faults_per_page]}; pages copied per page (our /proc/vmstat cow_copied): ${OURS[procs_cow_copied_per_page]}"
+  row "processes: a 100-command shell script (busybox sh) vs Linux guest" ms shscript_ms_per_100_commands "125 fork+execve of a static busybox (true, echo, \$(...), a pipeline), 3 runs"
   blk_note="same QEMU machine (pc, virtio-blk-pci) both sides; ours: $(direct "${OURS[blk_direct]}" "no page cache either way: every read goes to the device"); Linux: $(direct "${LIN[blk_direct]}" "which bypasses its page cache"); ours on microvm"
   row "virtio-blk: 64 MiB /dev/vda sequential read(), 1 MiB chunks, vs Linux guest" mibs blk_seq_read_mib_per_s "$blk_note: $(mibs "${BLK_MVM[blk_seq_read_mib_per_s]}")"
   row "virtio-blk: 64 MiB sequential write(), 1 MiB chunks, + fsync vs Linux guest" mibs blk_seq_write_fsync_mib_per_s "same fd; fsync flushes the device cache (in the host file on return); ours on microvm: $(mibs "${BLK_MVM[blk_seq_write_fsync_mib_per_s]}")"

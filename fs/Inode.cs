@@ -1,5 +1,6 @@
 using System;
 using Kernel.Abi;
+using Kernel.Sched;
 
 namespace Kernel.Fs
 {
@@ -63,6 +64,9 @@ namespace Kernel.Fs
         protected void InitCommon(FileSystem fs, uint mode)
         {
             Fs = fs; Ino = fs.NewIno(); Mode = mode;
+            // Owned by its creator's filesystem ids (root for what the kernel makes itself).
+            ThreadGroup creator = Scheduler.Current != null ? Scheduler.Current.Group : null;
+            if (creator != null) { Uid = creator.Fsuid; Gid = creator.Fsgid; }
             Vfs.Now(out long s, out long ns);
             AtimeSec = MtimeSec = CtimeSec = s; AtimeNsec = MtimeNsec = CtimeNsec = ns;
         }

@@ -669,7 +669,8 @@ namespace Kernel.Fs
 
         protected override void Release()
         {
-            if (_everMapped) return;            // pages may still be mapped somewhere
+            // No description and no mapping holds the file any more (every mapping counts in
+            // OpenCount until it is unmapped): its pages are mapped nowhere.
             for (long i = _pages.NextPresent(0); i >= 0; i = _pages.NextPresent(i + 1))
                 PhysicalMemory.FreeFrames(_pages.Take(i), 1);
             _pages.FreeTables();

@@ -51,7 +51,24 @@ namespace Kernel.Loader
                 path = interp;
                 if ((e = Open(p, AT_FDCWD, interp, 0, out file)) != 0) return e;
             }
-            if (!file.ImageBytes(out ReadOnlySpan<byte> bytes)) return Errno.ENOEXEC;   // only the image's unmodified files (see README)
+            // An image file is read in place; one written at run time (or changed) is copied
+            // once into memory the process keeps for as long as it runs this program.
+            byte[] copy = null;
+            if (!file.ImageBytes(out ReadOnlySpan<byte> bytes))
+            {
+                SysResult h = file.ReadKernel(0, head, 4);
+                if (h.IsError || h.Raw < 4 || head[0] != 0x7f || head[1] != 'E' || head[2] != 'L' || head[3] != 'F') return Errno.ENOEXEC;
+                long size = file.Size;
+                if (size > int.MaxValue) return Errno.ENOEXEC;
+                if (!PhysicalMemory.HasRoom((ulong)size + (256 << 10))) return Errno.ENOMEM;
+                copy = new byte[size];
+                fixed (byte* c = copy)
+                {
+                    SysResult r = file.ReadKernel(0, c, size);
+                    if (r.IsError || r.Raw != size) return Errno.EIO;
+                }
+                bytes = copy;
+            }
             if (ElfFile.Parse(bytes, out ElfFile elf) != ElfError.None) return Errno.ENOEXEC;
             if (elf.HasInterp())
             {
@@ -89,6 +106,7 @@ namespace Kernel.Loader
             int absLen = Vfs.PathOf(file, abs, out _);
             p.ExePath = absLen > 0 ? abs.Slice(0, absLen).ToArrayBytes() : path;
             fixed (byte* img = bytes) { p.ElfImage = img; p.ElfLength = bytes.Length; }
+            p.ElfCopy = copy;                          // keeps ElfImage valid (the collector does not move objects)
             SetName(me, execPath);
 
             string error = ElfLoader.Load(p, file, bytes, out ulong entry);

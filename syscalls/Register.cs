@@ -20,6 +20,12 @@ namespace Kernel.Syscalls
             Bind(331, &Sys.PkeyFree);
             Bind(329, &Sys.PkeyMprotect);
 
+            // System V shared memory (Sys.Shm.cs)
+            Bind(29, &Sys.Shmget);
+            Bind(30, &Sys.Shmat);
+            Bind(67, &Sys.Shmdt);
+            Bind(31, &Sys.Shmctl);
+
             // Process, identity and limits (Sys.Process.cs)
             Bind(39, &Sys.Getpid);
             Bind(231, &Sys.ExitGroup);
@@ -29,23 +35,25 @@ namespace Kernel.Syscalls
             Bind(160, &Sys.Setrlimit);
             Bind(302, &Sys.Prlimit64);
             Bind(99, &Sys.SysinfoCall);
+            Bind(110, &Sys.Getppid);
+
+            // Credentials (Sys.Cred.cs)
             Bind(102, &Sys.Getuid);
             Bind(104, &Sys.Getgid);
             Bind(107, &Sys.Geteuid);
             Bind(108, &Sys.Getegid);
-            Bind(110, &Sys.Getppid);
             Bind(118, &Sys.Getresuid);
             Bind(120, &Sys.Getresgid);
             Bind(115, &Sys.Getgroups);
-
-            // Credentials (Sys.Creds.cs)
+            Bind(116, &Sys.Setgroups);
             Bind(105, &Sys.Setuid);
             Bind(106, &Sys.Setgid);
             Bind(113, &Sys.Setreuid);
             Bind(114, &Sys.Setregid);
             Bind(117, &Sys.Setresuid);
             Bind(119, &Sys.Setresgid);
-            Bind(116, &Sys.Setgroups);
+            Bind(122, &Sys.Setfsuid);
+            Bind(123, &Sys.Setfsgid);
             Bind(111, &Sys.Getpgrp);
             Bind(121, &Sys.Getpgid);
             Bind(124, &Sys.Getsid);

@@ -34,6 +34,9 @@ namespace Kernel.Syscalls
             // Other processes than init leave it UserMemory.InitReserve too.
             ulong reserve = p.Pid == 1 ? 0 : UserMemory.InitReserve;
             if (!PhysicalMemory.HasRoom((Scheduler.ThreadStackPages + 16) * 4096 + (64 << 10) + reserve)) return Errno.ENOMEM;
+            // RLIMIT_NPROC: a user other than root may run at most this many tasks (zombies
+            // and threads included, as Linux counts them); root (and an euid of 0) is exempt.
+            if (p.Ruid != 0 && p.Euid != 0 && (ulong)Process.TasksOfUser(p.Ruid) >= p.Limits[6].Cur) return Errno.EAGAIN;
             int pid = Process.AllocatePid();
             if (pid < 0) return Errno.EAGAIN;
 
@@ -50,16 +53,15 @@ namespace Kernel.Syscalls
                 ExitSignal = exitSignal,
                 Pgid = p.Pgid, Sid = p.Sid, NoCtty = p.NoCtty,
                 Fs = (flags & CLONE_FS) != 0 ? p.Fs : new FsContext { Cwd = p.Fs.Cwd },
-                Ruid = p.Ruid, Euid = p.Euid, Suid = p.Suid, Fsuid = p.Fsuid,
-                Rgid = p.Rgid, Egid = p.Egid, Sgid = p.Sgid, Fsgid = p.Fsgid, Groups = p.Groups,
                 Umask = p.Umask, Nice = p.Nice, Dumpable = p.Dumpable, NoNewPrivs = p.NoNewPrivs,
-                ExePath = p.ExePath, ElfImage = p.ElfImage, ElfLength = p.ElfLength, Elf = p.Elf,
+                ExePath = p.ExePath, ElfImage = p.ElfImage, ElfCopy = p.ElfCopy, ElfLength = p.ElfLength, Elf = p.Elf,
                 LoadBias = p.LoadBias, InterpBase = p.InterpBase, InitialStack = p.InitialStack,
                 StartTimeNs = Time.Clock.MonotonicNs(),
                 LiveThreads = 1,
             };
             for (int i = 0; i < c.Actions.Length; i++) c.Actions[i] = p.Actions[i];
             for (int i = 0; i < c.Limits.Length; i++) c.Limits[i] = p.Limits[i];
+            c.CopyCredentials(p);
 
             var t = new Thread(c, pid);
             t.KernelStackTop = KernelStacks.TryAllocate(Scheduler.ThreadStackPages);

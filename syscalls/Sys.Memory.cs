@@ -13,6 +13,7 @@ namespace Kernel.Syscalls
         const ulong PageMask = 0xfff;
 
         static UserMemory Mm => Cur.Memory;
+        static readonly byte[] DevZeroName = { (byte)'d', (byte)'e', (byte)'v', (byte)'/', (byte)'z', (byte)'e', (byte)'r', (byte)'o' };
 
         static bool PageAligned(ulong v) => (v & PageMask) == 0;
         static ulong PageUp(ulong v) => (v + PageMask) & ~PageMask;
@@ -69,11 +70,20 @@ namespace Kernel.Syscalls
             if (file != null)
             {
                 Mm.Unmap(start, start + size);
-                file.Opened();                      // the mapping keeps the file's pages alive
                 Mm.AddFileVma(start, start + size, prot, type != MAP_PRIVATE, file, off);
                 if ((prot & UserMemory.ProtExec) != 0) DebugAnnounce.MappedCode(file, start, off);
             }
-            else Mm.AddVma(start, start + size, prot, type == MAP_PRIVATE ? VmaKind.Anonymous : UserMemory.KindSharedAnon);
+            else if (type == MAP_PRIVATE) Mm.AddVma(start, start + size, prot, VmaKind.Anonymous);
+            else
+            {
+                // Shared anonymous memory is an unlinked tmpfs file of the mapping's size (as
+                // Linux's shmem, shown as /dev/zero (deleted)): fork shares its pages, and a
+                // mapping grown past it by mremap gives SIGBUS there.
+                Mm.Unmap(start, start + size);
+                var shm = new Kernel.Fs.MemFile(Kernel.Fs.Vfs.TmpFs, FileMode.S_IFREG | 0x1ff) { Nlink = 0, Parent = Kernel.Fs.Vfs.Root, Name = DevZeroName };
+                shm.Truncate((long)size);
+                Mm.AddFileVma(start, start + size, prot, true, shm, 0);
+            }
             if ((flags & MAP_POPULATE) != 0)
                 for (ulong p = start; p < start + size; p += 4096)
                     if (!Mm.HandleFault(p, false, false) && Mm.OutOfMemory)
@@ -160,6 +170,7 @@ namespace Kernel.Syscalls
             if (!Mm.Vmas.Overlaps(old + oldLen, old + newLen) && old + newLen <= AddressSpace.UserLimit)
             {
                 Mm.AddVma(old + oldLen, old + newLen, v.Prot, v.Kind);
+                Mm.GrowMap(old, oldLen, newLen);              // a file mapping maps on into the file
                 return (long)old;
             }
             if ((flags & MREMAP_MAYMOVE) == 0) return Errno.ENOMEM;
@@ -173,6 +184,7 @@ namespace Kernel.Syscalls
                 ulong frame = Mm.Space.Unmap(old + off);
                 if (frame != ulong.MaxValue) Mm.Space.Map(dst + off, frame, UserMemory.KeepSoftBits(pte, UserMemory.PteFlags(v.Prot)));
             }
+            Mm.MoveMap(old, oldLen, dst, newLen);             // a file mapping keeps its file and offset
             Mm.Vmas.Remove(old, old + oldLen);
             return (long)dst;
         }

@@ -147,10 +147,17 @@ namespace Kernel.Syscalls
         static SysResult SendSignal(Process to, Thread target, int sig, int code)
         {
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
-            if (sig == 0 || to.Zombie) return SysResult.Ok;
+            if (sig == 0 || to.Zombie || InitIgnores(to, sig)) return SysResult.Ok;
             Signals.Send(to, target, sig, new SigInfoData { Code = code, Pid = Cur.Pid });
             return SysResult.Ok;
         }
+
+        /// As Linux's init (SIGNAL_UNKILLABLE): pid 1 drops a signal another process sends it
+        /// when it has no handler for it (SIGKILL and SIGSTOP included); SIGCONT still
+        /// continues it. Its own signals (raise, abort) and the kernel's (SIGPIPE on a closed
+        /// stdout, timers, faults) act as for any process, as when the program runs directly.
+        static bool InitIgnores(Process to, int sig) =>
+            to.Pid == 1 && to != Cur && sig != Signal.SIGCONT && to.Actions[sig].Handler == 0;
 
         /// kill(2): a process (pid > 0), the caller's process group (0), every process but
         /// pid 1 and the caller (-1), or process group -pid.
@@ -215,7 +222,7 @@ namespace Kernel.Syscalls
             if (new UserRef<SigInfo>(infoPtr).Read(out SigInfo si) != 0) return Errno.EFAULT;
             int code = si.Code;
             if (code >= 0 || code == SigCodes.SI_TKILL) return Errno.EPERM;   // only SI_QUEUE-like codes from user space
-            if (sig == 0 || to.Zombie) return SysResult.Ok;
+            if (sig == 0 || to.Zombie || InitIgnores(to, sig)) return SysResult.Ok;
             Signals.Send(to, t, sig, new SigInfoData { Code = code, Pid = si.Pid, Uid = si.Uid, Value = si.Value });
             return SysResult.Ok;
         }

@@ -28,7 +28,7 @@ namespace Kernel.Syscalls
         /// The caller's files are being closed because its process ends (no SO_LINGER wait).
         static bool CallerExiting() => Cur == null || Cur.Exiting || Cur.LiveThreads <= 0;
 
-        static Ucred CurrentCreds() => new Ucred { Pid = Cur.Pid, Uid = 0, Gid = 0 };
+        static Ucred CurrentCreds() => new Ucred { Pid = Cur.Pid, Uid = Cur.Euid, Gid = Cur.Egid };
         static Inode CurrentCwd() => Cur.Fs.Cwd;
         static uint CurrentUmask() => Cur.Umask;
 

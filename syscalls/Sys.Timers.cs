@@ -164,6 +164,7 @@ namespace Kernel.Syscalls
             if (who != 0 && who != -1 && who != 1) return Errno.EINVAL;
             ulong ns = who == 1 ? Scheduler.CpuTime(Scheduler.Current) : who == -1 ? Cur.ChildrenCpuNs : Scheduler.ProcessCpuTime();
             var r = new Rusage { Utime = ToTimeval(ns) };
+            r.Rest[4] = (long)(who == -1 ? Cur.ChildrenMinFlt : Cur.MinFlt);     // ru_minflt (a thread's: its process's)
             return new UserRef<Rusage>(a->A1).Write(r) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
     }

@@ -24,7 +24,8 @@ namespace Kernel.Syscalls
     /// that the bound numbers are exactly these. Keep it plain data (shared source).
     public static class SyscallList
     {
-        const string credsNote = "per-process ids with Linux's rules for who may set what (privileged: effective uid 0 with CAP_SETUID/CAP_SETGID); inherited by fork, kept by execve (no set-user-ID files); file permissions, kill and other checks still act as root, and capabilities do not change with the ids";
+        const string credNote = "ids follow Linux's rules and new files get the filesystem ids, but file permissions are not checked against them, capabilities stay with the process when its uid leaves 0, and set-user-ID files do not change ids on execve";
+        const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
 
         public static readonly SyscallEntry[] All =
@@ -145,11 +146,15 @@ namespace Kernel.Syscalls
             new(307, "sendmmsg"),
 
             // Memory (Sys.Memory.cs)
-            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS; mremap of a file mapping loses its file"),
+            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED; shared anonymous memory is an unlinked tmpfs file, as Linux's shmem); no MAP_HUGETLB pages"),
             new(10, "mprotect"),
             new(11, "munmap"),
             new(12, "brk"),
             new(25, "mremap"),
+            new(29, "shmget", Support.Partial, shmNote),
+            new(30, "shmat", Support.Partial, shmNote),
+            new(67, "shmdt"),
+            new(31, "shmctl", Support.Partial, shmNote),
             new(26, "msync", Support.Full, "shared file mappings map the file's own pages: nothing to write back"),
             new(28, "madvise", Support.Partial, "MADV_DONTNEED and MADV_FREE drop private pages (MAP_SHARED anonymous memory keeps its data; MADV_FREE on shared or file mappings is EINVAL); other advice is accepted and ignored"),
             new(330, "pkey_alloc", Support.Partial, "as on a CPU without protection keys: ENOSPC"),
@@ -173,15 +178,15 @@ namespace Kernel.Syscalls
             new(118, "getresuid"),
             new(120, "getresgid"),
             new(115, "getgroups"),
-
-            // Credentials (Sys.Creds.cs)
-            new(105, "setuid", Support.Partial, credsNote),
-            new(106, "setgid", Support.Partial, credsNote),
-            new(113, "setreuid", Support.Partial, credsNote),
-            new(114, "setregid", Support.Partial, credsNote),
-            new(117, "setresuid", Support.Partial, credsNote),
-            new(119, "setresgid", Support.Partial, credsNote),
-            new(116, "setgroups", Support.Partial, credsNote),
+            new(116, "setgroups"),
+            new(105, "setuid", Support.Partial, credNote),
+            new(106, "setgid", Support.Partial, credNote),
+            new(113, "setreuid", Support.Partial, credNote),
+            new(114, "setregid", Support.Partial, credNote),
+            new(117, "setresuid", Support.Partial, credNote),
+            new(119, "setresgid", Support.Partial, credNote),
+            new(122, "setfsuid", Support.Partial, credNote),
+            new(123, "setfsgid", Support.Partial, credNote),
             new(111, "getpgrp"),
             new(121, "getpgid"),
             new(124, "getsid"),
@@ -265,7 +270,7 @@ namespace Kernel.Syscalls
             new(225, "timer_getoverrun"),
             new(226, "timer_delete"),
             new(100, "times", Support.Partial, "user time only"),
-            new(98, "getrusage", Support.Partial, "user time only; memory and I/O counters are zero"),
+            new(98, "getrusage", Support.Partial, "user time and ru_minflt only (a thread's figures are its process's); the other memory and I/O counters are zero"),
             new(283, "timerfd_create", Support.Full, "the _ALARM clocks behave as REALTIME/BOOTTIME (a VM does not suspend)"),
             new(286, "timerfd_settime", Support.Full, "expiry is noticed by readers at once and by poll/epoll at the next 4 ms timer tick"),
             new(287, "timerfd_gettime"),

@@ -24,13 +24,20 @@ namespace Kernel.Proc
                 case 14:
                     if (cr2 == f->Rip && EmulateVsyscall(f)) return f;
                     p.Memory.OutOfMemory = false;      // only this fault's outcome counts (a kernel copy may have set it)
-                    if (((f->Error & 1) == 0 || (f->Error & 2) != 0) && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0)) return f;
+                    p.Memory.BeyondEof = false;
+                    if (((f->Error & 1) == 0 || (f->Error & 2) != 0) && p.Memory.HandleFault(cr2, (f->Error & 2) != 0, (f->Error & 16) != 0))
+                    {
+                        p.MinFlt++;                     // getrusage's ru_minflt
+                        UserMemory.FaultsServed++;
+                        return f;
+                    }
                     if (p.Memory.OutOfMemory)
                     {
                         if (p.Pid == 1) Console.Log.Error("out of memory: killing the program (raise it with ukpack run --mem)");
                         else Console.Log.Warn("out of memory: killing a process (raise it with ukpack run --mem)");
                         p.KillBySignal(Signal.SIGKILL, null, 0, false);
                     }
+                    if (p.Memory.BeyondEof) { Proc.Signals.Fault(f, Signal.SIGBUS, SigCodes.BUS_ADRERR, cr2); break; }
                     // ACCERR when a mapping exists but forbids the access (even if never touched).
                     Proc.Signals.Fault(f, Signal.SIGSEGV, p.Memory.Vmas.IndexOf(cr2) >= 0 ? SigCodes.SEGV_ACCERR : SigCodes.SEGV_MAPERR, cr2);
                     break;

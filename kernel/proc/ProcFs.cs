@@ -34,6 +34,7 @@ namespace Kernel.Proc
             root.Add("uptime"u8, new ProcFile(fs, ProcKind.Uptime));
             root.Add("stat"u8, new ProcFile(fs, ProcKind.Stat));
             root.Add("loadavg"u8, new ProcFile(fs, ProcKind.LoadAvg));
+            root.Add("vmstat"u8, new ProcFile(fs, ProcKind.VmStat));
             root.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts));
             root.Add("filesystems"u8, new ProcFile(fs, ProcKind.Filesystems));
             root.Add("version"u8, new ProcFile(fs, ProcKind.Version));
@@ -283,6 +284,11 @@ namespace Kernel.Proc
                         break;
                     }
                 case ProcKind.Uptime: Frac2(ref w, up); w.Byte((byte)' '); Frac2(ref w, up); w.Byte((byte)'\n'); break;
+                case ProcKind.VmStat:
+                    // Linux's names where it has the figure; cow_copied/cow_reused are ours.
+                    w.Str("pgfault "); w.Udec(UserMemory.FaultsServed); w.Str("\npgmajfault 0\ncow_copied "); w.Udec(UserMemory.CowCopied);
+                    w.Str("\ncow_reused "); w.Udec(UserMemory.CowReused); w.Str("\n");
+                    break;
                 case ProcKind.LoadAvg: w.Str("0.00 0.00 0.00 1/"); w.Dec(Process.LiveCount); w.Str(" "); w.Dec(Process.LastPid); w.Str("\n"); break;
                 case ProcKind.Stat:
                     {
@@ -342,7 +348,7 @@ namespace Kernel.Proc
                         w.Str("\nGid:\t"); w.Udec(p.Rgid); w.Str("\t"); w.Udec(p.Egid); w.Str("\t"); w.Udec(p.Sgid); w.Str("\t"); w.Udec(p.Fsgid);
                         w.Str("\nFDSize:\t"); w.Dec(FdTable.Max);
                         w.Str("\nGroups:\t");
-                        for (int gi = 0; gi < p.Groups.Length; gi++) { w.Udec(p.Groups[gi]); w.Str(" "); }
+                        for (int gi = 0; gi < p.Groups.Length; gi++) { if (gi > 0) w.Str(" "); w.Udec(p.Groups[gi]); }
                         w.Str("\n");
                         ulong kb = VmPages(p) * 4;
                         Kv(ref w, "VmPeak:", kb); Kv(ref w, "VmSize:", kb); Kv(ref w, "VmHWM:", kb); Kv(ref w, "VmRSS:", kb);
@@ -394,7 +400,9 @@ namespace Kernel.Proc
                 else if (file != null)
                 {
                     // A mapped file (the program's segments among them) shows its path.
-                    int n = Vfs.PathOf(file, pathBuf, out _);
+                    int n = Vfs.PathOf(file, pathBuf, out bool deleted);
+                    // An unlinked file (a memfd, shared anonymous memory) says so, as on Linux.
+                    if (n > 0 && deleted && n + 10 <= pathBuf.Length) { " (deleted)"u8.CopyTo(pathBuf.Slice(n)); n += 10; }
                     if (n > 0) name = pathBuf.Slice(0, n);
                 }
                 else if (m.Kind == VmaKind.Stack) name = "[stack]"u8;
@@ -412,7 +420,7 @@ namespace Kernel.Proc
 
     public enum ProcKind
     {
-        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, Mounts, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
+        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, VmStat, Mounts, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
         Overcommit, Comm, Cmdline, Environ, Auxv, Maps, Statm, PidStat, Status,
         NetTcp, NetTcp6, NetUdp, NetUdp6, NetUnix, NetDev, NetIfInet6, NetRoute, Fixed,
     }

@@ -52,7 +52,17 @@ namespace Kernel.Proc
             return null;
         }
 
-        /// Processes that are not zombies (RLIMIT_NPROC counts these).
+        /// Tasks (threads of live processes, and zombies) whose real uid is `uid`: what
+        /// RLIMIT_NPROC limits.
+        public static int TasksOfUser(uint uid)
+        {
+            int n = 0;
+            for (int i = 0; i < _count; i++)
+                if (_all[i].Ruid == uid) n += _all[i].Zombie || _all[i].LiveThreads < 1 ? 1 : _all[i].LiveThreads;
+            return n;
+        }
+
+        /// Processes that are not zombies.
         public static int LiveCount
         {
             get { int n = 0; for (int i = 0; i < _count; i++) if (!_all[i].Zombie) n++; return n; }
@@ -114,6 +124,7 @@ namespace Kernel.Proc
         public int WaitStatus;             // wait4's status once it ended
         public ulong ChildrenCpuNs;        // CPU time of reaped children (times, getrusage)
         public ulong CpuNs;                // this process's CPU time when it ended
+        public ulong MinFlt, ChildrenMinFlt;   // page faults served (ru_minflt), its own and its reaped children's
         /// Threads of this process waiting for a child to change state (wait4, waitid).
         public readonly WaitQueue ChildEvents = new WaitQueue();
         /// A vfork child: its parent's thread, blocked until this process execs or ends.
@@ -128,16 +139,12 @@ namespace Kernel.Proc
         public int SigQueued;
         public int Pid = 1;
         public uint Umask = 0x12;
-        /// Credentials (syscalls/Sys.Creds.cs): real, effective, saved and filesystem ids and
-        /// the supplementary groups; inherited by fork. Root until a program changes them.
-        public uint Ruid, Euid, Suid, Fsuid, Rgid, Egid, Sgid, Fsgid;
-        public uint[] Groups = NoGroups;
-        public static readonly uint[] NoGroups = new uint[0];
         public int DeathSignal, Dumpable = 1, Nice;
         public bool NoNewPrivs, ChildSubreaper;
         public int AllocateTid() => AllocatePid();
         public byte[] ExePath;             // absolute path inside the root filesystem
         public byte* ElfImage;             // the program file, for symbolising faults
+        public byte[] ElfCopy;             // ElfImage's memory when the program is not an image file read in place
         public int ElfLength;
         public ElfFile Elf;
         public ulong LoadBias;
@@ -379,7 +386,7 @@ namespace Kernel.Proc
                 var info = new SigInfoData { Pid = c.Pid, Code = (st & 0x7f) == 0 ? CLD_EXITED : CLD_KILLED, Status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : st & 0x7f };
                 Signals.Send(p, null, c.ExitSignal, info);
             }
-            if (autoReap) { p.ChildrenCpuNs += c.CpuNs; Unregister(c); }
+            if (autoReap) { p.ChildrenCpuNs += c.CpuNs; p.ChildrenMinFlt += c.MinFlt + c.ChildrenMinFlt; Unregister(c); }
             p.ChildEvents.WakeAll();
         }
 
@@ -426,6 +433,7 @@ namespace Kernel.Proc
         public void Reap(Process c)
         {
             ChildrenCpuNs += c.CpuNs + c.ChildrenCpuNs;
+            ChildrenMinFlt += c.MinFlt + c.ChildrenMinFlt;
             Unregister(c);
         }
     }

@@ -4,6 +4,14 @@ using Kernel.Fs;
 
 namespace Kernel.Proc
 {
+    /// A mapping's backing that counts the mappings of it (a SysV shared memory segment's
+    /// shm_nattch): told when a mapping is made, copied by fork, or goes.
+    public interface IAttachCounted
+    {
+        void Attached();
+        void Detached();
+    }
+
     /// A program's memory: VMAs over an address space, filled on demand (a fault in a VMA
     /// maps a zeroed frame with the VMA's permissions). Frames are owned here and freed on
     /// unmap.
@@ -54,7 +62,7 @@ namespace Kernel.Proc
             c.BrkStart = BrkStart; c.Brk = Brk; c.MmapBase = MmapBase;
             for (int i = 0; i < Vmas.Count; i++) c.Vmas.Insert(Vmas[i]);
             c._maps = new FileMap[_maps.Length];
-            for (int i = 0; i < _mapCount; i++) c._maps[i] = _maps[i];
+            for (int i = 0; i < _mapCount; i++) { c._maps[i] = _maps[i]; Hold(_maps[i].File); }
             c._mapCount = _mapCount;
             bool ok = true;
             for (int i = 0; i < Vmas.Count && ok; i++)
@@ -123,18 +131,25 @@ namespace Kernel.Proc
             return true;
         }
 
+        /// Copy-on-write faults since boot (/proc/vmstat): pages copied, and pages taken back
+        /// without a copy because no other space mapped them any more.
+        public static ulong CowCopied, CowReused;
+        /// Page faults served since boot (/proc/vmstat's pgfault).
+        public static ulong FaultsServed;
+
         /// A write to a copy-on-write page: a private copy, or the frame itself once no other
         /// space maps it. False when memory ran out (OutOfMemory set).
         bool BreakCow(ulong page, ulong pte, uint prot)
         {
             ulong frame = pte & FrameMask;
-            if (PhysicalMemory.ExtraOwners(frame) == 0) { Space.Protect(page, PteFlags(prot)); return true; }
+            if (PhysicalMemory.ExtraOwners(frame) == 0) { Space.Protect(page, PteFlags(prot)); CowReused++; return true; }
             ulong copy = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFramesUninitialized(1) : ulong.MaxValue;
             if (copy == ulong.MaxValue) { OutOfMemory = true; return false; }
             Mem.Copy(PhysicalMemory.ToVirtual(copy), PhysicalMemory.ToVirtual(frame), 4096);
             PhysicalMemory.ReleaseOwner(frame);
             Space.Map(page, copy, PteFlags(prot));
             Cpu.Invlpg(page);
+            CowCopied++;
             return true;
         }
 
@@ -216,13 +231,7 @@ namespace Kernel.Proc
         public void AddFileVma(ulong start, ulong end, uint prot, bool shared, IFileBacking file, ulong offset)
         {
             Vmas.Insert(new Vma { Start = start, End = end, Prot = prot, Kind = shared ? KindFileShared : KindFilePrivate });
-            if (_mapCount == _maps.Length)
-            {
-                var bigger = new FileMap[_maps.Length * 2];
-                for (int i = 0; i < _mapCount; i++) bigger[i] = _maps[i];
-                _maps = bigger;
-            }
-            _maps[_mapCount++] = new FileMap { Start = start, End = end, Offset = offset, File = file };
+            AddMap(start, end, offset, file);
             // Under a debugger code is paged in at once: QEMU's gdb stub reports a breakpoint
             // on a page not yet present twice, before the page fault and after it.
             if (DebugHooks.Enabled && (prot & ProtExec) != 0)
@@ -230,6 +239,78 @@ namespace Kernel.Proc
                 for (ulong p = start; p < end; p += 4096) if (!HandleFault(p, false, false)) break;
                 OutOfMemory = false;
             }
+        }
+
+        /// Records that [start, end) maps `file` from `offset`; the mapping holds the file (an
+        /// inode's open count, a SysV segment's attach count) until it goes.
+        void AddMap(ulong start, ulong end, ulong offset, IFileBacking file)
+        {
+            if (_mapCount == _maps.Length)
+            {
+                var bigger = new FileMap[_maps.Length * 2];
+                for (int i = 0; i < _mapCount; i++) bigger[i] = _maps[i];
+                _maps = bigger;
+            }
+            _maps[_mapCount++] = new FileMap { Start = start, End = end, Offset = offset, File = file };
+            Hold(file);
+        }
+
+        static void Hold(IFileBacking f)
+        {
+            if (f is Inode n) n.Opened();
+            else if (f is IAttachCounted a) a.Attached();
+        }
+
+        static void Drop(IFileBacking f)
+        {
+            if (f is Inode n) n.Closed();
+            else if (f is IAttachCounted a) a.Detached();
+        }
+
+        /// [start, end) no longer maps files: entries inside it go, entries across an edge
+        /// are trimmed, an entry around it is split in two.
+        void RemoveMaps(ulong start, ulong end)
+        {
+            for (int i = 0; i < _mapCount; i++)
+            {
+                FileMap m = _maps[i];
+                if (m.End <= start || m.Start >= end) continue;
+                if (m.Start >= start && m.End <= end)
+                {
+                    for (int j = i; j < _mapCount - 1; j++) _maps[j] = _maps[j + 1];
+                    _maps[--_mapCount] = default;
+                    i--;
+                    Drop(m.File);
+                }
+                else if (m.Start >= start)
+                {
+                    _maps[i].Offset = m.Offset + (end - m.Start);
+                    _maps[i].Start = end;
+                }
+                else if (m.End <= end) _maps[i].End = start;
+                else
+                {
+                    _maps[i].End = start;
+                    AddMap(end, m.End, m.Offset + (end - m.Start), m.File);
+                }
+            }
+        }
+
+        /// mremap: the file mapping at [old, old+oldLen) now also covers the pages up to
+        /// old+newLen (grown in place), or moved to dst (the caller moves the pages and VMAs).
+        public void GrowMap(ulong old, ulong oldLen, ulong newLen)
+        {
+            int m = FindMap(old);
+            if (m < 0) return;
+            AddMap(old + oldLen, old + newLen, _maps[m].Offset + (old + oldLen - _maps[m].Start), _maps[m].File);
+        }
+
+        public void MoveMap(ulong old, ulong oldLen, ulong dst, ulong newLen)
+        {
+            int m = FindMap(old);
+            if (m < 0) return;
+            AddMap(dst, dst + newLen, _maps[m].Offset + (old - _maps[m].Start), _maps[m].File);
+            RemoveMaps(old, old + oldLen);
         }
 
         int FindMap(ulong addr)
@@ -260,7 +341,7 @@ namespace Kernel.Proc
             FileMap fm = _maps[m];
             ulong off = fm.Offset + (page - fm.Start);
             long index = (long)(off >> 12);
-            if ((long)off >= ((fm.File.Size + 4095) & ~4095L)) return false;     // beyond EOF (SIGBUS on Linux)
+            if ((long)off >= ((fm.File.Size + 4095) & ~4095L)) { BeyondEof = true; return false; }     // SIGBUS
             if (v.Kind == KindFileShared)
             {
                 ulong phys = fm.File.PageFor(index, true);
@@ -320,6 +401,8 @@ namespace Kernel.Proc
         /// Set when a fault could not be served for lack of memory: the program is then
         /// killed with SIGKILL, as Linux's OOM killer would, rather than given a SIGSEGV.
         public bool OutOfMemory;
+        /// Set when a fault was in a file mapping past the end of its file: SIGBUS, not SIGSEGV.
+        public bool BeyondEof;
 
         /// Creates a VMA (the caller ensured the range is free) without populating it.
         public void AddVma(ulong start, ulong end, uint prot, uint kind)
@@ -360,12 +443,7 @@ namespace Kernel.Proc
                 }
             }
             Vmas.Remove(start, end);
-            for (int i = 0; i < _mapCount; i++)
-                if (_maps[i].Start >= start && _maps[i].End <= end)
-                {
-                    for (int j = i; j < _mapCount - 1; j++) _maps[j] = _maps[j + 1];
-                    _mapCount--; i--;
-                }
+            RemoveMaps(start, end);
         }
 
         /// Changes the permissions of [start, end), splitting VMAs at the edges.

@@ -16,6 +16,20 @@ namespace Kernel.Sched
         public ulong PageRoot;
         /// CPU time of its threads that have exited and been reaped.
         public ulong ExitedCpuNs;
+
+        // Credentials (credentials(7)): real, effective, saved set- and filesystem user and
+        // group ids and the supplementary groups. Files this group creates are owned by its
+        // filesystem ids; permissions are not checked against them (fs/Inode.cs).
+        public uint Ruid, Euid, Suid, Fsuid, Rgid, Egid, Sgid, Fsgid;
+        public uint[] Groups = new uint[0];
+
+        /// The credentials of `g` (fork and clone copy them).
+        public void CopyCredentials(ThreadGroup g)
+        {
+            Ruid = g.Ruid; Euid = g.Euid; Suid = g.Suid; Fsuid = g.Fsuid;
+            Rgid = g.Rgid; Egid = g.Egid; Sgid = g.Sgid; Fsgid = g.Fsgid;
+            Groups = g.Groups;                      // never changed in place: setgroups replaces it
+        }
     }
 
     /// A thread of the program: its kernel stack and saved kernel context, its user-visible

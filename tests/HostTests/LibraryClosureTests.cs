@@ -60,6 +60,22 @@ public class LibraryClosureTests
         c.Warnings.Should().ContainSingle(w => w.Contains("libghost.so.7") && w.Contains("/usr/lib/plug/broken.so"));
     }
 
+    /// <summary>A static program that runs a dynamic one of the tree (a shell starting
+    /// PostgreSQL's binaries): the tree program's interpreter is packed too.</summary>
+    [Fact]
+    public void ATreeProgramGetsItsInterpreter()
+    {
+        var d = TestUtil.TempDir();
+        var tree = Path.Combine(d, "tree");
+        Cc(Path.Combine(tree, "usr/bin/tool"), "#include <stdio.h>\nint main(void){puts(\"tool\");return 0;}\n", "-O1");
+        var prog = Path.Combine(d, "starter");
+        Cc(prog, "int main(void){return 0;}\n", "-static");
+        var c = LibraryClosure.Resolve("/app/starter", prog, tree, ownRoot: false, [], null);
+        var interp = c.AddedFiles.Single(a => a.GuestPath == "/lib64/ld-linux-x86-64.so.2");
+        interp.Reason.Should().Contain("/usr/bin/tool");
+        c.AddedFiles.Should().Contain(a => a.GuestPath.EndsWith("/libc.so.6"));
+    }
+
     [Fact]
     public void LdLibraryPathOfTheImageIsSearched()
     {

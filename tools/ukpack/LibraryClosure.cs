@@ -72,7 +72,11 @@ public sealed class LibraryClosure
         if (c._fsRoot != null)
             foreach (var (guest, host) in c.TreeElfObjects())
                 if (guest != programGuest && c.Objects.TryAdd(guest, host) && c.LoadObject(host) is { IsDynamic: true } o)
+                {
+                    // Another program of the tree (one the program executes) needs its interpreter too.
+                    if (o.Interp is { Length: > 0 } treeInterp) c.Require(treeInterp, o, guest, required: false, "its interpreter (PT_INTERP)", queue);
                     queue.Enqueue((guest, host, o, false));
+                }
 
         while (queue.Count > 0)
         {
