@@ -168,6 +168,14 @@ namespace Kernel.Syscalls
             var g = new uint[size];
             for (int i = 0; i < size; i++)
                 if (new UserRef<uint>(a->A1 + (ulong)i * 4).Read(out g[i]) != 0) return Errno.EFAULT;
+            // Linux keeps the list sorted (getgroups and /proc show it so).
+            for (int i = 1; i < g.Length; i++)
+            {
+                uint v = g[i];
+                int j = i - 1;
+                while (j >= 0 && g[j] > v) { g[j + 1] = g[j]; j--; }
+                g[j + 1] = v;
+            }
             p.Groups = g;
             return SysResult.Ok;
         }

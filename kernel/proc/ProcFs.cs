@@ -348,7 +348,7 @@ namespace Kernel.Proc
                         w.Str("\nGid:\t"); w.Udec(p.Rgid); w.Str("\t"); w.Udec(p.Egid); w.Str("\t"); w.Udec(p.Sgid); w.Str("\t"); w.Udec(p.Fsgid);
                         w.Str("\nFDSize:\t"); w.Dec(FdTable.Max);
                         w.Str("\nGroups:\t");
-                        for (int gi = 0; gi < p.Groups.Length; gi++) { if (gi > 0) w.Str(" "); w.Udec(p.Groups[gi]); }
+                        for (int gi = 0; gi < p.Groups.Length; gi++) { w.Udec(p.Groups[gi]); w.Str(" "); }      // as Linux: a space after each
                         w.Str("\n");
                         ulong kb = VmPages(p) * 4;
                         Kv(ref w, "VmPeak:", kb); Kv(ref w, "VmSize:", kb); Kv(ref w, "VmHWM:", kb); Kv(ref w, "VmRSS:", kb);
