@@ -83,11 +83,12 @@ namespace Kernel.Fs
 
         // ------------------------------------------------------------------ mount
 
-        /// Reads and checks the superblock and group descriptors. `message` names what is
-        /// wrong when the mount is refused, or why it became read-only.
-        public static Errno Mount(IExt4Device dev, bool readOnly, out Ext4Volume vol, out string message, out string detail)
+        /// Reads and checks the superblock and group descriptors. `message` says what is
+        /// wrong when the mount is refused, or why it became read-only; `features` are the
+        /// feature bits it is about (Ext4.IncompatName / RoCompatName name them).
+        public static Errno Mount(IExt4Device dev, bool readOnly, out Ext4Volume vol, out string message, out uint features)
         {
-            vol = null; message = null; detail = null;
+            vol = null; message = null; features = 0;
             var v = new Ext4Volume { Dev = dev, ReadOnly = readOnly || dev.ReadOnly };
             if (!v.ReadBytes(1024, v.Sb, 0, 1024)) { message = "cannot read the superblock"; return Errno.EIO; }
             byte[] sb = v.Sb;
@@ -105,7 +106,7 @@ namespace Kernel.Fs
             if (unknown != 0)
             {
                 message = "unsupported incompatible features:";
-                detail = FeatureList(unknown, true);
+                features = unknown;
                 return Errno.EINVAL;
             }
             if ((v.IncompatFeatures & Ext4.IncompatRecover) != 0)
@@ -118,7 +119,7 @@ namespace Kernel.Fs
             {
                 v.ReadOnly = true;
                 message = "mounted read-only: unsupported read-only-compatible features:";
-                detail = FeatureList(unknownRo, false);
+                features = unknownRo;
             }
             v.MetadataCsum = (v.RoCompatFeatures & Ext4.RoCompatMetadataCsum) != 0;
             v.GdtCsum = !v.MetadataCsum && (v.RoCompatFeatures & Ext4.RoCompatGdtCsum) != 0;
@@ -167,26 +168,6 @@ namespace Kernel.Fs
             }
             vol = v;
             return 0;
-        }
-
-        static string FeatureList(uint bits, bool incompat)
-        {
-            string s = "";
-            for (int i = 0; i < 32; i++)
-            {
-                uint bit = 1u << i;
-                if ((bits & bit) == 0) continue;
-                string n = incompat ? Ext4.IncompatName(bit) : Ext4.RoCompatName(bit);
-                s = n != null ? s + " " + n : s + " 0x" + Hex(bit);
-            }
-            return s;
-        }
-
-        static string Hex(uint v)
-        {
-            var c = new char[8];
-            for (int i = 0; i < 8; i++) { int d = (int)(v >> (28 - 4 * i)) & 15; c[i] = (char)(d < 10 ? '0' + d : 'a' + d - 10); }
-            return new string(c);
         }
 
         /// Writes everything back and marks the volume clean.

@@ -16,6 +16,8 @@ namespace Kernel
         public byte* Env;              // run-time environment override (ukpack run -e): hex of NUL-terminated K=V strings
         public int EnvHexLength;
         public bool Strace;            // strace=1: log every system call (ukpack run --strace)
+        public byte* Volumes;          // volumes=DISK:ro|rw:HEXPATH,...: ext4 volumes to mount before the program starts
+        public int VolumesLength;
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
@@ -38,6 +40,7 @@ namespace Kernel
                 else if (StartsWith(word, len, "gcstress=")) o.GcStress = Decimal(word + 9, len - 9);
                 else if (StartsWith(word, len, "stdio=virtio") && len == 12) o.StdioVirtio = true;
                 else if (StartsWith(word, len, "strace=") && len == 8) o.Strace = word[7] == '1';
+                else if (StartsWith(word, len, "volumes=")) { o.Volumes = word + 8; o.VolumesLength = len - 8; }
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;

@@ -26,18 +26,19 @@ public sealed class UkpackConfig
     public string? Machine { get; private set; }
     public string? Accel { get; private set; }
     public List<string> Disks { get; } = [];
+    /// <summary>ext4 volume files mounted in the guest: "FILE:/guest/path[:ro]" (FILE made absolute).</summary>
+    public List<string> Volumes { get; } = [];
     public bool? Rng { get; private set; }
     public double? Timeout { get; private set; }
     public int? Log { get; private set; }
 
     static readonly string[] Keys =
-        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "rng", "timeout", "log"];
+        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "volumes", "rng", "timeout", "log"];
     /// <summary>Fields of the schema the kernel cannot honour yet: refused, not ignored.</summary>
     static readonly Dictionary<string, string> NotYet = new()
     {
         ["ports"] = "port forwarding is not supported by `ukpack run` yet",
         ["network"] = "networking options are not supported by `ukpack run` yet",
-        ["volumes"] = "volumes (a filesystem on a disk) are not supported yet; use \"disks\" for raw block devices",
     };
 
     /// <summary>The image the config builds: "output", else the program's name + .img, beside the file.</summary>
@@ -204,6 +205,14 @@ public sealed class UkpackConfig
                     break;
                 case "disks":
                     foreach (var d in p.Strings(key)) Disks.Add(d.EndsWith(":ro", StringComparison.Ordinal) ? Resolve(d[..^3]) + ":ro" : Resolve(d));
+                    break;
+                case "volumes":
+                    foreach (var v in p.Strings(key))
+                    {
+                        int c = v.IndexOf(":/", StringComparison.Ordinal);
+                        if (c <= 0) throw p.Error($"\"volumes\": \"{v}\" is not FILE:/guest/path[:ro]");
+                        Volumes.Add(Resolve(v[..c]) + v[c..]);
+                    }
                     break;
                 case "rng":
                     p.Read();
