@@ -29,6 +29,9 @@ namespace Kernel.Fs
         public object Node;                     // the VFS inode over this one
         public uint CsumSeed;
         internal Ext4File HashNext;
+        internal byte[][] DirCache;             // a directory's blocks by logical number, as on disk
+        internal long[] NameIndex;              // a linear directory's names: hash -> (block << 16 | offset) + 1; -1 deleted
+        internal int NameCount, NameUsed;
         internal int ListIndex = -1;
         // The extent list, sorted by logical block, when Flags has Extents.
         internal bool ExtentsLoaded;
@@ -619,6 +622,8 @@ namespace Kernel.Fs
             if (f.IsReg || f.IsDir || (f.IsSymlink && !IsFastSymlink(f))) e = TruncateBlocks(f, 0);
             if (e != 0) return e;
             if (f.FileAcl != 0) FreeXattrBlock(f);
+            f.DirCache = null;
+            f.NameIndex = null;
             bool dir = f.IsDir;
             Now(out long s, out _);
             f.Dtime = (uint)s;
@@ -1339,17 +1344,58 @@ namespace Kernel.Fs
             return Ext4.U32(b, t + 8) == Ext4.Crc32c(dir.CsumSeed, b, 0, t);
         }
 
+        /// Directory block `l` into b, through the directory's block cache (directories are
+        /// read far more often than written: every create looks its name up first).
         Errno ReadDirBlock(Ext4File dir, uint l, byte[] b, out ulong phys)
         {
             Errno e = Map(dir, l, out phys, out _, out bool uninit);
             if (e != 0) return e;
             if (phys == 0 || uninit) return Errno.EIO;
-            return ReadBlock(phys, b) ? 0 : Errno.EIO;
+            byte[] c = dir.DirCache != null && l < dir.DirCache.Length ? dir.DirCache[l] : null;
+            if (c == null)
+            {
+                if (!ReadBlock(phys, b)) return Errno.EIO;
+                Remember(dir, l, b);
+                return 0;
+            }
+            for (int i = 0; i < BlockSize; i++) b[i] = c[i];
+            return 0;
         }
 
-        Errno WriteDirBlock(Ext4File dir, ulong phys, byte[] b)
+        /// Directory block `l` itself, from the cache (read once); null for a hole or an
+        /// error. Callers that change it write it back with WriteDirBlock.
+        byte[] CachedDirBlock(Ext4File dir, uint l, out ulong phys)
+        {
+            if (Map(dir, l, out phys, out _, out bool uninit) != 0 || phys == 0 || uninit) return null;
+            byte[] c = dir.DirCache != null && l < dir.DirCache.Length ? dir.DirCache[l] : null;
+            if (c != null) return c;
+            var b = new byte[BlockSize];
+            if (!ReadBlock(phys, b)) return null;
+            Remember(dir, l, b);
+            return dir.DirCache != null && l < dir.DirCache.Length ? dir.DirCache[l] : b;
+        }
+
+        void Remember(Ext4File dir, uint l, byte[] b)
+        {
+            if (l >= 1u << 20) return;
+            if (dir.DirCache == null || l >= dir.DirCache.Length)
+            {
+                int n = dir.DirCache == null ? 8 : dir.DirCache.Length;
+                while (n <= l) n *= 2;
+                var nc = new byte[n][];
+                if (dir.DirCache != null) for (int i = 0; i < dir.DirCache.Length; i++) nc[i] = dir.DirCache[i];
+                dir.DirCache = nc;
+            }
+            byte[] c = dir.DirCache[l];
+            if (c == b) return;
+            if (c == null) { c = new byte[BlockSize]; dir.DirCache[l] = c; }
+            for (int i = 0; i < BlockSize; i++) c[i] = b[i];
+        }
+
+        Errno WriteDirBlock(Ext4File dir, uint l, ulong phys, byte[] b)
         {
             SealDirBlock(dir, b);
+            Remember(dir, l, b);
             return WriteBlock(phys, b) ? 0 : Errno.EIO;
         }
 
@@ -1454,14 +1500,34 @@ namespace Kernel.Fs
                 }
             }
             uint nb = DirBlocks(dir);
+            if (nb > 2 && !Indexed(dir))
+            {
+                if (dir.NameIndex == null) BuildNameIndex(dir);
+                if (dir.NameIndex != null)
+                {
+                    long[] t = dir.NameIndex;
+                    int mask = t.Length - 1;
+                    for (int k = (int)NameHash(name) & mask; t[k] != 0; k = (k + 1) & mask)
+                    {
+                        if (t[k] < 0) continue;
+                        uint l = (uint)((t[k] - 1) >> 16);
+                        int o = (int)((t[k] - 1) & 0xffff);
+                        byte[] c = CachedDirBlock(dir, l, out _);
+                        if (c == null || Ext4.U32(c, o) == 0 || !NameIs(c, o, NameLen(c, o), name)) continue;
+                        int p = -1;
+                        for (int q = 0; q < o; q += Ext4.U16(c, q + 4)) { p = q; if (Ext4.U16(c, q + 4) < 8) break; }
+                        block = l; offset = o; prev = p; ino = Ext4.U32(c, o); ftype = FileType ? c[o + 7] : (byte)0;
+                        return 0;
+                    }
+                    return Errno.ENOENT;
+                }
+            }
             for (uint l = 0; l < nb; l++)
             {
-                Errno e = Map(dir, l, out ulong phys, out _, out bool uninit);
-                if (e != 0) return e;
-                if (phys == 0 || uninit) continue;
-                if (!ReadBlock(phys, b)) return Errno.EIO;
-                int o = FindInBlock(b, name, out int p);
-                if (o >= 0) { block = l; offset = o; prev = p; ino = Ext4.U32(b, o); ftype = FileType ? b[o + 7] : (byte)0; return 0; }
+                byte[] c = CachedDirBlock(dir, l, out _);
+                if (c == null) continue;
+                int o = FindInBlock(c, name, out int p);
+                if (o >= 0) { block = l; offset = o; prev = p; ino = Ext4.U32(c, o); ftype = FileType ? c[o + 7] : (byte)0; return 0; }
             }
             return Errno.ENOENT;
         }
@@ -1471,14 +1537,14 @@ namespace Kernel.Fs
         public bool ReadDir(Ext4File dir, ref long pos, Span<byte> name, out uint ino, out byte ftype, out int nameLen)
         {
             ino = 0; ftype = 0; nameLen = 0;
-            var b = new byte[BlockSize];
+            byte[] b;
             uint nb = DirBlocks(dir);
             while (pos < (long)nb * BlockSize)
             {
                 uint l = (uint)(pos / BlockSize);
                 int start = (int)(pos % BlockSize);
-                if (Map(dir, l, out ulong phys, out _, out bool uninit) != 0 || phys == 0 || uninit || !ReadBlock(phys, b))
-                { pos = (long)(l + 1) * BlockSize; continue; }
+                b = CachedDirBlock(dir, l, out _);
+                if (b == null) { pos = (long)(l + 1) * BlockSize; continue; }
                 int o = 0;
                 while (o + 8 <= BlockSize)
                 {
@@ -1512,17 +1578,88 @@ namespace Kernel.Fs
             return !ReadDir(dir, ref pos, n, out _, out _, out _);
         }
 
+        // ---- an in-memory index of a linear directory's names (open addressing), built on
+        // its first lookup and kept up to date by AddEntry and RemoveEntry.
+
+        static uint NameHash(ReadOnlySpan<byte> name)
+        {
+            uint h = 2166136261;
+            for (int i = 0; i < name.Length; i++) h = (h ^ name[i]) * 16777619;
+            return h ^ (h >> 15);
+        }
+
+        void BuildNameIndex(Ext4File dir)
+        {
+            uint nb = DirBlocks(dir);
+            if (BlockSize > 65536) return;
+            int live = 0;
+            for (int pass = 0; pass < 2; pass++)
+            {
+                if (pass == 1)
+                {
+                    int cap = 64;
+                    while (cap < live * 4) cap *= 2;
+                    dir.NameIndex = new long[cap];
+                    dir.NameCount = 0; dir.NameUsed = 0;
+                }
+                for (uint l = 0; l < nb; l++)
+                {
+                    byte[] c = CachedDirBlock(dir, l, out _);
+                    if (c == null) continue;
+                    int o = 0;
+                    while (o + 8 <= BlockSize)
+                    {
+                        int rl = Ext4.U16(c, o + 4);
+                        if (rl < 8 || o + rl > BlockSize) break;
+                        int nl = NameLen(c, o);
+                        if (Ext4.U32(c, o) != 0 && nl <= rl - 8)
+                        {
+                            if (pass == 0) live++;
+                            else IndexAdd(dir, new ReadOnlySpan<byte>(c, o + 8, nl), l, o);
+                        }
+                        o += rl;
+                    }
+                }
+            }
+        }
+
+        void IndexAdd(Ext4File dir, ReadOnlySpan<byte> name, uint l, int o)
+        {
+            long[] t = dir.NameIndex;
+            if (t == null) return;
+            if ((dir.NameUsed + 1) * 2 > t.Length) { dir.NameIndex = null; BuildNameIndex(dir); return; }
+            int mask = t.Length - 1;
+            int k = (int)NameHash(name) & mask;
+            while (t[k] > 0) k = (k + 1) & mask;
+            if (t[k] == 0) dir.NameUsed++;
+            t[k] = ((long)l << 16 | (uint)o) + 1;
+            dir.NameCount++;
+        }
+
+        void IndexRemove(Ext4File dir, ReadOnlySpan<byte> name, uint l, int o)
+        {
+            long[] t = dir.NameIndex;
+            if (t == null) return;
+            long v = ((long)l << 16 | (uint)o) + 1;
+            int mask = t.Length - 1;
+            for (int k = (int)NameHash(name) & mask; t[k] != 0; k = (k + 1) & mask)
+                if (t[k] == v) { t[k] = -1; dir.NameCount--; return; }
+        }
+
         static int RecLenFor(int nameLen) => (8 + nameLen + 3) & ~3;
 
         /// Tries to place an entry in block b; true if it fit.
-        bool PlaceInBlock(byte[] b, ReadOnlySpan<byte> name, uint ino, byte ftype)
+        bool PlaceInBlock(byte[] b, ReadOnlySpan<byte> name, uint ino, byte ftype) => PlaceAt(b, name, ino, ftype) >= 0;
+
+        /// Places an entry in block b if it fits: its offset, else -1.
+        int PlaceAt(byte[] b, ReadOnlySpan<byte> name, uint ino, byte ftype)
         {
             int need = RecLenFor(name.Length);
             int o = 0, end = BlockSize - TailSize;
             while (o + 8 <= end)
             {
                 int rl = Ext4.U16(b, o + 4);
-                if (rl < 8 || o + rl > end) return false;
+                if (rl < 8 || o + rl > end) return -1;
                 uint cur = Ext4.U32(b, o);
                 int used = cur != 0 ? RecLenFor(NameLen(b, o)) : 0;
                 if (rl - used >= need)
@@ -1533,11 +1670,11 @@ namespace Kernel.Fs
                     if (FileType) { b[at + 6] = (byte)name.Length; b[at + 7] = ftype; } else Ext4.Put16(b, at + 6, (uint)name.Length);
                     for (int i = 0; i < name.Length; i++) b[at + 8 + i] = name[i];
                     for (int i = 8 + name.Length; i < need && i < rl - used; i++) b[at + i] = 0;
-                    return true;
+                    return at;
                 }
                 o += rl;
             }
-            return false;
+            return -1;
         }
 
         /// Adds an entry. An htree directory keeps its index while the leaf the name hashes
@@ -1560,19 +1697,20 @@ namespace Kernel.Fs
                 {
                     e = ReadDirBlock(dir, leaf, b, out ulong lp);
                     if (e != 0) return e;
-                    if (PlaceInBlock(b, name, ino, ftype)) return Touch(dir, WriteDirBlock(dir, lp, b));
+                    if (PlaceInBlock(b, name, ino, ftype)) return Touch(dir, WriteDirBlock(dir, leaf, lp, b));
                 }
                 e = DropIndex(dir);
                 if (e != 0) return e;
             }
             uint nb = DirBlocks(dir);
-            for (uint l = 0; l < nb; l++)
+            // The last block first (where appends land), then the others.
+            for (uint k = 0; k < nb; k++)
             {
-                e = Map(dir, l, out ulong phys, out _, out bool uninit);
-                if (e != 0) return e;
-                if (phys == 0 || uninit) continue;
-                if (!ReadBlock(phys, b)) return Errno.EIO;
-                if (PlaceInBlock(b, name, ino, ftype)) return Touch(dir, WriteDirBlock(dir, phys, b));
+                uint l = k == 0 ? nb - 1 : k - 1;
+                byte[] c = CachedDirBlock(dir, l, out ulong phys);
+                if (c == null) continue;
+                int at = PlaceAt(c, name, ino, ftype);
+                if (at >= 0) { IndexAdd(dir, name, l, at); return Touch(dir, WriteDirBlock(dir, l, phys, c)); }
             }
             // A new block at the end.
             for (int i = 0; i < BlockSize; i++) b[i] = 0;
@@ -1580,6 +1718,7 @@ namespace Kernel.Fs
             PlaceInBlock(b, name, ino, ftype);
             e = AppendDirBlock(dir, b);
             if (e != 0) return e;
+            IndexAdd(dir, name, nb, 0);
             return Touch(dir, 0);
         }
 
@@ -1596,7 +1735,7 @@ namespace Kernel.Fs
             uint l = DirBlocks(dir);
             Errno e = AllocateRange(dir, l, 1, false, out ulong phys, out _);
             if (e != 0) return e;
-            e = WriteDirBlock(dir, phys, b);
+            e = WriteDirBlock(dir, l, phys, b);
             if (e != 0) return e;
             dir.Size = (long)(l + 1) * BlockSize;
             if (dir.HasExtents) { e = SaveExtents(dir); if (e != 0) return e; }
@@ -1625,9 +1764,10 @@ namespace Kernel.Fs
             int dotLen = Ext4.U16(root, 4);
             Ext4.Put16(root, dotLen + 4, (uint)(BlockSize - TailSize - dotLen));
             for (int i = dotLen + RecLenFor(2); i < BlockSize; i++) root[i] = 0;
-            e = WriteDirBlock(dir, rootPhys, root);
+            e = WriteDirBlock(dir, 0, rootPhys, root);
             if (e != 0) return e;
             dir.Flags &= ~Ext4.FlagIndex;
+            dir.NameIndex = null;
             return WriteInode(dir);
         }
 
@@ -1650,7 +1790,7 @@ namespace Kernel.Fs
             }
             for (int i = 0; i < BlockSize; i++) b[i] = 0;
             Ext4.Put16(b, 4, (uint)(BlockSize - TailSize));
-            return WriteDirBlock(dir, phys, b);
+            return WriteDirBlock(dir, l, phys, b);
         }
 
         /// Removes `name`; returns the inode number it named.
@@ -1664,7 +1804,8 @@ namespace Kernel.Fs
             if (e != 0) return e;
             if (prev >= 0) Ext4.Put16(b, prev + 4, (uint)(Ext4.U16(b, prev + 4) + Ext4.U16(b, o + 4)));
             else Ext4.Put32(b, o, 0);
-            return Touch(dir, WriteDirBlock(dir, phys, b));
+            IndexRemove(dir, name, l, o);
+            return Touch(dir, WriteDirBlock(dir, l, phys, b));
         }
 
         /// Points an existing entry at another inode (rename over an existing name, "..").
@@ -1678,7 +1819,7 @@ namespace Kernel.Fs
             if (e != 0) return e;
             Ext4.Put32(b, o, ino);
             if (FileType) b[o + 7] = ftype;
-            return Touch(dir, WriteDirBlock(dir, phys, b));
+            return Touch(dir, WriteDirBlock(dir, l, phys, b));
         }
 
         // ------------------------------------------------------------------ creating

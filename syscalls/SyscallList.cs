@@ -142,7 +142,7 @@ namespace Kernel.Syscalls
             new(307, "sendmmsg"),
 
             // Memory (Sys.Memory.cs)
-            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS; mremap of a file mapping loses its file"),
+            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED); a page beyond EOF gives SIGSEGV, not SIGBUS; mremap of a file mapping loses its file; MAP_SHARED of a file on an ext4 volume is ENODEV (no page cache yet)"),
             new(10, "mprotect"),
             new(11, "munmap"),
             new(12, "brk"),
