@@ -109,7 +109,7 @@ public class Ext4BootTests
             if (!strcmp(argv[1], "tree")) { tree(argv[2], ""); return 0; }
             if (!strcmp(argv[1], "persist")) {
                 char p[512]; snprintf(p, sizeof p, "%s/p.txt", argv[2]);
-                int fd = open(p, O_RDWR | O_CREAT | O_APPEND, 0644); CHECK(fd);
+                int fd = open(p, O_RDWR | O_CREAT | O_APPEND | O_DSYNC, 0644); CHECK(fd);
                 long n = read(fd, buf, sizeof buf - 1); buf[n > 0 ? n : 0] = 0;
                 printf("before: [%s]\n", buf);
                 CHECK(write(fd, argv[3], strlen(argv[3])));
@@ -154,6 +154,8 @@ public class Ext4BootTests
     {
         var r = Host.Run(Sbin("e2fsck"), ["-fn", vol]);
         r.Code.Should().Be(0, "e2fsck -fn must find the volume clean\n" + r);
+        // ... and the unmount at power-off marked it clean.
+        Host.Run(Sbin("dumpe2fs"), ["-h", vol]).OutText.Should().MatchRegex(@"Filesystem state:\s+clean\n");
     }
 
     static byte[] DebugfsCat(string vol, string path) => Host.Run(Sbin("debugfs"), ["-R", $"cat {path}", vol]).Out;
