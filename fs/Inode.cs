@@ -109,6 +109,16 @@ namespace Kernel.Fs
         public virtual ulong PageFor(long index, bool write) => ulong.MaxValue;
         /// SEEK_DATA / SEEK_HOLE: the next data (or hole) offset at or after `offset`.
         public virtual long NextData(long offset, bool hole) => hole ? Size : offset;
+        /// fallocate modes 0 and FALLOC_FL_KEEP_SIZE done by the filesystem; EOPNOTSUPP makes
+        /// the caller write zeros instead.
+        public virtual Errno Allocate(long offset, long len, bool keepSize) => Errno.EOPNOTSUPP;
+        /// fsync/fdatasync: the file's data and inode on the device, the device's cache flushed.
+        /// In-memory filesystems have nothing to do.
+        public virtual Errno Sync(bool dataOnly) => 0;
+        /// syncfs: everything of this inode's filesystem.
+        public virtual Errno SyncFs() => 0;
+        /// statfs figures of a filesystem that has its own (false: the caller's defaults).
+        public virtual bool StatFs(ref Abi.Statfs s) => false;
 
         /// Opens this inode: a new open file description.
         public virtual Errno Open(uint flags, out OpenFile file)

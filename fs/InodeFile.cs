@@ -35,7 +35,15 @@ namespace Kernel.Fs
             if ((StatusFlags & O_APPEND) != 0) Offset = _inode.Size;
             SysResult r = _inode.Write(Offset, buffer, length);
             if (!r.IsError) Offset += r.Raw;
-            return r;
+            return SyncIfAsked(r);
+        }
+
+        /// O_SYNC / O_DSYNC: a write is on the device (cache flushed) when it returns.
+        SysResult SyncIfAsked(SysResult r)
+        {
+            if (r.IsError || r.Raw == 0 || (StatusFlags & O_DSYNC) == 0) return r;
+            Errno e = _inode.Sync(true);
+            return e != 0 ? (SysResult)e : r;
         }
 
         public override SysResult ReadAt(UserPtr buffer, ulong length, long offset)
@@ -52,7 +60,7 @@ namespace Kernel.Fs
             if (!_inode.IsRegular && _inode.Type != FileMode.S_IFCHR) return _inode.IsDir ? Errno.EISDIR : Errno.EINVAL;
             // Linux: with O_APPEND, pwrite appends whatever the offset.
             if ((StatusFlags & O_APPEND) != 0) offset = _inode.Size;
-            return _inode.Write(offset, buffer, length);
+            return SyncIfAsked(_inode.Write(offset, buffer, length));
         }
 
         public override SysResult ReadKernelAt(byte* dst, long len, long offset)

@@ -202,7 +202,7 @@ namespace Kernel.Fs
         }
 
         /// Opening a FIFO by name.
-        public Errno OpenFifo(MemNode node, uint flags, out OpenFile file)
+        public Errno OpenFifo(Inode node, uint flags, out OpenFile file)
         {
             file = null;
             Inode.Fifo = node;
@@ -237,7 +237,7 @@ namespace Kernel.Fs
     public sealed class PipeInode : Inode
     {
         public readonly Pipe Pipe;
-        public MemNode Fifo;
+        public Inode Fifo;                    // the FIFO node (tmpfs or ext4) when this is a FIFO
         public PipeInode(Pipe p) { Pipe = p; InitCommon(Vfs.PipeFs, FileMode.S_IFIFO | 0x180); }
         public override long Size => 0;
         public override long Blocks() => 0;

@@ -54,6 +54,38 @@ namespace Kernel.Fs
             fsRoot.Name = mp.Name;
         }
 
+        /// Mounts `fsRoot` on the directory at absolute `path`, making the missing directories
+        /// of the path in the tree (mode 0755).
+        public static bool MountAt(ReadOnlySpan<byte> path, Inode fsRoot)
+        {
+            Inode cur = Root;
+            int i = 0;
+            bool any = false;
+            while (i < path.Length)
+            {
+                while (i < path.Length && path[i] == '/') i++;
+                if (i >= path.Length) break;
+                int s = i;
+                while (i < path.Length && path[i] != '/') i++;
+                ReadOnlySpan<byte> name = path.Slice(s, i - s);
+                if (name.Length == 1 && name[0] == '.') continue;
+                if (name.Length == 2 && name[0] == '.' && name[1] == '.') return false;
+                if (cur.Lookup(name, out Inode next) != 0 && cur.Mkdir(name, 0x1ed, out next) != 0) return false;
+                if (next == null || !next.IsDir) return false;
+                cur = CrossMounts(next);
+                any = true;
+            }
+            if (!any) return false;
+            while (cur.MountedHere != null) cur = cur.MountedHere;
+            Inode parent = cur.Parent;
+            byte[] mpName = cur.Name;
+            cur.MountedHere = fsRoot;
+            fsRoot.MountPoint = cur;
+            fsRoot.Parent = parent;
+            fsRoot.Name = mpName;
+            return true;
+        }
+
         static byte[] ToArray(this ReadOnlySpan<byte> s)
         {
             var a = new byte[s.Length];

@@ -17,6 +17,8 @@ namespace Kernel
         public int EnvHexLength;
         public bool Strace;            // strace=1: log every system call (ukpack run --strace)
         public bool Gdb;               // gdb=1: call the debugger's anchors (ukpack run --gdb)
+        public byte* Volumes;          // volumes=DISK:ro|rw:HEXPATH,...: ext4 volumes to mount before the program starts
+        public int VolumesLength;
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
@@ -40,6 +42,7 @@ namespace Kernel
                 else if (StartsWith(word, len, "stdio=virtio") && len == 12) o.StdioVirtio = true;
                 else if (StartsWith(word, len, "strace=") && len == 8) o.Strace = word[7] == '1';
                 else if (StartsWith(word, len, "gdb=") && len == 5) o.Gdb = word[4] == '1';
+                else if (StartsWith(word, len, "volumes=")) { o.Volumes = word + 8; o.VolumesLength = len - 8; }
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;

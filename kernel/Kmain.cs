@@ -129,6 +129,7 @@ namespace Kernel
                 Log.WriteRaw("@@UKEXIT 0\n");
                 Power.Exit(0);
             }
+            Fs.Ext4Mount.BootSpec = Options.Volumes; Fs.Ext4Mount.BootSpecLength = Options.VolumesLength;
             Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength, Options.Env, Options.EnvHexLength);
         }
     }

@@ -72,6 +72,8 @@ namespace Kernel.Loader
             SetName(main, progPath);
             Sched.Scheduler.Init(main);
             Net.NetKernel.WaitReady();
+            // Volumes need a thread to wait for the disk in: mounted here, before the program runs.
+            if (!Ext4Mount.MountBootVolumes()) { Fail("a volume could not be mounted (see the message above)"); return; }
 
             ulong sp = ElfLoader.BuildStack(p, argv, CountStrings(argv), envp, CountStrings(envp), progPath);
             p.InitialStack = sp;

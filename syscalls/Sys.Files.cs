@@ -102,20 +102,33 @@ namespace Kernel.Syscalls
             return r != 0 ? (SysResult)Errno.EWOULDBLOCK : SysResult.Ok;
         }
 
-        /// fsync(2): files live in memory (tmpfs semantics); a block device gets a flush.
+        /// fsync(2), fdatasync(2): tmpfs files live in memory; a block device gets a flush; an
+        /// ext4 file's inode is written and the device flushed (its data is written through).
         public static SysResult Fsync(SyscallArgs* a)
         {
             OpenFile f = Fd((int)a->A0);
             if (f == null || f.IsPath) return Errno.EBADF;
             if (f is BlockDeviceFile disk) return disk.Flush();
-            return f is InodeFile || f is ProcFileHandle ? SysResult.Ok : Errno.EINVAL;
+            if (!(f is InodeFile || f is ProcFileHandle)) return Errno.EINVAL;
+            Errno e = f.Inode != null ? f.Inode.Sync(false) : 0;
+            return e != 0 ? (SysResult)e : SysResult.Ok;
         }
 
-        /// sync(2)
-        public static SysResult SyncCall(SyscallArgs* a) => SysResult.Ok;
+        /// sync(2): every mounted volume written back and flushed.
+        public static SysResult SyncCall(SyscallArgs* a)
+        {
+            Ext4Mount.SyncAll();
+            return SysResult.Ok;
+        }
 
         /// syncfs(2)
-        public static SysResult Syncfs(SyscallArgs* a) => Fd((int)a->A0) == null ? Errno.EBADF : SysResult.Ok;
+        public static SysResult Syncfs(SyscallArgs* a)
+        {
+            OpenFile f = Fd((int)a->A0);
+            if (f == null) return Errno.EBADF;
+            Errno e = f.Inode != null ? f.Inode.SyncFs() : 0;
+            return e != 0 ? (SysResult)e : SysResult.Ok;
+        }
 
         /// sync_file_range(2)
         public static SysResult SyncFileRange(SyscallArgs* a)
@@ -145,6 +158,11 @@ namespace Kernel.Syscalls
             if (!n.IsRegular) return Errno.ENODEV;
             if (off + len < off || off + len > MemFile.MaxSize) return Errno.EFBIG;
             long size = n.Size;
+            if ((mode & (PUNCH_HOLE | ZERO_RANGE)) == 0)
+            {
+                Errno ae = n.Allocate(off, len, (mode & KEEP_SIZE) != 0);
+                if (ae != Errno.EOPNOTSUPP) return ae != 0 ? (SysResult)ae : SysResult.Ok;
+            }
             if ((mode & (PUNCH_HOLE | ZERO_RANGE)) != 0)
             {
                 // Zero the range (tmpfs frees whole pages of a hole; here they stay allocated).

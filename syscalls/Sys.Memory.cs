@@ -41,6 +41,8 @@ namespace Kernel.Syscalls
                 if (!devZero)
                 {
                     if (n == null || !n.IsRegular) return Errno.ENODEV;
+                    // An ext4 volume's files have no page cache to share yet (docs/ext4.md).
+                    if (type != MAP_PRIVATE && n is Kernel.Fs.Ext4Node) return Errno.ENODEV;
                     uint acc = f.StatusFlags & 3;
                     if (acc == 1) return Errno.EACCES;
                     if (type != MAP_PRIVATE && (prot & UserMemory.ProtWrite) != 0 && acc != 2) return Errno.EACCES;

@@ -636,6 +636,7 @@ namespace Kernel.Syscalls
                 // ST_RELATIME|ST_NOSUID|ST_NODEV (and ST_NOEXEC|ST_NOSUID... for proc); the root only ST_RELATIME
                 Flags = fs == Vfs.RootFs ? 0x420 : proc ? 0x42e : 0x426,
             };
+            n.StatFs(ref s);                  // a filesystem with its own figures (ext4) fills them in
             return new UserRef<Abi.Statfs>(ptr).Write(s) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 

@@ -51,8 +51,8 @@ namespace Kernel.Syscalls
             new(40, "sendfile"),
             new(72, "fcntl", Support.Partial, "POSIX locks (per process) and OFD locks conflict and F_SETLKW/F_OFD_SETLKW wait (no EDEADLK detection); POSIX locks go on any close of the file and at exit, not yet on dup2 over a descriptor or close-on-exec; F_SETPIPE_SZ keeps the fixed 64 KiB capacity; no SIGIO, leases or seals"),
             new(73, "flock"),
-            new(74, "fsync", Support.Full, "tmpfs semantics: data is in memory"),
-            new(75, "fdatasync", Support.Full, "tmpfs semantics: data is in memory"),
+            new(74, "fsync", Support.Full, "ext4 volumes: the inode written and the disk flushed (data is written through); tmpfs: in memory"),
+            new(75, "fdatasync", Support.Full, "as fsync"),
             new(76, "truncate"),
             new(77, "ftruncate"),
             new(79, "getcwd"),
@@ -95,7 +95,7 @@ namespace Kernel.Syscalls
             new(276, "tee"),
             new(277, "sync_file_range"),
             new(280, "utimensat"),
-            new(285, "fallocate", Support.Partial, "modes 0, KEEP_SIZE, PUNCH_HOLE and ZERO_RANGE (punched pages are zeroed, not freed)"),
+            new(285, "fallocate", Support.Partial, "modes 0, KEEP_SIZE (ext4: unwritten extents), PUNCH_HOLE and ZERO_RANGE (punched pages are zeroed, not freed)"),
             new(292, "dup3"),
             new(293, "pipe2"),
             new(295, "preadv"),
@@ -146,7 +146,7 @@ namespace Kernel.Syscalls
             new(307, "sendmmsg"),
 
             // Memory (Sys.Memory.cs)
-            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED; shared anonymous memory is an unlinked tmpfs file, as Linux's shmem); no MAP_HUGETLB pages"),
+            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED; shared anonymous memory is an unlinked tmpfs file, as Linux's shmem); MAP_SHARED of a file on an ext4 volume is ENODEV (no page cache yet); no MAP_HUGETLB pages"),
             new(10, "mprotect"),
             new(11, "munmap"),
             new(12, "brk"),

@@ -119,6 +119,7 @@ namespace Kernel.Proc
             d.Add("environ"u8, new ProcFile(fs, ProcKind.Environ) { Owner = p });
             d.Add("auxv"u8, new ProcFile(fs, ProcKind.Auxv) { Owner = p });
             d.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts) { Owner = p });
+            d.Add("mountinfo"u8, new ProcFile(fs, ProcKind.MountInfo) { Owner = p });
         }
 
         /// The one-letter state of `p` (its thread `t`, else its leader) as Linux shows it:
@@ -300,8 +301,13 @@ namespace Kernel.Proc
                     }
                 case ProcKind.Mounts:
                     w.Str("rootfs / rootfs rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+                    Ext4Mount.WriteMounts(ref w, false);
                     break;
-                case ProcKind.Filesystems: w.Str("nodev\trootfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n"); break;
+                case ProcKind.MountInfo:
+                    w.Str("1 1 8:1 / / rw - rootfs rootfs rw\n2 1 0:42 / /tmp rw,nosuid,nodev - tmpfs tmpfs rw\n3 1 0:5 / /dev rw,nosuid - devtmpfs devtmpfs rw\n4 1 0:23 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n");
+                    Ext4Mount.WriteMounts(ref w, true);
+                    break;
+                case ProcKind.Filesystems: w.Str("nodev\trootfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n\text4\n"); break;
                 case ProcKind.Version: w.Str("Linux version 6.1.0-uk (ukvm) #1 SMP PREEMPT_DYNAMIC C# unikernel\n"); break;
                 case ProcKind.OsType: w.Str("Linux\n"); break;
                 case ProcKind.OsRelease: w.Str("6.1.0-uk\n"); break;
@@ -420,7 +426,7 @@ namespace Kernel.Proc
 
     public enum ProcKind
     {
-        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, VmStat, Mounts, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
+        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, VmStat, Mounts, MountInfo, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
         Overcommit, Comm, Cmdline, Environ, Auxv, Maps, Statm, PidStat, Status,
         NetTcp, NetTcp6, NetUdp, NetUdp6, NetUnix, NetDev, NetIfInet6, NetRoute, Fixed,
     }

@@ -207,6 +207,7 @@ namespace Kernel.Proc
 
         public static void ReportAndPowerOff(int status)
         {
+            Ext4Mount.UnmountAll();             // volumes written back and marked clean
             VirtioStdio.Drain();
             SerialConsole.Com1.WaitTransmitted();
             SerialConsole.Com2.WaitTransmitted();

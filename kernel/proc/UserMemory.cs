@@ -350,9 +350,10 @@ namespace Kernel.Proc
             }
             if ((v.Prot & ProtWrite) == 0)
             {
+                // A file without pages of its own to lend (ext4: no page cache yet) gets a copy.
                 ulong phys = fm.File.PageFor(index, false);
-                if (phys == ulong.MaxValue) return false;
-                return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
+                if (phys != ulong.MaxValue) return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
+                if (!(fm.File is Ext4Node)) return false;
             }
             ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }

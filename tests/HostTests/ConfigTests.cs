@@ -48,6 +48,27 @@ public class ConfigTests
         UkpackConfig.Load(Write("{\"program\": \"prog\"}")).Net.Should().BeNull();
     }
 
+    [Fact]
+    public void VolumesAreFilesMountedAtGuestPaths()
+    {
+        var f = Write("""
+            { "program": "prog", "volumes": ["state.img:/var/lib/app", "seed.img:/srv/seed:ro"] }
+            """);
+        var c = UkpackConfig.Load(f);
+        var dir = Path.GetDirectoryName(f)!;
+        c.Volumes.Should().Equal(Path.Combine(dir, "state.img") + ":/var/lib/app", Path.Combine(dir, "seed.img") + ":/srv/seed:ro");
+        File.WriteAllBytes(Path.Combine(dir, "state.img"), new byte[4096]);
+        File.WriteAllBytes(Path.Combine(dir, "seed.img"), new byte[4096]);
+        var v = c.Volumes.Select(VolumeSpec.Parse).ToList();
+        (v[0].GuestPath, v[0].ReadOnly, v[1].GuestPath, v[1].ReadOnly).Should().Be(("/var/lib/app", false, "/srv/seed", true));
+        // Attached after two --disks: /dev/vdc and /dev/vdd; the paths in hex.
+        VolumeSpec.KernelOption(v, 2).Should().Be(" volumes=2:rw:2f7661722f6c69622f617070,3:ro:2f7372762f73656564");
+        var bad = () => VolumeSpec.Parse(Path.Combine(dir, "state.img") + ":/");
+        bad.Should().Throw<UkpackException>().Which.Message.Should().Contain("cannot be mounted on /");
+        bad = () => VolumeSpec.Parse(Path.Combine(dir, "state.img"));
+        bad.Should().Throw<UkpackException>().Which.Message.Should().Contain("FILE:/guest/path");
+    }
+
     [Theory]
     [InlineData("{\n  \"program\": \"prog\",\n  \"progam\": 1\n}", ":3: unknown key \"progam\"")]
     [InlineData("{\n  \"program\": \"prog\",\n  \"cpus\": \"two\"\n}", ":3: \"cpus\" must be an integer")]

@@ -26,6 +26,8 @@ public sealed class UkpackConfig
     public string? Machine { get; private set; }
     public string? Accel { get; private set; }
     public List<string> Disks { get; } = [];
+    /// <summary>ext4 volume files mounted in the guest: "FILE:/guest/path[:ro]" (FILE made absolute).</summary>
+    public List<string> Volumes { get; } = [];
     public bool? Rng { get; private set; }
     public double? Timeout { get; private set; }
     public int? Log { get; private set; }
@@ -33,12 +35,7 @@ public sealed class UkpackConfig
     public NetSpec? Net { get; private set; }
 
     static readonly string[] Keys =
-        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "rng", "timeout", "log", "ports", "network"];
-    /// <summary>Fields of the schema the kernel cannot honour yet: refused, not ignored.</summary>
-    static readonly Dictionary<string, string> NotYet = new()
-    {
-        ["volumes"] = "volumes (a filesystem on a disk) are not supported yet; use \"disks\" for raw block devices",
-    };
+        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "volumes", "rng", "timeout", "log", "ports", "network"];
 
     /// <summary>The image the config builds: "output", else the program's name + .img, beside the file.</summary>
     public string ImagePath => Output ?? Path.Combine(Path.GetDirectoryName(File) ?? ".", Path.GetFileName(Program ?? "app") + ".img");
@@ -157,7 +154,6 @@ public sealed class UkpackConfig
             if (p.R.TokenType == JsonTokenType.EndObject) break;
             var key = p.R.GetString()!;
             if (!seen.Add(key)) throw p.Error($"\"{key}\" is given twice");
-            if (NotYet.TryGetValue(key, out var why)) throw p.Error($"\"{key}\": {why}");
             switch (key)
             {
                 case "program": Program = Resolve(p.String(key)); break;
@@ -207,6 +203,14 @@ public sealed class UkpackConfig
                     break;
                 case "disks":
                     foreach (var d in p.Strings(key)) Disks.Add(d.EndsWith(":ro", StringComparison.Ordinal) ? Resolve(d[..^3]) + ":ro" : Resolve(d));
+                    break;
+                case "volumes":
+                    foreach (var v in p.Strings(key))
+                    {
+                        int c = v.IndexOf(":/", StringComparison.Ordinal);
+                        if (c <= 0) throw p.Error($"\"volumes\": \"{v}\" is not FILE:/guest/path[:ro]");
+                        Volumes.Add(Resolve(v[..c]) + v[c..]);
+                    }
                     break;
                 case "rng":
                     p.Read();

@@ -90,6 +90,16 @@ public static class Help
             List the kernel's system-call support table: number, name, full / partial / none, and
             a note for partial support. NAME filters by substring; --markdown prints docs/syscalls.md.
             """,
+        ["volume"] = """
+            Persistent ext4 volumes. `ukpack volume create FILE --size 1G [--from DIR]` runs the
+            host's mke2fs -t ext4 (e2fsprogs), populated from DIR; `ukpack run IMG --volume
+            FILE:/guest/path[:ro]` mounts it before the program starts (docs/ext4.md). Check or
+            read a volume on the host with e2fsck -fn FILE and debugfs -R 'cat /path' FILE.
+
+            Example:
+              ukpack volume create data.img --size 1G --from ./seed
+              ukpack run app.img --volume data.img:/var/lib/app
+            """,
     };
 
     public static void Document(RootCommand root)

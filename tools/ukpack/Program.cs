@@ -103,6 +103,7 @@ public static class Cli
         var qemuOpt = new Option<string?>("--qemu") { Description = "QEMU executable (default qemu-system-x86_64, or $UKPACK_QEMU)" };
         var gcStressOpt = new Option<int>("--gc-stress") { Description = "collect kernel garbage at every N-th kernel allocation (tests the collector; slow)" };
         var diskOpt = new Option<string[]>("--disk") { Description = "attach a raw file as a virtio-blk disk: FILE or FILE:ro (repeatable; /dev/vda, /dev/vdb, ... in order)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var volumeOpt = new Option<string[]>("--volume") { Description = "mount an ext4 volume file (ukpack volume create) in the guest: FILE:/guest/path or FILE:/guest/path:ro (repeatable; the directory is created when missing)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var rngOpt = new Option<bool>("--rng") { Description = "attach a virtio-rng, mixed into getrandom and /dev/urandom with RDRAND" };
         var serialStdioOpt = new Option<bool>("--serial-stdio") { Description = "carry the program's stdin/stdout/stderr over the serial ports instead of virtio-console (slow; for debugging the fallback)" };
         var publishOpt = new Option<string[]>("--publish", "-p") { Description = "forward a host port to the guest: [IP:]HOSTPORT:GUESTPORT[/udp] (repeatable; the host side binds 127.0.0.1 unless IP is given)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
@@ -110,7 +111,7 @@ public static class Cli
         var ipOpt = new Option<string?>("--ip") { Description = "static guest address A.B.C.D[/PREFIX] instead of DHCP" };
         var gatewayOpt = new Option<string?>("--gateway") { Description = "default gateway with --ip" };
         var dnsOpt = new Option<string?>("--dns") { Description = "DNS server with --ip" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, rngOpt, serialStdioOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, volumeOpt, rngOpt, serialStdioOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt };
         var straceOpt = new Option<string?>("--strace")
         {
             Description = "log every system call the program makes, strace-style (name(args) = result), on stderr, or with " +
@@ -145,6 +146,7 @@ public static class Cli
                 Qemu = pr.GetValue(qemuOpt),
                 GcStress = pr.GetValue(gcStressOpt),
                 Disks = (pr.GetValue(diskOpt) ?? []).Select(DiskSpec.Parse).ToList(),
+                Volumes = (pr.GetValue(volumeOpt) ?? []).Select(VolumeSpec.Parse).ToList(),
                 Rng = pr.GetValue(rngOpt),
                 SerialStdio = pr.GetValue(serialStdioOpt),
                 Net = NetSpec.Parse(pr.GetValue(netOpt), pr.GetValue(publishOpt) ?? [], pr.GetValue(ipOpt), pr.GetValue(gatewayOpt), pr.GetValue(dnsOpt)),
@@ -177,10 +179,12 @@ public static class Cli
                     Disks = o.Disks.Count > 0 ? o.Disks : cfg.Disks.Select(DiskSpec.Parse).ToList(),
                     // Any network option on the command line replaces the file's network settings.
                     Net = new Option[] { publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt }.Any(Given) ? o.Net : cfg.Net ?? o.Net,
+                    Volumes = o.Volumes.Count > 0 ? o.Volumes : cfg.Volumes.Select(VolumeSpec.Parse).ToList(),
                 };
                 if (!File.Exists(o.Image)) throw new UkpackException($"{o.Image}: no such image (build it first: ukpack build{(pr.GetValue(rConfig) is { } c ? " --config " + c : "")})");
             }
-            if (o.Disks.Count > DiskSpec.Max) throw new UkpackException($"--disk: at most {DiskSpec.Max} disks (vda..vdz)");
+            if (o.Disks.Count + o.Volumes.Count > DiskSpec.Max) throw new UkpackException($"--disk, --volume: at most {DiskSpec.Max} disks (vda..vdz)");
+            if (o.Volumes.Count > 8) throw new UkpackException("--volume: at most 8 volumes");
             if (o.GcStress < 0) throw new UkpackException("--gc-stress must be 0 or more");
             if (o.Smp < 1) throw new UkpackException("--smp must be at least 1");
             if (o.LogLevel is < 0 or > 3) throw new UkpackException("--log must be 0..3");
@@ -223,6 +227,15 @@ public static class Cli
         check.SetAction(pr => SyscallCheck.Run(pr.GetValue(chkApp)!, pr.GetValue(chkFs), pr.GetValue(chkStrict), pr.GetValue(chkVerbose),
             pr.GetValue(chkEnv) ?? [], Console.Out));
 
+        // ---- volume create
+        var volFile = new Argument<string>("FILE") { Description = "the volume file to create" };
+        var volSize = new Option<string>("--size") { Description = "its size (mke2fs syntax: 512M, 1G, ...)", Required = true };
+        var volFrom = new Option<string?>("--from") { Description = "a directory whose contents populate the volume (mke2fs -d)" };
+        var volForce = new Option<bool>("--force") { Description = "replace an existing file" };
+        var volCreate = new Command("create", "make an ext4 volume file (mke2fs -t ext4) for ukpack run --volume") { volFile, volSize, volFrom, volForce };
+        volCreate.SetAction(pr => VolumeTool.Create(pr.GetValue(volFile)!, pr.GetValue(volSize)!, pr.GetValue(volFrom), pr.GetValue(volForce)));
+        var volume = new Command("volume", "ext4 volumes for ukpack run --volume") { volCreate };
+        root.Subcommands.Add(volume);
         root.Subcommands.Add(build);
         root.Subcommands.Add(check);
         root.Subcommands.Add(run);

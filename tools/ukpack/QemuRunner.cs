@@ -22,6 +22,9 @@ public sealed record RunOptions
     public int GcStress { get; init; }
     /// <summary>Raw files attached as virtio-blk disks, /dev/vda first.</summary>
     public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
+    /// <summary>ext4 volume files mounted at guest paths before the program starts; attached
+    /// as virtio-blk disks after Disks.</summary>
+    public IReadOnlyList<VolumeSpec> Volumes { get; init; } = [];
     /// <summary>Attach a virtio-rng (the guest's random source mixes it with RDRAND). Off by
     /// default: RDRAND suffices under -cpu max, and each device costs boot time.</summary>
     public bool Rng { get; init; }
@@ -36,6 +39,35 @@ public sealed record RunOptions
     public NetSpec Net { get; init; } = NetSpec.None;
     /// <summary>--gdb[=PORT]: QEMU's gdb stub on this port, the guest halted for gdb (GdbSession.cs).</summary>
     public int? GdbPort { get; init; }
+}
+
+/// <summary>`--volume FILE:/guest/path[:ro]`: an ext4 volume file (ukpack volume create)
+/// the kernel mounts at the guest path before the program starts.</summary>
+public sealed record VolumeSpec(string Path, string GuestPath, bool ReadOnly)
+{
+    public static VolumeSpec Parse(string spec)
+    {
+        bool ro = false;
+        string s = spec;
+        if (s.EndsWith(":ro", StringComparison.Ordinal)) { ro = true; s = s[..^3]; }
+        else if (s.EndsWith(":rw", StringComparison.Ordinal)) s = s[..^3];
+        int c = s.IndexOf(":/", StringComparison.Ordinal);
+        if (c <= 0) throw new UkpackException($"--volume {spec}: expected FILE:/guest/path[:ro]");
+        string guest = s[(c + 1)..];
+        if (guest.Trim('/').Length == 0) throw new UkpackException($"--volume {spec}: a volume cannot be mounted on /");
+        if (guest.Split('/').Contains("..")) throw new UkpackException($"--volume {spec}: the guest path must not contain ..");
+        if (Encoding.UTF8.GetByteCount(guest) >= 1024) throw new UkpackException($"--volume {spec}: the guest path is too long");
+        var d = DiskSpec.Parse(s[..c] + (ro ? ":ro" : ""));
+        return new VolumeSpec(d.Path, guest, ro);
+    }
+
+    /// <summary>The kernel's volumes= option for volumes attached from disk index `first` on.</summary>
+    public static string KernelOption(IReadOnlyList<VolumeSpec> volumes, int first)
+    {
+        if (volumes.Count == 0) return "";
+        var parts = volumes.Select((v, i) => $"{first + i}:{(v.ReadOnly ? "ro" : "rw")}:{Convert.ToHexString(Encoding.UTF8.GetBytes(v.GuestPath)).ToLowerInvariant()}");
+        return " volumes=" + string.Join(",", parts);
+    }
 }
 
 /// <summary>`--disk FILE[:ro]`: a raw file the guest sees as a virtio-blk disk.</summary>
@@ -125,7 +157,7 @@ public static class QemuRunner
             "-device", "isa-debugcon,iobase=0xe9,chardev=c3",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
             .. VirtioArgs(o),
-            .. o.Net.QemuArgs(o.Machine, o.Disks.Count > 0 || o.Rng),
+            .. o.Net.QemuArgs(o.Machine, o.Disks.Count > 0 || o.Volumes.Count > 0 || o.Rng),
         ];
     }
 
@@ -161,13 +193,14 @@ public static class QemuRunner
     public static List<string> VirtioArgs(RunOptions o)
     {
         var a = new List<string>();
-        if (o.Disks.Count == 0 && !o.Rng) return a;
+        if (o.Disks.Count == 0 && o.Volumes.Count == 0 && !o.Rng) return a;
         bool mmio = o.Machine.StartsWith("microvm", StringComparison.Ordinal);
         if (mmio) a.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
         string suffix = mmio ? "-device" : "-pci,disable-legacy=on";
-        for (int i = 0; i < o.Disks.Count; i++)
+        var disks = o.Disks.Concat(o.Volumes.Select(v => new DiskSpec(v.Path, v.ReadOnly))).ToList();
+        for (int i = 0; i < disks.Count; i++)
         {
-            var d = o.Disks[i];
+            var d = disks[i];
             a.Add("-drive");
             a.Add($"if=none,id=vd{i},file={d.Path.Replace(",", ",,")},format=raw{(d.ReadOnly ? ",readonly=on" : "")}");
             a.Add("-device");
@@ -216,7 +249,7 @@ public static class QemuRunner
         int ttyMask = (IsTerminal(0) ? 1 : 0) | (IsTerminal(1) ? 2 : 0) | (IsTerminal(2) ? 4 : 0);
         var envOverride = o.Env.Count > 0 ? UkpackConfig.MergeEnv(img.Env, o.Env) : null;
         var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o) + o.Net.KernelArgs()
-            + (o.GdbPort != null ? " gdb=1" : "");
+            + VolumeSpec.KernelOption(o.Volumes, o.Disks.Count) + (o.GdbPort != null ? " gdb=1" : "");
         if (o.GdbPort is { } gdbPort) GdbSession.CheckPortFree(gdbPort);
         using var straceOut = StraceWriter.Open(o.Strace);
 

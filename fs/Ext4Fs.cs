@@ -1,0 +1,729 @@
+using System;
+using Kernel.Abi;
+using Kernel.Console;
+using Kernel.Drivers;
+using Kernel.Memory;
+using Kernel.Sched;
+using static Kernel.Abi.OpenFlags;
+
+namespace Kernel.Fs
+{
+    /// A virtio-blk disk as the device under an ext4 volume: byte ranges at any alignment
+    /// through the driver's bounce buffers (a partial sector is read, patched and written).
+    public sealed unsafe class VirtioExt4Device : IExt4Device
+    {
+        readonly VirtioBlk _disk;
+        public VirtioExt4Device(VirtioBlk disk) { _disk = disk; }
+        public long Bytes => (long)_disk.Sectors * VirtioBlk.SectorSize;
+        public bool ReadOnly => _disk.ReadOnly;
+
+        public bool Read(long offset, byte* dst, int len) => Transfer(false, offset, dst, len);
+        public bool Write(long offset, byte* src, int len) => Transfer(true, offset, src, len);
+
+        bool Transfer(bool write, long offset, byte* p, int len)
+        {
+            const int S = VirtioBlk.SectorSize;
+            if (offset < 0 || len < 0 || offset + len > Bytes) return false;
+            long done = 0;
+            while (done < len)
+            {
+                long at = offset + done;
+                long first = at & ~(long)(S - 1);
+                int within = (int)(at - first);
+                long n = len - done;
+                if (n > VirtioBlk.SlotBytes - within) n = VirtioBlk.SlotBytes - within;
+                uint span = (uint)((within + n + S - 1) & ~(long)(S - 1));
+                ulong sector = (ulong)first / S;
+                int slot = _disk.Acquire();
+                byte* buf = _disk.Buffer(slot);
+                bool ok = true;
+                if (write)
+                {
+                    // Partial sectors at either end: read them first (the last one through a
+                    // second slot, as a request fills its slot's buffer from the start).
+                    if (within != 0)
+                    {
+                        _disk.StartRequest(slot, VirtioBlk.TypeIn, sector, S);
+                        ok = _disk.Finish(slot) == VirtioBlk.StatusOk;
+                    }
+                    if (ok && ((within + n) & (S - 1)) != 0 && (span > S || within == 0))
+                    {
+                        int slot2 = _disk.Acquire();
+                        _disk.StartRequest(slot2, VirtioBlk.TypeIn, sector + span / S - 1, S);
+                        ok = _disk.Finish(slot2) == VirtioBlk.StatusOk;
+                        if (ok) Mem.Copy(buf + span - S, _disk.Buffer(slot2), S);
+                        _disk.Release(slot2);
+                    }
+                    if (ok)
+                    {
+                        Mem.Copy(buf + within, p + done, (ulong)n);
+                        _disk.StartRequest(slot, VirtioBlk.TypeOut, sector, span);
+                        ok = _disk.Finish(slot) == VirtioBlk.StatusOk;
+                    }
+                }
+                else
+                {
+                    _disk.StartRequest(slot, VirtioBlk.TypeIn, sector, span);
+                    ok = _disk.Finish(slot) == VirtioBlk.StatusOk;
+                    if (ok) Mem.Copy(p + done, buf + within, (ulong)n);
+                }
+                _disk.Release(slot);
+                if (!ok) return false;
+                done += n;
+            }
+            return true;
+        }
+
+        public bool Flush()
+        {
+            if (!_disk.CanFlush) return true;
+            int slot = _disk.Acquire();
+            _disk.StartRequest(slot, VirtioBlk.TypeFlush, 0, 0);
+            byte status = _disk.Finish(slot);
+            _disk.Release(slot);
+            return status == VirtioBlk.StatusOk;
+        }
+    }
+
+    /// A mounted ext4 volume: the on-disk volume, its VFS inodes, and a lock (disk waits
+    /// block, so two threads could otherwise interleave inside one update).
+    public sealed unsafe class Ext4Mount
+    {
+        public Ext4Volume Vol;
+        public FileSystem Fs;
+        public byte[] Source;        // "/dev/vdb"
+        public byte[] Target;        // the mount point's path
+        public Ext4Node Root;
+        public bool ReadOnly => Vol.ReadOnly;
+        bool _busy;
+        readonly WaitQueue _wait = new WaitQueue();
+        public readonly byte[] Bounce = new byte[65536];
+
+        public static Ext4Mount[] All = new Ext4Mount[8];
+        public static int Count;
+
+        public void Lock()
+        {
+            while (_busy) _wait.Wait(0, false);
+            _busy = true;
+        }
+
+        public void Unlock() { _busy = false; _wait.WakeAll(); }
+
+        /// The VFS inode of inode `ino` (one per inode while mounted).
+        public Errno NodeFor(uint ino, out Ext4Node node)
+        {
+            node = null;
+            Errno e = Vol.GetFile(ino, out Ext4File f);
+            if (e != 0) return e;
+            if (f.Node is Ext4Node n) { node = n; return 0; }
+            node = new Ext4Node(this, f);
+            f.Node = node;
+            return 0;
+        }
+
+        /// Mounts disk `disk` at `path` (created in the image's tree when missing). Logs why
+        /// when it cannot.
+        public static bool MountDisk(int disk, ReadOnlySpan<byte> path, bool readOnly)
+        {
+            if (disk < 0 || disk >= VirtioBlk.DiskCount || Count == All.Length) { Log.Write(LogLevel.Error, "ext4: no such disk for a volume"); return false; }
+            Ext4Volume.Clock = &Clock;
+            var dev = new VirtioExt4Device(VirtioBlk.Disks[disk]);
+            Errno e = Ext4Volume.Mount(dev, readOnly, out Ext4Volume vol, out string message, out uint features);
+            if (message != null)
+            {
+                var w = Log.Begin(e != 0 ? LogLevel.Error : LogLevel.Warn, stackalloc byte[320]);
+                w.Str("ext4: vd"); w.Byte((byte)('a' + disk)); w.Str(": "); w.Str(message);
+                for (int i = 0; i < 32; i++)
+                {
+                    uint bit = 1u << i;
+                    if ((features & bit) == 0) continue;
+                    string n = message.Length > 0 && message[0] == 'm' ? Ext4.RoCompatName(bit) : Ext4.IncompatName(bit);
+                    w.Byte((byte)' ');
+                    if (n != null) w.Str(n); else { w.Str("0x"); w.Hex(bit); }
+                }
+                Log.End(ref w);
+            }
+            if (e != 0) return false;
+            var m = new Ext4Mount { Vol = vol };
+            m.Fs = new FileSystem(BlockDevices.EncodeDev(BlockDevices.Major, (uint)disk * 16), Ext4Node.Bytes("ext4"u8), Ext4.Magic, 1);
+            m.Source = Ext4Node.Bytes("/dev/vda"u8);
+            m.Source[7] = (byte)('a' + disk);
+            m.Target = Ext4Node.Bytes(path);
+            if (m.NodeFor(2, out Ext4Node root) != 0 || !root.IsDir) { Log.Write(LogLevel.Error, "ext4: the volume's root directory is unreadable"); return false; }
+            m.Root = root;
+            if (!Vfs.MountAt(path, root)) { Log.Write(LogLevel.Error, "ext4: cannot make the mount point"); return false; }
+            All[Count++] = m;
+            return true;
+        }
+
+        /// Writes back what the inodes changed in memory (chmod, chown, utimes set the VFS
+        /// fields), the superblock, and flushes the device.
+        public Errno Sync()
+        {
+            Lock();
+            Errno e = 0;
+            if (!ReadOnly)
+            {
+                for (int i = 0; i < Vol.FileCount; i++)
+                    if (Vol.FileAt(i).Node is Ext4Node n && n.Push() && n.F.Links > 0) { Errno we = Vol.WriteInode(n.F); if (we != 0) e = we; }
+                if (!Vol.Sync()) e = Errno.EIO;
+            }
+            Unlock();
+            return e;
+        }
+
+        /// At power-off: frees the inodes unlinked while open, writes everything back,
+        /// marks the volume clean.
+        public void Unmount()
+        {
+            Lock();
+            if (!ReadOnly)
+            {
+                for (int i = Vol.FileCount - 1; i >= 0; i--)
+                {
+                    if (i >= Vol.FileCount) continue;
+                    Ext4File f = Vol.FileAt(i);
+                    if (f.Node is Ext4Node n)
+                    {
+                        if (f.Links == 0) { Vol.FreeInode(f); continue; }
+                        if (n.Push()) Vol.WriteInode(f);
+                    }
+                }
+                if (!Vol.Unmount()) Log.Write(LogLevel.Error, "ext4: writing the volume back failed");
+            }
+            Unlock();
+        }
+
+        /// The boot option's list (volumes=DISK:ro|rw:HEXPATH,...), set by Kmain.
+        public static byte* BootSpec;
+        public static int BootSpecLength;
+
+        /// Mounts the volumes the boot option names; false if one cannot be mounted.
+        public static bool MountBootVolumes()
+        {
+            byte* s = BootSpec;
+            int len = BootSpecLength, i = 0;
+            while (i < len)
+            {
+                int disk = 0;
+                while (i < len && s[i] >= '0' && s[i] <= '9') disk = disk * 10 + (s[i++] - '0');
+                if (i + 4 > len || s[i] != ':' || s[i + 3] != ':') return false;
+                bool ro = s[i + 1] == 'r' && s[i + 2] == 'o';
+                i += 4;
+                var path = new byte[Vfs.PathMax];
+                int n = 0;
+                while (i + 1 < len && s[i] != ',' && n < path.Length)
+                {
+                    int hi = HexDigit(s[i]), lo = HexDigit(s[i + 1]);
+                    if (hi < 0 || lo < 0) return false;
+                    path[n++] = (byte)(hi * 16 + lo);
+                    i += 2;
+                }
+                if (i < len && s[i] == ',') i++;
+                if (!MountDisk(disk, new ReadOnlySpan<byte>(path, 0, n), ro)) return false;
+            }
+            return true;
+        }
+
+        static void Clock(long* sec, long* nsec)
+        {
+            Vfs.Now(out long s, out long ns);
+            *sec = s; *nsec = ns;
+        }
+
+        static int HexDigit(byte c) => c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+        /// The /proc/mounts (or /proc/self/mountinfo) lines of the mounted volumes.
+        public static void WriteMounts(ref LineWriter w, bool info)
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                Ext4Mount m = All[i];
+                if (info) { w.Udec((ulong)(5 + i)); w.Str(" 1 254:"); w.Udec((m.Fs.Dev & 0xff) | ((m.Fs.Dev >> 12) & ~0xffUL)); w.Str(" / "); }
+                else { w.Bytes(m.Source); w.Byte((byte)' '); }
+                for (int k = 0; k < m.Target.Length; k++)
+                {
+                    byte c = m.Target[k];
+                    if (c == ' ' || c == '\t' || c == '\n' || c == '\\') { w.Byte((byte)'\\'); w.Byte((byte)('0' + (c >> 6))); w.Byte((byte)('0' + ((c >> 3) & 7))); w.Byte((byte)('0' + (c & 7))); }
+                    else w.Byte(c);
+                }
+                if (info) { w.Str(m.ReadOnly ? " ro,noatime - ext4 " : " rw,noatime - ext4 "); w.Bytes(m.Source); w.Str(m.ReadOnly ? " ro\n" : " rw\n"); }
+                else w.Str(m.ReadOnly ? " ext4 ro,noatime 0 0\n" : " ext4 rw,noatime 0 0\n");
+            }
+        }
+
+        public static void SyncAll() { for (int i = 0; i < Count; i++) All[i].Sync(); }
+        public static void UnmountAll() { for (int i = 0; i < Count; i++) All[i].Unmount(); Count = 0; }
+
+        public void FillStatfs(ref Abi.Statfs s)
+        {
+            ulong free = Vol.FreeBlocksCount, reserved = Vol.ReservedBlocks;
+            s.Type = Ext4.Magic;
+            s.Bsize = Vol.BlockSize; s.Frsize = Vol.BlockSize;
+            s.Blocks = (long)Vol.BlocksCount;
+            s.Bfree = (long)free;
+            s.Bavail = free > reserved ? (long)(free - reserved) : 0;
+            s.Files = Vol.InodesCount; s.Ffree = (long)Vol.FreeInodesCount;
+            s.Namelen = 255;
+            s.Flags = 0x400 | (ReadOnly ? 1 : 0);        // ST_NOATIME (atime is not written), ST_RDONLY
+            s.Fsid = (long)Ext4.U32(Vol.Sb, Ext4.SbUuid) | ((long)Ext4.U32(Vol.Sb, Ext4.SbUuid + 4) << 32);
+        }
+    }
+
+    /// A file, directory, symlink or special file of an ext4 volume. The VFS fields (mode,
+    /// owner, times, link count) mirror the on-disk inode: Push copies them down before the
+    /// volume writes the inode, Pull copies the volume's back. Every call takes the mount's
+    /// lock. File data goes straight between the caller and the disk (no page cache): a
+    /// page cache would sit behind Read/Write/PageFor here, keyed by (inode, page), filled
+    /// through Ext4Volume.ReadData and written back through WriteData.
+    public sealed unsafe class Ext4Node : Inode
+    {
+        public readonly Ext4Mount M;
+        public readonly Ext4File F;
+        Pipe _fifo;
+
+        public Ext4Node(Ext4Mount m, Ext4File f)
+        {
+            M = m; F = f; Fs = m.Fs; Ino = f.Ino;
+            Pull();
+            if (Type == FileMode.S_IFCHR || Type == FileMode.S_IFBLK) Rdev = Ext4Volume.DeviceOf(f);
+        }
+
+        Ext4Volume V => M.Vol;
+
+        public static byte[] Bytes(ReadOnlySpan<byte> s) { var a = new byte[s.Length]; s.CopyTo(a); return a; }
+
+        public void Pull()
+        {
+            Mode = F.Mode; Uid = F.Uid; Gid = F.Gid; Nlink = F.Links;
+            AtimeSec = F.Atime; AtimeNsec = F.AtimeNs; MtimeSec = F.Mtime; MtimeNsec = F.MtimeNs; CtimeSec = F.Ctime; CtimeNsec = F.CtimeNs;
+        }
+
+        /// Copies the VFS fields down; true if any differed.
+        public bool Push()
+        {
+            bool changed = F.Mode != (Mode & 0xffff) || F.Uid != Uid || F.Gid != Gid || F.Atime != AtimeSec || F.AtimeNs != AtimeNsec
+                || F.Mtime != MtimeSec || F.MtimeNs != MtimeNsec || F.Ctime != CtimeSec || F.CtimeNs != CtimeNsec;
+            F.Mode = Mode & 0xffff; F.Uid = Uid; F.Gid = Gid;
+            F.Atime = AtimeSec; F.AtimeNs = AtimeNsec; F.Mtime = MtimeSec; F.MtimeNs = MtimeNsec; F.Ctime = CtimeSec; F.CtimeNs = CtimeNsec;
+            return changed;
+        }
+
+        public override long Size => F.Size;
+        public override long Blocks() => (long)F.Blocks512;
+
+        // ---- directories
+
+        public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
+        {
+            child = null;
+            if (!IsDir) return Errno.ENOTDIR;
+            if (name.Length > 255) return Errno.ENAMETOOLONG;
+            M.Lock();
+            Errno e = V.Lookup(F, name, out uint ino, out _);
+            Ext4Node n = null;
+            if (e == 0) e = M.NodeFor(ino, out n);
+            M.Unlock();
+            if (e != 0) return e;
+            if (n.IsDir) { n.Parent = this; n.Name = Bytes(name); }
+            else if (n.Name == null) { n.Parent = this; n.Name = Bytes(name); }
+            child = n;
+            return 0;
+        }
+
+        Errno CheckNew(ReadOnlySpan<byte> name)
+        {
+            if (!IsDir) return Errno.ENOTDIR;
+            if (Nlink == 0) return Errno.ENOENT;
+            if (name.Length > 255) return Errno.ENAMETOOLONG;
+            if (M.ReadOnly) return Errno.EROFS;
+            if (V.Lookup(F, name, out _, out _) == 0) return Errno.EEXIST;
+            return 0;
+        }
+
+        Errno CreateNode(ReadOnlySpan<byte> name, uint mode, ulong rdev, ReadOnlySpan<byte> target, out Inode child)
+        {
+            child = null;
+            M.Lock();
+            Errno e = CheckNew(name);
+            Ext4Node n = null;
+            if (e == 0)
+            {
+                Push();
+                e = V.Create(F, name, mode, (uint)rdev, target, 0, 0, out Ext4File f);
+                if (e == 0) e = M.NodeFor(f.Ino, out n);
+                Pull();
+            }
+            M.Unlock();
+            if (e != 0) return e;
+            n.Parent = this; n.Name = Bytes(name);
+            child = n;
+            return 0;
+        }
+
+        public override Errno Mknod(ReadOnlySpan<byte> name, uint mode, ulong rdev, out Inode child)
+        {
+            uint t = mode & FileMode.S_IFMT;
+            if (t == 0) mode |= FileMode.S_IFREG;
+            return CreateNode(name, mode, rdev, default, out child);
+        }
+
+        public override Errno Mkdir(ReadOnlySpan<byte> name, uint mode, out Inode child) =>
+            CreateNode(name, FileMode.S_IFDIR | (mode & 0xfff), 0, default, out child);
+
+        public override Errno Symlink(ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, out Inode child)
+        {
+            if (target.Length >= V.BlockSize) { child = null; return Errno.ENAMETOOLONG; }
+            return CreateNode(name, FileMode.S_IFLNK | 0x1ff, 0, target, out child);
+        }
+
+        public override Errno Link(ReadOnlySpan<byte> name, Inode target)
+        {
+            if (!(target is Ext4Node t) || t.M != M) return Errno.EXDEV;
+            if (t.IsDir) return Errno.EPERM;
+            M.Lock();
+            Errno e = CheckNew(name);
+            if (e == 0 && t.F.Links >= 65000) e = Errno.EMLINK;
+            if (e == 0 && t.F.Links == 0) e = Errno.ENOENT;
+            if (e == 0)
+            {
+                Push();
+                e = V.AddEntry(F, name, t.F.Ino, Ext4.FileTypeOf(t.Mode));
+                Pull();
+                if (e == 0)
+                {
+                    t.TouchCtime(); t.Push();
+                    t.F.Links++;
+                    e = V.WriteInode(t.F);
+                    t.Pull();
+                }
+            }
+            M.Unlock();
+            return e;
+        }
+
+        /// Drops one link of `n` (a whole directory when `dir`); frees it when no name and
+        /// no open file is left (an open one is freed at its last close, or at unmount:
+        /// orphans are not recorded on disk, so a crash meanwhile leaves them to e2fsck).
+        void DropLink(Ext4Node n, bool dir)
+        {
+            n.TouchCtime(); n.Push();
+            if (dir) n.F.Links = 0; else V.DecLinks(n.F);
+            n.Pull();
+            if (n.F.Links == 0 && n.OpenCount == 0) { V.FreeInode(n.F); n.F.Node = null; }
+            else V.WriteInode(n.F);
+        }
+
+        protected override void Release()
+        {
+            if (F.Links != 0 || M.ReadOnly) return;
+            M.Lock();
+            if (F.Node == this) { V.FreeInode(F); F.Node = null; }
+            M.Unlock();
+        }
+
+        public override Errno Unlink(ReadOnlySpan<byte> name, bool dir)
+        {
+            if (!IsDir) return Errno.ENOTDIR;
+            M.Lock();
+            Errno e = V.Lookup(F, name, out uint ino, out _);
+            Ext4Node n = null;
+            if (e == 0) e = M.NodeFor(ino, out n);
+            if (e == 0 && M.ReadOnly) e = Errno.EROFS;
+            if (e == 0)
+            {
+                if (dir)
+                {
+                    if (!n.IsDir) e = Errno.ENOTDIR;
+                    else if (n.MountedHere != null) e = Errno.EBUSY;
+                    else if (!V.IsEmptyDir(n.F)) e = Errno.ENOTEMPTY;
+                }
+                else if (n.IsDir) e = Errno.EISDIR;
+            }
+            if (e == 0)
+            {
+                Push();
+                e = V.RemoveEntry(F, name, out _);
+                if (e == 0)
+                {
+                    if (dir) V.DecLinks(F);
+                    V.WriteInode(F);
+                    DropLink(n, dir);
+                }
+                Pull();
+            }
+            M.Unlock();
+            return e;
+        }
+
+        public override Errno Rename(ReadOnlySpan<byte> oldName, Inode newDirInode, ReadOnlySpan<byte> newName, uint flags)
+        {
+            const uint NOREPLACE = 1, EXCHANGE = 2;
+            if (!(newDirInode is Ext4Node nd) || nd.M != M) return Errno.EXDEV;
+            if (newName.Length > 255) return Errno.ENAMETOOLONG;
+            M.Lock();
+            Errno e = Rename(oldName, nd, newName, (flags & NOREPLACE) != 0, (flags & EXCHANGE) != 0);
+            M.Unlock();
+            return e;
+        }
+
+        Errno Rename(ReadOnlySpan<byte> oldName, Ext4Node newDir, ReadOnlySpan<byte> newName, bool noReplace, bool exchange)
+        {
+            if (M.ReadOnly) return Errno.EROFS;
+            Errno e = V.Lookup(F, oldName, out uint ino, out _);
+            if (e != 0) return e;
+            e = M.NodeFor(ino, out Ext4Node n);
+            if (e != 0) return e;
+            if (newDir.Nlink == 0) return Errno.ENOENT;
+            if (n.IsDir)
+                for (Inode p = newDir; p != null; p = p.Parent == p || p == M.Root ? null : p.Parent)
+                    if (p == n) return Errno.EINVAL;
+            Ext4Node m = null;
+            if (V.Lookup(newDir.F, newName, out uint mino, out _) == 0)
+            {
+                e = M.NodeFor(mino, out m);
+                if (e != 0) return e;
+            }
+            Push(); newDir.Push();
+            if (exchange)
+            {
+                if (m == null) return Errno.ENOENT;
+                if (m.IsDir)
+                    for (Inode p = this; p != null; p = p.Parent == p || p == M.Root ? null : p.Parent)
+                        if (p == m) return Errno.EINVAL;
+                e = V.RetargetEntry(F, oldName, m.F.Ino, Ext4.FileTypeOf(m.Mode));
+                if (e == 0) e = V.RetargetEntry(newDir.F, newName, n.F.Ino, Ext4.FileTypeOf(n.Mode));
+                if (e != 0) return e;
+                if (this != newDir)
+                {
+                    if (n.IsDir) { V.RetargetEntry(n.F, ".."u8, newDir.F.Ino, 2); V.DecLinks(F); V.IncLinks(newDir.F); }
+                    if (m.IsDir) { V.RetargetEntry(m.F, ".."u8, F.Ino, 2); V.DecLinks(newDir.F); V.IncLinks(F); }
+                }
+                m.Parent = this; m.Name = Bytes(oldName);
+                n.Parent = newDir; n.Name = Bytes(newName);
+                n.TouchCtime(); m.TouchCtime(); n.Push(); m.Push(); V.WriteInode(n.F); V.WriteInode(m.F);
+                V.WriteInode(F); V.WriteInode(newDir.F);
+                Pull(); newDir.Pull();
+                return 0;
+            }
+            if (m != null)
+            {
+                if (m == n) return 0;
+                if (noReplace) return Errno.EEXIST;
+                if (n.IsDir)
+                {
+                    if (!m.IsDir) return Errno.ENOTDIR;
+                    if (m.MountedHere != null) return Errno.EBUSY;
+                    if (!V.IsEmptyDir(m.F)) return Errno.ENOTEMPTY;
+                }
+                else if (m.IsDir) return Errno.EISDIR;
+                e = V.RetargetEntry(newDir.F, newName, n.F.Ino, Ext4.FileTypeOf(n.Mode));
+                if (e != 0) return e;
+                if (m.IsDir) V.DecLinks(newDir.F);
+                DropLink(m, m.IsDir);
+            }
+            else
+            {
+                if (n.IsDir && newDir != this && newDir.F.Links >= 65000 && (V.RoCompatFeatures & Ext4.RoCompatDirNlink) == 0) return Errno.EMLINK;
+                e = V.AddEntry(newDir.F, newName, n.F.Ino, Ext4.FileTypeOf(n.Mode));
+                if (e != 0) return e;
+            }
+            e = V.RemoveEntry(F, oldName, out _);
+            if (e != 0) return e;
+            if (n.IsDir && newDir != this)
+            {
+                V.RetargetEntry(n.F, ".."u8, newDir.F.Ino, 2);
+                V.DecLinks(F);
+                V.IncLinks(newDir.F);
+            }
+            n.Parent = newDir; n.Name = Bytes(newName);
+            n.TouchCtime(); n.Push(); V.WriteInode(n.F);
+            V.WriteInode(F); V.WriteInode(newDir.F);
+            Pull(); newDir.Pull();
+            return 0;
+        }
+
+        public override bool ReadDir(ref long cookie, Span<byte> name, out DirEntryInfo e)
+        {
+            e = default;
+            if (!IsDir || cookie < 2) return false;
+            long pos = cookie - 2;
+            M.Lock();
+            bool ok = V.ReadDir(F, ref pos, name, out uint ino, out byte ft, out int nl);
+            M.Unlock();
+            if (!ok) return false;
+            e.Ino = ino; e.Type = Ext4.DirTypeOf(ft); e.NameLength = nl;
+            cookie = pos + 2;
+            return true;
+        }
+
+        public override bool IsEmptyDir
+        {
+            get { M.Lock(); bool r = V.IsEmptyDir(F); M.Unlock(); return r; }
+        }
+
+        // ---- symlinks
+
+        public override int ReadLink(Span<byte> buf)
+        {
+            if (!IsSymlink) return -1;
+            M.Lock();
+            int n = V.ReadLink(F, buf);
+            M.Unlock();
+            return n;
+        }
+
+        // ---- data
+
+        public override Errno Open(uint flags, out OpenFile file)
+        {
+            file = null;
+            if (Type == FileMode.S_IFIFO)
+            {
+                if (_fifo == null) _fifo = new Pipe();
+                return _fifo.OpenFifo(this, flags, out file);
+            }
+            if (Type == FileMode.S_IFSOCK || Type == FileMode.S_IFCHR || Type == FileMode.S_IFBLK) return Errno.ENXIO;
+            if (M.ReadOnly && (flags & O_PATH) == 0 && ((flags & O_ACCMODE) != 0 || (flags & O_TRUNC) != 0)) return Errno.EROFS;
+            return base.Open(flags, out file);
+        }
+
+        public override SysResult Read(long offset, UserPtr buf, ulong len)
+        {
+            if (IsDir) return Errno.EISDIR;
+            if (!IsRegular) return Errno.EINVAL;
+            if (offset < 0) return Errno.EINVAL;
+            M.Lock();
+            long done = 0;
+            Errno err = 0;
+            fixed (byte* b = M.Bounce)
+            {
+                while ((ulong)done < len)
+                {
+                    long n = (long)(len - (ulong)done);
+                    if (n > M.Bounce.Length) n = M.Bounce.Length;
+                    long r = V.ReadData(F, offset + done, b, n);
+                    if (r < 0) { err = (Errno)(int)-r; break; }
+                    if (r == 0) break;
+                    if (buf.Add((ulong)done).CopyOut(b, (ulong)r) != 0) { err = Errno.EFAULT; break; }
+                    done += r;
+                    if (r < n) break;
+                }
+            }
+            M.Unlock();
+            if (done > 0) return done;
+            return err != 0 ? (SysResult)err : 0;
+        }
+
+        public override SysResult ReadKernel(long offset, byte* dst, long len)
+        {
+            if (!IsRegular) return IsDir ? Errno.EISDIR : Errno.EINVAL;
+            M.Lock();
+            long r = V.ReadData(F, offset, dst, len);
+            M.Unlock();
+            return r;
+        }
+
+        public override SysResult Write(long offset, UserPtr buf, ulong len)
+        {
+            if (IsDir) return Errno.EISDIR;
+            if (!IsRegular) return Errno.EINVAL;
+            if (M.ReadOnly) return Errno.EROFS;
+            if (offset < 0) return Errno.EINVAL;
+            if (len == 0) return 0;
+            M.Lock();
+            TouchMtime();
+            Push();
+            long done = 0;
+            Errno err = 0;
+            fixed (byte* b = M.Bounce)
+            {
+                while ((ulong)done < len)
+                {
+                    long n = (long)(len - (ulong)done);
+                    if (n > M.Bounce.Length) n = M.Bounce.Length;
+                    if (buf.Add((ulong)done).CopyIn(b, (ulong)n) != 0) { err = Errno.EFAULT; break; }
+                    long r = V.WriteData(F, offset + done, b, n);
+                    if (r < 0) { err = (Errno)(int)-r; break; }
+                    done += r;
+                    if (r < n) break;
+                }
+            }
+            Pull();
+            M.Unlock();
+            if (done > 0) return done;
+            return err != 0 ? (SysResult)err : 0;
+        }
+
+        public override SysResult WriteKernel(long offset, byte* src, long len)
+        {
+            if (!IsRegular) return IsDir ? Errno.EISDIR : Errno.EINVAL;
+            if (M.ReadOnly) return Errno.EROFS;
+            M.Lock();
+            TouchMtime();
+            Push();
+            long r = V.WriteData(F, offset, src, len);
+            Pull();
+            M.Unlock();
+            return r;
+        }
+
+        public override Errno Truncate(long size)
+        {
+            if (IsDir) return Errno.EISDIR;
+            if (!IsRegular) return Errno.EINVAL;
+            if (M.ReadOnly) return Errno.EROFS;
+            if (size < 0) return Errno.EINVAL;
+            if (size > (long)0xffffffff * V.BlockSize) return Errno.EFBIG;
+            M.Lock();
+            TouchMtime();
+            Push();
+            Errno e = V.Truncate(F, size);
+            Pull();
+            M.Unlock();
+            return e;
+        }
+
+        public override Errno Allocate(long offset, long len, bool keepSize)
+        {
+            if (!IsRegular) return Errno.ENODEV;
+            if (M.ReadOnly) return Errno.EROFS;
+            if (offset + len > (long)0xffffffff * V.BlockSize) return Errno.EFBIG;
+            M.Lock();
+            if (!keepSize && offset + len > F.Size) TouchMtime(); else TouchCtime();
+            Push();
+            Errno e = V.Fallocate(F, offset, len, keepSize);
+            Pull();
+            M.Unlock();
+            return e;
+        }
+
+        public override long NextData(long offset, bool hole)
+        {
+            M.Lock();
+            long r = V.NextData(F, offset, hole);
+            M.Unlock();
+            return r;
+        }
+
+        public override Errno Sync(bool dataOnly)
+        {
+            if (M.ReadOnly) return 0;
+            M.Lock();
+            Errno e = 0;
+            if (Push() && F.Links > 0) e = V.WriteInode(F);
+            if (!V.Dev.Flush() && e == 0) e = Errno.EIO;
+            M.Unlock();
+            return e;
+        }
+
+        public override Errno SyncFs() => M.Sync();
+
+        public override bool StatFs(ref Abi.Statfs s)
+        {
+            M.FillStatfs(ref s);
+            return true;
+        }
+    }
+}
