@@ -90,6 +90,15 @@ public static class Help
             List the kernel's system-call support table: number, name, full / partial / none, and
             a note for partial support. NAME filters by substring; --markdown prints docs/syscalls.md.
             """,
+        ["completion"] = """
+            Print a completion script for bash or zsh. ukpack answers the script's questions itself
+            (System.CommandLine's [suggest] directive), so commands, options and their values
+            complete as this version defines them; file names otherwise.
+
+            Examples:
+              eval "$(ukpack completion bash)"      # in ~/.bashrc
+              eval "$(ukpack completion zsh)"       # in ~/.zshrc
+            """,
         ["volume"] = """
             Persistent ext4 volumes. `ukpack volume create FILE --size 1G [--from DIR]` runs the
             host's mke2fs -t ext4 (e2fsprogs), populated from DIR; `ukpack run IMG --volume
