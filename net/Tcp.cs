@@ -25,9 +25,13 @@ namespace Kernel.Net
 
         internal readonly NetStack Stack;
         public TcpState State = TcpState.Closed;
-        public uint LocalAddr, RemoteAddr;
+        public IpAddr LocalAddr, RemoteAddr;
         public int LocalPort, RemotePort;
         public bool Bound, ReuseAddr, ReusePort;
+        /// IPV6_V6ONLY (a listener on :: takes no IPv4 connections); the interface of a
+        /// link-local peer (its scope id, 0 for none).
+        public bool V6Only;
+        public int IfIndex;
 
         // Options the socket layer sets.
         public bool NoDelay, Cork, KeepAlive;
@@ -104,14 +108,15 @@ namespace Kernel.Net
         // ---- application calls ----
 
         /// Starts an active open towards addr:port. 0 or a NetErr.
-        public int Connect(uint addr, int port)
+        public int Connect(IpAddr addr, int port)
         {
             if (State == TcpState.Listen) return NetErr.EINVAL;
             if (State != TcpState.Closed) return State == TcpState.SynSent ? NetErr.EALREADY : NetErr.EISCONN;
-            if (addr == 0) addr = Wire.Ip(127, 0, 0, 1);
-            uint src = LocalAddr != 0 ? LocalAddr : Stack.SourceFor(addr);
-            if (src == 0) return NetErr.ENETUNREACH;
-            NetIf nif = Stack.Route(addr, out _);
+            if (addr.IsUnspecified) addr = addr.IsV4 ? Wire.Ip(127, 0, 0, 1) : IpAddr.Loopback6;      // "any" means this host
+            if (!LocalAddr.IsUnspecified && LocalAddr.IsV4 != addr.IsV4) return NetErr.ENETUNREACH;
+            IpAddr src = !LocalAddr.IsUnspecified ? LocalAddr : Stack.SourceFor(addr, IfIndex);
+            if (src.IsUnspecified) return NetErr.ENETUNREACH;
+            NetIf nif = Stack.Route(addr, IfIndex);
             if (!Bound)
             {
                 int e = Stack.BindTcpEphemeral(this, src, addr, port);
@@ -131,10 +136,12 @@ namespace Kernel.Net
             return 0;
         }
 
+        /// MSS from the route's MTU: less 40 bytes of headers over IPv4, 60 over IPv6.
         void SetupMss(NetIf nif)
         {
             int mtu = nif != null ? nif.Mtu : 1500;
-            Mss = mtu - 40;
+            if (RemoteAddr.IsV4) Mss = mtu - 40;
+            else Mss = (nif != null && !nif.Loopback ? Stack.PathMtu6(nif, RemoteAddr) : mtu) - 60;
             if (UserMss > 0 && UserMss < Mss) Mss = UserMss;
         }
 
@@ -308,7 +315,7 @@ namespace Kernel.Net
         /// A bare control segment (RST, challenge ACK) with the given numbers.
         void SendControl(uint seq, uint ack, int flags)
         {
-            Stack.TcpSendRaw(LocalAddr, LocalPort, RemoteAddr, RemotePort, seq, ack, flags, 0, Tos, Ttl);
+            Stack.TcpSendRaw(LocalAddr, LocalPort, RemoteAddr, RemotePort, seq, ack, flags, 0, Tos, Ttl, IfIndex);
         }
 
         /// Builds and sends one segment with `len` bytes from the send ring starting `off` bytes after SND.UNA.
@@ -354,7 +361,7 @@ namespace Kernel.Net
                 if (Wire.Gt(right, _rcvAdvertised) || !Synchronized) _rcvAdvertised = right;
             }
             SegsOut++;
-            Stack.IpOutput(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length, Tos, Ttl);
+            Stack.IpOutput(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length, Tos, Ttl, true, IfIndex);
         }
         bool _peerWs;
         public ulong SegsOut, SegsIn;
@@ -422,10 +429,10 @@ namespace Kernel.Net
 
         // ---- segments in ----
 
-        internal void ListenInput(uint src, uint dst, TcpSegment s)
+        internal void ListenInput(IpAddr src, IpAddr dst, TcpSegment s, int ifIndex)
         {
             if ((s.Flags & FlagRst) != 0) return;
-            if ((s.Flags & FlagAck) != 0) { Stack.TcpSendRaw(dst, s.DstPort, src, s.SrcPort, s.Ack, 0, FlagRst, 0, 0, 64); return; }
+            if ((s.Flags & FlagAck) != 0) { Stack.TcpSendRaw(dst, s.DstPort, src, s.SrcPort, s.Ack, 0, FlagRst, 0, 0, 64, ifIndex); return; }
             if ((s.Flags & FlagSyn) == 0) return;
             if (AcceptCount > Backlog || SynCount >= Math.Max(Backlog, 16) * 2 || SynCount >= 1024) { Stack.SynDropped++; return; }
             var c = new TcpConnection(Stack)
@@ -433,8 +440,9 @@ namespace Kernel.Net
                 LocalAddr = dst, LocalPort = LocalPort, RemoteAddr = src, RemotePort = s.SrcPort, ReuseAddr = ReuseAddr,
                 NoDelay = NoDelay, KeepAlive = KeepAlive, KeepIdleS = KeepIdleS, KeepIntvlS = KeepIntvlS, KeepCnt = KeepCnt,
                 SndBufSize = SndBufSize, RcvBufSize = RcvBufSize, Tos = Tos, Ttl = Ttl, UserMss = UserMss, Parent = this,
+                V6Only = V6Only, IfIndex = src.IsLinkLocal ? ifIndex : 0,
             };
-            c.SetupMss(Stack.Route(src, out _));
+            c.SetupMss(Stack.Route(src, c.IfIndex));
             c.Irs = s.Seq; c.RcvNxt = s.Seq + 1;
             c.ApplySynOptions(s);
             c.Iss = Stack.NewIss(); c.SndUna = c.Iss; c.SndNxt = c.Iss; c.SndMax = c.Iss;
@@ -871,15 +879,18 @@ namespace Kernel.Net
             ArmRtx();
         }
 
-        internal void IcmpError(int type, int code, int mtu)
+        /// An ICMP error about this connection: `err` a NetErr (kept while connecting), or -1
+        /// for "fragmentation needed"/"packet too big" with the next hop's MTU.
+        internal void IcmpError(int err, int mtu)
         {
-            if (type == 3 && code == 4 && mtu >= 68)
+            if (err == -1)
             {
-                int m = mtu - 40;
+                if (RemoteAddr.IsV4 && mtu < 68) return;
+                int m = RemoteAddr.IsV4 ? mtu - 40 : (mtu < NetStack.MinMtu6 ? NetStack.MinMtu6 : mtu) - 60;
                 if (m < Mss) Mss = m < 64 ? 64 : m;
                 return;
             }
-            if (State == TcpState.SynSent && type == 3) { SoftError = code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH; }
+            if (State == TcpState.SynSent) SoftError = err;
         }
         public int SoftError;
     }

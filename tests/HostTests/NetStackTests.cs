@@ -334,7 +334,7 @@ public class NetStackTests
         n.IB.Mac.CopyTo(f, 0); n.IA.Mac.CopyTo(f, 6); f[12] = 8;
         var ip = f.AsSpan(14, 20);
         ip[0] = 0x45; Kernel.Net.Wire.Put16(ip, 2, 40); ip[8] = 64; ip[9] = 6;
-        Kernel.Net.Wire.Put32(ip, 12, to.RemoteAddr); Kernel.Net.Wire.Put32(ip, 16, to.LocalAddr);
+        Kernel.Net.Wire.Put32(ip, 12, to.RemoteAddr.V4Value); Kernel.Net.Wire.Put32(ip, 16, to.LocalAddr.V4Value);
         Kernel.Net.Wire.Put16(ip, 10, Kernel.Net.Wire.Checksum(ip));
         var t = f.AsSpan(34, 20);
         Kernel.Net.Wire.Put16(t, 0, to.RemotePort); Kernel.Net.Wire.Put16(t, 2, to.LocalPort);
@@ -392,8 +392,8 @@ public class NetStackTests
         cli.SendTo("query"u8, n.IB.Addr, 53).Should().Be(0);
         n.Run();
         var buf = new byte[100];
-        srv.Receive(buf, false, out uint from, out int port).Should().Be(5);
-        from.Should().Be(n.IA.Addr); port.Should().Be(cli.LocalPort);
+        srv.Receive(buf, false, out IpAddr from, out int port).Should().Be(5);
+        from.Should().Be((IpAddr)n.IA.Addr); port.Should().Be(cli.LocalPort);
         srv.SendTo("answer"u8, from, port); n.Run();
         cli.Receive(buf, false, out _, out _).Should().Be(6);
         // Connected socket to a closed port: ECONNREFUSED from the ICMP error.
