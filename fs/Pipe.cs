@@ -140,6 +140,58 @@ namespace Kernel.Fs
             return done > 0 ? done : Errno.EAGAIN;
         }
 
+        // ---- splice and tee: the pipe's bytes in place
+
+        /// Copies up to `len` bytes from the front without taking them; returns how many.
+        public long Peek(byte* dst, long len)
+        {
+            long n = Count < len ? Count : len;
+            for (long done = 0; done < n;)
+            {
+                long at = (_tail + done) % Capacity;
+                long k = Capacity - at;
+                if (k > n - done) k = n - done;
+                Mem.Copy(dst + done, _buf + at, (ulong)k);
+                done += k;
+            }
+            return n;
+        }
+
+        /// Drops `n` bytes from the front (what a Peek copied and the other side took).
+        public void Consume(long n)
+        {
+            if (n <= 0) return;
+            _tail += n;
+            if (_head == _tail) _head = _tail = 0;
+            _writeWait.WakeAll();
+            PollEvents.Changed();
+        }
+
+        /// Waits until there is data: 0, 1 at end of file (no writer left), or -errno
+        /// (EAGAIN when `nonblock`, ERESTARTSYS for a signal).
+        public int WaitData(bool nonblock)
+        {
+            while (Count == 0)
+            {
+                if (Writers == 0) return 1;
+                if (nonblock) return -(int)Errno.EAGAIN;
+                if (_readWait.Wait() == Sched.WakeReason.Interrupted) return -(int)Errno.ERESTARTSYS;
+            }
+            return 0;
+        }
+
+        /// Waits until there is room: 0, or EPIPE (no reader: SIGPIPE sent), EAGAIN, ERESTARTSYS.
+        public Errno WaitRoom(bool nonblock)
+        {
+            while (true)
+            {
+                if (Readers == 0) { SendSigpipe(); return Errno.EPIPE; }
+                if (Count < Capacity) return Buffer() == null ? Errno.ENOMEM : 0;
+                if (nonblock) return Errno.EAGAIN;
+                if (_writeWait.Wait() == Sched.WakeReason.Interrupted) return Errno.ERESTARTSYS;
+            }
+        }
+
         public void CloseEnd(bool write)
         {
             if (write) Writers--; else Readers--;
@@ -212,7 +264,10 @@ namespace Kernel.Fs
             if (_read) p.Readers++;
         }
 
-        bool NonBlock => (StatusFlags & 0x800) != 0;
+        public bool NonBlock => (StatusFlags & 0x800) != 0;
+        public Pipe Pipe => _pipe;
+        public bool CanRead => _read;
+        public bool CanWrite => _write;
         public override Inode Inode => _pipe.Inode.Fifo != null ? (Inode)_pipe.Inode.Fifo : _pipe.Inode;
         public override SysResult Read(UserPtr buffer, ulong length) => _read ? _pipe.Read(buffer, length, NonBlock) : Errno.EBADF;
         public override SysResult Write(UserPtr buffer, ulong length) => _write ? _pipe.Write(buffer, length, NonBlock) : Errno.EBADF;

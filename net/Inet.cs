@@ -685,12 +685,35 @@ namespace Kernel.Net
             NetKernel.Enter();
             if (IsTcp)
             {
+                if (Tcp.Owner != this) { _buf = null; return; }       // already closed when the program ended (CloseForExit)
                 Tcp.LingerS = LingerOn ? LingerSeconds : -1;
-                Tcp.Owner = null;
+                bool linger = LingerOn && LingerSeconds > 0 && !(CallerExiting != null && CallerExiting());
+                if (!linger) Tcp.Owner = null;
                 Tcp.Close();
+                if (linger)
+                {
+                    // SO_LINGER with a timeout: close(2) returns once the FIN is acknowledged
+                    // (all data with it), or when the time is up or a signal came; either way
+                    // with 0, and the connection goes on alone (Linux's tcp_close).
+                    ulong deadline = global::Kernel.Time.Clock.MonotonicNs() + (ulong)LingerSeconds * 1000000000UL;
+                    while (Tcp.State == TcpState.FinWait1 || Tcp.State == TcpState.Closing || Tcp.State == TcpState.LastAck)
+                        if (WaitFor(deadline) != 0) break;
+                    Tcp.Owner = null;
+                }
             }
             else { Udp.Owner = null; Udp.Close(); }
             _buf = null;
+        }
+
+        /// The program ends with this socket open (the VM is about to power off): its TCP
+        /// connection closes as close(2) would close it, never lingering, so the peer gets
+        /// its FIN (or RST) before the power goes.
+        internal void CloseForExit()
+        {
+            if (!IsTcp || Tcp.Owner != this) return;
+            Tcp.LingerS = LingerOn ? LingerSeconds : -1;
+            Tcp.Owner = null;
+            Tcp.Close();
         }
     }
 }

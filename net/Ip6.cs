@@ -516,7 +516,7 @@ namespace Kernel.Net
                     if ((flags & 0x40) == 0 || prefix.IsLinkLocal || preferred > valid || valid == 0) continue;
                     if (plen != 64) continue;                               // SLAAC needs a /64 with a 64-bit interface id
                     var a = new IpAddr(prefix.Hi, InterfaceId(nif));
-                    if (nif.AddAddr6(a, (flags & 0x80) != 0 ? 64 : 128)) { changed = true; Slaac++; }
+                    if (nif.AddAddr6(a, (flags & 0x80) != 0 ? 64 : 128, true)) { changed = true; Slaac++; }
                 }
                 else if (type == 5 && len == 8)
                 {

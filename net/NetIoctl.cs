@@ -3,15 +3,20 @@ using Kernel.Abi;
 
 namespace Kernel.Net
 {
-    /// The interface ioctls (linux/sockios.h) on any inet socket: SIOCGIFCONF and the
-    /// SIOCGIF* queries by name, answered from the stack's interfaces.
+    /// The interface ioctls (linux/sockios.h) on any socket: SIOCGIFCONF and the SIOCGIF*
+    /// queries by name, answered from the stack's interfaces.
     public static class NetIoctl
     {
         public const uint SIOCGIFNAME = 0x8910, SIOCGIFCONF = 0x8912, SIOCGIFFLAGS = 0x8913, SIOCGIFADDR = 0x8915,
             SIOCGIFBRDADDR = 0x8919, SIOCGIFNETMASK = 0x891b, SIOCGIFMTU = 0x8921, SIOCGIFHWADDR = 0x8927,
-            SIOCGIFINDEX = 0x8933;
+            SIOCGIFINDEX = 0x8933, SIOCGIFMETRIC = 0x891d, SIOCGIFTXQLEN = 0x8942;
         public const int IFF_UP = 1, IFF_BROADCAST = 2, IFF_LOOPBACK = 8, IFF_RUNNING = 0x40, IFF_MULTICAST = 0x1000;
         const int IfReqSize = 40;
+
+        public static bool IsInterfaceRequest(uint request) =>
+            request == SIOCGIFNAME || request == SIOCGIFCONF || request == SIOCGIFFLAGS || request == SIOCGIFADDR || request == SIOCGIFBRDADDR
+            || request == SIOCGIFNETMASK || request == SIOCGIFMTU || request == SIOCGIFHWADDR || request == SIOCGIFINDEX
+            || request == SIOCGIFMETRIC || request == SIOCGIFTXQLEN;
 
         public static int Flags(NetIf n) => n.Loopback ? IFF_UP | IFF_LOOPBACK | IFF_RUNNING : (n.Up ? IFF_UP | IFF_RUNNING : 0) | IFF_BROADCAST | IFF_MULTICAST;
 
@@ -66,7 +71,8 @@ namespace Kernel.Net
                 return 0;
             }
             if (request != SIOCGIFNAME && request != SIOCGIFFLAGS && request != SIOCGIFADDR && request != SIOCGIFBRDADDR && request != SIOCGIFNETMASK
-                && request != SIOCGIFMTU && request != SIOCGIFHWADDR && request != SIOCGIFINDEX) return Errno.ENOTTY;
+                && request != SIOCGIFMTU && request != SIOCGIFHWADDR && request != SIOCGIFINDEX && request != SIOCGIFMETRIC
+                && request != SIOCGIFTXQLEN) return Errno.ENOTTY;
             if (user.CopyIn(r) != 0) return Errno.EFAULT;
             NetIf nif;
             if (request == SIOCGIFNAME)
@@ -88,6 +94,8 @@ namespace Kernel.Net
                 case SIOCGIFBRDADDR: if (nif.Addr == 0) return Errno.EADDRNOTAVAIL; PutAddr(r, nif.Loopback ? 0 : nif.Addr | ~nif.Mask); break;
                 case SIOCGIFMTU: r.Slice(16, 24).Clear(); r[16] = (byte)nif.Mtu; r[17] = (byte)(nif.Mtu >> 8); r[18] = (byte)(nif.Mtu >> 16); break;
                 case SIOCGIFINDEX: r.Slice(16, 24).Clear(); r[16] = (byte)nif.Index; break;
+                case SIOCGIFMETRIC: r.Slice(16, 24).Clear(); break;
+                case SIOCGIFTXQLEN: r.Slice(16, 24).Clear(); r[16] = 1000 & 255; r[17] = 1000 >> 8; break;     // as IFLA_TXQLEN
                 case SIOCGIFHWADDR:
                     r.Slice(16, 24).Clear();
                     r[16] = (byte)(nif.Loopback ? 772 & 255 : 1); r[17] = (byte)(nif.Loopback ? 772 >> 8 : 0);   // ARPHRD_LOOPBACK / ARPHRD_ETHER

@@ -216,22 +216,49 @@ namespace Kernel.Net
 
         /// Before the VM powers off at the program's exit: gives eth0 up to 2 s to send the
         /// frames still queued and TCP connections to get their data acknowledged (Linux
-        /// would go on sending for the orphaned sockets; a powered-off VM cannot). Must run
-        /// on a thread that may block.
+        /// would go on sending for the orphaned sockets; a powered-off VM cannot). Sockets
+        /// still open are closed first (FIN, as the program's exit would close them on
+        /// Linux). Must run on a thread that may block.
         public static void DrainBeforeExit()
         {
             if (Stack == null || Eth == null || _dev == null || Scheduler.Current == null) return;
+            Enter();
+            int closed = CloseAllForExit();
             ulong deadline = Clock.MonotonicNs() + 2_000_000_000UL;
+            int pending = 0;
             while (Clock.MonotonicNs() < deadline)
             {
-                bool pending = _link.Backlog || _dev.Transmitting;
-                for (TcpConnection c = Stack.TcpList; c != null && !pending; c = c.AllNext)
-                    pending = !Stack.IsLocal(c.RemoteAddr) && c.Synchronized
-                        && c.State != TcpState.TimeWait && c.SndMax != c.SndUna;
-                if (!pending) return;
+                pending = _link.Backlog || _dev.Transmitting ? 1 : 0;
+                for (TcpConnection c = Stack.TcpList; c != null; c = c.AllNext)
+                    if (!Stack.IsLocal(c.RemoteAddr) && c.Synchronized
+                        && c.State != TcpState.TimeWait && c.SndMax != c.SndUna) pending++;
+                if (pending == 0) break;
                 Kick();
                 Scheduler.Block(Clock.MonotonicNs() + 5_000_000, false);
             }
+            if (closed > 0 && Log.Enabled(LogLevel.Info))
+            {
+                var w = Log.Begin(LogLevel.Info, stackalloc byte[128]);
+                w.Str("net: closed "); w.Dec(closed); w.Str(" TCP socket(s) at exit; ");
+                if (pending == 0) w.Str("all acknowledged"); else { w.Dec(pending); w.Str(" still unacknowledged after 2 s"); }
+                Log.End(ref w);
+            }
+        }
+
+        /// Closes every TCP connection a socket still holds (the program's and any other
+        /// process's: the VM is ending), as each socket's close(2) would. Returns how many.
+        static int CloseAllForExit()
+        {
+            int n = 0;
+            for (TcpConnection c = Stack.TcpList; c != null; c = c.AllNext) if (c.Owner is InetSocket) n++;
+            if (n == 0) return 0;
+            // Closing a listener drops its children from the list: take the sockets first.
+            var owners = new InetSocket[n];
+            int k = 0;
+            for (TcpConnection c = Stack.TcpList; c != null && k < n; c = c.AllNext) if (c.Owner is InetSocket s) owners[k++] = s;
+            for (int i = 0; i < k; i++) owners[i].CloseForExit();
+            Stack.Pump();
+            return k;
         }
 
         static ulong _dumpAt;

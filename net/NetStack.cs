@@ -48,13 +48,18 @@ namespace Kernel.Net
         public IpAddr Router6;
         public ulong Router6Until;
         /// Added an IPv6 address (false: the table is full or it is there already).
-        public bool AddAddr6(IpAddr a, int prefix)
+        public bool AddAddr6(IpAddr a, int prefix, bool dynamic = false)
         {
             for (int i = 0; i < Addr6Count; i++) if (Addr6[i] == a) return false;
             if (Addr6Count == MaxAddr6) return false;
-            Addr6[Addr6Count] = a; Prefix6[Addr6Count] = prefix; Addr6Count++;
+            Addr6[Addr6Count] = a; Prefix6[Addr6Count] = prefix;
+            if (dynamic) _dynamic6 |= 1 << Addr6Count; else _dynamic6 &= ~(1 << Addr6Count);
+            Addr6Count++;
             return true;
         }
+        int _dynamic6;
+        /// Whether IPv6 address `i` came from SLAAC (not permanent).
+        public bool Dynamic6(int i) => (_dynamic6 >> i & 1) != 0;
         public bool HasAddr6(IpAddr a) { for (int i = 0; i < Addr6Count; i++) if (Addr6[i] == a) return true; return false; }
         public int PrefixLen { get { int n = 0; for (uint m = Mask; (m & 0x80000000) != 0; m <<= 1) n++; return n; } }
     }

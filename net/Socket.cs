@@ -228,6 +228,7 @@ namespace Kernel.Net
             Register(AddressFamily.AF_UNIX, new UnixFamily());
             Register(AddressFamily.AF_INET, new InetFamily(AddressFamily.AF_INET));
             Register(AddressFamily.AF_INET6, new InetFamily(AddressFamily.AF_INET6));
+            Register(AddressFamily.AF_NETLINK, new NetlinkFamily());
         }
     }
 
@@ -262,6 +263,8 @@ namespace Kernel.Net
         /// The calling thread's working directory and umask, for filesystem names (AF_UNIX).
         public static delegate*<Inode> CurrentCwd;
         public static delegate*<uint> CurrentUmask;
+        /// Whether the calling thread's process is ending (its files close without lingering).
+        public static delegate*<bool> CallerExiting;
 
         public const int Hz = 250;
 
@@ -371,7 +374,16 @@ namespace Kernel.Net
 
         /// FIONREAD reaches SocketIoctl (sockets answer it per family).
         public override SysResult Readable() => Errno.ENOTTY;
-        public override SysResult Ioctl(uint request, ulong arg) => SocketIoctl(request, arg);
+        /// What the family does not answer, the interface ioctls (SIOCGIF*) answer on any
+        /// socket, as Linux's sock_do_ioctl falls back to dev_ioctl (glibc's and musl's
+        /// if_nametoindex ask an AF_UNIX socket).
+        public override SysResult Ioctl(uint request, ulong arg)
+        {
+            SysResult r = SocketIoctl(request, arg);
+            if (r.Is(Errno.ENOTTY) && NetIoctl.IsInterfaceRequest(request) && NetKernel.Stack != null)
+                return NetIoctl.Interface(NetKernel.Stack, request, arg);
+            return r;
+        }
 
         public override void Stat(ref Abi.Stat st)
         {

@@ -212,6 +212,14 @@ namespace Kernel.Net
                 if (_bound[i] == s) { _bound[i] = _bound[--_boundCount]; _bound[_boundCount] = null; return; }
         }
 
+        /// The bound sockets, for /proc/net/unix.
+        public static int BoundCount => _boundCount;
+        public static UnixSocket BoundAt(int i) => _bound[i];
+        /// The bound address (sockaddr_un bytes from sun_path on; abstract names start with 0).
+        public ReadOnlySpan<byte> BoundPath => _name == null ? default : new ReadOnlySpan<byte>(_name).Slice(2);
+        /// /proc/net/unix's St column: SS_CONNECTED (3) or SS_UNCONNECTED (1).
+        public int ProcState => _state == State.Connected ? 3 : 1;
+
         static UnixSocket FindAbstract(ReadOnlySpan<byte> name, int type)
         {
             for (int i = 0; i < _boundCount; i++)

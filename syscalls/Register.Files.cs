@@ -67,6 +67,8 @@ namespace Kernel.Syscalls
             Bind(267, &Sys.Readlinkat);
             Bind(268, &Sys.Fchmodat);
             Bind(269, &Sys.Faccessat);
+            Bind(275, &Sys.Splice);
+            Bind(276, &Sys.Tee);
             Bind(277, &Sys.SyncFileRange);
             Bind(280, &Sys.Utimensat);
             Bind(285, &Sys.Fallocate);

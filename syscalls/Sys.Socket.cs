@@ -21,8 +21,12 @@ namespace Kernel.Syscalls
             Socket.CurrentCreds = &CurrentCreds;
             Socket.CurrentCwd = &CurrentCwd;
             Socket.CurrentUmask = &CurrentUmask;
+            Socket.CallerExiting = &CallerExiting;
             SocketFamilies.Init();
         }
+
+        /// The caller's files are being closed because its process ends (no SO_LINGER wait).
+        static bool CallerExiting() => Cur == null || Cur.Exiting || Cur.LiveThreads <= 0;
 
         static Ucred CurrentCreds() => new Ucred { Pid = Cur.Pid, Uid = 0, Gid = 0 };
         static Inode CurrentCwd() => Cur.Fs.Cwd;

@@ -1,11 +1,13 @@
 // gotest: the Go runtime on the kernel: goroutines, channels, a WaitGroup over 100
 // goroutines, mutexes, time.Sleep / time.After / time.Ticker timers, os/signal delivery of
-// SIGUSR1 sent with syscall.Kill, and runtime.GOMAXPROCS. Prints deterministic facts only and
+// SIGUSR1 sent with syscall.Kill, runtime.GOMAXPROCS, and net.Interfaces()/InterfaceAddrs()
+// over netlink (only the loopback is looked at: the native host has others). Prints deterministic facts only and
 // ends with "failures: N" (exit 1 when N > 0), like the C programs of the compat suite.
 package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -182,8 +184,54 @@ func main() {
 	check("GC ran", ms.NumGC >= 1)
 	check("NumGoroutine small again", runtime.NumGoroutine() < 20)
 
+	interfaces()
+
 	fmt.Printf("failures: %d\n", failures)
 	if failures > 0 {
 		os.Exit(1)
 	}
+}
+
+// net.Interfaces, Interface.Addrs, InterfaceAddrs, InterfaceByName/ByIndex: Go reads them
+// with RTM_GETLINK and RTM_GETADDR dumps over a NETLINK_ROUTE socket.
+func interfaces() {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		fmt.Printf("net.Interfaces: %v\n", err)
+		failures++
+		return
+	}
+	los := 0
+	for _, ifi := range ifs {
+		if ifi.Name != "lo" {
+			continue
+		}
+		los++
+		fmt.Printf("lo: index=%d flags=%v mtu>0=%v hwaddr=%q\n", ifi.Index, ifi.Flags, ifi.MTU > 0, ifi.HardwareAddr.String())
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			fmt.Printf("lo.Addrs: %v\n", err)
+			failures++
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil {
+				fmt.Printf("lo addr: %v\n", ipn)
+			}
+		}
+	}
+	check("net.Interfaces has lo once", los == 1)
+	all, err := net.InterfaceAddrs()
+	found := false
+	for _, a := range all {
+		if a.String() == "127.0.0.1/8" {
+			found = true
+		}
+	}
+	check("InterfaceAddrs has 127.0.0.1/8", err == nil && found)
+	lo, err := net.InterfaceByName("lo")
+	check("InterfaceByName(lo) is index 1", err == nil && lo.Index == 1)
+	byIndex, err := net.InterfaceByIndex(1)
+	check("InterfaceByIndex(1) is lo", err == nil && byIndex.Name == "lo")
+	_, err = net.InterfaceByName("nosuchif0")
+	fmt.Printf("InterfaceByName(nosuchif0): %v\n", err)
 }

@@ -45,7 +45,46 @@ namespace Kernel.Proc
             kernel.Add("pid_max"u8, new ProcFile(fs, ProcKind.PidMax));
             var vm = new ProcDir(fs); sys.Add("vm"u8, vm);
             vm.Add("overcommit_memory"u8, new ProcFile(fs, ProcKind.Overcommit));
+            AddNet(fs, root, sys);
             return root;
+        }
+
+        /// /proc/net (the stack's sockets, interfaces and routes, net/ProcNet.cs) and
+        /// /proc/sys/net (the settings the stack uses, read-only).
+        static void AddNet(FileSystem fs, ProcDir root, ProcDir sys)
+        {
+            var net = new ProcDir(fs); root.Add("net"u8, net);
+            net.Add("tcp"u8, new ProcFile(fs, ProcKind.NetTcp));
+            net.Add("tcp6"u8, new ProcFile(fs, ProcKind.NetTcp6));
+            net.Add("udp"u8, new ProcFile(fs, ProcKind.NetUdp));
+            net.Add("udp6"u8, new ProcFile(fs, ProcKind.NetUdp6));
+            net.Add("unix"u8, new ProcFile(fs, ProcKind.NetUnix));
+            net.Add("dev"u8, new ProcFile(fs, ProcKind.NetDev));
+            net.Add("if_inet6"u8, new ProcFile(fs, ProcKind.NetIfInet6));
+            net.Add("route"u8, new ProcFile(fs, ProcKind.NetRoute));
+            var sn = new ProcDir(fs); sys.Add("net"u8, sn);
+            var core = new ProcDir(fs); sn.Add("core"u8, core);
+            core.Add("somaxconn"u8, ProcFile.Fixed(fs, "4096\n"));                        // SockOpt.SoMaxConn
+            core.Add("rmem_default"u8, ProcFile.Fixed(fs, "212992\n"));
+            core.Add("wmem_default"u8, ProcFile.Fixed(fs, "212992\n"));
+            core.Add("rmem_max"u8, ProcFile.Fixed(fs, "212992\n"));
+            core.Add("wmem_max"u8, ProcFile.Fixed(fs, "212992\n"));
+            core.Add("optmem_max"u8, ProcFile.Fixed(fs, "20480\n"));
+            var ipv4 = new ProcDir(fs); sn.Add("ipv4"u8, ipv4);
+            ipv4.Add("ip_local_port_range"u8, ProcFile.Fixed(fs, "32768\t60999\n"));          // NetStack.EphemeralFirst/Last
+            ipv4.Add("ip_default_ttl"u8, ProcFile.Fixed(fs, "64\n"));
+            ipv4.Add("tcp_fin_timeout"u8, ProcFile.Fixed(fs, "60\n"));
+            ipv4.Add("tcp_keepalive_time"u8, ProcFile.Fixed(fs, "7200\n"));
+            ipv4.Add("tcp_keepalive_intvl"u8, ProcFile.Fixed(fs, "75\n"));
+            ipv4.Add("tcp_keepalive_probes"u8, ProcFile.Fixed(fs, "9\n"));
+            ipv4.Add("tcp_syn_retries"u8, ProcFile.Fixed(fs, "6\n"));
+            ipv4.Add("tcp_retries2"u8, ProcFile.Fixed(fs, "15\n"));
+            ipv4.Add("tcp_timestamps"u8, ProcFile.Fixed(fs, "1\n"));
+            ipv4.Add("tcp_window_scaling"u8, ProcFile.Fixed(fs, "1\n"));
+            ipv4.Add("tcp_rmem"u8, ProcFile.Fixed(fs, "4096\t131072\t6291456\n"));
+            ipv4.Add("tcp_wmem"u8, ProcFile.Fixed(fs, "4096\t16384\t4194304\n"));
+            ipv4.Add("tcp_congestion_control"u8, ProcFile.Fixed(fs, "reno\n"));
+            ipv4.Add("tcp_available_congestion_control"u8, ProcFile.Fixed(fs, "reno\n"));
         }
 
         /// /proc/PID of process `p` (made on first lookup, kept with the process): its files,
@@ -264,6 +303,14 @@ namespace Kernel.Proc
                 case ProcKind.PidMax: w.Str("4194304\n"); break;
                 case ProcKind.Overcommit: w.Str("0\n"); break;
                 case ProcKind.Comm: Comm(ref w); w.Byte((byte)'\n'); break;
+                case ProcKind.NetTcp: Net.ProcNet.Tcp(ref w, false); break;
+                case ProcKind.NetTcp6: Net.ProcNet.Tcp(ref w, true); break;
+                case ProcKind.NetUdp: Net.ProcNet.Udp(ref w, false); break;
+                case ProcKind.NetUdp6: Net.ProcNet.Udp(ref w, true); break;
+                case ProcKind.NetUnix: Net.ProcNet.Unix(ref w); break;
+                case ProcKind.NetDev: Net.ProcNet.Dev(ref w); break;
+                case ProcKind.NetIfInet6: Net.ProcNet.IfInet6(ref w); break;
+                case ProcKind.NetRoute: Net.ProcNet.Route(ref w); break;
                 case ProcKind.Cmdline: UserStrings(ref w, false); break;
                 case ProcKind.Environ: UserStrings(ref w, true); break;
                 case ProcKind.Auxv: Auxv(ref w); break;
@@ -362,6 +409,7 @@ namespace Kernel.Proc
     {
         CpuInfo, MemInfo, Uptime, Stat, LoadAvg, Mounts, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
         Overcommit, Comm, Cmdline, Environ, Auxv, Maps, Statm, PidStat, Status,
+        NetTcp, NetTcp6, NetUdp, NetUdp6, NetUnix, NetDev, NetIfInet6, NetRoute, Fixed,
     }
 
     /// A read-only directory of /proc with a fixed list of entries.
@@ -662,6 +710,9 @@ namespace Kernel.Proc
         public Process Owner;             // the process a /proc/PID file describes (null: none or the caller)
         public Thread Task;               // the thread a task/TID file describes (null: the process)
         public ProcFile(FileSystem fs, ProcKind kind) { InitCommon(fs, FileMode.S_IFREG | 0x124); Kind = kind; }
+        /// A file whose text never changes (ProcKind.Fixed: /proc/sys settings).
+        public string Text;
+        public static ProcFile Fixed(FileSystem fs, string text) => new ProcFile(fs, ProcKind.Fixed) { Text = text };
         public override long Blocks() => 0;
         public override Errno Open(uint flags, out OpenFile file)
         {
@@ -687,7 +738,8 @@ namespace Kernel.Proc
             var w = new LineWriter(new Span<byte>(_buf, BufSize));
             Process old = ProcTree.Enter(node.Owner);
             ProcTree.EnterTask(node.Task);
-            ProcTree.Generate(node.Kind, ref w);
+            if (node.Kind == ProcKind.Fixed) w.Str(node.Text);
+            else ProcTree.Generate(node.Kind, ref w);
             ProcTree.Leave(old);
             _len = w.Length;
             node.Opened();
