@@ -264,7 +264,7 @@ namespace Kernel.Net
                             if (at + data.Length > 65535) { ParamProblem(0, off + 2, p, src, dst); return; }
                             if (proto != ProtoTcp && proto != ProtoUdp && proto != ProtoIcmp6) { Drops++; return; }
                             _rxChecksummed = false;
-                            byte[] whole = Reassemble(src, dst, Wire.U32(p, off + 4), proto | 0x100, at, more, data, out int len);
+                            byte[] whole = Reassemble(src, dst, Wire.U32(p, off + 4), proto, at, more, data, out int len);
                             if (whole == null) return;
                             Deliver6(nif, src, dst, proto, p.Slice(0, off), new ReadOnlySpan<byte>(whole, 0, len), nhAt, p[7]);
                             return;
