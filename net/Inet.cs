@@ -195,7 +195,7 @@ namespace Kernel.Net
             NetKernel.Enter();
             if (!IsTcp)
             {
-                if (addr.IsUnspecified) addr = addr.IsV4 ? Wire.Ip(127, 0, 0, 1) : IpAddr.Loopback6;
+                if (addr.IsUnspecified) addr = addr.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;
                 if (!Udp.Bound) { Udp.V6Only = _v6Only; int r = _stack.BindUdp(Udp, AnyAddr, 0); if (r != 0) return (Errno)r; }
                 bool bcast = addr.IsV4 && addr.V4Value == 0xffffffff;
                 if (Udp.LocalAddr.IsUnspecified)

@@ -265,8 +265,8 @@ namespace Kernel.Net
             if (spa == 0 || (sha & 0x010000000000UL) != 0) { if (op != 1) Drops++; }
             else
             {
-                int i = ArpFind(spa);
-                if (i >= 0 || (nif.Addr != 0 && tpa == nif.Addr)) ArpLearn(nif, spa, sha, i);
+                int i = ArpFind(IpAddr.V4(spa));
+                if (i >= 0 || (nif.Addr != 0 && tpa == nif.Addr)) ArpLearn(nif, IpAddr.V4(spa), sha, i);
             }
             if (op == 1 && nif.Addr != 0 && tpa == nif.Addr)
             {
@@ -457,8 +457,8 @@ namespace Kernel.Net
             uint d = dst.V4Value;
             NetIf n = Route(d, out _);
             if (n == null) return IpAddr.V4Any;
-            if (n.Loopback) return (d >> 24) == 127 ? Wire.Ip(127, 0, 0, 1) : d;
-            return n.Addr;
+            if (n.Loopback) return (d >> 24) == 127 ? IpAddr.Loopback4 : dst;
+            return IpAddr.V4(n.Addr);
         }
 
         public bool IsLocal(IpAddr a) => a.IsV4 ? IsLocal(a.V4Value) : IsLocal6(a);
@@ -497,7 +497,7 @@ namespace Kernel.Net
             Span<byte> ip = Tx.AsSpan(Ip4At, total);
             WriteIpHeader(ip, src, dst, proto, total, tos, ttl, df ? 0x4000 : 0, _ipId++);
             if (nif.Loopback) LoopQueue(nif, ip);
-            else EthOutput(nif, nextHop, Tx.AsSpan(Frame4At, EthHeader + total));
+            else EthOutput(nif, IpAddr.V4(nextHop), Tx.AsSpan(Frame4At, EthHeader + total));
             return 0;
         }
 
@@ -524,7 +524,7 @@ namespace Kernel.Net
                 Tx.AsSpan(Payload + off, n).CopyTo(f.Slice(FragPayload));
                 WriteIpHeader(f.Slice(EthHeader), src, dst, proto, IpHeader + n, tos, ttl, (more ? 0x2000 : 0) | (off >> 3), id);
                 if (nif.Loopback) LoopQueue(nif, f.Slice(EthHeader));
-                else EthOutput(nif, nextHop, f);
+                else EthOutput(nif, IpAddr.V4(nextHop), f);
             }
             return 0;
         }
@@ -578,8 +578,8 @@ namespace Kernel.Net
             switch (proto)
             {
                 case ProtoIcmp: IcmpInput(src, dst, payload, broadcast); break;
-                case ProtoUdp: UdpInput(nif, src, dst, ipHeader, payload, broadcast); break;
-                case ProtoTcp: if (!broadcast) TcpInput(nif, src, dst, payload); else Drops++; break;
+                case ProtoUdp: UdpInput(nif, IpAddr.V4(src), IpAddr.V4(dst), ipHeader, payload, broadcast); break;
+                case ProtoTcp: if (!broadcast) TcpInput(nif, IpAddr.V4(src), IpAddr.V4(dst), payload); else Drops++; break;
                 default:
                     if (!broadcast) IcmpError(3, 2, ipHeader, payload, src, dst);      // protocol unreachable
                     break;
@@ -605,7 +605,7 @@ namespace Kernel.Net
             length = 0;
             int off = (ff & 0x1fff) * 8, n = p.Length - ihl;
             if (off + n > 65535 - IpHeader) { Drops++; return null; }
-            return Reassemble(src, dst, Wire.U16(p, 4), proto, off, (ff & 0x2000) != 0, p.Slice(ihl), out length);
+            return Reassemble(IpAddr.V4(src), IpAddr.V4(dst), Wire.U16(p, 4), proto, off, (ff & 0x2000) != 0, p.Slice(ihl), out length);
         }
 
         /// Places one fragment (`data` at byte `off` of the original payload; `more`: not
@@ -668,7 +668,7 @@ namespace Kernel.Net
                 m.CopyTo(r);
                 r[0] = 0; r[2] = 0; r[3] = 0;
                 Wire.Put16(r, 2, Wire.Checksum(r));
-                IpOutput(dst, src, ProtoIcmp, m.Length);
+                IpOutput(IpAddr.V4(dst), IpAddr.V4(src), ProtoIcmp, m.Length);
                 return;
             }
             if (type == 0) { IcmpEchoReplies++; return; }
@@ -681,8 +681,8 @@ namespace Kernel.Net
                 uint isrc = Wire.U32(inner, 12), idst = Wire.U32(inner, 16);
                 int iproto = inner[9];
                 int sport = Wire.U16(inner, ihl), dport = Wire.U16(inner, ihl + 2);
-                if (iproto == ProtoUdp) UdpIcmpError(isrc, sport, idst, dport, code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH);
-                else if (iproto == ProtoTcp) TcpIcmpError(isrc, sport, idst, dport, code == 4 ? -1 : code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH, code == 4 ? Wire.U16(m, 6) : 0);
+                if (iproto == ProtoUdp) UdpIcmpError(IpAddr.V4(isrc), sport, IpAddr.V4(idst), dport, code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH);
+                else if (iproto == ProtoTcp) TcpIcmpError(IpAddr.V4(isrc), sport, IpAddr.V4(idst), dport, code == 4 ? -1 : code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH, code == 4 ? Wire.U16(m, 6) : 0);
             }
         }
 
@@ -691,13 +691,13 @@ namespace Kernel.Net
         /// Sends an ICMP echo request (for tests and ping-like self checks).
         public int SendEcho(uint dst, ushort id, ushort seq, ReadOnlySpan<byte> data)
         {
-            IpAddr src = SourceFor(dst);
+            IpAddr src = SourceFor(IpAddr.V4(dst));
             if (src.IsUnspecified) return NetErr.ENETUNREACH;
             Span<byte> r = Tx.AsSpan(Payload, 8 + data.Length);
             r[0] = 8; r[1] = 0; r[2] = 0; r[3] = 0; Wire.Put16(r, 4, id); Wire.Put16(r, 6, seq);
             data.CopyTo(r.Slice(8));
             Wire.Put16(r, 2, Wire.Checksum(r));
-            return IpOutput(src, dst, ProtoIcmp, r.Length);
+            return IpOutput(src, IpAddr.V4(dst), ProtoIcmp, r.Length);
         }
 
         /// An ICMP error about a received packet (RFC 792: its IP header and 8 bytes).
@@ -711,7 +711,7 @@ namespace Kernel.Net
             ipHeader.CopyTo(r.Slice(8));
             payload.Slice(0, quote).CopyTo(r.Slice(8 + ipHeader.Length));
             Wire.Put16(r, 2, Wire.Checksum(r));
-            IpOutput(origDst, origSrc, ProtoIcmp, len, 0xc0);
+            IpOutput(IpAddr.V4(origDst), IpAddr.V4(origSrc), ProtoIcmp, len, 0xc0);
         }
     }
 }

@@ -127,7 +127,7 @@ namespace Kernel.Net
         {
             if (State == TcpState.Listen) return NetErr.EINVAL;
             if (State != TcpState.Closed) return State == TcpState.SynSent ? NetErr.EALREADY : NetErr.EISCONN;
-            if (addr.IsUnspecified) addr = addr.IsV4 ? Wire.Ip(127, 0, 0, 1) : IpAddr.Loopback6;      // "any" means this host
+            if (addr.IsUnspecified) addr = addr.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;      // "any" means this host
             if (!LocalAddr.IsUnspecified && LocalAddr.IsV4 != addr.IsV4) return NetErr.ENETUNREACH;
             IpAddr src = !LocalAddr.IsUnspecified ? LocalAddr : Stack.SourceFor(addr, IfIndex);
             if (src.IsUnspecified) return NetErr.ENETUNREACH;
@@ -165,7 +165,7 @@ namespace Kernel.Net
         public int Listen(int backlog)
         {
             if (State != TcpState.Closed && State != TcpState.Listen) return NetErr.EINVAL;
-            if (!Bound) { int e = Stack.BindTcp(this, 0, 0); if (e != 0) return e; }
+            if (!Bound) { int e = Stack.BindTcp(this, IpAddr.V4Any, 0); if (e != 0) return e; }
             if (backlog < 0) backlog = 0;
             if (backlog > 4096) backlog = 4096;
             Backlog = backlog;

@@ -71,7 +71,7 @@ namespace Kernel.Net
             if (!Bound) { int e = Stack.BindUdp(this, dst.IsV4 && !V6Only ? IpAddr.V4Any : IpAddr.Any, 0); if (e != 0) return e; }
             bool bcast = dst.IsV4 && dst.V4Value == 0xffffffff;
             if (bcast && !Broadcast) return 13;                          // EACCES, as Linux without SO_BROADCAST
-            if (dst.IsUnspecified) dst = dst.IsV4 ? Wire.Ip(127, 0, 0, 1) : IpAddr.Loopback6;     // "any" as destination means this host
+            if (dst.IsUnspecified) dst = dst.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;     // "any" as destination means this host
             if (ifIndex == 0) ifIndex = IfIndex;
             IpAddr src = LocalAddr;
             if (!src.IsUnspecified && src.IsV4 != dst.IsV4) return NetErr.ENETUNREACH;

@@ -97,11 +97,14 @@ namespace Kernel.Net
         public ulong Hi, Lo;
 
         public IpAddr(ulong hi, ulong lo) { Hi = hi; Lo = lo; }
+        /// An IPv4 address (host order) as its v4-mapped form. There is no implicit conversion
+        /// from uint: an address of either family never passes for an IPv4 one by accident.
         public static IpAddr V4(uint a) => new IpAddr(0, 0xffff00000000UL | a);
-        public static implicit operator IpAddr(uint a) => V4(a);
+        public static explicit operator IpAddr(uint a) => V4(a);
 
         public static IpAddr Any => default;                         // ::
         public static IpAddr V4Any => V4(0);                         // 0.0.0.0
+        public static IpAddr Loopback4 => V4(0x7f000001);            // 127.0.0.1
         public static IpAddr Loopback6 => new IpAddr(0, 1);          // ::1
         public static IpAddr AllNodes => new IpAddr(0xff02000000000000UL, 1);
         public static IpAddr AllRouters => new IpAddr(0xff02000000000000UL, 2);

@@ -267,7 +267,7 @@ public class Ip6Tests
         var n = SlaacPair();
         // [::]:80 takes IPv4 and IPv6 connections.
         var l = n.B.NewTcp(); n.B.BindTcp(l, IpAddr.Any, 80).Should().Be(0); l.Listen(8);
-        var c4 = n.A.NewTcp(); c4.Connect(n.IB.Addr, 80).Should().Be(0); n.Run();
+        var c4 = n.A.NewTcp(); c4.Connect(IpAddr.V4(n.IB.Addr), 80).Should().Be(0); n.Run();
         c4.State.Should().Be(TcpState.Established);
         l.Accept()!.RemoteAddr.Should().Be(IpAddr.V4(n.IA.Addr));
         var c6 = n.A.NewTcp(); c6.Connect(n.IB.Addr6[1], 80).Should().Be(0); n.Run();
@@ -278,7 +278,7 @@ public class Ip6Tests
         var v4 = n.B.NewTcp(); n.B.BindTcp(v4, IpAddr.V4Any, 90).Should().Be(0);
         var v6b = n.B.NewTcp(); n.B.BindTcp(v6b, IpAddr.Any, 90).Should().Be(NetErr.EADDRINUSE);
         // A v6-only listener refuses IPv4 clients (nobody else listens on 90 for IPv4).
-        var r4 = n.A.NewTcp(); r4.Connect(n.IB.Addr, 90).Should().Be(0); n.Run();
+        var r4 = n.A.NewTcp(); r4.Connect(IpAddr.V4(n.IB.Addr), 90).Should().Be(0); n.Run();
         r4.State.Should().Be(TcpState.Closed); r4.Error.Should().Be(NetErr.ECONNREFUSED);
         var r6 = n.A.NewTcp(); r6.Connect(n.IB.Addr6[1], 90).Should().Be(0); n.Run();
         r6.State.Should().Be(TcpState.Established);
@@ -287,7 +287,7 @@ public class Ip6Tests
         var u4 = n.B.NewUdp(); n.B.BindUdp(u4, IpAddr.V4Any, 53).Should().Be(0);
         var cu = n.A.NewUdp();
         cu.SendTo("six"u8, n.IB.Addr6[1], 53).Should().Be(0);
-        cu.SendTo("four"u8, n.IB.Addr, 53).Should().Be(0);
+        cu.SendTo("four"u8, IpAddr.V4(n.IB.Addr), 53).Should().Be(0);
         n.Run();
         var buf = new byte[100];
         u6.Receive(buf, false, out IpAddr f6, out _).Should().Be(3); f6.Should().Be(n.IA.Addr6[1]);
@@ -308,7 +308,7 @@ public class Ip6Tests
         s.Send(Pattern(100000)).Should().BeGreaterThan(0);
         var buf = new byte[200000]; c.Receive(buf, false).Should().BeGreaterThan(0);
         // An IPv4 client does not reach a listener bound to ::1, and ::1 is not 127.0.0.1.
-        var c4 = st.NewTcp(); c4.Connect(W.Ip(127, 0, 0, 1), 8080).Should().Be(0);
+        var c4 = st.NewTcp(); c4.Connect(IpAddr.Loopback4, 8080).Should().Be(0);
         c4.State.Should().Be(TcpState.Closed);
         // UDP over ::1, to a closed port: ICMPv6 port unreachable makes a connected socket's error ECONNREFUSED.
         var u = st.NewUdp(); st.BindUdp(u, IpAddr.Any, 0);

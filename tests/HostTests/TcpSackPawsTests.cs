@@ -51,8 +51,8 @@ public class TcpSackPawsTests
     static (TcpConnection c, TcpConnection s) Connect(Net n, bool sackOnB = true)
     {
         var l = n.B.NewTcp(); l.SackEnabled = sackOnB;
-        n.B.BindTcp(l, 0, 80).Should().Be(0); l.Listen(4);
-        var c = n.A.NewTcp(); c.Connect(n.IB.Addr, 80).Should().Be(0);
+        n.B.BindTcp(l, IpAddr.V4Any, 80).Should().Be(0); l.Listen(4);
+        var c = n.A.NewTcp(); c.Connect(IpAddr.V4(n.IB.Addr), 80).Should().Be(0);
         n.Run();
         var s = l.Accept()!;
         c.State.Should().Be(TcpState.Established);
