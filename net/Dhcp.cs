@@ -47,7 +47,7 @@ namespace Kernel.Net
             uint src = _dhcp == DhcpState.Bound ? nif.Addr : 0;
             Wire.Put16(u, 0, 68); Wire.Put16(u, 2, 67); Wire.Put16(u, 4, u.Length);
             Wire.Put16(u, 6, Wire.PartialChecksum(Wire.PseudoSum(src, 0xffffffff, ProtoUdp, u.Length)));
-            IpOutput(src, 0xffffffff, ProtoUdp, u.Length, 0, 64, false);
+            IpOutput(IpAddr.V4(src), IpAddr.V4(0xffffffff), ProtoUdp, u.Length, 0, 64, false);
             int wait = 1000 << (_dhcpTries < 3 ? _dhcpTries : 3);
             _dhcpTries++;
             _dhcpAt = Now + (ulong)wait;

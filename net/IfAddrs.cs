@@ -31,20 +31,33 @@ namespace Kernel.Net
     }
 
     /// The one place that lists an interface's addresses: netlink's RTM_GETADDR dump and
-    /// /proc/net/if_inet6 read them through here, so IPv6 addresses are added to both by
-    /// extending Count/Get (today each interface has at most its one IPv4 address).
+    /// /proc/net/if_inet6 read them through here: the IPv4 address first, then the IPv6
+    /// ones (::1 on the loopback; link-local, static and SLAAC ones on Ethernet).
     public static class IfAddrs
     {
-        public static int Count(NetIf n) => n.Addr != 0 ? 1 : 0;
+        public static int Count(NetIf n) => (n.Addr != 0 ? 1 : 0) + n.Addr6Count;
 
         /// Address `i` (0 <= i < Count(n)) of `n`: IPv4 first.
         public static IfAddress Get(NetIf n, int i)
         {
+            if (n.Addr != 0)
+            {
+                if (i == 0)
+                    return new IfAddress
+                    {
+                        Family = 2, V4 = n.Addr, PrefixLen = n.PrefixLen,
+                        Scope = n.Loopback ? IfAddress.ScopeHost : IfAddress.ScopeUniverse,
+                        Flags = IfAddress.FlagPermanent,
+                    };
+                i--;
+            }
+            IpAddr a = n.Addr6[i];
             return new IfAddress
             {
-                Family = 2, V4 = n.Addr, PrefixLen = n.PrefixLen,
-                Scope = n.Loopback ? IfAddress.ScopeHost : IfAddress.ScopeUniverse,
-                Flags = IfAddress.FlagPermanent,
+                Family = 10, V6Hi = a.Hi, V6Lo = a.Lo, PrefixLen = n.Prefix6[i],
+                Scope = a.IsLoopback ? IfAddress.ScopeHost : a.IsLinkLocal ? IfAddress.ScopeLink : IfAddress.ScopeUniverse,
+                // SLAAC addresses are dynamic (they come and go with advertisements); the others permanent.
+                Flags = n.Dynamic6(i) ? 0 : IfAddress.FlagPermanent,
             };
         }
     }

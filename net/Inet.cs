@@ -8,9 +8,9 @@ using static Kernel.Abi.SocketType;
 namespace Kernel.Net
 {
     /// AF_INET and AF_INET6 on the stack (NetKernel.Stack): SOCK_STREAM is TCP, SOCK_DGRAM is
-    /// UDP. The stack is IPv4 only: an AF_INET6 socket speaks IPv4 underneath with its
-    /// addresses v4-mapped (::ffff:a.b.c.d), :: meaning any and ::1 the loopback, so programs
-    /// that bind [::] (Go, Node) serve IPv4 clients as they do on a dual-stack Linux host.
+    /// UDP. An AF_INET6 socket is dual-stack as on Linux: IPv6 towards IPv6 peers, IPv4
+    /// towards v4-mapped ones (::ffff:a.b.c.d), and bound to :: it takes both families
+    /// unless IPV6_V6ONLY is set; link-local addresses carry their interface as scope id.
     public sealed class InetFamily : SocketFamily
     {
         readonly int _domain;
@@ -42,14 +42,12 @@ namespace Kernel.Net
         readonly NetStack _stack;
         public readonly TcpConnection Tcp;
         public readonly UdpEndpoint Udp;
-        bool _v6Only, _usedV6Loopback, _cork, _quickAck = true, _recvErr, _recvErr6, _udpAddrLocked, _udpPortLocked;
+        bool _v6Only, _cork, _quickAck = true, _recvErr, _recvErr6, _udpAddrLocked, _udpPortLocked;
         bool _connecting;                 // a connect returned EINPROGRESS/EALREADY/EINTR: the next one reports the outcome
         int _deferAccept;
         byte[] _buf;
 
         bool IsTcp => Tcp != null;
-        /// An AF_INET6 socket that named ::1 (/proc/net/tcp6 shows ::1, not ::ffff:127.0.0.1).
-        public bool UsedV6Loopback => _usedV6Loopback;
         bool V6 => Domain == AddressFamily.AF_INET6;
 
         public InetSocket(int domain, int type, int protocol) : base(domain, type, protocol)
@@ -76,10 +74,11 @@ namespace Kernel.Net
 
         // ---- addresses
 
-        /// Parses a sockaddr_in (or sockaddr_in6 with a v4-mapped, any or loopback address).
-        Errno ParseAddress(ReadOnlySpan<byte> a, out uint addr, out int port, bool forBind)
+        /// Parses a sockaddr_in or sockaddr_in6 (v4-mapped addresses are IPv4; a link-local
+        /// one needs its interface as sin6_scope_id, returned in `scope`).
+        Errno ParseAddress(ReadOnlySpan<byte> a, out IpAddr addr, out int port, out int scope, bool forBind)
         {
-            addr = 0; port = 0;
+            addr = default; port = 0; scope = 0;
             if (a.Length < 2) return Errno.EINVAL;
             int family = a[0] | a[1] << 8;
             if (!V6)
@@ -87,42 +86,45 @@ namespace Kernel.Net
                 if (a.Length < 16) return Errno.EINVAL;
                 if (family != AddressFamily.AF_INET && !(family == AddressFamily.AF_UNSPEC && forBind)) return Errno.EAFNOSUPPORT;
                 port = a[2] << 8 | a[3];
-                addr = Wire.U32(a, 4);
-                if (family == AddressFamily.AF_UNSPEC && addr != 0) return Errno.EAFNOSUPPORT;
+                addr = IpAddr.V4(Wire.U32(a, 4));
+                if (family == AddressFamily.AF_UNSPEC && !addr.IsV4Any) return Errno.EAFNOSUPPORT;
                 return 0;
             }
             if (a.Length < 24) return Errno.EINVAL;
             if (family != AddressFamily.AF_INET6) return Errno.EAFNOSUPPORT;
             port = a[2] << 8 | a[3];
-            ReadOnlySpan<byte> ip = a.Slice(8, 16);
-            bool zero10 = true;
-            for (int i = 0; i < 10; i++) if (ip[i] != 0) { zero10 = false; break; }
-            if (zero10 && ip[10] == 0xff && ip[11] == 0xff)
+            addr = IpAddr.Read(a, 8);
+            if (addr.IsV4)
             {
-                if (_v6Only) return Errno.ENETUNREACH;
-                addr = Wire.U32(ip, 12);
+                if (_v6Only) return forBind ? Errno.EINVAL : Errno.ENETUNREACH;
                 return 0;
             }
-            bool allZero = zero10 && ip[10] == 0 && ip[11] == 0 && ip[12] == 0 && ip[13] == 0 && ip[14] == 0;
-            if (allZero && ip[15] == 0) { addr = 0; return 0; }
-            if (allZero && ip[15] == 1) { addr = Wire.Ip(127, 0, 0, 1); _usedV6Loopback = true; return 0; }
-            return forBind ? Errno.EADDRNOTAVAIL : Errno.ENETUNREACH;      // no IPv6 on the wire yet
+            if (addr.IsLinkLocal && a.Length >= 28)
+            {
+                scope = a[24] | a[25] << 8 | a[26] << 16 | a[27] << 24;
+                if (scope == 0) return Errno.EINVAL;                    // a link-local address needs its interface
+                if (_stack.FindIf(scope) == null) return Errno.ENODEV;
+            }
+            else if (addr.IsLinkLocal) return Errno.EINVAL;
+            return 0;
         }
 
-        int WriteAddress(Span<byte> dst, uint addr, int port)
+        /// The family's "any" address: :: for AF_INET6 (both families unless v6-only), 0.0.0.0.
+        IpAddr AnyAddr => V6 ? IpAddr.Any : IpAddr.V4Any;
+
+        int WriteAddress(Span<byte> dst, IpAddr addr, int port, int scope = 0)
         {
             if (!V6)
             {
                 dst.Slice(0, 16).Clear();
                 dst[0] = AddressFamily.AF_INET; dst[2] = (byte)(port >> 8); dst[3] = (byte)port;
-                Wire.Put32(dst, 4, addr);
+                Wire.Put32(dst, 4, addr.IsV4 ? addr.V4Value : 0);
                 return 16;
             }
             dst.Slice(0, 28).Clear();
             dst[0] = AddressFamily.AF_INET6; dst[2] = (byte)(port >> 8); dst[3] = (byte)port;
-            if (addr == 0) { }
-            else if (addr == Wire.Ip(127, 0, 0, 1) && _usedV6Loopback) dst[23] = 1;
-            else { dst[18] = 0xff; dst[19] = 0xff; Wire.Put32(dst, 20, addr); }
+            addr.Write(dst, 8);
+            if (addr.IsLinkLocal) { dst[24] = (byte)scope; dst[25] = (byte)(scope >> 8); dst[26] = (byte)(scope >> 16); dst[27] = (byte)(scope >> 24); }
             return 28;
         }
 
@@ -130,22 +132,24 @@ namespace Kernel.Net
 
         public override Errno Bind(ReadOnlySpan<byte> a)
         {
-            Errno e = ParseAddress(a, out uint addr, out int port, true);
+            Errno e = ParseAddress(a, out IpAddr addr, out int port, out int scope, true);
             if (e != 0) return e;
             NetKernel.Enter();
             int r;
             if (IsTcp)
             {
                 if (Tcp.Bound || Tcp.State != TcpState.Closed) return Errno.EINVAL;
-                Tcp.ReuseAddr = ReuseAddr; Tcp.ReusePort = ReusePort;
+                Tcp.ReuseAddr = ReuseAddr; Tcp.ReusePort = ReusePort; Tcp.V6Only = _v6Only;
+                if (scope != 0) Tcp.IfIndex = scope;
                 r = _stack.BindTcp(Tcp, addr, port);
             }
             else
             {
                 if (Udp.Bound) return Errno.EINVAL;
-                Udp.ReuseAddr = ReuseAddr; Udp.ReusePort = ReusePort;
+                Udp.ReuseAddr = ReuseAddr; Udp.ReusePort = ReusePort; Udp.V6Only = _v6Only;
+                if (scope != 0) Udp.IfIndex = scope;
                 r = _stack.BindUdp(Udp, addr, port);
-                if (r == 0) { _udpAddrLocked = addr != 0; _udpPortLocked = port != 0; }
+                if (r == 0) { _udpAddrLocked = !addr.IsUnspecified; _udpPortLocked = port != 0; }
             }
             return (Errno)r;
         }
@@ -159,17 +163,17 @@ namespace Kernel.Net
                 {
                     if (!(Tcp.Synchronized || Tcp.State == TcpState.SynReceived) && !(Tcp.State == TcpState.Closed && Tcp.Connected && !Tcp.WasReset))
                         return Errno.ENOTCONN;
-                    length = WriteAddress(address, Tcp.RemoteAddr, Tcp.RemotePort);
+                    length = WriteAddress(address, Tcp.RemoteAddr, Tcp.RemotePort, Tcp.IfIndex);
                 }
-                else length = WriteAddress(address, Tcp.LocalAddr, Tcp.Bound || Tcp.Connected ? Tcp.LocalPort : 0);
+                else length = WriteAddress(address, Tcp.Bound || Tcp.Connected ? Tcp.LocalAddr : AnyAddr, Tcp.Bound || Tcp.Connected ? Tcp.LocalPort : 0, Tcp.IfIndex);
                 return 0;
             }
             if (peer)
             {
                 if (Udp.RemotePort == 0) return Errno.ENOTCONN;
-                length = WriteAddress(address, Udp.RemoteAddr, Udp.RemotePort);
+                length = WriteAddress(address, Udp.RemoteAddr, Udp.RemotePort, Udp.IfIndex);
             }
-            else length = WriteAddress(address, Udp.LocalAddr, Udp.Bound ? Udp.LocalPort : 0);
+            else length = WriteAddress(address, Udp.Bound ? Udp.LocalAddr : AnyAddr, Udp.Bound ? Udp.LocalPort : 0, Udp.IfIndex);
             return 0;
         }
 
@@ -187,28 +191,30 @@ namespace Kernel.Net
                 // Dissolve the association; as Linux, an address or port that bind() did not
                 // name is given up with it.
                 NetKernel.Enter();
-                Udp.RemoteAddr = 0; Udp.RemotePort = 0;
-                if (!_udpAddrLocked) Udp.LocalAddr = 0;
+                Udp.RemoteAddr = default; Udp.RemotePort = 0;
+                if (!_udpAddrLocked) Udp.LocalAddr = AnyAddr;
                 if (!_udpPortLocked) _stack.UnbindUdp(Udp);
                 return 0;
             }
-            Errno e = ParseAddress(a, out uint addr, out int port, false);
+            Errno e = ParseAddress(a, out IpAddr addr, out int port, out int scope, false);
             if (e != 0) return e;
             NetKernel.Enter();
             if (!IsTcp)
             {
-                if (addr == 0) addr = Wire.Ip(127, 0, 0, 1);
-                if (!Udp.Bound) { int r = _stack.BindUdp(Udp, 0, 0); if (r != 0) return (Errno)r; }
-                if (Udp.LocalAddr == 0)
+                if (addr.IsUnspecified) addr = addr.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;
+                if (!Udp.Bound) { Udp.V6Only = _v6Only; int r = _stack.BindUdp(Udp, AnyAddr, 0); if (r != 0) return (Errno)r; }
+                bool bcast = addr.IsV4 && addr.V4Value == 0xffffffff;
+                if (Udp.LocalAddr.IsUnspecified)
                 {
-                    uint src = _stack.SourceFor(addr);
-                    if (src == 0 && addr != 0xffffffff) return Errno.ENETUNREACH;
-                    if (addr == 0xffffffff && !Broadcast) return Errno.EACCES;
+                    IpAddr src = _stack.SourceFor(addr, scope);
+                    if (src.IsUnspecified && !bcast) return Errno.ENETUNREACH;
+                    if (bcast && !Broadcast) return Errno.EACCES;
                     // As Linux, connect fixes the source address (getsockname shows it; the
                     // resolvers' RFC 6724 sorting reads it); dissolving the association frees it.
-                    if (addr != 0xffffffff) Udp.LocalAddr = src;
+                    if (!bcast) Udp.LocalAddr = src;
                 }
                 Udp.RemoteAddr = addr; Udp.RemotePort = port;
+                if (scope != 0) Udp.IfIndex = scope;
                 return 0;
             }
             if (Tcp.State == TcpState.Listen) return Errno.EINVAL;
@@ -234,6 +240,7 @@ namespace Kernel.Net
             {
                 if (port == 0) return Errno.ECONNREFUSED;
                 ApplyTcpOptions();
+                if (scope != 0) Tcp.IfIndex = scope;
                 int r = Tcp.Connect(addr, port);
                 if (r != 0) return (Errno)r;
                 if (Tcp.State == TcpState.Closed)
@@ -263,7 +270,7 @@ namespace Kernel.Net
 
         void ApplyTcpOptions()
         {
-            Tcp.ReuseAddr = ReuseAddr; Tcp.ReusePort = ReusePort;
+            Tcp.ReuseAddr = ReuseAddr; Tcp.ReusePort = ReusePort; Tcp.V6Only = _v6Only;
             Tcp.RcvBufSize = Clamp(RcvBuf, 16384, 1 << 20);
             Tcp.SndBufSize = Clamp(SndBuf * 8, 65536, 1 << 20);
             Tcp.KeepAlive = KeepAlive;
@@ -279,6 +286,7 @@ namespace Kernel.Net
             if (backlog > SoMaxConn || backlog < 0) backlog = SoMaxConn;
             ApplyTcpOptions();
             NetKernel.Enter();
+            if (!Tcp.Bound) { int b = _stack.BindTcp(Tcp, AnyAddr, 0); if (b != 0) return (Errno)b; }
             int r = Tcp.Listen(backlog);
             if (r != 0) return (Errno)r;
             Listening = true;
@@ -298,7 +306,7 @@ namespace Kernel.Net
                 Errno e = WaitFor(deadline);
                 if (e != 0) return e;
             }
-            var s = new InetSocket(Domain, c) { _usedV6Loopback = _usedV6Loopback };
+            var s = new InetSocket(Domain, c) { _v6Only = _v6Only };
             s.Tcp.NoDelay = Tcp.NoDelay; s.KeepAlive = KeepAlive; s.SndBuf = SndBuf; s.RcvBuf = RcvBuf;
             child = s;
             return 0;
@@ -380,10 +388,10 @@ namespace Kernel.Net
 
         SysResult SendUdp(ref SendMsg m)
         {
-            uint addr; int port;
+            IpAddr addr; int port, scope = 0;
             if (m.Address.Length > 0)
             {
-                Errno e = ParseAddress(m.Address, out addr, out port, false);
+                Errno e = ParseAddress(m.Address, out addr, out port, out scope, false);
                 if (e != 0) return e;
                 if (port == 0) return Errno.EINVAL;
             }
@@ -400,9 +408,10 @@ namespace Kernel.Net
             long got;
             fixed (byte* p = buf) got = m.Data.CopyFromIter(p, len, out Errno fe);
             if (got < len) return Errno.EFAULT;
-            if (addr == 0xffffffff && !Broadcast) return Errno.EACCES;
+            if (addr.IsV4 && addr.V4Value == 0xffffffff && !Broadcast) return Errno.EACCES;
             Udp.Broadcast = Broadcast;
-            int r = Udp.SendTo(new ReadOnlySpan<byte>(buf, 0, len), addr, port);
+            if (!Udp.Bound) { Udp.V6Only = _v6Only; int b = _stack.BindUdp(Udp, AnyAddr, 0); if (b != 0) return (Errno)b; }
+            int r = Udp.SendTo(new ReadOnlySpan<byte>(buf, 0, len), addr, port, scope);
             if (r != 0) return (Errno)r;
             return len;
         }
@@ -465,13 +474,13 @@ namespace Kernel.Net
             }
             byte[] buf = Buffer;
             bool peek = (m.Flags & MSG_PEEK) != 0;
-            int full = Udp.Receive(buf, peek, out uint src, out int port);
+            int full = Udp.Receive(buf, peek, out IpAddr src, out int port, out int srcIf);
             long size = m.Data.Remaining < full ? m.Data.Remaining : full;
             if (size < full) m.OutFlags |= MSG_TRUNC;
             long put;
             fixed (byte* p = buf) put = m.Data.CopyToIter(p, size, out Errno fe);
             if (put < size) return Errno.EFAULT;
-            if (m.Address.Length >= 28) m.AddressLength = WriteAddress(m.Address, src, port);
+            if (m.Address.Length >= 28) m.AddressLength = WriteAddress(m.Address, src, port, srcIf);
             return (m.Flags & MSG_TRUNC) != 0 ? full : size;
         }
 
@@ -580,6 +589,7 @@ namespace Kernel.Net
                     if ((r = ReadInt(value, length, out v)) != 0) return r;
                     if (IsTcp ? Tcp.Bound : Udp.Bound) return Errno.EINVAL;
                     _v6Only = v != 0;
+                    if (IsTcp) Tcp.V6Only = _v6Only; else Udp.V6Only = _v6Only;
                     return 0;
                 }
                 if (name == IPV6_RECVERR)

@@ -10,7 +10,8 @@ namespace Kernel.Net
     /// The stack inside the kernel: one NetStack with the loopback and, when a virtio-net
     /// device is present, eth0 over it; a kernel thread ("netd") that feeds received
     /// frames in and runs the stack's timers; the address from the command line
-    /// (net.ip=A.B.C.D/N net.gw=A.B.C.D net.dns=A.B.C.D) or DHCP. The kernel is not
+    /// (net.ip=A.B.C.D/N net.gw=A.B.C.D net.dns=A.B.C.D) or DHCP; IPv6 with a link-local
+    /// address, SLAAC from router advertisements, or net.ip6=ADDR/N net.gw6=ROUTER. The kernel is not
     /// preempted and runs with interrupts off, so the stack needs no lock: every entry
     /// (netd, socket calls) runs to completion, and nothing in it blocks.
     public static unsafe class NetKernel
@@ -91,6 +92,10 @@ namespace Kernel.Net
             if (cmdline != null) ParseOptions(cmdline, ref ip, ref prefix, ref gw, ref dns, ref off);
             if (off) { Eth.Up = false; return; }
             VirtioNet.OnActivity = &Kick;
+            Stack.EnableIp6(Eth);
+            if (_ip6Prefix > 0) Eth.AddAddr6(_ip6, _ip6Prefix);
+            if (!_gw6.IsV6Any) { Eth.Router6 = _gw6; Eth.Router6Until = ulong.MaxValue; }
+            else _ip6Pending = true;
             if (ip != 0)
             {
                 Eth.Addr = ip; Eth.Mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix); Eth.Gateway = gw; Stack.Dns = dns;
@@ -100,19 +105,47 @@ namespace Kernel.Net
             Stack.StartDhcp(Eth);
             _dhcpPending = true;
         }
-        static bool _dhcpPending;
+        static bool _dhcpPending, _ip6Pending;
+        static IpAddr _ip6, _gw6;
+        static int _ip6Prefix;
 
         /// Before the program starts (its first thread, which may block): waits up to 3 s
         /// for the DHCP lease so the program starts with an address (QEMU's user network
         /// answers at once; on a slower network the client goes on in netd).
         public static void WaitReady()
         {
-            if (!_dhcpPending) return;
-            _dhcpPending = false;
-            ulong deadline = Clock.MonotonicNs() + 3_000_000_000UL;
-            while (!Stack.DhcpBound && Clock.MonotonicNs() < deadline) _stackChanged.Wait(deadline, false);
-            if (Stack.DhcpBound) LogAddress("dhcp");
-            else Log.Info("net: no DHCP answer yet on eth0");
+            if (_dhcpPending)
+            {
+                _dhcpPending = false;
+                ulong deadline = Clock.MonotonicNs() + 3_000_000_000UL;
+                while (!Stack.DhcpBound && Clock.MonotonicNs() < deadline) _stackChanged.Wait(deadline, false);
+                if (Stack.DhcpBound) LogAddress("dhcp");
+                else Log.Info("net: no DHCP answer yet on eth0");
+            }
+            if (_ip6Pending)
+            {
+                // A router answers our solicitation at once where there is one (QEMU's user
+                // network does); where none does, the program waits at most 0.5 s more.
+                _ip6Pending = false;
+                ulong deadline = Clock.MonotonicNs() + 500_000_000UL;
+                while (Eth.Router6Until == 0 && Clock.MonotonicNs() < deadline) _stackChanged.Wait(deadline, false);
+                LogAddress6();
+            }
+        }
+
+        static void LogAddress6()
+        {
+            var w = Log.Begin(LogLevel.Info, stackalloc byte[200]);
+            w.Str("net: eth0");
+            Span<byte> b = stackalloc byte[48];
+            for (int i = 0; i < Eth.Addr6Count; i++)
+            {
+                w.Byte((byte)' ');
+                int n = Eth.Addr6[i].Format(b); for (int k = 0; k < n; k++) w.Byte(b[k]);
+                w.Byte((byte)'/'); w.Udec((ulong)Eth.Prefix6[i]);
+            }
+            if (Eth.Router6Until != 0) { w.Str(" router "); int n = Eth.Router6.Format(b); for (int k = 0; k < n; k++) w.Byte(b[k]); }
+            if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
         }
 
         static void LogAddress(string how)
@@ -145,6 +178,18 @@ namespace Kernel.Net
                 else if (Wire.StartsWith(word, "net.gw="u8)) gw = ParseIp(word.Slice(7));
                 else if (Wire.StartsWith(word, "net.dns="u8)) dns = ParseIp(word.Slice(8));
                 else if (Wire.StartsWith(word, "net=none"u8) && word.Length == 8) off = true;
+                else if (Wire.StartsWith(word, "net.ip6="u8))
+                {
+                    var v = word.Slice(8);
+                    int slash = -1; for (int k = 0; k < v.Length; k++) if (v[k] == '/') { slash = k; break; }
+                    int p6 = 64;
+                    if (slash >= 0) { p6 = Dec(v.Slice(slash + 1)); v = v.Slice(0, slash); if (p6 < 1 || p6 > 128) p6 = 64; }
+                    if (IpAddr.TryParse(v, out IpAddr a6) && !a6.IsV4 && !a6.IsMulticast && !a6.IsUnspecified) { _ip6 = a6; _ip6Prefix = p6; }
+                }
+                else if (Wire.StartsWith(word, "net.gw6="u8))
+                {
+                    if (IpAddr.TryParse(word.Slice(8), out IpAddr g6) && !g6.IsV4 && !g6.IsMulticast) _gw6 = g6;
+                }
             }
         }
 
@@ -185,7 +230,7 @@ namespace Kernel.Net
             {
                 pending = _link.Backlog || _dev.Transmitting ? 1 : 0;
                 for (TcpConnection c = Stack.TcpList; c != null; c = c.AllNext)
-                    if (c.RemoteAddr >> 24 != 127 && !Stack.IsLocal(c.RemoteAddr) && c.Synchronized
+                    if (!Stack.IsLocal(c.RemoteAddr) && c.Synchronized
                         && c.State != TcpState.TimeWait && c.SndMax != c.SndUna) pending++;
                 if (pending == 0) break;
                 Kick();

@@ -37,6 +37,30 @@ namespace Kernel.Net
         public bool DeviceChecksums;
         public NetLink Link;
         public ulong RxBytes, RxPackets, TxBytes, TxPackets, RxDropped, TxDropped;
+        /// IPv6 addresses (the link-local one first on Ethernet, ::1 on the loopback) with
+        /// their prefix lengths; SLAAC adds one per advertised prefix.
+        public const int MaxAddr6 = 4;
+        public readonly IpAddr[] Addr6 = new IpAddr[MaxAddr6];
+        public readonly int[] Prefix6 = new int[MaxAddr6];
+        public int Addr6Count;
+        /// The default IPv6 router (its link-local address, from a router advertisement) and
+        /// until when it stays one (ms; 0: none).
+        public IpAddr Router6;
+        public ulong Router6Until;
+        /// Added an IPv6 address (false: the table is full or it is there already).
+        public bool AddAddr6(IpAddr a, int prefix, bool dynamic = false)
+        {
+            for (int i = 0; i < Addr6Count; i++) if (Addr6[i] == a) return false;
+            if (Addr6Count == MaxAddr6) return false;
+            Addr6[Addr6Count] = a; Prefix6[Addr6Count] = prefix;
+            if (dynamic) _dynamic6 |= 1 << Addr6Count; else _dynamic6 &= ~(1 << Addr6Count);
+            Addr6Count++;
+            return true;
+        }
+        int _dynamic6;
+        /// Whether IPv6 address `i` came from SLAAC (not permanent).
+        public bool Dynamic6(int i) => (_dynamic6 >> i & 1) != 0;
+        public bool HasAddr6(IpAddr a) { for (int i = 0; i < Addr6Count; i++) if (Addr6[i] == a) return true; return false; }
         public int PrefixLen { get { int n = 0; for (uint m = Mask; (m & 0x80000000) != 0; m <<= 1) n++; return n; } }
     }
 
@@ -48,8 +72,11 @@ namespace Kernel.Net
     /// small queue that every entry point drains before it returns (no recursion).
     public sealed partial class NetStack
     {
-        public const int EthHeader = 14, IpHeader = 20, Payload = EthHeader + IpHeader;
-        public const int ProtoIcmp = 1, ProtoTcp = 6, ProtoUdp = 17;
+        /// Outgoing packets are built in Tx with the transport header at Payload, room for
+        /// an IPv6 header before it and an IPv4 header (and its link header) nearer it.
+        public const int EthHeader = 14, IpHeader = 20, Ip6Header = 40, Payload = EthHeader + Ip6Header;
+        const int Ip4At = Payload - IpHeader, Frame4At = Ip4At - EthHeader, FragPayload = EthHeader + IpHeader;
+        public const int ProtoIcmp = 1, ProtoTcp = 6, ProtoUdp = 17, ProtoIcmp6 = 58;
         public const int LoopbackMtu = 16384;
 
         public ulong Now;                    // milliseconds, monotonic
@@ -61,7 +88,7 @@ namespace Kernel.Net
         public ulong Drops;                  // malformed or unwanted input, for tests and logs
         ulong _seed;
         ushort _ipId;
-        // Scratch for outgoing packets: the link header at 0, IP at 14, the payload at 34.
+        // Scratch for outgoing packets: the payload at 54, the IPv6 header at 14 or the IPv4 one at 34.
         internal readonly byte[] Tx = new byte[EthHeader + 65536 + 64];
         readonly byte[] _frag = new byte[EthHeader + 1600];
 
@@ -72,6 +99,7 @@ namespace Kernel.Net
             Lo = AddInterface("lo"u8, null, LoopbackMtu);
             Lo.Loopback = true;
             Lo.Addr = Wire.Ip(127, 0, 0, 1); Lo.Mask = 0xff000000;
+            Lo.AddAddr6(IpAddr.Loopback6, 128);
             _nextEphemeral = (int)(EphemeralFirst + Random() % (EphemeralLast - EphemeralFirst + 1));
         }
 
@@ -104,7 +132,7 @@ namespace Kernel.Net
         {
             nif.RxPackets++; nif.RxBytes += (ulong)frame.Length;
             _rxChecksummed = checksummed;
-            if (nif.Loopback) IpInput(nif, frame);
+            if (nif.Loopback) LoopInput(nif, frame);
             else EthInput(nif, frame);
             _rxChecksummed = false;
             Pump();
@@ -120,6 +148,7 @@ namespace Kernel.Net
         {
             ArpTick();
             ReassemblyTick();
+            Ip6Tick();
             TcpTick();
             DhcpTick();
             Pump();
@@ -132,6 +161,7 @@ namespace Kernel.Net
             t = Earliest(t, ArpNextTimer());
             t = Earliest(t, _reasmCount > 0 ? Now + 1000 : 0);
             t = Earliest(t, DhcpNextTimer());
+            t = Earliest(t, Ip6NextTimer());
             return t;
         }
 
@@ -170,11 +200,17 @@ namespace Kernel.Net
                 _loop[e] = null;
                 NetIf nif = _loopIf[e];
                 nif.RxPackets++; nif.RxBytes += (ulong)_loopLen[e];
-                IpInput(nif, new ReadOnlySpan<byte>(buf, 0, _loopLen[e]));
+                LoopInput(nif, new ReadOnlySpan<byte>(buf, 0, _loopLen[e]));
                 if (_loop[e] == null) _loop[e] = buf;
                 _loopHead = (_loopHead + 1) % LoopSlots; _loopCount--;
             }
             _pumping = false;
+        }
+
+        /// A packet on the loopback: its version says which IP.
+        void LoopInput(NetIf nif, ReadOnlySpan<byte> p)
+        {
+            if (p.Length > 0 && (p[0] >> 4) == 6) Ip6Input(nif, p); else IpInput(nif, p);
         }
 
         // ---- Ethernet and ARP ----
@@ -189,6 +225,7 @@ namespace Kernel.Net
             int type = Wire.U16(f, 12);
             if (type == 0x0806) ArpInput(nif, f.Slice(EthHeader));
             else if (type == 0x0800) IpInput(nif, f.Slice(EthHeader));
+            else if (type == 0x86dd) Ip6Input(nif, f.Slice(EthHeader));
             else Drops++;
         }
 
@@ -197,7 +234,7 @@ namespace Kernel.Net
         const int ArpRetries = 3;
         struct ArpEntry
         {
-            public uint Ip; public NetIf If;
+            public IpAddr Ip; public NetIf If;      // IPv4 (ARP) or IPv6 (NDP)
             public ulong Mac;            // 48 bits
             public bool Resolved;
             public ulong Expires;        // resolved: when to forget; pending: next retry
@@ -208,9 +245,9 @@ namespace Kernel.Net
         readonly byte[][] _arpQueue = new byte[ArpEntries * ArpPending][];
         readonly int[] _arpQueueLen = new int[ArpEntries * ArpPending];
 
-        public int ArpCount { get { int n = 0; for (int i = 0; i < ArpEntries; i++) if (_arp[i].Ip != 0 && _arp[i].Resolved) n++; return n; } }
+        public int ArpCount { get { int n = 0; for (int i = 0; i < ArpEntries; i++) if (_arp[i].If != null && _arp[i].Resolved) n++; return n; } }
 
-        int ArpFind(uint ip)
+        int ArpFind(IpAddr ip)
         {
             for (int i = 0; i < ArpEntries; i++) if (_arp[i].Ip == ip && _arp[i].If != null) return i;
             return -1;
@@ -228,8 +265,8 @@ namespace Kernel.Net
             if (spa == 0 || (sha & 0x010000000000UL) != 0) { if (op != 1) Drops++; }
             else
             {
-                int i = ArpFind(spa);
-                if (i >= 0 || (nif.Addr != 0 && tpa == nif.Addr)) ArpLearn(nif, spa, sha, i);
+                int i = ArpFind(IpAddr.V4(spa));
+                if (i >= 0 || (nif.Addr != 0 && tpa == nif.Addr)) ArpLearn(nif, IpAddr.V4(spa), sha, i);
             }
             if (op == 1 && nif.Addr != 0 && tpa == nif.Addr)
             {
@@ -242,7 +279,7 @@ namespace Kernel.Net
             }
         }
 
-        void ArpLearn(NetIf nif, uint ip, ulong mac, int i)
+        void ArpLearn(NetIf nif, IpAddr ip, ulong mac, int i)
         {
             if (i < 0) i = ArpSlot();
             ref ArpEntry e = ref _arp[i];
@@ -298,7 +335,7 @@ namespace Kernel.Net
                 if (e.Resolved) { ArpForget(i); continue; }
                 if (++e.Tries > ArpRetries) { e.If.TxDropped += (ulong)e.PendingCount; ArpForget(i); continue; }
                 e.Expires = Now + ArpRetryMs;
-                ArpRequest(e.If, e.Ip);
+                if (e.Ip.IsV4) ArpRequest(e.If, e.Ip.V4Value); else NeighborSolicit(e.If, e.Ip);
             }
         }
 
@@ -324,7 +361,15 @@ namespace Kernel.Net
         public static bool PartialChecksumAt(ReadOnlySpan<byte> frame, out int csumStart, out int csumOffset)
         {
             csumStart = csumOffset = 0;
-            if (frame.Length < Payload || Wire.U16(frame, 12) != 0x0800 || (frame[EthHeader] >> 4) != 4) return false;
+            if (frame.Length >= Payload && Wire.U16(frame, 12) == 0x86dd)
+            {
+                // IPv6 as this stack sends TCP and UDP: no extension header.
+                int nh = frame[EthHeader + 6], o = nh == ProtoTcp ? 16 : nh == ProtoUdp ? 6 : -1;
+                if (o < 0 || Payload + o + 2 > frame.Length) return false;
+                csumStart = Payload; csumOffset = o;
+                return true;
+            }
+            if (frame.Length < FragPayload || Wire.U16(frame, 12) != 0x0800 || (frame[EthHeader] >> 4) != 4) return false;
             if ((Wire.U16(frame, EthHeader + 6) & 0x3fff) != 0) return false;
             int proto = frame[EthHeader + 9], off = proto == ProtoTcp ? 16 : proto == ProtoUdp ? 6 : -1;
             int start = EthHeader + (frame[EthHeader] & 15) * 4;
@@ -335,9 +380,18 @@ namespace Kernel.Net
 
         /// Sends an IP packet (at `p`, header included) on Ethernet towards `nextHop`;
         /// `frame` is `p` with 14 bytes of room before it.
-        void EthOutput(NetIf nif, uint nextHop, Span<byte> frame)
+        void EthOutput(NetIf nif, IpAddr nextHop, Span<byte> frame)
         {
-            if (nextHop == 0xffffffff || (nif.Mask != 0 && nextHop == (nif.Addr | ~nif.Mask)))
+            int type = nextHop.IsV4 ? 0x0800 : 0x86dd;
+            if (!nextHop.IsV4 && nextHop.IsMulticast)
+            {
+                // 33:33 and the group's last 32 bits (RFC 2464 7).
+                frame[0] = 0x33; frame[1] = 0x33; for (int k = 0; k < 4; k++) frame[2 + k] = (byte)(nextHop.Lo >> (24 - 8 * k));
+                nif.Mac.AsSpan(0, 6).CopyTo(frame.Slice(6)); Wire.Put16(frame, 12, type);
+                LinkSend(nif, frame);
+                return;
+            }
+            if (nextHop.IsV4 && (nextHop.V4Value == 0xffffffff || (nif.Mask != 0 && nextHop.V4Value == (nif.Addr | ~nif.Mask))))
             {
                 Broadcast.AsSpan(0, 6).CopyTo(frame); nif.Mac.AsSpan(0, 6).CopyTo(frame.Slice(6)); Wire.Put16(frame, 12, 0x0800);
                 LinkSend(nif, frame);
@@ -346,7 +400,7 @@ namespace Kernel.Net
             int i = ArpFind(nextHop);
             if (i >= 0 && _arp[i].Resolved)
             {
-                PutMac(frame, _arp[i].Mac); nif.Mac.AsSpan(0, 6).CopyTo(frame.Slice(6)); Wire.Put16(frame, 12, 0x0800);
+                PutMac(frame, _arp[i].Mac); nif.Mac.AsSpan(0, 6).CopyTo(frame.Slice(6)); Wire.Put16(frame, 12, type);
                 LinkSend(nif, frame);
                 return;
             }
@@ -354,13 +408,13 @@ namespace Kernel.Net
             {
                 i = ArpSlot();
                 _arp[i].Ip = nextHop; _arp[i].If = nif; _arp[i].Expires = Now + ArpRetryMs; _arp[i].Tries = 0;
-                ArpRequest(nif, nextHop);
+                if (nextHop.IsV4) ArpRequest(nif, nextHop.V4Value); else NeighborSolicit(nif, nextHop);
             }
             ref ArpEntry e = ref _arp[i];
             if (e.PendingCount == ArpPending) { nif.TxDropped++; return; }
             byte[] copy = new byte[frame.Length];
             frame.CopyTo(copy);
-            Wire.Put16(copy, 12, 0x0800);
+            Wire.Put16(copy, 12, type);
             _arpQueue[i * ArpPending + e.PendingCount] = copy;
             _arpQueueLen[i * ArpPending + e.PendingCount] = frame.Length;
             e.PendingCount++;
@@ -395,20 +449,38 @@ namespace Kernel.Net
             return null;
         }
 
-        /// The source address for packets to `dst` (0 when unroutable).
-        public uint SourceFor(uint dst)
+        /// The source address for packets to `dst` (unspecified when unroutable); IPv6
+        /// link-local destinations use the interface `ifIndex` (their scope) when given.
+        public IpAddr SourceFor(IpAddr dst, int ifIndex = 0)
         {
-            NetIf n = Route(dst, out _);
-            if (n == null) return 0;
-            if (n.Loopback) return (dst >> 24) == 127 ? Wire.Ip(127, 0, 0, 1) : dst;
-            return n.Addr;
+            if (!dst.IsV4) return SourceFor6(dst, ifIndex);
+            uint d = dst.V4Value;
+            NetIf n = Route(d, out _);
+            if (n == null) return IpAddr.V4Any;
+            if (n.Loopback) return (d >> 24) == 127 ? IpAddr.Loopback4 : dst;
+            return IpAddr.V4(n.Addr);
+        }
+
+        public bool IsLocal(IpAddr a) => a.IsV4 ? IsLocal(a.V4Value) : IsLocal6(a);
+
+        /// The interface packets to `dst` leave by (null: unreachable).
+        public NetIf Route(IpAddr dst, int ifIndex = 0)
+        {
+            if (dst.IsV4) return Route(dst.V4Value, out _);
+            return Route6(dst, ifIndex, out _);
         }
 
         // ---- IPv4 ----
 
         /// Sends the `payloadLen` bytes already at Tx[Payload..] as one IP packet (split into
         /// fragments when it does not fit the MTU and `df` is false). 0 or a NetErr.
-        internal int IpOutput(uint src, uint dst, int proto, int payloadLen, int tos = 0, int ttl = 64, bool df = true)
+        internal int IpOutput(IpAddr src, IpAddr dst, int proto, int payloadLen, int tos = 0, int ttl = 64, bool df = true, int ifIndex = 0)
+        {
+            if (!dst.IsV4) return Ip6Output(src, dst, proto, payloadLen, tos, ttl, ifIndex);
+            return Ip4Output(src.V4Value, dst.V4Value, proto, payloadLen, tos, ttl, df);
+        }
+
+        int Ip4Output(uint src, uint dst, int proto, int payloadLen, int tos, int ttl, bool df)
         {
             NetIf nif = Route(dst, out uint nextHop);
             if (nif == null) return NetErr.ENETUNREACH;
@@ -422,10 +494,10 @@ namespace Kernel.Net
                 if (df) return NetErr.EMSGSIZE;
                 return IpFragments(nif, nextHop, src, dst, proto, payloadLen, tos, ttl);
             }
-            Span<byte> ip = Tx.AsSpan(EthHeader, total);
+            Span<byte> ip = Tx.AsSpan(Ip4At, total);
             WriteIpHeader(ip, src, dst, proto, total, tos, ttl, df ? 0x4000 : 0, _ipId++);
             if (nif.Loopback) LoopQueue(nif, ip);
-            else EthOutput(nif, nextHop, Tx.AsSpan(0, EthHeader + total));
+            else EthOutput(nif, IpAddr.V4(nextHop), Tx.AsSpan(Frame4At, EthHeader + total));
             return 0;
         }
 
@@ -442,17 +514,17 @@ namespace Kernel.Net
         int IpFragments(NetIf nif, uint nextHop, uint src, uint dst, int proto, int payloadLen, int tos, int ttl)
         {
             int chunk = (nif.Mtu - IpHeader) & ~7;
-            if (chunk > _frag.Length - Payload) chunk = (_frag.Length - Payload) & ~7;
+            if (chunk > _frag.Length - FragPayload) chunk = (_frag.Length - FragPayload) & ~7;
             ushort id = _ipId++;
             for (int off = 0; off < payloadLen; off += chunk)
             {
                 int n = payloadLen - off < chunk ? payloadLen - off : chunk;
                 bool more = off + n < payloadLen;
-                Span<byte> f = _frag.AsSpan(0, Payload + n);
-                Tx.AsSpan(Payload + off, n).CopyTo(f.Slice(Payload));
+                Span<byte> f = _frag.AsSpan(0, FragPayload + n);
+                Tx.AsSpan(Payload + off, n).CopyTo(f.Slice(FragPayload));
                 WriteIpHeader(f.Slice(EthHeader), src, dst, proto, IpHeader + n, tos, ttl, (more ? 0x2000 : 0) | (off >> 3), id);
                 if (nif.Loopback) LoopQueue(nif, f.Slice(EthHeader));
-                else EthOutput(nif, nextHop, f);
+                else EthOutput(nif, IpAddr.V4(nextHop), f);
             }
             return 0;
         }
@@ -506,8 +578,8 @@ namespace Kernel.Net
             switch (proto)
             {
                 case ProtoIcmp: IcmpInput(src, dst, payload, broadcast); break;
-                case ProtoUdp: UdpInput(nif, src, dst, ipHeader, payload, broadcast); break;
-                case ProtoTcp: if (!broadcast) TcpInput(nif, src, dst, payload); else Drops++; break;
+                case ProtoUdp: UdpInput(nif, IpAddr.V4(src), IpAddr.V4(dst), ipHeader, payload, broadcast); break;
+                case ProtoTcp: if (!broadcast) TcpInput(nif, IpAddr.V4(src), IpAddr.V4(dst), payload); else Drops++; break;
                 default:
                     if (!broadcast) IcmpError(3, 2, ipHeader, payload, src, dst);      // protocol unreachable
                     break;
@@ -519,7 +591,7 @@ namespace Kernel.Net
         const ulong ReasmTimeoutMs = 30000;
         struct Reasm
         {
-            public uint Src, Dst; public ushort Id; public int Proto;
+            public IpAddr Src, Dst; public uint Id; public int Proto;
             public byte[] Data; public byte[] Have;     // one bit per 8-byte block
             public int Total;                            // payload length once the last fragment came (-1 before)
             public ulong Expires;
@@ -531,10 +603,19 @@ namespace Kernel.Net
         byte[] Reassemble(ReadOnlySpan<byte> p, int ihl, uint src, uint dst, int proto, int ff, out int length)
         {
             length = 0;
-            ushort id = Wire.U16(p, 4);
             int off = (ff & 0x1fff) * 8, n = p.Length - ihl;
-            bool more = (ff & 0x2000) != 0;
-            if (off + n > 65535 - IpHeader || (more && (n & 7) != 0) || n == 0) { Drops++; return null; }
+            if (off + n > 65535 - IpHeader) { Drops++; return null; }
+            return Reassemble(IpAddr.V4(src), IpAddr.V4(dst), Wire.U16(p, 4), proto, off, (ff & 0x2000) != 0, p.Slice(ihl), out length);
+        }
+
+        /// Places one fragment (`data` at byte `off` of the original payload; `more`: not
+        /// the last) and returns the whole payload once every part is there, else null.
+        /// IPv4 and IPv6 share the slots (keyed by addresses, id and protocol).
+        byte[] Reassemble(IpAddr src, IpAddr dst, uint id, int proto, int off, bool more, ReadOnlySpan<byte> data, out int length)
+        {
+            length = 0;
+            int n = data.Length;
+            if (off + n > 65535 || (more && (n & 7) != 0) || n == 0) { Drops++; return null; }
             int s = -1;
             for (int i = 0; i < ReasmSlots; i++)
                 if (_reasm[i].Data != null && _reasm[i].Src == src && _reasm[i].Dst == dst && _reasm[i].Id == id && _reasm[i].Proto == proto) { s = i; break; }
@@ -551,7 +632,7 @@ namespace Kernel.Net
                 _reasmCount++;
             }
             ref Reasm r = ref _reasm[s];
-            p.Slice(ihl).CopyTo(r.Data.AsSpan(off, r.Data.Length - off));
+            data.CopyTo(r.Data.AsSpan(off, r.Data.Length - off));
             int lastBlock = (off + n + 7) / 8;
             for (int b = off / 8; b < lastBlock; b++) r.Have[b >> 3] |= (byte)(1 << (b & 7));
             if (!more)
@@ -587,7 +668,7 @@ namespace Kernel.Net
                 m.CopyTo(r);
                 r[0] = 0; r[2] = 0; r[3] = 0;
                 Wire.Put16(r, 2, Wire.Checksum(r));
-                IpOutput(dst, src, ProtoIcmp, m.Length);
+                IpOutput(IpAddr.V4(dst), IpAddr.V4(src), ProtoIcmp, m.Length);
                 return;
             }
             if (type == 0) { IcmpEchoReplies++; return; }
@@ -600,8 +681,8 @@ namespace Kernel.Net
                 uint isrc = Wire.U32(inner, 12), idst = Wire.U32(inner, 16);
                 int iproto = inner[9];
                 int sport = Wire.U16(inner, ihl), dport = Wire.U16(inner, ihl + 2);
-                if (iproto == ProtoUdp) UdpIcmpError(isrc, sport, idst, dport, code);
-                else if (iproto == ProtoTcp) TcpIcmpError(isrc, sport, idst, dport, type, code, code == 4 ? Wire.U16(m, 6) : 0);
+                if (iproto == ProtoUdp) UdpIcmpError(IpAddr.V4(isrc), sport, IpAddr.V4(idst), dport, code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH);
+                else if (iproto == ProtoTcp) TcpIcmpError(IpAddr.V4(isrc), sport, IpAddr.V4(idst), dport, code == 4 ? -1 : code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH, code == 4 ? Wire.U16(m, 6) : 0);
             }
         }
 
@@ -610,13 +691,13 @@ namespace Kernel.Net
         /// Sends an ICMP echo request (for tests and ping-like self checks).
         public int SendEcho(uint dst, ushort id, ushort seq, ReadOnlySpan<byte> data)
         {
-            uint src = SourceFor(dst);
-            if (src == 0) return NetErr.ENETUNREACH;
+            IpAddr src = SourceFor(IpAddr.V4(dst));
+            if (src.IsUnspecified) return NetErr.ENETUNREACH;
             Span<byte> r = Tx.AsSpan(Payload, 8 + data.Length);
             r[0] = 8; r[1] = 0; r[2] = 0; r[3] = 0; Wire.Put16(r, 4, id); Wire.Put16(r, 6, seq);
             data.CopyTo(r.Slice(8));
             Wire.Put16(r, 2, Wire.Checksum(r));
-            return IpOutput(src, dst, ProtoIcmp, r.Length);
+            return IpOutput(src, IpAddr.V4(dst), ProtoIcmp, r.Length);
         }
 
         /// An ICMP error about a received packet (RFC 792: its IP header and 8 bytes).
@@ -630,7 +711,7 @@ namespace Kernel.Net
             ipHeader.CopyTo(r.Slice(8));
             payload.Slice(0, quote).CopyTo(r.Slice(8 + ipHeader.Length));
             Wire.Put16(r, 2, Wire.Checksum(r));
-            IpOutput(origDst, origSrc, ProtoIcmp, len, 0xc0);
+            IpOutput(IpAddr.V4(origDst), IpAddr.V4(origSrc), ProtoIcmp, len, 0xc0);
         }
     }
 }

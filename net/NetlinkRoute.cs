@@ -301,18 +301,22 @@ namespace Kernel.Net
                     if (pos >= _stack.IfCount) { end = true; return 0; }
                     return BuildLink(_stack.Ifs[pos], b, NLM_F_MULTI, _dumpSeq);
                 case RTM_GETADDR:
-                    for (int i = 0; i < _stack.IfCount; i++)
-                    {
-                        NetIf n = _stack.Ifs[i];
-                        int c = IfAddrs.Count(n);
-                        if (pos < c)
+                    // Every interface's IPv4 addresses, then every interface's IPv6 ones (Linux
+                    // dumps the families one after the other).
+                    for (int pass = 0; pass < 2; pass++)
+                        for (int i = 0; i < _stack.IfCount; i++)
                         {
-                            IfAddress a = IfAddrs.Get(n, pos);
-                            if (!FamilyWanted(a.Family)) return 0;
-                            return BuildAddr(n, a, b, NLM_F_MULTI, _dumpSeq);
+                            NetIf n = _stack.Ifs[i];
+                            int c = IfAddrs.Count(n);
+                            for (int k = 0; k < c; k++)
+                            {
+                                IfAddress a = IfAddrs.Get(n, k);
+                                if ((a.Family == AF_INET6) != (pass == 1)) continue;
+                                if (pos-- > 0) continue;
+                                if (!FamilyWanted(a.Family)) return 0;
+                                return BuildAddr(n, a, b, NLM_F_MULTI, _dumpSeq);
+                            }
                         }
-                        pos -= c;
-                    }
                     end = true;
                     return 0;
                 case RTM_GETROUTE:

@@ -26,16 +26,20 @@ namespace Kernel.Net
         /// An IPv4 address as Linux prints its __be32: the network-order bytes read as a
         /// little-endian word, "%08X" (127.0.0.1 is 0100007F).
         static void V4(ref LineWriter w, uint hostOrder) => HexUpper(ref w, Swap(hostOrder), 8);
+        static void V4(ref LineWriter w, IpAddr a) => V4(ref w, a.IsV4 ? a.V4Value : 0);
 
         static uint Swap(uint v) => (v >> 24) | (v >> 8 & 0xff00) | (v << 8 & 0xff0000) | (v << 24);
 
-        /// An address of an AF_INET6 socket (v4-mapped; :: for any, ::1 for the loopback the
-        /// socket used) as four "%08X" words.
-        static void V6(ref LineWriter w, uint v4, bool anyOrLoopbackV6)
+        /// An address of an AF_INET6 socket as four "%08X" words, each the network-order
+        /// bytes read as a little-endian word (::1 is 00000000000000000000000001000000).
+        static void V6(ref LineWriter w, IpAddr a)
         {
-            if (v4 == 0) { HexUpper(ref w, 0, 32); return; }
-            if (anyOrLoopbackV6 && v4 == Wire.Ip(127, 0, 0, 1)) { HexUpper(ref w, 0, 24); HexUpper(ref w, 0x01000000, 8); return; }
-            HexUpper(ref w, 0, 16); HexUpper(ref w, 0xFFFF0000, 8); V4(ref w, v4);
+            for (int i = 0; i < 4; i++)
+            {
+                ulong half = i < 2 ? a.Hi : a.Lo;
+                uint word = (uint)(half >> (i % 2 == 0 ? 32 : 0));
+                HexUpper(ref w, Swap(word), 8);
+            }
         }
 
         static void Pad(ref LineWriter w, int lineStart, int width)
@@ -80,10 +84,9 @@ namespace Kernel.Net
         {
             int start = w.Length;
             Right(ref w, sl, 4); w.Str(": ");
-            bool lo6 = v6 && o != null && o.UsedV6Loopback;
-            if (v6) V6(ref w, c.LocalAddr, lo6); else V4(ref w, c.LocalAddr);
+            if (v6) V6(ref w, c.LocalAddr); else V4(ref w, c.LocalAddr);
             w.Byte((byte)':'); HexUpper(ref w, (ulong)c.LocalPort, 4); w.Byte((byte)' ');
-            if (v6) V6(ref w, c.RemoteAddr, lo6); else V4(ref w, c.RemoteAddr);
+            if (v6) V6(ref w, c.RemoteAddr); else V4(ref w, c.RemoteAddr);
             w.Byte((byte)':'); HexUpper(ref w, (ulong)c.RemotePort, 4); w.Byte((byte)' ');
             HexUpper(ref w, (ulong)c.State, 2); w.Byte((byte)' ');
             if (c.State == TcpState.TimeWait)
@@ -123,10 +126,9 @@ namespace Kernel.Net
                 if ((o != null && o.Domain == AF_INET6) != v6) continue;
                 int start = w.Length;
                 Right(ref w, e.LocalPort & 0xff, 5); w.Str(": ");            // the hash slot, as Linux
-                bool lo6 = v6 && o != null && o.UsedV6Loopback;
-                if (v6) V6(ref w, e.LocalAddr, lo6); else V4(ref w, e.LocalAddr);
+                if (v6) V6(ref w, e.LocalAddr); else V4(ref w, e.LocalAddr);
                 w.Byte((byte)':'); HexUpper(ref w, (ulong)e.LocalPort, 4); w.Byte((byte)' ');
-                if (v6) V6(ref w, e.RemoteAddr, lo6); else V4(ref w, e.RemoteAddr);
+                if (v6) V6(ref w, e.RemoteAddr); else V4(ref w, e.RemoteAddr);
                 w.Byte((byte)':'); HexUpper(ref w, (ulong)e.RemotePort, 4); w.Byte((byte)' ');
                 HexUpper(ref w, e.RemotePort != 0 ? 1UL : 7UL, 2);
                 w.Str(" 00000000:"); HexUpper(ref w, (ulong)(uint)e.QueuedBytes, 8);

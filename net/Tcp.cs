@@ -12,7 +12,8 @@ namespace Kernel.Net
     /// One TCP connection or listener (RFC 9293): the state machine, a send ring (bytes from
     /// SND.UNA on) and a receive ring (unread bytes, then out-of-order data placed where it
     /// belongs), RFC 6298 retransmission timing, NewReno congestion control (RFC 5681,
-    /// 6582), window scaling and timestamps (RFC 7323), delayed ACKs, Nagle and cork,
+    /// 6582), window scaling, timestamps and PAWS (RFC 7323), SACK (RFC 2018) with loss
+    /// recovery from the scoreboard (RFC 6675), delayed ACKs, Nagle and cork,
     /// keepalive, zero-window probes, TIME_WAIT, and RST/SYN/ACK validation (RFC 5961).
     public sealed class TcpConnection
     {
@@ -25,9 +26,13 @@ namespace Kernel.Net
 
         internal readonly NetStack Stack;
         public TcpState State = TcpState.Closed;
-        public uint LocalAddr, RemoteAddr;
+        public IpAddr LocalAddr, RemoteAddr;
         public int LocalPort, RemotePort;
         public bool Bound, ReuseAddr, ReusePort;
+        /// IPV6_V6ONLY (a listener on :: takes no IPv4 connections); the interface of a
+        /// link-local peer (its scope id, 0 for none).
+        public bool V6Only;
+        public int IfIndex;
 
         // Options the socket layer sets.
         public bool NoDelay, Cork, KeepAlive;
@@ -52,9 +57,23 @@ namespace Kernel.Net
         uint _rcvAdvertised;                     // the right edge we last advertised (RcvNxt + window)
         public bool FinReceived;
 
-        // Timestamps (RFC 7323).
+        // Timestamps (RFC 7323): TS.Recent and when it was set (PAWS trusts it for 24 days).
         public bool TsOk;
         uint _tsRecent;
+        ulong _tsRecentAt;
+        const ulong TsRecentValidMs = 24UL * 24 * 3600 * 1000;
+        public ulong PawsDropped;
+
+        // SACK (RFC 2018): offered and accepted unless SackEnabled is off (Linux's tcp_sack);
+        // the scoreboard holds the peer's SACKed ranges above SND.UNA, sorted and merged.
+        public bool SackEnabled = true, SackOk;
+        bool _peerSack;
+        const int MaxSacked = 8;
+        readonly uint[] _sackStart = new uint[MaxSacked], _sackEnd = new uint[MaxSacked];
+        int _sackCount;
+        uint _highRxt;                            // RFC 6675 HighRxt: the end of the last hole retransmitted
+        uint _oooLatest;                          // a sequence number of the latest out-of-order segment (its block goes first)
+        public uint SackRetransmits;
 
         // Timing and congestion.
         public int Rto = InitialRtoMs, Srtt8, Rttvar4;
@@ -104,14 +123,15 @@ namespace Kernel.Net
         // ---- application calls ----
 
         /// Starts an active open towards addr:port. 0 or a NetErr.
-        public int Connect(uint addr, int port)
+        public int Connect(IpAddr addr, int port)
         {
             if (State == TcpState.Listen) return NetErr.EINVAL;
             if (State != TcpState.Closed) return State == TcpState.SynSent ? NetErr.EALREADY : NetErr.EISCONN;
-            if (addr == 0) addr = Wire.Ip(127, 0, 0, 1);
-            uint src = LocalAddr != 0 ? LocalAddr : Stack.SourceFor(addr);
-            if (src == 0) return NetErr.ENETUNREACH;
-            NetIf nif = Stack.Route(addr, out _);
+            if (addr.IsUnspecified) addr = addr.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;      // "any" means this host
+            if (!LocalAddr.IsUnspecified && LocalAddr.IsV4 != addr.IsV4) return NetErr.ENETUNREACH;
+            IpAddr src = !LocalAddr.IsUnspecified ? LocalAddr : Stack.SourceFor(addr, IfIndex);
+            if (src.IsUnspecified) return NetErr.ENETUNREACH;
+            NetIf nif = Stack.Route(addr, IfIndex);
             if (!Bound)
             {
                 int e = Stack.BindTcpEphemeral(this, src, addr, port);
@@ -131,10 +151,12 @@ namespace Kernel.Net
             return 0;
         }
 
+        /// MSS from the route's MTU: less 40 bytes of headers over IPv4, 60 over IPv6.
         void SetupMss(NetIf nif)
         {
             int mtu = nif != null ? nif.Mtu : 1500;
-            Mss = mtu - 40;
+            if (RemoteAddr.IsV4) Mss = mtu - 40;
+            else Mss = (nif != null && !nif.Loopback ? Stack.PathMtu6(nif, RemoteAddr) : mtu) - 60;
             if (UserMss > 0 && UserMss < Mss) Mss = UserMss;
         }
 
@@ -143,7 +165,7 @@ namespace Kernel.Net
         public int Listen(int backlog)
         {
             if (State != TcpState.Closed && State != TcpState.Listen) return NetErr.EINVAL;
-            if (!Bound) { int e = Stack.BindTcp(this, 0, 0); if (e != 0) return e; }
+            if (!Bound) { int e = Stack.BindTcp(this, IpAddr.V4Any, 0); if (e != 0) return e; }
             if (backlog < 0) backlog = 0;
             if (backlog > 4096) backlog = 4096;
             Backlog = backlog;
@@ -308,7 +330,7 @@ namespace Kernel.Net
         /// A bare control segment (RST, challenge ACK) with the given numbers.
         void SendControl(uint seq, uint ack, int flags)
         {
-            Stack.TcpSendRaw(LocalAddr, LocalPort, RemoteAddr, RemotePort, seq, ack, flags, 0, Tos, Ttl);
+            Stack.TcpSendRaw(LocalAddr, LocalPort, RemoteAddr, RemotePort, seq, ack, flags, 0, Tos, Ttl, IfIndex);
         }
 
         /// Builds and sends one segment with `len` bytes from the send ring starting `off` bytes after SND.UNA.
@@ -325,10 +347,13 @@ namespace Kernel.Net
                 if (sendWs) { opt[4] = 1; opt[5] = 3; opt[6] = 3; opt[7] = (byte)RcvScale; optLen = 8; }
                 bool sendTs = State == TcpState.SynSent || TsOk;
                 if (sendTs) { opt[optLen] = 1; opt[optLen + 1] = 1; opt[optLen + 2] = 8; opt[optLen + 3] = 10; Wire.Put32(opt, optLen + 4, TsNow()); Wire.Put32(opt, optLen + 8, _tsRecent); optLen += 12; }
+                bool sendSack = SackEnabled && (State == TcpState.SynSent || _peerSack);
+                if (sendSack) { opt[optLen] = 1; opt[optLen + 1] = 1; opt[optLen + 2] = 4; opt[optLen + 3] = 2; optLen += 4; }
             }
-            else if (TsOk)
+            else
             {
-                opt[0] = 1; opt[1] = 1; opt[2] = 8; opt[3] = 10; Wire.Put32(opt, 4, TsNow()); Wire.Put32(opt, 8, _tsRecent); optLen = 12;
+                if (TsOk) { opt[0] = 1; opt[1] = 1; opt[2] = 8; opt[3] = 10; Wire.Put32(opt, 4, TsNow()); Wire.Put32(opt, 8, _tsRecent); optLen = 12; }
+                if (SackOk && _oooCount > 0 && (flags & FlagAck) != 0) optLen = PutSackBlocks(opt, optLen, len);
             }
             int hl = 20 + optLen;
             Span<byte> t = tx.AsSpan(h, hl + len);
@@ -354,10 +379,32 @@ namespace Kernel.Net
                 if (Wire.Gt(right, _rcvAdvertised) || !Synchronized) _rcvAdvertised = right;
             }
             SegsOut++;
-            Stack.IpOutput(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length, Tos, Ttl);
+            Stack.IpOutput(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length, Tos, Ttl, true, IfIndex);
         }
         bool _peerWs;
         public ulong SegsOut, SegsIn;
+
+        /// SACK blocks for the out-of-order data we hold (RFC 2018 4): the block with the
+        /// latest segment first, as many as fit beside the other options and `dataLen` bytes
+        /// within the MSS (at most 3 with timestamps, 4 without). The new options length.
+        int PutSackBlocks(Span<byte> opt, int optLen, int dataLen)
+        {
+            int fit = (Mss - optLen - dataLen - 4) / 8, room = (40 - optLen - 4) / 8;
+            int n = _oooCount < fit ? _oooCount : fit;
+            if (n > room) n = room;
+            if (n <= 0) return optLen;
+            opt[optLen] = 1; opt[optLen + 1] = 1; opt[optLen + 2] = 5; opt[optLen + 3] = (byte)(2 + 8 * n);
+            int at = optLen + 4, put = 0;
+            int first = -1;
+            for (int i = 0; i < _oooCount; i++) if (Wire.Le(_oooStart[i], _oooLatest) && Wire.Lt(_oooLatest, _oooEnd[i])) { first = i; break; }
+            if (first >= 0) { Wire.Put32(opt, at, _oooStart[first]); Wire.Put32(opt, at + 4, _oooEnd[first]); at += 8; put++; }
+            for (int i = 0; i < _oooCount && put < n; i++)
+            {
+                if (i == first) continue;
+                Wire.Put32(opt, at, _oooStart[i]); Wire.Put32(opt, at + 4, _oooEnd[i]); at += 8; put++;
+            }
+            return at;
+        }
 
         uint TsNow() => (uint)Stack.Now;
 
@@ -422,10 +469,10 @@ namespace Kernel.Net
 
         // ---- segments in ----
 
-        internal void ListenInput(uint src, uint dst, TcpSegment s)
+        internal void ListenInput(IpAddr src, IpAddr dst, TcpSegment s, int ifIndex)
         {
             if ((s.Flags & FlagRst) != 0) return;
-            if ((s.Flags & FlagAck) != 0) { Stack.TcpSendRaw(dst, s.DstPort, src, s.SrcPort, s.Ack, 0, FlagRst, 0, 0, 64); return; }
+            if ((s.Flags & FlagAck) != 0) { Stack.TcpSendRaw(dst, s.DstPort, src, s.SrcPort, s.Ack, 0, FlagRst, 0, 0, 64, ifIndex); return; }
             if ((s.Flags & FlagSyn) == 0) return;
             if (AcceptCount > Backlog || SynCount >= Math.Max(Backlog, 16) * 2 || SynCount >= 1024) { Stack.SynDropped++; return; }
             var c = new TcpConnection(Stack)
@@ -433,8 +480,9 @@ namespace Kernel.Net
                 LocalAddr = dst, LocalPort = LocalPort, RemoteAddr = src, RemotePort = s.SrcPort, ReuseAddr = ReuseAddr,
                 NoDelay = NoDelay, KeepAlive = KeepAlive, KeepIdleS = KeepIdleS, KeepIntvlS = KeepIntvlS, KeepCnt = KeepCnt,
                 SndBufSize = SndBufSize, RcvBufSize = RcvBufSize, Tos = Tos, Ttl = Ttl, UserMss = UserMss, Parent = this,
+                V6Only = V6Only, IfIndex = src.IsLinkLocal ? ifIndex : 0, SackEnabled = SackEnabled,
             };
-            c.SetupMss(Stack.Route(src, out _));
+            c.SetupMss(Stack.Route(src, c.IfIndex));
             c.Irs = s.Seq; c.RcvNxt = s.Seq + 1;
             c.ApplySynOptions(s);
             c.Iss = Stack.NewIss(); c.SndUna = c.Iss; c.SndNxt = c.Iss; c.SndMax = c.Iss;
@@ -455,7 +503,9 @@ namespace Kernel.Net
             if (_peerWs) { SndScale = s.WindowScale > 14 ? 14 : s.WindowScale; RcvScale = ScaleFor(RcvBufSize); }
             else { SndScale = 0; RcvScale = 0; }
             TsOk = s.HasTs && (State == TcpState.SynSent || State == TcpState.Closed || State == TcpState.Listen);
-            if (TsOk) _tsRecent = s.TsVal;
+            if (TsOk) { _tsRecent = s.TsVal; _tsRecentAt = Stack.Now; }
+            _peerSack = s.SackOk;
+            SackOk = SackEnabled && s.SackOk;
             Cwnd = (uint)(10 * (TsOk ? Mss - 12 : Mss));
         }
 
@@ -481,7 +531,15 @@ namespace Kernel.Net
             if (State == TcpState.SynSent) { SynSentInput(s); return; }
 
             int segLen = data.Length + ((flags & FlagSyn) != 0 ? 1 : 0) + ((flags & FlagFin) != 0 ? 1 : 0);
-            // 1. Sequence number check (RFC 9293 3.10.7.4), with PAWS left out.
+            // PAWS (RFC 7323 5.3): a timestamp older than TS.Recent marks an old duplicate
+            // (sequence numbers may have wrapped): not acceptable, answered with an ACK.
+            if (TsOk && s.HasTs && (flags & FlagRst) == 0 && (int)(s.TsVal - _tsRecent) < 0 && Stack.Now - _tsRecentAt < TsRecentValidMs)
+            {
+                PawsDropped++;
+                SendAck();
+                return;
+            }
+            // 1. Sequence number check (RFC 9293 3.10.7.4).
             if (!Acceptable(s, segLen))
             {
                 if ((flags & FlagRst) == 0) SendAck();
@@ -506,7 +564,7 @@ namespace Kernel.Net
             }
             if ((flags & FlagAck) == 0) return;
             // 4. ACK.
-            if (TsOk && s.HasTs && Wire.Le(s.Seq, RcvNxt)) _tsRecent = s.TsVal;
+            if (TsOk && s.HasTs && Wire.Le(s.Seq, RcvNxt) && (int)(s.TsVal - _tsRecent) >= 0) { _tsRecent = s.TsVal; _tsRecentAt = Stack.Now; }
             if (State == TcpState.SynReceived)
             {
                 if (!(Wire.Lt(SndUna, s.Ack) && Wire.Le(s.Ack, SndMax))) { SendControl(s.Ack, 0, FlagRst); return; }
@@ -622,6 +680,7 @@ namespace Kernel.Net
             if (Wire.Gt(ack, SndMax)) { SendAck(); return false; }                  // acks what we never sent
             if (Wire.Lt(ack, SndUna - MaxSndWnd) && MaxSndWnd > 0) { ChallengeAck(); return false; }   // RFC 5961 5.2
             uint win = (uint)s.Window << SndScale;
+            if (SackOk && s.SackBlocks > 0) UpdateScoreboard(s);
             if (Wire.Gt(ack, SndUna))
             {
                 uint acked = ack - SndUna;
@@ -630,6 +689,7 @@ namespace Kernel.Net
                 if (dataAcked > 0) { _sndStart = (_sndStart + dataAcked) % _snd.Length; _sndLen -= dataAcked; }
                 SndUna = ack;
                 if (Wire.Lt(SndNxt, SndUna)) SndNxt = SndUna;
+                PruneScoreboard();
                 // RTT: from the echoed timestamp, or the one timed segment (Karn: never a retransmitted one).
                 if (TsOk && s.HasTs && s.TsEcr != 0) RttSample((int)((uint)Stack.Now - s.TsEcr));
                 else if (_timing && Wire.Gt(ack, _timedSeq)) RttSample((int)(Stack.Now - _timedAt));
@@ -642,8 +702,9 @@ namespace Kernel.Net
                     {
                         _inRecovery = false;
                         uint flight = SndMax - SndUna;
-                        Cwnd = Math.Min(Ssthresh, flight + (uint)EffMss);
+                        Cwnd = SackOk ? Ssthresh : Math.Min(Ssthresh, flight + (uint)EffMss);
                     }
+                    else if (SackOk) SackSend();              // RFC 6675: the next hole or new data, as pipe allows
                     else
                     {
                         // Partial ACK: retransmit the next hole, deflate by what was acked.
@@ -667,7 +728,21 @@ namespace Kernel.Net
             {
                 // A duplicate ACK (RFC 5681 2).
                 _dupAcks++;
-                if (_dupAcks == 3 && !_inRecovery && (!_recoverSet || Wire.Gt(ack, _recover)))
+                if (SackOk && !_inRecovery && (_dupAcks >= 3 || IsLost(SndUna)) && (!_recoverSet || Wire.Gt(ack, _recover)))
+                {
+                    // SACK loss recovery (RFC 6675 5): cwnd down to ssthresh, the first hole
+                    // again, then holes and new data while pipe stays under cwnd.
+                    uint flight = SndMax - SndUna;
+                    Ssthresh = Math.Max(flight / 2, 2u * (uint)EffMss);
+                    Cwnd = Ssthresh;
+                    _inRecovery = true; _recover = SndMax; _recoverSet = true;
+                    _highRxt = SndUna;
+                    RetransmitHole(SndUna);
+                    FastRetransmits++;
+                    SackSend();
+                }
+                else if (SackOk && _inRecovery) SackSend();
+                else if (_dupAcks == 3 && !_inRecovery && (!_recoverSet || Wire.Gt(ack, _recover)))
                 {
                     uint flight = SndMax - SndUna;
                     Ssthresh = Math.Max(flight / 2, 2u * (uint)EffMss);
@@ -690,6 +765,133 @@ namespace Kernel.Net
         }
         bool _recoverSet;
         public uint FastRetransmits;
+
+        // ---- SACK scoreboard and recovery (RFC 2018, RFC 6675) ----
+
+        void UpdateScoreboard(TcpSegment s)
+        {
+            for (int b = 0; b < s.SackBlocks; b++)
+            {
+                s.SackBlock(b, out uint l, out uint r);
+                if (!Wire.Gt(r, l) || Wire.Le(r, SndUna) || Wire.Gt(r, SndMax)) continue;       // stale, D-SACK or bogus
+                if (Wire.Lt(l, SndUna)) l = SndUna;
+                AddSacked(l, r);
+            }
+        }
+
+        /// Inserts [l, r) keeping the ranges sorted and merged; when full the highest range gives way.
+        void AddSacked(uint l, uint r)
+        {
+            int i = 0;
+            while (i < _sackCount && Wire.Lt(_sackStart[i], l)) i++;
+            if (_sackCount == MaxSacked)
+            {
+                if (i == MaxSacked) return;
+                _sackCount--;
+            }
+            for (int k = _sackCount; k > i; k--) { _sackStart[k] = _sackStart[k - 1]; _sackEnd[k] = _sackEnd[k - 1]; }
+            _sackStart[i] = l; _sackEnd[i] = r; _sackCount++;
+            // Merge neighbours that touch or overlap.
+            for (int k = 0; k + 1 < _sackCount;)
+            {
+                if (Wire.Ge(_sackEnd[k], _sackStart[k + 1]))
+                {
+                    if (Wire.Gt(_sackEnd[k + 1], _sackEnd[k])) _sackEnd[k] = _sackEnd[k + 1];
+                    for (int m = k + 1; m + 1 < _sackCount; m++) { _sackStart[m] = _sackStart[m + 1]; _sackEnd[m] = _sackEnd[m + 1]; }
+                    _sackCount--;
+                }
+                else k++;
+            }
+        }
+
+        void PruneScoreboard()
+        {
+            int drop = 0;
+            while (drop < _sackCount && Wire.Le(_sackEnd[drop], SndUna)) drop++;
+            for (int k = drop; k < _sackCount; k++) { _sackStart[k - drop] = _sackStart[k]; _sackEnd[k - drop] = _sackEnd[k]; }
+            _sackCount -= drop;
+            if (_sackCount > 0 && Wire.Lt(_sackStart[0], SndUna)) _sackStart[0] = SndUna;
+            if (Wire.Lt(_highRxt, SndUna)) _highRxt = SndUna;
+        }
+
+        public int SackedRanges => _sackCount;
+
+        /// RFC 6675 IsLost: three SACKed ranges, or more than two segments' worth, above `seq`.
+        bool IsLost(uint seq)
+        {
+            int ranges = 0; uint bytes = 0;
+            for (int i = 0; i < _sackCount; i++)
+                if (Wire.Gt(_sackEnd[i], seq)) { ranges++; bytes += _sackEnd[i] - (Wire.Gt(_sackStart[i], seq) ? _sackStart[i] : seq); }
+            return ranges >= 3 || bytes > 2u * (uint)EffMss;
+        }
+
+        /// RFC 6675 pipe: bytes in flight, that is outstanding and neither SACKed nor lost
+        /// (a lost byte counts again once retransmitted, below HighRxt).
+        uint Pipe()
+        {
+            uint pipe = 0, seq = SndUna;
+            for (int i = 0; i < _sackCount; i++)
+            {
+                uint holeEnd = _sackStart[i];
+                if (Wire.Gt(holeEnd, seq))
+                {
+                    if (!IsLost(seq)) pipe += holeEnd - seq;
+                    else if (Wire.Gt(_highRxt, seq)) pipe += (Wire.Lt(_highRxt, holeEnd) ? _highRxt : holeEnd) - seq;
+                }
+                if (Wire.Gt(_sackEnd[i], seq)) seq = _sackEnd[i];
+            }
+            if (Wire.Gt(SndMax, seq)) pipe += SndMax - seq;
+            return pipe;
+        }
+
+        /// The next lost hole to retransmit (RFC 6675 NextSeg rule 1): above HighRxt and
+        /// SND.UNA, below the highest SACKed byte, not SACKed, lost by IsLost.
+        bool NextHole(out uint seq, out int len)
+        {
+            seq = Wire.Gt(_highRxt, SndUna) ? _highRxt : SndUna; len = 0;
+            for (int i = 0; i < _sackCount; i++)
+            {
+                if (Wire.Le(_sackEnd[i], seq)) continue;
+                if (Wire.Le(_sackStart[i], seq)) { seq = _sackEnd[i]; continue; }
+                if (!IsLost(seq)) return false;
+                int hole = (int)(_sackStart[i] - seq);
+                len = hole < EffMss ? hole : EffMss;
+                return true;
+            }
+            return false;
+        }
+
+        /// Retransmits one segment's worth of the hole at `seq` (never past the data queued).
+        void RetransmitHole(uint seq)
+        {
+            int off = (int)(seq - SndUna);
+            int len = EffMss;
+            for (int i = 0; i < _sackCount; i++) if (Wire.Gt(_sackStart[i], seq)) { int h = (int)(_sackStart[i] - seq); if (h < len) len = h; break; }
+            if (len > _sndLen - off) len = _sndLen - off;
+            if (len <= 0) { if (FinSent && seq == FinSeq) SendSegment(FinSeq, FlagFin | FlagAck, 0, 0, false); _highRxt = seq + 1; }
+            else { SendSegment(seq, FlagAck, off, len, false); _highRxt = seq + (uint)len; }
+            SackRetransmits++; Retransmits++; TotalRetransmits++;
+            _timing = false;
+        }
+
+        /// Sends during SACK recovery while cwnd - pipe leaves a segment: lost holes
+        /// first, then new data the peer's window takes.
+        void SackSend()
+        {
+            for (int guard = 0; guard < 64; guard++)
+            {
+                if (Pipe() + (uint)EffMss > Cwnd) return;
+                if (NextHole(out uint seq, out _)) { RetransmitHole(seq); continue; }
+                int sent = (int)(SndNxt - SndUna), unsent = _sndLen - sent;
+                if (unsent <= 0) return;
+                int len = unsent < EffMss ? unsent : EffMss;
+                if (sent + len > (int)SndWnd) return;
+                SendSegment(SndNxt, FlagAck | (len == unsent ? FlagPsh : 0), sent, len, false);
+                SndNxt += (uint)len;
+                if (Wire.Gt(SndNxt, SndMax)) SndMax = SndNxt;
+                if (_rtxAt == 0) ArmRtx();
+            }
+        }
 
         void RetransmitFirst()
         {
@@ -743,6 +945,7 @@ namespace Kernel.Net
             {
                 // Out of order: keep it where it belongs and send a duplicate ACK at once (RFC 5681 4.2).
                 uint s0 = seq, e0 = seq + (uint)data.Length;
+                _oooLatest = s0;
                 bool done = false;
                 for (int i = 0; i < _oooCount; i++)
                     if (Wire.Le(_oooStart[i], e0) && Wire.Ge(_oooEnd[i], s0))
@@ -864,6 +1067,7 @@ namespace Kernel.Net
             Cwnd = (uint)EffMss;
             _inRecovery = false; _recover = SndMax; _recoverSet = true;
             _dupAcks = 0;
+            _sackCount = 0;                       // the receiver may have reneged (RFC 2018 8)
             SndNxt = SndUna;
             int len = _sndLen < EffMss ? _sndLen : EffMss;
             if (len > 0) { SendSegment(SndUna, FlagAck, 0, len, false); SndNxt = SndUna + (uint)len; }
@@ -871,15 +1075,18 @@ namespace Kernel.Net
             ArmRtx();
         }
 
-        internal void IcmpError(int type, int code, int mtu)
+        /// An ICMP error about this connection: `err` a NetErr (kept while connecting), or -1
+        /// for "fragmentation needed"/"packet too big" with the next hop's MTU.
+        internal void IcmpError(int err, int mtu)
         {
-            if (type == 3 && code == 4 && mtu >= 68)
+            if (err == -1)
             {
-                int m = mtu - 40;
+                if (RemoteAddr.IsV4 && mtu < 68) return;
+                int m = RemoteAddr.IsV4 ? mtu - 40 : (mtu < NetStack.MinMtu6 ? NetStack.MinMtu6 : mtu) - 60;
                 if (m < Mss) Mss = m < 64 ? 64 : m;
                 return;
             }
-            if (State == TcpState.SynSent && type == 3) { SoftError = code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH; }
+            if (State == TcpState.SynSent) SoftError = err;
         }
         public int SoftError;
     }
@@ -890,6 +1097,31 @@ namespace Kernel.Net
         public int SrcPort, DstPort, Flags, Window, Mss, WindowScale;
         public uint Seq, Ack, TsVal, TsEcr;
         public bool HasTs, SackOk;
+        /// SACK blocks (RFC 2018 3): up to four left/right edge pairs.
+        public int SackBlocks;
+        uint _l0, _r0, _l1, _r1, _l2, _r2, _l3, _r3;
+
+        public void SackBlock(int i, out uint left, out uint right)
+        {
+            switch (i)
+            {
+                case 0: left = _l0; right = _r0; break;
+                case 1: left = _l1; right = _r1; break;
+                case 2: left = _l2; right = _r2; break;
+                default: left = _l3; right = _r3; break;
+            }
+        }
+
+        void SetSackBlock(int i, uint left, uint right)
+        {
+            switch (i)
+            {
+                case 0: _l0 = left; _r0 = right; break;
+                case 1: _l1 = left; _r1 = right; break;
+                case 2: _l2 = left; _r2 = right; break;
+                default: _l3 = left; _r3 = right; break;
+            }
+        }
 
         /// Parses `t` (header and data); false when malformed.
         public static bool Parse(ReadOnlySpan<byte> t, out TcpSegment s, out int headerLen)
@@ -913,6 +1145,13 @@ namespace Kernel.Net
                 if (kind == 2 && len == 4) s.Mss = Wire.U16(t, i + 2);
                 else if (kind == 3 && len == 3) s.WindowScale = t[i + 2];
                 else if (kind == 4 && len == 2) s.SackOk = true;
+                else if (kind == 5 && len >= 10 && (len - 2) % 8 == 0)
+                {
+                    int n = (len - 2) / 8;
+                    if (n > 4) n = 4;
+                    for (int b = 0; b < n; b++) s.SetSackBlock(b, Wire.U32(t, i + 2 + 8 * b), Wire.U32(t, i + 6 + 8 * b));
+                    s.SackBlocks = n;
+                }
                 else if (kind == 8 && len == 10) { s.HasTs = true; s.TsVal = Wire.U32(t, i + 2); s.TsEcr = Wire.U32(t, i + 6); }
                 i += len;
             }

@@ -16,13 +16,13 @@ namespace Kernel.Net
         public TcpConnection NewTcp() => new TcpConnection(this);
         public TcpConnection TcpList => _tcpAll;
 
-        static int Hash(uint la, int lp, uint ra, int rp)
+        static int Hash(IpAddr la, int lp, IpAddr ra, int rp)
         {
-            uint h = la * 2654435761u ^ ra * 2246822519u ^ (uint)(lp << 16 | rp) * 3266489917u;
+            uint h = (uint)la.GetHashCode() * 2654435761u ^ (uint)ra.GetHashCode() * 2246822519u ^ (uint)(lp << 16 | rp) * 3266489917u;
             return (int)((h ^ h >> 15) & (TcpBuckets - 1));
         }
 
-        public TcpConnection FindConnection(uint la, int lp, uint ra, int rp)
+        public TcpConnection FindConnection(IpAddr la, int lp, IpAddr ra, int rp)
         {
             for (TcpConnection c = _tcpHash[Hash(la, lp, ra, rp)]; c != null; c = c.HashNext)
                 if (c.LocalPort == lp && c.RemotePort == rp && c.LocalAddr == la && c.RemoteAddr == ra) return c;
@@ -55,14 +55,14 @@ namespace Kernel.Net
             l.HashNext = null;
         }
 
-        TcpConnection FindListener(uint addr, int port)
+        TcpConnection FindListener(IpAddr addr, int port)
         {
             TcpConnection any = null;
             for (TcpConnection l = _listeners; l != null; l = l.HashNext)
                 if (l.LocalPort == port)
                 {
                     if (l.LocalAddr == addr) return l;
-                    if (l.LocalAddr == 0 && any == null) any = l;
+                    if (any == null && l.LocalAddr.IsUnspecified && Covers(l.LocalAddr, l.V6Only, addr)) any = l;
                 }
             return any;
         }
@@ -86,13 +86,13 @@ namespace Kernel.Net
             c.Bound = false;
         }
 
-        bool TcpPortFree(TcpConnection me, uint addr, int port, bool forConnect)
+        bool TcpPortFree(TcpConnection me, IpAddr addr, int port, bool forConnect)
         {
             for (TcpConnection c = _tcpAll; c != null; c = c.AllNext)
             {
                 if (c == me || c.LocalPort != port) continue;
                 if (forConnect) return false;
-                if (c.LocalAddr != 0 && addr != 0 && c.LocalAddr != addr) continue;
+                if (!Overlap(c.LocalAddr, c.V6Only, addr, me.V6Only)) continue;
                 if (c.ReusePort && me.ReusePort) continue;
                 if (me.ReuseAddr && c.ReuseAddr && c.State != TcpState.Listen) continue;
                 if (me.ReuseAddr && c.State == TcpState.TimeWait) continue;
@@ -102,10 +102,10 @@ namespace Kernel.Net
         }
 
         /// bind(2) for TCP: addr:port, port 0 for an ephemeral one. 0 or a NetErr.
-        public int BindTcp(TcpConnection c, uint addr, int port)
+        public int BindTcp(TcpConnection c, IpAddr addr, int port)
         {
             if (c.Bound) return NetErr.EINVAL;
-            if (addr != 0 && !IsLocal(addr)) return NetErr.EADDRNOTAVAIL;
+            if (!addr.IsUnspecified && !IsLocal(addr)) return NetErr.EADDRNOTAVAIL;
             if (port == 0) { port = EphemeralPort(c, addr); if (port == 0) return NetErr.EADDRINUSE; }
             else if (!TcpPortFree(c, addr, port, false)) return NetErr.EADDRINUSE;
             c.LocalAddr = addr; c.LocalPort = port;
@@ -113,7 +113,7 @@ namespace Kernel.Net
             return 0;
         }
 
-        int EphemeralPort(TcpConnection c, uint addr)
+        int EphemeralPort(TcpConnection c, IpAddr addr)
         {
             int span = EphemeralLast - EphemeralFirst + 1;
             for (int i = 0; i < span; i++)
@@ -125,7 +125,7 @@ namespace Kernel.Net
             return 0;
         }
 
-        internal int BindTcpEphemeral(TcpConnection c, uint src, uint dst, int dport)
+        internal int BindTcpEphemeral(TcpConnection c, IpAddr src, IpAddr dst, int dport)
         {
             int p = EphemeralPort(c, src);
             if (p == 0) return NetErr.EADDRNOTAVAIL;          // as Linux when the range is used up
@@ -145,7 +145,7 @@ namespace Kernel.Net
 
         internal uint NewIss() => (uint)(Now * 250) + Random();       // RFC 6528: a clock plus an unpredictable part
 
-        void TcpInput(NetIf nif, uint src, uint dst, ReadOnlySpan<byte> t)
+        void TcpInput(NetIf nif, IpAddr src, IpAddr dst, ReadOnlySpan<byte> t)
         {
             if (t.Length < 20) { Drops++; return; }
             if (VerifyChecksum(nif) && Wire.Fold(Wire.Sum(t, Wire.PseudoSum(src, dst, ProtoTcp, t.Length))) != 0) { Drops++; return; }
@@ -161,7 +161,7 @@ namespace Kernel.Net
             }
             if (c != null) { c.SegmentArrives(s, data); return; }
             TcpConnection l = FindListener(dst, s.DstPort);
-            if (l != null) { l.ListenInput(src, dst, s); return; }
+            if (l != null) { l.ListenInput(src, dst, s, nif.Index); return; }
             // CLOSED (RFC 9293 3.10.7.1): answer with a RST unless it is one.
             if ((s.Flags & TcpConnection.FlagRst) != 0) return;
             if ((s.Flags & TcpConnection.FlagAck) != 0) TcpSendRaw(dst, s.DstPort, src, s.SrcPort, s.Ack, 0, TcpConnection.FlagRst, 0, 0, 64);
@@ -173,20 +173,21 @@ namespace Kernel.Net
         }
 
         /// A bare header (RST, ACK) outside any connection's state.
-        internal void TcpSendRaw(uint src, int sport, uint dst, int dport, uint seq, uint ack, int flags, int window, int tos, int ttl)
+        internal void TcpSendRaw(IpAddr src, int sport, IpAddr dst, int dport, uint seq, uint ack, int flags, int window, int tos, int ttl, int ifIndex = 0)
         {
             Span<byte> t = Tx.AsSpan(Payload, 20);
             Wire.Put16(t, 0, sport); Wire.Put16(t, 2, dport); Wire.Put32(t, 4, seq); Wire.Put32(t, 8, ack);
             t[12] = 5 << 4; t[13] = (byte)flags; Wire.Put16(t, 14, window); Wire.Put16(t, 16, 0); Wire.Put16(t, 18, 0);
             Wire.Put16(t, 16, Wire.PartialChecksum(Wire.PseudoSum(src, dst, ProtoTcp, 20)));
             if ((flags & TcpConnection.FlagRst) != 0) ResetsSent++;
-            IpOutput(src, dst, ProtoTcp, 20, tos, ttl);
+            IpOutput(src, dst, ProtoTcp, 20, tos, ttl, true, ifIndex);
         }
 
-        void TcpIcmpError(uint src, int sport, uint dst, int dport, int type, int code, int mtu)
+        /// An ICMP error about a segment we sent: `err` a NetErr, or -1 for "packet too big" with `mtu`.
+        void TcpIcmpError(IpAddr src, int sport, IpAddr dst, int dport, int err, int mtu)
         {
             TcpConnection c = FindConnection(src, sport, dst, dport);
-            if (c != null) c.IcmpError(type, code, mtu);
+            if (c != null) c.IcmpError(err, mtu);
         }
 
         void TcpTick()

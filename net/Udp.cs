@@ -6,12 +6,16 @@ namespace Kernel.Net
     /// received datagrams limited by bytes (SO_RCVBUF).
     public sealed class UdpEndpoint
     {
-        sealed class Datagram { public byte[] Data; public uint Src; public int Port; public Datagram Next; }
+        sealed class Datagram { public byte[] Data; public IpAddr Src; public int Port, IfIndex; public Datagram Next; }
 
         internal readonly NetStack Stack;
-        public uint LocalAddr, RemoteAddr;
+        public IpAddr LocalAddr, RemoteAddr;
         public int LocalPort, RemotePort;        // RemotePort != 0: connected
         public bool ReuseAddr, ReusePort, Broadcast, Bound;
+        /// IPV6_V6ONLY: a binding to :: takes no IPv4 datagrams.
+        public bool V6Only;
+        /// The interface of a link-local peer (its scope id), 0 for none.
+        public int IfIndex;
         public int RcvBuf = 212992, SndBuf = 212992;
         public int Tos, Ttl = 64;
         public int Error;                        // pending asynchronous error (ECONNREFUSED), read by SO_ERROR or the next call
@@ -31,24 +35,27 @@ namespace Kernel.Net
         /// The next datagram's length (FIONREAD), 0 when none.
         public int NextLength => _head == null ? 0 : _head.Data.Length;
 
-        internal void Enqueue(uint src, int port, ReadOnlySpan<byte> data)
+        internal void Enqueue(IpAddr src, int port, int ifIndex, ReadOnlySpan<byte> data)
         {
             if (ReadShut || _queued + data.Length > RcvBuf && _count > 0) { Drops++; return; }
-            var d = new Datagram { Data = Wire.ToArray(data), Src = src, Port = port };
+            var d = new Datagram { Data = Wire.ToArray(data), Src = src, Port = port, IfIndex = ifIndex };
             if (_tail == null) _head = _tail = d; else { _tail.Next = d; _tail = d; }
             _queued += data.Length; _count++;
             Stack.Notify(Owner);
         }
 
         /// Copies the next datagram into `dst`; its full length (MSG_TRUNC semantics), or -1 when none.
-        public int Receive(Span<byte> dst, bool peek, out uint src, out int port)
+        public int Receive(Span<byte> dst, bool peek, out IpAddr src, out int port) => Receive(dst, peek, out src, out port, out _);
+
+        /// Receive, with the interface the datagram came in on (the scope of a link-local sender).
+        public int Receive(Span<byte> dst, bool peek, out IpAddr src, out int port, out int ifIndex)
         {
-            src = 0; port = 0;
+            src = default; port = 0; ifIndex = 0;
             Datagram d = _head;
             if (d == null) return -1;
             int n = d.Data.Length < dst.Length ? d.Data.Length : dst.Length;
             d.Data.AsSpan(0, n).CopyTo(dst);
-            src = d.Src; port = d.Port;
+            src = d.Src; port = d.Port; ifIndex = d.IfIndex;
             if (!peek)
             {
                 _head = d.Next;
@@ -59,19 +66,22 @@ namespace Kernel.Net
         }
 
         /// Sends one datagram to dst:port (from the bound address, binding an ephemeral port first). 0 or a NetErr.
-        public int SendTo(ReadOnlySpan<byte> data, uint dst, int port)
+        public int SendTo(ReadOnlySpan<byte> data, IpAddr dst, int port, int ifIndex = 0)
         {
-            if (data.Length > 65507) return NetErr.EMSGSIZE;
-            if (!Bound) { int e = Stack.BindUdp(this, 0, 0); if (e != 0) return e; }
-            if (dst == 0xffffffff && !Broadcast) return 13;              // EACCES, as Linux without SO_BROADCAST
-            if (dst == 0) dst = Wire.Ip(127, 0, 0, 1);                   // INADDR_ANY as destination means this host
-            uint src = LocalAddr;
-            if (src == 0) { src = Stack.SourceFor(dst); if (src == 0 && dst != 0xffffffff) return NetErr.ENETUNREACH; }
+            if (data.Length > (dst.IsV4 ? 65507 : 65527)) return NetErr.EMSGSIZE;
+            if (!Bound) { int e = Stack.BindUdp(this, dst.IsV4 && !V6Only ? IpAddr.V4Any : IpAddr.Any, 0); if (e != 0) return e; }
+            bool bcast = dst.IsV4 && dst.V4Value == 0xffffffff;
+            if (bcast && !Broadcast) return 13;                          // EACCES, as Linux without SO_BROADCAST
+            if (dst.IsUnspecified) dst = dst.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;     // "any" as destination means this host
+            if (ifIndex == 0) ifIndex = IfIndex;
+            IpAddr src = LocalAddr;
+            if (!src.IsUnspecified && src.IsV4 != dst.IsV4) return NetErr.ENETUNREACH;
+            if (src.IsUnspecified) { src = Stack.SourceFor(dst, ifIndex); if (src.IsUnspecified && !bcast) return NetErr.ENETUNREACH; }
             Span<byte> u = Stack.Tx.AsSpan(NetStack.Payload, 8 + data.Length);
             Wire.Put16(u, 0, LocalPort); Wire.Put16(u, 2, port); Wire.Put16(u, 4, 8 + data.Length); Wire.Put16(u, 6, 0);
             data.CopyTo(u.Slice(8));
             Wire.Put16(u, 6, Wire.PartialChecksum(Wire.PseudoSum(src, dst, NetStack.ProtoUdp, u.Length)));     // IpOutput finishes it
-            int r = Stack.IpOutput(src, dst, NetStack.ProtoUdp, u.Length, Tos, Ttl, df: false);
+            int r = Stack.IpOutput(src, dst, NetStack.ProtoUdp, u.Length, Tos, Ttl, false, ifIndex);
             Stack.Pump();
             return r;
         }
@@ -94,12 +104,12 @@ namespace Kernel.Net
         public UdpEndpoint UdpList => _udp;
         internal UdpEndpoint UdpNext(UdpEndpoint e) => e.Next;
 
-        bool UdpPortFree(UdpEndpoint me, uint addr, int port)
+        bool UdpPortFree(UdpEndpoint me, IpAddr addr, int port)
         {
             for (UdpEndpoint e = _udp; e != null; e = e.Next)
             {
                 if (e == me || e.LocalPort != port) continue;
-                if (e.LocalAddr != 0 && addr != 0 && e.LocalAddr != addr) continue;
+                if (!Overlap(e.LocalAddr, e.V6Only, addr, me.V6Only)) continue;
                 if (e.ReusePort && me.ReusePort) continue;
                 if (e.ReuseAddr && me.ReuseAddr) continue;
                 return false;
@@ -108,10 +118,10 @@ namespace Kernel.Net
         }
 
         /// Binds `e` to addr:port (port 0: an ephemeral one). 0 or a NetErr.
-        public int BindUdp(UdpEndpoint e, uint addr, int port)
+        public int BindUdp(UdpEndpoint e, IpAddr addr, int port)
         {
             if (e.Bound) return NetErr.EINVAL;
-            if (addr != 0 && addr != 0xffffffff && !IsLocal(addr)) return NetErr.EADDRNOTAVAIL;
+            if (!addr.IsUnspecified && !(addr.IsV4 && addr.V4Value == 0xffffffff) && !IsLocal(addr)) return NetErr.EADDRNOTAVAIL;
             if (port == 0)
             {
                 int span = EphemeralLast - EphemeralFirst + 1;
@@ -138,47 +148,75 @@ namespace Kernel.Net
         }
 
         /// Datagrams seen by Dhcp before any socket (the client in this stack).
-        void UdpInput(NetIf nif, uint src, uint dst, ReadOnlySpan<byte> ipHeader, ReadOnlySpan<byte> u, bool broadcast)
+        /// `ipHeader`: the IPv4 header, or for IPv6 the packet from its header on (what an
+        /// ICMP error quotes).
+        void UdpInput(NetIf nif, IpAddr src, IpAddr dst, ReadOnlySpan<byte> ipHeader, ReadOnlySpan<byte> u, bool broadcast)
         {
             if (u.Length < 8) { Drops++; return; }
             int len = Wire.U16(u, 4);
             if (len < 8 || len > u.Length) { Drops++; return; }
             u = u.Slice(0, len);
-            if (Wire.U16(u, 6) != 0 && VerifyChecksum(nif) && Wire.Fold(Wire.Sum(u, PseudoSumRaw(src, dst, len))) != 0) { Drops++; return; }
+            int csum = Wire.U16(u, 6);
+            if (csum == 0 && !src.IsV4 && !nif.Loopback) { Drops++; return; }        // mandatory over IPv6 (RFC 8200 8.1)
+            if (csum != 0 && VerifyChecksum(nif) && Wire.Fold(Wire.Sum(u, Wire.PseudoSum(src, dst, ProtoUdp, len))) != 0) { Drops++; return; }
             int sport = Wire.U16(u, 0), dport = Wire.U16(u, 2);
             ReadOnlySpan<byte> data = u.Slice(8);
-            if (dport == 68 && DhcpInput(nif, data)) return;
-            if (nif.Addr == 0 && !nif.Loopback) { Drops++; return; }
+            if (src.IsV4)
+            {
+                if (dport == 68 && DhcpInput(nif, data)) return;
+                if (nif.Addr == 0 && !nif.Loopback) { Drops++; return; }
+            }
             if (broadcast)
             {
                 for (UdpEndpoint e = _udp; e != null; e = e.Next)
-                    if (e.LocalPort == dport && (e.LocalAddr == 0 || e.LocalAddr == dst) && (e.RemotePort == 0 || (e.RemoteAddr == src && e.RemotePort == sport)))
-                        e.Enqueue(src, sport, data);
+                    if (e.LocalPort == dport && Covers(e.LocalAddr, e.V6Only, dst) && (e.RemotePort == 0 || (e.RemoteAddr == src && e.RemotePort == sport)))
+                        e.Enqueue(src, sport, nif.Index, data);
                 return;
             }
             UdpEndpoint best = null; int score = -1;
             for (UdpEndpoint e = _udp; e != null; e = e.Next)
             {
                 if (e.LocalPort != dport) continue;
-                if (e.LocalAddr != 0 && e.LocalAddr != dst) continue;
+                if (!Covers(e.LocalAddr, e.V6Only, dst)) continue;
                 if (e.RemotePort != 0 && (e.RemoteAddr != src || e.RemotePort != sport)) continue;
-                int s = (e.LocalAddr != 0 ? 1 : 0) + (e.RemotePort != 0 ? 2 : 0);
+                int s = (!e.LocalAddr.IsUnspecified ? 1 : 0) + (e.RemotePort != 0 ? 2 : 0);
                 if (s > score) { best = e; score = s; }
             }
-            if (best != null) { best.Enqueue(src, sport, data); return; }
-            IcmpError(3, 3, ipHeader, u, src, dst);                     // port unreachable
+            if (best != null) { best.Enqueue(src, sport, nif.Index, data); return; }
+            if (src.IsV4) IcmpError(3, 3, ipHeader, u, src.V4Value, dst.V4Value);      // port unreachable
+            else Icmp6Error(1, 4, 0, ipHeader, src, dst);
         }
 
-        static uint PseudoSumRaw(uint src, uint dst, int len) => Wire.PseudoSum(src, dst, ProtoUdp, len);
-
-        void UdpIcmpError(uint src, int sport, uint dst, int dport, int code)
+        void UdpIcmpError(IpAddr src, int sport, IpAddr dst, int dport, int err)
         {
             for (UdpEndpoint e = _udp; e != null; e = e.Next)
-                if (e.LocalPort == sport && (e.RemotePort == dport && e.RemoteAddr == dst || e.RemotePort == 0 && e.RecvErr && (e.LocalAddr == 0 || e.LocalAddr == src)))
+                if (e.LocalPort == sport && (e.RemotePort == dport && e.RemoteAddr == dst || e.RemotePort == 0 && e.RecvErr && (e.LocalAddr.IsUnspecified || e.LocalAddr == src)))
                 {
-                    e.Error = code == 3 ? NetErr.ECONNREFUSED : NetErr.EHOSTUNREACH;
+                    e.Error = err;
                     Notify(e.Owner);
                 }
+        }
+
+        /// Whether a binding to `bound` (IPV6_V6ONLY: `v6only`) takes packets for `dst`: the
+        /// address itself, 0.0.0.0 any IPv4 one, :: any of both families unless v6only.
+        internal static bool Covers(IpAddr bound, bool v6only, IpAddr dst)
+        {
+            if (bound == dst) return true;
+            if (bound.IsV4Any) return dst.IsV4;
+            if (bound.IsV6Any) return !dst.IsV4 || !v6only;
+            return false;
+        }
+
+        /// Whether two bindings of one port would take the same packets (EADDRINUSE unless
+        /// reuse allows it): 0.0.0.0 and a dual-stack :: overlap, as on Linux.
+        internal static bool Overlap(IpAddr a, bool a6, IpAddr b, bool b6)
+        {
+            bool aw = a.IsUnspecified, bw = b.IsUnspecified;
+            if (!aw && !bw) return a == b;
+            if (aw && !bw) return Covers(a, a6, b);
+            if (!aw) return Covers(b, b6, a);
+            if (a == b) return true;
+            return a.IsV4Any ? !b6 : !a6;
         }
     }
 }

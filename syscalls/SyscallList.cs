@@ -126,7 +126,7 @@ namespace Kernel.Syscalls
             new(198, "lremovexattr", Support.Partial, noXattrs),
             new(199, "fremovexattr", Support.Partial, noXattrs),
             // Sockets (Sys.Socket.cs over net/: the socket layer and its families)
-            new(41, "socket", Support.Partial, "AF_UNIX (stream, dgram, seqpacket); AF_INET and AF_INET6 stream (TCP) and dgram (UDP) over IPv4: AF_INET6 addresses are v4-mapped, :: and ::1, no IPv6 on the wire yet; SOCK_RAW EPROTONOSUPPORT; AF_NETLINK NETLINK_ROUTE (raw or dgram): link, address and route dumps and RTM_GETLINK by index or name, changes (RTM_NEW*/DEL*/SET*) and other requests answer EOPNOTSUPP, multicast groups are recorded but no notification is sent, other netlink protocols EPROTONOSUPPORT; other families EAFNOSUPPORT"),
+            new(41, "socket", Support.Partial, "AF_UNIX (stream, dgram, seqpacket); AF_INET and AF_INET6 stream (TCP) and dgram (UDP); AF_INET6 is dual-stack (IPv6 on the wire, IPv4 for v4-mapped peers, IPV6_V6ONLY); SOCK_RAW EPROTONOSUPPORT; AF_NETLINK NETLINK_ROUTE (raw or dgram): link, address and route dumps and RTM_GETLINK by index or name, changes (RTM_NEW*/DEL*/SET*) and other requests answer EOPNOTSUPP, multicast groups are recorded but no notification is sent, other netlink protocols EPROTONOSUPPORT; other families EAFNOSUPPORT"),
             new(42, "connect"),
             new(43, "accept"),
             new(44, "sendto", Support.Partial, "MSG_OOB gives EOPNOTSUPP"),

@@ -442,7 +442,7 @@ public class NetBootTests
     }
 
     /// <summary>Runs `ip ARGS` on the host (the tap test's set-up); throws with its output on failure.</summary>
-    static void Ip(string args)
+    internal static void Ip(string args)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args.Split(' ')) psi.ArgumentList.Add(a);
@@ -452,7 +452,7 @@ public class NetBootTests
         if (p.ExitCode != 0) throw new Exception($"ip {args}: {o} (this test needs root and /dev/net/tun, as CI has)");
     }
 
-    static bool TapAvailable(out string why)
+    internal static bool TapAvailable(out string why)
     {
         why = "";
         if (!File.Exists("/dev/net/tun")) { why = "no /dev/net/tun"; return false; }

@@ -89,10 +89,10 @@ public class NetStackTests
     static (TcpConnection client, TcpConnection server, TcpConnection listener) Connect(Net n, int port = 80)
     {
         var l = n.B.NewTcp();
-        n.B.BindTcp(l, 0, port).Should().Be(0);
+        n.B.BindTcp(l, IpAddr.V4Any, port).Should().Be(0);
         l.Listen(16).Should().Be(0);
         var c = n.A.NewTcp();
-        c.Connect(n.IB.Addr, port).Should().Be(0);
+        c.Connect(IpAddr.V4(n.IB.Addr), port).Should().Be(0);
         n.Run();
         c.State.Should().Be(TcpState.Established);
         var s = l.Accept();
@@ -283,16 +283,16 @@ public class NetStackTests
     {
         var n = new Net();
         var c = n.A.NewTcp();
-        c.Connect(n.IB.Addr, 81).Should().Be(0);
+        c.Connect(IpAddr.V4(n.IB.Addr), 81).Should().Be(0);
         n.Run();
         c.State.Should().Be(TcpState.Closed);
         c.Error.Should().Be(NetErr.ECONNREFUSED);
 
         var l = n.B.NewTcp();
-        n.B.BindTcp(l, 0, 80).Should().Be(0);
+        n.B.BindTcp(l, IpAddr.V4Any, 80).Should().Be(0);
         l.Listen(2);
         var cs = new List<TcpConnection>();
-        for (int i = 0; i < 6; i++) { var x = n.A.NewTcp(); x.Connect(n.IB.Addr, 80); cs.Add(x); n.Run(); }
+        for (int i = 0; i < 6; i++) { var x = n.A.NewTcp(); x.Connect(IpAddr.V4(n.IB.Addr), 80); cs.Add(x); n.Run(); }
         l.AcceptCount.Should().Be(3);                      // backlog + 1, as Linux
         n.B.SynDropped.Should().BeGreaterThan(0);
         l.Accept().Should().NotBeNull();
@@ -334,7 +334,7 @@ public class NetStackTests
         n.IB.Mac.CopyTo(f, 0); n.IA.Mac.CopyTo(f, 6); f[12] = 8;
         var ip = f.AsSpan(14, 20);
         ip[0] = 0x45; Kernel.Net.Wire.Put16(ip, 2, 40); ip[8] = 64; ip[9] = 6;
-        Kernel.Net.Wire.Put32(ip, 12, to.RemoteAddr); Kernel.Net.Wire.Put32(ip, 16, to.LocalAddr);
+        Kernel.Net.Wire.Put32(ip, 12, to.RemoteAddr.V4Value); Kernel.Net.Wire.Put32(ip, 16, to.LocalAddr.V4Value);
         Kernel.Net.Wire.Put16(ip, 10, Kernel.Net.Wire.Checksum(ip));
         var t = f.AsSpan(34, 20);
         Kernel.Net.Wire.Put16(t, 0, to.RemotePort); Kernel.Net.Wire.Put16(t, 2, to.LocalPort);
@@ -349,11 +349,11 @@ public class NetStackTests
     {
         var n = new Net();
         var a = n.A.NewTcp(); var b = n.B.NewTcp();
-        n.A.BindTcp(a, 0, 5000); n.B.BindTcp(b, 0, 6000);
+        n.A.BindTcp(a, IpAddr.V4Any, 5000); n.B.BindTcp(b, IpAddr.V4Any, 6000);
         // Both SYNs cross on the wire.
-        a.Connect(n.IB.Addr, 6000); n.Advance(0); 
+        a.Connect(IpAddr.V4(n.IB.Addr), 6000); n.Advance(0); 
         n.WA.Out.Clear();                                  // A's SYN is lost in flight... (ARP came first)
-        b.Connect(n.IA.Addr, 5000);
+        b.Connect(IpAddr.V4(n.IA.Addr), 5000);
         n.Run();
         n.Advance(3000, 50);                                // A's SYN is retransmitted, crossing B's
         a.State.Should().Be(TcpState.Established); b.State.Should().Be(TcpState.Established);
@@ -387,23 +387,23 @@ public class NetStackTests
     public void UdpDeliversAndAnswersClosedPortsWithIcmp()
     {
         var n = new Net();
-        var srv = n.B.NewUdp(); n.B.BindUdp(srv, 0, 53).Should().Be(0);
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, IpAddr.V4Any, 53).Should().Be(0);
         var cli = n.A.NewUdp();
-        cli.SendTo("query"u8, n.IB.Addr, 53).Should().Be(0);
+        cli.SendTo("query"u8, IpAddr.V4(n.IB.Addr), 53).Should().Be(0);
         n.Run();
         var buf = new byte[100];
-        srv.Receive(buf, false, out uint from, out int port).Should().Be(5);
-        from.Should().Be(n.IA.Addr); port.Should().Be(cli.LocalPort);
+        srv.Receive(buf, false, out IpAddr from, out int port).Should().Be(5);
+        from.Should().Be((IpAddr)n.IA.Addr); port.Should().Be(cli.LocalPort);
         srv.SendTo("answer"u8, from, port); n.Run();
         cli.Receive(buf, false, out _, out _).Should().Be(6);
         // Connected socket to a closed port: ECONNREFUSED from the ICMP error.
-        cli.RemoteAddr = n.IB.Addr; cli.RemotePort = 54;
-        cli.SendTo("x"u8, n.IB.Addr, 54); n.Run();
+        cli.RemoteAddr = IpAddr.V4(n.IB.Addr); cli.RemotePort = 54;
+        cli.SendTo("x"u8, IpAddr.V4(n.IB.Addr), 54); n.Run();
         cli.Error.Should().Be(NetErr.ECONNREFUSED);
-        var dup = n.B.NewUdp(); n.B.BindUdp(dup, 0, 53).Should().Be(NetErr.EADDRINUSE);
+        var dup = n.B.NewUdp(); n.B.BindUdp(dup, IpAddr.V4Any, 53).Should().Be(NetErr.EADDRINUSE);
         // A datagram larger than the MTU goes as fragments and is reassembled.
         var big = Pattern(5000);
-        cli.SendTo(big, n.IB.Addr, 53).Should().Be(0);
+        cli.SendTo(big, IpAddr.V4(n.IB.Addr), 53).Should().Be(0);
         n.Run();
         var bigBuf = new byte[6000];
         srv.Receive(bigBuf, false, out _, out _).Should().Be(5000);
@@ -414,17 +414,17 @@ public class NetStackTests
     public void FragmentsReassembleOutOfOrderAndExpire()
     {
         var n = new Net();
-        var srv = n.B.NewUdp(); n.B.BindUdp(srv, 0, 7);
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, IpAddr.V4Any, 7);
         var cli = n.A.NewUdp();
         n.A.SendEcho(n.IB.Addr, 1, 1, default); n.Run();           // resolve ARP first
-        cli.SendTo(Pattern(4000), n.IB.Addr, 7);
+        cli.SendTo(Pattern(4000), IpAddr.V4(n.IB.Addr), 7);
         var frags = n.WA.Out.ToList(); n.WA.Out.Clear();
         frags.Should().HaveCount(3);
         frags.Reverse();
         foreach (var f in frags) n.B.Input(n.IB, f);
         srv.Receive(new byte[5000], false, out _, out _).Should().Be(4000);
         // A missing piece: nothing is delivered and the slot is freed after 30 s.
-        cli.SendTo(Pattern(4000), n.IB.Addr, 7);
+        cli.SendTo(Pattern(4000), IpAddr.V4(n.IB.Addr), 7);
         frags = n.WA.Out.ToList(); n.WA.Out.Clear();
         n.B.Input(n.IB, frags[0]); n.B.Input(n.IB, frags[2]);
         n.B.ReassemblyInProgress.Should().Be(1);
@@ -437,9 +437,9 @@ public class NetStackTests
     public void LoopbackConnectsWithinOneStack()
     {
         var st = new NetStack(9);
-        var l = st.NewTcp(); st.BindTcp(l, Kernel.Net.Wire.Ip(127, 0, 0, 1), 8080).Should().Be(0);
+        var l = st.NewTcp(); st.BindTcp(l, IpAddr.Loopback4, 8080).Should().Be(0);
         l.Listen(4);
-        var c = st.NewTcp(); c.Connect(Kernel.Net.Wire.Ip(127, 0, 0, 1), 8080).Should().Be(0);
+        var c = st.NewTcp(); c.Connect(IpAddr.Loopback4, 8080).Should().Be(0);
         c.State.Should().Be(TcpState.Established);
         var s = l.Accept()!;
         var data = Pattern(1 << 20);
@@ -453,7 +453,7 @@ public class NetStackTests
         }
         got.ToArray().Should().Equal(data);
         c.Mss.Should().Be(NetStack.LoopbackMtu - 40);
-        var other = st.NewTcp(); st.BindTcp(other, 0, 8080).Should().Be(NetErr.EADDRINUSE);
+        var other = st.NewTcp(); st.BindTcp(other, IpAddr.V4Any, 8080).Should().Be(NetErr.EADDRINUSE);
     }
 
     [Fact]
@@ -462,12 +462,12 @@ public class NetStackTests
         var rng = new Random(12345);
         var n = new Net();
         var (c, s, l) = Connect(n);
-        var u = n.B.NewUdp(); n.B.BindUdp(u, 0, 53);
+        var u = n.B.NewUdp(); n.B.BindUdp(u, IpAddr.V4Any, 53);
         // Capture real frames to mutate.
         var samples = new List<byte[]>();
         n.DropAtoB = f => { samples.Add(f); return false; };
         c.Send(Pattern(3000)); n.Run();
-        var cu = n.A.NewUdp(); cu.SendTo(Pattern(3000), n.IB.Addr, 53); n.Run();
+        var cu = n.A.NewUdp(); cu.SendTo(Pattern(3000), IpAddr.V4(n.IB.Addr), 53); n.Run();
         n.A.SendEcho(n.IB.Addr, 1, 1, Pattern(100)); n.Run();
         n.DropAtoB = null;
         samples.Count.Should().BeGreaterThan(3);
@@ -520,15 +520,15 @@ public class NetStackTests
         }
         n.WA.Out.Clear();
         // UDP too; a datagram sent as fragments is finished by the stack (no partial frame).
-        var srv = n.B.NewUdp(); n.B.BindUdp(srv, 0, 53).Should().Be(0);
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, IpAddr.V4Any, 53).Should().Be(0);
         var cli = n.A.NewUdp();
         n.WA.Partial.Clear();
-        cli.SendTo("query"u8, n.IB.Addr, 53).Should().Be(0);
+        cli.SendTo("query"u8, IpAddr.V4(n.IB.Addr), 53).Should().Be(0);
         n.WA.Partial.Should().HaveCount(1);
         n.WA.Partial[0].Start.Should().Be(34); n.WA.Partial[0].Offset.Should().Be(6);
         n.Run();
         srv.Receive(new byte[100], false, out _, out _).Should().Be(5);
-        cli.SendTo(Pattern(4000), n.IB.Addr, 53).Should().Be(0);
+        cli.SendTo(Pattern(4000), IpAddr.V4(n.IB.Addr), 53).Should().Be(0);
         n.WA.Partial.Should().HaveCount(1);
         n.WA.Out.Should().HaveCount(3);
         n.Run();
@@ -543,8 +543,8 @@ public class NetStackTests
         var n = new Net();
         n.IA.DeviceChecksums = true;
         n.WA.Finish = false;
-        var l = n.B.NewTcp(); n.B.BindTcp(l, 0, 80); l.Listen(4);
-        var c = n.A.NewTcp(); c.Connect(n.IB.Addr, 80).Should().Be(0);
+        var l = n.B.NewTcp(); n.B.BindTcp(l, IpAddr.V4Any, 80); l.Listen(4);
+        var c = n.A.NewTcp(); c.Connect(IpAddr.V4(n.IB.Addr), 80).Should().Be(0);
         n.Run();
         c.State.Should().Be(TcpState.SynSent);
         n.B.Drops.Should().BeGreaterThan(0);
@@ -562,10 +562,10 @@ public class NetStackTests
     public void FramesTheDeviceVouchedForSkipVerification()
     {
         var n = new Net();
-        var srv = n.B.NewUdp(); n.B.BindUdp(srv, 0, 53).Should().Be(0);
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, IpAddr.V4Any, 53).Should().Be(0);
         var cli = n.A.NewUdp();
         n.A.SendEcho(n.IB.Addr, 1, 1, default); n.Run();           // ARP first
-        cli.SendTo("query"u8, n.IB.Addr, 53).Should().Be(0);
+        cli.SendTo("query"u8, IpAddr.V4(n.IB.Addr), 53).Should().Be(0);
         var f = n.WA.Out.Single(); n.WA.Out.Clear();
         f[14 + 20 + 6] ^= 0x5a;                                      // a wrong UDP checksum
         ulong drops = n.B.Drops;

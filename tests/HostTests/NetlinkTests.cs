@@ -119,8 +119,11 @@ public class NetlinkTests
         eth.Take(8).Should().Equal(2, 24, 0x80, 0, 2, 0, 0, 0);
         Attrs(eth, 8)[NetlinkRoute.IFA_BROADCAST].Should().Equal(10, 0, 2, 255);
 
-        r.Input(Request(NetlinkRoute.RTM_GETADDR, NetlinkRoute.NLM_F_REQUEST | NetlinkRoute.NLM_F_DUMP, 2, 10));  // AF_INET6: none yet
-        Drain(r).SelectMany(d => d.Msgs).Select(m => m.Type).Should().Equal(NetlinkRoute.NLMSG_DONE);
+        r.Input(Request(NetlinkRoute.RTM_GETADDR, NetlinkRoute.NLM_F_REQUEST | NetlinkRoute.NLM_F_DUMP, 2, 10));  // AF_INET6: the loopback's ::1
+        var six = Drain(r).SelectMany(d => d.Msgs).ToList();
+        six.Select(m => m.Type).Should().Equal(NetlinkRoute.RTM_NEWADDR, NetlinkRoute.NLMSG_DONE);
+        six[0].Body.Take(8).Should().Equal(10, 128, 0x80, 254, 1, 0, 0, 0);
+        Attrs(six[0].Body, 8)[NetlinkRoute.IFA_ADDRESS].Should().Equal(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
     }
 
     [Fact]

@@ -65,15 +65,39 @@ public sealed record NetSpec(string Mode, string? Tap, string? Ip, string? Gatew
         return new NetSpec(mode, tap, ip, gateway, dns, fwd);
     }
 
+    /// <summary>A static IPv6 address (beside SLAAC) and default router: `--ip6 ADDR[/PREFIX]`, `--gateway6 ADDR`.</summary>
+    public string? Ip6 { get; init; }
+    public string? Gateway6 { get; init; }
+
+    public NetSpec WithIp6(string? ip6, string? gateway6)
+    {
+        if (ip6 == null && gateway6 == null) return this;
+        if (Mode == "none") throw new UkpackException("--ip6 and --gateway6 need a network (--net user or --net tap=NAME)");
+        if (ip6 != null)
+        {
+            var p = ip6.Split('/');
+            if (p.Length > 2 || !IsV6(p[0]) || p.Length == 2 && !(int.TryParse(p[1], out int n) && n is >= 1 and <= 128))
+                throw new UkpackException($"--ip6 {ip6}: expected an IPv6 address[/PREFIX]");
+            if (p.Length == 1) ip6 += "/64";
+        }
+        if (gateway6 != null && !IsV6(gateway6)) throw new UkpackException($"--gateway6 {gateway6}: expected an IPv6 address");
+        return this with { Ip6 = ip6, Gateway6 = gateway6 };
+    }
+
+    static bool IsV6(string s) => IPAddress.TryParse(s, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !s.Contains('%');
+
     static bool IsV4(string s) => s.Split('.').Length == 4 && IPAddress.TryParse(s, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
 
     /// <summary>Kernel command line words: the static address when given (DHCP otherwise).</summary>
     public string KernelArgs()
     {
-        if (Mode == "none" || Ip == null) return "";
-        var s = $" net.ip={Ip}";
+        if (Mode == "none") return "";
+        var s = "";
+        if (Ip != null) s += $" net.ip={Ip}";
         if (Gateway != null) s += $" net.gw={Gateway}";
         if (Dns != null) s += $" net.dns={Dns}";
+        if (Ip6 != null) s += $" net.ip6={Ip6}";
+        if (Gateway6 != null) s += $" net.gw6={Gateway6}";
         return s;
     }
 

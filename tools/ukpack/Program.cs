@@ -111,7 +111,9 @@ public static class Cli
         var ipOpt = new Option<string?>("--ip") { Description = "static guest address A.B.C.D[/PREFIX] instead of DHCP" };
         var gatewayOpt = new Option<string?>("--gateway") { Description = "default gateway with --ip" };
         var dnsOpt = new Option<string?>("--dns") { Description = "DNS server with --ip" };
-        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, volumeOpt, rngOpt, serialStdioOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt };
+        var ip6Opt = new Option<string?>("--ip6") { Description = "static guest IPv6 address ADDR[/PREFIX] (beside the link-local one and SLAAC)" };
+        var gateway6Opt = new Option<string?>("--gateway6") { Description = "default IPv6 router (instead of the one router advertisements name)" };
+        var run = new Command("run", "boot an image under QEMU") { imgArg, runArgs, accelOpt, memOpt, smpOpt, machineOpt, verboseOpt, logOpt, timeoutOpt, qemuOpt, gcStressOpt, diskOpt, volumeOpt, rngOpt, serialStdioOpt, publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt, ip6Opt, gateway6Opt };
         var straceOpt = new Option<string?>("--strace")
         {
             Description = "log every system call the program makes, strace-style (name(args) = result), on stderr, or with " +
@@ -149,7 +151,7 @@ public static class Cli
                 Volumes = (pr.GetValue(volumeOpt) ?? []).Select(VolumeSpec.Parse).ToList(),
                 Rng = pr.GetValue(rngOpt),
                 SerialStdio = pr.GetValue(serialStdioOpt),
-                Net = NetSpec.Parse(pr.GetValue(netOpt), pr.GetValue(publishOpt) ?? [], pr.GetValue(ipOpt), pr.GetValue(gatewayOpt), pr.GetValue(dnsOpt)),
+                Net = NetSpec.Parse(pr.GetValue(netOpt), pr.GetValue(publishOpt) ?? [], pr.GetValue(ipOpt), pr.GetValue(gatewayOpt), pr.GetValue(dnsOpt)).WithIp6(pr.GetValue(ip6Opt), pr.GetValue(gateway6Opt)),
             };
             o = o with { Strace = pr.GetValue(straceOpt), Env = pr.GetValue(rEnvOpt) ?? [] };
             if (pr.GetValue(gdbOpt) is { } gdbValue) o = o with { GdbPort = GdbSession.ParsePort(gdbValue) };
@@ -178,7 +180,7 @@ public static class Cli
                     Rng = o.Rng || (cfg.Rng ?? false),
                     Disks = o.Disks.Count > 0 ? o.Disks : cfg.Disks.Select(DiskSpec.Parse).ToList(),
                     // Any network option on the command line replaces the file's network settings.
-                    Net = new Option[] { publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt }.Any(Given) ? o.Net : cfg.Net ?? o.Net,
+                    Net = new Option[] { publishOpt, netOpt, ipOpt, gatewayOpt, dnsOpt, ip6Opt, gateway6Opt }.Any(Given) ? o.Net : cfg.Net ?? o.Net,
                     Volumes = o.Volumes.Count > 0 ? o.Volumes : cfg.Volumes.Select(VolumeSpec.Parse).ToList(),
                 };
                 if (!File.Exists(o.Image)) throw new UkpackException($"{o.Image}: no such image (build it first: ukpack build{(pr.GetValue(rConfig) is { } c ? " --config " + c : "")})");

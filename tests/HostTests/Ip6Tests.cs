@@ -1,0 +1,494 @@
+using Kernel.Net;
+using W = Kernel.Net.Wire;
+
+namespace HostTests;
+
+/// IPv6 in the stack (net/Ip6.cs and the dual-stack tables): two stacks on a simulated
+/// Ethernet wire, each with IPv6 enabled (link-local addresses from their MACs), and
+/// hand-made frames for router advertisements and malformed packets.
+public class Ip6Tests
+{
+    sealed class Link : NetLink
+    {
+        public readonly List<byte[]> Out = new();
+        public override void Transmit(ReadOnlySpan<byte> frame) => Out.Add(frame.ToArray());
+    }
+
+    sealed class Net
+    {
+        public readonly NetStack A = new(11), B = new(12);
+        public readonly Link WA = new(), WB = new();
+        public readonly NetIf IA, IB;
+        public Func<byte[], bool>? DropAtoB, DropBtoA;
+
+        public Net(bool enable = true)
+        {
+            IA = A.AddInterface("eth0"u8, WA, 1500); IB = B.AddInterface("eth0"u8, WB, 1500);
+            for (int i = 0; i < 6; i++) { IA.Mac[i] = (byte)(0x52 + i); IB.Mac[i] = (byte)(0x62 + i); }
+            IA.Addr = W.Ip(10, 0, 0, 1); IB.Addr = W.Ip(10, 0, 0, 2);
+            IA.Mask = IB.Mask = 0xffffff00;
+            if (enable) { A.EnableIp6(IA); B.EnableIp6(IB); Run(); }
+        }
+
+        public void Run(int maxRounds = 10000)
+        {
+            for (int r = 0; r < maxRounds; r++)
+            {
+                if (WA.Out.Count == 0 && WB.Out.Count == 0) return;
+                var a = WA.Out.ToArray(); WA.Out.Clear();
+                var b = WB.Out.ToArray(); WB.Out.Clear();
+                foreach (var f in a) if (DropAtoB == null || !DropAtoB(f)) B.Input(IB, f);
+                foreach (var f in b) if (DropBtoA == null || !DropBtoA(f)) A.Input(IA, f);
+            }
+            throw new Exception("the wire never went quiet");
+        }
+
+        public void Advance(ulong ms, ulong step = 10)
+        {
+            for (ulong t = 0; t < ms; t += step) { A.Now += step; B.Now += step; A.Tick(); B.Tick(); Run(); }
+        }
+
+        public IpAddr LlA => NetStack.LinkLocal(IA);
+        public IpAddr LlB => NetStack.LinkLocal(IB);
+    }
+
+    static IpAddr P(string s) { IpAddr.TryParse(System.Text.Encoding.ASCII.GetBytes(s), out var a).Should().BeTrue(s); return a; }
+    static string F(IpAddr a) { var b = new byte[64]; return System.Text.Encoding.ASCII.GetString(b, 0, a.Format(b)); }
+
+    static byte[] Pattern(int n) { var b = new byte[n]; for (int i = 0; i < n; i++) b[i] = (byte)(i * 13 + i / 253); return b; }
+
+    static bool Is6(byte[] f) => f.Length >= 54 && f[12] == 0x86 && f[13] == 0xdd;
+    static int Icmp6Type(byte[] f) => Is6(f) && f[20] == 58 ? f[54] : -1;
+
+    /// A frame from `srcMac` carrying an IPv6 packet (header built here; `payload` after it).
+    static byte[] Frame6(byte[] dstMac, ulong srcMac, IpAddr src, IpAddr dst, int nh, byte[] payload, int hops = 64)
+    {
+        var f = new byte[54 + payload.Length];
+        dstMac.CopyTo(f, 0);
+        for (int i = 0; i < 6; i++) f[6 + i] = (byte)(srcMac >> (40 - 8 * i));
+        f[12] = 0x86; f[13] = 0xdd;
+        f[14] = 0x60; W.Put16(f, 18, payload.Length); f[20] = (byte)nh; f[21] = (byte)hops;
+        src.Write(f, 22); dst.Write(f, 38);
+        payload.CopyTo(f, 54);
+        return f;
+    }
+
+    /// Fills in the ICMPv6 checksum of a message inside a frame built by Frame6.
+    static byte[] Icmp6Frame(byte[] dstMac, ulong srcMac, IpAddr src, IpAddr dst, byte[] m, int hops = 255)
+    {
+        m[2] = 0; m[3] = 0;
+        ushort c = W.Fold(W.Sum(m, W.PseudoSum(src, dst, 58, m.Length)));
+        m[2] = (byte)(c >> 8); m[3] = (byte)c;
+        return Frame6(dstMac, srcMac, src, dst, 58, m, hops);
+    }
+
+    static readonly IpAddr RouterLl = new(0xfe80UL << 48, 2);
+    const ulong RouterMac = 0x525500000002;
+
+    /// A router advertisement as QEMU's user network sends it: prefix fec0::/64 (on-link,
+    /// autonomous), the router's link address, an MTU and an RDNSS option.
+    static byte[] RouterAdvert(NetIf to, int lifetime = 1800, int mtu = 0)
+    {
+        var m = new List<byte> { 134, 0, 0, 0, 64, 0, (byte)(lifetime >> 8), (byte)lifetime, 0, 0, 0, 0, 0, 0, 0, 0 };
+        m.AddRange(new byte[] { 1, 1, 0x52, 0x55, 0, 0, 0, 2 });
+        var pi = new byte[32]; pi[0] = 3; pi[1] = 4; pi[2] = 64; pi[3] = 0xc0;
+        W.Put32(pi, 4, 86400); W.Put32(pi, 8, 14400); P("fec0::").Write(pi, 16);
+        m.AddRange(pi);
+        if (mtu > 0) { var o = new byte[8]; o[0] = 5; o[1] = 1; W.Put32(o, 4, (uint)mtu); m.AddRange(o); }
+        var dns = new byte[24]; dns[0] = 25; dns[1] = 3; W.Put32(dns, 4, 3600); P("fec0::3").Write(dns, 8);
+        m.AddRange(dns);
+        return Icmp6Frame(new byte[] { 0x33, 0x33, 0, 0, 0, 1 }, RouterMac, RouterLl, IpAddr.AllNodes, m.ToArray());
+    }
+
+    [Fact]
+    public void AddressesParseAndFormatAsRfc5952()
+    {
+        foreach (var s in new[] { "::", "::1", "fe80::5055:56ff:fe57:5859", "fec0::2", "2001:db8::1:0:0:1", "1::", "2001:db8:0:1:1:1:1:1", "ff02::1:ff00:1" })
+            F(P(s)).Should().Be(s);
+        F(P("2001:0DB8:0000:0000:0000:0000:0000:0001")).Should().Be("2001:db8::1");
+        F(P("2001:db8:0:0:1:0:0:1")).Should().Be("2001:db8::1:0:0:1");       // the first of equal runs
+        P("::ffff:10.0.2.15").Should().Be(IpAddr.V4(W.Ip(10, 0, 2, 15)));
+        P("::ffff:10.0.2.15").IsV4.Should().BeTrue();
+        foreach (var bad in new[] { "", ":", ":::", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "fe80::g", "1:2:3:4:5:6:7", "::1:" })
+            IpAddr.TryParse(System.Text.Encoding.ASCII.GetBytes(bad), out _).Should().BeFalse(bad);
+        P("fe80::1").IsLinkLocal.Should().BeTrue();
+        P("fec0::1").IsLinkLocal.Should().BeFalse();
+        P("fe80::1:2:3").SolicitedNode.Should().Be(P("ff02::1:ff02:3"));
+        P("fec0::1").SamePrefix(P("fec0::2"), 64).Should().BeTrue();
+        P("fec0:0:0:1::1").SamePrefix(P("fec0::2"), 64).Should().BeFalse();
+        // The IPv6 pseudo-header sum of RFC 8200 8.1 agrees with summing the bytes.
+        var ph = new byte[40]; P("fe80::1").Write(ph, 0); P("ff02::1:ff00:2").Write(ph, 16); W.Put32(ph, 32, 1234); ph[39] = 58;
+        W.Fold(W.PseudoSum(P("fe80::1"), P("ff02::1:ff00:2"), 58, 1234)).Should().Be(W.Checksum(ph));
+    }
+
+    [Fact]
+    public void LinkLocalFromTheMacAndRouterSolicitations()
+    {
+        var n = new Net(enable: false);
+        n.A.EnableIp6(n.IA);
+        F(n.LlA).Should().Be("fe80::5053:54ff:fe55:5657");          // modified EUI-64: the U/L bit flipped
+        // A router solicitation to ff02::2 at once, from the link-local address, with our MAC; 3 in all, 4 s apart.
+        var rs = n.WA.Out.Where(f => Icmp6Type(f) == 133).ToList();
+        rs.Should().HaveCount(1);
+        rs[0].Take(6).Should().Equal(new byte[] { 0x33, 0x33, 0, 0, 0, 2 });
+        rs[0][21].Should().Be(255);
+        IpAddr.Read(rs[0], 22).Should().Be(n.LlA);
+        n.WA.Out.Clear();
+        int sent = 0;
+        n.DropAtoB = f => { if (Icmp6Type(f) == 133) sent++; return true; };
+        n.Advance(20000, 500);
+        sent.Should().Be(2);
+    }
+
+    [Fact]
+    public void NeighbourDiscoveryResolvesQueuesAndAnswersEcho()
+    {
+        var n = new Net();
+        n.WA.Out.Clear();
+        n.A.SendEcho6(n.LlB, 7, 1, "ping"u8).Should().Be(0);
+        // The solicitation goes to B's solicited-node group (33:33:ff:..), the echo waits for the advertisement.
+        n.WA.Out.Should().HaveCount(1);
+        Icmp6Type(n.WA.Out[0]).Should().Be(135);
+        n.WA.Out[0].Take(3).Should().Equal(new byte[] { 0x33, 0x33, 0xff });
+        IpAddr.Read(n.WA.Out[0], 38).Should().Be(n.LlB.SolicitedNode);
+        n.Run();
+        n.A.Icmp6EchoReplies.Should().Be(1);
+        n.A.ArpCount.Should().Be(1); n.B.ArpCount.Should().Be(1);       // B learnt A from the solicitation's option
+        // The next echo needs no resolution.
+        n.A.SendEcho6(n.LlB, 7, 2, "ping"u8).Should().Be(0);
+        n.WA.Out.Should().HaveCount(1);
+        Icmp6Type(n.WA.Out[0]).Should().Be(128);
+        n.Run();
+        n.A.Icmp6EchoReplies.Should().Be(2);
+        // A neighbour that never answers: three solicitations, then the queue is dropped.
+        n.Advance(61000, 1000);
+        n.A.ArpCount.Should().Be(0);
+        int ns = 0;
+        n.DropAtoB = f => { if (Icmp6Type(f) == 135) ns++; return true; };
+        n.A.SendEcho6(P("fe80::99"), 1, 1, "x"u8);
+        n.Advance(5000, 100);
+        ns.Should().Be(4);
+        n.A.NextTimer().Should().Be(0);
+        n.B.Drops.Should().Be(0);
+    }
+
+    [Fact]
+    public void SlaacFromARouterAdvertisement()
+    {
+        var n = new Net();
+        n.A.Input(n.IA, RouterAdvert(n.IA, mtu: 1400));
+        n.IA.Addr6Count.Should().Be(2);
+        F(n.IA.Addr6[1]).Should().Be("fec0::5053:54ff:fe55:5657");
+        n.IA.Prefix6[1].Should().Be(64);
+        n.IA.Router6.Should().Be(RouterLl);
+        n.IA.Mtu.Should().Be(1400);
+        F(n.A.Dns6).Should().Be("fec0::3");
+        n.A.ArpCount.Should().Be(1);                                   // the router's link address from its option
+        // Global destinations: the global source, through the router; link-local ones: the link-local source.
+        F(n.A.SourceFor(P("2001:db8::1"))).Should().Be("fec0::5053:54ff:fe55:5657");
+        F(n.A.SourceFor(P("fe80::1234"))).Should().Be("fe80::5053:54ff:fe55:5657");
+        n.WA.Out.Clear();
+        n.A.SendEcho6(P("2001:db8::1"), 1, 1, "x"u8).Should().Be(0);
+        n.WA.Out.Should().HaveCount(1);
+        n.WA.Out[0].Take(6).Should().Equal(new byte[] { 0x52, 0x55, 0, 0, 0, 2 });     // to the router's MAC
+        // The same advertisement again adds nothing; a router lifetime of 0 removes the default route.
+        n.A.Input(n.IA, RouterAdvert(n.IA));
+        n.IA.Addr6Count.Should().Be(2);
+        n.A.Input(n.IA, RouterAdvert(n.IA, lifetime: 0));
+        n.A.SendEcho6(P("2001:db8::1"), 1, 2, "x"u8).Should().Be(NetErr.ENETUNREACH);
+        n.A.SendEcho6(P("fec0::77"), 1, 2, "x"u8).Should().Be(0);      // the prefix stays on-link
+        // An advertisement that is not from a link-local address or not at hop limit 255 is ignored.
+        var bad = RouterAdvert(n.IA); bad[21] = 64;
+        var m = new Net();
+        m.A.Input(m.IA, bad);
+        m.IA.Addr6Count.Should().Be(1);
+    }
+
+    static Net SlaacPair()
+    {
+        var n = new Net();
+        n.A.Input(n.IA, RouterAdvert(n.IA)); n.B.Input(n.IB, RouterAdvert(n.IB));
+        n.WA.Out.Clear(); n.WB.Out.Clear();
+        return n;
+    }
+
+    static void Transfer(Net n, TcpConnection from, TcpConnection to, byte[] data)
+    {
+        int off = 0; var got = new List<byte>(); var buf = new byte[65536];
+        for (int guard = 0; got.Count < data.Length && guard < 100000; guard++)
+        {
+            if (off < data.Length) off += from.Send(data.AsSpan(off));
+            n.Run();
+            int k = to.Receive(buf, false);
+            if (k > 0) got.AddRange(buf.AsSpan(0, k).ToArray());
+            else n.Advance(10);
+        }
+        got.ToArray().Should().Equal(data);
+    }
+
+    [Fact]
+    public void TcpOverIpv6GlobalAndLinkLocal()
+    {
+        var n = SlaacPair();
+        IpAddr gb = n.IB.Addr6[1];
+        var l = n.B.NewTcp(); n.B.BindTcp(l, IpAddr.Any, 80).Should().Be(0); l.Listen(8).Should().Be(0);
+        var c = n.A.NewTcp();
+        c.Connect(gb, 80).Should().Be(0);
+        n.Run();
+        c.State.Should().Be(TcpState.Established);
+        c.Mss.Should().Be(1500 - 60 - 0);
+        c.LocalAddr.Should().Be(n.IA.Addr6[1]);
+        var s = l.Accept()!;
+        s.RemoteAddr.Should().Be(n.IA.Addr6[1]); s.LocalAddr.Should().Be(gb);
+        // Every frame is IPv6 with a checksum B verifies (nothing dropped).
+        int v4 = 0; n.DropAtoB = f => { if (f[12] == 8) v4++; return false; };
+        Transfer(n, c, s, Pattern(200000));
+        Transfer(n, s, c, Pattern(30000));
+        v4.Should().Be(0);
+        n.B.Drops.Should().Be(0); n.A.Drops.Should().Be(0);
+        c.Close(); s.Close(); n.Advance(1000);
+        // Link-local, with the interface as scope.
+        var c2 = n.A.NewTcp(); c2.IfIndex = n.IA.Index;
+        c2.Connect(n.LlB, 80).Should().Be(0);
+        n.Run();
+        c2.State.Should().Be(TcpState.Established);
+        c2.LocalAddr.Should().Be(n.LlA);
+        var s2 = l.Accept()!;
+        s2.IfIndex.Should().Be(n.IB.Index);
+        Transfer(n, s2, c2, Pattern(5000));
+        // A closed port answers with a RST: ECONNREFUSED.
+        var c3 = n.A.NewTcp(); c3.Connect(gb, 81).Should().Be(0); n.Run();
+        c3.State.Should().Be(TcpState.Closed); c3.Error.Should().Be(NetErr.ECONNREFUSED);
+    }
+
+    [Fact]
+    public void DualStackListenerAndV6Only()
+    {
+        var n = SlaacPair();
+        // [::]:80 takes IPv4 and IPv6 connections.
+        var l = n.B.NewTcp(); n.B.BindTcp(l, IpAddr.Any, 80).Should().Be(0); l.Listen(8);
+        var c4 = n.A.NewTcp(); c4.Connect(IpAddr.V4(n.IB.Addr), 80).Should().Be(0); n.Run();
+        c4.State.Should().Be(TcpState.Established);
+        l.Accept()!.RemoteAddr.Should().Be(IpAddr.V4(n.IA.Addr));
+        var c6 = n.A.NewTcp(); c6.Connect(n.IB.Addr6[1], 80).Should().Be(0); n.Run();
+        c6.State.Should().Be(TcpState.Established);
+        // 0.0.0.0:80 collides with a dual-stack [::]:80, not with a v6-only one.
+        var x = n.B.NewTcp(); n.B.BindTcp(x, IpAddr.V4Any, 80).Should().Be(NetErr.EADDRINUSE);
+        var v6 = n.B.NewTcp(); v6.V6Only = true; n.B.BindTcp(v6, IpAddr.Any, 90).Should().Be(0); v6.Listen(8);
+        var v4 = n.B.NewTcp(); n.B.BindTcp(v4, IpAddr.V4Any, 90).Should().Be(0);
+        var v6b = n.B.NewTcp(); n.B.BindTcp(v6b, IpAddr.Any, 90).Should().Be(NetErr.EADDRINUSE);
+        // A v6-only listener refuses IPv4 clients (nobody else listens on 90 for IPv4).
+        var r4 = n.A.NewTcp(); r4.Connect(IpAddr.V4(n.IB.Addr), 90).Should().Be(0); n.Run();
+        r4.State.Should().Be(TcpState.Closed); r4.Error.Should().Be(NetErr.ECONNREFUSED);
+        var r6 = n.A.NewTcp(); r6.Connect(n.IB.Addr6[1], 90).Should().Be(0); n.Run();
+        r6.State.Should().Be(TcpState.Established);
+        // UDP the same way: a v6-only [::]:53 and a 0.0.0.0:53 side by side, each gets its family.
+        var u6 = n.B.NewUdp(); u6.V6Only = true; n.B.BindUdp(u6, IpAddr.Any, 53).Should().Be(0);
+        var u4 = n.B.NewUdp(); n.B.BindUdp(u4, IpAddr.V4Any, 53).Should().Be(0);
+        var cu = n.A.NewUdp();
+        cu.SendTo("six"u8, n.IB.Addr6[1], 53).Should().Be(0);
+        cu.SendTo("four"u8, IpAddr.V4(n.IB.Addr), 53).Should().Be(0);
+        n.Run();
+        var buf = new byte[100];
+        u6.Receive(buf, false, out IpAddr f6, out _).Should().Be(3); f6.Should().Be(n.IA.Addr6[1]);
+        u4.Receive(buf, false, out IpAddr f4, out _).Should().Be(4); f4.Should().Be(IpAddr.V4(n.IA.Addr));
+    }
+
+    [Fact]
+    public void LoopbackIsARealIpv6Address()
+    {
+        var st = new NetStack(5);
+        st.Lo.HasAddr6(IpAddr.Loopback6).Should().BeTrue();
+        var l = st.NewTcp(); st.BindTcp(l, IpAddr.Loopback6, 8080).Should().Be(0); l.Listen(4);
+        var c = st.NewTcp(); c.Connect(IpAddr.Loopback6, 8080).Should().Be(0);
+        c.State.Should().Be(TcpState.Established);
+        c.LocalAddr.Should().Be(IpAddr.Loopback6);
+        c.Mss.Should().Be(NetStack.LoopbackMtu - 60);
+        var s = l.Accept()!;
+        s.Send(Pattern(100000)).Should().BeGreaterThan(0);
+        var buf = new byte[200000]; c.Receive(buf, false).Should().BeGreaterThan(0);
+        // An IPv4 client does not reach a listener bound to ::1, and ::1 is not 127.0.0.1.
+        var c4 = st.NewTcp(); c4.Connect(IpAddr.Loopback4, 8080).Should().Be(0);
+        c4.State.Should().Be(TcpState.Closed);
+        // UDP over ::1, to a closed port: ICMPv6 port unreachable makes a connected socket's error ECONNREFUSED.
+        var u = st.NewUdp(); st.BindUdp(u, IpAddr.Any, 0);
+        u.RemoteAddr = IpAddr.Loopback6; u.RemotePort = 9;
+        u.SendTo("x"u8, IpAddr.Loopback6, 9).Should().Be(0);
+        u.Error.Should().Be(NetErr.ECONNREFUSED);
+        // Without an Ethernet interface, nothing else is reachable.
+        st.SourceFor(P("fec0::2")).IsUnspecified.Should().BeTrue();
+    }
+
+    [Fact]
+    public void UdpOverIpv6WithFragmentsAndPortUnreachable()
+    {
+        var n = SlaacPair();
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, IpAddr.Any, 53).Should().Be(0);
+        var cli = n.A.NewUdp();
+        cli.SendTo("query"u8, n.IB.Addr6[1], 53).Should().Be(0);
+        n.Run();
+        var buf = new byte[70000];
+        srv.Receive(buf, false, out IpAddr from, out int port, out int ifi).Should().Be(5);
+        from.Should().Be(n.IA.Addr6[1]); port.Should().Be(cli.LocalPort); ifi.Should().Be(n.IB.Index);
+        // 4000 bytes leave as three fragments (a fragment header, 8-byte multiples) and come back whole.
+        int frags = 0; n.DropAtoB = f => { if (Is6(f) && f[20] == 44) frags++; return false; };
+        var big = Pattern(4000);
+        cli.SendTo(big, n.IB.Addr6[1], 53).Should().Be(0);
+        n.Run();
+        frags.Should().Be(3);
+        srv.Receive(buf, false, out _, out _).Should().Be(4000);
+        buf.AsSpan(0, 4000).ToArray().Should().Equal(big);
+        // Out of order and with one fragment lost: nothing until it expires.
+        var held = new List<byte[]>();
+        n.DropAtoB = f => { if (Is6(f) && f[20] == 44) { held.Add(f); return true; } return false; };
+        cli.SendTo(big, n.IB.Addr6[1], 53); n.Run();
+        n.DropAtoB = null;
+        n.B.Input(n.IB, held[2]); n.B.Input(n.IB, held[0]);
+        srv.Receive(buf, false, out _, out _).Should().Be(-1);
+        n.B.ReassemblyInProgress.Should().Be(1);
+        n.Advance(31000, 1000);
+        n.B.ReassemblyInProgress.Should().Be(0);
+        // A closed port: ICMPv6 destination unreachable (port) quoting the datagram; the connected sender gets ECONNREFUSED.
+        var c2 = n.A.NewUdp(); n.A.BindUdp(c2, IpAddr.Any, 0);
+        c2.RemoteAddr = n.IB.Addr6[1]; c2.RemotePort = 54;
+        byte[]? err = null; n.DropBtoA = f => { if (Icmp6Type(f) == 1) err = f; return false; };
+        c2.SendTo("x"u8, n.IB.Addr6[1], 54).Should().Be(0);
+        n.Run();
+        err.Should().NotBeNull();
+        err![55].Should().Be(4);                                        // code: port unreachable
+        IpAddr.Read(err, 54 + 8 + 8).Should().Be(n.IA.Addr6[1]);        // the quoted packet's source
+        c2.Error.Should().Be(NetErr.ECONNREFUSED);
+    }
+
+    [Fact]
+    public void ExtensionHeadersAreSkippedOrAnsweredWithParameterProblems()
+    {
+        var n = SlaacPair();
+        IpAddr a = n.IA.Addr6[1], b = n.IB.Addr6[1];
+        var srv = n.B.NewUdp(); n.B.BindUdp(srv, IpAddr.Any, 53);
+        n.A.SendEcho6(b, 1, 1, default); n.Run();                     // neighbours resolved both ways
+        ulong macA = 0; for (int i = 0; i < 6; i++) macA = macA << 8 | n.IA.Mac[i];
+        byte[] Udp(string text)
+        {
+            var d = System.Text.Encoding.ASCII.GetBytes(text);
+            var u = new byte[8 + d.Length]; W.Put16(u, 0, 4000); W.Put16(u, 2, 53); W.Put16(u, 4, u.Length); d.CopyTo(u, 8);
+            ushort c = W.Fold(W.Sum(u, W.PseudoSum(a, b, 17, u.Length))); W.Put16(u, 6, c);
+            return u;
+        }
+        List<byte[]> Send(int nh, byte[] payload)
+        {
+            n.WB.Out.Clear();
+            n.B.Input(n.IB, Frame6(n.IB.Mac, macA, a, b, nh, payload));
+            var o = n.WB.Out.ToList(); n.WB.Out.Clear();
+            return o;
+        }
+        var rbuf = new byte[100];
+        // Hop-by-hop with PadN, then destination options with an unknown skippable option (00xxxxxx): delivered.
+        var hbh = new byte[8] { 60, 0, 1, 4, 0, 0, 0, 0 };
+        var dst = new byte[8] { 17, 0, 0x1e, 1, 0, 1, 0, 0 };              // type 0x1e, length 1, then PadN... (Pad1, Pad1)
+        dst[5] = 0; dst[6] = 0; dst[7] = 0;
+        Send(0, hbh.Concat(dst).Concat(Udp("opts")).ToArray()).Should().BeEmpty();
+        srv.Receive(rbuf, false, out _, out _).Should().Be(4);
+        // An option of type 10xxxxxx: dropped with a parameter problem, code 2, pointing at the option.
+        var bad = new byte[8] { 17, 0, 0x80, 4, 0, 0, 0, 0 };
+        var pp = Send(60, bad.Concat(Udp("no")).ToArray());
+        pp.Should().HaveCount(1);
+        Icmp6Type(pp[0]).Should().Be(4); pp[0][55].Should().Be(2); W.U32(pp[0], 58).Should().Be(42u);
+        // 01xxxxxx: dropped silently.
+        bad[2] = 0x40;
+        Send(60, bad.Concat(Udp("no")).ToArray()).Should().BeEmpty();
+        srv.Receive(rbuf, false, out _, out _).Should().Be(-1);
+        // A routing header with segments left: parameter problem code 0 at its routing type field.
+        var rh = new byte[8] { 17, 0, 4, 1, 0, 0, 0, 0 };
+        pp = Send(43, rh.Concat(Udp("no")).ToArray());
+        Icmp6Type(pp[0]).Should().Be(4); pp[0][55].Should().Be(0); W.U32(pp[0], 58).Should().Be(42u);
+        // ... and with none left it is skipped.
+        rh[3] = 0;
+        Send(43, rh.Concat(Udp("rh0")).ToArray()).Should().BeEmpty();
+        srv.Receive(rbuf, false, out _, out _).Should().Be(3);
+        // An unknown next header: code 1 pointing at the field that named it (the IPv6 header's, offset 6).
+        pp = Send(253, new byte[16]);
+        Icmp6Type(pp[0]).Should().Be(4); pp[0][55].Should().Be(1); W.U32(pp[0], 58).Should().Be(6u);
+        // A hop-by-hop header anywhere but first is an unrecognized next header too.
+        pp = Send(60, new byte[8] { 0, 0, 1, 4, 0, 0, 0, 0 }.Concat(new byte[8] { 17, 0, 1, 4, 0, 0, 0, 0 }).ToArray());
+        Icmp6Type(pp[0]).Should().Be(4); pp[0][55].Should().Be(1); W.U32(pp[0], 58).Should().Be(40u);
+        // No error about an ICMPv6 error, nor to a multicast destination.
+        n.WB.Out.Clear();
+        n.B.Input(n.IB, Frame6(n.IB.Mac, macA, a, IpAddr.AllNodes, 253, new byte[16]));
+        n.WB.Out.Should().BeEmpty();
+        n.B.ParamProblems.Should().Be(5);
+    }
+
+    [Fact]
+    public void PacketTooBigLowersThePathMtuAndTheMss()
+    {
+        var n = SlaacPair();
+        IpAddr gb = n.IB.Addr6[1];
+        var l = n.B.NewTcp(); n.B.BindTcp(l, IpAddr.Any, 80); l.Listen(4);
+        var c = n.A.NewTcp(); c.Connect(gb, 80); n.Run();
+        var s = l.Accept()!;
+        c.Mss.Should().Be(1440);
+        // A router on the path says 1280: the quoted packet is one of c's segments.
+        c.Send(Pattern(3000)); 
+        byte[]? seg = null; n.DropAtoB = f => { if (Is6(f) && f[20] == 6 && f.Length > 1000) { seg ??= f; return true; } return false; };
+        n.Run();
+        n.DropAtoB = null;
+        seg.Should().NotBeNull();
+        var m = new byte[8 + 1232]; m[0] = 2; W.Put32(m, 4, 1280);
+        Array.Copy(seg!, 14, m, 8, 1232);
+        n.A.Input(n.IA, Icmp6Frame(n.IA.Mac, RouterMac, RouterLl, n.IA.Addr6[1], m, 64));
+        c.Mss.Should().Be(1220);
+        n.A.PathMtu6(n.IA, gb).Should().Be(1280);
+        // Every segment from now on fits 1280 bytes; the data gets through.
+        int biggest = 0; n.DropAtoB = f => { if (Is6(f)) biggest = Math.Max(biggest, f.Length - 14); return false; };
+        var buf = new byte[10000]; int got = 0;
+        for (int i = 0; i < 200 && got < 3000; i++) { n.Advance(50); int k = s.Receive(buf.AsSpan(got), false); if (k > 0) got += k; }
+        got.Should().Be(3000);
+        biggest.Should().BeLessThanOrEqualTo(1280);
+        // A UDP datagram to that destination is fragmented at 1280 too.
+        var u = n.A.NewUdp(); int frag = 0; n.DropAtoB = f => { if (Is6(f) && f[20] == 44) { frag++; (f.Length - 14).Should().BeLessThanOrEqualTo(1280); } return false; };
+        u.SendTo(Pattern(1400), gb, 9).Should().Be(0);
+        n.Run();
+        frag.Should().Be(2);
+    }
+
+    [Fact]
+    public void MalformedAndMutatedIpv6FramesNeverThrow()
+    {
+        var rng = new Random(4242);
+        var n = SlaacPair();
+        IpAddr gb = n.IB.Addr6[1];
+        var l = n.B.NewTcp(); n.B.BindTcp(l, IpAddr.Any, 80); l.Listen(4);
+        var c = n.A.NewTcp(); c.Connect(gb, 80); n.Run();
+        var u = n.B.NewUdp(); n.B.BindUdp(u, IpAddr.Any, 53);
+        var samples = new List<byte[]>();
+        n.DropAtoB = f => { if (Is6(f)) samples.Add(f); return false; };
+        c.Send(Pattern(3000)); n.Run();
+        var cu = n.A.NewUdp(); cu.SendTo(Pattern(3000), gb, 53); n.Run();
+        n.A.SendEcho6(gb, 1, 1, Pattern(100)); n.Run();
+        n.A.SendEcho6(P("fe80::77"), 1, 1, default); n.Run();          // a solicitation
+        samples.Add(RouterAdvert(n.IB, mtu: 1300));
+        n.DropAtoB = null;
+        samples.Count.Should().BeGreaterThan(5);
+        for (int i = 0; i < 40000; i++)
+        {
+            byte[] f;
+            if (i % 4 == 0)
+            {
+                f = new byte[rng.Next(0, 1600)]; rng.NextBytes(f);
+                if (f.Length > 60) { n.IB.Mac.CopyTo(f, 0); f[12] = 0x86; f[13] = 0xdd; f[14] = 0x60; W.Put16(f, 18, f.Length - 54); f[20] = (byte)new[] { 0, 6, 17, 43, 44, 58, 60, 59 }[rng.Next(8)]; }
+            }
+            else
+            {
+                f = (byte[])samples[rng.Next(samples.Count)].Clone();
+                int flips = rng.Next(1, 6);
+                for (int k = 0; k < flips; k++) f[rng.Next(14, f.Length)] = (byte)rng.Next(256);
+                if (rng.Next(4) == 0) Array.Resize(ref f, rng.Next(0, f.Length));
+            }
+            n.B.Input(n.IB, f);
+            if (i % 100 == 0) { n.B.Now += 100; n.B.Tick(); }
+            n.WB.Out.Clear();
+        }
+        n.B.Drops.Should().BeGreaterThan(1000);
+    }
+}
