@@ -69,6 +69,7 @@ namespace Kernel.Syscalls
             Bind(269, &Sys.Faccessat);
             Bind(275, &Sys.Splice);
             Bind(276, &Sys.Tee);
+            Bind(278, &Sys.Vmsplice);
             Bind(277, &Sys.SyncFileRange);
             Bind(280, &Sys.Utimensat);
             Bind(285, &Sys.Fallocate);

@@ -76,19 +76,11 @@ namespace Kernel.Syscalls
         /// pwritev2(2)
         public static SysResult Pwritev2(SyscallArgs* a) => (a->A5 & ~0x1fUL) != 0 ? Errno.EOPNOTSUPP : Vectored(a, true, (long)a->A3 != -1, (long)a->A3);
 
-        static SysResult Vectored(SyscallArgs* a, bool write, bool positional, long offset)
+        /// Validates every vector first, as Linux does: an unreadable iovec array is EFAULT and
+        /// a negative length EINVAL; then each buffer must pass access_ok, even an empty one.
+        /// (The total is capped at MaxRwCount by the callers, not an error.)
+        static Errno CheckIovecs(UserPtr iovs, long count)
         {
-            OpenFile f = Fd((int)a->A0);
-            if (f == null || f.IsPath) return Errno.EBADF;
-            if (positional && !f.Positional) return Errno.ESPIPE;
-            if (write ? !CanWrite(f) : !CanRead(f)) return Errno.EBADF;
-            long count = (long)a->A2;
-            if (count < 0 || count > 1024) return Errno.EINVAL;
-            if (count == 0) return 0;
-            var iovs = new UserPtr(a->A1);
-            // Validate every vector first, as Linux does: an unreadable iovec array is
-            // EFAULT and a negative length EINVAL; then each buffer must pass access_ok,
-            // even an empty one. The total is capped at MaxRwCount, not an error.
             for (long i = 0; i < count; i++)
             {
                 Iovec v;
@@ -101,6 +93,21 @@ namespace Kernel.Syscalls
                 iovs.Add((ulong)i * 16).CopyIn(&v, 16);
                 if (!UserPtr.AccessOk(v.Base, v.Len)) return Errno.EFAULT;
             }
+            return 0;
+        }
+
+        static SysResult Vectored(SyscallArgs* a, bool write, bool positional, long offset)
+        {
+            OpenFile f = Fd((int)a->A0);
+            if (f == null || f.IsPath) return Errno.EBADF;
+            if (positional && !f.Positional) return Errno.ESPIPE;
+            if (write ? !CanWrite(f) : !CanRead(f)) return Errno.EBADF;
+            long count = (long)a->A2;
+            if (count < 0 || count > 1024) return Errno.EINVAL;
+            if (count == 0) return 0;
+            var iovs = new UserPtr(a->A1);
+            Errno bad = CheckIovecs(iovs, count);
+            if (bad != 0) return bad;
             if (positional && offset < 0) return Errno.EINVAL;
             long done = 0;
             for (long i = 0; i < count && (ulong)done < MaxRwCount; i++)

@@ -85,6 +85,37 @@ namespace Kernel.Syscalls
             return PipeToPipe(pin.Pipe, pout.Pipe, (long)len, (flags & SPLICE_F_NONBLOCK) != 0 || pin.NonBlock || pout.NonBlock, true);
         }
 
+        /// vmsplice(2): user memory into a pipe through its write end, or out of it through its
+        /// read end. Linux lends the pages to the pipe; this copies them, which a program can
+        /// tell only by SPLICE_F_GIFT's page reuse, a hint.
+        public static SysResult Vmsplice(SyscallArgs* a)
+        {
+            long count = (long)a->A2;
+            uint flags = (uint)a->A3;
+            if ((flags & ~SpliceFlagsAll) != 0) return Errno.EINVAL;
+            OpenFile f = Fd((int)a->A0);
+            if (!(f is PipeEnd end) || (!end.CanWrite && !end.CanRead)) return Errno.EBADF;
+            if (count < 0 || count > 1024) return Errno.EINVAL;
+            if (count == 0) return 0;
+            var iovs = new UserPtr(a->A1);
+            Errno bad = CheckIovecs(iovs, count);
+            if (bad != 0) return bad;
+            bool nonblock = (flags & SPLICE_F_NONBLOCK) != 0 || end.NonBlock;
+            long done = 0;
+            for (long i = 0; i < count && (ulong)done < MaxRwCount; i++)
+            {
+                Iovec v;
+                iovs.Add((ulong)i * 16).CopyIn(&v, 16);
+                ulong len = v.Len > MaxRwCount - (ulong)done ? MaxRwCount - (ulong)done : v.Len;
+                if (len == 0) continue;
+                SysResult r = end.CanWrite ? end.Pipe.Write(new UserPtr(v.Base), len, nonblock) : end.Pipe.Read(new UserPtr(v.Base), len, nonblock);
+                if (r.IsError) return done > 0 ? (SysResult)done : r;
+                done += r.Raw;
+                if ((ulong)r.Raw < len) break;
+            }
+            return done;
+        }
+
         /// Bytes from one pipe to another (taken from the first, or left there for tee).
         static SysResult PipeToPipe(Pipe src, Pipe dst, long len, bool nonblock, bool keep)
         {

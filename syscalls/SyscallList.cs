@@ -93,6 +93,7 @@ namespace Kernel.Syscalls
             new(269, "faccessat", Support.Partial, "the caller is root: only X_OK can fail"),
             new(275, "splice", Support.Partial, "between a pipe and a socket, a regular file or another pipe, through one copy (Linux moves pages); SPLICE_F_MOVE/MORE/GIFT are hints and ignored"),
             new(276, "tee"),
+            new(278, "vmsplice", Support.Partial, "copies the memory into or out of the pipe (Linux lends the pages; SPLICE_F_GIFT is a hint)"),
             new(277, "sync_file_range"),
             new(280, "utimensat"),
             new(285, "fallocate", Support.Partial, "modes 0, KEEP_SIZE (ext4: unwritten extents), PUNCH_HOLE and ZERO_RANGE (punched pages are zeroed, not freed)"),
