@@ -109,6 +109,19 @@ namespace Kernel.Syscalls
             Errno bad = CheckIovecs(iovs, count);
             if (bad != 0) return bad;
             if (positional && offset < 0) return Errno.EINVAL;
+            return EachIovec(iovs, count, f, offset,
+                positional ? (write ? &PwriteStep : &PreadStep) : (write ? &WriteStep : &ReadStep));
+        }
+
+        static SysResult ReadStep(OpenFile f, UserPtr buf, ulong len, long done, long arg) => f.Read(buf, len);
+        static SysResult WriteStep(OpenFile f, UserPtr buf, ulong len, long done, long arg) => f.Write(buf, len);
+        static SysResult PreadStep(OpenFile f, UserPtr buf, ulong len, long done, long offset) => f.ReadAt(buf, len, offset + done);
+        static SysResult PwriteStep(OpenFile f, UserPtr buf, ulong len, long done, long offset) => f.WriteAt(buf, len, offset + done);
+
+        /// Runs `step` over each vector of a checked iovec array in turn, the total capped at
+        /// MaxRwCount: stops at a short transfer, and an error after some bytes is the count.
+        static SysResult EachIovec(UserPtr iovs, long count, OpenFile f, long arg, delegate*<OpenFile, UserPtr, ulong, long, long, SysResult> step)
+        {
             long done = 0;
             for (long i = 0; i < count && (ulong)done < MaxRwCount; i++)
             {
@@ -116,9 +129,7 @@ namespace Kernel.Syscalls
                 iovs.Add((ulong)i * 16).CopyIn(&v, 16);
                 ulong len = v.Len > MaxRwCount - (ulong)done ? MaxRwCount - (ulong)done : v.Len;
                 if (len == 0) continue;
-                SysResult r = positional
-                    ? (write ? f.WriteAt(new UserPtr(v.Base), len, offset + done) : f.ReadAt(new UserPtr(v.Base), len, offset + done))
-                    : (write ? f.Write(new UserPtr(v.Base), len) : f.Read(new UserPtr(v.Base), len));
+                SysResult r = step(f, new UserPtr(v.Base), len, done, arg);
                 if (r.IsError) return done > 0 ? (SysResult)done : r;
                 done += r.Raw;
                 if ((ulong)r.Raw < len) break;

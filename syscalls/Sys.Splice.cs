@@ -100,21 +100,12 @@ namespace Kernel.Syscalls
             var iovs = new UserPtr(a->A1);
             Errno bad = CheckIovecs(iovs, count);
             if (bad != 0) return bad;
-            bool nonblock = (flags & SPLICE_F_NONBLOCK) != 0 || end.NonBlock;
-            long done = 0;
-            for (long i = 0; i < count && (ulong)done < MaxRwCount; i++)
-            {
-                Iovec v;
-                iovs.Add((ulong)i * 16).CopyIn(&v, 16);
-                ulong len = v.Len > MaxRwCount - (ulong)done ? MaxRwCount - (ulong)done : v.Len;
-                if (len == 0) continue;
-                SysResult r = end.CanWrite ? end.Pipe.Write(new UserPtr(v.Base), len, nonblock) : end.Pipe.Read(new UserPtr(v.Base), len, nonblock);
-                if (r.IsError) return done > 0 ? (SysResult)done : r;
-                done += r.Raw;
-                if ((ulong)r.Raw < len) break;
-            }
-            return done;
+            long nonblock = (flags & SPLICE_F_NONBLOCK) != 0 || end.NonBlock ? 1 : 0;
+            return EachIovec(iovs, count, end, nonblock, end.CanWrite ? &IntoPipeStep : &OutOfPipeStep);
         }
+
+        static SysResult IntoPipeStep(OpenFile f, UserPtr buf, ulong len, long done, long nonblock) => ((PipeEnd)f).Pipe.Write(buf, len, nonblock != 0);
+        static SysResult OutOfPipeStep(OpenFile f, UserPtr buf, ulong len, long done, long nonblock) => ((PipeEnd)f).Pipe.Read(buf, len, nonblock != 0);
 
         /// Bytes from one pipe to another (taken from the first, or left there for tee).
         static SysResult PipeToPipe(Pipe src, Pipe dst, long len, bool nonblock, bool keep)
