@@ -37,21 +37,12 @@ public class GdbBootTests
     static readonly Lazy<string> Dynamic = new(() => Image("gdbdyn", MarkerC, dynamic: true));
     static readonly Lazy<string> Static = new(() => Image("gdbstatic", MarkerC, dynamic: false));
 
-    static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int p = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return p;
-    }
-
     /// <summary>Runs `ukpack run IMAGE --gdb=PORT`, then gdb in batch mode with the script
     /// ukpack names and the given commands. Returns gdb's output, the program's stdout and
     /// ukpack's exit status.</summary>
     static (string Gdb, string Out, int Code) Debug(string image, params string[] commands)
     {
-        int port = FreePort();
+        int port = NetBootTests.FreePort();
         var psi = new ProcessStartInfo(Repo.Ukpack) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "run", image, $"--gdb={port}", "--timeout", "120" }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

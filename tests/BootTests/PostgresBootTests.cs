@@ -56,15 +56,6 @@ public class PostgresBootTests
         return img;
     }
 
-    static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int p = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return p;
-    }
-
     static Host.Result Client(string tool, int port, params string[] args)
     {
         var r = Host.Run(Path.Combine(PgBin, tool), ["-h", "127.0.0.1", "-p", port.ToString(), "-U", "postgres", .. args], null, TimeSpan.FromSeconds(300));
@@ -75,7 +66,7 @@ public class PostgresBootTests
     public void InitdbThenPsqlAndPgbenchFromTheHost()
     {
         var img = BuildImage();
-        int port = FreePort();
+        int port = NetBootTests.FreePort();
         var psi = new ProcessStartInfo(Repo.Ukpack) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var a in new[] { "run", img, "-m", "1G", "--timeout", "900", "-p", $"{port}:5432" }) psi.ArgumentList.Add(a);
         var log = new StringBuilder();

@@ -23,15 +23,6 @@ public class ServiceBootTests
         return path;
     }
 
-    static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int p = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return p;
-    }
-
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int sig);
     const int SIGTERM = 15;
@@ -219,7 +210,7 @@ public class ServiceBootTests
         foreach (var d in new[] { "var/log/nginx", "var/lib/nginx", "run" }) Directory.CreateDirectory(Path.Combine(fs, d));
         var img = Build(nginx, fs);
 
-        int port = FreePort();
+        int port = NetBootTests.FreePort();
         using var g = new Guest(img, "-p", $"{port}:8080", "-v", "--log", "3");
         g.WaitFor("two workers", (_, err) => Regex.Matches(err, @"start worker process \d+\n").Count == 2);
         var until = DateTime.UtcNow.AddSeconds(60);
@@ -341,7 +332,7 @@ public class ServiceBootTests
         Directory.CreateDirectory(Path.Combine(fs, "data"));
         var img = Build(server, fs, "/etc/redis.conf");
 
-        int port = FreePort();
+        int port = NetBootTests.FreePort();
         using var g = new Guest(img, "-p", $"{port}:6379");
         g.WaitFor("Ready to accept connections", (o, _) => o.Contains("Ready to accept connections"));
         RedisCli(port, "PING").Should().Be("PONG", g.ToString());
