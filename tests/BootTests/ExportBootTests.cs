@@ -128,5 +128,12 @@ public class ExportBootTests
         r.Code.Should().Be(2, r.ToString());
         r.ErrText.Should().Contain("not one of raw, qcow2, vmdk, gce, oci, firecracker");
         Ukpack.Run(["export", "/no/such.img", "-f", "raw"]).Code.Should().NotBe(0);
+        // -o naming a directory that is not an earlier OCI export: refused, nothing deleted.
+        var dir = Repo.TempDir();
+        File.WriteAllText(Path.Combine(dir, "precious"), "x");
+        var oci = Ukpack.Run(["export", Image.Value, "-f", "oci", "-o", dir]);
+        oci.Code.Should().Be(1, oci.ToString());
+        oci.ErrText.Should().Contain("is not an OCI layout");
+        File.Exists(Path.Combine(dir, "precious")).Should().BeTrue();
     }
 }

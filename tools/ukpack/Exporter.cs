@@ -85,7 +85,14 @@ public static class Exporter
     /// KubeVirt's launcher). Push it with `skopeo copy oci:DIR docker://REGISTRY/NAME`.</summary>
     public static void WriteContainerDisk(string qcow2, string dir)
     {
-        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        // Replace an earlier export, never anything else a mistyped -o could name.
+        if (File.Exists(dir)) throw new UkpackException($"{dir}: exists and is a file (an OCI layout is a directory)");
+        if (Directory.Exists(dir))
+        {
+            if (!File.Exists(Path.Combine(dir, "oci-layout")) && Directory.EnumerateFileSystemEntries(dir).Any())
+                throw new UkpackException($"{dir}: exists and is not an OCI layout; remove it or name another directory with -o");
+            Directory.Delete(dir, true);
+        }
         string blobs = Path.Combine(dir, "blobs", "sha256");
         Directory.CreateDirectory(blobs);
 
