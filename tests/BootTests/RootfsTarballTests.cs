@@ -9,8 +9,11 @@ namespace BootTests;
 /// cannot be packed is skipped with a warning.</summary>
 public class RootfsTarballTests
 {
+    static readonly string Outside = Repo.TempDir();
+
     static string Tarball()
     {
+        File.WriteAllText(Path.Combine(Outside, "secret"), "host file\n");
         var path = Path.Combine(Repo.TempDir(), "rootfs.tar.gz");
         using var fs = File.Create(path);
         using var gz = new GZipStream(fs, CompressionLevel.Fastest);
@@ -27,6 +30,10 @@ public class RootfsTarballTests
         tar.WriteEntry(new PaxTarEntry(TarEntryType.HardLink, "./data/same") { LinkName = "./etc/greeting", Mode = (UnixFileMode)0x180, Uid = 1000, Gid = 1001 });
         tar.WriteEntry(new PaxTarEntry(TarEntryType.CharacterDevice, "./dev-null") { DeviceMajor = 1, DeviceMinor = 3 });
         tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "../escape") { DataStream = new MemoryStream("x"u8.ToArray()) });
+        // A link to a directory outside the tree, then entries through it: never written there.
+        tar.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "./out") { LinkName = Outside });
+        tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "./out/planted") { DataStream = new MemoryStream("x"u8.ToArray()) });
+        tar.WriteEntry(new PaxTarEntry(TarEntryType.HardLink, "./stolen") { LinkName = "./out/secret" });
         return path;
     }
 
@@ -37,7 +44,8 @@ public class RootfsTarballTests
         var img = Path.Combine(Repo.TempDir(), "tarball.img");
         var b = Ukpack.Run(["build", "/bin/busybox", "--fs", tgz, "-o", img, "-v", "--", "sh", "-c", "ls -ln /etc/greeting /data/same; stat -c '%i %h %a %u:%g' /data/same /etc/greeting; cat /data/same; ls /"]);
         b.Code.Should().Be(0, b.ToString());
-        b.ErrText.Should().Contain("dev-null: skipped").And.Contain("escape: skipped");
+        b.ErrText.Should().Contain("dev-null: skipped").And.Contain("escape: skipped").And.Contain("out/planted: skipped").And.Contain("stolen: skipped");
+        File.Exists(Path.Combine(Outside, "planted")).Should().BeFalse("nothing is written through an archive's symbolic link");
         var r = Ukpack.Boot(img);
         r.Code.Should().Be(0, r.ToString());
         var lines = r.OutText.Split('\n');
@@ -48,7 +56,7 @@ public class RootfsTarballTests
         a[0].Should().Be(c[0], "one inode");
         a[1..].Should().Equal("2", "600", "1000:1001");
         lines[4].Should().Be("hello");
-        r.OutText.Should().NotContain("escape").And.NotContain("dev-null");
+        r.OutText.Should().NotContain("escape").And.NotContain("dev-null").And.NotContain("stolen");
     }
 
     [Fact]

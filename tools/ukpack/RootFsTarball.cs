@@ -72,6 +72,9 @@ public sealed class RootFsTarball : IDisposable
         var path = Normalize(e.Name);
         if (path == null) { Warnings.Add($"{archive}: {e.Name}: skipped (climbs out of the tree)"); return; }
         string host = Dir + (path == "/" ? "" : path);
+        // An entry under a name that an earlier entry made a symbolic link (a -> /etc, then
+        // a/passwd) would be written through the link, outside the tree: never.
+        if (ThroughSymlink(path)) { Warnings.Add($"{archive}: {e.Name}: skipped (its directory is a symbolic link in the archive)"); return; }
         uint perm = (uint)e.Mode & 0xfff;
         uint type;
         switch (e.EntryType)
@@ -97,7 +100,7 @@ public sealed class RootFsTarball : IDisposable
                 break;
             case TarEntryType.HardLink:
                 var target = Normalize(e.LinkName);
-                if (target == null || !File.Exists(Dir + target)) { Warnings.Add($"{archive}: {e.Name}: skipped (hard link to a missing {e.LinkName})"); return; }
+                if (target == null || ThroughSymlink(target + "/x") || !File.Exists(Dir + target)) { Warnings.Add($"{archive}: {e.Name}: skipped (hard link to {e.LinkName}: missing, or reached through a symbolic link)"); return; }
                 Directory.CreateDirectory(Path.GetDirectoryName(host)!);
                 Remove(host);
                 if (link(Dir + target, host) != 0) File.Copy(Dir + target, host);
@@ -108,6 +111,18 @@ public sealed class RootFsTarball : IDisposable
                 return;
         }
         _meta[path] = (type | perm, (uint)e.Uid, (uint)e.Gid, e.ModificationTime.ToUnixTimeSeconds());
+    }
+
+    bool ThroughSymlink(string path)
+    {
+        string cur = Dir;
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = 0; i < parts.Length - 1; i++)
+        {
+            cur += "/" + parts[i];
+            if (new FileInfo(cur).LinkTarget != null) return true;
+        }
+        return false;
     }
 
     static void Remove(string host)
