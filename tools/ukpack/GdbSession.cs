@@ -61,8 +61,11 @@ public static class GdbSession
         for (uint i = 0; i < h.Count; i++)
         {
             RootFsReader.GetEntry(fs, i, out var e);
-            paths[i] = i == 0 ? "" : paths[e.Parent] + "/" + Encoding.UTF8.GetString(RootFsReader.Name(fs, ref h, ref e));
-            if ((e.Mode & RootFsFormat.S_IFMT) != RootFsFormat.S_IFREG) continue;
+            string name = Encoding.UTF8.GetString(RootFsReader.Name(fs, ref h, ref e));
+            // A damaged or hostile image must not make us write outside root/.
+            bool safe = i == 0 || (e.Parent < i && paths[e.Parent] != null && name.Length > 0 && name != "." && name != ".." && !name.Contains('/') && !name.Contains('\0'));
+            paths[i] = !safe ? null! : i == 0 ? "" : paths[e.Parent] + "/" + name;
+            if (!safe || (e.Mode & RootFsFormat.S_IFMT) != RootFsFormat.S_IFREG) continue;
             var data = RootFsReader.Data(fs, ref e);
             if (data.Length < 4 || data[0] != 0x7f || data[1] != (byte)'E' || data[2] != (byte)'L' || data[3] != (byte)'F') continue;
             string dest = root + paths[i];
