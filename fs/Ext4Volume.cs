@@ -346,32 +346,25 @@ namespace Kernel.Fs
         public uint BlockBitmapCsum(byte[] b) => Ext4.Crc32c(CsumSeed, b, 0, (int)(BlocksPerGroup / 8));
         public uint InodeBitmapCsum(byte[] b) => Ext4.Crc32c(CsumSeed, b, 0, (int)(InodesPerGroup / 8));
 
-        bool WriteBlockBitmap(uint g)
-        {
-            byte[] b = _blockBitmaps[g];
-            ushort fl = GdFlags(g);
-            if ((fl & Ext4.BgBlockUninit) != 0) Ext4.Put16(_gdt, Gd(g) + Ext4.GdFlags, (uint)(fl & ~Ext4.BgBlockUninit));
-            if (MetadataCsum)
-            {
-                uint c = BlockBitmapCsum(b);
-                Ext4.Put16(_gdt, Gd(g) + Ext4.GdBlockBitmapCsumLo, c);
-                if (DescSize >= 64) Ext4.Put16(_gdt, Gd(g) + Ext4.GdBlockBitmapCsumHi, c >> 16);
-            }
-            return WriteBlock(GdBlockBitmap(g), b);
-        }
+        bool WriteBlockBitmap(uint g) => WriteBitmap(g, _blockBitmaps[g], GdBlockBitmap(g), Ext4.BgBlockUninit,
+            MetadataCsum ? BlockBitmapCsum(_blockBitmaps[g]) : 0, Ext4.GdBlockBitmapCsumLo, Ext4.GdBlockBitmapCsumHi);
 
-        bool WriteInodeBitmap(uint g)
+        bool WriteInodeBitmap(uint g) => WriteBitmap(g, _inodeBitmaps[g], GdInodeBitmap(g), Ext4.BgInodeUninit,
+            MetadataCsum ? InodeBitmapCsum(_inodeBitmaps[g]) : 0, Ext4.GdInodeBitmapCsumLo, Ext4.GdInodeBitmapCsumHi);
+
+        /// Writes group g's bitmap `b` to `block`: the group is no longer uninitialised for it
+        /// (`uninit` cleared from the descriptor's flags), and with metadata_csum its checksum
+        /// `csum` goes into the descriptor's `csumLo` (and, 64-byte descriptors, `csumHi`) field.
+        bool WriteBitmap(uint g, byte[] b, ulong block, ushort uninit, uint csum, int csumLo, int csumHi)
         {
-            byte[] b = _inodeBitmaps[g];
             ushort fl = GdFlags(g);
-            if ((fl & Ext4.BgInodeUninit) != 0) Ext4.Put16(_gdt, Gd(g) + Ext4.GdFlags, (uint)(fl & ~Ext4.BgInodeUninit));
+            if ((fl & uninit) != 0) Ext4.Put16(_gdt, Gd(g) + Ext4.GdFlags, (uint)(fl & ~uninit));
             if (MetadataCsum)
             {
-                uint c = InodeBitmapCsum(b);
-                Ext4.Put16(_gdt, Gd(g) + Ext4.GdInodeBitmapCsumLo, c);
-                if (DescSize >= 64) Ext4.Put16(_gdt, Gd(g) + Ext4.GdInodeBitmapCsumHi, c >> 16);
+                Ext4.Put16(_gdt, Gd(g) + csumLo, csum);
+                if (DescSize >= 64) Ext4.Put16(_gdt, Gd(g) + csumHi, csum >> 16);
             }
-            return WriteBlock(GdInodeBitmap(g), b);
+            return WriteBlock(block, b);
         }
 
         // ------------------------------------------------------------------ block allocation
