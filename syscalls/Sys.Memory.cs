@@ -208,16 +208,14 @@ namespace Kernel.Syscalls
                 for (ulong p = addr; p < end; )
                 {
                     ref Vma v = ref Mm.Vmas[Mm.Vmas.IndexOf(p)];
-                    if (v.Kind == UserMemory.KindSharedAnon || v.Kind == UserMemory.KindFilePrivate || v.Kind == UserMemory.KindFileShared) return Errno.EINVAL;
+                    if (v.Kind == UserMemory.KindFilePrivate || v.Kind == UserMemory.KindFileShared) return Errno.EINVAL;
                     p = v.End;
                 }
-            if (advice == 4 || advice == 8)   // MADV_DONTNEED, MADV_FREE: anonymous pages read back as zero
+            // MADV_DONTNEED, MADV_FREE: private anonymous pages read back as zero; file pages
+            // (shared anonymous memory is a file) come back from the file.
+            if (advice == 4 || advice == 8)
                 for (ulong p = addr; p < end; p += 4096)
                 {
-                    // MAP_SHARED|MAP_ANONYMOUS is shared memory (shmem on Linux): dropping the
-                    // mapping loses nothing, the next access finds the same data. Its frames are
-                    // the data here, so they stay mapped.
-                    if (Mm.Vmas[Mm.Vmas.IndexOf(p)].Kind == UserMemory.KindSharedAnon) continue;
                     ulong pte = Mm.Space.Lookup(p);
                     UserMemory.FreeUnmapped(pte, Mm.Space.Unmap(p));
                 }

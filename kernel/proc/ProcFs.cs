@@ -396,7 +396,7 @@ namespace Kernel.Proc
                 HexPad(ref w, m.Start, m.Start > 0xffffffffUL ? 12 : 8); w.Byte((byte)'-'); HexPad(ref w, m.End, m.End > 0xffffffffUL ? 12 : 8);
                 w.Byte((byte)' ');
                 w.Byte((byte)((m.Prot & 1) != 0 ? 'r' : '-')); w.Byte((byte)((m.Prot & 2) != 0 ? 'w' : '-'));
-                w.Byte((byte)((m.Prot & 4) != 0 ? 'x' : '-')); w.Byte((byte)(m.Kind == UserMemory.KindFileShared || m.Kind == UserMemory.KindSharedAnon ? 's' : 'p'));
+                w.Byte((byte)((m.Prot & 4) != 0 ? 'x' : '-')); w.Byte((byte)(m.Kind == UserMemory.KindFileShared ? 's' : 'p'));
                 w.Str(" "); HexPad(ref w, p.Memory.FileOffsetOf(m.Start), 8);
                 bool image = m.Kind == VmaKind.Image;
                 Inode file = m.Kind == UserMemory.KindFilePrivate || m.Kind == UserMemory.KindFileShared ? p.Memory.FileOf(m.Start) as Inode : null;

@@ -68,11 +68,6 @@ namespace Kernel.Proc
             for (int i = 0; i < Vmas.Count && ok; i++)
             {
                 ulong p = Vmas[i].Start, end = Vmas[i].End;
-                if (Vmas[i].Kind == KindSharedAnon)
-                {
-                    ok = ForkShared(c, p, end, Vmas[i].Prot);
-                    continue;
-                }
                 while (p < end)
                 {
                     ulong* slot = Space.Slot(p, out ulong next);
@@ -109,26 +104,6 @@ namespace Kernel.Proc
             Space.FlushAll();
             if (!ok) { c.Destroy(); return null; }
             return c;
-        }
-
-        /// A MAP_SHARED anonymous range at fork: every page populated, then the same frames
-        /// mapped into the child.
-        bool ForkShared(UserMemory c, ulong start, ulong end, uint prot)
-        {
-            for (ulong p = start; p < end; p += 4096)
-            {
-                ulong pte = Space.Lookup(p);
-                if ((pte & AddressSpace.Present) == 0)
-                {
-                    ulong frame0 = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
-                    if (frame0 == ulong.MaxValue || !Space.Map(p, frame0, PteFlags(prot))) return false;
-                    pte = Space.Lookup(p);
-                }
-                ulong frame = pte & FrameMask;
-                if (!PhysicalMemory.AddOwner(frame)) return false;
-                if (!c.Space.Map(p, frame, pte & ~FrameMask)) { PhysicalMemory.ReleaseOwner(frame); return false; }
-            }
-            return true;
         }
 
         /// Copy-on-write faults since boot (/proc/vmstat): pages copied, and pages taken back
@@ -208,7 +183,7 @@ namespace Kernel.Proc
         public ulong FutexKey(ulong uaddr)
         {
             int i = Vmas.IndexOf(uaddr);
-            if (i >= 0 && (Vmas[i].Kind == KindFileShared || Vmas[i].Kind == KindSharedAnon))
+            if (i >= 0 && Vmas[i].Kind == KindFileShared)
             {
                 ulong pte = Space.Lookup(uaddr & ~0xfffUL);
                 if ((pte & 1) != 0) return (1UL << 63) | (pte & 0x000ffffffffff000UL) | (uaddr & 0xfff);
@@ -219,9 +194,6 @@ namespace Kernel.Proc
         // ---- file mappings: VMAs of kind KindFilePrivate/KindFileShared, with their file and
         // offset in a side table (newest first wins, so a remapped range finds its own).
         public const uint KindFilePrivate = 4, KindFileShared = 5;
-        /// MAP_SHARED|MAP_ANONYMOUS: demand-zero like private memory until a fork, which
-        /// populates it and maps the same frames in both processes (PhysicalMemory's owner count).
-        public const uint KindSharedAnon = 6;
         /// PTE software bit: the frame belongs to a file (or the image), not to this mapping.
         public const ulong Borrowed = 0x200;
         struct FileMap { public ulong Start, End, Offset; public IFileBacking File; }
