@@ -100,28 +100,12 @@ public class Net6BootTests
     [Fact]
     public void GuestClientReachesTheHostLoopbackOverIpv6()
     {
-        var l = new TcpListener(IPAddress.IPv6Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        string? from = null;
-        var server = Task.Run(() =>
-        {
-            using var c = l.AcceptTcpClient();
-            from = ((IPEndPoint)c.Client.RemoteEndPoint!).Address.ToString();
-            var s = c.GetStream();
-            var buf = new byte[256]; int total = 0, k;
-            while ((k = s.Read(buf, total, buf.Length - total)) > 0) total += k;
-            s.Write(Encoding.ASCII.GetBytes("host heard: " + Encoding.ASCII.GetString(buf, 0, total)));
-        });
-        try
-        {
-            var r = Ukpack.Boot(_net6.Value, null, "--net", "user", "--", "client", "fec0::2", port.ToString());
-            r.Code.Should().Be(0, r.ToString());
-            r.OutText.Should().Be($"local [fec0::{Iid}] scope 0\ngot: host heard: ping6 from the guest\n", r.ToString());
-            server.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
-            from.Should().Be("::1");                     // slirp connects from the host's own loopback
-        }
-        finally { l.Stop(); }
+        using var host = new HostHeardServer(IPAddress.IPv6Loopback);
+        var r = Ukpack.Boot(_net6.Value, null, "--net", "user", "--", "client", "fec0::2", host.Port.ToString());
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be($"local [fec0::{Iid}] scope 0\ngot: host heard: ping6 from the guest\n", r.ToString());
+        host.Served.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
+        host.Served.Result.Should().Be("::1");        // slirp connects from the host's own loopback
     }
 
     /// <summary>`--ip6` adds a static address (net.ip6= on the kernel command line), which
@@ -129,25 +113,13 @@ public class Net6BootTests
     [Fact]
     public void StaticIpv6AddressFromUkpackRun()
     {
-        var l = new TcpListener(IPAddress.IPv6Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        var server = Task.Run(() =>
+        using (var host = new HostHeardServer(IPAddress.IPv6Loopback))
         {
-            using var c = l.AcceptTcpClient();
-            var s = c.GetStream();
-            var buf = new byte[256]; int total = 0, k;
-            while ((k = s.Read(buf, total, buf.Length - total)) > 0) total += k;
-            s.Write(Encoding.ASCII.GetBytes("host heard: " + Encoding.ASCII.GetString(buf, 0, total)));
-        });
-        try
-        {
-            var r = Ukpack.Boot(_net6.Value, null, "--net", "user", "--ip6", "fec0::99/64", "--", "client", "fec0::2", port.ToString());
+            var r = Ukpack.Boot(_net6.Value, null, "--net", "user", "--ip6", "fec0::99/64", "--", "client", "fec0::2", host.Port.ToString());
             r.Code.Should().Be(0, r.ToString());
             r.OutText.Should().Be("local [fec0::99] scope 0\ngot: host heard: ping6 from the guest\n", r.ToString());
-            server.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
+            host.Served.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
         }
-        finally { l.Stop(); }
         Ukpack.OneErrorLine(Ukpack.Run(["run", _net6.Value, "--net", "user", "--ip6", "fec0::1::2"]), "a bad IPv6 address");
         Ukpack.OneErrorLine(Ukpack.Run(["run", _net6.Value, "--ip6", "fec0::99"]), "--ip6 without a network");
         Ukpack.OneErrorLine(Ukpack.Run(["run", _net6.Value, "--net", "user", "--gateway6", "10.0.2.2"]), "an IPv4 gateway6");

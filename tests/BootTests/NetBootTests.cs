@@ -316,25 +316,11 @@ public class NetBootTests
     [Fact]
     public void GuestClientReachesTheHostLoopbackThrough10_0_2_2()
     {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        var server = Task.Run(() =>
-        {
-            using var c = l.AcceptTcpClient();
-            var s = c.GetStream();
-            var buf = new byte[256]; int total = 0, k;
-            while ((k = s.Read(buf, total, buf.Length - total)) > 0) total += k;
-            s.Write(Encoding.ASCII.GetBytes("host heard: " + Encoding.ASCII.GetString(buf, 0, total)));
-        });
-        try
-        {
-            var r = Ukpack.Boot(_client.Value, null, "--net", "user", "--", "tcp", "10.0.2.2", port.ToString());
-            r.Code.Should().Be(0, r.ToString());
-            r.OutText.Should().Be("got: host heard: ping from the guest\n", r.ToString());
-            server.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
-        }
-        finally { l.Stop(); }
+        using var host = new HostHeardServer(IPAddress.Loopback);
+        var r = Ukpack.Boot(_client.Value, null, "--net", "user", "--", "tcp", "10.0.2.2", host.Port.ToString());
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be("got: host heard: ping from the guest\n", r.ToString());
+        host.Served.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
     }
 
     /// <summary>The program exits with a TCP connection open: the kernel closes it as
@@ -513,4 +499,33 @@ public class NetBootTests
         }
         finally { try { Ip($"link del {tap}"); } catch { } }
     }
+}
+
+/// <summary>A one-connection TCP server on the host at `address` for guest clients: it
+/// reads until the guest half-closes, answers "host heard: " and what it read, and gives
+/// the peer's address. Stopped when disposed.</summary>
+internal sealed class HostHeardServer : IDisposable
+{
+    readonly TcpListener _listener;
+    public int Port { get; }
+    public Task<string> Served { get; }
+
+    public HostHeardServer(IPAddress address)
+    {
+        _listener = new TcpListener(address, 0);
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        Served = Task.Run(() =>
+        {
+            using var c = _listener.AcceptTcpClient();
+            string from = ((IPEndPoint)c.Client.RemoteEndPoint!).Address.ToString();
+            var s = c.GetStream();
+            var buf = new byte[256]; int total = 0, k;
+            while ((k = s.Read(buf, total, buf.Length - total)) > 0) total += k;
+            s.Write(Encoding.ASCII.GetBytes("host heard: " + Encoding.ASCII.GetString(buf, 0, total)));
+            return from;
+        });
+    }
+
+    public void Dispose() => _listener.Stop();
 }
