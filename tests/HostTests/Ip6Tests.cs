@@ -1,5 +1,6 @@
 using Kernel.Net;
 using W = Kernel.Net.Wire;
+using Net = HostTests.NetStackTests.Net;
 
 namespace HostTests;
 
@@ -8,50 +9,6 @@ namespace HostTests;
 /// hand-made frames for router advertisements and malformed packets.
 public class Ip6Tests
 {
-    sealed class Link : NetLink
-    {
-        public readonly List<byte[]> Out = new();
-        public override void Transmit(ReadOnlySpan<byte> frame) => Out.Add(frame.ToArray());
-    }
-
-    sealed class Net
-    {
-        public readonly NetStack A = new(11), B = new(12);
-        public readonly Link WA = new(), WB = new();
-        public readonly NetIf IA, IB;
-        public Func<byte[], bool>? DropAtoB, DropBtoA;
-
-        public Net(bool enable = true)
-        {
-            IA = A.AddInterface("eth0"u8, WA, 1500); IB = B.AddInterface("eth0"u8, WB, 1500);
-            for (int i = 0; i < 6; i++) { IA.Mac[i] = (byte)(0x52 + i); IB.Mac[i] = (byte)(0x62 + i); }
-            IA.Addr = W.Ip(10, 0, 0, 1); IB.Addr = W.Ip(10, 0, 0, 2);
-            IA.Mask = IB.Mask = 0xffffff00;
-            if (enable) { A.EnableIp6(IA); B.EnableIp6(IB); Run(); }
-        }
-
-        public void Run(int maxRounds = 10000)
-        {
-            for (int r = 0; r < maxRounds; r++)
-            {
-                if (WA.Out.Count == 0 && WB.Out.Count == 0) return;
-                var a = WA.Out.ToArray(); WA.Out.Clear();
-                var b = WB.Out.ToArray(); WB.Out.Clear();
-                foreach (var f in a) if (DropAtoB == null || !DropAtoB(f)) B.Input(IB, f);
-                foreach (var f in b) if (DropBtoA == null || !DropBtoA(f)) A.Input(IA, f);
-            }
-            throw new Exception("the wire never went quiet");
-        }
-
-        public void Advance(ulong ms, ulong step = 10)
-        {
-            for (ulong t = 0; t < ms; t += step) { A.Now += step; B.Now += step; A.Tick(); B.Tick(); Run(); }
-        }
-
-        public IpAddr LlA => NetStack.LinkLocal(IA);
-        public IpAddr LlB => NetStack.LinkLocal(IB);
-    }
-
     static IpAddr P(string s) { IpAddr.TryParse(System.Text.Encoding.ASCII.GetBytes(s), out var a).Should().BeTrue(s); return a; }
     static string F(IpAddr a) { var b = new byte[64]; return System.Text.Encoding.ASCII.GetString(b, 0, a.Format(b)); }
 
@@ -124,7 +81,7 @@ public class Ip6Tests
     [Fact]
     public void LinkLocalFromTheMacAndRouterSolicitations()
     {
-        var n = new Net(enable: false);
+        var n = new Net(ip6: false);
         n.A.EnableIp6(n.IA);
         F(n.LlA).Should().Be("fe80::5053:54ff:fe55:5657");          // modified EUI-64: the U/L bit flipped
         // A router solicitation to ff02::2 at once, from the link-local address, with our MAC; 3 in all, 4 s apart.
@@ -143,7 +100,7 @@ public class Ip6Tests
     [Fact]
     public void NeighbourDiscoveryResolvesQueuesAndAnswersEcho()
     {
-        var n = new Net();
+        var n = new Net(ip6: true);
         n.WA.Out.Clear();
         n.A.SendEcho6(n.LlB, 7, 1, "ping"u8).Should().Be(0);
         // The solicitation goes to B's solicited-node group (33:33:ff:..), the echo waits for the advertisement.
@@ -175,7 +132,7 @@ public class Ip6Tests
     [Fact]
     public void SlaacFromARouterAdvertisement()
     {
-        var n = new Net();
+        var n = new Net(ip6: true);
         n.A.Input(n.IA, RouterAdvert(n.IA, mtu: 1400));
         n.IA.Addr6Count.Should().Be(2);
         F(n.IA.Addr6[1]).Should().Be("fec0::5053:54ff:fe55:5657");
@@ -199,31 +156,17 @@ public class Ip6Tests
         n.A.SendEcho6(P("fec0::77"), 1, 2, "x"u8).Should().Be(0);      // the prefix stays on-link
         // An advertisement that is not from a link-local address or not at hop limit 255 is ignored.
         var bad = RouterAdvert(n.IA); bad[21] = 64;
-        var m = new Net();
+        var m = new Net(ip6: true);
         m.A.Input(m.IA, bad);
         m.IA.Addr6Count.Should().Be(1);
     }
 
     static Net SlaacPair()
     {
-        var n = new Net();
+        var n = new Net(ip6: true);
         n.A.Input(n.IA, RouterAdvert(n.IA)); n.B.Input(n.IB, RouterAdvert(n.IB));
         n.WA.Out.Clear(); n.WB.Out.Clear();
         return n;
-    }
-
-    static void Transfer(Net n, TcpConnection from, TcpConnection to, byte[] data)
-    {
-        int off = 0; var got = new List<byte>(); var buf = new byte[65536];
-        for (int guard = 0; got.Count < data.Length && guard < 100000; guard++)
-        {
-            if (off < data.Length) off += from.Send(data.AsSpan(off));
-            n.Run();
-            int k = to.Receive(buf, false);
-            if (k > 0) got.AddRange(buf.AsSpan(0, k).ToArray());
-            else n.Advance(10);
-        }
-        got.ToArray().Should().Equal(data);
     }
 
     [Fact]
@@ -242,8 +185,8 @@ public class Ip6Tests
         s.RemoteAddr.Should().Be(n.IA.Addr6[1]); s.LocalAddr.Should().Be(gb);
         // Every frame is IPv6 with a checksum B verifies (nothing dropped).
         int v4 = 0; n.DropAtoB = f => { if (f[12] == 8) v4++; return false; };
-        Transfer(n, c, s, Pattern(200000));
-        Transfer(n, s, c, Pattern(30000));
+        NetStackTests.Transfer(n, c, s, Pattern(200000));
+        NetStackTests.Transfer(n, s, c, Pattern(30000));
         v4.Should().Be(0);
         n.B.Drops.Should().Be(0); n.A.Drops.Should().Be(0);
         c.Close(); s.Close(); n.Advance(1000);
@@ -255,7 +198,7 @@ public class Ip6Tests
         c2.LocalAddr.Should().Be(n.LlA);
         var s2 = l.Accept()!;
         s2.IfIndex.Should().Be(n.IB.Index);
-        Transfer(n, s2, c2, Pattern(5000));
+        NetStackTests.Transfer(n, s2, c2, Pattern(5000));
         // A closed port answers with a RST: ECONNREFUSED.
         var c3 = n.A.NewTcp(); c3.Connect(gb, 81).Should().Be(0); n.Run();
         c3.State.Should().Be(TcpState.Closed); c3.Error.Should().Be(NetErr.ECONNREFUSED);

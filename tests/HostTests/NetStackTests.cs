@@ -6,7 +6,7 @@ namespace HostTests;
 /// (with loss and reordering under test control), time advanced by hand.
 public class NetStackTests
 {
-    sealed class Wire : NetLink
+    internal sealed class Wire : NetLink
     {
         public readonly List<byte[]> Out = new();
         public override void Transmit(ReadOnlySpan<byte> frame) => Out.Add(frame.ToArray());
@@ -32,8 +32,9 @@ public class NetStackTests
 
     sealed class Counter : NetEvents { public int N; public override void Changed(object? owner) => N++; }
 
-    /// Two hosts, A = 10.0.0.1 and B = 10.0.0.2 on 10.0.0.0/24, joined by a wire.
-    sealed class Net
+    /// Two hosts, A = 10.0.0.1 and B = 10.0.0.2 on 10.0.0.0/24, joined by a wire; with
+    /// `ip6`, IPv6 is enabled on both (link-local addresses from their MACs: LlA, LlB).
+    internal sealed class Net
     {
         public readonly NetStack A = new(1), B = new(2);
         public readonly Wire WA = new(), WB = new();
@@ -41,14 +42,18 @@ public class NetStackTests
         public Func<byte[], bool>? DropAtoB, DropBtoA;
         public int Delivered;
 
-        public Net()
+        public Net(bool ip6 = false)
         {
             IA = A.AddInterface("eth0"u8, WA, 1500); IB = B.AddInterface("eth0"u8, WB, 1500);
             for (int i = 0; i < 6; i++) { IA.Mac[i] = (byte)(0x52 + i); IB.Mac[i] = (byte)(0x62 + i); }
             IA.Addr = Kernel.Net.Wire.Ip(10, 0, 0, 1); IB.Addr = Kernel.Net.Wire.Ip(10, 0, 0, 2);
             IA.Mask = IB.Mask = 0xffffff00;
             A.Events = new Counter(); B.Events = new Counter();
+            if (ip6) { A.EnableIp6(IA); B.EnableIp6(IB); Run(); }
         }
+
+        public IpAddr LlA => NetStack.LinkLocal(IA);
+        public IpAddr LlB => NetStack.LinkLocal(IB);
 
         /// Moves frames both ways until the wire is quiet.
         public void Run(int maxRounds = 10000)
@@ -131,7 +136,7 @@ public class NetStackTests
         off.Should().Be(data.Length);
     }
 
-    static void Transfer(Net n, TcpConnection from, TcpConnection to, byte[] data)
+    internal static void Transfer(Net n, TcpConnection from, TcpConnection to, byte[] data)
     {
         int off = 0; var got = new List<byte>(); var buf = new byte[65536];
         for (int guard = 0; got.Count < data.Length && guard < 100000; guard++)
