@@ -80,10 +80,10 @@ demo: all check-qemu
 test: all test-host test-boot test-compat test-gc-stress
 
 test-host:
-	$(DOTNET) test tests/HostTests -v quiet -nologo
+	$(DOTNET) test tests/HostTests -v quiet -nologo --logger "console;verbosity=minimal"
 
 test-boot: all check-qemu
-	$(DOTNET) test tests/BootTests -v quiet -nologo
+	$(DOTNET) test tests/BootTests -v quiet -nologo --logger "console;verbosity=minimal"
 
 test-compat: all check-qemu
 	compat-suite/run.sh

@@ -338,14 +338,14 @@ public static class QemuRunner
             {
                 Send(Volatile.Read(ref stderrSocket), sequence);
                 var stdio = Volatile.Read(ref stdioSocket);
-                _ = Task.Run(() => Send(stdio, sequence));
+                StartThread(() => Send(stdio, sequence), "ukpack notice");
             }
             Volatile.Write(ref notifyGuest, Notify);
             var tStdio = Task.Run(async () =>
             {
                 using var c = await lStdio.AcceptAsync(relayCts.Token);
                 stdioSocket = c;
-                _ = Task.Run(() => PumpStdin(c));
+                StartThread(() => PumpStdin(c), "ukpack stdin");
                 await Pump(c, stdout, null, relayCts.Token, () => Notify(StdinCodec.StdoutClosedSequence));
             });
             var tStderr = Task.Run(async () =>
@@ -375,7 +375,7 @@ public static class QemuRunner
                 Err($"ukpack: timed out after {o.TimeoutSeconds} s; QEMU killed");
                 return ExitTimeout;
             }
-            proc.WaitForExit(); // flush the async stdout/stderr readers
+            await proc.WaitForExitAsync(); // and the async stdout/stderr readers
 
             // 5. QEMU closed its end of the sockets: let the relays drain, then stop them.
             var drained = Task.WhenAll(tStdio, tStderr, tLog);
@@ -440,6 +440,12 @@ public static class QemuRunner
         foreach (var l in log.UnshownLastLines) Err("  " + l);
         return ExitFailure;
     }
+
+    /// <summary>Work that blocks (reading our stdin, sending into a full socket) gets a thread
+    /// of its own: on the thread pool it could hold the threads the relays need, and the
+    /// pool adds threads only slowly (the relays could then miss the 2 s drain at the end of a run).</summary>
+    static void StartThread(Action work, string name) =>
+        new Thread(() => work()) { IsBackground = true, Name = name }.Start();
 
     static async Task DrainAsync(params Task[] tasks)
     {
