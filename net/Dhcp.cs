@@ -59,7 +59,8 @@ namespace Kernel.Net
             if (_dhcp == DhcpState.Off || nif != _dhcpIf) return false;
             if (m.Length < 240 || m[0] != 2 || Wire.U32(m, 4) != _dhcpXid || m[236] != 99 || m[237] != 130 || m[238] != 83 || m[239] != 99) return true;
             for (int i = 0; i < 6; i++) if (m[28 + i] != nif.Mac[i]) return true;
-            int type = 0; uint mask = 0, router = 0, dns = 0, server = 0, lease = 3600;
+            int type = 0; uint mask = 0, router = 0, server = 0, lease = 3600;
+            Span<uint> dns = stackalloc uint[3]; int dnsCount = 0;
             for (int o = 240; o < m.Length;)
             {
                 int code = m[o];
@@ -72,7 +73,7 @@ namespace Kernel.Net
                 if (code == 53 && len >= 1) type = v[0];
                 else if (code == 1 && len >= 4) mask = Wire.U32(v, 0);
                 else if (code == 3 && len >= 4) router = Wire.U32(v, 0);
-                else if (code == 6 && len >= 4) dns = Wire.U32(v, 0);
+                else if (code == 6) for (int k = 0; k + 4 <= len && dnsCount < dns.Length; k += 4) dns[dnsCount++] = Wire.U32(v, k);
                 else if (code == 54 && len >= 4) server = Wire.U32(v, 0);
                 else if (code == 51 && len >= 4) lease = Wire.U32(v, 0);
                 o += 2 + len;
@@ -89,7 +90,7 @@ namespace Kernel.Net
                 nif.Addr = yiaddr;
                 nif.Mask = mask != 0 ? mask : 0xffffff00;
                 if (router != 0) nif.Gateway = router;
-                if (dns != 0) Dns = dns;
+                if (dnsCount > 0) SetDns(dns.Slice(0, dnsCount));
                 LeaseSeconds = lease;
                 _dhcp = DhcpState.Bound; _dhcpTries = 0;
                 _dhcpAt = lease == 0xffffffff ? 0 : Now + (ulong)lease * 500;      // renew at T1 (half the lease)

@@ -523,7 +523,7 @@ namespace Kernel.Net
                     int mtu = (int)Wire.U32(o, 4);
                     if (mtu >= MinMtu6 && mtu < nif.Mtu) nif.Mtu = mtu;
                 }
-                else if (type == 25 && len >= 24 && Dns6.IsV6Any) { Dns6 = IpAddr.Read(o, 8); changed = true; }
+                else if (type == 25 && len >= 24 && Dns6.IsV6Any) { Dns6 = IpAddr.Read(o, 8); changed = true; DnsChanged = true; }
             }
             if (lifetime > 0) { nif.Router6 = src; nif.Router6Until = Now + (ulong)lifetime * 1000; changed = true; }
             else if (nif.Router6 == src) nif.Router6Until = 0;

@@ -98,14 +98,15 @@ namespace Kernel.Net
             else _ip6Pending = true;
             if (ip != 0)
             {
-                Eth.Addr = ip; Eth.Mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix); Eth.Gateway = gw; Stack.Dns = dns;
+                Eth.Addr = ip; Eth.Mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix); Eth.Gateway = gw;
+                if (dns != 0) Stack.SetDns(stackalloc uint[] { dns });
                 LogAddress("static");
                 return;
             }
             Stack.StartDhcp(Eth);
             _dhcpPending = true;
         }
-        static bool _dhcpPending, _ip6Pending;
+        static bool _dhcpPending, _ip6Pending, _programStarted;
         static IpAddr _ip6, _gw6;
         static int _ip6Prefix;
 
@@ -114,6 +115,7 @@ namespace Kernel.Net
         /// answers at once; on a slower network the client goes on in netd).
         public static void WaitReady()
         {
+            _programStarted = true;
             if (_dhcpPending)
             {
                 _dhcpPending = false;
@@ -131,6 +133,7 @@ namespace Kernel.Net
                 while (Eth.Router6Until == 0 && Clock.MonotonicNs() < deadline) _stackChanged.Wait(deadline, false);
                 LogAddress6();
             }
+            if (Stack.DnsChanged) ResolvConf.Update(Stack);
         }
 
         static void LogAddress6()
@@ -338,6 +341,7 @@ namespace Kernel.Net
                 Stack.Now = NowMs();
                 ulong next = Stack.NextTimer();
                 if (next != 0 && next <= Stack.Now) { Stack.Tick(); if (_link != null) _link.Flush(); next = Stack.NextTimer(); }
+                if (Stack.DnsChanged && _programStarted) ResolvConf.Update(Stack);   // a lease or RA after WaitReady
                 if (_kicked || _dev != null && _dev.FrameWaiting) { Scheduler.Yield(); continue; }
                 if (Stack.TcpCount > 0) { ulong cap = Stack.Now + 20; if (next == 0 || next > cap) next = cap; }
                 if (Log.Enabled(LogLevel.Debug) && Stack.Now >= _dumpAt) { _dumpAt = Stack.Now + 1000; Dump(); }

@@ -81,7 +81,46 @@ namespace Kernel.Net
 
         public ulong Now;                    // milliseconds, monotonic
         public NetEvents Events;
-        public uint Dns;                     // from DHCP or static configuration
+        /// DNS servers from DHCP (option 6, up to three) or the static configuration;
+        /// DnsChanged tells the kernel to rewrite ukpack's /etc/resolv.conf (ResolvConf).
+        public readonly uint[] Dns = new uint[3];
+        public int DnsCount;
+        public bool DnsChanged;
+
+        public void SetDns(ReadOnlySpan<uint> servers)
+        {
+            int n = servers.Length < Dns.Length ? servers.Length : Dns.Length;
+            bool same = n == DnsCount;
+            for (int i = 0; i < n; i++) { same &= Dns[i] == servers[i]; Dns[i] = servers[i]; }
+            DnsCount = n;
+            if (!same) DnsChanged = true;
+        }
+
+        /// The first line of the /etc/resolv.conf that `ukpack build` writes when the tree has
+        /// none: such a file is the kernel's to rewrite; an image's own is never touched.
+        public static ReadOnlySpan<byte> ResolvConfMarker => "# ukpack: DNS servers from the network (DHCP or --dns), written by the kernel at boot\n"u8;
+
+        /// /etc/resolv.conf for the servers known now (IPv4 ones first, then the router's
+        /// RDNSS one); the length written into `buf` (512 bytes are enough).
+        public int FormatResolvConf(Span<byte> buf)
+        {
+            int n = 0;
+            static void Put(Span<byte> b, ReadOnlySpan<byte> text, ref int at) { text.CopyTo(b.Slice(at)); at += text.Length; }
+            Put(buf, ResolvConfMarker, ref n);
+            for (int i = 0; i < DnsCount; i++)
+            {
+                Put(buf, "nameserver "u8, ref n);
+                n += Wire.FormatIp(Dns[i], buf.Slice(n));
+                buf[n++] = (byte)'\n';
+            }
+            if (!Dns6.IsV6Any)
+            {
+                Put(buf, "nameserver "u8, ref n);
+                n += Dns6.Format(buf.Slice(n));
+                buf[n++] = (byte)'\n';
+            }
+            return n;
+        }
         public readonly NetIf[] Ifs = new NetIf[4];
         public int IfCount;
         public NetIf Lo;

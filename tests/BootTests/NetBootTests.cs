@@ -84,7 +84,7 @@ public class NetBootTests
         """;
 
     /// <summary>netclient HOST PORT: sends a line to a TCP server and prints the answer;
-    /// names: resolves localhost; udpecho: a UDP echo server on port 7 until "quit"; churn N:
+    /// names: resolves localhost; cat FILE: prints a file; udpecho: a UDP echo server on port 7 until "quit"; churn N:
     /// N loopback connections, kernel memory before and after.</summary>
     public const string NetClientC = """
         #include <arpa/inet.h>
@@ -160,6 +160,13 @@ public class NetBootTests
                 char host[64];
                 gethostname(host, sizeof host);
                 printf("hostname: %s\n", host);
+                return 0;
+            }
+            if (!strcmp(argv[1], "cat")) {
+                char buf[4096]; FILE *f = fopen(argv[2], "r");
+                if (!f) { perror(argv[2]); return 1; }
+                size_t n = fread(buf, 1, sizeof buf, f);
+                fwrite(buf, 1, n, stdout);
                 return 0;
             }
             if (!strcmp(argv[1], "udpecho")) {
@@ -405,6 +412,28 @@ public class NetBootTests
         var r = Ukpack.Boot(_client.Value, null, "--", "names");
         r.Code.Should().Be(0, r.ToString());
         r.OutText.Should().Be("localhost: 127.0.0.1 port 80\nhostname: ukvm\n", r.ToString());
+    }
+
+    /// <summary>The kernel writes the network's DNS servers into the resolv.conf ukpack
+    /// supplies (a static --dns here; DHCP's in DhcpTests), and leaves an image's own alone.</summary>
+    [Fact]
+    public void ResolvConfNamesTheNetworksDnsServers()
+    {
+        const string marker = "# ukpack: DNS servers from the network (DHCP or --dns), written by the kernel at boot\n";
+        var r = Ukpack.Boot(_client.Value, null, "--ip", "10.0.2.15/24", "--gateway", "10.0.2.2", "--dns", "10.0.2.2", "--", "cat", "/etc/resolv.conf");
+        r.Code.Should().Be(0, r.ToString());
+        // QEMU's router advertisement may add its RDNSS server (fec0::3) after ours.
+        r.OutText.Should().MatchRegex("^" + System.Text.RegularExpressions.Regex.Escape(marker + "nameserver 10.0.2.2\n") + "(nameserver fec0::3\n)?$", r.ToString());
+
+        var fs = Repo.TempDir();
+        Directory.CreateDirectory(Path.Combine(fs, "etc"));
+        File.WriteAllText(Path.Combine(fs, "etc/resolv.conf"), "nameserver 192.0.2.53\n");
+        var img = Path.Combine(Repo.TempDir(), "ownresolv.img");
+        var b = Ukpack.Run(["build", Programs.Compile("netclient", NetClientC), "--fs", fs, "-o", img]);
+        b.Code.Should().Be(0, b.ToString());
+        r = Ukpack.Boot(img, null, "--ip", "10.0.2.15/24", "--gateway", "10.0.2.2", "--dns", "10.0.2.2", "--", "cat", "/etc/resolv.conf");
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().Be("nameserver 192.0.2.53\n", r.ToString());
     }
 
     [Fact]

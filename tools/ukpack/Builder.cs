@@ -32,7 +32,9 @@ public static class Builder
         // name (localhost: 127.0.0.1 but not ::1).
         ("/etc/host.conf", "multi on\n"),
         // QEMU's user network answers DNS at 10.0.2.3 (`ukpack run --net user`, the default with -p).
-        ("/etc/resolv.conf", "nameserver 10.0.2.3\n"),
+        // The first line lets the kernel replace the servers with the network's (DHCP on a tap,
+        // --dns): it must stay NetStack.ResolvConfMarker.
+        ("/etc/resolv.conf", "# ukpack: DNS servers from the network (DHCP or --dns), written by the kernel at boot\nnameserver 10.0.2.3\n"),
         ("/etc/services", "ftp\t\t21/tcp\nssh\t\t22/tcp\nsmtp\t\t25/tcp\ndomain\t\t53/tcp\ndomain\t\t53/udp\nbootps\t\t67/udp\nbootpc\t\t68/udp\n"
             + "http\t\t80/tcp\t\twww\nntp\t\t123/udp\nhttps\t\t443/tcp\nmysql\t\t3306/tcp\npostgresql\t5432/tcp\nredis\t\t6379/tcp\nhttp-alt\t8080/tcp\n"),
     ];
