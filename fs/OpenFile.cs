@@ -57,28 +57,58 @@ namespace Kernel.Fs
         public object Locks;
     }
 
-    /// File descriptor table: fd -> open file description, plus the close-on-exec flag.
-    public sealed class FdTable
+    /// File descriptor table: fd -> open file description, plus the close-on-exec flag. It
+    /// starts with room for 64 descriptors and grows by doubling, as Linux's does (Size is
+    /// its max_fds: /proc's FDSize, select's bound); a descriptor at or above the calling
+    /// process's RLIMIT_NOFILE is never handed out.
+    public sealed unsafe class FdTable
     {
-        public const int Max = 1024;
-        readonly OpenFile[] _files = new OpenFile[Max];
-        readonly bool[] _cloexec = new bool[Max];
+        /// fs.nr_open: no RLIMIT_NOFILE may exceed it, so no table grows past it.
+        public const int NrOpen = 1048576;
+        /// The calling process's RLIMIT_NOFILE soft limit (the process layer's).
+        public static delegate*<int> NofileLimit;
+        public static int Limit()
+        {
+            int l = NofileLimit != null ? NofileLimit() : 1024;
+            return l < NrOpen ? l : NrOpen;
+        }
 
-        public OpenFile Get(int fd) => (uint)fd < Max ? _files[fd] : null;
-        public bool CloseOnExec(int fd) => (uint)fd < Max && _cloexec[fd];
-        public void SetCloseOnExec(int fd, bool value) { if ((uint)fd < Max) _cloexec[fd] = value; }
+        OpenFile[] _files = new OpenFile[64];
+        bool[] _cloexec = new bool[64];
 
-        /// Lowest free fd >= min, or -1.
+        /// Descriptors below Size may be open.
+        public int Size => _files.Length;
+        public OpenFile Get(int fd) => (uint)fd < (uint)_files.Length ? _files[fd] : null;
+        public bool CloseOnExec(int fd) => (uint)fd < (uint)_files.Length && _cloexec[fd];
+        public void SetCloseOnExec(int fd, bool value) { if ((uint)fd < (uint)_files.Length) _cloexec[fd] = value; }
+
+        /// Makes room for descriptor fd (fd < NrOpen).
+        void Grow(int fd)
+        {
+            int n = _files.Length;
+            while (n <= fd) n *= 2;
+            var files = new OpenFile[n];
+            var cloexec = new bool[n];
+            for (int i = 0; i < _files.Length; i++) { files[i] = _files[i]; cloexec[i] = _cloexec[i]; }
+            _files = files; _cloexec = cloexec;
+        }
+
+        /// Lowest free fd >= min below the caller's RLIMIT_NOFILE, or -1 (EMFILE).
         public int Allocate(OpenFile f, int min, bool cloexec)
         {
-            for (int fd = min < 0 ? 0 : min; fd < Max; fd++)
+            int limit = Limit();
+            for (int fd = min < 0 ? 0 : min; fd < limit; fd++)
+            {
+                if (fd >= _files.Length) Grow(fd);
                 if (_files[fd] == null) { _files[fd] = f; _cloexec[fd] = cloexec; return fd; }
+            }
             return -1;
         }
 
-        /// Installs f at fd, closing what was there.
+        /// Installs f at fd (below the caller's RLIMIT_NOFILE: dup2 checks), closing what was there.
         public void Install(int fd, OpenFile f, bool cloexec)
         {
+            if (fd >= _files.Length) Grow(fd);
             OpenFile old = _files[fd];
             _files[fd] = f;
             _cloexec[fd] = cloexec;
@@ -94,7 +124,8 @@ namespace Kernel.Fs
         public FdTable Copy()
         {
             var t = new FdTable();
-            for (int fd = 0; fd < Max; fd++)
+            if (_files.Length > t._files.Length) t.Grow(_files.Length - 1);
+            for (int fd = 0; fd < _files.Length; fd++)
             {
                 OpenFile f = _files[fd];
                 if (f == null) continue;
@@ -108,7 +139,7 @@ namespace Kernel.Fs
         /// execve: closes the descriptors marked close-on-exec.
         public void CloseOnExecAll()
         {
-            for (int fd = 0; fd < Max; fd++)
+            for (int fd = 0; fd < _files.Length; fd++)
                 if (_files[fd] != null && _cloexec[fd]) Close(fd);
         }
 
@@ -117,7 +148,7 @@ namespace Kernel.Fs
         public void Release()
         {
             if (--Users > 0) return;
-            for (int fd = 0; fd < Max; fd++)
+            for (int fd = 0; fd < _files.Length; fd++)
                 if (_files[fd] != null) Close(fd);
         }
 

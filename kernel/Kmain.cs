@@ -109,6 +109,7 @@ namespace Kernel
             DebugHooks.Enabled = Options.Gdb;
             Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
             Fs.SerialConsole.OnStopRequest = &Proc.Process.StopRequested;
+            Fs.FdTable.NofileLimit = &Proc.Process.CurrentNofileLimit;
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;

@@ -27,7 +27,7 @@ namespace Kernel.Syscalls
             uint first = (uint)a->A0, last = (uint)a->A1, flags = (uint)a->A2;
             const uint UNSHARE = 2, CLOEXEC = 4;
             if ((flags & ~(UNSHARE | CLOEXEC)) != 0 || first > last) return Errno.EINVAL;
-            for (ulong fd = first; fd <= last && fd < FdTable.Max; fd++)
+            for (ulong fd = first; fd <= last && fd < (ulong)Files.Size; fd++)
             {
                 if (Files.Get((int)fd) == null) continue;
                 if ((flags & CLOEXEC) != 0) Files.SetCloseOnExec((int)fd, true);

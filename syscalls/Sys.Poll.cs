@@ -88,7 +88,7 @@ namespace Kernel.Syscalls
 
         static SysResult DoPoll(ulong fds, ulong nfds, ulong deadline, ulong* mask)
         {
-            if (nfds > FdTable.Max) return Errno.EINVAL;
+            if (nfds > (ulong)FdTable.Limit()) return Errno.EINVAL;
             if (!UserPtr.AccessOk(fds, nfds * 8)) return Errno.EFAULT;   // even for nfds 0, as Linux
             var s = new PollState { Fds = new UserPtr(fds), Count = (int)nfds };
             SysResult r = WaitReady(&PollReady, &s, deadline, mask);
@@ -135,16 +135,28 @@ namespace Kernel.Syscalls
 
         static SysResult DoSelect(int n, ulong inp, ulong outp, ulong exp, ulong deadline, ulong* mask)
         {
-            if (n < 0 || n > FdTable.Max) return Errno.EINVAL;
+            if (n < 0) return Errno.EINVAL;
+            if (n > Files.Size) n = Files.Size;              // as Linux: no fd above the table is open
             int words = (n + 63) / 64;
+            if (words <= 16)
+            {
+                ulong* buf = stackalloc ulong[6 * 16];
+                return SelectIn(n, 16, buf, inp, outp, exp, deadline, mask);
+            }
+            var big = new ulong[6 * words];                  // tables past 1024 descriptors
+            fixed (ulong* buf = big) return SelectIn(n, words, buf, inp, outp, exp, deadline, mask);
+        }
+
+        /// select over six zeroed sets of `words` words at buf: the three asked, the three answered.
+        static SysResult SelectIn(int n, int words, ulong* buf, ulong inp, ulong outp, ulong exp, ulong deadline, ulong* mask)
+        {
             ulong bytes = (ulong)((n + 7) / 8);
-            ulong* buf = stackalloc ulong[6 * 16];
-            for (int i = 0; i < 6 * 16; i++) buf[i] = 0;
+            for (int i = 0; i < 6 * words; i++) buf[i] = 0;
             var s = new SelectState { N = n };
             if (inp != 0) { s.In = buf; if (new UserPtr(inp).CopyIn(s.In, bytes) != 0) return Errno.EFAULT; }
-            if (outp != 0) { s.Out = buf + 16; if (new UserPtr(outp).CopyIn(s.Out, bytes) != 0) return Errno.EFAULT; }
-            if (exp != 0) { s.Ex = buf + 32; if (new UserPtr(exp).CopyIn(s.Ex, bytes) != 0) return Errno.EFAULT; }
-            s.RIn = buf + 48; s.ROut = buf + 64; s.REx = buf + 80;
+            if (outp != 0) { s.Out = buf + words; if (new UserPtr(outp).CopyIn(s.Out, bytes) != 0) return Errno.EFAULT; }
+            if (exp != 0) { s.Ex = buf + 2 * words; if (new UserPtr(exp).CopyIn(s.Ex, bytes) != 0) return Errno.EFAULT; }
+            s.RIn = buf + 3 * words; s.ROut = buf + 4 * words; s.REx = buf + 5 * words;
             SysResult r = WaitReady(&SelectReady, &s, deadline, mask);
             if (s.Error != 0) return s.Error;
             if (r.Raw < 0) return r;

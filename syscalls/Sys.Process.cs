@@ -123,22 +123,43 @@ namespace Kernel.Syscalls
         {
             if (a->A0 >= 16) return Errno.EINVAL;
             if (new UserRef<Rlimit>(a->A1).Read(out Rlimit r) != 0) return Errno.EFAULT;
-            if (r.Cur > r.Max) return Errno.EINVAL;
+            Errno e = CheckLimit(Cur, (int)a->A0, r);
+            if (e != 0) return e;
             Limits[a->A0] = r;
             return SysResult.Ok;
         }
 
-        /// prlimit64(2)
+        /// What Linux's do_prlimit refuses: soft above hard, RLIMIT_NOFILE above fs.nr_open,
+        /// a raised hard limit without CAP_SYS_RESOURCE.
+        static Errno CheckLimit(Process p, int resource, Rlimit r)
+        {
+            const int RLIMIT_NOFILE = 7, CAP_SYS_RESOURCE = 24;
+            if (r.Cur > r.Max) return Errno.EINVAL;
+            if (resource == RLIMIT_NOFILE && r.Max > (ulong)Fs.FdTable.NrOpen) return Errno.EPERM;
+            if (r.Max > p.Limits[resource].Max && !Capable(CAP_SYS_RESOURCE)) return Errno.EPERM;
+            return 0;
+        }
+
+        /// prlimit64(2): the caller's limits, or another process's when its real, effective and
+        /// saved ids all match the caller's real ids (or the caller has CAP_SYS_RESOURCE).
         public static SysResult Prlimit64(SyscallArgs* a)
         {
-            if (a->A0 != 0 && a->A0 != (ulong)Cur.Pid) return Errno.ESRCH;
+            Process me = Cur, p = a->A0 == 0 ? me : Process.Find((int)a->A0);
+            if (p == null || p.Zombie) return Errno.ESRCH;
             if (a->A1 >= 16) return Errno.EINVAL;
-            Rlimit old = Limits[a->A1];
+            if (p != me && !Capable(24))
+            {
+                bool same = p.Ruid == me.Ruid && p.Euid == me.Ruid && p.Suid == me.Ruid
+                    && p.Rgid == me.Rgid && p.Egid == me.Rgid && p.Sgid == me.Rgid;
+                if (!same) return Errno.EPERM;
+            }
+            Rlimit old = p.Limits[a->A1];
             if (a->A2 != 0)
             {
                 if (new UserRef<Rlimit>(a->A2).Read(out Rlimit r) != 0) return Errno.EFAULT;
-                if (r.Cur > r.Max) return Errno.EINVAL;
-                Limits[a->A1] = r;
+                Errno e = CheckLimit(p, (int)a->A1, r);
+                if (e != 0) return e;
+                p.Limits[a->A1] = r;
             }
             if (a->A3 != 0 && new UserRef<Rlimit>(a->A3).Write(old) != 0) return Errno.EFAULT;
             return SysResult.Ok;

@@ -172,7 +172,7 @@ namespace Kernel.Syscalls
             OpenFile f = Fd(oldfd);
             if (f == null) return Errno.EBADF;
             if (oldfd == newfd) return newfd;
-            if ((uint)newfd >= FdTable.Max) return Errno.EBADF;
+            if ((uint)newfd >= (uint)FdTable.Limit()) return Errno.EBADF;
             f.AddRef();
             Files.Install(newfd, f, false);
             return newfd;
@@ -186,7 +186,7 @@ namespace Kernel.Syscalls
             OpenFile f = Fd(oldfd);
             if (f == null) return Errno.EBADF;
             if (oldfd == newfd) return Errno.EINVAL;
-            if ((uint)newfd >= FdTable.Max) return Errno.EBADF;
+            if ((uint)newfd >= (uint)FdTable.Limit()) return Errno.EBADF;
             f.AddRef();
             Files.Install(newfd, f, (flags & O_CLOEXEC) != 0);
             return newfd;
@@ -202,7 +202,7 @@ namespace Kernel.Syscalls
             {
                 case 0: case 1030:   // F_DUPFD, F_DUPFD_CLOEXEC
                     {
-                        if ((long)a->A2 < 0 || a->A2 >= FdTable.Max) return Errno.EINVAL;
+                        if ((long)a->A2 < 0 || a->A2 >= (ulong)FdTable.Limit()) return Errno.EINVAL;
                         int nfd = Files.Allocate(f, (int)a->A2, cmd == 1030);
                         if (nfd < 0) return Errno.EMFILE;
                         f.AddRef();

@@ -27,6 +27,7 @@ namespace Kernel.Syscalls
         const string credNote = "ids follow Linux's rules and new files get the filesystem ids, but file permissions are not checked against them, capabilities stay with the process when its uid leaves 0, and set-user-ID files do not change ids on execve";
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
+        const string rlimitNote = "RLIMIT_NOFILE (descriptor numbers) and RLIMIT_NPROC (fork) are enforced; the other limits are recorded, not enforced";
 
         public static readonly SyscallEntry[] All =
         {
@@ -168,8 +169,8 @@ namespace Kernel.Syscalls
             new(63, "uname"),
             new(95, "umask"),
             new(97, "getrlimit"),
-            new(160, "setrlimit", Support.Partial, "limits are recorded, not enforced"),
-            new(302, "prlimit64", Support.Partial, "limits are recorded, not enforced"),
+            new(160, "setrlimit", Support.Partial, rlimitNote),
+            new(302, "prlimit64", Support.Partial, rlimitNote),
             new(99, "sysinfo"),
             new(102, "getuid"),
             new(104, "getgid"),

@@ -44,6 +44,8 @@ namespace Kernel.Proc
             kernel.Add("osrelease"u8, new ProcFile(fs, ProcKind.OsRelease));
             kernel.Add("hostname"u8, new ProcFile(fs, ProcKind.Hostname));
             kernel.Add("pid_max"u8, new ProcFile(fs, ProcKind.PidMax));
+            var sysFs = new ProcDir(fs); sys.Add("fs"u8, sysFs);
+            sysFs.Add("nr_open"u8, ProcFile.Fixed(fs, "1048576\n"));                       // FdTable.NrOpen
             var vm = new ProcDir(fs); sys.Add("vm"u8, vm);
             vm.Add("overcommit_memory"u8, new ProcFile(fs, ProcKind.Overcommit));
             AddNet(fs, root, sys);
@@ -352,7 +354,7 @@ namespace Kernel.Proc
                         w.Str("\nPPid:\t"); w.Dec(p.ParentPid); w.Str("\nTracerPid:\t0\nUid:");
                         w.Str("\t"); w.Udec(p.Ruid); w.Str("\t"); w.Udec(p.Euid); w.Str("\t"); w.Udec(p.Suid); w.Str("\t"); w.Udec(p.Fsuid);
                         w.Str("\nGid:\t"); w.Udec(p.Rgid); w.Str("\t"); w.Udec(p.Egid); w.Str("\t"); w.Udec(p.Sgid); w.Str("\t"); w.Udec(p.Fsgid);
-                        w.Str("\nFDSize:\t"); w.Dec(FdTable.Max);
+                        w.Str("\nFDSize:\t"); w.Dec(p.Zombie ? 0 : p.Files.Size);
                         w.Str("\nGroups:\t");
                         for (int gi = 0; gi < p.Groups.Length; gi++) { w.Udec(p.Groups[gi]); w.Str(" "); }      // as Linux: a space after each
                         w.Str("\n");
@@ -602,7 +604,7 @@ namespace Kernel.Proc
             e = default;
             if (Target.Zombie) return false;
             FdTable t = Target.Files;
-            for (long fd = cookie < 2 ? 0 : cookie - 2; fd < FdTable.Max; fd++)
+            for (long fd = cookie < 2 ? 0 : cookie - 2; fd < t.Size; fd++)
             {
                 if (t.Get((int)fd) == null) continue;
                 var w = new LineWriter(name);
@@ -650,7 +652,12 @@ namespace Kernel.Proc
 
         public static ProcLink ForFd(FileSystem fs, int fd, Inode parent, Process owner)
         {
-            if (_fdLinks == null) _fdLinks = new ProcLink[FdTable.Max];
+            if (_fdLinks == null || fd >= _fdLinks.Length)
+            {
+                var links = new ProcLink[fd < 64 ? 64 : 2 * fd];
+                if (_fdLinks != null) for (int i = 0; i < _fdLinks.Length; i++) links[i] = _fdLinks[i];
+                _fdLinks = links;
+            }
             if (_fdLinks[fd] == null || _fdLinks[fd].Parent != parent)
             {
                 var l = new ProcLink(fs, ProcLinkKind.Fd, fd) { Owner = owner };

@@ -155,6 +155,15 @@ namespace Kernel.Proc
         public readonly Itimers Itimers = new Itimers();   // setitimer/alarm and POSIX timers
 
         /// Resource limits a process starts with (RLIMIT_NLIMITS = 16).
+        /// RLIMIT_NOFILE's soft limit for the calling thread's process (FdTable.NofileLimit).
+        public static int CurrentNofileLimit()
+        {
+            Process p = Of(Scheduler.Current);
+            if (p == null) return 1024;
+            ulong cur = p.Limits[7].Cur;
+            return cur > (ulong)FdTable.NrOpen ? FdTable.NrOpen : (int)cur;
+        }
+
         static Rlimit[] DefaultLimits()
         {
             var l = new Rlimit[16];
