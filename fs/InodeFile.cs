@@ -29,11 +29,29 @@ namespace Kernel.Fs
             return r;
         }
 
+        /// The caller's RLIMIT_FSIZE (the process layer's), and what exceeding it does (SIGXFSZ).
+        public static delegate*<ulong> FileSizeLimit;
+        public static delegate*<void> FileTooBig;
+
+        /// RLIMIT_FSIZE for a write of `length` bytes at `offset` to a regular file, as Linux's
+        /// generic_write_check_limits: the bytes allowed, or EFBIG (and SIGXFSZ) when the write
+        /// starts at or past the limit.
+        public static SysResult CheckFileSize(Inode n, long offset, ulong length)
+        {
+            if (!n.IsRegular || FileSizeLimit == null || length == 0) return (long)length;
+            ulong limit = FileSizeLimit();
+            if (limit == ulong.MaxValue) return (long)length;
+            if ((ulong)offset >= limit) { if (FileTooBig != null) FileTooBig(); return Errno.EFBIG; }
+            return (long)(length < limit - (ulong)offset ? length : limit - (ulong)offset);
+        }
+
         public override SysResult Write(UserPtr buffer, ulong length)
         {
             if (IsPath) return Errno.EBADF;
             if ((StatusFlags & O_APPEND) != 0) Offset = _inode.Size;
-            SysResult r = _inode.Write(Offset, buffer, length);
+            SysResult allowed = CheckFileSize(_inode, Offset, length);
+            if (allowed.IsError) return allowed;
+            SysResult r = _inode.Write(Offset, buffer, (ulong)allowed.Raw);
             if (!r.IsError) Offset += r.Raw;
             return SyncIfAsked(r);
         }
@@ -60,7 +78,9 @@ namespace Kernel.Fs
             if (!_inode.IsRegular && _inode.Type != FileMode.S_IFCHR) return _inode.IsDir ? Errno.EISDIR : Errno.EINVAL;
             // Linux: with O_APPEND, pwrite appends whatever the offset.
             if ((StatusFlags & O_APPEND) != 0) offset = _inode.Size;
-            return SyncIfAsked(_inode.Write(offset, buffer, length));
+            SysResult allowed = CheckFileSize(_inode, offset, length);
+            if (allowed.IsError) return allowed;
+            return SyncIfAsked(_inode.Write(offset, buffer, (ulong)allowed.Raw));
         }
 
         public override SysResult ReadKernelAt(byte* dst, long len, long offset)
@@ -75,7 +95,9 @@ namespace Kernel.Fs
             if (IsPath) return Errno.EBADF;
             if (_inode.IsDir) return Errno.EISDIR;
             if ((StatusFlags & O_APPEND) != 0) Offset = _inode.Size;
-            SysResult r = _inode.WriteKernel(Offset, src, len);
+            SysResult allowed = CheckFileSize(_inode, Offset, (ulong)len);
+            if (allowed.IsError) return allowed;
+            SysResult r = _inode.WriteKernel(Offset, src, allowed.Raw);
             if (r.Raw > 0) Offset += r.Raw;
             return r;
         }

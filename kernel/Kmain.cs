@@ -110,6 +110,8 @@ namespace Kernel
             Sched.Scheduler.SignalPending = &Proc.Signals.HasDeliverable;
             Fs.SerialConsole.OnStopRequest = &Proc.Process.StopRequested;
             Fs.FdTable.NofileLimit = &Proc.Process.CurrentNofileLimit;
+            Fs.InodeFile.FileSizeLimit = &Proc.Process.CurrentFileSizeLimit;
+            Fs.InodeFile.FileTooBig = &Proc.Signals.SendSigxfsz;
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;

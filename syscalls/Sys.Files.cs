@@ -157,6 +157,7 @@ namespace Kernel.Syscalls
             if (n.IsDir) return Errno.EISDIR;
             if (!n.IsRegular) return Errno.ENODEV;
             if (off + len < off || off + len > MemFile.MaxSize) return Errno.EFBIG;
+            if ((mode & KEEP_SIZE) == 0) { Errno fe = GrowthAllowed(n, off + len); if (fe != 0) return fe; }
             long size = n.Size;
             if ((mode & (PUNCH_HOLE | ZERO_RANGE)) == 0)
             {

@@ -520,6 +520,8 @@ namespace Kernel.Syscalls
             if (node.IsDir) return Errno.EISDIR;
             if (!node.IsRegular) return Errno.EINVAL;
             if (node.Fs == Vfs.ProcFs) return Errno.EACCES;
+            Errno fe = GrowthAllowed(node, (long)a->A1);
+            if (fe != 0) return fe;
             return node.Truncate((long)a->A1);
         }
 
@@ -531,7 +533,20 @@ namespace Kernel.Syscalls
             if ((long)a->A1 < 0) return Errno.EINVAL;
             Inode n = f.Inode;
             if (n == null || !n.IsRegular || (f.StatusFlags & O_ACCMODE) == 0) return Errno.EINVAL;
+            Errno fe = GrowthAllowed(n, (long)a->A1);
+            if (fe != 0) return fe;
             return n.Truncate((long)a->A1);
+        }
+
+        /// RLIMIT_FSIZE for a file grown to `size` by truncate or fallocate (Linux's
+        /// inode_newsize_ok): EFBIG and SIGXFSZ past the limit.
+        internal static Errno GrowthAllowed(Inode n, long size)
+        {
+            if (size <= n.Size) return 0;
+            ulong limit = Cur.Limits[1].Cur;
+            if (limit == ulong.MaxValue || (ulong)size <= limit) return 0;
+            Proc.Signals.SendToSelf(Signal.SIGXFSZ);
+            return Errno.EFBIG;
         }
 
         const long UTIME_NOW = (1L << 30) - 1, UTIME_OMIT = (1L << 30) - 2;

@@ -27,7 +27,7 @@ namespace Kernel.Syscalls
         const string credNote = "ids follow Linux's rules and new files get the filesystem ids, but file permissions are not checked against them, capabilities stay with the process when its uid leaves 0, and set-user-ID files do not change ids on execve";
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
-        const string rlimitNote = "RLIMIT_NOFILE (descriptor numbers) and RLIMIT_NPROC (fork) are enforced; the other limits are recorded, not enforced";
+        const string rlimitNote = "RLIMIT_NOFILE (descriptor numbers), RLIMIT_NPROC (fork), RLIMIT_FSIZE (EFBIG and SIGXFSZ) and RLIMIT_CPU (SIGXCPU, SIGKILL) are enforced; the others (AS, DATA, STACK, MEMLOCK, ...) are recorded, not enforced";
 
         public static readonly SyscallEntry[] All =
         {

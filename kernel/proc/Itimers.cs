@@ -39,6 +39,25 @@ namespace Kernel.Proc
         {
             if (user && VirtualLeftNs != 0) Charge(p, ref VirtualLeftNs, VirtualIntervalNs, tickNs, Abi.Signal.SIGVTALRM);
             if (ProfLeftNs != 0) Charge(p, ref ProfLeftNs, ProfIntervalNs, tickNs, Abi.Signal.SIGPROF);
+            CheckCpuLimit(p);
+        }
+
+        /// RLIMIT_CPU, as Linux checks it at the tick: SIGKILL at the hard limit; SIGXCPU at the
+        /// soft one, which then moves on by a second (so SIGXCPU comes once a second up to the
+        /// hard limit).
+        static void CheckCpuLimit(Process p)
+        {
+            ref Rlimit l = ref p.Limits[0];
+            if (l.Cur == ulong.MaxValue && l.Max == ulong.MaxValue) return;
+            ulong sec = Scheduler.ProcessCpuTime() / 1_000_000_000UL;
+            if (l.Max != ulong.MaxValue && sec >= l.Max)
+            {
+                Signals.Send(p, null, Abi.Signal.SIGKILL, new SigInfoData { Code = SigCodes.SI_KERNEL });
+                return;
+            }
+            if (l.Cur == ulong.MaxValue || sec < l.Cur) return;
+            if (l.Cur < l.Max) l.Cur++;
+            Signals.Send(p, null, Abi.Signal.SIGXCPU, new SigInfoData { Code = SigCodes.SI_KERNEL });
         }
 
         static void Charge(Process p, ref ulong left, ulong interval, ulong tickNs, int sig)

@@ -164,6 +164,13 @@ namespace Kernel.Proc
             return cur > (ulong)FdTable.NrOpen ? FdTable.NrOpen : (int)cur;
         }
 
+        /// RLIMIT_FSIZE's soft limit for the calling thread's process (InodeFile.FileSizeLimit).
+        public static ulong CurrentFileSizeLimit()
+        {
+            Process p = Of(Scheduler.Current);
+            return p == null ? ulong.MaxValue : p.Limits[1].Cur;
+        }
+
         static Rlimit[] DefaultLimits()
         {
             var l = new Rlimit[16];

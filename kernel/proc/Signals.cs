@@ -145,11 +145,15 @@ namespace Kernel.Proc
         public static bool IsPending(Process P, Thread t, int sig) => ((P.PendingSignals | (t != null ? t.PendingSignals : 0)) & Bit(sig)) != 0;
 
         /// A write found no reader (pipe, closed console): SIGPIPE to the writing thread.
-        public static void SendSigpipe()
+        public static void SendSigpipe() => SendToSelf(Signal.SIGPIPE);
+        public static void SendSigxfsz() => SendToSelf(Signal.SIGXFSZ);
+
+        /// A signal the calling thread brought on itself (SIGPIPE, SIGXFSZ): SI_USER from its own pid.
+        public static void SendToSelf(int sig)
         {
             Thread me = Scheduler.Current;
             Process P = Process.Of(me);
-            Send(P, me, Signal.SIGPIPE, new SigInfoData { Pid = P.Pid });
+            Send(P, me, sig, new SigInfoData { Pid = P.Pid });
         }
 
         public static bool HasDeliverable(Thread t) => t.Killed || ((t.PendingSignals | Process.Of(t).PendingSignals) & ~t.SignalMask) != 0;
