@@ -26,6 +26,7 @@ namespace Kernel.Syscalls
     {
         const string credNote = "ids follow Linux's rules and new files get the filesystem ids, but file permissions are not checked against them, capabilities stay with the process when its uid leaves 0, and set-user-ID files do not change ids on execve";
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
+        const string inotifyNote = "every event and flag on every filesystem, as Linux; not IN_UNMOUNT (volumes are unmounted only at power-off), and events of a hard-linked file reach the watches of the directory it was last linked into or looked up in, not the one of the name it was opened by";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
 
         public static readonly SyscallEntry[] All =
@@ -260,6 +261,10 @@ namespace Kernel.Syscalls
             new(441, "epoll_pwait2"),
             new(284, "eventfd"),
             new(290, "eventfd2"),
+            new(253, "inotify_init"),
+            new(294, "inotify_init1"),
+            new(254, "inotify_add_watch", Support.Partial, inotifyNote),
+            new(255, "inotify_rm_watch"),
 
             // Timers (Sys.Timers.cs)
             new(36, "getitimer"),
