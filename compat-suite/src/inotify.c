@@ -4,7 +4,8 @@
  * FIONREAD), coalescing, IN_ONESHOT, IN_MASK_ADD/IN_MASK_CREATE, IN_EXCL_UNLINK, IN_ONLYDIR,
  * IN_DONT_FOLLOW, same wd per inode, the /proc limits, EACCES for a user without read
  * permission and the queue overflow. Events are printed symbolically; cookies only as
- * "paired" with the previous IN_MOVED_FROM. Runs in a fresh directory under /tmp. */
+ * "paired" with the previous IN_MOVED_FROM. Runs in a fresh directory under /tmp, or under
+ * argv[1] (/dev/shm; an ext4 volume in tests/BootTests/InotifyBootTests.cs). */
 #include "compat.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -15,7 +16,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 
-static char dir[64];
+static char dir[128];
 static int ifd;
 
 static const char *P(const char *name)
@@ -451,10 +452,11 @@ static void overflow(void)
     close(ifd);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    snprintf(dir, sizeof dir, "/tmp/compat-inotify-XXXXXX");
+    /* argv[1]: the directory to work in (default /tmp), so other filesystems run it too. */
+    snprintf(dir, sizeof dir, "%s/compat-inotify-XXXXXX", argc > 1 ? argv[1] : "/tmp");
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 2; }
     errors();
     events();
