@@ -274,13 +274,12 @@ namespace Kernel.Fs
         public InotifyWatch NextOnInode;
     }
 
-    /// A queued event.
-    sealed class InotifyEvent
+    /// A queued event (kept by value in the instance's ring: only a name allocates).
+    struct InotifyEvent
     {
         public int Wd;
         public uint Mask, Cookie;
         public byte[] Name;                 // null: none
-        public InotifyEvent Next;
         /// struct inotify_event (16 bytes) and the name, NUL-padded so the next record is
         /// aligned to 16 bytes (len = 0 without a name).
         public int NameLen => Name == null ? 0 : (Name.Length + 1 + 15) & ~15;
@@ -294,8 +293,8 @@ namespace Kernel.Fs
         public readonly uint Uid;
         InotifyWatch[] _watches = new InotifyWatch[4];
         int _watchCount, _lastWd;
-        InotifyEvent _head, _tail;
-        int _queued;
+        InotifyEvent[] _ring = new InotifyEvent[8];
+        int _first, _queued;                // the ring holds _queued events from _first
         long _bytes;
         bool _overflowQueued;
         readonly WaitQueue _wait = new WaitQueue();
@@ -365,12 +364,15 @@ namespace Kernel.Fs
                 _overflowQueued = true;
                 wd = -1; mask = Inotify.IN_Q_OVERFLOW; cookie = 0; name = default;
             }
-            else if (_tail != null && _tail.Mask == mask && _tail.Wd == wd && (_tail.Mask & Inotify.IN_IGNORED) == 0 && SameName(_tail.Name, name))
-                return;
+            else if (_queued > 0)
+            {
+                ref InotifyEvent last = ref _ring[(_first + _queued - 1) & (_ring.Length - 1)];
+                if (last.Mask == mask && last.Wd == wd && (mask & Inotify.IN_IGNORED) == 0 && SameName(last.Name, name)) return;
+            }
+            if (_queued == _ring.Length) Grow();
             var ev = new InotifyEvent { Wd = wd, Mask = mask, Cookie = cookie };
             if (name.Length > 0) { ev.Name = new byte[name.Length]; name.CopyTo(ev.Name); }
-            if (_tail == null) _head = ev; else _tail.Next = ev;
-            _tail = ev;
+            _ring[(_first + _queued) & (_ring.Length - 1)] = ev;
             _queued++;
             _bytes += ev.Size;
             _wait.WakeAll();
@@ -383,13 +385,22 @@ namespace Kernel.Fs
             return ((ReadOnlySpan<byte>)a).SequenceEqual(b);
         }
 
+        void Grow()
+        {
+            var bigger = new InotifyEvent[_ring.Length * 2];
+            for (int i = 0; i < _queued; i++) bigger[i] = _ring[(_first + i) & (_ring.Length - 1)];
+            _ring = bigger;
+            _first = 0;
+        }
+
         InotifyEvent Dequeue()
         {
-            InotifyEvent ev = _head;
-            _head = ev.Next;
-            if (_head == null) _tail = null;
-            ev.Next = null;
+            InotifyEvent ev = _ring[_first];
+            _ring[_first] = default;
+            _first = (_first + 1) & (_ring.Length - 1);
             _queued--;
+            // An emptied queue gives back a ring grown large by a burst.
+            if (_queued == 0) { _first = 0; if (_ring.Length > 64) _ring = new InotifyEvent[8]; }
             _bytes -= ev.Size;
             if (ev.Mask == Inotify.IN_Q_OVERFLOW && ev.Wd == -1) _overflowQueued = false;
             return ev;
@@ -403,9 +414,9 @@ namespace Kernel.Fs
             ulong done = 0;
             while (true)
             {
-                if (_head != null)
+                if (_queued > 0)
                 {
-                    int size = _head.Size;
+                    int size = _ring[_first].Size;
                     if ((ulong)size > length - done)
                     {
                         if (done == 0) return Errno.EINVAL;
@@ -433,7 +444,7 @@ namespace Kernel.Fs
         public override SysResult Write(UserPtr buffer, ulong length) => Errno.EINVAL;
         /// FIONREAD: the bytes of every queued record.
         public override SysResult Readable() => _bytes;
-        public override uint Poll() => _head != null ? PollEvents.In : 0;
+        public override uint Poll() => _queued > 0 ? PollEvents.In : 0;
         public override void Stat(ref Abi.Stat st) { st.Mode = 0x180; st.Nlink = 1; st.BlkSize = 4096; st.Dev = 0xe; }
         public override int Describe(Span<byte> buf) => EventFd.Copy(buf, "anon_inode:inotify");
 
@@ -442,8 +453,8 @@ namespace Kernel.Fs
         protected override void Closed()
         {
             while (_watchCount > 0) Inotify.Remove(_watches[_watchCount - 1], false);
-            _head = _tail = null;
-            _queued = 0; _bytes = 0;
+            _ring = new InotifyEvent[1];
+            _first = 0; _queued = 0; _bytes = 0;
             Inotify.InstanceGone(Uid);
         }
     }
