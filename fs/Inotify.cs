@@ -437,7 +437,6 @@ namespace Kernel.Fs
                 if (NonBlock) return Errno.EAGAIN;
                 if (_wait.Wait() == WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
-            PollEvents.Changed();
             return (long)done;
         }
 
