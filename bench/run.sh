@@ -425,7 +425,7 @@ net_bench
 # the Linux guest's (one boot: these runs are long). gc-bench: the bare kernel's self-timed
 # collection pauses and allocation rate (test=gc-bench, kernel log on the debug console).
 CHURN_METRICS=(churn_open_close_growth_kib churn_threads_growth_kib churn_pipes_growth_kib
-  churn_eventfds_growth_kib churn_epolls_growth_kib churn_socketpairs_growth_kib churn_unix_conns_growth_kib
+  churn_eventfds_growth_kib churn_epolls_growth_kib churn_inotifies_growth_kib churn_socketpairs_growth_kib churn_unix_conns_growth_kib
   churn_tmpfs_file_mib_growth_kib churn_forks_growth_kib churn_spawns_growth_kib)
 log "churn (scale $CHURN_SCALE) under our kernel"
 TIMEOUT=$CHURN_TIMEOUT ours_metrics churn "$CHURN_SCALE" "${CHURN_METRICS[@]}"

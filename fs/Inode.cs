@@ -50,6 +50,7 @@ namespace Kernel.Fs
         public Inode MountedHere;            // root of a filesystem mounted on this directory
         public Inode MountPoint;             // for a filesystem root: the directory it covers
         public int OpenCount;                // open descriptions + mappings
+        public InotifyWatch Watches;         // inotify watches on this inode (fs/Inotify.cs)
 
         public uint Type => Mode & FileMode.S_IFMT;
         public bool IsDir => Type == FileMode.S_IFDIR;
@@ -131,7 +132,12 @@ namespace Kernel.Fs
         protected virtual void Release() { }
 
         public void Opened() => OpenCount++;
-        public void Closed() { if (--OpenCount == 0 && Nlink == 0) Release(); }
+        public void Closed()
+        {
+            if (--OpenCount != 0 || Nlink != 0) return;
+            if (Watches != null) Inotify.Gone(this);
+            Release();
+        }
         public void Unlinked() { if (Nlink > 0) Nlink--; TouchCtime(); if (Nlink == 0 && OpenCount == 0) Release(); }
 
         public void FillStat(ref Abi.Stat st)

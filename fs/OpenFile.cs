@@ -15,7 +15,13 @@ namespace Kernel.Fs
         public void AddRef() => _refs++;
         /// References held (fds, epoll interests, files in flight in AF_UNIX messages, ...).
         public int References => _refs;
-        public void Release() { if (--_refs == 0) { if (Locks != null) FileLocks.ReleaseAll(this); Closed(); } }
+        public void Release()
+        {
+            if (--_refs != 0) return;
+            if (Locks != null) FileLocks.ReleaseAll(this);
+            if (Inotify.Active) Inotify.Closed(this);      // IN_CLOSE_*, before the inode may go
+            Closed();
+        }
         protected virtual void Closed() { }
 
         public abstract SysResult Read(UserPtr buffer, ulong length);

@@ -183,6 +183,79 @@ namespace Kernel.Fs
             }
         }
 
+        // ---- namespace operations: the directory's own operation, then what inotify reports
+        // of it (fs/Inotify.cs). The syscall layer and sockets change names only through these.
+
+        public static Errno Mknod(Inode dir, ReadOnlySpan<byte> name, uint mode, ulong rdev, out Inode child)
+        {
+            Errno e = dir.Mknod(name, mode, rdev, out child);
+            if (e == 0 && Inotify.Active) Inotify.Created(dir, name, child);
+            return e;
+        }
+
+        public static Errno Mkdir(Inode dir, ReadOnlySpan<byte> name, uint mode, out Inode child)
+        {
+            Errno e = dir.Mkdir(name, mode, out child);
+            if (e == 0 && Inotify.Active) Inotify.Created(dir, name, child);
+            return e;
+        }
+
+        public static Errno Symlink(Inode dir, ReadOnlySpan<byte> name, ReadOnlySpan<byte> target, out Inode child)
+        {
+            Errno e = dir.Symlink(name, target, out child);
+            if (e == 0 && Inotify.Active) Inotify.Created(dir, name, child);
+            return e;
+        }
+
+        public static Errno Link(Inode dir, ReadOnlySpan<byte> name, Inode target)
+        {
+            Errno e = dir.Link(name, target);
+            if (e == 0 && Inotify.Active) Inotify.Linked(dir, name, target);
+            return e;
+        }
+
+        public static Errno Unlink(Inode dir, ReadOnlySpan<byte> name, bool isDir)
+        {
+            Inode victim = null;
+            if (Inotify.Active && dir.Lookup(name, out victim) != 0) victim = null;
+            Errno e = dir.Unlink(name, isDir);
+            if (e == 0 && victim != null)
+            {
+                Inotify.Deleted(dir, name, victim);
+                OtherName(dir, name, victim);
+            }
+            return e;
+        }
+
+        /// A file that keeps a link after its remembered name was removed: remember another of
+        /// its names in the same directory, if it has one, so the directory's watches get the
+        /// name it is still known by.
+        static void OtherName(Inode dir, ReadOnlySpan<byte> removed, Inode n)
+        {
+            if (n.IsDir || n.Nlink == 0 || n.Parent != dir || n.Name == null || !removed.SequenceEqual(n.Name)) return;
+            Span<byte> name = stackalloc byte[NameMax + 1];
+            long cookie = 2;
+            while (dir.ReadDir(ref cookie, name, out DirEntryInfo e))
+            {
+                if (e.Ino != n.Ino || e.NameLength > NameMax) continue;
+                ReadOnlySpan<byte> found = name.Slice(0, e.NameLength);
+                if (dir.Lookup(found, out Inode c) == 0 && c == n) { n.Name = found.ToArray(); return; }
+            }
+        }
+
+        public static Errno Rename(Inode odir, ReadOnlySpan<byte> oname, Inode ndir, ReadOnlySpan<byte> nname, uint flags)
+        {
+            Inode moved = null, target = null;
+            if (Inotify.Active)
+            {
+                if (odir.Lookup(oname, out moved) != 0) moved = null;
+                if (ndir.Lookup(nname, out target) != 0) target = null;
+            }
+            Errno e = odir.Rename(oname, ndir, nname, flags);
+            if (e == 0 && moved != null && moved != target) Inotify.Renamed(odir, oname, ndir, nname, moved, target, (flags & 2) != 0);
+            return e;
+        }
+
         static Inode Magic(Inode link)
         {
             return link.MagicInode();

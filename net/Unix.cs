@@ -328,9 +328,9 @@ namespace Kernel.Net
             if (node != null) return Errno.EADDRINUSE;
             if (trailing || dir == null) return Errno.ENOENT;
             uint umask = CurrentUmask != null ? CurrentUmask() : 0x12;
-            e = dir.Mknod(path.Slice(ns, nl), FileMode.S_IFSOCK | (0x1ffu & ~umask), 0, out Inode created);
+            e = Vfs.Mknod(dir, path.Slice(ns, nl), FileMode.S_IFSOCK | (0x1ffu & ~umask), 0, out Inode created);
             if (e != 0) return e == Errno.EEXIST ? Errno.EADDRINUSE : e;
-            if (_name != null) { dir.Unlink(path.Slice(ns, nl), false); return Errno.EINVAL; }
+            if (_name != null) { Vfs.Unlink(dir, path.Slice(ns, nl), false); return Errno.EINVAL; }
             // The stored name ends with the path's NUL (unix_mkname_bsd).
             int plen = PathLength(a);
             var name = new byte[SockaddrUn.PathOffset + plen + 1];

@@ -127,6 +127,10 @@ namespace Kernel.Syscalls
             Bind(441, &Sys.EpollPwait2);
             Bind(284, &Sys.Eventfd);
             Bind(290, &Sys.Eventfd2);
+            Bind(253, &Sys.InotifyInit);
+            Bind(294, &Sys.InotifyInit1);
+            Bind(254, &Sys.InotifyAddWatch);
+            Bind(255, &Sys.InotifyRmWatch);
 
             // Timers (Sys.Timers.cs)
             Bind(36, &Sys.Getitimer);

@@ -18,7 +18,9 @@ namespace Kernel.Syscalls
             if (f == null || f.IsPath) return Errno.EBADF;
             ulong len = a->A2;
             if (len > 0x7ffff000) len = 0x7ffff000;
-            return f.ReadDir(new UserPtr(a->A1), len);
+            SysResult r = f.ReadDir(new UserPtr(a->A1), len);
+            if (Inotify.Active && !r.IsError) Inotify.Accessed(f);        // even at the end, as Linux
+            return r;
         }
 
         /// close_range(2)
@@ -143,6 +145,13 @@ namespace Kernel.Syscalls
         /// fallocate(2)
         public static SysResult Fallocate(SyscallArgs* a)
         {
+            SysResult r = FallocateCore(a);
+            if (Inotify.Active && r.Raw == 0) Inotify.Modified(Fd((int)a->A0));     // IN_MODIFY, as Linux
+            return r;
+        }
+
+        static SysResult FallocateCore(SyscallArgs* a)
+        {
             OpenFile f = Fd((int)a->A0);
             int mode = (int)a->A1;
             long off = (long)a->A2, len = (long)a->A3;
@@ -216,6 +225,7 @@ namespace Kernel.Syscalls
             }
             Heap.Free(buf, CopyChunk);
             if (offset != null) *offset = pos; else src.Offset = pos;
+            if (done > 0 && Inotify.Active) { Inotify.Accessed(src); Inotify.Modified(dst); }
             if (done == 0 && result.IsError) return result;
             return done;
         }

@@ -129,7 +129,7 @@ namespace Kernel.Syscalls
             {
                 if (!creat) return Errno.ENOENT;
                 if (trailing) return Errno.EISDIR;
-                e = dir.Mknod(path.Slice(ns, nl), FileMode.S_IFREG | (mode & ~Cur.Umask & 0xfff), 0, out node);
+                e = Vfs.Mknod(dir, path.Slice(ns, nl), FileMode.S_IFREG | (mode & ~Cur.Umask & 0xfff), 0, out node);
                 if (e != 0) return e;
                 flags &= ~(uint)O_TRUNC;
             }
@@ -143,6 +143,7 @@ namespace Kernel.Syscalls
                 {
                     e = node.Truncate(0);
                     if (e != 0) return e;
+                    if (Inotify.Active) Inotify.Changed(node, Inotify.IN_MODIFY);
                 }
             }
             OpenFile file;
@@ -151,6 +152,7 @@ namespace Kernel.Syscalls
             {
                 e = node.Open(flags & ~(uint)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC), out file);
                 if (e != 0) return e;
+                if (Inotify.Active) Inotify.Opened(file);
             }
             return Install(file, cloexec);
         }
@@ -274,7 +276,7 @@ namespace Kernel.Syscalls
             if (tl == 0) return Errno.ENOENT;
             if (node != null) return Errno.EEXIST;
             if (trailing) return Errno.ENOENT;
-            return dir.Symlink(path.Slice(ns, nl), target.Slice(0, tl), out _);
+            return Vfs.Symlink(dir, path.Slice(ns, nl), target.Slice(0, tl), out _);
         }
 
         /// link(2)
@@ -296,7 +298,7 @@ namespace Kernel.Syscalls
             if (trailing) return Errno.ENOENT;
             if (dir.Fs != old.Fs) return Errno.EXDEV;
             if (old.Nlink == 0 && (flags & AT_EMPTY_PATH) == 0) return Errno.ENOENT;   // O_TMPFILE files link by fd
-            return dir.Link(path.Slice(ns, nl), old);
+            return Vfs.Link(dir, path.Slice(ns, nl), old);
         }
 
         /// unlink(2)
@@ -323,7 +325,7 @@ namespace Kernel.Syscalls
                 if (node == null) return Errno.ENOENT;
                 if (!node.IsDir) return Errno.ENOTDIR;
                 if (node.MountPoint != null || node == Vfs.Root) return Errno.EBUSY;
-                return dir.Unlink(name, true);
+                return Vfs.Unlink(dir, name, true);
             }
             if (nl == 0 || IsDot(name) || IsDotDot(name)) return Errno.EISDIR;
             if (node == null) return Errno.ENOENT;
@@ -333,7 +335,7 @@ namespace Kernel.Syscalls
                 return node.IsDir ? Errno.EISDIR : Errno.ENOTDIR;
             }
             if (node.IsDir) return Errno.EISDIR;
-            return dir.Unlink(name, false);
+            return Vfs.Unlink(dir, name, false);
         }
 
         /// rename(2)
@@ -364,7 +366,7 @@ namespace Kernel.Syscalls
             if ((flags & NOREPLACE) != 0 && nnode != null) return Errno.EEXIST;
             if (!onode.IsDir && (otrail || ntrail)) return Errno.ENOTDIR;
             if (onode.MountPoint != null || (nnode != null && nnode.MountPoint != null)) return Errno.EBUSY;
-            return odir.Rename(oname, ndir, nname, flags);
+            return Vfs.Rename(odir, oname, ndir, nname, flags);
         }
 
         // ---------------------------------------------------------------- directories
@@ -381,7 +383,7 @@ namespace Kernel.Syscalls
             Errno e = Walk(dirfd, pathPtr, false, false, path, tmp, out Inode dir, out Inode node, out int ns, out int nl, out _);
             if (e != 0) return e;
             if (node != null) return Errno.EEXIST;
-            return dir.Mkdir(path.Slice(ns, nl), mode & ~Cur.Umask & 0x3ff, out _);
+            return Vfs.Mkdir(dir, path.Slice(ns, nl), mode & ~Cur.Umask & 0x3ff, out _);
         }
 
         /// mknod(2)
@@ -402,7 +404,7 @@ namespace Kernel.Syscalls
             if (trailing) return Errno.ENOENT;
             if (t == 0) t = FileMode.S_IFREG;
             ulong rdev = (t == FileMode.S_IFCHR || t == FileMode.S_IFBLK) ? (((dev >> 8) & 0xfff) << 8) | (dev & 0xff) : 0;
-            return dir.Mknod(path.Slice(ns, nl), t | (mode & ~Cur.Umask & 0xfff), rdev, out _);
+            return Vfs.Mknod(dir, path.Slice(ns, nl), t | (mode & ~Cur.Umask & 0xfff), rdev, out _);
         }
 
         /// getcwd(2)
@@ -445,6 +447,7 @@ namespace Kernel.Syscalls
             if (n.Fs == Vfs.ProcFs) return Errno.EPERM;
             n.Mode = (n.Mode & FileMode.S_IFMT) | (mode & 0xfff);
             n.TouchCtime();
+            if (Inotify.Active) Inotify.Changed(n, Inotify.IN_ATTRIB);
             return 0;
         }
 
@@ -484,6 +487,7 @@ namespace Kernel.Syscalls
                 if ((n.Mode & 0x8) != 0) n.Mode &= ~FileMode.S_ISGID;
             }
             n.TouchCtime();
+            if (Inotify.Active && (uid != 0xffffffff || gid != 0xffffffff)) Inotify.Changed(n, Inotify.IN_ATTRIB);
             return 0;
         }
 
@@ -522,7 +526,7 @@ namespace Kernel.Syscalls
             if (node.Fs == Vfs.ProcFs) return Errno.EACCES;
             Errno fe = GrowthAllowed(node, (long)a->A1);
             if (fe != 0) return fe;
-            return node.Truncate((long)a->A1);
+            return Truncated(node, node.Truncate((long)a->A1));
         }
 
         /// ftruncate(2)
@@ -535,7 +539,15 @@ namespace Kernel.Syscalls
             if (n == null || !n.IsRegular || (f.StatusFlags & O_ACCMODE) == 0) return Errno.EINVAL;
             Errno fe = GrowthAllowed(n, (long)a->A1);
             if (fe != 0) return fe;
-            return n.Truncate((long)a->A1);
+            return Truncated(n, n.Truncate((long)a->A1));
+        }
+
+        /// A size change is IN_MODIFY.
+        static SysResult Truncated(Inode n, Errno e)
+        {
+            if (e != 0) return e;
+            if (Inotify.Active) Inotify.Changed(n, Inotify.IN_MODIFY);
+            return SysResult.Ok;
         }
 
         /// RLIMIT_FSIZE for a file grown to `size` by truncate or fallocate (Linux's
@@ -554,6 +566,9 @@ namespace Kernel.Syscalls
         static Errno SetTimes(Inode n, Timespec* ts)
         {
             Vfs.Now(out long s, out long ns);
+            // Both times set is IN_ATTRIB, the atime alone IN_ACCESS, the mtime alone IN_MODIFY.
+            uint ev = ts == null || (ts[0].Nsec != UTIME_OMIT && ts[1].Nsec != UTIME_OMIT) ? Inotify.IN_ATTRIB
+                : ts[0].Nsec != UTIME_OMIT ? Inotify.IN_ACCESS : Inotify.IN_MODIFY;
             if (ts == null) { n.AtimeSec = n.MtimeSec = s; n.AtimeNsec = n.MtimeNsec = ns; }
             else
             {
@@ -566,6 +581,7 @@ namespace Kernel.Syscalls
                 else if (ts[1].Nsec != UTIME_OMIT) { n.MtimeSec = ts[1].Sec; n.MtimeNsec = ts[1].Nsec; }
             }
             n.CtimeSec = s; n.CtimeNsec = ns;
+            if (Inotify.Active) Inotify.Changed(n, ev);
             return 0;
         }
 

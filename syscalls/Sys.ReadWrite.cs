@@ -27,7 +27,7 @@ namespace Kernel.Syscalls
             OpenFile f = Fd((int)a->A0);
             if (f == null || !CanRead(f) || f.IsPath) return Errno.EBADF;
             if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
-            return f.Read(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2);
+            return Accessed(f, f.Read(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2));
         }
 
         /// write(2)
@@ -36,7 +36,7 @@ namespace Kernel.Syscalls
             OpenFile f = Fd((int)a->A0);
             if (f == null || !CanWrite(f) || f.IsPath) return Errno.EBADF;
             if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
-            return f.Write(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2);
+            return Modified(f, f.Write(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2));
         }
 
         /// pread64(2)
@@ -48,7 +48,7 @@ namespace Kernel.Syscalls
             if (!CanRead(f)) return Errno.EBADF;
             if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
             if ((long)a->A3 < 0) return Errno.EINVAL;
-            return f.ReadAt(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2, (long)a->A3);
+            return Accessed(f, f.ReadAt(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2, (long)a->A3));
         }
 
         /// pwrite64(2)
@@ -60,7 +60,7 @@ namespace Kernel.Syscalls
             if (!CanWrite(f)) return Errno.EBADF;
             if (!UserPtr.AccessOk(a->A1, a->A2)) return Errno.EFAULT;
             if ((long)a->A3 < 0) return Errno.EINVAL;
-            return f.WriteAt(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2, (long)a->A3);
+            return Modified(f, f.WriteAt(new UserPtr(a->A1), a->A2 > MaxRwCount ? MaxRwCount : a->A2, (long)a->A3));
         }
 
         /// readv(2)
@@ -109,8 +109,22 @@ namespace Kernel.Syscalls
             Errno bad = CheckIovecs(iovs, count);
             if (bad != 0) return bad;
             if (positional && offset < 0) return Errno.EINVAL;
-            return EachIovec(iovs, count, f, offset,
+            SysResult r = EachIovec(iovs, count, f, offset,
                 positional ? (write ? &PwriteStep : &PreadStep) : (write ? &WriteStep : &ReadStep));
+            return write ? Modified(f, r) : Accessed(f, r);
+        }
+
+        /// inotify: a read that returned data is IN_ACCESS, a write that wrote any IN_MODIFY.
+        static SysResult Accessed(OpenFile f, SysResult r)
+        {
+            if (Inotify.Active && r.Raw > 0) Inotify.Accessed(f);
+            return r;
+        }
+
+        static SysResult Modified(OpenFile f, SysResult r)
+        {
+            if (Inotify.Active && r.Raw > 0) Inotify.Modified(f);
+            return r;
         }
 
         static SysResult ReadStep(OpenFile f, UserPtr buf, ulong len, long done, long arg) => f.Read(buf, len);

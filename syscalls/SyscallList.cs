@@ -26,6 +26,7 @@ namespace Kernel.Syscalls
     {
         const string credNote = "ids follow Linux's rules and new files get the filesystem ids, but file permissions are not checked against them, capabilities stay with the process when its uid leaves 0, and set-user-ID files do not change ids on execve";
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
+        const string inotifyNote = "every event and flag on every filesystem (tmpfs, the image's tree, /dev/shm, ext4 volumes), with Linux's order, merging, overflow and limits; but an execve is not reported (no IN_OPEN/IN_CLOSE_NOWRITE of the program), IN_UNMOUNT never comes (nothing is unmounted while programs run), and a hard-linked file's events reach its directory's watches under the name it was last linked or looked up by, not the one it was opened by";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
         const string rlimitNote = "RLIMIT_NOFILE (descriptor numbers), RLIMIT_NPROC (fork), RLIMIT_FSIZE (EFBIG and SIGXFSZ) and RLIMIT_CPU (SIGXCPU, SIGKILL) are enforced; the others (AS, DATA, STACK, MEMLOCK, ...) are recorded, not enforced";
 
@@ -261,6 +262,10 @@ namespace Kernel.Syscalls
             new(441, "epoll_pwait2"),
             new(284, "eventfd"),
             new(290, "eventfd2"),
+            new(253, "inotify_init"),
+            new(294, "inotify_init1"),
+            new(254, "inotify_add_watch", Support.Partial, inotifyNote),
+            new(255, "inotify_rm_watch"),
 
             // Timers (Sys.Timers.cs)
             new(36, "getitimer"),

@@ -1,7 +1,7 @@
 /* Kernel memory under churn: each workload allocates and releases kernel objects N times;
  * memory in use (MemTotal - MemFree from /proc/meminfo) is read after a warm-up round and
  * after the run. A kernel that keeps anything per open file, thread, pipe, eventfd, epoll
- * instance, socket, or process (fork + exit + wait, posix_spawn) grows with N.
+ * instance, inotify instance or watch, socket, or process (fork + exit + wait, posix_spawn) grows with N.
  *
  *   churn SCALE [LIMIT_KIB]   SCALE multiplies the base counts (1: 10k opens, 1k threads,
  *                             ..., and always 10k forks, 1k spawns); with LIMIT_KIB, exits 1 if any workload grew more.
@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <stddef.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,6 +153,28 @@ static void unix_conns(long n) {
     close(srv);
 }
 
+/* inotify: an instance watching /tmp and a new file in it; the file is written, closed and
+ * deleted (queued events: CREATE, OPEN, MODIFY, CLOSE_WRITE, ATTRIB, DELETE_SELF, IGNORED,
+ * DELETE), half of the events are read, the directory's watch removed and re-added, and every
+ * tenth instance closed with its watches and unread events. */
+static void inotifies(long n) {
+    int ifd = -1;
+    char buf[4096];
+    for (long i = 0; i < n; i++) {
+        if (ifd < 0 && (ifd = inotify_init1(IN_NONBLOCK)) < 0) die("inotify_init1");
+        int wd = inotify_add_watch(ifd, "/tmp", IN_ALL_EVENTS);
+        int fd = open("/tmp/churn.watched", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (wd < 0 || fd < 0 || inotify_add_watch(ifd, "/tmp/churn.watched", IN_ALL_EVENTS) < 0) die("inotify_add_watch");
+        if (write(fd, "x", 1) != 1) die("write watched");
+        close(fd);
+        if (unlink("/tmp/churn.watched") != 0) die("unlink watched");
+        if (i & 1 && read(ifd, buf, sizeof buf) <= 0) die("read inotify");
+        if (inotify_rm_watch(ifd, wd) != 0) die("inotify_rm_watch");
+        if (i % 10 == 9) { close(ifd); ifd = -1; }
+    }
+    if (ifd >= 0) close(ifd);
+}
+
 /* Grows a /tmp file to n MiB, then deletes it: all of its memory must come back. */
 static void big_file(long mib) {
     static char buf[1 << 16];
@@ -203,6 +226,7 @@ int main(int argc, char **argv) {
         {"pipes", pipes, 10000},
         {"eventfds", eventfds, 10000},
         {"epolls", epolls, 10000},
+        {"inotifies", inotifies, 10000},
         {"socketpairs", socketpairs, 100000},
         {"unix_conns", unix_conns, 10000},
         {"tmpfs_file_mib", big_file, 8},

@@ -48,6 +48,10 @@ namespace Kernel.Proc
             sysFs.Add("nr_open"u8, ProcFile.Fixed(fs, "1048576\n"));                       // FdTable.NrOpen
             var vm = new ProcDir(fs); sys.Add("vm"u8, vm);
             vm.Add("overcommit_memory"u8, new ProcFile(fs, ProcKind.Overcommit));
+            var inotify = new ProcDir(fs); sysFs.Add("inotify"u8, inotify);       // fs/Inotify.cs's limits
+            inotify.Add("max_queued_events"u8, new ProcFile(fs, ProcKind.InotifyMaxQueued));
+            inotify.Add("max_user_instances"u8, new ProcFile(fs, ProcKind.InotifyMaxInstances));
+            inotify.Add("max_user_watches"u8, new ProcFile(fs, ProcKind.InotifyMaxWatches));
             AddNet(fs, root, sys);
             return root;
         }
@@ -316,6 +320,9 @@ namespace Kernel.Proc
                 case ProcKind.Hostname: w.Str("(none)\n"); break;
                 case ProcKind.PidMax: w.Str("4194304\n"); break;
                 case ProcKind.Overcommit: w.Str("0\n"); break;
+                case ProcKind.InotifyMaxQueued: w.Dec(Inotify.MaxQueuedEvents); w.Byte((byte)'\n'); break;
+                case ProcKind.InotifyMaxInstances: w.Dec(Inotify.MaxUserInstances); w.Byte((byte)'\n'); break;
+                case ProcKind.InotifyMaxWatches: w.Dec(Inotify.MaxUserWatches); w.Byte((byte)'\n'); break;
                 case ProcKind.Comm: Comm(ref w); w.Byte((byte)'\n'); break;
                 case ProcKind.NetTcp: Net.ProcNet.Tcp(ref w, false); break;
                 case ProcKind.NetTcp6: Net.ProcNet.Tcp(ref w, true); break;
@@ -431,6 +438,7 @@ namespace Kernel.Proc
         CpuInfo, MemInfo, Uptime, Stat, LoadAvg, VmStat, Mounts, MountInfo, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
         Overcommit, Comm, Cmdline, Environ, Auxv, Maps, Statm, PidStat, Status,
         NetTcp, NetTcp6, NetUdp, NetUdp6, NetUnix, NetDev, NetIfInet6, NetRoute, Fixed,
+        InotifyMaxQueued, InotifyMaxInstances, InotifyMaxWatches,
     }
 
     /// A read-only directory of /proc with a fixed list of entries.
