@@ -108,7 +108,14 @@ namespace Kernel.Fs
             _busy = true;
         }
 
-        public void Unlock() { _busy = false; _wait.WakeAll(); }
+        /// The end of an operation: the journal may commit (its interval passed, or the
+        /// transaction grew large) before another operation starts.
+        public void Unlock()
+        {
+            if (!Vol.OperationDone()) Log.Write(LogLevel.Error, "ext4: a journal commit failed");
+            _busy = false;
+            _wait.WakeAll();
+        }
 
         /// The VFS inode of inode `ino` (one per inode while mounted).
         public Errno NodeFor(uint ino, out Ext4Node node)
@@ -713,7 +720,7 @@ namespace Kernel.Fs
             M.Lock();
             Errno e = 0;
             if (Push() && F.Links > 0) e = V.WriteInode(F);
-            if (!V.Dev.Flush() && e == 0) e = Errno.EIO;
+            if (!V.Flush() && e == 0) e = Errno.EIO;
             M.Unlock();
             return e;
         }
