@@ -165,7 +165,8 @@ namespace Kernel.Fs
         }
 
         /// Writes back what the inodes changed in memory (chmod, chown, utimes set the VFS
-        /// fields), the superblock, and flushes the device.
+        /// fields), the superblock, and commits the journal's transaction (or flushes the
+        /// device when the volume has no journal).
         public Errno Sync()
         {
             Lock();

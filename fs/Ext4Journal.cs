@@ -137,12 +137,24 @@ namespace Kernel.Fs
         /// Statistics: transactions committed, blocks journaled, checkpoints.
         public long Commits, BlocksLogged, Checkpoints;
 
+        byte[] _buf;                     // the commit's write buffer, kept between commits
         Ext4Journal(Ext4Volume v) { _v = v; _bs = v.BlockSize; }
 
         public static uint BE32(byte[] b, int o) => (uint)(b[o] << 24 | b[o + 1] << 16 | b[o + 2] << 8 | b[o + 3]);
         public static void PutBE32(byte[] b, int o, uint x) { b[o] = (byte)(x >> 24); b[o + 1] = (byte)(x >> 16); b[o + 2] = (byte)(x >> 8); b[o + 3] = (byte)x; }
         public static void PutBE16(byte[] b, int o, uint x) { b[o] = (byte)(x >> 8); b[o + 1] = (byte)x; }
         public static ushort BE16(byte[] b, int o) => (ushort)(b[o] << 8 | b[o + 1]);
+
+        /// n bytes from src[so] to dst[d], eight at a time.
+        public static void Copy(byte[] src, int so, byte[] dst, int d, int n)
+        {
+            fixed (byte* ps = src, pd = dst)
+            {
+                int i = 0;
+                for (; i + 8 <= n; i += 8) *(ulong*)(pd + d + i) = *(ulong*)(ps + so + i);
+                for (; i < n; i++) pd[d + i] = ps[so + i];
+            }
+        }
 
         bool CsumV2 => (Incompat & IncompatCsumV2) != 0;
         bool CsumV3 => (Incompat & IncompatCsumV3) != 0;
@@ -438,7 +450,7 @@ namespace Kernel.Fs
                 int within = (int)(at % _bs), n = _bs - within;
                 if (n > len) n = len;
                 byte[] img = _running.Get(blk) ?? _committed.Get(blk);
-                if (img != null) { for (int i = 0; i < n; i++) b[off + i] = img[within + i]; }
+                if (img != null) Copy(img, within, b, off, n);
                 else if (!_v.ReadRaw(at, b, off, n)) return false;
                 at += n; off += n; len -= n;
             }
@@ -459,11 +471,11 @@ namespace Kernel.Fs
                 {
                     img = new byte[_bs];
                     byte[] old = _committed.Get(blk);
-                    if (old != null) { for (int i = 0; i < _bs; i++) img[i] = old[i]; }
+                    if (old != null) Copy(old, 0, img, 0, _bs);
                     else if (n != _bs && !_v.ReadRaw((long)blk * _bs, img, 0, _bs)) return false;
                     _running.Put(blk, img);
                 }
-                for (int i = 0; i < n; i++) img[within + i] = b[off + i];
+                Copy(b, off, img, within, n);
                 at += n; off += n; len -= n;
             }
             return true;
@@ -537,7 +549,8 @@ namespace Kernel.Fs
                 if (!WriteSuper()) return false;
             }
             // Revoke blocks.
-            var buf = new byte[_bs * 32];
+            if (_buf == null) _buf = new byte[_bs * (_bs >= 4096 ? 16 : 64)];
+            byte[] buf = _buf;
             int bufBlocks = 0;
             uint bufAt = _head;
             int r = 0;
@@ -582,7 +595,7 @@ namespace Kernel.Fs
                     if (BE32(img, 0) == Magic)
                     {
                         logged = new byte[_bs];
-                        for (int x = 4; x < _bs; x++) logged[x] = img[x];
+                        Copy(img, 4, logged, 4, _bs - 4);
                         flags |= TagEscape;
                     }
                     uint c = Csum ? TagCsum(seq, logged, 0) : 0;
@@ -638,7 +651,7 @@ namespace Kernel.Fs
         bool Append(byte[] buf, ref int bufBlocks, ref uint bufAt, byte[] blk)
         {
             if (bufBlocks * _bs == buf.Length && !FlushBuf(buf, ref bufBlocks, ref bufAt)) return false;
-            for (int i = 0; i < _bs; i++) buf[bufBlocks * _bs + i] = blk[i];
+            Copy(blk, 0, buf, bufBlocks * _bs, _bs);
             bufBlocks++;
             return true;
         }
