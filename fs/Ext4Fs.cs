@@ -108,7 +108,14 @@ namespace Kernel.Fs
             _busy = true;
         }
 
-        public void Unlock() { _busy = false; _wait.WakeAll(); }
+        /// The end of an operation: the journal may commit (its interval passed, or the
+        /// transaction grew large) before another operation starts.
+        public void Unlock()
+        {
+            if (!Vol.OperationDone()) Log.Write(LogLevel.Error, "ext4: a journal commit failed");
+            _busy = false;
+            _wait.WakeAll();
+        }
 
         /// The VFS inode of inode `ino` (one per inode while mounted).
         public Errno NodeFor(uint ino, out Ext4Node node)
@@ -158,7 +165,8 @@ namespace Kernel.Fs
         }
 
         /// Writes back what the inodes changed in memory (chmod, chown, utimes set the VFS
-        /// fields), the superblock, and flushes the device.
+        /// fields), the superblock, and commits the journal's transaction (or flushes the
+        /// device when the volume has no journal).
         public Errno Sync()
         {
             Lock();
@@ -713,7 +721,7 @@ namespace Kernel.Fs
             M.Lock();
             Errno e = 0;
             if (Push() && F.Links > 0) e = V.WriteInode(F);
-            if (!V.Dev.Flush() && e == 0) e = Errno.EIO;
+            if (!V.Flush() && e == 0) e = Errno.EIO;
             M.Unlock();
             return e;
         }

@@ -58,6 +58,13 @@ namespace Kernel.Fs
     {
         public IExt4Device Dev;
         public bool ReadOnly;
+        /// The journal, while metadata writes go through it (a read-write mount of a volume
+        /// with has_journal); null for ext2, read-only mounts and volumes without one.
+        public Ext4Journal Journal;
+        public int ReplayedTransactions, ReplayedBlocks;
+        // Blocks freed by the running transaction, per group: not reused until it commits.
+        byte[][] _busy;
+        bool _anyBusy;
         public byte[] Sb = new byte[1024];
         public int BlockSize, InodeSize, DescSize;
         public uint GroupCount, BlocksPerGroup, InodesPerGroup, FirstDataBlock, FirstIno;
@@ -112,11 +119,9 @@ namespace Kernel.Fs
                 features = unknown;
                 return Errno.EINVAL;
             }
-            if ((v.IncompatFeatures & Ext4.IncompatRecover) != 0)
-            {
-                message = "the journal needs recovery (replay is not supported): run e2fsck on the host first";
-                return Errno.EINVAL;
-            }
+            bool recover = (v.IncompatFeatures & Ext4.IncompatRecover) != 0;
+            if (recover && (v.CompatFeatures & Ext4.CompatHasJournal) == 0) { message = "needs_recovery set without a journal"; return Errno.EINVAL; }
+            if (recover && dev.ReadOnly) { message = "the journal needs recovery and the device is read-only"; return Errno.EROFS; }
             uint unknownRo = v.RoCompatFeatures & ~Ext4.RoCompatKnown;
             if (unknownRo != 0 && !v.ReadOnly)
             {
@@ -160,35 +165,98 @@ namespace Kernel.Fs
                 { message = "group descriptor checksum mismatch"; return Errno.EINVAL; }
             v._blockBitmaps = new byte[v.GroupCount][];
             v._inodeBitmaps = new byte[v.GroupCount][];
+            v._busy = new byte[v.GroupCount][];
+            if (recover)
+            {
+                // Replay the journal, mark it and the volume recovered, then mount what it left.
+                Ext4Journal rj = Ext4Journal.Open(v, out message);
+                if (rj == null) return Errno.EINVAL;       // the message says why the journal cannot be read
+                Errno re = rj.Recover(out int txs, out int blocks, out message);
+                if (re != 0) return re;
+                if (!v.ReadRaw(1024, sb, 0, 1024)) { message = "cannot read the superblock"; return Errno.EIO; }
+                Ext4.Put32(sb, Ext4.SbFeatureIncompat, Ext4.U32(sb, Ext4.SbFeatureIncompat) & ~Ext4.IncompatRecover);
+                if (v.MetadataCsum) Ext4.Put32(sb, Ext4.SbChecksum, Ext4.Crc32c(0xffffffff, sb, 0, Ext4.SbChecksum));
+                if (!v.WriteRaw(1024, sb, 0, 1024) || !dev.Flush()) { message = "cannot write the superblock"; return Errno.EIO; }
+                Errno me = Mount(dev, readOnly, out vol, out message, out features);
+                if (me == 0) { vol.ReplayedTransactions = txs; vol.ReplayedBlocks = blocks; }
+                if (me == 0 && message == null) message = "journal replayed";
+                return me;
+            }
+            Ext4Journal journal = null;
+            if (!v.ReadOnly && (v.CompatFeatures & Ext4.CompatHasJournal) != 0)
+            {
+                journal = Ext4Journal.Open(v, out string jmsg);
+                if (journal == null || !journal.Begin())
+                {
+                    journal = null;
+                    if (message == null) message = jmsg ?? "the journal is not empty: metadata is written in place";
+                }
+            }
             if (!v.ReadOnly)
             {
                 // Not clean until the unmount: a crash leaves a volume e2fsck checks in full.
+                // With a journal, needs_recovery is set while mounted (written in place).
+                if (journal != null) { v.IncompatFeatures |= Ext4.IncompatRecover; Ext4.Put32(sb, Ext4.SbFeatureIncompat, v.IncompatFeatures); }
                 Ext4.Put16(sb, Ext4.SbState, (uint)(Ext4.U16(sb, Ext4.SbState) & ~1));
                 Ext4.Put16(sb, Ext4.SbMntCount, (uint)(Ext4.U16(sb, Ext4.SbMntCount) + 1));
                 Now(out long s, out _);
                 Ext4.Put32(sb, Ext4.SbMtime, (uint)s);
                 if (!v.WriteSuper()) { message = "cannot write the superblock"; return Errno.EIO; }
+                if (journal != null && !dev.Flush()) { message = "cannot flush the device"; return Errno.EIO; }
+                v.Journal = journal;
             }
             vol = v;
             return 0;
         }
 
-        /// Writes everything back and marks the volume clean.
+        /// Writes everything back and marks the volume clean (with a journal: the last
+        /// transaction committed and checkpointed, the journal empty, needs_recovery cleared).
         public bool Unmount()
         {
             if (ReadOnly) return true;
             Ext4.Put16(Sb, Ext4.SbState, (uint)(Ext4.U16(Sb, Ext4.SbState) | 1));
             bool ok = Sync();
+            if (Journal != null)
+            {
+                ok = Journal.Close() && ok;
+                Journal = null;
+                IncompatFeatures &= ~Ext4.IncompatRecover;
+                Ext4.Put32(Sb, Ext4.SbFeatureIncompat, IncompatFeatures);
+                ok = WriteSuper() && Dev.Flush() && ok;
+            }
             return ok;
         }
 
-        /// The superblock's counters from the group descriptors, written; then a device flush.
+        /// The superblock's counters from the group descriptors, written; then a device flush
+        /// (with a journal: the running transaction committed).
         public bool Sync()
         {
             if (ReadOnly) return true;
             bool ok = WriteSuper();
-            return Dev.Flush() && ok;
+            return Flush() && ok;
         }
+
+        /// What fsync needs after the inode is written: the running transaction committed
+        /// (which flushes the device around its commit block), else a device flush.
+        public bool Flush()
+        {
+            if (Journal != null && Journal.HasRunning) return Journal.Commit();
+            return Dev.Flush();
+        }
+
+        /// The end of one operation (the adapter's lock released): commits the running
+        /// transaction when it is older than the commit interval or large.
+        public bool OperationDone() => Journal == null || Journal.MaybeCommit();
+
+        /// The journal's transaction committed: blocks it freed may be reused.
+        internal void TransactionDone()
+        {
+            if (!_anyBusy) return;
+            for (int g = 0; g < _busy.Length; g++) _busy[g] = null;
+            _anyBusy = false;
+        }
+
+        bool IsBusy(uint g, uint i) => _anyBusy && _busy[g] != null && Bit(_busy[g], i);
 
         bool WriteSuper()
         {
@@ -210,12 +278,16 @@ namespace Kernel.Fs
 
         // ------------------------------------------------------------------ raw I/O
 
-        public bool ReadBytes(long at, byte[] b, int off, int len) { fixed (byte* p = b) return Dev.Read(at, p + off, len); }
+        /// Metadata reads and writes: through the journal's transactions when it is active.
+        public bool ReadBytes(long at, byte[] b, int off, int len) => Journal != null ? Journal.Read(at, b, off, len) : ReadRaw(at, b, off, len);
         public bool WriteBytes(long at, byte[] b, int off, int len)
         {
             if (ReadOnly) return false;
-            fixed (byte* p = b) return Dev.Write(at, p + off, len);
+            return Journal != null ? Journal.Write(at, b, off, len) : WriteRaw(at, b, off, len);
         }
+        /// The device itself, past the journal.
+        public bool ReadRaw(long at, byte[] b, int off, int len) { fixed (byte* p = b) return Dev.Read(at, p + off, len); }
+        public bool WriteRaw(long at, byte[] b, int off, int len) { fixed (byte* p = b) return Dev.Write(at, p + off, len); }
         public bool ReadBlock(ulong blk, byte[] b) => blk < BlocksCount && ReadBytes((long)blk * BlockSize, b, 0, BlockSize);
         public bool WriteBlock(ulong blk, byte[] b) => blk < BlocksCount && blk > FirstDataBlock && WriteBytes((long)blk * BlockSize, b, 0, BlockSize);
 
@@ -389,9 +461,9 @@ namespace Kernel.Fs
                 for (uint i = from; i < n; i++)
                 {
                     if ((i & 7) == 0 && i + 8 <= n && b[i >> 3] == 0xff) { i += 7; continue; }
-                    if (Bit(b, i)) continue;
+                    if (Bit(b, i) || IsBusy(g, i)) continue;
                     uint j = i;
-                    while (j < n && j - i < want && !Bit(b, j)) j++;
+                    while (j < n && j - i < want && !Bit(b, j) && !IsBusy(g, j)) j++;
                     for (uint x = i; x < j; x++) SetBit(b, x);
                     SetGdField(g, Ext4.GdFreeBlocksLo, Ext4.GdFreeBlocksHi, false, GdFreeBlocks(g) - (j - i));
                     if (!WriteBlockBitmap(g) || !WriteGd(g)) return Errno.EIO;
@@ -399,6 +471,13 @@ namespace Kernel.Fs
                     count = j - i;
                     return 0;
                 }
+            }
+            if (_anyBusy && Journal != null)
+            {
+                // Only blocks freed by the running transaction are left: commit it (in the
+                // middle of this operation) so that they can be reused.
+                if (!Journal.Commit()) return Errno.EIO;
+                return AllocBlocks(goal, want, out start, out count);
             }
             return Errno.ENOSPC;
         }
@@ -413,7 +492,19 @@ namespace Kernel.Fs
                 byte[] b = BlockBitmap(g);
                 if (b == null) return Errno.EIO;
                 uint n = 0;
-                while (count > 0 && i < BlocksInGroup(g)) { ClearBit(b, i); i++; n++; count--; start++; }
+                byte[] busy = null;
+                if (Journal != null)
+                {
+                    busy = _busy[g];
+                    if (busy == null) _busy[g] = busy = new byte[BlockSize];
+                    _anyBusy = true;
+                }
+                while (count > 0 && i < BlocksInGroup(g))
+                {
+                    ClearBit(b, i);
+                    if (busy != null) { SetBit(busy, i); Journal.Forget(start); }
+                    i++; n++; count--; start++;
+                }
                 SetGdField(g, Ext4.GdFreeBlocksLo, Ext4.GdFreeBlocksHi, false, GdFreeBlocks(g) + n);
                 if (!WriteBlockBitmap(g) || !WriteGd(g)) return Errno.EIO;
             }

@@ -105,7 +105,8 @@ namespace Kernel.Syscalls
         }
 
         /// fsync(2), fdatasync(2): tmpfs files live in memory; a block device gets a flush; an
-        /// ext4 file's inode is written and the device flushed (its data is written through).
+        /// ext4 file's inode is written and the journal committed (its data is written through
+        /// before the commit), or the device flushed on a volume without a journal.
         public static SysResult Fsync(SyscallArgs* a)
         {
             OpenFile f = Fd((int)a->A0);

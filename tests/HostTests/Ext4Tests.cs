@@ -88,7 +88,10 @@ public unsafe class Ext4Tests
 
     static long Write(Ext4Volume v, Ext4File f, long off, byte[] data)
     {
-        fixed (byte* p = data) return v.WriteData(f, off, p, data.Length);
+        long r;
+        fixed (byte* p = data) r = v.WriteData(f, off, p, data.Length);
+        v.OperationDone();
+        return r;
     }
 
     static Ext4File Create(Ext4Volume v, Ext4File dir, string name, uint mode, string? target = null)
