@@ -131,7 +131,10 @@ namespace Kernel.Fs
         protected virtual void Release() { }
 
         public void Opened() => OpenCount++;
-        public void Closed() { if (--OpenCount == 0 && Nlink == 0) Release(); }
+        /// The last open description and the last mapping are gone (the file may still have
+        /// names): what was lent to mappings may be taken back.
+        protected virtual void AllClosed() { }
+        public void Closed() { if (--OpenCount == 0) { AllClosed(); if (Nlink == 0) Release(); } }
         public void Unlinked() { if (Nlink > 0) Nlink--; TouchCtime(); if (Nlink == 0 && OpenCount == 0) Release(); }
 
         public void FillStat(ref Abi.Stat st)
