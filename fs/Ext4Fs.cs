@@ -811,6 +811,7 @@ namespace Kernel.Fs
             M.Lock();
             TouchMtime();
             Push();
+            if (size < F.Size && Cache.Pinned > 0) ShrankTo(size);
             PageCache.Truncate(Cache, size);
             Errno e = V.Truncate(F, size);
             Pull();
