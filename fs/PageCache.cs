@@ -114,7 +114,8 @@ namespace Kernel.Fs
         {
             const ulong headroom = 1UL << 20;
             if (PhysicalMemory.FreeBytes < PhysicalMemory.KernelReserve + headroom + 4096) Evict(64);
-            if (PhysicalMemory.FreeBytes < PhysicalMemory.KernelReserve + headroom + 4096) return ulong.MaxValue;
+            // Still short: the allocator's own reclaim (the collector) before giving up.
+            if (PhysicalMemory.FreeBytes < PhysicalMemory.KernelReserve + headroom + 4096 && !PhysicalMemory.HasRoom(headroom + 4096)) return ulong.MaxValue;
             return PhysicalMemory.AllocateFramesUninitialized(1);
         }
 
