@@ -754,7 +754,7 @@ namespace Kernel.Fs
                 Errno ce = 0;
                 if (src != null) Mem.Copy(p + inPage, src + done, (ulong)n);
                 else ce = buf.Add((ulong)done).CopyIn(p + inPage, (ulong)n);
-                if (ce != 0) { PageCache.Put(slot); err = Errno.EFAULT; break; }
+                if (ce != 0) { PageCache.Discard(slot); err = Errno.EFAULT; break; }
                 PageCache.MarkDirty(slot);
                 PageCache.Put(slot);
                 done += n;

@@ -257,6 +257,14 @@ namespace Kernel.Fs
             return i >= 0 ? _e[i].Index : -1;
         }
 
+        /// Gives back page `slot` whose contents the caller may have half overwritten (a
+        /// copy from the program faulted): a clean page goes, so the next read refills it.
+        public static void Discard(int slot)
+        {
+            Put(slot);
+            if (_e[slot].Busy == 0 && (_e[slot].Flags & (FlagDirty | FlagPinned)) == 0) Remove(slot);
+        }
+
         public static void Put(int slot) { if (slot >= 0 && _e[slot].Busy > 0) _e[slot].Busy--; }
 
         /// The caller changed page `slot`.
