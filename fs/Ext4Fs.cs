@@ -98,7 +98,7 @@ namespace Kernel.Fs
         bool _busy;
         Thread _owner;
         readonly WaitQueue _wait = new WaitQueue();
-        public readonly byte[] Bounce = new byte[65536];
+        public readonly byte[] Bounce = new byte[256 << 10];        // the page cache's read-ahead and write-back runs
 
         public static Ext4Mount[] All = new Ext4Mount[8];
         public static int Count;

@@ -338,14 +338,17 @@ namespace Kernel.Fs
             for (int k = 0; k < n; k++) _e[slots[k]].Busy++;
             Errno err = 0;
             long size = f.Owner.CachedSize;
-            fixed (byte* buf = f.Owner.Bounce)
+            byte[] bounce = f.Owner.Bounce;
+            int maxRun = bounce.Length / 4096;
+            fixed (byte* buf = bounce)
             {
                 int k = 0;
                 while (k < n)
                 {
-                    // A run of consecutive pages, at most the bounce buffer.
+                    // A run of consecutive pages, at most the bounce buffer (one WriteData call:
+                    // one block allocation, extent-tree save and inode write per run).
                     int run = 1;
-                    while (k + run < n && run < ReadAheadPages && _e[slots[k + run]].Index == _e[slots[k]].Index + run) run++;
+                    while (k + run < n && run < maxRun && _e[slots[k + run]].Index == _e[slots[k]].Index + run) run++;
                     long off = _e[slots[k]].Index * 4096;
                     long len = (long)run * 4096;
                     if (off + len > size) len = size - off;
