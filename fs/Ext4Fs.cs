@@ -96,8 +96,9 @@ namespace Kernel.Fs
         public Ext4Node Root;
         public bool ReadOnly => Vol.ReadOnly;
         bool _busy;
+        Thread _owner;
         readonly WaitQueue _wait = new WaitQueue();
-        public readonly byte[] Bounce = new byte[65536];
+        public readonly byte[] Bounce = new byte[256 << 10];        // the page cache's read-ahead and write-back runs
 
         public static Ext4Mount[] All = new Ext4Mount[8];
         public static int Count;
@@ -106,6 +107,7 @@ namespace Kernel.Fs
         {
             while (_busy) _wait.Wait(0, false);
             _busy = true;
+            _owner = Scheduler.Current;
         }
 
         /// The end of an operation: the journal may commit (its interval passed, or the
@@ -114,7 +116,37 @@ namespace Kernel.Fs
         {
             if (!Vol.OperationDone()) Log.Write(LogLevel.Error, "ext4: a journal commit failed");
             _busy = false;
+            _owner = null;
             _wait.WakeAll();
+        }
+
+        /// Locks unless this thread holds the lock already (a page fault in a file mapping of
+        /// this volume while a read or write of it copies to or from the program); true when
+        /// it took the lock (then Unlock).
+        public bool LockUnlessHeld()
+        {
+            if (_busy && _owner == Scheduler.Current) return false;
+            Lock();
+            return true;
+        }
+
+        /// Writes back the dirty pages of every file of this volume (sync, syncfs, and the
+        /// journal's ordered mode before a metadata commit). The caller holds the lock.
+        public Errno WriteBackDirtyData()
+        {
+            Errno e = 0;
+            for (int i = 0; i < Vol.FileCount; i++)
+                if (Vol.FileAt(i).Node is Ext4Node n && n.Cache != null && n.Cache.Dirty > 0)
+                {
+                    Errno we = PageCache.WriteBack(n.Cache);
+                    if (we != 0) e = we;
+                }
+            return e;
+        }
+
+        static void WriteBackDataForCommit(object mount)
+        {
+            if (((Ext4Mount)mount).WriteBackDirtyData() != 0) Log.Write(LogLevel.Error, "ext4: writing back file data before a journal commit failed");
         }
 
         /// The VFS inode of inode `ino` (one per inode while mounted).
@@ -135,6 +167,7 @@ namespace Kernel.Fs
         {
             if (disk < 0 || disk >= VirtioBlk.DiskCount || Count == All.Length) { Log.Write(LogLevel.Error, "ext4: no such disk for a volume"); return false; }
             Ext4Volume.Clock = &Clock;
+            PageCache.Start();
             var dev = new VirtioExt4Device(VirtioBlk.Disks[disk]);
             Errno e = Ext4Volume.Mount(dev, readOnly, out Ext4Volume vol, out string message, out uint features);
             if (message != null)
@@ -153,6 +186,9 @@ namespace Kernel.Fs
             }
             if (e != 0) return false;
             var m = new Ext4Mount { Vol = vol };
+            // Ordered mode: file data reaches the disk before the metadata that points at it
+            // commits (Commit runs with the mount's lock held).
+            if (vol.Journal != null) { vol.Journal.WriteBackData = &WriteBackDataForCommit; vol.Journal.WriteBackOwner = m; }
             m.Fs = new FileSystem(BlockDevices.EncodeDev(BlockDevices.Major, (uint)disk * 16), Ext4Node.Bytes("ext4"u8), Ext4.Magic, 1);
             m.Source = Ext4Node.Bytes("/dev/vda"u8);
             m.Source[7] = (byte)('a' + disk);
@@ -173,6 +209,7 @@ namespace Kernel.Fs
             Errno e = 0;
             if (!ReadOnly)
             {
+                e = WriteBackDirtyData();
                 for (int i = 0; i < Vol.FileCount; i++)
                     if (Vol.FileAt(i).Node is Ext4Node n && n.Push() && n.F.Links > 0) { Errno we = Vol.WriteInode(n.F); if (we != 0) e = we; }
                 if (!Vol.Sync()) e = Errno.EIO;
@@ -181,8 +218,8 @@ namespace Kernel.Fs
             return e;
         }
 
-        /// At power-off: frees the inodes unlinked while open, writes everything back,
-        /// marks the volume clean.
+        /// At power-off: frees the inodes unlinked while open, writes everything back (dirty
+        /// pages first), marks the volume clean. The cached pages are freed.
         public void Unmount()
         {
             Lock();
@@ -194,6 +231,11 @@ namespace Kernel.Fs
                     Ext4File f = Vol.FileAt(i);
                     if (f.Node is Ext4Node n)
                     {
+                        if (n.Cache != null)
+                        {
+                            if (f.Links != 0) PageCache.WriteBack(n.Cache);
+                            PageCache.Drop(n.Cache);
+                        }
                         if (f.Links == 0) { Vol.FreeInode(f); continue; }
                         if (n.Push()) Vol.WriteInode(f);
                     }
@@ -282,13 +324,14 @@ namespace Kernel.Fs
     /// A file, directory, symlink or special file of an ext4 volume. The VFS fields (mode,
     /// owner, times, link count) mirror the on-disk inode: Push copies them down before the
     /// volume writes the inode, Pull copies the volume's back. Every call takes the mount's
-    /// lock. File data goes straight between the caller and the disk (no page cache): a
-    /// page cache would sit behind Read/Write/PageFor here, keyed by (inode, page), filled
-    /// through Ext4Volume.ReadData and written back through WriteData.
-    public sealed unsafe class Ext4Node : Inode
+    /// lock. A regular file's data goes through the page cache (fs/PageCache.cs): reads and
+    /// writes copy to and from cached pages, mmap maps them, and write-back hands dirty pages
+    /// to Ext4Volume.WriteData in file order.
+    public sealed unsafe class Ext4Node : Inode, ICachedFileOwner
     {
         public readonly Ext4Mount M;
         public readonly Ext4File F;
+        public readonly CachedPages Cache;      // regular files only
         Pipe _fifo;
 
         public Ext4Node(Ext4Mount m, Ext4File f)
@@ -296,6 +339,19 @@ namespace Kernel.Fs
             M = m; F = f; Fs = m.Fs; Ino = f.Ino;
             Pull();
             if (Type == FileMode.S_IFCHR || Type == FileMode.S_IFBLK) Rdev = Ext4Volume.DeviceOf(f);
+            if (IsRegular) Cache = new CachedPages(this);
+        }
+
+        // ---- what the page cache asks (the mount's lock is held)
+        long ICachedFileOwner.CachedSize => F.Size;
+        byte[] ICachedFileOwner.Bounce => M.Bounce;
+        long ICachedFileOwner.ReadPages(long offset, byte* dst, long len) => V.ReadData(F, offset, dst, len);
+        long ICachedFileOwner.WritePages(long offset, byte* src, long len) => V.WriteData(F, offset, src, len);
+        void ICachedFileOwner.WriteBackUnlocked()
+        {
+            M.Lock();
+            if (F.Node == this && !M.ReadOnly) PageCache.WriteBack(Cache);
+            M.Unlock();
         }
 
         Ext4Volume V => M.Vol;
@@ -319,7 +375,29 @@ namespace Kernel.Fs
         }
 
         public override long Size => F.Size;
-        public override long Blocks() => (long)F.Blocks512;
+        /// Blocks on disk, plus those that dirty pages over holes will take (as Linux counts
+        /// its delayed allocations).
+        public override long Blocks()
+        {
+            long b = (long)F.Blocks512;
+            if (Cache == null || Cache.Dirty == 0) return b;
+            bool locked = M.LockUnlessHeld();
+            int cursor = -2;
+            uint per = (uint)(4096 / V.BlockSize);
+            if (per == 0) per = 1;
+            for (long i = PageCache.NextDirty(Cache, ref cursor); i >= 0; i = PageCache.NextDirty(Cache, ref cursor))
+            {
+                if (i * 4096 >= F.Size) continue;
+                for (uint k = 0; k < per; k++)
+                {
+                    long l = (i * 4096 + k * V.BlockSize) / V.BlockSize;
+                    if (l * V.BlockSize >= F.Size || l > 0xffffffffL) break;
+                    if (V.Map(F, (uint)l, out ulong phys, out _, out _) == 0 && phys == 0) b += V.BlockSize / 512;
+                }
+            }
+            if (locked) M.Unlock();
+            return b;
+        }
 
         // ---- directories
 
@@ -419,7 +497,11 @@ namespace Kernel.Fs
             n.TouchCtime(); n.Push();
             if (dir) n.F.Links = 0; else V.DecLinks(n.F);
             n.Pull();
-            if (n.F.Links == 0 && n.OpenCount == 0) { V.FreeInode(n.F); n.F.Node = null; }
+            if (n.F.Links == 0 && n.OpenCount == 0)
+            {
+                if (n.Cache != null) PageCache.Drop(n.Cache);
+                V.FreeInode(n.F); n.F.Node = null;
+            }
             else V.WriteInode(n.F);
         }
 
@@ -427,8 +509,21 @@ namespace Kernel.Fs
         {
             if (F.Links != 0 || M.ReadOnly) return;
             M.Lock();
-            if (F.Node == this) { V.FreeInode(F); F.Node = null; }
+            if (F.Node == this)
+            {
+                if (Cache != null) PageCache.Drop(Cache);
+                V.FreeInode(F); F.Node = null;
+            }
             M.Unlock();
+        }
+
+        /// No descriptor and no mapping is left: the pages lent to mappings can go again.
+        protected override void AllClosed()
+        {
+            if (Cache == null || Cache.Pinned == 0) return;
+            bool locked = M.LockUnlessHeld();
+            PageCache.Unpin(Cache);
+            if (locked) M.Unlock();
         }
 
         public override Errno Unlink(ReadOnlySpan<byte> name, bool dir)
@@ -602,24 +697,25 @@ namespace Kernel.Fs
             if (IsDir) return Errno.EISDIR;
             if (!IsRegular) return Errno.EINVAL;
             if (offset < 0) return Errno.EINVAL;
-            M.Lock();
+            bool locked = M.LockUnlessHeld();
             long done = 0;
             Errno err = 0;
-            fixed (byte* b = M.Bounce)
+            while ((ulong)done < len)
             {
-                while ((ulong)done < len)
-                {
-                    long n = (long)(len - (ulong)done);
-                    if (n > M.Bounce.Length) n = M.Bounce.Length;
-                    long r = V.ReadData(F, offset + done, b, n);
-                    if (r < 0) { err = (Errno)(int)-r; break; }
-                    if (r == 0) break;
-                    if (buf.Add((ulong)done).CopyOut(b, (ulong)r) != 0) { err = Errno.EFAULT; break; }
-                    done += r;
-                    if (r < n) break;
-                }
+                long pos = offset + done;
+                if (pos >= F.Size) break;
+                long inPage = pos & 4095;
+                long n = 4096 - inPage;
+                if (n > F.Size - pos) n = F.Size - pos;
+                if ((ulong)n > len - (ulong)done) n = (long)(len - (ulong)done);
+                byte* p = PageCache.Get(Cache, pos >> 12, false, out int slot, out err);
+                if (p == null) break;
+                Errno ce = buf.Add((ulong)done).CopyOut(p + inPage, (ulong)n);
+                PageCache.Put(slot);
+                if (ce != 0) { err = Errno.EFAULT; break; }
+                done += n;
             }
-            M.Unlock();
+            if (locked) M.Unlock();
             if (done > 0) return done;
             return err != 0 ? (SysResult)err : 0;
         }
@@ -627,10 +723,70 @@ namespace Kernel.Fs
         public override SysResult ReadKernel(long offset, byte* dst, long len)
         {
             if (!IsRegular) return IsDir ? Errno.EISDIR : Errno.EINVAL;
-            M.Lock();
-            long r = V.ReadData(F, offset, dst, len);
-            M.Unlock();
-            return r;
+            if (offset < 0) return Errno.EINVAL;
+            bool locked = M.LockUnlessHeld();
+            long done = 0;
+            Errno err = 0;
+            while (done < len)
+            {
+                long pos = offset + done;
+                if (pos >= F.Size) break;
+                long inPage = pos & 4095;
+                long n = 4096 - inPage;
+                if (n > F.Size - pos) n = F.Size - pos;
+                if (n > len - done) n = len - done;
+                byte* p = PageCache.Get(Cache, pos >> 12, false, out int slot, out err);
+                if (p == null) break;
+                Mem.Copy(dst + done, p + inPage, (ulong)n);
+                PageCache.Put(slot);
+                done += n;
+            }
+            if (locked) M.Unlock();
+            if (done > 0) return done;
+            return err != 0 ? (SysResult)err : 0;
+        }
+
+        /// Copies `len` bytes into the cached pages at `offset` (from the program when `user`,
+        /// else from kernel memory at `src`), dirtying them; the size grows to cover them.
+        SysResult WriteCached(long offset, UserPtr buf, byte* src, long len)
+        {
+            long max = V.MaxFileSize(F);
+            if (offset >= max) return Errno.EFBIG;
+            if (len > max - offset) len = max - offset;
+            bool locked = M.LockUnlessHeld();
+            TouchMtime();
+            long done = 0;
+            Errno err = 0;
+            // A nearly full volume: write through, so that ENOSPC reaches the writer.
+            bool through = (long)V.FreeBlocksCount * V.BlockSize < (PageCache.DirtyPages + len / 4096 + 64) * 4096;
+            while (done < len)
+            {
+                long pos = offset + done;
+                long inPage = pos & 4095;
+                long n = 4096 - inPage;
+                if (n > len - done) n = len - done;
+                bool whole = n == 4096 || (inPage == 0 && pos + n >= F.Size);
+                byte* p = PageCache.Get(Cache, pos >> 12, whole, out int slot, out err);
+                if (p == null) break;
+                Errno ce = 0;
+                if (src != null) Mem.Copy(p + inPage, src + done, (ulong)n);
+                else ce = buf.Add((ulong)done).CopyIn(p + inPage, (ulong)n);
+                if (ce != 0) { PageCache.Discard(slot); err = Errno.EFAULT; break; }
+                PageCache.MarkDirty(slot);
+                PageCache.Put(slot);
+                done += n;
+                if (pos + n > F.Size) F.Size = pos + n;
+            }
+            if (through || PageCache.OverDirtyLimit)
+            {
+                Push();
+                Errno we = PageCache.WriteBack(Cache);
+                if (we != 0 && through) { err = we; done = 0; }
+                PageCache.Nudge();
+            }
+            if (locked) M.Unlock();
+            if (done > 0) return done;
+            return err != 0 ? (SysResult)err : 0;
         }
 
         public override SysResult Write(long offset, UserPtr buf, ulong len)
@@ -638,43 +794,28 @@ namespace Kernel.Fs
             if (IsDir) return Errno.EISDIR;
             if (!IsRegular) return Errno.EINVAL;
             if (M.ReadOnly) return Errno.EROFS;
-            if (offset < 0) return Errno.EINVAL;
+            if (offset < 0 || (long)len < 0) return Errno.EINVAL;
             if (len == 0) return 0;
-            M.Lock();
-            TouchMtime();
-            Push();
-            long done = 0;
-            Errno err = 0;
-            fixed (byte* b = M.Bounce)
-            {
-                while ((ulong)done < len)
-                {
-                    long n = (long)(len - (ulong)done);
-                    if (n > M.Bounce.Length) n = M.Bounce.Length;
-                    if (buf.Add((ulong)done).CopyIn(b, (ulong)n) != 0) { err = Errno.EFAULT; break; }
-                    long r = V.WriteData(F, offset + done, b, n);
-                    if (r < 0) { err = (Errno)(int)-r; break; }
-                    done += r;
-                    if (r < n) break;
-                }
-            }
-            Pull();
-            M.Unlock();
-            if (done > 0) return done;
-            return err != 0 ? (SysResult)err : 0;
+            return WriteCached(offset, buf, null, (long)len);
         }
 
         public override SysResult WriteKernel(long offset, byte* src, long len)
         {
             if (!IsRegular) return IsDir ? Errno.EISDIR : Errno.EINVAL;
             if (M.ReadOnly) return Errno.EROFS;
-            M.Lock();
-            TouchMtime();
-            Push();
-            long r = V.WriteData(F, offset, src, len);
-            Pull();
-            M.Unlock();
-            return r;
+            if (len <= 0) return 0;
+            return WriteCached(offset, default, src, len);
+        }
+
+        /// The cached page for a mapping (shared or private: the page itself; the fault path
+        /// copies it for a private writable mapping).
+        public override ulong PageFor(long index, bool write)
+        {
+            if (!IsRegular || index < 0 || index * 4096 >= F.Size) return ulong.MaxValue;
+            bool locked = M.LockUnlessHeld();
+            ulong frame = PageCache.MapPage(Cache, index, write);
+            if (locked) M.Unlock();
+            return frame;
         }
 
         public override Errno Truncate(long size)
@@ -687,6 +828,8 @@ namespace Kernel.Fs
             M.Lock();
             TouchMtime();
             Push();
+            if (size < F.Size && Cache.Pinned > 0) ShrankTo(size);
+            PageCache.Truncate(Cache, size);
             Errno e = V.Truncate(F, size);
             Pull();
             M.Unlock();
@@ -710,6 +853,7 @@ namespace Kernel.Fs
         public override long NextData(long offset, bool hole)
         {
             M.Lock();
+            if (Cache != null && !M.ReadOnly) PageCache.WriteBack(Cache);     // the extents show where data is
             long r = V.NextData(F, offset, hole);
             M.Unlock();
             return r;
@@ -719,9 +863,9 @@ namespace Kernel.Fs
         {
             if (M.ReadOnly) return 0;
             M.Lock();
-            Errno e = 0;
-            if (Push() && F.Links > 0) e = V.WriteInode(F);
-            if (!V.Flush() && e == 0) e = Errno.EIO;
+            Errno e = Cache != null ? PageCache.WriteBack(Cache) : 0;
+            if (Push() && F.Links > 0) { Errno we = V.WriteInode(F); if (e == 0) e = we; }
+            if (!V.Flush() && e == 0) e = Errno.EIO;          // the journal's commit, or a device flush
             M.Unlock();
             return e;
         }

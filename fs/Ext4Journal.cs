@@ -133,7 +133,8 @@ namespace Kernel.Fs
         /// Called before the commit block is written: writes back the file data the
         /// transaction's metadata points at (ordered mode). Nothing to do while file data is
         /// written through; a page cache puts its write-back of the volume's dirty pages here.
-        public Action WriteBackData;
+        public delegate*<object, void> WriteBackData;
+        public object WriteBackOwner;        // WriteBackData's argument (the mount)
         /// Statistics: transactions committed, blocks journaled, checkpoints.
         public long Commits, BlocksLogged, Checkpoints;
 
@@ -515,7 +516,7 @@ namespace Kernel.Fs
         public bool Commit()
         {
             if (!HasRunning) { _v.TransactionDone(); return true; }
-            if (WriteBackData != null) WriteBackData();
+            if (WriteBackData != null) WriteBackData(WriteBackOwner);
             int tb = TagBytes, room = _bs - 12 - (Csum ? 4 : 0);
             int perDesc = (room - 16) / tb;          // the first tag carries the UUID
             if (perDesc < 1) perDesc = 1;

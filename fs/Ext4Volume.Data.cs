@@ -100,6 +100,9 @@ namespace Kernel.Fs
             return err != 0 ? -(long)err : 0;
         }
 
+        /// The largest size file `f` can have (its block map's reach).
+        public long MaxFileSize(Ext4File f) => f.HasExtents ? (long)0xffffffff * BlockSize : MaxIndirectSize();
+
         long MaxIndirectSize()
         {
             long per = BlockSize / 4;

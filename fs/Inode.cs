@@ -132,9 +132,21 @@ namespace Kernel.Fs
         protected virtual void Release() { }
 
         public void Opened() => OpenCount++;
+        /// A file shrank to `size` bytes: mappings drop their pages past it (kernel/proc
+        /// installs this; every process's mappings of the file).
+        public static delegate*<Inode, long, void> Truncated;
+
+        /// Tells the mappings of this file that it shrank to `size`.
+        protected void ShrankTo(long size) { if (Truncated != null) Truncated(this, size); }
+
+        /// The last open description and the last mapping are gone (the file may still have
+        /// names): what was lent to mappings may be taken back.
+        protected virtual void AllClosed() { }
         public void Closed()
         {
-            if (--OpenCount != 0 || Nlink != 0) return;
+            if (--OpenCount != 0) return;
+            AllClosed();
+            if (Nlink != 0) return;
             if (Watches != null) Inotify.Gone(this);
             Release();
         }

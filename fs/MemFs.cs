@@ -622,6 +622,7 @@ namespace Kernel.Fs
             if (size > MaxSize) return Errno.EFBIG;
             if (size < _size)
             {
+                if (_everMapped) ShrankTo(size);
                 if (size < _imageSize) _imageSize = size;
                 long firstGone = (size >> 12) + ((size & 4095) != 0 ? 1 : 0);
                 if (!_everMapped)

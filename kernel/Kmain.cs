@@ -52,6 +52,7 @@ namespace Kernel
             Runtime.GcHeap.Init();
             Runtime.ModuleInit.Run();
             PhysicalMemory.Reclaim = &Runtime.Collector.Reclaim;     // memory short: collect before saying no
+            Fs.Inode.Truncated = &Proc.Process.UnmapFileBeyond;      // truncate unmaps the pages past the end
             BootTsc1 = Cpu.Rdtsc();
             KernelPaging.Init();
             BootTsc2 = Cpu.Rdtsc();

@@ -36,7 +36,7 @@ namespace Kernel.Loader
             ReadOnlySpan<byte> interpPath = elf.Interp(file);
             int nul = interpPath.IndexOf((byte)0);
             if (nul >= 0) interpPath = interpPath.Slice(0, nul);
-            if (!OpenProgram(interpPath, out IFileBacking interpFile, out ReadOnlySpan<byte> interp)) return "the program's interpreter (PT_INTERP) is not in the root filesystem";
+            if (!OpenProgram(interpPath, out IFileBacking interpFile, out ReadOnlySpan<byte> interp, out byte[] interpCopy)) return "the program's interpreter (PT_INTERP) is not in the root filesystem";
             err = ElfFile.Parse(interp, out ElfFile ielf);
             if (err != ElfError.None) return "the interpreter is not a valid ELF executable";
             if (ielf.HasInterp() || !ielf.IsPie()) return "the interpreter must be a static position-independent ELF";
@@ -49,25 +49,48 @@ namespace Kernel.Loader
             p.InterpBase = ibase - ielf.MinVAddr;
             DebugAnnounce.Loaded(interpFile, p.InterpBase);
             entry = ielf.Entry + p.InterpBase;
+            interpCopy = null;                         // held until the interpreter is mapped
             return null;
         }
 
         const ulong MmapMinAddr = 0x10000;
 
         /// Finds a program file through the VFS, like any file (symlinks followed), and gives
-        /// its bytes: the image's, read in place.
-        public static bool OpenProgram(ReadOnlySpan<byte> path, out IFileBacking file, out ReadOnlySpan<byte> bytes)
+        /// its bytes: the image's, read in place, or (a file written at run time, a file on a
+        /// volume) a copy in `copy`, which the caller keeps for as long as it uses `bytes`.
+        public static bool OpenProgram(ReadOnlySpan<byte> path, out IFileBacking file, out ReadOnlySpan<byte> bytes, out byte[] copy)
         {
             bytes = default;
             file = null;
+            copy = null;
             if (path.Length == 0 || path.Length >= 4096) return false;
             Span<byte> buf = stackalloc byte[4096];
             Span<byte> tmp = stackalloc byte[4096];
             path.CopyTo(buf);
             if (Vfs.Resolve(Vfs.Root, buf, path.Length, tmp, true, out _, out Inode node, out _, out _, out _) != 0) return false;
-            if (!(node is MemFile f) || !f.IsRegular || !f.ImageBytes(out bytes)) return false;
-            file = f;
+            if (node == null || !node.IsRegular) return false;
+            if (node is MemFile f && f.ImageBytes(out bytes)) { file = f; return true; }
+            copy = ReadWhole(node);
+            if (copy == null) return false;
+            bytes = copy;
+            file = node;
             return true;
+        }
+
+        /// The whole of a regular file read into memory (through its page cache for a volume
+        /// file); null when it cannot be read or memory is short.
+        public static byte[] ReadWhole(Inode node)
+        {
+            long size = node.Size;
+            if (size <= 0 || size > int.MaxValue) return null;
+            if (!PhysicalMemory.HasRoom((ulong)size + (256 << 10))) return null;
+            var copy = new byte[size];
+            fixed (byte* c = copy)
+            {
+                SysResult r = node.ReadKernel(0, c, size);
+                if (r.IsError || r.Raw != size) return null;
+            }
+            return copy;
         }
 
         static string MapImage(UserMemory m, IFileBacking backing, ReadOnlySpan<byte> file, ElfFile elf, ulong bias, out ulong highest)

@@ -34,7 +34,7 @@ namespace Kernel.Loader
             if (args.Bytes + env.Bytes > MaxArgBytes) return Errno.E2BIG;
 
             // Find the program: #! lines name an interpreter that gets the script's path.
-            e = Open(p, dirfd, path, flags, out MemFile file);
+            e = Open(p, dirfd, path, flags, out Inode file);
             if (e != 0) return e;
             byte[] execPath = path;                    // AT_EXECFN and comm: the name as given
             byte* head = stackalloc byte[256];
@@ -54,7 +54,8 @@ namespace Kernel.Loader
             // An image file is read in place; one written at run time (or changed) is copied
             // once into memory the process keeps for as long as it runs this program.
             byte[] copy = null;
-            if (!file.ImageBytes(out ReadOnlySpan<byte> bytes))
+            ReadOnlySpan<byte> bytes = default;
+            if (!(file is MemFile mf && mf.ImageBytes(out bytes)))
             {
                 SysResult h = file.ReadKernel(0, head, 4);
                 if (h.IsError || h.Raw < 4 || head[0] != 0x7f || head[1] != 'E' || head[2] != 'L' || head[3] != 'F') return Errno.ENOEXEC;
@@ -75,8 +76,9 @@ namespace Kernel.Loader
                 ReadOnlySpan<byte> ip = elf.Interp(bytes);
                 int nul = ip.IndexOf((byte)0);
                 if (nul >= 0) ip = ip.Slice(0, nul);
-                if (!ElfLoader.OpenProgram(ip, out _, out ReadOnlySpan<byte> interpBytes)) return Errno.ENOENT;
+                if (!ElfLoader.OpenProgram(ip, out _, out ReadOnlySpan<byte> interpBytes, out byte[] interpCopy)) return Errno.ENOENT;
                 if (ElfFile.Parse(interpBytes, out ElfFile ielf) != ElfError.None || ielf.HasInterp() || !ielf.IsPie()) return Errno.ELIBBAD;
+                interpCopy = null;
             }
             if (!PhysicalMemory.HasRoom(64 << 10)) return Errno.ENOMEM;
 
@@ -137,7 +139,7 @@ namespace Kernel.Loader
         }
 
         /// Resolves an execve path to a regular, executable file.
-        static Errno Open(Process p, int dirfd, byte[] path, int flags, out MemFile file)
+        static Errno Open(Process p, int dirfd, byte[] path, int flags, out Inode file)
         {
             file = null;
             Inode node;
@@ -173,8 +175,10 @@ namespace Kernel.Loader
             }
             if (node == null) return Errno.ENOENT;
             if (!node.IsRegular || (node.Mode & 0x49) == 0) return Errno.EACCES;  // a directory, device, or no x bit
-            file = node as MemFile;
-            return file == null ? Errno.EACCES : 0;
+            // Image and tmpfs files, and files on volumes (read through their page cache).
+            if (!(node is MemFile) && !(node is Ext4Node)) return Errno.EACCES;
+            file = node;
+            return 0;
         }
 
         /// "#!interpreter [one argument]" (the first line, at most 256 bytes).

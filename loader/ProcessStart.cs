@@ -37,7 +37,7 @@ namespace Kernel.Loader
 
             Vfs.Init();
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
-            if (!ElfLoader.OpenProgram(progPath, out IFileBacking programFile, out ReadOnlySpan<byte> program)) { Fail("program not found in the root filesystem"); return; }
+            if (!ElfLoader.OpenProgram(progPath, out IFileBacking programFile, out ReadOnlySpan<byte> program, out byte[] programCopy)) { Fail("program not found in the root filesystem"); return; }
 
             var p = new Process(new UserMemory(), new FdTable());
             p.Pid = Process.AllocatePid();          // 1: the image's program is init
@@ -49,6 +49,7 @@ namespace Kernel.Loader
             p.Fs = Vfs.NewContext();
             p.ExePath = progPath.ToArrayBytes();
             fixed (byte* img = program) { p.ElfImage = img; p.ElfLength = program.Length; }
+            p.ElfCopy = programCopy;
             p.Files.Install(0, new ConsoleFile(0), false);
             p.Files.Install(1, new ConsoleFile(1), false);
             p.Files.Install(2, new ConsoleFile(2), false);

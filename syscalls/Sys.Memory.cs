@@ -41,8 +41,6 @@ namespace Kernel.Syscalls
                 if (!devZero)
                 {
                     if (n == null || !n.IsRegular) return Errno.ENODEV;
-                    // An ext4 volume's files have no page cache to share yet (docs/ext4.md).
-                    if (type != MAP_PRIVATE && n is Kernel.Fs.Ext4Node) return Errno.ENODEV;
                     uint acc = f.StatusFlags & 3;
                     if (acc == 1) return Errno.EACCES;
                     if (type != MAP_PRIVATE && (prot & UserMemory.ProtWrite) != 0 && acc != 2) return Errno.EACCES;
@@ -105,6 +103,7 @@ namespace Kernel.Syscalls
             if (size == 0 || size > AddressSpace.UserLimit) return Errno.EINVAL;   // rounding wrapped
             ulong end = addr + size;
             if (end > AddressSpace.UserLimit || end < addr) return Errno.EINVAL;
+            SyncSharedFiles(addr, end);           // a shared mapping's writes reach the disk
             Mm.Unmap(addr, end);
             return SysResult.Ok;
         }
@@ -229,7 +228,28 @@ namespace Kernel.Syscalls
             int flags = (int)a->A2;
             if (!PageAligned(addr) || (flags & ~7) != 0 || (flags & 5) == 5) return Errno.EINVAL;
             if (!Mm.Vmas.Covers(addr, addr + PageUp(a->A1))) return Errno.ENOMEM;
+            // MS_SYNC: the files under shared mappings written back (and the device flushed);
+            // MS_ASYNC has nothing to start (the mappings are the cached pages themselves).
+            if ((flags & 4) != 0) { Errno e = SyncSharedFiles(addr, addr + PageUp(a->A1)); if (e != 0) return e; }
             return SysResult.Ok;
+        }
+
+        /// fdatasync of every file a shared mapping in [start, end) maps (a file with a page
+        /// cache: its dirty pages written back in file order).
+        static Errno SyncSharedFiles(ulong start, ulong end)
+        {
+            Errno err = 0;
+            for (int i = 0; i < Mm.Vmas.Count; i++)
+            {
+                Vma v = Mm.Vmas[i];
+                if (v.Kind != UserMemory.KindFileShared || v.End <= start || v.Start >= end) continue;
+                if (Mm.FileOf(v.Start > start ? v.Start : start) is Kernel.Fs.Inode n)
+                {
+                    Errno e = n.Sync(true);
+                    if (e != 0 && err == 0) err = e;
+                }
+            }
+            return err;
         }
     }
 }

@@ -149,7 +149,7 @@ namespace Kernel.Syscalls
             new(307, "sendmmsg"),
 
             // Memory (Sys.Memory.cs)
-            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED; shared anonymous memory is an unlinked tmpfs file, as Linux's shmem); MAP_SHARED of a file on an ext4 volume is ENODEV (no page cache yet); no MAP_HUGETLB pages"),
+            new(9, "mmap", Support.Partial, "anonymous and file mappings (MAP_PRIVATE, MAP_SHARED; shared anonymous memory is an unlinked tmpfs file, as Linux's shmem); files on ext4 volumes map their page-cache pages; no MAP_HUGETLB pages"),
             new(10, "mprotect"),
             new(11, "munmap"),
             new(12, "brk"),
@@ -158,7 +158,7 @@ namespace Kernel.Syscalls
             new(30, "shmat", Support.Partial, shmNote),
             new(67, "shmdt"),
             new(31, "shmctl", Support.Partial, shmNote),
-            new(26, "msync", Support.Full, "shared file mappings map the file's own pages: nothing to write back"),
+            new(26, "msync", Support.Full, "shared file mappings map the file's own (cached) pages; MS_SYNC writes a volume file's pages back and flushes, MS_ASYNC has nothing to start"),
             new(28, "madvise", Support.Partial, "MADV_DONTNEED and MADV_FREE drop private pages (MAP_SHARED anonymous memory keeps its data; MADV_FREE on shared or file mappings is EINVAL); other advice is accepted and ignored"),
             new(330, "pkey_alloc", Support.Partial, "as on a CPU without protection keys: ENOSPC"),
             new(331, "pkey_free", Support.Partial, "no key can be allocated: EINVAL"),

@@ -42,7 +42,14 @@ namespace Kernel.Memory
         /// start-up); returns whether it ran. Asked before any "no room" answer is given.
         public static delegate*<bool> Reclaim;
 
-        static bool Room(ulong needed) => FreeBytes >= needed || (Reclaim != null && Reclaim() && FreeBytes >= needed);
+        /// Evicts clean pages of the file page cache (fs/PageCache.cs, installed at the first
+        /// mount) when `bytes` more are wanted; returns whether it freed any. Asked first: the
+        /// cache's clean pages are the cheapest memory to give back.
+        public static delegate*<ulong, bool> ReclaimCache;
+
+        static bool Room(ulong needed) => FreeBytes >= needed
+            || (ReclaimCache != null && ReclaimCache(needed - FreeBytes) && FreeBytes >= needed)
+            || (Reclaim != null && Reclaim() && FreeBytes >= needed);
 
         /// Builds the allocator: every RAM range of the map is free, then the kernel image,
         /// the boot modules and the first MiB are taken back.

@@ -281,8 +281,12 @@ namespace Kernel.Proc
                 case ProcKind.MemInfo:
                     {
                         ulong total = PhysicalMemory.TotalBytes >> 10, free = PhysicalMemory.FreeBytes >> 10;
-                        Kv(ref w, "MemTotal:", total); Kv(ref w, "MemFree:", free); Kv(ref w, "MemAvailable:", free);
-                        Kv(ref w, "Buffers:", 0); Kv(ref w, "Cached:", 0); Kv(ref w, "SwapCached:", 0);
+                        // Clean cached pages of volume files are given back on demand (available);
+                        // Dirty counts the pages waiting for write-back.
+                        ulong cached = (ulong)Fs.PageCache.Pages * 4, dirty = (ulong)Fs.PageCache.DirtyPages * 4;
+                        Kv(ref w, "MemTotal:", total); Kv(ref w, "MemFree:", free); Kv(ref w, "MemAvailable:", free + cached - (dirty < cached ? dirty : cached));
+                        Kv(ref w, "Buffers:", 0); Kv(ref w, "Cached:", cached); Kv(ref w, "SwapCached:", 0);
+                        Kv(ref w, "Dirty:", dirty);
                         Kv(ref w, "Active:", 0); Kv(ref w, "Inactive:", 0);
                         Kv(ref w, "SwapTotal:", 0); Kv(ref w, "SwapFree:", 0);
                         Kv(ref w, "Shmem:", 0); Kv(ref w, "Slab:", (Heap.BytesInUse + Runtime.GcHeap.BytesInUse) >> 10);

@@ -34,6 +34,13 @@ namespace Kernel.Proc
             _all[_count++] = p;
         }
 
+        /// Inode.Truncated: every process's mappings of `f` lose their pages past `size`.
+        public static void UnmapFileBeyond(Kernel.Fs.Inode f, long size)
+        {
+            for (int i = 0; i < _count; i++)
+                if (_all[i].Memory != null) _all[i].Memory.UnmapFileBeyond(f, size);
+        }
+
         static void Unregister(Process p)
         {
             for (int i = 0; i < _count; i++)

@@ -334,6 +334,33 @@ namespace Kernel.Proc
             return true;
         }
 
+        /// File `f` shrank to `size` bytes: the pages that mappings of it have past the page
+        /// holding the new end go (private copies too, as Linux's truncate), so the next access
+        /// there faults and gets SIGBUS.
+        public void UnmapFileBeyond(IFileBacking f, long size)
+        {
+            ulong from = (ulong)((size + 4095) & ~4095L);
+            for (int i = 0; i < _mapCount; i++)
+            {
+                FileMap m = _maps[i];
+                if (m.File != f) continue;
+                ulong s = m.Offset >= from ? m.Start : m.Start + (from - m.Offset);
+                if (s >= m.End || s < m.Start) continue;
+                for (ulong p = s; p < m.End; )
+                {
+                    ulong* slot = Space.Slot(p, out ulong next);
+                    if (slot != null && (*slot & AddressSpace.Present) != 0)
+                    {
+                        ulong pte = *slot;
+                        *slot = 0;
+                        if (Space.IsActive) Cpu.Invlpg(p);
+                        FreeUnmapped(pte, pte & FrameMask);
+                    }
+                    p = next;
+                }
+            }
+        }
+
         /// Frees the frame of an unmapped PTE unless a file owns it.
         public static void FreeUnmapped(ulong pte, ulong frame)
         {
