@@ -7,8 +7,9 @@ namespace BootTests;
 /// Real workloads on ext4 volumes, each followed by `e2fsck -fn` on the host: Debian's
 /// sqlite3 (10,000 rows in 2,000 transactions, then integrity_check, and the host's sqlite3
 /// reading the same database off the volume), Debian's git (init, add and commit of 300
-/// files, gc; the host's git fscks the repository and finds the same tree), Debian's tar extracting 3,000
-/// files (45 MiB) from a read-only volume onto another (checksums compared on the host),
+/// files, gc; the host's git fscks the repository and finds the same tree), Debian's tar
+/// extracting 3,000 files (45 MiB) from a read-only volume onto another (checksums compared
+/// on the host),
 /// and a seeded storm of creates, writes, renames, links and unlinks checked against a
 /// model in the program and against the files debugfs reads back.
 /// </summary>
