@@ -10,7 +10,8 @@
 #                    BENCH_CHURN_SCALE=100 (churn: x10k opens, x1k threads, x10k pipes/eventfds/
 #                    epolls, x100k socket pairs, x10k AF_UNIX connections; 100 is the collector's
 #                    acceptance run, ~10 min before the socket rows), BENCH_CHURN_TIMEOUT=1800,
-#                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
+#                    KERNEL_ELF=out/kernel.elf, UKPACK=out/ukpack, QEMU=qemu-system-x86_64,
+#                    BENCH_SKIP_EXT4=1 (the ext4 volume table, bench/ext4.sh: ~20 min more)
 #
 # Timing: wall clock with date +%s%N around each QEMU process, median of the runs
 # (one method for every row, so the fork/exec overhead of the loop cancels in ratios).
@@ -534,3 +535,10 @@ row() {   # row LABEL FORMATTER METRIC NOTE: ours vs Linux guest for one workloa
   for n in 10000 100000 1000000; do echo "| full collection pause, $n live objects | $(us "$(gc_pause $n)") |"; done
   echo "| allocation rate, 32-byte objects, collections included | $(gcb alloc_per_s) objects/s |"
 } | tee "$BUILD/results.md"
+
+# ---------------------------------------------------------------- ext4 volumes
+# A table of its own (bench/ext4.sh, which also runs alone), appended to results.md.
+if [[ -z ${BENCH_SKIP_EXT4:-} ]]; then
+  log "ext4 volumes (bench/ext4.sh)"
+  { echo; BENCH_BUILD=$BUILD UKPACK=$UKPACK "$BENCH/ext4.sh"; } | tee -a "$BUILD/results.md"
+fi
