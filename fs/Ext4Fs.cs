@@ -828,7 +828,7 @@ namespace Kernel.Fs
             M.Lock();
             TouchMtime();
             Push();
-            if (size < F.Size && Cache.Pinned > 0) ShrankTo(size);
+            if (size < F.Size && OpenCount > 0) ShrankTo(size);     // mappings (private copies too) lose the pages past it
             PageCache.Truncate(Cache, size);
             Errno e = V.Truncate(F, size);
             Pull();
