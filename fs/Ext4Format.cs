@@ -27,7 +27,7 @@ namespace Kernel.Fs
             IncompatEncrypt = 0x10000, IncompatCasefold = 0x20000, IncompatCompression = 0x1;
         /// What we read and write (RECOVER is accepted only when there is nothing to replay).
         public const uint IncompatKnown = IncompatFiletype | IncompatRecover | IncompatExtents | Incompat64Bit |
-            IncompatFlexBg | IncompatCsumSeed | IncompatLargeDir;
+            IncompatFlexBg | IncompatCsumSeed | IncompatLargeDir | IncompatInlineData;
         public const uint RoCompatSparseSuper = 0x1, RoCompatLargeFile = 0x2, RoCompatHugeFile = 0x8, RoCompatGdtCsum = 0x10,
             RoCompatDirNlink = 0x20, RoCompatExtraIsize = 0x40, RoCompatMetadataCsum = 0x400;
         public const uint RoCompatKnown = RoCompatSparseSuper | RoCompatLargeFile | RoCompatHugeFile | RoCompatGdtCsum |

@@ -88,6 +88,7 @@ namespace Kernel.Fs
         public Errno Map(Ext4File f, uint l, out ulong phys, out uint run, out bool uninit)
         {
             phys = 0; run = 1; uninit = false;
+            if (IsInline(f)) return 0;                  // no blocks: i_block holds the data
             if (!f.HasExtents) return MapIndirect(f, l, out phys, out run);
             Errno e = LoadExtents(f);
             if (e != 0) return e;

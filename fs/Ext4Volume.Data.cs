@@ -11,6 +11,7 @@ namespace Kernel.Fs
         public long ReadData(Ext4File f, long off, byte* dst, long len)
         {
             if (off >= f.Size || len <= 0) return 0;
+            if (IsInline(f)) return ReadInline(f, off, dst, len);
             if (len > f.Size - off) len = f.Size - off;
             long done = 0;
             while (done < len)

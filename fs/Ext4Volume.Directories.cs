@@ -30,6 +30,14 @@ namespace Kernel.Fs
         /// read far more often than written: every create looks its name up first).
         Errno ReadDirBlock(Ext4File dir, uint l, byte[] b, out ulong phys)
         {
+            if (IsInline(dir))
+            {
+                phys = 0;
+                byte[] ic = l == 0 ? InlineDirCached(dir) : null;
+                if (ic == null) return Errno.EIO;
+                for (int i = 0; i < BlockSize; i++) b[i] = ic[i];
+                return 0;
+            }
             Errno e = Map(dir, l, out phys, out _, out bool uninit);
             if (e != 0) return e;
             if (phys == 0 || uninit) return Errno.EIO;
@@ -48,6 +56,7 @@ namespace Kernel.Fs
         /// error. Callers that change it write it back with WriteDirBlock.
         byte[] CachedDirBlock(Ext4File dir, uint l, out ulong phys)
         {
+            if (IsInline(dir)) { phys = 0; return l == 0 ? InlineDirCached(dir) : null; }
             if (Map(dir, l, out phys, out _, out bool uninit) != 0 || phys == 0 || uninit) return null;
             byte[] c = dir.DirCache != null && l < dir.DirCache.Length ? dir.DirCache[l] : null;
             if (c != null) return c;
@@ -90,7 +99,7 @@ namespace Kernel.Fs
             return true;
         }
 
-        uint DirBlocks(Ext4File dir) => (uint)(dir.Size / BlockSize);
+        uint DirBlocks(Ext4File dir) => IsInline(dir) ? 1u : (uint)(dir.Size / BlockSize);
 
         /// Finds `name` in one directory block: the entry's offset, and the previous entry's.
         int FindInBlock(byte[] b, ReadOnlySpan<byte> name, out int prev)

@@ -122,6 +122,12 @@ namespace Kernel.Fs
             bool recover = (v.IncompatFeatures & Ext4.IncompatRecover) != 0;
             if (recover && (v.CompatFeatures & Ext4.CompatHasJournal) == 0) { message = "needs_recovery set without a journal"; return Errno.EINVAL; }
             if (recover && dev.ReadOnly) { message = "the journal needs recovery and the device is read-only"; return Errno.EROFS; }
+            if ((v.IncompatFeatures & Ext4.IncompatInlineData) != 0 && !v.ReadOnly)
+            {
+                // Inline files and directories are read (Ext4Volume.Inline.cs), never written.
+                v.ReadOnly = true;
+                message = "mounted read-only: inline_data is read, not written";
+            }
             uint unknownRo = v.RoCompatFeatures & ~Ext4.RoCompatKnown;
             if (unknownRo != 0 && !v.ReadOnly)
             {
