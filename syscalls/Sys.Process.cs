@@ -172,7 +172,7 @@ namespace Kernel.Syscalls
                 case ARCH_SET_GS:
                     if (a->A1 >= AddressSpace.UserLimit) return Errno.EPERM;
                     Me.GsBase = a->A1;
-                    Cpu.Wrmsr(0xC0000101, a->A1);
+                    Cpu.SetUserGsBase(a->A1);
                     return SysResult.Ok;
                 case ARCH_GET_GS:
                     { ulong v = Me.GsBase; return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }

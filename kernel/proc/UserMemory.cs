@@ -124,6 +124,7 @@ namespace Kernel.Proc
             PhysicalMemory.ReleaseOwner(frame);
             Space.Map(page, copy, PteFlags(prot));
             Cpu.Invlpg(page);
+            Smp.ShootdownPending = true;                     // another CPU may cache the shared frame's entry
             CowCopied++;
             return true;
         }
@@ -410,6 +411,7 @@ namespace Kernel.Proc
                         ulong pte = *slot;
                         *slot = 0;
                         if (active) Cpu.Invlpg(p);
+                        Smp.ShootdownPending = true;
                         FreeUnmapped(pte, pte & FrameMask);
                     }
                     p = next;
