@@ -225,7 +225,11 @@ namespace Kernel.Sched
         static InterruptFrame* OnWakeIpi(InterruptFrame* f)
         {
             Timer.EndOfInterrupt();
-            if (f->FromUser && BeforeUserReturn != null) BeforeUserReturn(f);
+            if (f->FromUser)
+            {
+                Migrate();                              // its affinity changed from another CPU
+                if (BeforeUserReturn != null) BeforeUserReturn(f);
+            }
             return f;
         }
 
@@ -295,7 +299,9 @@ namespace Kernel.Sched
             Thread next = Dequeue(cpu);
             if (next == null)
             {
-                if (me.State == ThreadState.Runnable && !me.IsIdle) return;
+                // Still runnable and allowed here: it goes on. Runnable but not allowed here
+                // (Migrate), it waits in the queue for another CPU.
+                if (me.State == ThreadState.Runnable && !me.IsIdle && (me.Affinity & (1UL << cpu)) != 0) return;
                 next = _idleThreads[cpu];
             }
             if (next == me) { _sliceStart[cpu] = t0; return; }
@@ -397,6 +403,7 @@ namespace Kernel.Sched
             if (f->FromUser)
             {
                 if (_runHead != null && now - _sliceStart[Smp.CurrentIndex] >= SliceNs) Yield();
+                Migrate();
                 if (BeforeUserReturn != null) BeforeUserReturn(f);
             }
             return f;

@@ -8,7 +8,7 @@ namespace Kernel.Arch
     /// (the TSS's address is in its PerCpu block).
     public static unsafe class Gdt
     {
-        public const ushort KernelCode = 0x08, KernelData = 0x10, UserData = 0x1b, UserCode = 0x23, TssSelector = 0x28;
+        public const ushort KernelCode = 0x08, KernelData = 0x10, UserData = 0x1b, UserCode = 0x23, TssSelector = 0x28, CpuNumber = 0x3b;
         public const int IstDoubleFault = 1, IstNmi = 2;
 
         /// This CPU's GDT and TSS, loaded.
@@ -26,12 +26,15 @@ namespace Kernel.Arch
             _gdt[5] = (limit & 0xffff) | ((tss & 0xffffff) << 16) | (0x89UL << 40) | (((tss >> 24) & 0xff) << 56);
             _gdt[6] = tss >> 32;
             *(ushort*)(_tss + 102) = 104;      // no I/O permission bitmap
+            // A user-readable data segment whose limit is this CPU's number (node 0): the
+            // vDSO's getcpu reads it with lsl, as Linux's does.
+            _gdt[7] = (ulong)Smp.CurrentIndex | (0xF2UL << 40);
 
             SetIst(_tss, IstDoubleFault, KernelStacks.Allocate(4));
             SetIst(_tss, IstNmi, KernelStacks.Allocate(4));
 
             byte* ptr = stackalloc byte[10];
-            *(ushort*)ptr = 7 * 8 - 1;
+            *(ushort*)ptr = 8 * 8 - 1;
             *(ulong*)(ptr + 2) = (ulong)_gdt;
             Cpu.Lgdt(ptr);
             Cpu.Ltr(TssSelector);

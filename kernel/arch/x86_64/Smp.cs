@@ -183,7 +183,11 @@ namespace Kernel.Arch
             if (Interrupts.IrqHandlers[WakeVector] == null) Interrupts.IrqHandlers[WakeVector] = &OnWake;
             uint* ids = stackalloc uint[MaxCpus];
             int n = FindFromMadt(rsdpPhys, ids);
+            bool madt = n > 0;
             if (n == 0) n = FindFromMpTable(ids);
+            var w = Log.Begin(LogLevel.Debug, stackalloc byte[96]);
+            w.Str("smp: "); w.Dec(n); w.Str(madt ? " CPUs in the MADT" : " CPUs in the MP table");
+            if (Log.Enabled(LogLevel.Debug)) Log.End(ref w);
             if (n <= 1 || wanted <= 1) return;
 
             _star = Cpu.Rdmsr(0xC0000081); _lstar = Cpu.Rdmsr(0xC0000082); _fmask = Cpu.Rdmsr(0xC0000084);
@@ -225,8 +229,8 @@ namespace Kernel.Arch
                 _blocks[Count] = (ulong)block;
                 Count++;
             }
-            var w = Log.Begin(LogLevel.Debug, stackalloc byte[96]);
-            w.Str("smp: "); w.Dec(Count); w.Str(" CPUs of "); w.Dec(n); w.Str(" found");
+            w = Log.Begin(LogLevel.Debug, stackalloc byte[96]);
+            w.Str("smp: "); w.Dec(Count); w.Str(" CPUs running");
             if (Log.Enabled(LogLevel.Debug)) Log.End(ref w);
         }
 
