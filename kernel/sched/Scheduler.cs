@@ -320,7 +320,10 @@ namespace Kernel.Sched
             *SyscallKernelRsp() = next.KernelStackTop;
             // Another process's thread: its page tables (kernel threads run on whatever is loaded,
             // the kernel half being the same everywhere).
-            if (next.Group != null && next.Group.PageRoot != 0 && next.Group.PageRoot != Cpu.ReadCr3()) Cpu.WriteCr3(next.Group.PageRoot);
+            if (next.Group != null && next.Group.PageRoot != 0) { if (next.Group.PageRoot != Cpu.ReadCr3()) Cpu.WriteCr3(next.Group.PageRoot); }
+            // With several CPUs, a CPU that goes idle (or runs a kernel thread) leaves the last
+            // program's tables: another CPU may free them once that program has ended.
+            else if (Smp.Count > 1 && Cpu.ReadCr3() != AddressSpace.Kernel.Root) Cpu.WriteCr3(AddressSpace.Kernel.Root);
             // The user's FS and GS bases: this CPU last ran some thread, not necessarily `me`.
             if (!next.IsKernel)
             {

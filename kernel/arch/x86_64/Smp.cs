@@ -105,8 +105,10 @@ namespace Kernel.Arch
         public static void IdleHalt()
         {
             PerCpu* me = Self();
-            LeaveKernel();
+            // Marked idle before the lock goes: a CPU that then makes a thread runnable sees
+            // it and sends the wake IPI, which stays pending until `sti; hlt` and ends the halt.
             Store(&me->Idle, 1);
+            LeaveKernel();
             Cpu.Halt();
             Cpu.DisableInterrupts();
             Store(&me->Idle, 0);
