@@ -14,7 +14,7 @@ KERNEL_CS := $(shell find kernel drivers abi fs net syscalls loader -name '*.cs'
 KERNEL_S := $(wildcard kernel/arch/x86_64/*.S)
 KERNEL_S_OBJ := $(patsubst kernel/arch/x86_64/%.S,$(OBJ)/%.o,$(KERNEL_S)) $(OBJ)/vdso_blob.o
 
-.PHONY: all kernel test test-host test-boot test-compat test-gc-stress bench demo docs clean check-tools check-qemu fuzz
+.PHONY: all kernel test test-host test-boot test-compat test-gc-stress test-smp bench demo docs clean check-tools check-qemu fuzz
 
 all: check-tools $(OUT)/kernel.elf $(OUT)/ukpack
 
@@ -77,7 +77,7 @@ demo: all check-qemu
 	$(OUT)/ukpack build $(OBJ)/demo/hello -o $(OBJ)/demo/hello.img -- "from the demo"
 	$(OUT)/ukpack run $(OBJ)/demo/hello.img
 
-test: all test-host test-boot test-compat test-gc-stress
+test: all test-host test-boot test-compat test-gc-stress test-smp
 
 test-host:
 	$(DOTNET) test tests/HostTests -v quiet -nologo --logger "console;verbosity=minimal"
@@ -93,6 +93,12 @@ test-compat: all check-qemu
 # The compat suite and the busybox cases again with the kernel collecting at every
 # allocation (ukpack run --gc-stress 1): a reference the collector misses shows up as a
 # freed, poisoned object in use.
+# The compat suite with several vCPUs (docs/smp.md): user threads run in parallel, the
+# kernel under its big lock.
+test-smp: all check-qemu
+	UKPACK_RUN_OPTS="--smp 2" compat-suite/run.sh --no-build
+	UKPACK_RUN_OPTS="--smp 4" compat-suite/run.sh --no-build
+
 test-gc-stress: all check-qemu
 	UKPACK_RUN_OPTS="--gc-stress 1" compat-suite/run.sh --no-build
 	if [ "$$(id -u)" = 0 ]; then UKPACK_RUN_OPTS="--gc-stress 1" compat-suite/busybox/run.sh; else sudo -n env UKPACK_RUN_OPTS="--gc-stress 1" compat-suite/busybox/run.sh; fi

@@ -25,6 +25,7 @@
 # and device on pc; needs LG_MODULES="virtio_ring virtio virtio_pci_modern_dev
 # virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"); /init then brings
 # eth0 up as 10.0.2.15/24 (a workload may configure it further, e.g. its default route).
+# LG_SMP=N: N vCPUs (MTTCG, -accel tcg,thread=multi, when N > 1).
 # LG_PIDFILE=FILE: lg_qemu writes the id of the process to SIGTERM there (to stop a guest
 # serving forever).
 # Can also be sourced: it then only defines the lg_* functions.
@@ -150,7 +151,9 @@ while c.recv(65536): pass
   fi
   # In the background so that LG_PIDFILE can name it: the id is timeout(1)'s, which passes
   # a SIGTERM on to QEMU.
-  timeout "${LINUX_TIMEOUT:-300}" "$LG_QEMU" -M pc -accel tcg -cpu max -m 512M \
+  local accel=tcg
+  [[ ${LG_SMP:-1} -gt 1 ]] && accel=tcg,thread=multi
+  timeout "${LINUX_TIMEOUT:-300}" "$LG_QEMU" -M pc -accel "$accel" -smp "${LG_SMP:-1}" -cpu max -m 512M \
     -nographic -nodefaults -no-user-config -no-reboot -serial stdio "${disk[@]}" \
     -kernel "$kernel" -initrd "$initrd" \
     -append "console=ttyS0 quiet loglevel=1 panic=-1 -- $*" </dev/null &

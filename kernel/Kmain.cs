@@ -62,6 +62,8 @@ namespace Kernel
 
         static void Continue()
         {
+            Smp.InitBsp();
+            Smp.EnterKernel(false);                 // the big kernel lock: held until the program runs
             Gdt.Init();
             Interrupts.Init();
             Umip.Enable();
@@ -90,6 +92,7 @@ namespace Kernel
             }
             SelfTest.Run(Options);
             Net.NetKernel.Start(Boot.CommandLine != 0 ? (byte*)PhysicalMemory.ToVirtual(Boot.CommandLine) : null);
+            Smp.StartAll(Boot.RsdpPhys, Smp.MaxCpus);   // they wait for the lock, which the program's start gives up
             StartProgram();
         }
 
@@ -119,6 +122,8 @@ namespace Kernel
             Proc.Process.OnThreadExit = &Syscalls.Sys.ReleaseThread;       // robust futexes, clear_child_tid
             Syscalls.Sys.ExecHook = &Loader.Exec.Run;                     // execve lives in the loader
             Drivers.WaitPoint.Create = &Sched.DriverWait.Create;     // drivers block threads until their interrupt
+            Smp.OnCpuPrepare = &Sched.Scheduler.PrepareCpu;          // each CPU's idle thread
+            Smp.OnCpuOnline = &Sched.Scheduler.RunCpu;
             // The collector walks the threads' stacks through the scheduler; it starts
             // collecting once the program's first thread runs (Collector.Enable).
             Runtime.Collector.Configure(&Sched.Scheduler.ScanStacks, Options.GcStress);

@@ -123,7 +123,7 @@ namespace Kernel.Loader
 
             me.FsBase = 0; me.GsBase = 0;
             Cpu.Wrmsr(0xC0000100, 0);
-            Cpu.Wrmsr(0xC0000101, 0);
+            Cpu.SetUserGsBase(0);
             f->Rax = f->Rbx = f->Rcx = f->Rdx = f->Rsi = f->Rdi = f->Rbp = 0;
             f->R8 = f->R9 = f->R10 = f->R11 = f->R12 = f->R13 = f->R14 = f->R15 = 0;
             f->Rip = entry;

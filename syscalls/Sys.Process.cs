@@ -193,7 +193,7 @@ namespace Kernel.Syscalls
                 case ARCH_SET_GS:
                     if (a->A1 >= AddressSpace.UserLimit) return Errno.EPERM;
                     Me.GsBase = a->A1;
-                    Cpu.Wrmsr(0xC0000101, a->A1);
+                    Cpu.SetUserGsBase(a->A1);
                     return SysResult.Ok;
                 case ARCH_GET_GS:
                     { ulong v = Me.GsBase; return new UserRef<ulong>(a->A1).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT; }
@@ -213,25 +213,38 @@ namespace Kernel.Syscalls
             return new UserPtr(a->A0).FillRandom(len);
         }
 
-        /// sched_getaffinity(2): one CPU.
+        /// The CPUs online, one bit each.
+        static ulong OnlineMask => Arch.Smp.Count >= 64 ? ulong.MaxValue : (1UL << Arch.Smp.Count) - 1;
+
+        /// The thread a sched_*affinity pid names: 0 for the caller, else a thread id.
+        static Thread AffinityTarget(ulong pid) => pid == 0 ? Me : pid > int.MaxValue ? null : Scheduler.Find((int)pid);
+
+        /// sched_getaffinity(2): the thread's mask of the online CPUs.
         public static SysResult SchedGetaffinity(SyscallArgs* a)
         {
-            if (a->A0 != 0 && a->A0 != (ulong)Cur.Pid) return Errno.ESRCH;
+            Thread t = AffinityTarget(a->A0);
+            if (t == null) return Errno.ESRCH;
             ulong size = a->A1;
             if (size < 8 || (size & 7) != 0) return Errno.EINVAL;
-            ulong mask = 1;
+            ulong mask = t.Affinity & OnlineMask;
             if (new UserPtr(a->A2).Zero(size) != 0 || new UserPtr(a->A2).CopyOut(&mask, 8) != 0) return Errno.EFAULT;
             return 8;
         }
 
-        /// sched_setaffinity(2)
+        /// sched_setaffinity(2): the thread runs only on the online CPUs of the mask (EINVAL
+        /// when there is none); the caller moves at once when its own CPU is no longer in it.
         public static SysResult SchedSetaffinity(SyscallArgs* a)
         {
-            if (a->A0 != 0 && a->A0 != (ulong)Cur.Pid) return Errno.ESRCH;
-            byte first = 0;
-            if (a->A1 == 0) return Errno.EINVAL;
-            if (new UserPtr(a->A2).CopyIn(&first, 1) != 0) return Errno.EFAULT;
-            return (first & 1) != 0 ? SysResult.Ok : Errno.EINVAL;
+            Thread t = AffinityTarget(a->A0);
+            if (t == null) return Errno.ESRCH;
+            ulong size = a->A1 < 8 ? a->A1 : 8, mask = 0;
+            if (new UserPtr(a->A2).CopyIn(&mask, size) != 0) return Errno.EFAULT;
+            mask &= OnlineMask;
+            if (mask == 0) return Errno.EINVAL;
+            t.Affinity = mask;
+            if (t == Me) Scheduler.Migrate();
+            else Scheduler.Interrupt(t);                // running elsewhere: it moves on its way back to user mode
+            return SysResult.Ok;
         }
     }
 }

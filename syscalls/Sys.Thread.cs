@@ -305,16 +305,17 @@ namespace Kernel.Syscalls
         /// sched_yield(2)
         public static SysResult SchedYield(SyscallArgs* a) { Scheduler.Yield(); return SysResult.Ok; }
 
-        /// getcpu(2)
+        /// getcpu(2): this CPU, node 0.
         public static SysResult Getcpu(SyscallArgs* a)
         {
-            uint zero = 0;
-            if (a->A0 != 0 && new UserPtr(a->A0).CopyOut(&zero, 4) != 0) return Errno.EFAULT;
+            uint zero = 0, cpu = (uint)Arch.Smp.CurrentIndex;
+            if (a->A0 != 0 && new UserPtr(a->A0).CopyOut(&cpu, 4) != 0) return Errno.EFAULT;
             if (a->A1 != 0 && new UserPtr(a->A1).CopyOut(&zero, 4) != 0) return Errno.EFAULT;
             return SysResult.Ok;
         }
 
-        /// membarrier(2): one CPU, so every barrier is already satisfied.
+        /// membarrier(2): every other CPU running user code takes an interrupt (the TLB
+        /// shoot-down's handshake, which serialises it) before the call returns.
         public static SysResult Membarrier(SyscallArgs* a)
         {
             int cmd = (int)a->A0;
@@ -322,7 +323,8 @@ namespace Kernel.Syscalls
             switch (cmd)
             {
                 case 0: return 1 | 8 | 16 | 32 | 64;            // QUERY: GLOBAL, PRIVATE_EXPEDITED (+REGISTER), SYNC_CORE
-                case 1: case 8: case 16: case 32: case 64: return SysResult.Ok;
+                case 1: case 8: case 32: Arch.Smp.ShootdownPending = true; return SysResult.Ok;
+                case 16: case 64: return SysResult.Ok;
                 default: return Errno.EINVAL;
             }
         }

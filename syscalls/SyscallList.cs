@@ -198,7 +198,7 @@ namespace Kernel.Syscalls
             new(158, "arch_prctl"),
             new(318, "getrandom"),
             new(204, "sched_getaffinity"),
-            new(203, "sched_setaffinity", Support.Partial, "one CPU: any set containing CPU 0 is accepted"),
+            new(203, "sched_setaffinity"),
             new(57, "fork", Support.Full, "copy-on-write; only the calling thread goes on in the child"),
             new(58, "vfork"),
             new(59, "execve", Support.Partial, "static, PIE, dynamic and #! programs from the image's files; a program written at run time (tmpfs) gives ENOEXEC"),

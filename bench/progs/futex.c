@@ -1,7 +1,11 @@
 /* Futex ping-pong: two threads hand a turn word back and forth with raw
  * FUTEX_WAIT/FUTEX_WAKE, N (argv[1], default 20000) round trips (two
- * hand-offs each); prints µs per round trip. */
+ * hand-offs each); prints µs per round trip. With argv[2] "pin" (and two CPUs
+ * or more) the threads are bound to the first two CPUs: every hand-off crosses CPUs. */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <string.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,12 +22,22 @@ static void play(int me) {
     __atomic_store_n(&turn, !me, __ATOMIC_RELEASE);
     fwake(&turn);
 }
+static int pinned;
+static void pin(int nth) {
+    cpu_set_t all, one;
+    if (!pinned || sched_getaffinity(0, sizeof all, &all) != 0) return;
+    for (int c = 0, k = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all) && k++ == nth) { CPU_ZERO(&one); CPU_SET(c, &one); sched_setaffinity(0, sizeof one, &one); return; }
+}
 static void *partner(void *arg) {
+    pin(1);
     for (long i = 0; i < rounds; i++) play(1);
     return arg;
 }
 int main(int argc, char **argv) {
     rounds = bench_iters(argc, argv, 20000);
+    pinned = argc > 2 && strcmp(argv[2], "pin") == 0;
+    pin(0);
     pthread_t t;
     double t0 = bench_now_ns();
     if (pthread_create(&t, 0, partner, 0) != 0) { perror("pthread_create"); return 1; }

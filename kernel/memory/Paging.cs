@@ -122,7 +122,7 @@ namespace Kernel.Memory
         public bool IsActive => (Cpu.ReadCr3() & AddrMask) == Root;
 
         /// Flushes this space's TLB entries (when it is active): after many PTE changes.
-        public void FlushAll() { if (IsActive) Cpu.WriteCr3(Cpu.ReadCr3()); }
+        public void FlushAll() { if (IsActive) Cpu.WriteCr3(Cpu.ReadCr3()); Smp.ShootdownPending = true; }
 
         /// The PTE for a 4 KiB page, or 0 when unmapped.
         public ulong Lookup(ulong virt)
@@ -139,6 +139,7 @@ namespace Kernel.Memory
             ulong phys = *pte & AddrMask;
             *pte = 0;
             Cpu.Invlpg(virt);
+            Smp.ShootdownPending = true;                     // other CPUs' TLBs: before the lock goes
             return phys;
         }
 
@@ -149,6 +150,7 @@ namespace Kernel.Memory
             if (pte == null || (*pte & Present) == 0) return false;
             *pte = (*pte & AddrMask) | flags | Present;
             Cpu.Invlpg(virt);
+            Smp.ShootdownPending = true;
             return true;
         }
 

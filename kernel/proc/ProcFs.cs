@@ -273,10 +273,15 @@ namespace Kernel.Proc
             switch (kind)
             {
                 case ProcKind.CpuInfo:
-                    w.Str("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 6\nmodel name\t: QEMU Virtual CPU\nstepping\t: 3\n");
-                    w.Str("cpu MHz\t\t: "); w.Udec(Time.Clock.TscHz / 1000000); w.Str(".000\ncache size\t: 16384 KB\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\n");
-                    w.Str("fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\nflags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm nopl cpuid pni cx16 hypervisor lahf_lm\n");
-                    w.Str("bogomips\t: "); w.Udec(Time.Clock.TscHz / 500000); w.Str(".00\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n");
+                    for (int c = 0; c < Arch.Smp.Count; c++)
+                    {
+                        w.Str("processor\t: "); w.Dec(c); w.Str("\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 6\nmodel name\t: QEMU Virtual CPU\nstepping\t: 3\n");
+                        w.Str("cpu MHz\t\t: "); w.Udec(Time.Clock.TscHz / 1000000); w.Str(".000\ncache size\t: 16384 KB\nphysical id\t: 0\nsiblings\t: "); w.Dec(Arch.Smp.Count);
+                        w.Str("\ncore id\t\t: "); w.Dec(c); w.Str("\ncpu cores\t: "); w.Dec(Arch.Smp.Count);
+                        w.Str("\napicid\t\t: "); w.Udec(Arch.Smp.Block(c)->ApicId); w.Str("\ninitial apicid\t: "); w.Udec(Arch.Smp.Block(c)->ApicId); w.Str("\n");
+                        w.Str("fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\nflags\t\t: fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm nopl cpuid pni cx16 hypervisor lahf_lm\n");
+                        w.Str("bogomips\t: "); w.Udec(Time.Clock.TscHz / 500000); w.Str(".00\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 40 bits physical, 48 bits virtual\npower management:\n\n");
+                    }
                     break;
                 case ProcKind.MemInfo:
                     {
@@ -304,7 +309,8 @@ namespace Kernel.Proc
                 case ProcKind.Stat:
                     {
                         ulong ticks = up;
-                        w.Str("cpu  "); w.Udec(ticks); w.Str(" 0 0 0 0 0 0 0 0 0\ncpu0 "); w.Udec(ticks); w.Str(" 0 0 0 0 0 0 0 0 0\n");
+                        w.Str("cpu  "); w.Udec(ticks * (ulong)Arch.Smp.Count); w.Str(" 0 0 0 0 0 0 0 0 0\n");
+                        for (int c = 0; c < Arch.Smp.Count; c++) { w.Str("cpu"); w.Dec(c); w.Str(" "); w.Udec(ticks); w.Str(" 0 0 0 0 0 0 0 0 0\n"); }
                         w.Str("intr 0\nctxt 0\nbtime "); w.Udec((Time.Rtc.BootEpochNs) / 1000000000);
                         w.Str("\nprocesses "); w.Udec(Process.Forks); w.Str("\nprocs_running 1\nprocs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n");
                         break;

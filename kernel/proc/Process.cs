@@ -215,6 +215,7 @@ namespace Kernel.Proc
                 w.Udec(Runtime.Collector.TotalPauseNs / 1000); w.Str(" us");
                 Log.End(ref w);
             }
+            Arch.Smp.Report();                     // the big kernel lock's waits, with -v --log 3
             Net.NetKernel.DrainBeforeExit();
             ReportAndPowerOff(status);
         }
@@ -330,6 +331,7 @@ namespace Kernel.Proc
                     Futex.Forget(t);
                     Scheduler.Wake(t, WakeReason.Interrupted);
                 }
+                else Scheduler.Interrupt(t);
             }
         }
 

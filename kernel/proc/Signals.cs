@@ -87,6 +87,7 @@ namespace Kernel.Proc
                 Futex.Forget(target);
                 Scheduler.Wake(target, WakeReason.Interrupted);
             }
+            else if (target != null) Scheduler.Interrupt(target);     // running on another CPU: into the kernel now
         }
 
         static bool Enqueue(Process P, int sig, int tid, SigInfoData info)

@@ -124,6 +124,7 @@ namespace Kernel.Proc
             PhysicalMemory.ReleaseOwner(frame);
             Space.Map(page, copy, PteFlags(prot));
             Cpu.Invlpg(page);
+            Smp.ShootdownPending = true;                     // another CPU may cache the shared frame's entry
             CowCopied++;
             return true;
         }
@@ -389,7 +390,16 @@ namespace Kernel.Proc
             ulong page = addr & ~0xfffUL;
             ulong present = Space.Lookup(page);
             if ((present & AddressSpace.Present) != 0)
+            {
+                // Another CPU mapped it (or widened its access) since this CPU faulted: the
+                // entry allows the access now, so only this CPU's TLB entry may be stale.
+                if ((present & AddressSpace.User) != 0 && (!write || (present & AddressSpace.Writable) != 0) && (!exec || (present & AddressSpace.NoExecute) == 0))
+                {
+                    Cpu.Invlpg(page);
+                    return true;
+                }
                 return write && (present & Cow) != 0 && BreakCow(page, present, v.Prot);   // else a real protection fault
+            }
             if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, ref v);
             // Program pages leave the kernel's reserve alone (page tables come out of it).
             ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
@@ -437,6 +447,7 @@ namespace Kernel.Proc
                         ulong pte = *slot;
                         *slot = 0;
                         if (active) Cpu.Invlpg(p);
+                        Smp.ShootdownPending = true;
                         FreeUnmapped(pte, pte & FrameMask);
                     }
                     p = next;

@@ -7,11 +7,12 @@ using Kernel.Time;
 
 namespace Kernel.Sched
 {
-    /// Round-robin scheduling of the program's threads on one CPU. The kernel is not
-    /// preempted: a thread switches only when it blocks, exits or yields, or when the timer
-    /// interrupts it in user mode after its slice. With nothing runnable the CPU halts.
-    /// Data layout (run queue, sleeping list) is per-CPU-ready: one instance of the statics
-    /// per CPU later.
+    /// Round-robin scheduling of the program's threads on every CPU (docs/smp.md): one run
+    /// queue under the big kernel lock, from which each CPU takes the first thread whose
+    /// affinity allows it. The kernel is not preempted: a thread switches only when it
+    /// blocks, exits or yields, or when the timer interrupts it in user mode after its
+    /// slice. With nothing runnable a CPU switches to its idle thread, which halts without
+    /// the lock; a wakeup sends a halted CPU an IPI.
     public static unsafe class Scheduler
     {
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "switch_context")]
@@ -23,7 +24,16 @@ namespace Kernel.Sched
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "syscall_kernel_rsp_addr")]
         static extern ulong* SyscallKernelRsp();
 
-        public static Thread Current;
+        static readonly Thread[] _current = new Thread[Smp.MaxCpus];
+        static readonly Thread[] _idleThreads = new Thread[Smp.MaxCpus];
+        static readonly ulong[] _sliceStart = new ulong[Smp.MaxCpus];
+
+        /// The thread this CPU runs (its idle thread while it has none).
+        public static Thread Current
+        {
+            get => _current[Smp.CurrentIndex];
+            private set => _current[Smp.CurrentIndex] = value;
+        }
 
         // The process layer (signals, interval timers) sits above the scheduler and installs
         // these at start-up (kernel/Kmain.cs).
@@ -38,15 +48,69 @@ namespace Kernel.Sched
         static Thread[] _all = new Thread[64];
         static int _count;
         public const ulong SliceNs = 10000000;   // 10 ms
-        static ulong _sliceStart;
 
         public static void Init(Thread first)
         {
+            if (Current != null) Current.OnCpu = -1;       // the self-tests start over
             Current = first;
+            first.OnCpu = 0;
             Register(first);
-            _sliceStart = Clock.MonotonicNs();
-            first.RanSinceNs = _sliceStart;
+            _sliceStart[0] = Clock.MonotonicNs();
+            first.RanSinceNs = _sliceStart[0];
             Timer.OnTick = &OnTick;
+            Interrupts.IrqHandlers[Smp.WakeVector] = &OnWakeIpi;
+            PrepareCpu(0);
+        }
+
+        /// CPU `cpu`'s idle thread, made before the CPU starts (Smp.StartAll) so that the
+        /// CPU itself allocates nothing before it runs threads.
+        public static void PrepareCpu(int cpu)
+        {
+            if (_idleThreads[cpu] != null) return;
+            var t = new Thread(null, -1) { IsKernel = true, IsIdle = true };
+            t.KernelStackTop = KernelStacks.Allocate(ThreadStackPages);
+            ulong* sp = (ulong*)(t.KernelStackTop - 8 * 8);
+            delegate*<ulong, void> fn = &IdleLoop;
+            sp[0] = 0; sp[1] = 0; sp[2] = (ulong)cpu; sp[3] = (ulong)fn; sp[4] = 0; sp[5] = 0;
+            sp[6] = KthreadStart();
+            t.SavedRsp = (ulong)sp;
+            t.State = ThreadState.Runnable;                  // never queued: a CPU with nothing else to do switches to it
+            Register(t);
+            _idleThreads[cpu] = t;
+        }
+
+        /// An application processor joins (Smp.OnCpuOnline): it leaves its start-up stack for
+        /// its idle thread and never returns.
+        public static void RunCpu(int cpu)
+        {
+            Thread idle = _idleThreads[cpu];
+            Current = idle;
+            idle.OnCpu = cpu;
+            ulong discard;
+            SwitchContext(&discard, idle.SavedRsp);
+        }
+
+        /// A CPU's idle thread: runs whatever becomes runnable, halts (without the lock) when
+        /// nothing is.
+        static void IdleLoop(ulong cpu)
+        {
+            while (true)
+            {
+                IdleRun((int)cpu);
+                Smp.IdleHalt();
+            }
+        }
+
+        static void IdleRun(int cpu)
+        {
+            while (true)
+            {
+                CheckTimeouts(Clock.MonotonicNs());
+                if (!HasWorkFor(cpu)) Runtime.Collector.Idle();
+                Thread next = Dequeue(cpu);
+                if (next == null) return;
+                SwitchTo(Current, next, cpu);
+            }
         }
 
         static void Register(Thread t)
@@ -87,6 +151,7 @@ namespace Kernel.Sched
             t.State = ThreadState.Runnable;
             Register(t);
             Enqueue(t);
+            Kick(t);
         }
 
         /// Starts a kernel thread: it runs `fn(arg)` in ring 0 on its own stack, is scheduled
@@ -104,6 +169,7 @@ namespace Kernel.Sched
             t.State = ThreadState.Runnable;
             Register(t);
             Enqueue(t);
+            Kick(t);
             return t;
         }
 
@@ -117,15 +183,58 @@ namespace Kernel.Sched
             else { _runTail.NextRun = t; _runTail = t; }
         }
 
-        static Thread Dequeue()
+        /// The first queued thread that may run on `cpu` (its affinity mask).
+        static Thread Dequeue(int cpu)
         {
-            Thread t = _runHead;
-            if (t == null) return null;
-            _runHead = t.NextRun;
-            if (_runHead == null) _runTail = null;
-            t.NextRun = null;
-            return t;
+            ulong bit = 1UL << cpu;
+            Thread prev = null;
+            for (Thread t = _runHead; t != null; prev = t, t = t.NextRun)
+            {
+                if ((t.Affinity & bit) == 0) continue;
+                if (prev == null) _runHead = t.NextRun; else prev.NextRun = t.NextRun;
+                if (_runTail == t) _runTail = prev;
+                t.NextRun = null;
+                return t;
+            }
+            return null;
         }
+
+        static bool HasWorkFor(int cpu)
+        {
+            ulong bit = 1UL << cpu;
+            for (Thread t = _runHead; t != null; t = t.NextRun) if ((t.Affinity & bit) != 0) return true;
+            return false;
+        }
+
+        /// A thread became runnable: a halted CPU that may run it wakes up.
+        static void Kick(Thread t)
+        {
+            if (Smp.Count == 1) return;
+            if (t.Affinity == ulong.MaxValue) { Smp.KickIdle(); return; }
+            for (int i = 0; i < Smp.Count; i++) if ((t.Affinity & (1UL << i)) != 0) Smp.Kick(i);
+        }
+
+        /// `t` runs on another CPU: an IPI brings it into the kernel, where it sees what
+        /// changed for it (a signal, the end of its process) on its way back to user mode.
+        public static void Interrupt(Thread t)
+        {
+            int c = t.OnCpu;
+            if (c >= 0 && c != Smp.CurrentIndex && !t.IsIdle) Smp.SendWake(c);
+        }
+
+        static InterruptFrame* OnWakeIpi(InterruptFrame* f)
+        {
+            Timer.EndOfInterrupt();
+            if (f->FromUser)
+            {
+                Migrate();                              // its affinity changed from another CPU
+                if (BeforeUserReturn != null) BeforeUserReturn(f);
+            }
+            return f;
+        }
+
+        /// The CPU `t` runs on, or -1.
+        public static int CpuOf(Thread t) => t.OnCpu;
 
         /// Wakes a blocked thread with a reason.
         public static void Wake(Thread t, WakeReason reason)
@@ -134,6 +243,7 @@ namespace Kernel.Sched
             t.Wake = reason;
             t.State = ThreadState.Runnable;
             Enqueue(t);
+            Kick(t);
         }
 
         /// Blocks the current thread until Wake (or its WakeAtNs passes); returns why.
@@ -154,8 +264,18 @@ namespace Kernel.Sched
         /// Gives up the CPU if another thread is runnable.
         public static void Yield()
         {
-            if (_runHead == null) return;
+            if (!HasWorkFor(Smp.CurrentIndex)) return;
             Enqueue(Current);
+            Reschedule();
+        }
+
+        /// Moves the current thread to a CPU its (new) affinity allows.
+        public static void Migrate()
+        {
+            Thread me = Current;
+            if ((me.Affinity & (1UL << Smp.CurrentIndex)) != 0) return;
+            Enqueue(me);
+            Kick(me);
             Reschedule();
         }
 
@@ -167,40 +287,49 @@ namespace Kernel.Sched
             Panic.Halt("a dead thread was resumed");
         }
 
-        /// Picks the next runnable thread and switches to it; halts while none is runnable.
+        /// Picks the next runnable thread and switches to it; with none, to this CPU's idle
+        /// thread (which halts until there is one).
         static void Reschedule()
         {
             Thread me = Current;
+            int cpu = Smp.CurrentIndex;
             ulong t0 = Clock.MonotonicNs();
-            me.CpuTimeNs += t0 - me.RanSinceNs;                      // idle time is nobody's CPU time
+            me.CpuTimeNs += t0 - me.RanSinceNs;
             me.RanSinceNs = t0;
-            Thread next;
-            while ((next = Dequeue()) == null)
+            Thread next = Dequeue(cpu);
+            if (next == null)
             {
-                if (me.State == ThreadState.Runnable) { me.RanSinceNs = Clock.MonotonicNs(); return; }
-                CheckTimeouts(Clock.MonotonicNs());
-                if (_runHead != null) continue;
-                if (_count == 0) Panic.Halt("no threads left");
-                Runtime.Collector.Idle();
-                if (_runHead != null) continue;
-                _idle = true;
-                Cpu.Halt();                                          // sti; hlt until an interrupt
-                Cpu.DisableInterrupts();
-                _idle = false;
-                CheckTimeouts(Clock.MonotonicNs());
+                // Still runnable and allowed here: it goes on. Runnable but not allowed here
+                // (Migrate), it waits in the queue for another CPU.
+                if (me.State == ThreadState.Runnable && !me.IsIdle && (me.Affinity & (1UL << cpu)) != 0) return;
+                next = _idleThreads[cpu];
             }
+            if (next == me) { _sliceStart[cpu] = t0; return; }
+            SwitchTo(me, next, cpu);
+        }
+
+        static void SwitchTo(Thread me, Thread next, int cpu)
+        {
             ulong now = Clock.MonotonicNs();
             next.RanSinceNs = now;
-            if (next == me) { _sliceStart = now; return; }
-            _sliceStart = now;
+            _sliceStart[cpu] = now;
+            me.OnCpu = -1;
+            next.OnCpu = cpu;
             Current = next;
             Gdt.SetKernelStack(next.KernelStackTop);
             *SyscallKernelRsp() = next.KernelStackTop;
             // Another process's thread: its page tables (kernel threads run on whatever is loaded,
             // the kernel half being the same everywhere).
-            if (next.Group != null && next.Group.PageRoot != 0 && next.Group.PageRoot != Cpu.ReadCr3()) Cpu.WriteCr3(next.Group.PageRoot);
-            if (me.FsBase != next.FsBase) Cpu.Wrmsr(0xC0000100, next.FsBase);
-            if (me.GsBase != next.GsBase) Cpu.Wrmsr(0xC0000101, next.GsBase);
+            if (next.Group != null && next.Group.PageRoot != 0) { if (next.Group.PageRoot != Cpu.ReadCr3()) Cpu.WriteCr3(next.Group.PageRoot); }
+            // With several CPUs, a CPU that goes idle (or runs a kernel thread) leaves the last
+            // program's tables: another CPU may free them once that program has ended.
+            else if (Smp.Count > 1 && Cpu.ReadCr3() != AddressSpace.Kernel.Root) Cpu.WriteCr3(AddressSpace.Kernel.Root);
+            // The user's FS and GS bases: this CPU last ran some thread, not necessarily `me`.
+            if (!next.IsKernel)
+            {
+                Cpu.Wrmsr(0xC0000100, next.FsBase);
+                Cpu.SetUserGsBase(next.GsBase);
+            }
             // x87 state is live per thread (entries save only what kernel code clobbers).
             FpuState.Save(me.FpuArea);
             fixed (ulong* save = &me.SavedRsp) SwitchContext(save, next.SavedRsp);
@@ -217,7 +346,7 @@ namespace Kernel.Sched
             for (int i = 0; i < _count; i++)
             {
                 Thread t = _all[i];
-                if (t.State == ThreadState.Dead && t != Current)
+                if (t.State == ThreadState.Dead && t.OnCpu < 0)
                 {
                     ExitedCpuNs += t.CpuTimeNs;
                     if (t.Group != null) t.Group.ExitedCpuNs += t.CpuTimeNs;
@@ -235,11 +364,15 @@ namespace Kernel.Sched
         /// from the saved stack pointer (or `currentRsp` for the running thread) to its top.
         public static void ScanStacks(ulong currentRsp)
         {
+            Thread current = Current;
             for (int i = 0; i < _count; i++)
             {
                 Thread t = _all[i];
-                bool running = t == Current;
+                bool running = t == current;
                 if (t.State == ThreadState.Dead && !running) continue;     // its stack is no longer used
+                // Running on another CPU, which does not hold the lock: in user mode, halted
+                // in its idle loop or waiting for the lock, with no reference on its stack.
+                if (!running && t.OnCpu >= 0) continue;
                 ulong lo = running ? currentRsp : t.SavedRsp, top = t.KernelStackTop;
                 if (lo > top || top - lo > t.KernelStackBytes)
                     Panic.Halt("gc: a thread's stack pointer is outside its kernel stack");
@@ -267,11 +400,13 @@ namespace Kernel.Sched
             ulong now = Clock.MonotonicNs();
             CheckTimeouts(now);
             // A tick that interrupts a thread (not the idle halt) is charged to the CPU-time itimers.
-            bool charged = f->FromUser || (!_idle && Current.State == ThreadState.Runnable);
+            Thread cur = Current;
+            bool charged = f->FromUser || (!cur.IsIdle && cur.State == ThreadState.Runnable);
             if (OnTimerTick != null) OnTimerTick(now, charged ? 1000000000UL / (ulong)Timer.Hz : 0, f->FromUser);
             if (f->FromUser)
             {
-                if (_runHead != null && now - _sliceStart >= SliceNs) Yield();
+                if (_runHead != null && now - _sliceStart[Smp.CurrentIndex] >= SliceNs) Yield();
+                Migrate();
                 if (BeforeUserReturn != null) BeforeUserReturn(f);
             }
             return f;
@@ -290,8 +425,6 @@ namespace Kernel.Sched
         }
 
         /// CPU time used by `t`; a blocked current thread (the CPU idling on its stack) is not running.
-        public static ulong CpuTime(Thread t) => t.CpuTimeNs + (t == Current && !_idle && t.State == ThreadState.Runnable ? Clock.MonotonicNs() - t.RanSinceNs : 0);
-
-        static bool _idle;          // halted in Reschedule: the CPU runs no thread
+        public static ulong CpuTime(Thread t) => t.CpuTimeNs + (t.OnCpu >= 0 && !t.IsIdle && t.State == ThreadState.Runnable ? Clock.MonotonicNs() - t.RanSinceNs : 0);
     }
 }

@@ -66,6 +66,9 @@ namespace Kernel.Sched
         public InterruptFrame* SyscallFrame;   // frame of the syscall in progress (for signals)
         public ulong CpuTimeNs, RanSinceNs;
         public bool IsKernel;                   // a kernel thread: ring 0 only, no program state
+        public bool IsIdle;                     // a CPU's idle thread (a kernel thread never queued)
+        public int OnCpu = -1;                  // the CPU running it, or -1
+        public ulong Affinity = ulong.MaxValue; // CPUs it may run on (sched_setaffinity), bit per CPU
         public int Policy;                      // SCHED_OTHER/BATCH/IDLE as set (all round-robin here)
         public ulong TimerSlackNs = 50000;
         public ulong SavedMaskForSuspend;       // rt_sigsuspend: mask to restore after the handler

@@ -12,7 +12,9 @@ namespace Kernel.Time
         const int RegEoi = 0xb0, RegSpurious = 0xf0, RegLvtTimer = 0x320, RegInitialCount = 0x380,
             RegCurrentCount = 0x390, RegDivide = 0x3e0, RegLint0 = 0x350, RegLint1 = 0x360, RegTpr = 0x80;
         static ulong _lapic;
-        public static ulong Ticks;
+        static uint _apicCount;                 // initial count for one tick (every CPU's timer runs at Hz)
+        const int RegId = 0x20, RegIcrLow = 0x300, RegIcrHigh = 0x310;
+        public static ulong Ticks;              // ticks of the boot CPU's timer
         /// Called on every tick with the interrupted frame; returns the frame to resume.
         public static delegate*<InterruptFrame*, InterruptFrame*> OnTick;
 
@@ -34,8 +36,9 @@ namespace Kernel.Time
             Clock.SetFrequency(tscHz);
 
             Interrupts.IrqHandlers[Interrupts.TimerVector] = &OnInterrupt;
+            _apicCount = (uint)(apicHz / Hz);
             Write(RegLvtTimer, (uint)Interrupts.TimerVector | 0x20000);   // periodic
-            Write(RegInitialCount, (uint)(apicHz / Hz));
+            Write(RegInitialCount, _apicCount);
 
             var w = Log.Begin(LogLevel.Debug, stackalloc byte[128]);
             w.Str("timer: tsc "); w.Udec(tscHz / 1000); w.Str(" kHz, apic "); w.Udec(apicHz / 1000); w.Str(" kHz, tick "); w.Dec(Hz); w.Str(" Hz");
@@ -105,9 +108,35 @@ namespace Kernel.Time
 
         public static void EndOfInterrupt() => Write(RegEoi, 0);
 
+        /// An application processor's local APIC: enabled, LINT0/1 masked, its timer periodic
+        /// at Hz with the rate the boot CPU measured.
+        public static void InitThisCpu()
+        {
+            Cpu.Wrmsr(0x1b, Cpu.Rdmsr(0x1b) | 0x800);
+            Write(RegSpurious, 0x100 | Interrupts.SpuriousVector);
+            Write(RegTpr, 0);
+            Write(RegLint0, 0x10000);
+            Write(RegLint1, 0x10000);
+            Write(RegDivide, 0x3);
+            Write(RegLvtTimer, (uint)Interrupts.TimerVector | 0x20000);
+            Write(RegInitialCount, _apicCount);
+        }
+
+        /// This CPU's local APIC id.
+        public static uint LocalApicId => Read(RegId) >> 24;
+
+        /// Sends an interprocessor interrupt: `command` is the ICR's low word (vector, delivery
+        /// mode, level), to the CPU with local APIC id `apicId`.
+        public static void SendIpi(uint apicId, uint command)
+        {
+            while ((Read(RegIcrLow) & 0x1000) != 0) Cpu.Pause();          // the previous one is still being delivered
+            Write(RegIcrHigh, apicId << 24);
+            Write(RegIcrLow, command);
+        }
+
         static InterruptFrame* OnInterrupt(InterruptFrame* f)
         {
-            Ticks++;
+            if (Smp.CurrentIndex == 0) Ticks++;
             EndOfInterrupt();
             return OnTick != null ? OnTick(f) : f;
         }

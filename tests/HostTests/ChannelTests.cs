@@ -68,6 +68,9 @@ public class ChannelTests
             "-chardev socket,id=c3,path=/tmp/d/log.sock -device isa-debugcon,iobase=0xe9,chardev=c3 " +
             "-device isa-debug-exit,iobase=0xf4,iosize=4");
         QemuRunner.StdioKernelOption(o).Should().Be(" stdio=virtio");
+        // Several vCPUs under TCG: one host thread each (docs/smp.md); KVM as asked.
+        string.Join(' ', QemuRunner.BuildQemuArgs(o with { Smp = 4 }, "/abs/x.img", "/tmp/d", "log=1")).Should().StartWith("-M microvm -accel tcg,thread=multi -cpu max -m 512M -smp 4 ");
+        string.Join(' ', QemuRunner.BuildQemuArgs(o with { Smp = 4, Accel = "kvm" }, "/abs/x.img", "/tmp/d", "log=1")).Should().StartWith("-M microvm -accel kvm -cpu max -m 512M -smp 4 ");
         // The serial fallback: COM1 carries stdin and stdout, COM2 stderr.
         var serial = o with { SerialStdio = true };
         string.Join(' ', QemuRunner.StdioArgs(serial, "/tmp/d")).Should().Be(

@@ -144,7 +144,8 @@ public static class QemuRunner
         return
         [
             "-M", o.Machine,
-            "-accel", o.Accel,
+            // Several vCPUs under TCG: one host thread each (MTTCG), so they really run in parallel.
+            "-accel", o.Accel == "tcg" && o.Smp > 1 ? "tcg,thread=multi" : o.Accel,
             "-cpu", cpu,
             "-m", o.Memory,
             "-smp", o.Smp.ToString(System.Globalization.CultureInfo.InvariantCulture),

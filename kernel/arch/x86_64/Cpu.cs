@@ -30,5 +30,11 @@ namespace Kernel.Arch
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_ltr")] public static extern void Ltr(ushort selector);
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_stack_pointer")] public static extern ulong StackPointer();
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_frame_pointer")] public static extern ulong FramePointer();
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_pause")] public static extern void Pause();
+        [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "cpu_flush_tlb")] public static extern void FlushTlb();
+
+        /// The program's GS base (arch_prctl ARCH_SET_GS): parked in KERNEL_GS_BASE while the
+        /// kernel runs (swapgs on every entry and exit puts it back in GS for user mode).
+        public static void SetUserGsBase(ulong value) => Wrmsr(0xC0000102, value);
     }
 }

@@ -51,6 +51,12 @@ namespace Kernel.Arch
                     | ((0x8EUL | (dpl << 5)) << 40) | ((h >> 16) & 0xffff) << 48;
                 _idt[v * 2 + 1] = h >> 32;
             }
+            LoadThisCpu();
+        }
+
+        /// Loads the (shared) IDT on this CPU.
+        public static void LoadThisCpu()
+        {
             byte* ptr = stackalloc byte[10];
             *(ushort*)ptr = 256 * 16 - 1;
             *(ulong*)(ptr + 2) = (ulong)_idt;
@@ -60,14 +66,28 @@ namespace Kernel.Arch
         [UnmanagedCallersOnly(EntryPoint = "uk_interrupt")]
         static InterruptFrame* Entry(InterruptFrame* f)
         {
+            // A TLB shoot-down is answered without the big kernel lock: its sender holds it.
+            if (f->Vector == Smp.TlbVector) { Smp.OnTlbInterrupt(); return f; }
+            // From user mode: take the lock, give it back on the way out. From kernel code:
+            // either this CPU holds it (a fault in kernel code) or it was idle (halted
+            // without it), and then it takes it for the handler.
+            bool user = f->FromUser;
+            bool take = user || !Smp.HoldsLock;
+            if (take) Smp.EnterKernel(user);
+            InterruptFrame* r;
             // Interrupted kernel code may be anywhere: no collection until it resumes. From
             // user mode this is a safe point like a syscall (and the thread may switch away);
             // so is a page fault in the user-copy routines, whose caller's registers are all
             // in the frame on this stack, so that touching a new user page may collect.
-            if (f->FromUser || (f->Vector == 14 && UserCopy.IsCopySite(f->Rip))) return Dispatch(f);
-            Runtime.Collector.EnterNoCollect();
-            InterruptFrame* r = Dispatch(f);
-            Runtime.Collector.LeaveNoCollect();
+            if (user || (f->Vector == 14 && UserCopy.IsCopySite(f->Rip))) r = Dispatch(f);
+            else
+            {
+                Runtime.Collector.EnterNoCollect();
+                r = Dispatch(f);
+                Runtime.Collector.LeaveNoCollect();
+            }
+            if (user) Smp.ReturnToUser();
+            else if (take) Smp.LeaveKernel();
             return r;
         }
 
@@ -89,7 +109,17 @@ namespace Kernel.Arch
         }
 
         [UnmanagedCallersOnly(EntryPoint = "uk_syscall")]
-        static InterruptFrame* Syscall(InterruptFrame* f) => SyscallHandler(f);
+        static InterruptFrame* Syscall(InterruptFrame* f)
+        {
+            Smp.EnterKernel(true);
+            InterruptFrame* r = SyscallHandler(f);
+            Smp.ReturnToUser();
+            return r;
+        }
+
+        /// The first return of a thread (or the program) to user mode (switch.S, syscall.S).
+        [UnmanagedCallersOnly(EntryPoint = "uk_return_to_user")]
+        static void FirstReturnToUser() => Smp.ReturnToUser();
 
         static readonly string[] ExceptionNames = {
             "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",

@@ -96,6 +96,7 @@ boot_gdt_ptr:
 
     .section .boot.bss, "aw", @nobits
     .p2align 12
+    .globl boot_pml4
 boot_pml4: .skip 4096
 boot_pdpt_low: .skip 4096
 boot_pdpt_high: .skip 4096
@@ -112,6 +113,13 @@ long_mode_high:
     movw %ax, %gs
     leaq boot_stack_top(%rip), %rsp
     xorl %ebp, %ebp
+    /* GS: the BSP's per-CPU block (smp.S), its first word pointing to itself. */
+    leaq bsp_percpu(%rip), %rax
+    movq %rax, (%rax)
+    movq %rax, %rdx
+    shrq $32, %rdx
+    movl $0xC0000101, %ecx
+    wrmsr
     fninit
     pushq $0x1f80                       /* MXCSR default: all exceptions masked */
     ldmxcsr (%rsp)

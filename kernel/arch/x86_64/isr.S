@@ -31,7 +31,10 @@ isr_common:
     .cfi_def_cfa %rsp, 8
     .cfi_undefined %rip             /* until the frame is built: the end of the chain */
     cld
-    PUSH_GPRS
+    testb $3, 24(%rsp)              /* from user mode: GS to this CPU's block */
+    jz 1f
+    swapgs
+1:  PUSH_GPRS
     movq %rsp, %rdi
     subq $512, %rsp
     fxsave64 (%rsp)
@@ -45,7 +48,10 @@ isr_resume:
     addq $512, %rsp
     POP_GPRS
     addq $16, %rsp
-    iretq
+    testb $3, 8(%rsp)               /* to user mode: GS back to the user's base */
+    jz 2f
+    swapgs
+2:  iretq
     .cfi_endproc
 
 .macro STUB_ADDR n

@@ -22,9 +22,11 @@ switch_context:
     ret
 
 /* First run of a new thread: r12 holds its InterruptFrame (with the FPU area below it);
-   leave through the common interrupt return to user mode. */
+   give up the big kernel lock and leave through the common interrupt return to user mode. */
     .globl thread_start
 thread_start:
+    andq $-16, %rsp
+    call uk_return_to_user
     movq %r12, %rax
     jmp isr_resume
 

@@ -12,10 +12,11 @@ syscall_entry:
     .cfi_signal_frame
     .cfi_def_cfa %rsp, 8
     .cfi_undefined %rip             /* until the frame is built: the end of the chain */
-    movq %rsp, syscall_user_rsp(%rip)
-    movq syscall_kernel_rsp(%rip), %rsp
+    swapgs                          /* GS: this CPU's block (smp.S), the user's base parked */
+    movq %rsp, %gs:8                /* PerCpu.UserRsp */
+    movq %gs:16, %rsp               /* PerCpu.KernelRsp: the current thread's kernel stack */
     pushq $0x1b                     /* user ss */
-    pushq syscall_user_rsp(%rip)    /* user rsp */
+    pushq %gs:8                     /* user rsp */
     pushq %r11                      /* user rflags */
     pushq $0x23                     /* user cs */
     pushq %rcx                      /* user rip */
@@ -40,6 +41,7 @@ syscall_entry:
     shrq $47, %rax
     movq %rax, 128(%rsp)
     POP_GPRS
+    swapgs                          /* back to the user's GS base (flags untouched) */
     cmpq $0, 8(%rsp)
     leaq 16(%rsp), %rsp             /* drop vector and error; lea keeps the flags */
     jne 1f
@@ -54,17 +56,12 @@ syscall_entry:
 1:  iretq
     .cfi_endproc
 
-    .bss
-    .p2align 3
-    .globl syscall_user_rsp, syscall_kernel_rsp
-syscall_user_rsp: .quad 0
-syscall_kernel_rsp: .quad 0
-
     .text
-/* Returns the addresses of the two globals for C#. */
+/* The address of this CPU's syscall stack pointer (PerCpu.KernelRsp), for C#. */
     .globl syscall_kernel_rsp_addr
 syscall_kernel_rsp_addr:
-    leaq syscall_kernel_rsp(%rip), %rax
+    movq %gs:0, %rax
+    addq $16, %rax
     ret
     .globl syscall_entry_addr
 syscall_entry_addr:
@@ -86,9 +83,16 @@ isr_stub_table_addr:
     ret
 
 /* Enters user mode for the first time: (rip, rsp). Clears registers the program could
-   otherwise read kernel values from; rflags = IF. */
+   otherwise read kernel values from; rflags = IF. Gives up the big kernel lock. */
     .globl enter_user
 enter_user:
+    pushq %rdi
+    pushq %rsi
+    subq $8, %rsp
+    call uk_return_to_user
+    addq $8, %rsp
+    popq %rsi
+    popq %rdi
     pushq $0x1b
     pushq %rsi
     pushq $0x202
@@ -121,4 +125,5 @@ enter_user:
     pxor %xmm5, %xmm5
     pxor %xmm6, %xmm6
     pxor %xmm7, %xmm7
+    swapgs
     iretq
