@@ -146,8 +146,15 @@ namespace Kernel.Fs
 
         static void WriteBackDataForCommit(object mount)
         {
-            if (((Ext4Mount)mount).WriteBackDirtyData() != 0) Log.Write(LogLevel.Error, "ext4: writing back file data before a journal commit failed");
+            var m = (Ext4Mount)mount;
+            // Write-back allocates blocks; on a nearly full volume that may commit the running
+            // transaction in the middle of it, which must not start another write-back.
+            if (m._writingBackForCommit) return;
+            m._writingBackForCommit = true;
+            if (m.WriteBackDirtyData() != 0) Log.Write(LogLevel.Error, "ext4: writing back file data before a journal commit failed");
+            m._writingBackForCommit = false;
         }
+        bool _writingBackForCommit;
 
         /// The VFS inode of inode `ino` (one per inode while mounted).
         public Errno NodeFor(uint ino, out Ext4Node node)
