@@ -32,12 +32,18 @@ namespace Kernel.Drivers
         readonly bool[] _txBusy = new bool[TxBuffers];
         readonly int[] _txSlotOfHead = new int[256];
         public ulong FramesMerged, FramesChecksummed;      // received over several buffers; without verification needed
+        /// Profiling counters (docs/net.md "Profiling"): interrupts taken, and notifications
+        /// (each one a VM exit) for the transmit queue and for receive buffers given back.
+        public ulong Interrupts, TxNotifies;
+        public ulong RxNotifies => _rxNotifier.Count;
+        RxNotifier _rxNotifier;
 
         sealed class RxNotifier : QueueNotifier
         {
             readonly VirtioTransport _t;
+            public ulong Count;
             public RxNotifier(VirtioTransport t) { _t = t; }
-            public override void Notify() => _t.Notify(0);
+            public override void Notify() { Count++; _t.Notify(0); }
         }
 
         VirtioNet(VirtioTransport t) : base(t) { }
@@ -63,7 +69,8 @@ namespace Kernel.Drivers
             if (d._rxMem == null || d._txMem == null) { d.Fail("no memory"); return null; }
             if (d.Has(FeatureMac)) for (int i = 0; i < 6; i++) d.Mac[i] = t.Config8(i);
             d._wait = WaitPoint.Create();
-            d._ring = new RxRing(d._rx, d._rxMem, d._rxPhys, RxBuffers, BufferBytes, new RxNotifier(t));
+            d._rxNotifier = new RxNotifier(t);
+            d._ring = new RxRing(d._rx, d._rxMem, d._rxPhys, RxBuffers, BufferBytes, d._rxNotifier);
             d._ring.PostAll();
             d.Ready();
             d.Transport.Notify(0);
@@ -118,14 +125,14 @@ namespace Kernel.Drivers
                 p[6] = (byte)csumStart; p[7] = (byte)(csumStart >> 8);
                 p[8] = (byte)csumOffset; p[9] = (byte)(csumOffset >> 8);
             }
-            for (int i = 0; i < frame.Length; i++) p[HeaderBytes + i] = frame[i];
+            frame.CopyTo(new Span<byte>(p + HeaderBytes, frame.Length));
             Span<VirtBuffer> b = stackalloc VirtBuffer[1];
             b[0] = new VirtBuffer(_txPhys + (ulong)slot * BufferBytes, (uint)(HeaderBytes + frame.Length), false);
             int head = _tx.Add(b);
             _txSlotOfHead[head] = slot;
             _txBusy[slot] = true;
             FramesOut++;
-            if (_tx.ShouldNotify()) Transport.Notify(1);
+            if (_tx.ShouldNotify()) { TxNotifies++; Transport.Notify(1); }
             return true;
         }
 
@@ -153,7 +160,7 @@ namespace Kernel.Drivers
                     int skip = k == 0 ? HeaderBytes : 0, len = _ring.Length(k) - skip;
                     if (n + len > dst.Length) { n = -1; break; }
                     byte* p = _ring.Data(k) + skip;
-                    for (int j = 0; j < len; j++) dst[n + j] = p[j];
+                    new ReadOnlySpan<byte>(p, len).CopyTo(dst.Slice(n));
                     n += len;
                 }
                 if (n < 14) n = -1;
@@ -189,6 +196,7 @@ namespace Kernel.Drivers
 
         public override void OnInterrupt()
         {
+            Interrupts++;
             bool any = false;
             while (_tx.TryPopUsed(out int head, out _)) { _txBusy[_txSlotOfHead[head]] = false; any = true; }
             if (_ring.Collect()) any = true;

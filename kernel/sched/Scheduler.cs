@@ -184,8 +184,10 @@ namespace Kernel.Sched
                 Runtime.Collector.Idle();
                 if (_runHead != null) continue;
                 _idle = true;
+                ulong h0 = Clock.MonotonicNs();
                 Cpu.Halt();                                          // sti; hlt until an interrupt
                 Cpu.DisableInterrupts();
+                IdleNs += Clock.MonotonicNs() - h0;
                 _idle = false;
                 CheckTimeouts(Clock.MonotonicNs());
             }
@@ -293,5 +295,7 @@ namespace Kernel.Sched
         public static ulong CpuTime(Thread t) => t.CpuTimeNs + (t == Current && !_idle && t.State == ThreadState.Runnable ? Clock.MonotonicNs() - t.RanSinceNs : 0);
 
         static bool _idle;          // halted in Reschedule: the CPU runs no thread
+        /// Time spent halted with nothing to run, since boot (the network profile's busy time).
+        public static ulong IdleNs;
     }
 }
