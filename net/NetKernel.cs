@@ -97,6 +97,7 @@ namespace Kernel.Net
             if (cmdline != null) ParseOptions(cmdline, ref ip, ref prefix, ref gw, ref dns, ref off);
             if (off) { Eth.Up = false; return; }
             VirtioNet.OnActivity = &Kick;
+            _dev.Polled = true;
             Stack.EnableIp6(Eth);
             if (_ip6Prefix > 0) Eth.AddAddr6(_ip6, _ip6Prefix);
             if (!_gw6.IsV6Any) { Eth.Router6 = _gw6; Eth.Router6Until = ulong.MaxValue; }
@@ -371,14 +372,27 @@ namespace Kernel.Net
                 {
                     int budget = 256;
                     ulong t0 = Clock.MonotonicNs();
+                    // One batch: the device is notified once for every frame it sends out,
+                    // and TCP's ACKs for in-order data wait until the batch is in.
+                    _dev.HoldNotify();
+                    Stack.DeferAcks = true;
                     for (int n; budget-- > 0 && (n = _dev.TryReceive(frame, out bool ok)) != 0;)
                         if (n > 0) Stack.Input(Eth, new ReadOnlySpan<byte>(frame, 0, n), ok);
+                    Stack.DeferAcks = false;
+                    Stack.FlushAcks();
                     _link.Flush();
+                    _dev.ReleaseNotify();
                     _inputNs += Clock.MonotonicNs() - t0;
                 }
                 Stack.Now = NowMs();
                 ulong next = Stack.NextTimer();
-                if (next != 0 && next <= Stack.Now) { Stack.Tick(); if (_link != null) _link.Flush(); next = Stack.NextTimer(); }
+                if (next != 0 && next <= Stack.Now)
+                {
+                    _dev?.HoldNotify();
+                    Stack.Tick();
+                    if (_link != null) { _link.Flush(); _dev.ReleaseNotify(); }
+                    next = Stack.NextTimer();
+                }
                 if (_kicked || _dev != null && _dev.FrameWaiting) { Scheduler.Yield(); continue; }
                 if (Stack.TcpCount > 0) { ulong cap = Stack.Now + 20; if (next == 0 || next > cap) next = cap; }
                 if (Log.Enabled(LogLevel.Debug) && Stack.Now >= _dumpAt) { _dumpAt = Stack.Now + 1000; Dump(); }
@@ -391,6 +405,7 @@ namespace Kernel.Net
                 ulong wake = next == 0 ? 0 : next * 1000000;
                 if (wake != 0 && wake <= Clock.MonotonicNs()) continue;
                 if (_kicked) continue;
+                if (_dev != null && _dev.ArmReceive()) continue;    // frames came while receive interrupts were off
                 _netdSleepsUntil = next == 0 ? ulong.MaxValue : next;
                 _netd.Wait(wake, false);
                 _netdSleepsUntil = 0;

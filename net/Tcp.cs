@@ -327,6 +327,15 @@ namespace Kernel.Net
 
         void SendAck() => SendSegment(SndNxt, FlagAck, 0, 0, false);
 
+        /// At the end of a batch (NetStack.FlushAcks): the ACK deferred in it, unless a
+        /// segment sent since carried it.
+        internal void SendDeferredAck()
+        {
+            if (AckDeferred && _ackPending > 0 && Synchronized) SendAck();
+            AckDeferred = false;
+        }
+        internal bool AckDeferred;
+
         /// A bare control segment (RST, challenge ACK) with the given numbers.
         void SendControl(uint seq, uint ack, int flags)
         {
@@ -938,7 +947,14 @@ namespace Kernel.Net
                 Wake();
                 // Delayed ACK (RFC 9293 3.8.6.3): every second full segment, a filled hole or PSH on a small window at once.
                 _ackPending++;
-                if (_ackPending >= 2 || filledHole || _oooCount > 0 || Window() < Mss) SendAck();
+                if (filledHole || _oooCount > 0 || Window() < Mss) SendAck();
+                else if (_ackPending >= 2)
+                {
+                    // Within a batch of received frames (Stack.DeferAcks) one ACK covers
+                    // them all, sent at its end unless data going out carries it first, as
+                    // Linux's GRO makes one ACK of a poll's segments.
+                    if (!Stack.DeferAcks || !Stack.DeferAck(this)) SendAck();
+                }
                 else if (_delAckAt == 0) _delAckAt = Stack.Now + DelayedAckMs;
             }
             else

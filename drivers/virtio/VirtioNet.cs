@@ -72,6 +72,7 @@ namespace Kernel.Drivers
             d._rxNotifier = new RxNotifier(t);
             d._ring = new RxRing(d._rx, d._rxMem, d._rxPhys, RxBuffers, BufferBytes, d._rxNotifier);
             d._ring.PostAll();
+            d._tx.SetInterrupts(false);      // sent buffers are taken back by the next send (ReclaimTx)
             d.Ready();
             d.Transport.Notify(0);
             First ??= d;
@@ -102,9 +103,38 @@ namespace Kernel.Drivers
         public bool Send(ReadOnlySpan<byte> frame)
         {
             if (frame.Length > MaxFrame || frame.Length < 14) return false;
-            while (FreeTx() < 0) _wait.Wait();
+            while (FreeTx() < 0) { WantTxInterrupt(); if (FreeTx() < 0) _wait.Wait(); }
             return TrySend(frame);
         }
+
+        /// While every transmit buffer is in flight, the caller (or the network stack's
+        /// backlog) needs to hear when one comes back: the interrupt is asked for then only.
+        public void WantTxInterrupt()
+        {
+            _tx.SetInterrupts(true);
+            ReclaimTx();                     // what completed before it was asked for raised none
+        }
+
+        /// Takes back the transmit buffers the device has sent. Transmit interrupts are off
+        /// unless asked for (WantTxInterrupt), so every send and check calls this.
+        bool ReclaimTx()
+        {
+            bool any = false;
+            while (_tx.TryPopUsed(out int head, out _)) { _txBusy[_txSlotOfHead[head]] = false; _txFree++; any = true; }
+            return any;
+        }
+        int _txFree = TxBuffers;
+
+        /// Batching for the network stack's thread: while held, sends queue their frames
+        /// without notifying the device (a VM exit each under TCG); Release notifies once
+        /// for all of them.
+        public void HoldNotify() => _hold = true;
+        public void ReleaseNotify()
+        {
+            _hold = false;
+            if (_notifyHeld) { _notifyHeld = false; if (_tx.ShouldNotify()) { TxNotifies++; Transport.Notify(1); } }
+        }
+        bool _hold, _notifyHeld;
 
         /// Sends one frame if a transmit buffer is free, without blocking; false otherwise
         /// (or when the frame is too long).
@@ -116,7 +146,14 @@ namespace Kernel.Drivers
         {
             if (frame.Length > MaxFrame || frame.Length < 14) return false;
             int slot = FreeTx();
-            if (slot < 0) return false;
+            if (slot < 0)
+            {
+                // Full: the device must hear of what is queued (even while held) to give buffers back.
+                if (_notifyHeld) { _notifyHeld = false; if (_tx.ShouldNotify()) { TxNotifies++; Transport.Notify(1); } }
+                WantTxInterrupt();
+                slot = FreeTx();
+                if (slot < 0) return false;
+            }
             byte* p = _txMem + slot * BufferBytes;
             for (int i = 0; i < HeaderBytes; i++) p[i] = 0;
             if (csumStart > 0)
@@ -130,17 +167,22 @@ namespace Kernel.Drivers
             b[0] = new VirtBuffer(_txPhys + (ulong)slot * BufferBytes, (uint)(HeaderBytes + frame.Length), false);
             int head = _tx.Add(b);
             _txSlotOfHead[head] = slot;
-            _txBusy[slot] = true;
+            _txBusy[slot] = true; _txFree--;
             FramesOut++;
-            if (_tx.ShouldNotify()) { TxNotifies++; Transport.Notify(1); }
+            if (_hold) _notifyHeld = true;
+            else if (_tx.ShouldNotify()) { TxNotifies++; Transport.Notify(1); }
             return true;
         }
 
         int FreeTx()
         {
-            for (int i = 0; i < TxBuffers && i < _tx.Size; i++) if (!_txBusy[i]) return i;
+            if (_txFree == 0) ReclaimTx();
+            if (_txFree == 0) return -1;
+            for (int i = _txNext, k = 0; k < TxBuffers; k++, i = i + 1 == TxBuffers ? 0 : i + 1)
+                if (!_txBusy[i]) { _txNext = i + 1 == TxBuffers ? 0 : i + 1; return i; }
             return -1;
         }
+        int _txNext;
 
         /// Takes the next received frame into `dst`; its length, or 0 when none is waiting
         /// (-1 when it is malformed or `dst` is too small: the frame is dropped).
@@ -178,29 +220,44 @@ namespace Kernel.Drivers
         /// its buffers are filled yet). Without MRG_RXBUF every frame is one buffer.
         int BuffersOfNext()
         {
+            if (_ring.ReadyCount == 0) _ring.Collect();     // receive interrupts may be off (Polled)
             if (_ring.ReadyCount == 0) return 0;
             if (!Mergeable || _ring.Length(0) < HeaderBytes) return 1;
             byte* h = _ring.Data(0);
             int n = h[10] | h[11] << 8;
             if (n < 1 || n > _ring.Count) return 1;        // malformed: taken (and dropped) alone
+            if (n > _ring.ReadyCount) _ring.Collect();
             return n <= _ring.ReadyCount ? n : 0;
         }
 
         public bool FrameWaiting => BuffersOfNext() > 0;
 
         /// Whether frames are still in the transmit ring (the device has not used them).
-        public bool Transmitting { get { for (int i = 0; i < TxBuffers; i++) if (_txBusy[i]) return true; return false; } }
+        public bool Transmitting { get { ReclaimTx(); return _txFree < TxBuffers; } }
 
         /// Blocks until a frame is waiting.
-        public void WaitForFrame() { while (!FrameWaiting) _wait.Wait(); }
+        public void WaitForFrame() { while (!ArmReceive()) _wait.Wait(); }
 
         public override void OnInterrupt()
         {
             Interrupts++;
             bool any = false;
-            while (_tx.TryPopUsed(out int head, out _)) { _txBusy[_txSlotOfHead[head]] = false; any = true; }
-            if (_ring.Collect()) any = true;
+            if (ReclaimTx()) { any = true; _tx.SetInterrupts(false); }
+            if (_ring.Collect()) { any = true; if (Polled) _rx.SetInterrupts(false); }
             if (any) { _wait.WakeAll(); if (OnActivity != null) OnActivity(); }
+        }
+
+        /// Set by a reader that polls (the network stack's thread, as NAPI does): after an
+        /// interrupt brought frames, receive interrupts stay off while it takes them, and
+        /// it turns them back on (ArmReceive) before it sleeps.
+        public bool Polled;
+
+        /// Receive interrupts on again; whether frames came meanwhile (then the caller
+        /// should take them instead of sleeping).
+        public bool ArmReceive()
+        {
+            _rx.SetInterrupts(true);
+            return FrameWaiting;
         }
     }
 }

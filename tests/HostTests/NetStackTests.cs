@@ -187,6 +187,51 @@ public class NetStackTests
     }
 
     [Fact]
+    public void DeferredAcksMakeOneAckPerBatchOfSegments()
+    {
+        // The kernel's netd feeds a batch of received frames with DeferAcks set: in-order
+        // data is then acknowledged once, at FlushAcks, not every second segment; a reply
+        // sent within the batch carries the ACK, and nothing is left to send after it.
+        var n = new Net();
+        var (c, s, _) = Connect(n);
+        c.Send(Pattern(10 * 1400)).Should().Be(10 * 1400);
+        var data = n.WA.Out.Where(f => IsTcp(f, withData: true)).ToArray();
+        data.Length.Should().BeGreaterThanOrEqualTo(7);
+        n.WA.Out.Clear();
+        n.B.DeferAcks = true;
+        foreach (var f in data) n.B.Input(n.IB, f);
+        n.B.DeferAcks = false;
+        n.WB.Out.Should().BeEmpty("ACKs wait for the end of the batch");
+        n.B.FlushAcks();
+        n.WB.Out.Should().HaveCount(1);
+        uint ack = (uint)(n.WB.Out[0][42] << 24 | n.WB.Out[0][43] << 16 | n.WB.Out[0][44] << 8 | n.WB.Out[0][45]);
+        ack.Should().Be(s.RcvNxt, "one ACK covers the whole batch");
+        n.Run();
+        Pull(n, s, 10 * 1400).Should().Equal(Pattern(10 * 1400));
+        n.Run();
+
+        // Without the batch flag: an ACK every second segment, as before.
+        c.Send(Pattern(4 * 1400)).Should().Be(4 * 1400);
+        data = n.WA.Out.Where(f => IsTcp(f, withData: true)).ToArray();
+        n.WA.Out.Clear();
+        foreach (var f in data) n.B.Input(n.IB, f);
+        n.WB.Out.Count.Should().Be(data.Length / 2, $"{data.Length} segments: {string.Join(",", n.WB.Out.Select(f => f.Length))}");
+
+        // A reply within the batch carries the ACK: FlushAcks then sends nothing.
+        n.Run();
+        c.Send(Pattern(4 * 1400)).Should().Be(4 * 1400);
+        data = n.WA.Out.Where(f => IsTcp(f, withData: true)).ToArray();
+        n.WA.Out.Clear();
+        n.B.DeferAcks = true;
+        foreach (var f in data) n.B.Input(n.IB, f);
+        s.Send("answer"u8).Should().Be(6);
+        n.B.DeferAcks = false;
+        n.B.FlushAcks();
+        n.WB.Out.Should().HaveCount(1);
+        IsTcp(n.WB.Out[0], withData: true).Should().BeTrue();
+    }
+
+    [Fact]
     public void ArpResolvesQueuesAndAnswers()
     {
         var n = new Net();
