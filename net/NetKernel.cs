@@ -292,7 +292,7 @@ namespace Kernel.Net
         // The network profile (docs/net.md "Profiling"): at log=3, once a second while frames
         // move, what the last interval cost: busy time (not halted), netd's share and its
         // time inside Stack.Input, and the events that cost VM exits under TCG.
-        static ulong _profAt, _profNs, _profIdle, _profNetd, _profInput, _profLoops, _profIrq, _profRx, _profTx, _profTxn, _profRxn, _profSmall;
+        static ulong _profAt, _profNs, _profIdle, _profNetd, _profInput, _profLoops, _profIrq, _profRx, _profTx, _profTxn, _profRxn, _profSmall, _profGc, _profGcNs;
         static ulong _inputNs, _netdLoops;
 
         static void Profile()
@@ -316,10 +316,13 @@ namespace Kernel.Net
                 w.Str(" small "); w.Udec(_link.SmallFrames - _profSmall);
                 w.Str(" txkick "); w.Udec(_dev.TxNotifies - _profTxn);
                 w.Str(" rxkick "); w.Udec(_dev.RxNotifies - _profRxn);
+                w.Str(" gc "); w.Udec(Runtime.Collector.Collections - _profGc);
+                w.Str(" gc-ms "); w.Udec((Runtime.Collector.TotalPauseNs - _profGcNs) / 1000000);
                 Log.End(ref w);
             }
             _profNs = now; _profIdle = Scheduler.IdleNs; _profNetd = netd; _profInput = _inputNs; _profLoops = _netdLoops;
             _profIrq = _dev.Interrupts; _profRx = rx; _profTx = tx; _profTxn = _dev.TxNotifies; _profRxn = _dev.RxNotifies; _profSmall = _link.SmallFrames;
+            _profGc = Runtime.Collector.Collections; _profGcNs = Runtime.Collector.TotalPauseNs;
         }
 
         static int _lastTcpCount;
