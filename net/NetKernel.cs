@@ -379,8 +379,12 @@ namespace Kernel.Net
                     // and TCP's ACKs for in-order data wait until the batch is in.
                     _dev.HoldNotify();
                     Stack.DeferAcks = true;
-                    for (int n; budget-- > 0 && (n = _dev.TryReceive(frame, out bool ok)) != 0;)
+                    for (int n; budget-- > 0 && (n = _dev.PeekFrame(out byte* at, out bool ok)) != 0;)
+                    {
+                        if (n > 0) { Stack.Input(Eth, new ReadOnlySpan<byte>(at, n), ok); _dev.ReleaseFrame(); continue; }
+                        n = _dev.TryReceive(frame, out ok);        // over several buffers: joined in a copy
                         if (n > 0) Stack.Input(Eth, new ReadOnlySpan<byte>(frame, 0, n), ok);
+                    }
                     Stack.DeferAcks = false;
                     Stack.FlushAcks();
                     _link.Flush();
