@@ -32,7 +32,7 @@ namespace Kernel.Drivers
         readonly bool[] _txBusy = new bool[TxBuffers];
         readonly int[] _txSlotOfHead = new int[256];
         public ulong FramesMerged, FramesChecksummed;      // received over several buffers; without verification needed
-        /// Profiling counters (docs/net.md "Profiling"): interrupts taken, and notifications
+        /// Profiling counters (docs/net.md "Performance"): interrupts taken, and notifications
         /// (each one a VM exit) for the transmit queue and for receive buffers given back.
         public ulong Interrupts, TxNotifies;
         public ulong RxNotifies => _rxNotifier.Count;
@@ -73,6 +73,8 @@ namespace Kernel.Drivers
             d._ring = new RxRing(d._rx, d._rxMem, d._rxPhys, RxBuffers, BufferBytes, d._rxNotifier);
             d._ring.PostAll();
             d._tx.SetInterrupts(false);      // sent buffers are taken back by the next send (ReclaimTx)
+            d._txSlots = d._tx.Size < TxBuffers ? d._tx.Size : TxBuffers;
+            d._txFree = d._txSlots;
             d.Ready();
             d.Transport.Notify(0);
             First ??= d;
@@ -123,7 +125,7 @@ namespace Kernel.Drivers
             while (_tx.TryPopUsed(out int head, out _)) { _txBusy[_txSlotOfHead[head]] = false; _txFree++; any = true; }
             return any;
         }
-        int _txFree = TxBuffers;
+        int _txFree, _txSlots;      // free transmit buffers; how many are used (at most the queue's size)
 
         /// Batching for the network stack's thread: while held, sends queue their frames
         /// without notifying the device (a VM exit each under TCG); Release notifies once
@@ -178,8 +180,8 @@ namespace Kernel.Drivers
         {
             if (_txFree == 0) ReclaimTx();
             if (_txFree == 0) return -1;
-            for (int i = _txNext, k = 0; k < TxBuffers; k++, i = i + 1 == TxBuffers ? 0 : i + 1)
-                if (!_txBusy[i]) { _txNext = i + 1 == TxBuffers ? 0 : i + 1; return i; }
+            for (int i = _txNext, k = 0; k < _txSlots; k++, i = i + 1 == _txSlots ? 0 : i + 1)
+                if (!_txBusy[i]) { _txNext = i + 1 == _txSlots ? 0 : i + 1; return i; }
             return -1;
         }
         int _txNext;
@@ -256,7 +258,7 @@ namespace Kernel.Drivers
         public bool FrameWaiting => BuffersOfNext() > 0;
 
         /// Whether frames are still in the transmit ring (the device has not used them).
-        public bool Transmitting { get { ReclaimTx(); return _txFree < TxBuffers; } }
+        public bool Transmitting { get { ReclaimTx(); return _txFree < _txSlots; } }
 
         /// Blocks until a frame is waiting.
         public void WaitForFrame() { while (!ArmReceive()) _wait.Wait(); }
