@@ -11,7 +11,9 @@
 #
 # nginx: master + 2 workers (`user www-data`, `daemon off`), wrk -t1 -c4 keep-alive on a
 # 17-byte file for SVC_WRK_SECONDS, requests/s (wrk's socket errors and non-2xx answers
-# must be none). redis: redis-benchmark -q -t set,get -n SVC_REDIS_N -c SVC_REDIS_CLIENTS,
+# must be none), and the QEMU process's CPU time (utime+stime: guest, devices and user
+# network together) per request during that run, which the load of a shared host disturbs
+# far less than wall time (the rate is wrk's figure). redis: redis-benchmark -q -t set,get -n SVC_REDIS_N -c SVC_REDIS_CLIENTS,
 # requests/s per command. 8 clients, not redis-benchmark's 50: QEMU's user network listens
 # on the forwarded port with a backlog of 1 (ss shows "LISTEN 0 1"), so a burst of 50
 # connects loses handshakes on the host and stalls the run whatever the guest is.
@@ -33,6 +35,19 @@ NET_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virt
 log() { echo "services: $*" >&2; }
 isnum() { [[ ${1:-} =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
 ratio() { isnum "$1" && isnum "$2" && awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx\n", a/b; else print "n/a" }' || echo "n/a"; }
+# qemu_under PID: the QEMU process below PID (ukpack's child, or timeout's in lg_qemu).
+qemu_under() {
+  local c
+  for c in $(pgrep -P "$1"); do
+    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system* ]]; then echo "$c"; return 0; fi
+    qemu_under "$c" && return 0
+  done
+  return 1
+}
+# cpu_ms PID: utime+stime of PID in ms.
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# per_req CPU0 CPU1 REQUESTS: µs of CPU per request.
+per_req() { isnum "$3" && [[ $3 != 0 ]] && awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.0f\n", (b - a) * 1000 / n }' || echo n/a; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 for t in /usr/sbin/nginx /usr/bin/redis-server /usr/bin/redis-benchmark /usr/bin/redis-cli /usr/bin/wrk /usr/bin/curl; do
@@ -118,6 +133,14 @@ wrk_rps() {
   if grep -q -e "Socket errors" -e "Non-2xx" <<<"$out"; then echo "n/a (wrk: $(grep -e 'Socket errors' -e 'Non-2xx' <<<"$out" | tr '\n' ' '))"; return; fi
   awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
 }
+# wrk_cpu PORT QEMUPID: "REQUESTS/S CPU-µs-PER-REQUEST".
+wrk_cpu() {
+  local c0 c1 rps n
+  c0=$(cpu_ms "$2"); rps=$(wrk_rps "$1"); c1=$(cpu_ms "$2")
+  n=$(tail -20 "$D/wrk.log" | awk '/requests in/ { n = $1 } END { print n }')
+  isnum "${rps%% *}" || { echo "$rps"; return; }
+  echo "$rps $(per_req "$c0" "$c1" "$n")"
+}
 # redis_rps PORT: "SET GET" requests/s.
 redis_rps() {
   local out
@@ -161,16 +184,17 @@ service() {
         LINUX_TIMEOUT=1800 lg_run "$D/$(basename "$prog")" "$@" ) >"$D/$name-linux.log" 2>&1 &
     job=$!
   fi
-  [[ -n ${opid:-} ]] && ready "$name" "$oport" 180 && ok_o=1
-  [[ -n $job ]] && ready "$name" "$lport" 300 && ok_l=1
+  local oq= lq= a b c0 c1
+  local -a o3=() l3=()
+  [[ -n ${opid:-} ]] && ready "$name" "$oport" 180 && ok_o=1 && oq=$(qemu_under "$opid")
+  [[ -n $job ]] && ready "$name" "$lport" 300 && ok_l=1 && lq=$(qemu_under "$(cat "$pidfile" 2>/dev/null)" || cat "$pidfile")
   for ((r = 0; r < ROUNDS; r++)); do
     if [[ $name == nginx ]]; then
-      [[ -n $ok_o ]] && o1+=("$(wrk_rps "$oport")")
-      [[ -n $ok_l ]] && l1+=("$(wrk_rps "$lport")")
+      if [[ -n $ok_o ]]; then read -r a b < <(wrk_cpu "$oport" "$oq"); o1+=("$a"); o3+=("${b:-n/a}"); fi
+      if [[ -n $ok_l ]]; then read -r a b < <(wrk_cpu "$lport" "$lq"); l1+=("$a"); l3+=("${b:-n/a}"); fi
     else
-      local a b
-      if [[ -n $ok_o ]]; then read -r a b < <(redis_rps "$oport"); o1+=("$a"); o2+=("$b"); fi
-      if [[ -n $ok_l ]]; then read -r a b < <(redis_rps "$lport"); l1+=("$a"); l2+=("$b"); fi
+      if [[ -n $ok_o ]]; then c0=$(cpu_ms "$oq"); read -r a b < <(redis_rps "$oport"); c1=$(cpu_ms "$oq"); o1+=("$a"); o2+=("$b"); o3+=("$(per_req "$c0" "$c1" $((2 * REDIS_N)))"); fi
+      if [[ -n $ok_l ]]; then c0=$(cpu_ms "$lq"); read -r a b < <(redis_rps "$lport"); c1=$(cpu_ms "$lq"); l1+=("$a"); l2+=("$b"); l3+=("$(per_req "$c0" "$c1" $((2 * REDIS_N)))"); fi
     fi
   done
   if [[ -n ${opid:-} ]]; then kill -TERM "$opid" 2>/dev/null; wait "$opid"; OURS[$name-exit]=$?; fi
@@ -188,6 +212,9 @@ service() {
     LIN[set]=$([[ -n $ok_l ]] && median "${l1[@]}" || echo "$why_l"); LIN[set-all]="${l1[*]}"
     LIN[get]=$([[ -n $ok_l ]] && median "${l2[@]}" || echo "$why_l"); LIN[get-all]="${l2[*]}"
   fi
+  local k=$name-cpu
+  OURS[$k]=$([[ -n $ok_o ]] && median "${o3[@]}" || echo "$why_o"); OURS[$k-all]="${o3[*]}"
+  LIN[$k]=$([[ -n $ok_l ]] && median "${l3[@]}" || echo "$why_l"); LIN[$k-all]="${l3[*]}"
 }
 log "nginx: our kernel and the Linux guest, $ROUNDS alternating rounds of wrk"
 service nginx /usr/sbin/nginx "$NGX" 8080
@@ -205,4 +232,6 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "| nginx: wrk requests/s, keep-alive, 17-byte file | ${OURS[nginx]} | ${LIN[nginx]} | $(ratio "${OURS[nginx]}" "${LIN[nginx]}") | master + 2 workers; wrk -t1 -c4 -d${WRK_S}s; rounds: ours ${OURS[nginx-all]:-}, Linux ${LIN[nginx-all]:-}; ours exited ${OURS[nginx-exit]:-?} after SIGTERM |"
   echo "| redis: SET requests/s | ${OURS[set]} | ${LIN[set]} | $(ratio "${OURS[set]}" "${LIN[set]}") | redis-benchmark -n $REDIS_N -c $REDIS_C -t set,get; rounds: ours ${OURS[set-all]:-}, Linux ${LIN[set-all]:-}; ours exited ${OURS[redis-exit]:-?} after SIGTERM |"
   echo "| redis: GET requests/s | ${OURS[get]} | ${LIN[get]} | $(ratio "${OURS[get]}" "${LIN[get]}") | same runs; rounds: ours ${OURS[get-all]:-}, Linux ${LIN[get-all]:-} |"
+  echo "| nginx: QEMU CPU µs per request | ${OURS[nginx-cpu]} | ${LIN[nginx-cpu]} | $(ratio "${OURS[nginx-cpu]}" "${LIN[nginx-cpu]}") | lower is better: utime+stime of the QEMU process (guest, devices, user network) during the wrk runs / their requests; rounds: ours ${OURS[nginx-cpu-all]:-}, Linux ${LIN[nginx-cpu-all]:-} |"
+  echo "| redis: QEMU CPU µs per request | ${OURS[redis-cpu]} | ${LIN[redis-cpu]} | $(ratio "${OURS[redis-cpu]}" "${LIN[redis-cpu]}") | lower is better; the SET and GET runs together; rounds: ours ${OURS[redis-cpu-all]:-}, Linux ${LIN[redis-cpu-all]:-} |"
 } | tee "$BUILD/services.md"

@@ -117,7 +117,7 @@ namespace Kernel.Net
         public int Unread => _rcvLen;
         public int Unsent => _sndLen - (int)(SndNxt - SndUna) + (SndUna == Iss && State == TcpState.SynSent ? 1 : 0);
         public int SendQueued => _sndLen;
-        public int SendSpace => (_snd != null ? _snd.Length : SndBufSize) - _sndLen;
+        public int SendSpace => (_snd != null ? _sndCap : SndBufSize) - _sndLen;
         public bool Synchronized => State != TcpState.Closed && State != TcpState.Listen && State != TcpState.SynSent && State != TcpState.SynReceived;
 
         // ---- application calls ----
@@ -198,9 +198,10 @@ namespace Kernel.Net
                 if (State == TcpState.SynSent || State == TcpState.SynReceived) return 0;     // wait for the handshake
                 return -NetErr.EPIPE;
             }
-            if (_snd == null) _snd = new byte[SndBufSize];
-            int room = _snd.Length - _sndLen;
+            if (_snd == null) { _sndCap = SndBufSize; _snd = new byte[InitialBuf < _sndCap ? InitialBuf : _sndCap]; }
+            int room = _sndCap - _sndLen;
             int n = data.Length < room ? data.Length : room;
+            if (_sndLen + n > _snd.Length) _snd = Grow(_snd, ref _sndStart, _sndLen + n, _sndCap);
             int at = (_sndStart + _sndLen) % _snd.Length;
             int first = _snd.Length - at < n ? _snd.Length - at : n;
             data.Slice(0, first).CopyTo(_snd.AsSpan(at, first));
@@ -231,7 +232,7 @@ namespace Kernel.Net
                 _rcvStart = (_rcvStart + n) % _rcv.Length; _rcvLen -= n;
                 // Window update once the window has opened by two segments or half the buffer (RFC 9293 3.8.6.2.2).
                 uint right = RcvNxt + (uint)Window();
-                if (Synchronized && (int)(right - _rcvAdvertised) >= Math.Min(2 * Mss, _rcv.Length / 2)) { SendAck(); Stack.Pump(); }
+                if (Synchronized && (int)(right - _rcvAdvertised) >= Math.Min(2 * Mss, _rcvCap / 2)) { SendAck(); Stack.Pump(); }
             }
             return n;
         }
@@ -303,7 +304,7 @@ namespace Kernel.Net
 
         int Window()
         {
-            int size = _rcv != null ? _rcv.Length : RcvBufSize;
+            int size = _rcv != null ? _rcvCap : RcvBufSize;
             int w = size - _rcvLen;
             return w < 0 ? 0 : w;
         }
@@ -326,6 +327,38 @@ namespace Kernel.Net
         }
 
         void SendAck() => SendSegment(SndNxt, FlagAck, 0, 0, false);
+
+        // The rings start small and grow (doubling) up to the size SO_SNDBUF/SO_RCVBUF gave
+        // when they were made (_sndCap, _rcvCap; the window is computed from the latter):
+        // a short connection (a request and an answer) then allocates a few KiB instead of
+        // the full buffers, and the collector runs that much less often.
+        const int InitialBuf = 4096;
+        int _sndCap, _rcvCap;
+
+        void NewRcv() { _rcvCap = RcvBufSize; _rcv = new byte[InitialBuf < _rcvCap ? InitialBuf : _rcvCap]; }
+
+        /// A ring of at least `need` bytes (at most `cap`) holding `ring`'s bytes from
+        /// `start` on, now from 0: in-order and out-of-order data keep their offsets.
+        static byte[] Grow(byte[] ring, ref int start, int need, int cap)
+        {
+            int size = ring.Length * 2;
+            while (size < need) size *= 2;
+            if (size > cap) size = cap;
+            var r = new byte[size];
+            ring.AsSpan(start, ring.Length - start).CopyTo(r);
+            ring.AsSpan(0, start).CopyTo(r.AsSpan(ring.Length - start, start));
+            start = 0;
+            return r;
+        }
+
+        /// At the end of a batch (NetStack.FlushAcks): the ACK deferred in it, unless a
+        /// segment sent since carried it.
+        internal void SendDeferredAck()
+        {
+            if (AckDeferred && _ackPending > 0 && Synchronized) SendAck();
+            AckDeferred = false;
+        }
+        internal bool AckDeferred;
 
         /// A bare control segment (RST, challenge ACK) with the given numbers.
         void SendControl(uint seq, uint ack, int flags)
@@ -624,7 +657,7 @@ namespace Kernel.Net
             State = TcpState.Established;
             Connected = true;
             _rtxAt = 0; _backoff = 0; _retries = 0;
-            if (_rcv == null) _rcv = new byte[RcvBufSize];
+            if (_rcv == null) NewRcv();
             _rcvAdvertised = RcvNxt + (uint)Window();
             if (KeepAlive) _keepAt = Stack.Now + (ulong)KeepIdleS * 1000;
         }
@@ -904,7 +937,7 @@ namespace Kernel.Net
 
         void ReceiveData(uint seq, ReadOnlySpan<byte> data, int flags)
         {
-            if (_rcv == null) _rcv = new byte[RcvBufSize];
+            if (_rcv == null) NewRcv();
             // Trim what we already have and what lies beyond the window.
             int skip = (int)(RcvNxt - seq);
             if (skip > 0) { if (skip >= data.Length) { SendAck(); return; } data = data.Slice(skip); seq = RcvNxt; }
@@ -912,6 +945,7 @@ namespace Kernel.Net
             int room = Window() - off;
             if (room <= 0) { SendAck(); return; }
             if (data.Length > room) data = data.Slice(0, room);
+            if (_rcvLen + off + data.Length > _rcv.Length) _rcv = Grow(_rcv, ref _rcvStart, _rcvLen + off + data.Length, _rcvCap);
             int at = (_rcvStart + _rcvLen + off) % _rcv.Length;
             int first = _rcv.Length - at < data.Length ? _rcv.Length - at : data.Length;
             data.Slice(0, first).CopyTo(_rcv.AsSpan(at, first));
@@ -938,7 +972,14 @@ namespace Kernel.Net
                 Wake();
                 // Delayed ACK (RFC 9293 3.8.6.3): every second full segment, a filled hole or PSH on a small window at once.
                 _ackPending++;
-                if (_ackPending >= 2 || filledHole || _oooCount > 0 || Window() < Mss) SendAck();
+                if (filledHole || _oooCount > 0 || Window() < Mss) SendAck();
+                else if (_ackPending >= 2)
+                {
+                    // Within a batch of received frames (Stack.DeferAcks) one ACK covers
+                    // them all, sent at its end unless data going out carries it first, as
+                    // Linux's GRO makes one ACK of a poll's segments.
+                    if (!Stack.DeferAcks || !Stack.DeferAck(this)) SendAck();
+                }
                 else if (_delAckAt == 0) _delAckAt = Stack.Now + DelayedAckMs;
             }
             else

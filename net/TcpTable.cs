@@ -6,6 +6,31 @@ namespace Kernel.Net
     /// port binding, segments in, RSTs for segments nobody wants, and the timer sweep.
     public sealed partial class NetStack
     {
+        /// Set by the kernel's network thread while it feeds a batch of received frames:
+        /// TCP then sends one ACK per connection for the batch's in-order data (FlushAcks)
+        /// instead of one every second segment.
+        public bool DeferAcks;
+        readonly TcpConnection[] _deferredAcks = new TcpConnection[64];
+        int _deferredCount;
+
+        /// Records `c`'s pending ACK for FlushAcks; false when the list is full (send it now).
+        internal bool DeferAck(TcpConnection c)
+        {
+            if (c.AckDeferred) return true;
+            if (_deferredCount == _deferredAcks.Length) return false;
+            c.AckDeferred = true;
+            _deferredAcks[_deferredCount++] = c;
+            return true;
+        }
+
+        /// Sends the ACKs deferred during a batch (after DeferAcks is cleared).
+        public void FlushAcks()
+        {
+            for (int i = 0; i < _deferredCount; i++) { _deferredAcks[i].SendDeferredAck(); _deferredAcks[i] = null; }
+            _deferredCount = 0;
+            Pump();
+        }
+
         const int TcpBuckets = 1024;
         readonly TcpConnection[] _tcpHash = new TcpConnection[TcpBuckets];
         TcpConnection _tcpAll;          // every bound TCP socket and connection (timers, ports, /proc)

@@ -34,6 +34,7 @@ namespace Kernel.Drivers
         readonly ulong _virtToPhys;
         readonly bool _eventIdx, _useIndirect;
         ushort _freeHead, _numFree, _availIdx, _lastUsed;
+        bool _interrupts = true;          // whether popping re-arms the used event (SetInterrupts)
 
         /// Bytes of memory the rings of a queue of `size` need (desc, avail, used, indirect tables).
         public static ulong Bytes(ushort size) => IndirectOffset(size) + (ulong)size * MaxIndirect * 16;
@@ -159,7 +160,7 @@ namespace Kernel.Drivers
             _lastUsed++;
             FreeChain(head);
             InFlight--;
-            if (_eventIdx) UsedEvent = _lastUsed;    // interrupt me at the next completion
+            if (_eventIdx && _interrupts) UsedEvent = _lastUsed;    // interrupt me at the next completion
             return true;
         }
 
@@ -177,6 +178,7 @@ namespace Kernel.Drivers
         /// after turning them on, check HasUsed: what completed meanwhile raised no interrupt.
         public void SetInterrupts(bool on)
         {
+            _interrupts = on;
             if (_eventIdx) { UsedEvent = on ? _lastUsed : (ushort)(_lastUsed - 1); return; }
             *(ushort*)_avail = on ? (ushort)0 : AvailNoInterrupt;
         }

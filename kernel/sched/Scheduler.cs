@@ -97,7 +97,9 @@ namespace Kernel.Sched
             while (true)
             {
                 IdleRun((int)cpu);
+                ulong h0 = Clock.MonotonicNs();
                 Smp.IdleHalt();
+                IdleNs += Clock.MonotonicNs() - h0;
             }
         }
 
@@ -426,5 +428,9 @@ namespace Kernel.Sched
 
         /// CPU time used by `t`; a blocked current thread (the CPU idling on its stack) is not running.
         public static ulong CpuTime(Thread t) => t.CpuTimeNs + (t.OnCpu >= 0 && !t.IsIdle && t.State == ThreadState.Runnable ? Clock.MonotonicNs() - t.RanSinceNs : 0);
+
+        /// Time CPUs spent halted with nothing to run, since boot, summed over CPUs (the
+        /// network profile's busy time).
+        public static ulong IdleNs;
     }
 }
