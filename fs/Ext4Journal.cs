@@ -94,8 +94,8 @@ namespace Kernel.Fs
     /// device (file data, written directly, is then on the disk before the commit), writes
     /// the commit block and flushes again. Checkpoint writes the committed copies in place,
     /// flushes and marks the journal empty; it runs when the next transaction does not fit
-    /// in the rest of the log and at unmount. The log is never wrapped: every checkpoint
-    /// restarts it at s_first.
+    /// in the rest of the log, when 16 MiB of committed copies are held in memory, and at
+    /// unmount. The log is never wrapped: every checkpoint restarts it at s_first.
     public sealed unsafe class Ext4Journal
     {
         public const uint Magic = 0xC03B3998;
@@ -439,7 +439,10 @@ namespace Kernel.Fs
         }
 
         /// Blocks a transaction may hold before it is committed at the end of an operation.
-        public int SoftLimit => (int)(MaxLen - First) / 4;
+        public int SoftLimit { get { int n = (int)(MaxLen - First) / 4; return n < MaxCommitted / 2 ? n : MaxCommitted / 2; } }
+        /// Committed blocks kept in memory until they are checkpointed: at most 16 MiB of
+        /// copies (a large volume's log holds far more), then a checkpoint.
+        public int MaxCommitted => (16 << 20) / _bs;
 
         /// A metadata read: the newest copy of each block (running, then committed), else the disk.
         public bool Read(long at, byte[] b, int off, int len)
@@ -525,7 +528,7 @@ namespace Kernel.Fs
             int rec = Wide ? 8 : 4, perRevoke = (_bs - 16 - (Csum ? 4 : 0)) / rec;
             int revokeBlocks = (_revokeCount + perRevoke - 1) / perRevoke;
             int total = revokeBlocks + descs + n + 1;
-            if (_head + (uint)total > MaxLen)
+            if (_head + (uint)total > MaxLen || _committed.Count >= MaxCommitted)
             {
                 if (!Checkpoint()) return false;
             }

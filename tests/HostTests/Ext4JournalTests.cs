@@ -274,9 +274,10 @@ public unsafe class Ext4JournalTests
     }
 
     [Theory]
-    [InlineData("64M", null)]
-    [InlineData("128M", "-b 4096")]
-    public void PowerCutsAtManyPointsLeaveAVolumeThatReplaysClean(string size, string? extra)
+    [InlineData("64M", null, 40)]
+    [InlineData("128M", "-b 4096", 40)]
+    [InlineData("64M", "-J size=1", 150)]          // a 1 MiB log: checkpoints and restarts of the log
+    public void PowerCutsAtManyPointsLeaveAVolumeThatReplaysClean(string size, string? extra, int records)
     {
         string baseImg = Ext4Tests.MakeVolume(size, extra: extra);
         // How many writes the whole workload makes, then cuts spread over it.
@@ -286,7 +287,8 @@ public unsafe class Ext4JournalTests
         using (var dev = new CrashingDevice(probe, long.MaxValue))
         {
             Ext4Volume.Mount(dev, false, out var v, out string msg, out _).Should().Be((Errno)0, msg);
-            Workload(v, dev, () => false, 40);
+            Workload(v, dev, () => false, records);
+            v.Journal.Checkpoints.Should().BeGreaterThan(records > 100 ? 0 : -1);
             total = long.MaxValue - dev.WritesLeft;
         }
         var rng = new Random(1234);
@@ -299,7 +301,7 @@ public unsafe class Ext4JournalTests
             using (var dev = new CrashingDevice(img, cut))
             {
                 Ext4Volume.Mount(dev, false, out var v, out string msg, out _).Should().Be((Errno)0, msg);
-                done = Workload(v, dev, () => dev.Dead, 40);
+                done = Workload(v, dev, () => dev.Dead, records);
             }
             string copy = img + ".e2fsck";
             File.Copy(img, copy, true);
