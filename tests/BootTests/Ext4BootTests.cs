@@ -137,7 +137,8 @@ public class Ext4BootTests
         return img;
     });
 
-    static string Volume(string size = "1G", string? from = null)
+    /// <summary>A volume made by `ukpack volume create` (shared by the volume boot tests).</summary>
+    internal static string Volume(string size = "1G", string? from = null)
     {
         var vol = Path.Combine(Repo.TempDir(), "vol.img");
         var args = new List<string> { "volume", "create", vol, "--size", size };
@@ -148,9 +149,10 @@ public class Ext4BootTests
     }
 
     /// <summary>e2fsprogs' tools live in /sbin, which a user's PATH may lack.</summary>
-    static string Sbin(string tool) => Repo.Which(tool) ?? (File.Exists("/sbin/" + tool) ? "/sbin/" + tool : "/usr/sbin/" + tool);
+    internal static string Sbin(string tool) => Repo.Which(tool) ?? (File.Exists("/sbin/" + tool) ? "/sbin/" + tool : "/usr/sbin/" + tool);
 
-    static void Fsck(string vol)
+    /// <summary>e2fsck -fn clean, and the unmount at power-off marked the volume clean.</summary>
+    internal static void Fsck(string vol)
     {
         var r = Host.Run(Sbin("e2fsck"), ["-fn", vol]);
         r.Code.Should().Be(0, "e2fsck -fn must find the volume clean\n" + r);

@@ -3,6 +3,8 @@ using System.Text;
 
 namespace BootTests;
 
+using static Ext4BootTests;
+
 /// <summary>
 /// The ext4 journal under QEMU: a program appends 4 KiB records to a log on a volume,
 /// fsyncing each and printing its id once fsync returned (a small file created and fsync'd
@@ -78,8 +80,6 @@ public class Ext4CrashTests
         r.Code.Should().Be(0, r.ToString());
         return img;
     });
-
-    static string Sbin(string tool) => Repo.Which(tool) ?? (File.Exists("/sbin/" + tool) ? "/sbin/" + tool : "/usr/sbin/" + tool);
 
     /// <summary>QEMU's pid: the child of ukpack whose command is qemu-system-*.</summary>
     static int? QemuChildOf(int parent)

@@ -3,6 +3,8 @@ using System.Text;
 
 namespace BootTests;
 
+using static Ext4BootTests;
+
 /// <summary>
 /// Real workloads on ext4 volumes, each followed by `e2fsck -fn` on the host: Debian's
 /// sqlite3 (10,000 rows in 2,000 transactions, then integrity_check, and the host's sqlite3
@@ -19,26 +21,6 @@ public class Ext4WorkloadTests
     /// the host's wait are both generous (the tests wait for the exit, never for a time).</summary>
     static Host.Result Boot(string image, params string[] extra) =>
         Host.Run(Repo.Ukpack, ["run", image, "--timeout", "900", .. extra], null, TimeSpan.FromSeconds(960));
-
-    static string Volume(string size, string? from = null)
-    {
-        var vol = Path.Combine(Repo.TempDir(), "vol.img");
-        var args = new List<string> { "volume", "create", vol, "--size", size };
-        if (from != null) { args.Add("--from"); args.Add(from); }
-        var r = Ukpack.Run([.. args]);
-        r.Code.Should().Be(0, r.ToString());
-        return vol;
-    }
-
-    /// <summary>e2fsprogs' tools live in /sbin, which a user's PATH may lack.</summary>
-    static string Sbin(string tool) => Repo.Which(tool) ?? (File.Exists("/sbin/" + tool) ? "/sbin/" + tool : "/usr/sbin/" + tool);
-
-    static void Fsck(string vol)
-    {
-        var r = Host.Run(Sbin("e2fsck"), ["-fn", vol]);
-        r.Code.Should().Be(0, "e2fsck -fn must find the volume clean\n" + r);
-        Host.Run(Sbin("dumpe2fs"), ["-h", vol]).OutText.Should().MatchRegex(@"Filesystem state:\s+clean\n");
-    }
 
     static string Debugfs(string vol, string request)
     {

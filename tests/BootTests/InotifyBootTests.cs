@@ -1,5 +1,7 @@
 namespace BootTests;
 
+using static Ext4BootTests;
+
 /// <summary>
 /// inotify beyond the compat suite's tmpfs and /dev/shm runs: the same compat program on an
 /// ext4 volume (output compared with the program's native run in /tmp), the per-user watch
@@ -78,8 +80,6 @@ public class InotifyBootTests
             "after closing the full instance: added\n" +
             "no IN_IGNORED for another instance's watches: yes\n", r.ToString());
     }
-
-    static string Sbin(string tool) => Repo.Which(tool) ?? (File.Exists("/sbin/" + tool) ? "/sbin/" + tool : "/usr/sbin/" + tool);
 
     [Fact]
     public void TheCompatProgramGivesLinuxsEventsOnAnExt4Volume()

@@ -2,6 +2,8 @@ using System.Text;
 
 namespace BootTests;
 
+using static Ext4BootTests;
+
 /// <summary>
 /// The page cache of ext4 volumes (fs/PageCache.cs): the compat suite's file_mmap on a volume
 /// prints what it prints on Linux; shared-mapping writes and unsynced writes reach the disk;
@@ -157,24 +159,6 @@ public class PageCacheBootTests
         r.Code.Should().Be(0, r.ToString());
         return img;
     });
-
-    static string Volume(string size = "1G", string? from = null)
-    {
-        var vol = Path.Combine(Repo.TempDir(), "vol.img");
-        var args = new List<string> { "volume", "create", vol, "--size", size };
-        if (from != null) { args.Add("--from"); args.Add(from); }
-        var r = Ukpack.Run([.. args]);
-        r.Code.Should().Be(0, r.ToString());
-        return vol;
-    }
-
-    static string Sbin(string tool) => Repo.Which(tool) ?? (File.Exists("/sbin/" + tool) ? "/sbin/" + tool : "/usr/sbin/" + tool);
-
-    static void Fsck(string vol)
-    {
-        var r = Host.Run(Sbin("e2fsck"), ["-fn", vol]);
-        r.Code.Should().Be(0, "e2fsck -fn must find the volume clean\n" + r);
-    }
 
     [Fact]
     public void FileMappingsOnAVolumeBehaveAsOnLinux()
