@@ -28,12 +28,15 @@ namespace Kernel.Runtime
         }
 
         /// A zeroed managed block: collects first when the policy says so, and once more
-        /// before giving up when no frame is left.
+        /// before giving up when no frame is left; then asks the file page cache for its clean
+        /// pages (which may hold most of memory after a large file was read or written).
         internal static byte* Allocate(ulong size)
         {
             Collector.BeforeAllocate();
             byte* p = GcHeap.Alloc(size);
             if (p == null && Collector.TryCollect()) p = GcHeap.Alloc(size);
+            for (int i = 0; p == null && i < 8 && PhysicalMemory.ReclaimCache != null && PhysicalMemory.ReclaimCache(size + 65536); i++)
+                p = GcHeap.Alloc(size);
             if (p == null) Panic.Halt("kernel heap: out of memory for managed objects");
             return p;
         }
