@@ -232,3 +232,14 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     *) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 fi
+
+# qemu_under PID: the QEMU process below PID (ukpack's child, or timeout's in lg_qemu); the
+# network benchmarks read its CPU time (run.sh, services.sh, netperf.sh).
+qemu_under() {
+  local c
+  for c in $(pgrep -P "$1"); do
+    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system* ]]; then echo "$c"; return 0; fi
+    qemu_under "$c" && return 0
+  done
+  return 1
+}

@@ -22,14 +22,6 @@ set +e
 NET_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 PROGS=$("$BENCH/progs/build.sh" "$BUILD") || exit 1
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-qemu_under() {
-  local c
-  for c in $(pgrep -P "$1"); do
-    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system* ]]; then echo "$c"; return 0; fi
-    qemu_under "$c" && return 0
-  done
-  return 1
-}
 client() {   # client LOG PID PORT OUT
   until grep -q 'netbench listening' "$1" 2>/dev/null; do
     kill -0 "$2" 2>/dev/null || { echo "guest ended: $(tail -c 200 "$1")"; return 1; }

@@ -327,15 +327,6 @@ NET_METRICS=(net_h2g_mib_per_s net_g2h_mib_per_s net_conns_per_s net_rr_p50_us n
   net_mem_before_kib net_mem_after_kib net_mem_growth_kib net_h2g_cpu_ms net_g2h_cpu_ms net_conns_cpu_ms net_requests_cpu_ms)
 NET_ARGS=("${BENCH_NET_MIB:-32}" "${BENCH_NET_CONNS:-500}" "${BENCH_NET_RR:-5000}" "${BENCH_NET_REQUESTS:-1000000}")
 NET_TIMEOUT=${BENCH_NET_TIMEOUT:-900}
-# qemu_under PID: the QEMU process below PID (ukpack's child, or timeout's in lg_qemu).
-qemu_under() {
-  local c
-  for c in $(pgrep -P "$1"); do
-    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system* ]]; then echo "$c"; return 0; fi
-    qemu_under "$c" && return 0
-  done
-  return 1
-}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # net_client LOG PID PORT: waits for the guest's "netbench listening" in LOG, runs the client
 # into $BUILD/net.out; sets NET_WHY on failure.

@@ -35,15 +35,6 @@ NET_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virt
 log() { echo "services: $*" >&2; }
 isnum() { [[ ${1:-} =~ ^[0-9]+(\.[0-9]+)?$ ]]; }
 ratio() { isnum "$1" && isnum "$2" && awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2fx\n", a/b; else print "n/a" }' || echo "n/a"; }
-# qemu_under PID: the QEMU process below PID (ukpack's child, or timeout's in lg_qemu).
-qemu_under() {
-  local c
-  for c in $(pgrep -P "$1"); do
-    if [[ $(cat "/proc/$c/comm" 2>/dev/null) == qemu-system* ]]; then echo "$c"; return 0; fi
-    qemu_under "$c" && return 0
-  done
-  return 1
-}
 # cpu_ms PID: utime+stime of PID in ms.
 cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # per_req CPU0 CPU1 REQUESTS: µs of CPU per request.
