@@ -12,7 +12,7 @@
 #
 # Workloads (bench/progs): ext4bench (one static binary, the same on both sides): sequential
 # write of a MiB file in 1 MiB writes + fsync, its sequential read (Linux drops its page
-# cache first; we have none), APPENDS fsync'd 4 KiB appends, FILES create+write 100 B+fsync+
+# cache first; ours reads from its own page cache, having no drop_caches), APPENDS fsync'd 4 KiB appends, FILES create+write 100 B+fsync+
 # close in one directory. sqlitebench: Debian's sqlite3 (dynamic glibc, the host's binary and
 # libraries on both sides) runs 10,000 INSERTs, each its own transaction, into a new database
 # on the volume; seconds from fork to exit. Ours mounts the volume with `--volume FILE:/vol`;
@@ -128,7 +128,7 @@ row() {   # row LABEL UNIT METRIC NOTE
   echo "| measurement | ours | Linux guest | ours / Linux | note |"
   echo "| --- | --- | --- | --- | --- |"
   row "ext4: sequential write + fsync, $MIB MiB file" "MiB/s" ext4_seq_write_mib_per_s "1 MiB write()s, then one fsync; higher is better"
-  row "ext4: sequential read of that file" "MiB/s" ext4_seq_read_mib_per_s "1 MiB read()s; Linux drops its page cache first (we have none); higher is better"
+  row "ext4: sequential read of that file" "MiB/s" ext4_seq_read_mib_per_s "1 MiB read()s; Linux drops its page cache first, ours reads from its page cache (no drop_caches yet): not like for like; higher is better"
   row "ext4: fsync'd 4 KiB appends" "/s" ext4_append_fsync_per_s "$APPENDS write(4 KiB)+fsync on an O_APPEND file; higher is better"
   row "ext4: create + write 100 B + fsync + close, $FILES files in one directory" "files/s" ext4_create_fsync_files_per_s "higher is better"
   row "sqlite3: 10,000 INSERTs, each its own transaction" "s" sqlite_10k_tx_s "Debian's sqlite3 3.40 (rollback journal, synchronous=FULL: per transaction a -journal created, fsync'd, deleted, the database fsync'd); lower is better"
