@@ -132,20 +132,8 @@ public class InotifyBootTests
     [Fact]
     public void NodeFsWatchSeesWhatItSeesOnLinux()
     {
-        const string node = "/usr/bin/node";
-        File.Exists(node).Should().BeTrue($"{node} is needed (apt-get install nodejs)");
-        var tree = Repo.TempDir();
-        Directory.CreateDirectory(Path.Combine(tree, "srv"));
-        Directory.CreateDirectory(Path.Combine(tree, "tmp"));
-        File.WriteAllText(Path.Combine(tree, "srv/watch.js"), WatchJs);
-        foreach (var f in new[] { "cjs-module-lexer/lexer.js", "cjs-module-lexer/dist/lexer.js", "undici/undici-fetch.js", "acorn/dist/acorn.js", "acorn-walk/dist/walk.js" })
-        {
-            var from = Path.Combine("/usr/share/nodejs", f);
-            if (!File.Exists(from)) continue;
-            var to = Path.Combine(tree, "usr/share/nodejs", f);
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            File.Copy(from, to);
-        }
+        const string node = WebBootTests.Node;
+        var tree = WebBootTests.NodeTree("watch.js", WatchJs);
         var native = Host.Run(node, [Path.Combine(tree, "srv/watch.js"), Path.Combine(Repo.TempDir(), "w")], null, TimeSpan.FromSeconds(60));
         native.Code.Should().Be(0, native.ToString());
         native.OutText.Should().EndWith("done\n", native.ToString());

@@ -14,7 +14,7 @@ namespace BootTests;
 public class WebBootTests
 {
     const string Python = "/usr/bin/python3.11";
-    const string Node = "/usr/bin/node";
+    internal const string Node = "/usr/bin/node";
 
     /// <summary>Bytes i*7 + i/1000 for a file of an odd size.</summary>
     static byte[] Pattern(int n)
@@ -90,16 +90,16 @@ public class WebBootTests
         server.listen(Number(process.argv[2]), () => console.log('listening on ' + JSON.stringify(server.address())));
         """;
 
-    [Fact]
-    public void NodeHttpServerAnswersKeepAliveRequests()
+    /// <summary>A root tree for Debian's node running /srv/NAME: the script, /tmp, and the
+    /// files of other packages (node-cjs-module-lexer, node-acorn, node-undici) from which
+    /// Debian's nodejs loads some of its built-in modules (other builds have none).</summary>
+    internal static string NodeTree(string name, string script)
     {
         File.Exists(Node).Should().BeTrue($"{Node} is needed (apt-get install nodejs)");
         var tree = Repo.TempDir();
         Directory.CreateDirectory(Path.Combine(tree, "srv"));
         Directory.CreateDirectory(Path.Combine(tree, "tmp"));
-        File.WriteAllText(Path.Combine(tree, "srv/server.js"), NodeServer);
-        // Debian's nodejs loads some of its built-in modules from these files of other
-        // packages (node-cjs-module-lexer, node-acorn, node-undici); other builds have none.
+        File.WriteAllText(Path.Combine(tree, "srv", name), script);
         foreach (var f in new[] { "cjs-module-lexer/lexer.js", "cjs-module-lexer/dist/lexer.js", "undici/undici-fetch.js", "acorn/dist/acorn.js", "acorn-walk/dist/walk.js" })
         {
             var from = Path.Combine("/usr/share/nodejs", f);
@@ -108,6 +108,13 @@ public class WebBootTests
             Directory.CreateDirectory(Path.GetDirectoryName(to)!);
             File.Copy(from, to);
         }
+        return tree;
+    }
+
+    [Fact]
+    public void NodeHttpServerAnswersKeepAliveRequests()
+    {
+        var tree = NodeTree("server.js", NodeServer);
         var img = Path.Combine(Repo.TempDir(), "node.img");
         var build = Ukpack.Run(["build", Node, "--fs", tree, "-o", img]);
         build.Code.Should().Be(0, build.ToString());
