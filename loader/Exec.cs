@@ -225,7 +225,7 @@ namespace Kernel.Loader
                 int size = _data.Length * 2;
                 while (size < _len + more) size *= 2;
                 var bigger = new byte[size];
-                for (int i = 0; i < _len; i++) bigger[i] = _data[i];
+                for (int i = 0; i < _data.Length; i++) bigger[i] = _data[i];   // with the string being copied in
                 _data = bigger;
             }
 
@@ -248,7 +248,7 @@ namespace Kernel.Loader
                         if (UserCopy.Copy(chunk, (void*)(ptr + (ulong)strLen), n) != 0) return Errno.EFAULT;
                         int z = 0;
                         while (z < (int)n && chunk[z] != 0) z++;
-                        Room(z + 1);
+                        Room(strLen + z + 1);                                       // this string so far, the chunk, its NUL
                         for (int k = 0; k < z; k++) _data[_len + strLen + k] = chunk[k];
                         strLen += z;
                         if (strLen >= MaxArgStrlen) return Errno.E2BIG;

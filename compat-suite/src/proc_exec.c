@@ -20,6 +20,15 @@ static int child_mode(int argc, char **argv)
         if (!getenv("PROC_EXEC_VAR") || strcmp(getenv("PROC_EXEC_VAR"), "value=x")) return 101;
         return argc;
     }
+    if (strcmp(mode, "long") == 0) {
+        /* argv[3]: 'a'..'z' repeated, argv[4]: its length; an environment string as long */
+        size_t n = (size_t)atoi(argv[4]);
+        if (strlen(argv[3]) != n) return 1;
+        for (size_t i = 0; i < n; i++) if (argv[3][i] != 'a' + i % 26) return 2;
+        const char *e = getenv("LONG");
+        if (!e || strlen(e) != n || strncmp(e, argv[3], n)) return 3;
+        return 0;
+    }
     if (strcmp(mode, "fds") == 0) {
         int keep = atoi(argv[3]), gone = atoi(argv[4]);
         int r = 0;
@@ -83,6 +92,14 @@ int main(int argc, char **argv)
     char *args[] = { "self", "child", "args", "one", "two words", "", NULL };
     char *envs[] = { "PROC_EXEC_VAR=value=x", "OTHER=1", NULL };
     printf("args and env: %d\n", run(args, envs));
+
+    /* Strings longer than a few pages (one argument, one environment string). */
+    static char big[20001], bigenv[20006];
+    for (int i = 0; i < 20000; i++) big[i] = 'a' + i % 26;
+    snprintf(bigenv, sizeof bigenv, "LONG=%s", big);
+    char *largs[] = { "self", "child", "long", big, "20000", NULL };
+    char *lenvs[] = { bigenv, NULL };
+    printf("long argument and environment string: %d\n", run(largs, lenvs));
 
     /* fds: one kept, one O_CLOEXEC closed; the kept one works in the new program. */
     int keep[2], gone[2];
