@@ -94,6 +94,7 @@ namespace Kernel.Syscalls
             Bind(142, &Sys.SchedSetparam);
             Bind(146, &Sys.SchedPriorityMax);
             Bind(147, &Sys.SchedPriorityMin);
+            Bind(148, &Sys.SchedRrGetInterval);
             Bind(140, &Sys.Getpriority);
             Bind(141, &Sys.Setpriority);
 

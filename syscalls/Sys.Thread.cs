@@ -381,6 +381,17 @@ namespace Kernel.Syscalls
             return t == null ? Errno.ESRCH : t.Policy;
         }
 
+        /// sched_rr_get_interval(2): the scheduler's time slice, which every thread gets here.
+        public static SysResult SchedRrGetInterval(SyscallArgs* a)
+        {
+            if ((int)a->A0 < 0) return Errno.EINVAL;
+            if (!FindTask(a->A0)) return Errno.ESRCH;
+            long* ts = stackalloc long[2];
+            ts[0] = (long)(Scheduler.SliceNs / 1000000000);
+            ts[1] = (long)(Scheduler.SliceNs % 1000000000);
+            return new UserPtr(a->A1).CopyOut(ts, 16) == 0 ? SysResult.Ok : Errno.EFAULT;
+        }
+
         /// sched_setparam(2): only priority 0 is valid for the normal policies.
         public static SysResult SchedSetparam(SyscallArgs* a)
         {

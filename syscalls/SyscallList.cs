@@ -229,6 +229,7 @@ namespace Kernel.Syscalls
             new(142, "sched_setparam"),
             new(146, "sched_get_priority_max"),
             new(147, "sched_get_priority_min"),
+            new(148, "sched_rr_get_interval", Support.Full, "the scheduler's 10 ms slice, for every policy"),
             new(140, "getpriority"),
             new(141, "setpriority", Support.Partial, "nice value recorded; scheduling is round-robin"),
 

@@ -108,6 +108,17 @@ int main(void)
     EXPECT_ERR("sched_get_priority_min 42", syscall(SYS_sched_get_priority_min, 42), EINVAL);
     EXPECT_ERR("sched_get_priority_max -1", syscall(SYS_sched_get_priority_max, -1), EINVAL);
 
+    /* sched_rr_get_interval: a slice under a second (its length is the scheduler's own). */
+    struct timespec rr = { -1, -1 };
+    long rrr = syscall(SYS_sched_rr_get_interval, 0, &rr);
+    printf("sched_rr_get_interval 0: %ld, %s\n", rrr,
+           rrr == 0 && rr.tv_sec == 0 && rr.tv_nsec >= 0 && rr.tv_nsec < 1000000000 ? "under a second" : "bad");
+    rrr = syscall(SYS_sched_rr_get_interval, getpid(), &rr);
+    printf("sched_rr_get_interval self: %ld\n", rrr);
+    EXPECT_ERR("sched_rr_get_interval -1", syscall(SYS_sched_rr_get_interval, -1, &rr), EINVAL);
+    EXPECT_ERR("sched_rr_get_interval no such pid", syscall(SYS_sched_rr_get_interval, 0x7fffffff, &rr), ESRCH);
+    EXPECT_ERR("sched_rr_get_interval bad pointer", syscall(SYS_sched_rr_get_interval, 0, (void *)8), EFAULT);
+
     /* ---- nice values ---- */
     errno = 0;
     int nice0 = getpriority(PRIO_PROCESS, 0);
