@@ -6,12 +6,15 @@ using static Kernel.Abi.OpenFlags;
 
 namespace Kernel.Fs
 {
-    /// A pipe: a 64 KiB ring of page frames shared by its read and write ends. Readers wait
+    /// A pipe: a ring of page frames (64 KiB unless F_SETPIPE_SZ changes it) shared by its read and write ends. Readers wait
     /// for data (or the last writer closing), writers for room (or the last reader closing);
     /// a signal interrupts the wait (EINTR, restarted under SA_RESTART).
     public sealed unsafe class Pipe
     {
-        public const int Capacity = 65536;
+        public const int DefaultCapacity = 65536;
+        long _capacity = DefaultCapacity;
+        /// The ring's size in bytes: a power of two, at least a page.
+        public long Capacity => _capacity;
         byte* _buf;
         long _head, _tail;             // bytes in [_tail, _head)
         public int Readers, Writers;
@@ -27,7 +30,7 @@ namespace Kernel.Fs
         {
             if (_buf == null)
             {
-                ulong f = PhysicalMemory.AllocateFramesUninitialized(Capacity / 4096);
+                ulong f = PhysicalMemory.AllocateFramesUninitialized((ulong)(Capacity / 4096));
                 if (f == ulong.MaxValue) return null;
                 _buf = (byte*)PhysicalMemory.ToVirtual(f);
             }
@@ -38,9 +41,35 @@ namespace Kernel.Fs
         {
             if (Readers == 0 && Writers == 0 && _buf != null && Inode.Fifo == null)
             {
-                PhysicalMemory.FreeFrames(PhysicalMemory.ToPhysical(_buf), Capacity / 4096);
+                PhysicalMemory.FreeFrames(PhysicalMemory.ToPhysical(_buf), (ulong)(Capacity / 4096));
                 _buf = null; _head = _tail = 0;
             }
+        }
+
+        /// F_SETPIPE_SZ: the ring becomes `size` rounded up to a power-of-two number of
+        /// pages; the bytes in it are kept (EBUSY when they would not fit). Returns the size.
+        public SysResult Resize(ulong size)
+        {
+            if (size > 1UL << 31) return Errno.EINVAL;
+            long n = 4096;
+            while ((ulong)n < size) n <<= 1;
+            if (n < Count) return Errno.EBUSY;
+            if (n == _capacity) return n;
+            if (_buf != null)
+            {
+                ulong f = PhysicalMemory.HasRoom((ulong)n + (256 << 10)) ? PhysicalMemory.AllocateFramesUninitialized((ulong)(n / 4096)) : ulong.MaxValue;
+                if (f == ulong.MaxValue) return Errno.ENOMEM;
+                byte* bigger = (byte*)PhysicalMemory.ToVirtual(f);
+                long count = Peek(bigger, Count);                          // the bytes in order, from offset 0
+                PhysicalMemory.FreeFrames(PhysicalMemory.ToPhysical(_buf), (ulong)(_capacity / 4096));
+                _buf = bigger;
+                _tail = 0; _head = count;
+            }
+            else _head = _tail = 0;
+            _capacity = n;
+            _writeWait.WakeAll();
+            PollEvents.Changed();
+            return n;
         }
 
         static SysResult Interrupted() => Errno.ERESTARTSYS;
@@ -276,7 +305,7 @@ namespace Kernel.Fs
         {
             uint m = 0;
             if (_read) { if (_pipe.Count > 0) m |= PollEvents.In; if (_pipe.Writers == 0) m |= PollEvents.Hup; }
-            if (_write) { if (Pipe.Capacity - _pipe.Count >= 4096) m |= PollEvents.Out; if (_pipe.Readers == 0) m |= PollEvents.Err; }
+            if (_write) { if (_pipe.Capacity - _pipe.Count >= 4096) m |= PollEvents.Out; if (_pipe.Readers == 0) m |= PollEvents.Err; }
             return m;
         }
         public override SysResult WriteKernel(byte* src, long len) => _write ? _pipe.WriteKernel(src, len) : Errno.EBADF;

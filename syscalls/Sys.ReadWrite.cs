@@ -235,9 +235,12 @@ namespace Kernel.Syscalls
                 case 5: case 6: case 7: return PosixLock(f, cmd, a->A2, false);              // F_GETLK, F_SETLK, F_SETLKW
                 case 36: case 37: case 38: return PosixLock(f, cmd, a->A2, true);           // F_OFD_GETLK, _SETLK, _SETLKW
                 case 8: case 9: case 15: case 16: return f.IsPath ? Errno.EBADF : SysResult.Ok;   // F_SETOWN, F_GETOWN, F_SETOWN_EX/GETOWN_EX: no SIGIO yet
-                case 1031: case 1032:                                                        // F_SETPIPE_SZ, F_GETPIPE_SZ
-                    if (!(f is PipeEnd)) return Errno.EBADF;
-                    return Pipe.Capacity;
+                case 1031:                                                                   // F_SETPIPE_SZ
+                    if (!(f is PipeEnd pe)) return Errno.EBADF;
+                    return pe.Pipe.Resize((uint)a->A2);
+                case 1032:                                                                   // F_GETPIPE_SZ
+                    if (!(f is PipeEnd ge)) return Errno.EBADF;
+                    return ge.Pipe.Capacity;
                 case 1026: return 0;                                                         // F_GETLEASE: F_RDLCK? none held
                 default: return Errno.EINVAL;
             }

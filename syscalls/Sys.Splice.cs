@@ -115,7 +115,7 @@ namespace Kernel.Syscalls
             if (d == 1) return 0;
             Errno e = dst.WaitRoom(nonblock);
             if (e != 0) return e;
-            long room = Pipe.Capacity - dst.Count;
+            long room = dst.Capacity - dst.Count;
             if (len > room) len = room;
             byte* buf = (byte*)Heap.Alloc(SpliceChunk);
             long n = src.Peek(buf, len < SpliceChunk ? len : SpliceChunk);
@@ -154,7 +154,7 @@ namespace Kernel.Syscalls
         {
             Errno e = dst.WaitRoom(pipeNonblock);
             if (e != 0) return e;
-            long room = Pipe.Capacity - dst.Count;
+            long room = dst.Capacity - dst.Count;
             if (len > room) len = room;
             if (len > SpliceChunk) len = SpliceChunk;
             byte* buf = (byte*)Heap.Alloc(SpliceChunk);

@@ -51,7 +51,7 @@ namespace Kernel.Syscalls
             new(32, "dup"),
             new(33, "dup2"),
             new(40, "sendfile"),
-            new(72, "fcntl", Support.Partial, "POSIX locks (per process) and OFD locks conflict and F_SETLKW/F_OFD_SETLKW wait (no EDEADLK detection); POSIX locks go on any close of the file and at exit, not yet on dup2 over a descriptor or close-on-exec; F_SETPIPE_SZ keeps the fixed 64 KiB capacity; no SIGIO, leases or seals"),
+            new(72, "fcntl", Support.Partial, "POSIX locks (per process) and OFD locks conflict and F_SETLKW/F_OFD_SETLKW wait (no EDEADLK detection); POSIX locks go on any close of the file and at exit, not yet on dup2 over a descriptor or close-on-exec; F_SETPIPE_SZ resizes the pipe (no pipe-max-size limit: root's view); no SIGIO, leases or seals"),
             new(73, "flock"),
             new(74, "fsync", Support.Full, "ext4 volumes: the inode written, then the journal's running transaction committed (flush, commit block, flush; data is written through before it), or a disk flush without a journal; tmpfs: in memory"),
             new(75, "fdatasync", Support.Full, "as fsync"),

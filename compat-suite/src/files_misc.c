@@ -47,6 +47,33 @@ int main(void)
     while ((r = read(p[0], buf, 256)) > 0) got += r;
     printf("read back=%ld eof=%ld\n", got, r);
     close(p[0]);
+
+    /* F_SETPIPE_SZ: a power-of-two number of pages (rounded up), the bytes in the pipe kept. */
+    pipe(p);
+    EXPECT_ERR("setpipe 32768", fcntl(p[1], F_SETPIPE_SZ, 32768), 0);
+    EXPECT_ERR("getpipe", fcntl(p[0], F_GETPIPE_SZ), 0);
+    EXPECT_ERR("setpipe 5000", fcntl(p[0], F_SETPIPE_SZ, 5000), 0);
+    EXPECT_ERR("setpipe 1", fcntl(p[0], F_SETPIPE_SZ, 1), 0);
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    total = 0;
+    while ((r = write(p[1], buf, 100)) > 0) total += r;
+    printf("one-page pipe holds=%ld then %s\n", total, errname(errno));
+    EXPECT_ERR("setpipe 0 while full", fcntl(p[1], F_SETPIPE_SZ, 0), 0);
+    EXPECT_ERR("setpipe 200000", fcntl(p[1], F_SETPIPE_SZ, 200000), 0);
+    r = write(p[1], "tail", 4);
+    printf("write after growing=%ld\n", r);
+    got = 0;
+    int inorder = 1;
+    char rb[64];
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    while ((r = read(p[0], rb, sizeof rb)) > 0) {
+        for (long i = 0; i < r; i++) if (got + i < total && rb[i] != 'p') inorder = 0;
+        if (got + r == total + 4 && memcmp(rb + r - 4, "tail", 4)) inorder = 0;
+        got += r;
+    }
+    printf("read back after resize=%ld in order: %s\n", got, yesno(inorder));
+    EXPECT_ERR("setpipe on a file", fcntl(0, F_SETPIPE_SZ, 4096), EBADF);
+    close(p[0]); close(p[1]);
     pipe(p);
     close(p[0]);
     signal(SIGPIPE, SIG_IGN);
