@@ -17,6 +17,9 @@ namespace Kernel.Fs
         public long Bytes => (long)_disk.Sectors * VirtioBlk.SectorSize;
         public bool ReadOnly => _disk.ReadOnly;
 
+        /// Requests sent (sector reads include the read-modify-write of partial sectors).
+        public long Reads, Writes, Flushes, WriteBytes;
+
         public bool Read(long offset, byte* dst, int len) => Transfer(false, offset, dst, len);
         public bool Write(long offset, byte* src, int len) => Transfer(true, offset, src, len);
 
@@ -43,12 +46,14 @@ namespace Kernel.Fs
                     // second slot, as a request fills its slot's buffer from the start).
                     if (within != 0)
                     {
+                        Reads++;
                         _disk.StartRequest(slot, VirtioBlk.TypeIn, sector, S);
                         ok = _disk.Finish(slot) == VirtioBlk.StatusOk;
                     }
                     if (ok && ((within + n) & (S - 1)) != 0 && (span > S || within == 0))
                     {
                         int slot2 = _disk.Acquire();
+                        Reads++;
                         _disk.StartRequest(slot2, VirtioBlk.TypeIn, sector + span / S - 1, S);
                         ok = _disk.Finish(slot2) == VirtioBlk.StatusOk;
                         if (ok) Mem.Copy(buf + span - S, _disk.Buffer(slot2), S);
@@ -57,12 +62,14 @@ namespace Kernel.Fs
                     if (ok)
                     {
                         Mem.Copy(buf + within, p + done, (ulong)n);
+                        Writes++; WriteBytes += span;
                         _disk.StartRequest(slot, VirtioBlk.TypeOut, sector, span);
                         ok = _disk.Finish(slot) == VirtioBlk.StatusOk;
                     }
                 }
                 else
                 {
+                    Reads++;
                     _disk.StartRequest(slot, VirtioBlk.TypeIn, sector, span);
                     ok = _disk.Finish(slot) == VirtioBlk.StatusOk;
                     if (ok) Mem.Copy(p + done, buf + within, (ulong)n);
@@ -77,6 +84,7 @@ namespace Kernel.Fs
         public bool Flush()
         {
             if (!_disk.CanFlush) return true;
+            Flushes++;
             int slot = _disk.Acquire();
             _disk.StartRequest(slot, VirtioBlk.TypeFlush, 0, 0);
             byte status = _disk.Finish(slot);
@@ -247,9 +255,22 @@ namespace Kernel.Fs
                         if (n.Push()) Vol.WriteInode(f);
                     }
                 }
+                Ext4Journal j = Vol.Journal;
                 if (!Vol.Unmount()) Log.Write(LogLevel.Error, "ext4: writing the volume back failed");
+                LogCounters(j != null ? j.Commits : 0);
             }
             Unlock();
+        }
+
+        /// At unmount, at log level 2 (info): the device requests and journal commits of the run.
+        void LogCounters(long commits)
+        {
+            if (!(Vol.Dev is VirtioExt4Device d)) return;
+            var w = Log.Begin(LogLevel.Info, stackalloc byte[200]);
+            w.Str("ext4: "); w.Bytes(Source); w.Str(": "); w.Dec(d.Reads); w.Str(" reads, "); w.Dec(d.Writes);
+            w.Str(" writes ("); w.Dec(d.WriteBytes >> 10); w.Str(" KiB), "); w.Dec(d.Flushes); w.Str(" flushes, ");
+            w.Dec(commits); w.Str(" commits");
+            Log.End(ref w);
         }
 
         /// The boot option's list (volumes=DISK:ro|rw:HEXPATH,...), set by Kmain.
@@ -497,8 +518,9 @@ namespace Kernel.Fs
         }
 
         /// Drops one link of `n` (a whole directory when `dir`); frees it when no name and
-        /// no open file is left (an open one is freed at its last close, or at unmount:
-        /// orphans are not recorded on disk, so a crash meanwhile leaves them to e2fsck).
+        /// no open file is left. An open one goes on the volume's orphan list (in this
+        /// operation's transaction) and is freed at its last close or at unmount, or by
+        /// the next mount after a crash.
         void DropLink(Ext4Node n, bool dir)
         {
             n.TouchCtime(); n.Push();
@@ -509,6 +531,7 @@ namespace Kernel.Fs
                 if (n.Cache != null) PageCache.Drop(n.Cache);
                 V.FreeInode(n.F); n.F.Node = null;
             }
+            else if (n.F.Links == 0) V.AddOrphan(n.F);
             else V.WriteInode(n.F);
         }
 

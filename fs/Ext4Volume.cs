@@ -33,6 +33,7 @@ namespace Kernel.Fs
         internal long[] NameIndex;              // a linear directory's names: hash -> (block << 16 | offset) + 1; -1 deleted
         internal int NameCount, NameUsed;
         internal int ListIndex = -1;
+        internal bool Orphan;                   // on the superblock's orphan list (Dtime is the next one)
         // The extent list, sorted by logical block, when Flags has Extents.
         internal bool ExtentsLoaded;
         internal uint[] ELblk = new uint[4], ELen = new uint[4];
@@ -210,6 +211,14 @@ namespace Kernel.Fs
                 if (!v.WriteSuper()) { message = "cannot write the superblock"; return Errno.EIO; }
                 if (journal != null && !dev.Flush()) { message = "cannot flush the device"; return Errno.EIO; }
                 v.Journal = journal;
+                // Inodes a crash left on the orphan list (unlinked while open) are freed now,
+                // in the mount's first transaction, committed before the mount returns.
+                if (v.LastOrphan != 0)
+                {
+                    Errno oe = v.ProcessOrphans();
+                    if (oe == 0 && !v.Flush()) oe = Errno.EIO;
+                    if (oe != 0) { message = "cannot process the orphan list"; return oe; }
+                }
             }
             vol = v;
             return 0;
@@ -708,8 +717,8 @@ namespace Kernel.Fs
         public Errno FreeInode(Ext4File f)
         {
             if (ReadOnly) return Errno.EROFS;
-            Errno e = 0;
-            if (f.IsReg || f.IsDir || (f.IsSymlink && !IsFastSymlink(f))) e = TruncateBlocks(f, 0);
+            Errno e = RemoveOrphan(f);
+            if (e == 0 && (f.IsReg || f.IsDir || (f.IsSymlink && !IsFastSymlink(f)))) e = TruncateBlocks(f, 0);
             if (e != 0) return e;
             if (f.FileAcl != 0) FreeXattrBlock(f);
             f.DirCache = null;
