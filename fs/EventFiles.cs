@@ -9,6 +9,8 @@ namespace Kernel.Fs
         ulong _count;
         readonly bool _semaphore;
         readonly Sched.WaitQueue _wait = new Sched.WaitQueue();
+        readonly PollHead _head = new PollHead();
+        public override PollHead PollHead => _head;
         const ulong Max = 0xfffffffffffffffe;
 
         public EventFd(ulong initial, bool semaphore, uint flags) { _count = initial; _semaphore = semaphore; StatusFlags = flags; }
@@ -26,7 +28,7 @@ namespace Kernel.Fs
             if (buffer.CopyOut(&v, 8) != 0) return Errno.EFAULT;
             _count -= v;
             _wait.WakeAll();
-            PollEvents.Changed();
+            _head.Changed();
             return 8;
         }
 
@@ -43,7 +45,7 @@ namespace Kernel.Fs
             }
             _count += v;
             _wait.WakeAll();
-            PollEvents.Changed();
+            _head.Changed();
             return 8;
         }
 
@@ -59,110 +61,172 @@ namespace Kernel.Fs
         }
     }
 
-    /// An epoll instance: an interest list of (fd, file, events, data). Readiness is
-    /// computed from the files when waited on (level-triggered); EPOLLET reports a file again
-    /// only after something changed since it was last reported; EPOLLONESHOT disarms it.
+    /// An epoll instance: an interest list of (fd, file, events, data), each interest an
+    /// entry on its file's PollHead. A change of the file puts the interest on the ready list
+    /// and wakes one thread waiting on the instance (and announces on the instance's own
+    /// head, for nested epoll and poll on it); epoll_wait checks only the ready list.
+    /// Level-triggered interests that are still ready go back on the list after being
+    /// reported; EPOLLET ones wait for the next change; EPOLLONESHOT disarms until
+    /// EPOLL_CTL_MOD. An interest goes when its file is closed for good (the last reference,
+    /// as Linux: not when one of several fds is closed).
     public sealed unsafe class EpollFile : OpenFile
     {
         public const uint EPOLLET = 1u << 31, EPOLLONESHOT = 1u << 30, EPOLLEXCLUSIVE = 1u << 28, EPOLLWAKEUP = 1u << 29;
+        const uint Flags = EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE | EPOLLWAKEUP;
 
-        public struct Interest
+        public sealed class Interest : PollEntry
         {
+            public EpollFile Ep;             // null once removed
             public int Fd;
             public OpenFile File;
             public uint Events;
             public ulong Data;
-            public ulong ReportedGeneration;
-            public bool Disarmed;
+            public bool Disarmed, OnReady;
+            public Interest NextReady, PrevAll, NextAll;
+
+            public override bool Woken()
+            {
+                EpollFile ep = Ep;
+                if (ep == null || Disarmed || (Events & ~Flags) == 0) return false;
+                ep.Queue(this);
+                bool woke = ep._waiters.WakeOne();
+                ep._head.Changed();
+                return woke;
+            }
+
+            public override void FileClosed(OpenFile f)
+            {
+                if (f == File && Ep != null) Ep.Drop(this);
+            }
         }
 
-        Interest[] _items = new Interest[8];
+        readonly PollHead _head = new PollHead();        // watchers of this instance
+        readonly PollHead _waiters = new PollHead();     // threads in epoll_wait on it
+        Interest _all;                                   // every interest
+        Interest _readyFirst, _readyLast;
         int _count;
 
-        public int Find(int fd, OpenFile f)
+        public override PollHead PollHead => _head;
+        /// Where epoll_wait's thread waits (one is woken per event).
+        public PollHead Waiters => _waiters;
+        public int Count => _count;
+
+        public Interest Find(int fd, OpenFile f)
         {
-            for (int i = 0; i < _count; i++) if (_items[i].Fd == fd && _items[i].File == f) return i;
-            return -1;
+            if (f.EpollWatchers == 0) return null;
+            for (Interest it = _all; it != null; it = it.NextAll)
+                if (it.Fd == fd && it.File == f) return it;
+            return null;
+        }
+
+        void Queue(Interest it)
+        {
+            if (it.OnReady) return;
+            it.OnReady = true;
+            it.NextReady = null;
+            if (_readyLast != null) _readyLast.NextReady = it; else _readyFirst = it;
+            _readyLast = it;
+        }
+
+        /// Puts the interest on the ready list if its file is ready now, waking a waiter (as
+        /// EPOLL_CTL_ADD and MOD do).
+        void Arm(Interest it)
+        {
+            if ((PollEvents.WithNormal(it.File.Poll()) & (it.Events | PollEvents.Err | PollEvents.Hup)) == 0) return;
+            Queue(it);
+            _waiters.WakeOne();
+            _head.Changed();
         }
 
         public Errno Add(int fd, OpenFile f, uint events, ulong data)
         {
-            if (Find(fd, f) >= 0) return Errno.EEXIST;
-            if (_count == _items.Length)
-            {
-                var bigger = new Interest[_items.Length * 2];
-                for (int i = 0; i < _count; i++) bigger[i] = _items[i];
-                _items = bigger;
-            }
-            f.AddRef();
-            _items[_count++] = new Interest { Fd = fd, File = f, Events = events, Data = data, ReportedGeneration = ulong.MaxValue };
-            PollEvents.Changed();
+            if (Find(fd, f) != null) return Errno.EEXIST;
+            var it = new Interest { Ep = this, Fd = fd, File = f, Events = events, Data = data, Exclusive = (events & EPOLLEXCLUSIVE) != 0 };
+            it.NextAll = _all;
+            if (_all != null) _all.PrevAll = it;
+            _all = it;
+            _count++;
+            f.EpollWatchers++;
+            f.PollHead.Add(it);
+            Arm(it);
             return 0;
         }
 
         public Errno Modify(int fd, OpenFile f, uint events, ulong data)
         {
-            int i = Find(fd, f);
-            if (i < 0) return Errno.ENOENT;
-            if ((_items[i].Events & EPOLLEXCLUSIVE) != 0) return Errno.EINVAL;
-            _items[i].Events = events; _items[i].Data = data; _items[i].Disarmed = false; _items[i].ReportedGeneration = ulong.MaxValue;
-            PollEvents.Changed();
+            Interest it = Find(fd, f);
+            if (it == null) return Errno.ENOENT;
+            if ((it.Events & EPOLLEXCLUSIVE) != 0) return Errno.EINVAL;
+            it.Events = events; it.Data = data; it.Disarmed = false;
+            Arm(it);
             return 0;
         }
 
         public Errno Remove(int fd, OpenFile f)
         {
-            int i = Find(fd, f);
-            if (i < 0) return Errno.ENOENT;
-            _items[i].File.Release();
-            _items[i] = _items[--_count];
-            _items[_count] = default;
+            Interest it = Find(fd, f);
+            if (it == null) return Errno.ENOENT;
+            Drop(it);
             return 0;
         }
 
-        /// Drops interests whose fd was closed (Linux removes them with the last reference;
-        /// we check whether the fd still refers to the same file).
-        void Prune(FdTable files)
+        void Drop(Interest it)
         {
-            for (int i = 0; i < _count; i++)
-                if (files.Get(_items[i].Fd) != _items[i].File)
-                {
-                    _items[i].File.Release();
-                    _items[i] = _items[--_count];
-                    _items[_count] = default;
-                    i--;
-                }
+            if (it.Head != null) it.Head.Remove(it);
+            if (it.PrevAll != null) it.PrevAll.NextAll = it.NextAll; else _all = it.NextAll;
+            if (it.NextAll != null) it.NextAll.PrevAll = it.PrevAll;
+            it.PrevAll = it.NextAll = null;
+            it.File.EpollWatchers--;
+            it.Ep = null;                                // the ready list skips it
+            _count--;
         }
 
+        /// Whether an event is queued (epoll_wait wakes another waiter for it).
+        public bool HasReady => _readyFirst != null;
+
         /// Fills up to `max` ready events (12-byte struct epoll_event each) at `events`.
-        public int Collect(FdTable files, UserPtr events, int max, out Errno error)
+        public int Collect(UserPtr events, int max, out Errno error)
         {
             error = 0;
-            Prune(files);
+            Interest list = _readyFirst, again = null, againLast = null;
+            _readyFirst = _readyLast = null;
             int n = 0;
-            for (int i = 0; i < _count && n < max; i++)
+            while (list != null)
             {
-                ref Interest it = ref _items[i];
-                if (it.Disarmed) continue;
+                Interest it = list;
+                list = it.NextReady;
+                it.NextReady = null;
+                it.OnReady = false;
+                if (it.Ep == null || it.Disarmed) continue;
+                if (n == max || error != 0) { Queue(it); continue; }
                 uint ready = PollEvents.WithNormal(it.File.Poll()) & (it.Events | PollEvents.Err | PollEvents.Hup);
                 if (ready == 0) continue;
-                if ((it.Events & EPOLLET) != 0)
-                {
-                    if (it.ReportedGeneration == PollEvents.Generation) continue;
-                    it.ReportedGeneration = PollEvents.Generation;
-                }
-                if ((it.Events & EPOLLONESHOT) != 0) it.Disarmed = true;
                 var ev = new EpollEvent { Events = ready, Data = it.Data };
-                if (events.Add((ulong)n * (ulong)sizeof(EpollEvent)).CopyOut(&ev, (ulong)sizeof(EpollEvent)) != 0) { error = Errno.EFAULT; return n; }
+                if (events.Add((ulong)n * (ulong)sizeof(EpollEvent)).CopyOut(&ev, (ulong)sizeof(EpollEvent)) != 0) { error = Errno.EFAULT; Queue(it); continue; }
                 n++;
+                if ((it.Events & EPOLLONESHOT) != 0) it.Disarmed = true;
+                else if ((it.Events & EPOLLET) == 0)
+                {
+                    // level-triggered: checked again by the next wait
+                    it.NextReady = null;
+                    if (againLast != null) againLast.NextReady = it; else again = it;
+                    againLast = it;
+                }
+            }
+            while (again != null)
+            {
+                Interest it = again;
+                again = it.NextReady;
+                it.NextReady = null;
+                if (it.Ep != null) Queue(it);
             }
             return n;
         }
 
         protected override void Closed()
         {
-            for (int i = 0; i < _count; i++) _items[i].File.Release();
-            _count = 0;
+            while (_all != null) Drop(_all);
+            _readyFirst = _readyLast = null;
         }
 
         public override SysResult Read(UserPtr buffer, ulong length) => Errno.EINVAL;
@@ -175,8 +239,8 @@ namespace Kernel.Fs
             if (_depth >= 5) return 0;
             _depth++;
             uint r = 0;
-            for (int i = 0; i < _count && r == 0; i++)
-                if (!_items[i].Disarmed && (PollEvents.WithNormal(_items[i].File.Poll()) & _items[i].Events) != 0) r = PollEvents.In;
+            for (Interest it = _readyFirst; it != null && r == 0; it = it.NextReady)
+                if (it.Ep != null && !it.Disarmed && (PollEvents.WithNormal(it.File.Poll()) & (it.Events | PollEvents.Err | PollEvents.Hup)) != 0) r = PollEvents.In;
             _depth--;
             return r;
         }
@@ -186,8 +250,8 @@ namespace Kernel.Fs
         {
             if (this == target) return true;
             if (depth >= 5) return true;                   // too deep: treat as a loop, as Linux does
-            for (int i = 0; i < _count; i++)
-                if (_items[i].File is EpollFile e && e.Contains(target, depth + 1)) return true;
+            for (Interest it = _all; it != null; it = it.NextAll)
+                if (it.File is EpollFile e && e.Contains(target, depth + 1)) return true;
             return false;
         }
         public override void Stat(ref Abi.Stat st) { st.Mode = 0x180; st.Nlink = 1; st.BlkSize = 4096; st.Dev = 0xe; }

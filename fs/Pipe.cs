@@ -19,6 +19,8 @@ namespace Kernel.Fs
         long _head, _tail;             // bytes in [_tail, _head)
         public int Readers, Writers;
         public readonly PipeInode Inode;
+        /// Where both ends announce changes (poll, select, epoll).
+        public readonly PollHead Head = new PollHead();
         readonly Sched.WaitQueue _readWait = new Sched.WaitQueue(), _writeWait = new Sched.WaitQueue();
         ulong _readerOpens, _writerOpens;      // FIFO opens of each end, for blocking opens
 
@@ -92,14 +94,14 @@ namespace Kernel.Fs
                 if ((ulong)k > len - done) k = (long)(len - done);
                 if (dst.Add(done).CopyOut(_buf + at, (ulong)k) != 0)
                 {
-                    if (done > 0) { _writeWait.WakeAll(); PollEvents.Changed(); }
+                    if (done > 0) { _writeWait.WakeAll(); Head.Changed(); }
                     return done > 0 ? (SysResult)(long)done : Errno.EFAULT;
                 }
                 _tail += k; done += (ulong)k;
             }
             if (_head == _tail) _head = _tail = 0;
             _writeWait.WakeAll();
-            PollEvents.Changed();
+            Head.Changed();
             return (long)done;
         }
 
@@ -127,11 +129,11 @@ namespace Kernel.Fs
                     long k = Capacity - at;
                     if (k > Capacity - Count) k = Capacity - Count;
                     if ((ulong)k > len - done) k = (long)(len - done);
-                    if (src.Add(done).CopyIn(_buf + at, (ulong)k) != 0) { _readWait.WakeAll(); PollEvents.Changed(); return done > 0 ? (SysResult)(long)done : Errno.EFAULT; }
+                    if (src.Add(done).CopyIn(_buf + at, (ulong)k) != 0) { _readWait.WakeAll(); Head.Changed(); return done > 0 ? (SysResult)(long)done : Errno.EFAULT; }
                     _head += k; done += (ulong)k;
                 }
                 _readWait.WakeAll();
-                PollEvents.Changed();
+                Head.Changed();
             }
             return (long)done;
         }
@@ -165,7 +167,7 @@ namespace Kernel.Fs
                 Mem.Copy(_buf + at, src + done, (ulong)k);
                 _head += k; done += k;
             }
-            if (done > 0) { _readWait.WakeAll(); PollEvents.Changed(); }
+            if (done > 0) { _readWait.WakeAll(); Head.Changed(); }
             return done > 0 ? done : Errno.EAGAIN;
         }
 
@@ -193,7 +195,7 @@ namespace Kernel.Fs
             _tail += n;
             if (_head == _tail) _head = _tail = 0;
             _writeWait.WakeAll();
-            PollEvents.Changed();
+            Head.Changed();
         }
 
         /// Waits until there is data: 0, 1 at end of file (no writer left), or -errno
@@ -226,7 +228,7 @@ namespace Kernel.Fs
             if (write) Writers--; else Readers--;
             _readWait.WakeAll();                // readers see end of file, writers EPIPE
             _writeWait.WakeAll();
-            PollEvents.Changed();
+            Head.Changed();
             MaybeFree();
         }
 
@@ -244,7 +246,7 @@ namespace Kernel.Fs
             if (acc != 0) _writerOpens++;
             _readWait.WakeAll();
             _writeWait.WakeAll();
-            PollEvents.Changed();
+            Head.Changed();
             // A blocking open of one end waits until the other end is opened too.
             if ((flags & O_NONBLOCK) == 0 && acc != 2)
                 // Done once the other end has been opened since, even if closed again already.
@@ -301,6 +303,7 @@ namespace Kernel.Fs
         public override SysResult Read(UserPtr buffer, ulong length) => _read ? _pipe.Read(buffer, length, NonBlock) : Errno.EBADF;
         public override SysResult Write(UserPtr buffer, ulong length) => _write ? _pipe.Write(buffer, length, NonBlock) : Errno.EBADF;
         public override SysResult Readable() => _pipe.Count;
+        public override PollHead PollHead => _pipe.Head;
         public override uint Poll()
         {
             uint m = 0;

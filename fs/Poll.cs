@@ -3,28 +3,182 @@ using Kernel.Sched;
 namespace Kernel.Fs
 {
     /// Readiness for poll, select and epoll. Files report their state through
-    /// OpenFile.Poll(); any change that could make a file ready calls Changed(), which wakes
-    /// every poller to re-check (there are few threads, so one queue is enough).
+    /// OpenFile.Poll(); waiting is per object: each file names the PollHead its changes are
+    /// announced on (OpenFile.PollHead), a waiter puts an entry on the heads of the files it
+    /// watches, and a change calls only the entries of that head (poll/select: wake the
+    /// thread; epoll: queue the interest on its instance's ready list and wake one thread
+    /// waiting on the instance). Files with no head of their own (timerfd, signalfd, inotify,
+    /// the console...) use Global, which Changed() announces.
     public static class PollEvents
     {
         public const uint In = 0x001, Pri = 0x002, Out = 0x004, Err = 0x008, Hup = 0x010, Nval = 0x020,
             RdNorm = 0x040, RdBand = 0x080, WrNorm = 0x100, WrBand = 0x200, RdHup = 0x2000;
 
-        static readonly WaitQueue _waiters = new WaitQueue();
-        /// Bumped on every change, so edge-triggered epoll can tell new events from old ones.
-        public static ulong Generation;
+        /// The head of every file without one of its own.
+        public static readonly PollHead Global = new PollHead();
+        /// Entries called by all heads, for the netprof/bench counters.
+        public static ulong Callbacks, Announcements;
 
-        public static void Changed()
+        /// A change of some file that has no head of its own.
+        public static void Changed() => Global.Changed();
+
+        /// Waits for the next Changed(), a signal or the deadline (0: none).
+        public static WakeReason Wait(ulong deadlineNs)
         {
-            Generation++;
-            _waiters.WakeAll();
+            var w = new PollWaiter();
+            Global.Add(w);
+            WakeReason r = w.Block(deadlineNs);
+            Global.Remove(w);
+            return r;
         }
-
-        /// Waits for the next change, a signal or the deadline (0: none).
-        public static WakeReason Wait(ulong deadlineNs) => _waiters.Wait(deadlineNs);
 
         /// Normal data bits reported alongside In and Out, as Linux does.
         public static uint WithNormal(uint mask) =>
             mask | ((mask & In) != 0 ? RdNorm : 0) | ((mask & Out) != 0 ? WrNorm : 0);
+    }
+
+    /// Something to call when the files of a head change: a poll/select waiter, an epoll
+    /// interest, a thread in epoll_wait. Exclusive entries sit after the others, and a
+    /// change stops at the first exclusive one that takes it (returns true).
+    public abstract class PollEntry
+    {
+        internal PollEntry Next, Prev;
+        internal PollHead Head;
+        public bool Exclusive;
+        /// Called on a change; true if it woke someone (what an exclusive entry reports).
+        public abstract bool Woken();
+        /// The file `f` of this head is being closed for good (its last reference).
+        public virtual void FileClosed(OpenFile f) { }
+        public bool Linked => Head != null;
+    }
+
+    /// The entries waiting on one object (a socket, a pipe, an eventfd, an epoll instance).
+    public sealed class PollHead
+    {
+        PollEntry _first, _last;
+        /// The poll/select waiter that last added an entry, so one scan adds one entry per head.
+        internal PollWaiter LastWaiter;
+
+        public bool Empty => _first == null;
+
+        public void Add(PollEntry e)
+        {
+            if (e.Head != null) return;
+            e.Head = this;
+            if (e.Exclusive || _first == null)
+            {
+                e.Prev = _last; e.Next = null;
+                if (_last != null) _last.Next = e; else _first = e;
+                _last = e;
+            }
+            else
+            {
+                e.Next = _first; e.Prev = null;
+                _first.Prev = e; _first = e;
+            }
+        }
+
+        public void Remove(PollEntry e)
+        {
+            if (e.Head != this) return;
+            if (e.Prev != null) e.Prev.Next = e.Next; else _first = e.Next;
+            if (e.Next != null) e.Next.Prev = e.Prev; else _last = e.Prev;
+            e.Next = e.Prev = null; e.Head = null;
+        }
+
+        /// Something about the files of this head changed: calls every non-exclusive entry
+        /// and the exclusive ones up to the first that woke someone.
+        public void Changed()
+        {
+            PollEvents.Announcements++;
+            PollEntry e = _first;
+            while (e != null)
+            {
+                PollEntry next = e.Next;           // an entry may unlink itself
+                PollEvents.Callbacks++;
+                if (e.Woken() && e.Exclusive) return;
+                e = next;
+            }
+        }
+
+        /// Wakes one entry (the first that takes it): threads in epoll_wait, one per event.
+        public bool WakeOne()
+        {
+            for (PollEntry e = _first; e != null; e = e.Next)
+                if (e.Woken()) return true;
+            return false;
+        }
+
+        /// `f` is closing for good: entries that watch it drop it (epoll interests).
+        public void FileClosed(OpenFile f)
+        {
+            PollEntry e = _first;
+            while (e != null)
+            {
+                PollEntry next = e.Next;
+                e.FileClosed(f);
+                e = next;
+            }
+        }
+    }
+
+    /// A thread waiting in poll, select or epoll_wait: its entries wake it, and Fired says a
+    /// change came since it last scanned (so it scans again instead of sleeping).
+    public sealed class PollWaiter : PollEntry
+    {
+        public readonly Thread Thread;
+        public bool Fired;
+        PollLink _links;
+
+        public PollWaiter() { Thread = Scheduler.Current; }
+
+        public override bool Woken()
+        {
+            if (Fired) return false;               // already woken, not yet scanned again
+            Fired = true;
+            if (Thread.State == ThreadState.Blocked) Scheduler.Wake(Thread, WakeReason.Woken);
+            return true;
+        }
+
+        /// Watches `f`'s head for the rest of this wait (once per head).
+        public void Watch(OpenFile f)
+        {
+            PollHead h = f.PollHead;
+            if (h.LastWaiter == this) return;
+            h.LastWaiter = this;
+            for (PollLink l = _links; l != null; l = l.NextLink) if (l.Head == h) return;
+            var link = new PollLink(this) { NextLink = _links };
+            _links = link;
+            h.Add(link);
+        }
+
+        /// Ends the wait: every entry leaves its head.
+        public void Done()
+        {
+            for (PollLink l = _links; l != null; l = l.NextLink)
+            {
+                if (l.Head != null)
+                {
+                    if (l.Head.LastWaiter == this) l.Head.LastWaiter = null;
+                    l.Head.Remove(l);
+                }
+            }
+            _links = null;
+        }
+
+        /// Blocks until an entry fires, a signal or the deadline (0: none).
+        public WakeReason Block(ulong deadlineNs)
+        {
+            if (Fired) return WakeReason.Woken;
+            return Scheduler.Block(deadlineNs, true);
+        }
+
+        sealed class PollLink : PollEntry
+        {
+            readonly PollWaiter _w;
+            public PollLink NextLink;
+            public PollLink(PollWaiter w) { _w = w; }
+            public override bool Woken() => _w.Woken();
+        }
     }
 }

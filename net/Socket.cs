@@ -297,11 +297,14 @@ namespace Kernel.Net
 
         // ---- helpers for families
 
-        /// Wakes blocked calls on this socket and every poller.
+        readonly PollHead _pollHead = new PollHead();
+        public override PollHead PollHead => _pollHead;
+
+        /// Wakes blocked calls on this socket and whoever polls it.
         public void Notify()
         {
             Waiters.WakeAll();
-            PollEvents.Changed();
+            _pollHead.Changed();
         }
 
         /// The monotonic deadline of a receive: 0 for none, ulong.MaxValue for "do not wait"

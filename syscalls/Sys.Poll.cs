@@ -24,20 +24,33 @@ namespace Kernel.Syscalls
         }
 
         /// Waits until `ready()` reports something, a signal, or the deadline. Returns the
-        /// ready count, 0 on timeout, or EINTR.
-        static SysResult WaitReady(delegate*<void*, int> ready, void* state, ulong deadline, ulong* tempMask)
+        /// ready count, 0 on timeout, or EINTR. The first scan passes no waiter; before
+        /// sleeping, a waiter is made and every scan after puts it on the heads of the files
+        /// it looks at (poll, select), or it waits on `queue` (epoll_wait: its instance's).
+        static SysResult WaitReady(delegate*<void*, PollWaiter, int> ready, void* state, ulong deadline, ulong* tempMask, PollHead queue = null)
         {
             ulong saved = Me.SignalMask;
             if (tempMask != null) Me.SignalMask = *tempMask & ~Unblockable;
             SysResult result;
+            PollWaiter w = null;
             while (true)
             {
-                ulong gen = PollEvents.Generation;
-                int n = ready(state);
+                if (w != null) w.Fired = false;
+                int n = ready(state, w);
                 if (n != 0) { result = n; break; }
                 if (deadline == ulong.MaxValue || (deadline != 0 && Clock.MonotonicNs() >= deadline)) { result = 0; break; }
-                if (gen != PollEvents.Generation) continue;
-                if (PollEvents.Wait(deadline == 0 ? 0 : deadline) == WakeReason.Interrupted) { result = Errno.EINTR; break; }
+                if (w == null)
+                {
+                    w = new PollWaiter();
+                    if (queue != null) { w.Exclusive = true; queue.Add(w); }
+                    continue;                              // scan again, watching
+                }
+                if (w.Block(deadline) == WakeReason.Interrupted) { result = Errno.EINTR; break; }
+            }
+            if (w != null)
+            {
+                w.Done();
+                if (queue != null) queue.Remove(w);
             }
             if (tempMask != null)
             {
@@ -60,7 +73,7 @@ namespace Kernel.Syscalls
 
         struct PollState { public UserPtr Fds; public int Count; public Errno Error; }
 
-        static int PollReady(void* p)
+        static int PollReady(void* p, PollWaiter w)
         {
             PollState* s = (PollState*)p;
             int ready = 0;
@@ -76,6 +89,7 @@ namespace Kernel.Syscalls
                 if (fd >= 0)
                 {
                     OpenFile f = Files.Get(fd);     // looked up again on each scan (Linux's do_pollfd): no file is in use across the wait
+                    if (f != null && w != null) w.Watch(f);
                     revents = f == null ? (ushort)PollEvents.Nval
                         : (ushort)(PollEvents.WithNormal(f.Poll()) & (events | PollEvents.Err | PollEvents.Hup));
                 }
@@ -110,7 +124,7 @@ namespace Kernel.Syscalls
 
         struct SelectState { public int N; public ulong* In, Out, Ex, RIn, ROut, REx; public Errno Error; }
 
-        static int SelectReady(void* p)
+        static int SelectReady(void* p, PollWaiter waiter)
         {
             SelectState* s = (SelectState*)p;
             int ready = 0;
@@ -125,6 +139,7 @@ namespace Kernel.Syscalls
                 if (!wantIn && !wantOut && !wantEx) continue;
                 OpenFile f = Files.Get(fd);         // per scan, as poll's
                 if (f == null) { s->Error = Errno.EBADF; return -1; }
+                if (waiter != null) waiter.Watch(f);
                 uint m = f.Poll();
                 if (wantIn && (m & (PollEvents.In | PollEvents.Hup | PollEvents.Err)) != 0) { s->RIn[w] |= bit; ready++; }
                 if (wantOut && (m & (PollEvents.Out | PollEvents.Err)) != 0) { s->ROut[w] |= bit; ready++; }
@@ -228,6 +243,13 @@ namespace Kernel.Syscalls
             {
                 if (new UserRef<EpollEvent>(a->A3).Read(out EpollEvent ev) != 0) return Errno.EFAULT;
                 events = ev.Events; data = ev.Data;
+                if ((events & EpollFile.EPOLLEXCLUSIVE) != 0)
+                {
+                    // epoll_ctl(2): only with ADD, not on an epoll instance, and only with
+                    // EPOLLIN, EPOLLOUT, EPOLLWAKEUP, EPOLLET (EPOLLERR, EPOLLHUP allowed)
+                    const uint ok = PollEvents.In | PollEvents.Out | PollEvents.Err | PollEvents.Hup | EpollFile.EPOLLWAKEUP | EpollFile.EPOLLET | EpollFile.EPOLLEXCLUSIVE;
+                    if (op == MOD || target is EpollFile || (events & ~ok) != 0) return Errno.EINVAL;
+                }
             }
             switch (op)
             {
@@ -240,10 +262,10 @@ namespace Kernel.Syscalls
 
         struct EpollState { public EpollFile Ep; public UserPtr Events; public int Max; public Errno Error; }
 
-        static int EpollReady(void* p)
+        static int EpollReady(void* p, PollWaiter w)
         {
             EpollState* s = (EpollState*)p;
-            int n = s->Ep.Collect(Files, s->Events, s->Max, out Errno e);
+            int n = s->Ep.Collect(s->Events, s->Max, out Errno e);
             if (e != 0) { s->Error = e; return -1; }
             return n;
         }
@@ -256,7 +278,8 @@ namespace Kernel.Syscalls
             if (!UserPtr.AccessOk(events, (ulong)max * 12)) return Errno.EFAULT;
             if (!(f is EpollFile ep)) return Errno.EINVAL;
             var s = new EpollState { Ep = ep, Events = new UserPtr(events), Max = max };
-            SysResult r = WaitReady(&EpollReady, Unsafe_AsPointer(ref s), deadline, mask);
+            SysResult r = WaitReady(&EpollReady, Unsafe_AsPointer(ref s), deadline, mask, ep.Waiters);
+            if (ep.HasReady) ep.Waiters.WakeOne();           // more queued than this call took: another waiter's turn
             return s.Error != 0 ? s.Error : r;               // EINTR is never restarted: WaitReady does not ask for it
         }
 
