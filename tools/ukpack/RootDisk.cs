@@ -209,7 +209,11 @@ public static class RootDisk
                     throw new UkpackException($"the root filesystem ({st.DataBlocks * 4096} bytes of file data, {st.Entries} entries) does not fit in a root disk of {diskLen} bytes (--root-disk-size): mke2fs: {msg}");
                 throw new UkpackException($"mke2fs failed: {msg}");
             }
-            if (st.Fixups.Count > 0) Debugfs(tmp, diskOff, st.Fixups);
+            // mke2fs -d gives the root directory its own mode and time, not the tree's.
+            var r = fs.Root;
+            st.Fixups.AddRange([$"sif / mode 0{Convert.ToString(r.Mode, 8)}", $"sif / uid {r.Uid}", $"sif / gid {r.Gid}",
+                $"sif / mtime @{r.MtimeSec}", $"sif / mtime_extra {(ulong)r.MtimeNsec << 2}"]);
+            Debugfs(tmp, diskOff, st.Fixups);
 
             // 4. The trailer after the filesystem.
             using (var f = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite))
