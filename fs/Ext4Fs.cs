@@ -210,7 +210,8 @@ namespace Kernel.Fs
             m.Target = Ext4Node.Bytes(path);
             if (m.NodeFor(2, out Ext4Node root) != 0 || !root.IsDir) { Log.Write(LogLevel.Error, "ext4: the volume's root directory is unreadable"); return false; }
             m.Root = root;
-            if (!Vfs.MountAt(path, root)) { Log.Write(LogLevel.Error, "ext4: cannot make the mount point"); return false; }
+            if (path.Length == 1 && path[0] == '/') RootMount = m;      // the image's root (MountRoot): Vfs.Init takes it
+            else if (!Vfs.MountAt(path, root)) { Log.Write(LogLevel.Error, "ext4: cannot make the mount point"); return false; }
             All[Count++] = m;
             return true;
         }
@@ -273,6 +274,33 @@ namespace Kernel.Fs
             Log.End(ref w);
         }
 
+        /// The disk holding the image's root filesystem (rootdisk=N, set by Kmain; -1 none) and,
+        /// once MountRoot has mounted it, its mount.
+        public static int RootDisk = -1;
+        public static Ext4Mount RootMount;
+
+        /// Mounts the image's root disk (ukpack build --root-disk) read-write, once its ext4
+        /// superblock is checked against the image's ROOTDISK section (u64 offset, u64 length,
+        /// u8[16] UUID): a missing, short or foreign disk is refused with a message, never
+        /// mounted. Vfs.Init then makes RootMount.Root the tree's root.
+        public static bool MountRoot(ReadOnlySpan<byte> section)
+        {
+            int disk = RootDisk;
+            if (disk < 0) { Log.Write(LogLevel.Error, "root disk: this image keeps its root filesystem on a disk, and none was attached (run it with ukpack run)"); return false; }
+            if (disk >= VirtioBlk.DiskCount) { Log.Write(LogLevel.Error, "root disk: rootdisk= names a disk that is not there"); return false; }
+            if (section.Length < 32) { Log.Write(LogLevel.Error, "root disk: the image's ROOTDISK section is too short"); return false; }
+            ulong length = 0;
+            for (int i = 7; i >= 0; i--) length = length << 8 | section[8 + i];
+            var dev = new VirtioExt4Device(VirtioBlk.Disks[disk]);
+            if ((ulong)dev.Bytes < length) { Log.Write(LogLevel.Error, "root disk: the disk is shorter than the image's filesystem (a truncated image?)"); return false; }
+            byte* sb = stackalloc byte[1024];
+            if (!dev.Read(1024, sb, 1024)) { Log.Write(LogLevel.Error, "root disk: its superblock cannot be read"); return false; }
+            if (sb[56] != 0x53 || sb[57] != 0xef) { Log.Write(LogLevel.Error, "root disk: no ext4 filesystem on it (the image is corrupt)"); return false; }
+            for (int i = 0; i < 16; i++)
+                if (sb[104 + i] != section[16 + i]) { Log.Write(LogLevel.Error, "root disk: its ext4 filesystem is not the image's (UUID differs)"); return false; }
+            return MountDisk(disk, "/"u8, false) && RootMount != null;
+        }
+
         /// The boot option's list (volumes=DISK:ro|rw:HEXPATH,...), set by Kmain.
         public static byte* BootSpec;
         public static int BootSpecLength;
@@ -313,12 +341,14 @@ namespace Kernel.Fs
         static int HexDigit(byte c) => c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 
         /// The /proc/mounts (or /proc/self/mountinfo) lines of the mounted volumes.
-        public static void WriteMounts(ref LineWriter w, bool info)
+        /// `root`: the root disk's line alone (it comes first); otherwise the others'.
+        public static void WriteMounts(ref LineWriter w, bool info, bool root = false)
         {
             for (int i = 0; i < Count; i++)
             {
                 Ext4Mount m = All[i];
-                if (info) { w.Udec((ulong)(5 + i)); w.Str(" 1 254:"); w.Udec((m.Fs.Dev & 0xff) | ((m.Fs.Dev >> 12) & ~0xffUL)); w.Str(" / "); }
+                if ((m == RootMount) != root) continue;
+                if (info) { w.Udec(m == RootMount ? 1UL : (ulong)(5 + i)); w.Str(" 1 254:"); w.Udec((m.Fs.Dev & 0xff) | ((m.Fs.Dev >> 12) & ~0xffUL)); w.Str(" / "); }
                 else { w.Bytes(m.Source); w.Byte((byte)' '); }
                 for (int k = 0; k < m.Target.Length; k++)
                 {

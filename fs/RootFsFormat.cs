@@ -236,6 +236,11 @@ namespace Kernel.Fs
         public const uint KindEnv = 2;
         public const uint KindProgram = 3;
         public const uint KindRootFs = 4;
+        /// <summary>The root filesystem is an ext4 filesystem on a disk (ukpack build --root-disk):
+        /// u64 its offset in the image file, u64 its length, u8[16] its UUID. The ROOTFS
+        /// section is then an archive of the root directory alone.</summary>
+        public const uint KindRootDisk = 5;
+        public const int RootDiskSectionSize = 32;
 
         /// <summary>True if t (8 bytes) is the trailer magic "UKPAYLD1".</summary>
         public static bool IsTrailerMagic(ReadOnlySpan<byte> t)

@@ -26,16 +26,18 @@ namespace Kernel.Fs
             sec = (long)(ns / 1000000000); nsec = (long)(ns % 1000000000);
         }
 
-        /// Builds the tree: the image's root (writable, tmpfs semantics), /tmp, /dev. /proc is
-        /// the process layer's (kernel/proc/ProcFs.cs), mounted by the program start-up.
-        public static void Init()
+        /// Builds the tree: the image's root (writable, tmpfs semantics) or, for an image that
+        /// keeps it on a disk (`diskRoot`, the mounted ext4's root directory), that; then /tmp
+        /// and /dev on it. /proc is the process layer's (kernel/proc/ProcFs.cs), mounted by the
+        /// program start-up.
+        public static void Init(Inode diskRoot = null)
         {
             RootFs = new FileSystem(0x801, "rootfs"u8.ToArray(), TmpfsMagic, 2);
             TmpFs = new FileSystem(0x2a, "tmpfs"u8.ToArray(), TmpfsMagic, 1);
             DevFs = new FileSystem(0x5, "devtmpfs"u8.ToArray(), DevfsMagic, 1);
             ProcFs = new FileSystem(0x17, "proc"u8.ToArray(), ProcMagic, 1);
             PipeFs = new FileSystem(0xc, "pipefs"u8.ToArray(), 0x50495045, 1);
-            MemDir root = MemDir.FromImage(RootFs, 0);
+            Inode root = diskRoot ?? MemDir.FromImage(RootFs, 0);
             root.Parent = root;
             root.Name = new byte[0];
             Root = root;

@@ -19,10 +19,11 @@ namespace Kernel
         public bool Gdb;               // gdb=1: call the debugger's anchors (ukpack run --gdb)
         public byte* Volumes;          // volumes=DISK:ro|rw:HEXPATH,...: ext4 volumes to mount before the program starts
         public int VolumesLength;
+        public int RootDisk;           // rootdisk=N: the image's root filesystem is the ext4 on disk N (ukpack build --root-disk); -1 none
 
         public static BootOptions Parse(ulong cmdlinePhys)
         {
-            var o = new BootOptions { LogLevel = 1 };
+            var o = new BootOptions { LogLevel = 1, RootDisk = -1 };
             if (cmdlinePhys == 0) return o;
             byte* s = (byte*)PhysicalMemory.ToVirtual(cmdlinePhys);
             int i = 0;
@@ -43,6 +44,7 @@ namespace Kernel
                 else if (StartsWith(word, len, "strace=") && len == 8) o.Strace = word[7] == '1';
                 else if (StartsWith(word, len, "gdb=") && len == 5) o.Gdb = word[4] == '1';
                 else if (StartsWith(word, len, "volumes=")) { o.Volumes = word + 8; o.VolumesLength = len - 8; }
+                else if (StartsWith(word, len, "rootdisk=") && len > 9 && len < 12) o.RootDisk = (int)Decimal(word + 9, len - 9);
             }
             if (o.LogLevel < 0 || o.LogLevel > 3) o.LogLevel = 1;
             return o;

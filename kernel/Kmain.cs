@@ -139,6 +139,7 @@ namespace Kernel
                 Power.Exit(0);
             }
             Fs.Ext4Mount.BootSpec = Options.Volumes; Fs.Ext4Mount.BootSpecLength = Options.VolumesLength;
+            Fs.Ext4Mount.RootDisk = Options.RootDisk;
             Loader.ProcessStart.Run(Boot.ModulePhys, Boot.ModuleSize, Options.Argv, Options.ArgvHexLength, Options.Env, Options.EnvHexLength);
         }
     }

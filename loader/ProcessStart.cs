@@ -35,27 +35,38 @@ namespace Kernel.Loader
             error = ImageFs.Open(payload.Section(PayloadFormat.KindRootFs), out ImageFs.Root);
             if (error != null) { Fail(error); return; }
 
-            Vfs.Init();
+            // An image built with --root-disk keeps its root filesystem on a disk (an ext4
+            // filesystem, the ROOTDISK section says which): mounting it waits for the disk,
+            // which needs the program's thread, so the tree is built and the program loaded
+            // once that runs (below). Otherwise, from the image's archive now.
+            ReadOnlySpan<byte> rootDisk = payload.Section(PayloadFormat.KindRootDisk);
+            bool onDisk = rootDisk.Length > 0;
             ReadOnlySpan<byte> progPath = TrimNul(payload.Section(PayloadFormat.KindProgram));
-            if (!ElfLoader.OpenProgram(progPath, out IFileBacking programFile, out ReadOnlySpan<byte> program, out byte[] programCopy)) { Fail("program not found in the root filesystem"); return; }
+            IFileBacking programFile = null;
+            ReadOnlySpan<byte> program = default;
+            byte[] programCopy = null;
+            if (!onDisk)
+            {
+                Vfs.Init();
+                if (!ElfLoader.OpenProgram(progPath, out programFile, out program, out programCopy)) { Fail("program not found in the root filesystem"); return; }
+            }
 
             var p = new Process(new UserMemory(), new FdTable());
             p.Pid = Process.AllocatePid();          // 1: the image's program is init
             p.Pgid = p.Sid = p.Pid;
             p.LiveThreads = 1;
             Process.Register(p);
-            Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs, p));
             p.StartTimeNs = Time.Clock.MonotonicNs();
-            p.Fs = Vfs.NewContext();
             p.ExePath = progPath.ToArrayBytes();
-            fixed (byte* img = program) { p.ElfImage = img; p.ElfLength = program.Length; }
-            p.ElfCopy = programCopy;
             p.Files.Install(0, new ConsoleFile(0), false);
             p.Files.Install(1, new ConsoleFile(1), false);
             p.Files.Install(2, new ConsoleFile(2), false);
-
-            error = ElfLoader.Load(p, programFile, program, out ulong entryPoint);
-            if (error != null) { Fail(error); return; }
+            ulong entryPoint = 0;
+            if (!onDisk)
+            {
+                error = StartTree(p, programFile, program, programCopy, out entryPoint);
+                if (error != null) { Fail(error); return; }
+            }
 
             // argv: the run-time override from the command line, else the image's.
             ReadOnlySpan<byte> argv = payload.Section(PayloadFormat.KindArgv);
@@ -73,6 +84,14 @@ namespace Kernel.Loader
             SetName(main, progPath);
             Sched.Scheduler.Init(main);
             Net.NetKernel.WaitReady();
+            if (onDisk)
+            {
+                if (!Ext4Mount.MountRoot(rootDisk)) { Fail("the root disk could not be mounted (see the message above)"); return; }
+                Vfs.Init(Ext4Mount.RootMount.Root);
+                if (!ElfLoader.OpenProgram(progPath, out programFile, out program, out programCopy)) { Fail("program not found in the root filesystem"); return; }
+                error = StartTree(p, programFile, program, programCopy, out entryPoint);
+                if (error != null) { Fail(error); return; }
+            }
             // Volumes need a thread to wait for the disk in: mounted here, before the program runs.
             if (!Ext4Mount.MountBootVolumes()) { Fail("a volume could not be mounted (see the message above)"); return; }
 
@@ -84,6 +103,16 @@ namespace Kernel.Loader
             Runtime.Collector.Enable();
             Log.Debug("entering the program");
             EnterUser(entryPoint, sp);
+        }
+
+        /// Once the root is there: /proc, the process's cwd, and the program loaded.
+        static string StartTree(Process p, IFileBacking programFile, ReadOnlySpan<byte> program, byte[] programCopy, out ulong entryPoint)
+        {
+            Vfs.Mount("proc"u8, ProcTree.Build(Vfs.ProcFs, p));
+            p.Fs = Vfs.NewContext();
+            fixed (byte* img = program) { p.ElfImage = img; p.ElfLength = program.Length; }
+            p.ElfCopy = programCopy;
+            return ElfLoader.Load(p, programFile, program, out entryPoint);
         }
 
         /// The thread's comm name: the program's basename, at most 15 bytes.

@@ -316,11 +316,16 @@ namespace Kernel.Proc
                         break;
                     }
                 case ProcKind.Mounts:
-                    w.Str("rootfs / rootfs rw 0 0\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
+                    // A root disk (ukpack build --root-disk) is the first of the ext4 mounts.
+                    if (Ext4Mount.RootMount == null) w.Str("rootfs / rootfs rw 0 0\n");
+                    else Ext4Mount.WriteMounts(ref w, false, true);
+                    w.Str("tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\ndevtmpfs /dev devtmpfs rw,nosuid 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n");
                     Ext4Mount.WriteMounts(ref w, false);
                     break;
                 case ProcKind.MountInfo:
-                    w.Str("1 1 8:1 / / rw - rootfs rootfs rw\n2 1 0:42 / /tmp rw,nosuid,nodev - tmpfs tmpfs rw\n3 1 0:5 / /dev rw,nosuid - devtmpfs devtmpfs rw\n4 1 0:23 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n");
+                    if (Ext4Mount.RootMount == null) w.Str("1 1 8:1 / / rw - rootfs rootfs rw\n");
+                    else Ext4Mount.WriteMounts(ref w, true, true);
+                    w.Str("2 1 0:42 / /tmp rw,nosuid,nodev - tmpfs tmpfs rw\n3 1 0:5 / /dev rw,nosuid - devtmpfs devtmpfs rw\n4 1 0:23 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n");
                     Ext4Mount.WriteMounts(ref w, true);
                     break;
                 case ProcKind.Filesystems: w.Str("nodev\trootfs\nnodev\ttmpfs\nnodev\tdevtmpfs\nnodev\tproc\nnodev\tpipefs\n\text4\n"); break;

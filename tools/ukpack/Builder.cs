@@ -14,6 +14,10 @@ public sealed record BuildOptions
     public IReadOnlyList<string> Args { get; init; } = [];
     /// <summary>Extra files and directories (ukpack.json "files"): guest path -> host path.</summary>
     public IReadOnlyList<(string Guest, string Host)> Files { get; init; } = [];
+    /// <summary>--root-disk: the root filesystem as an ext4 disk in the image (RootDisk.cs).</summary>
+    public bool RootDisk { get; init; }
+    /// <summary>--root-disk-size: that disk's size in bytes (null: the tree's size plus room).</summary>
+    public long? RootDiskSize { get; init; }
 }
 
 public static class Builder
@@ -158,7 +162,15 @@ public static class Builder
         var argv = new List<string> { programPath };
         argv.AddRange(o.Args);
         var output = o.Output ?? Path.GetFileName(appFull) + ".img";
-        ImageWriter.WriteImageFile(output, kernel, argv, env, programPath, fs);
+        if (o.RootDisk)
+        {
+            // The kernel mounts /proc and /dev on the disk's directories: made here, so that a
+            // boot writes nothing.
+            foreach (var d in new[] { "/proc", "/dev" })
+                if (fs.Find(d) == null) fs.MkdirP(d);
+            RootDisk.WriteImageFile(output, kernel, argv, env, programPath, fs, o.RootDiskSize, log);
+        }
+        else ImageWriter.WriteImageFile(output, kernel, argv, env, programPath, fs);
         log.LogInformation("wrote {Output}: program {Program} ({Type}, entry 0x{Entry:x}), {Size} bytes",
             output, programPath, elf.HasInterp() ? "dynamic" : elf.IsPie() ? "static-pie" : "static", elf.Entry, new FileInfo(output).Length);
         // The system calls the image's code can make, against the kernel's table (one line;

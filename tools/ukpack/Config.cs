@@ -29,13 +29,17 @@ public sealed class UkpackConfig
     /// <summary>ext4 volume files mounted in the guest: "FILE:/guest/path[:ro]" (FILE made absolute).</summary>
     public List<string> Volumes { get; } = [];
     public bool? Rng { get; private set; }
+    /// <summary>"rootDisk": the root filesystem on an ext4 disk in the image (--root-disk).</summary>
+    public bool? RootDisk { get; private set; }
+    /// <summary>"rootDiskSize": its size, e.g. "4G" (--root-disk-size).</summary>
+    public string? RootDiskSize { get; private set; }
     public double? Timeout { get; private set; }
     public int? Log { get; private set; }
     /// <summary>"ports" and "network" as one NetSpec (null: neither given).</summary>
     public NetSpec? Net { get; private set; }
 
     static readonly string[] Keys =
-        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "volumes", "rng", "timeout", "log", "ports", "network"];
+        ["program", "args", "env", "rootfs", "files", "output", "kernel", "memory", "cpus", "machine", "accel", "disks", "volumes", "rootDisk", "rootDiskSize", "rng", "timeout", "log", "ports", "network"];
 
     /// <summary>The image the config builds: "output", else the program's name + .img, beside the file.</summary>
     public string ImagePath => Output ?? Path.Combine(Path.GetDirectoryName(File) ?? ".", Path.GetFileName(Program ?? "app") + ".img");
@@ -211,6 +215,16 @@ public sealed class UkpackConfig
                         if (c <= 0) throw p.Error($"\"volumes\": \"{v}\" is not FILE:/guest/path[:ro]");
                         Volumes.Add(Resolve(v[..c]) + v[c..]);
                     }
+                    break;
+                case "rootDisk":
+                    p.Read();
+                    if (p.R.TokenType is not (JsonTokenType.True or JsonTokenType.False)) throw p.Error("\"rootDisk\" must be true or false");
+                    RootDisk = p.R.GetBoolean();
+                    break;
+                case "rootDiskSize":
+                    RootDiskSize = p.String(key);
+                    if (!System.Text.RegularExpressions.Regex.IsMatch(RootDiskSize, "^[0-9]+[KMGT]?$"))
+                        throw p.Error($"\"rootDiskSize\" must be a size such as \"4G\", not \"{RootDiskSize}\"");
                     break;
                 case "rng":
                     p.Read();

@@ -27,7 +27,9 @@ public static class Exporter
     public static int Export(string image, string format, string? output, string memory, int cpus, TextWriter log)
     {
         if (!Formats.Contains(format)) throw new UkpackException($"--format {format}: not one of {string.Join(", ", Formats)}", 2);
-        ImageFile.Open(image);          // a valid image, or a one-line error
+        // A valid image, or a one-line error.
+        if (ImageFile.Open(image).Disk != null)
+            throw new UkpackException($"{image}: keeps its root filesystem on a disk (ukpack build --root-disk), which export does not support: build it without --root-disk to export it");
         string outPath = Path.GetFullPath(output ?? DefaultOutput(image, format));
         if (format == "firecracker")
         {

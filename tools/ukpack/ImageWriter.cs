@@ -37,18 +37,20 @@ public static class ImageWriter
 
     /// <summary>Writes the payload (header, section table, ARGV, ENV, PROGRAM, ROOTFS) to s.
     /// Returns (length, crc), the CRC continuing from `crcSeed` (the CRC of the image bytes before
-    /// the payload), so that it covers the whole image.</summary>
-    public static (long Length, uint Crc) WritePayload(Stream s, IReadOnlyList<string> argv, IReadOnlyList<string> env, string program, RootFsBuilder rootfs, uint crcSeed = 0)
+    /// the payload), so that it covers the whole image.
+    /// `rootDisk`, when given, is the ROOTDISK section (ukpack build --root-disk, RootDisk.cs).</summary>
+    public static (long Length, uint Crc) WritePayload(Stream s, IReadOnlyList<string> argv, IReadOnlyList<string> env, string program, RootFsBuilder rootfs, uint crcSeed = 0, byte[]? rootDisk = null)
     {
         var crc = new CrcStream(s, crcSeed);
         var argvB = StringList(argv);
         var envB = StringList(env);
         var progB = StringList([program]);
-        const int count = 4;
+        uint count = rootDisk != null ? 5u : 4u;
         long off = PayloadFormat.HeaderSize + count * PayloadFormat.SectionRowSize;
         long argvOff = off; off += argvB.Length;
         long envOff = off; off += envB.Length;
         long progOff = off; off += progB.Length;
+        long diskOff = off; off += rootDisk?.Length ?? 0;
         long fsOff = (off + PayloadFormat.PageSize - 1) / PayloadFormat.PageSize * PayloadFormat.PageSize;
 
         // The rootfs length is only known after writing; it is written last and the table
@@ -64,6 +66,7 @@ public static class ImageWriter
         Row(h, 1, PayloadFormat.KindEnv, envOff, envB.Length);
         Row(h, 2, PayloadFormat.KindProgram, progOff, progB.Length);
         Row(h, 3, PayloadFormat.KindRootFs, fsOff, fsLen);
+        if (rootDisk != null) { Row(h, 4, PayloadFormat.KindRootDisk, diskOff, rootDisk.Length); rootDisk.CopyTo(h[(int)diskOff..]); }
         argvB.CopyTo(h[(int)argvOff..]);
         envB.CopyTo(h[(int)envOff..]);
         progB.CopyTo(h[(int)progOff..]);
@@ -166,19 +169,40 @@ public sealed class ImageFile
     public static ImageFile Open(string path)
     {
         byte[] bytes;
+        RootDiskInfo? disk;
         try
         {
             var fi = new FileInfo(path);
             if (!fi.Exists) throw new UkpackException(Directory.Exists(path) ? $"{path}: is a directory" : $"{path}: no such file");
-            if (fi.Length > int.MaxValue) throw new UkpackException($"{path}: image too large (over 2 GiB)");
-            bytes = File.ReadAllBytes(path);
+            // An image with its root filesystem on a disk (--root-disk): only its head (kernel,
+            // payload, trailer) is read; the ext4 filesystem after it is checked in place.
+            disk = RootDisk.ReadTrailer(path, fi.Length);
+            if (disk != null)
+            {
+                bytes = new byte[disk.HeadLength];
+                using var f = File.OpenRead(path);
+                f.ReadExactly(bytes);
+            }
+            else
+            {
+                if (fi.Length > int.MaxValue) throw new UkpackException($"{path}: image too large (over 2 GiB)");
+                bytes = File.ReadAllBytes(path);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UkpackException($"{path}: {e.Message}");
         }
-        return Parse(path, bytes);
+        var img = Parse(path, bytes);
+        if (disk != null) disk = RootDisk.Check(path, img, disk);
+        else if (img.Section(PayloadFormat.KindRootDisk).Length > 0) throw new UkpackException($"{path}: truncated image (its root disk part is missing)");
+        img.Disk = disk;
+        return img;
     }
+
+    /// <summary>Where the image's root filesystem lies when it is on a disk (--root-disk); null
+    /// when the root filesystem is in the payload.</summary>
+    public RootDiskInfo? Disk { get; private set; }
 
     public static ImageFile Parse(string name, byte[] bytes)
     {

@@ -35,7 +35,7 @@ public static class Inspector
     public static int Inspect(string path, TextWriter w)
     {
         var img = ImageFile.Open(path);
-        w.WriteLine($"image:    {path} ({img.Bytes.Length} bytes)");
+        w.WriteLine($"image:    {path} ({(img.Disk != null ? new FileInfo(path).Length : img.Bytes.Length)} bytes)");
         w.WriteLine($"kernel:   {img.KernelSize} bytes (with padding), sha256 {KernelIdOf(img)}{SameAsDefault(img)}");
         w.WriteLine($"payload:  {img.Trailer.PayloadLength} bytes at 0x{img.Trailer.PayloadOffset:x}");
         w.WriteLine($"CRC:      0x{img.Trailer.Crc:x8} over the whole image, ok");
@@ -44,6 +44,11 @@ public static class Inspector
         w.WriteLine("env:");
         foreach (var e in img.Env) w.WriteLine("  " + e);
 
+        if (img.Disk is { } disk)
+        {
+            w.WriteLine($"rootdisk: ext4, {disk.DiskLength} bytes at 0x{disk.DiskOffset:x}, UUID {RootDisk.UuidString(disk.Uuid)} (list it with: debugfs -R 'ls -l /' '{path}?offset={disk.DiskOffset}')");
+            return 0;
+        }
         var fs = img.RootFs;
         RootFsReader.Validate(fs, out var h);
         var paths = new string[h.Count];

@@ -54,7 +54,9 @@ public static class Cli
         var kernelOpt = new Option<string?>("--kernel") { Description = "kernel ELF (default: kernel.elf beside ukpack)" };
         var bVerbose = new Option<bool>("--verbose", "-v") { Description = "print what is being done" };
         var bConfig = new Option<string?>("--config") { Description = "configuration file (default ./ukpack.json when APP is not given; docs/ukpack-config.md)" };
-        var build = new Command("build", "build a bootable image from a program and a root filesystem") { appArg, argsArg, fsOpt, outOpt, envOpt, kernelOpt, bVerbose, bConfig };
+        var rootDiskOpt = new Option<bool>("--root-disk") { Description = "keep the root filesystem on a disk instead of in memory: an ext4 filesystem (made by mke2fs -d) in the same image file, mounted as / over virtio-blk, so a large tree boots with little guest memory; a run's writes never change the image" };
+        var rootDiskSizeOpt = new Option<string?>("--root-disk-size") { Description = "size of that ext4 filesystem, e.g. 4G (implies --root-disk; default: the tree's size plus room for a run's writes, which take no space in the image file)" };
+        var build = new Command("build", "build a bootable image from a program and a root filesystem") { appArg, argsArg, fsOpt, outOpt, envOpt, kernelOpt, rootDiskOpt, rootDiskSizeOpt, bVerbose, bConfig };
         build.SetAction(pr =>
         {
             using var lf = MakeLogger(pr.GetValue(bVerbose));
@@ -67,6 +69,8 @@ public static class Cli
                 Env = pr.GetValue(envOpt) ?? [],
                 Kernel = pr.GetValue(kernelOpt),
                 Args = pr.GetValue(argsArg) ?? [],
+                RootDisk = pr.GetValue(rootDiskOpt) || pr.GetValue(rootDiskSizeOpt) != null,
+                RootDiskSize = pr.GetValue(rootDiskSizeOpt) is { } rds ? RootDisk.ParseSize(rds, "--root-disk-size") : null,
             };
             if (app == null || pr.GetValue(bConfig) != null)
             {
@@ -82,6 +86,8 @@ public static class Cli
                     Kernel = o.Kernel ?? cfg.Kernel,
                     Args = o.Args.Count > 0 ? o.Args : cfg.Args,
                     Files = cfg.Files,
+                    RootDisk = o.RootDisk || cfg.RootDisk == true || cfg.RootDiskSize != null,
+                    RootDiskSize = o.RootDiskSize ?? (cfg.RootDiskSize is { } cs ? RootDisk.ParseSize(cs, "\"rootDiskSize\"") : null),
                 };
             }
             return Builder.Build(o, lf.CreateLogger("ukpack"));

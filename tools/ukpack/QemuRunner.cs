@@ -39,6 +39,18 @@ public sealed record RunOptions
     public NetSpec Net { get; init; } = NetSpec.None;
     /// <summary>--gdb[=PORT]: QEMU's gdb stub on this port, the guest halted for gdb (GdbSession.cs).</summary>
     public int? GdbPort { get; init; }
+    /// <summary>The image's root disk (ukpack build --root-disk): attached after Disks and
+    /// Volumes, read from the image file at its offset, with snapshot=on.</summary>
+    public RootDiskDrive? RootDisk { get; init; }
+}
+
+/// <summary>The ext4 part of a --root-disk image as QEMU's drive: the image file through the
+/// raw driver's offset= and size=, snapshot=on (a run's writes go to a temporary overlay,
+/// never to the image).</summary>
+public sealed record RootDiskDrive(string ImagePath, long Offset, long Length)
+{
+    public string DriveOption(string id) =>
+        $"if=none,id={id},driver=raw,offset={Offset},size={Length},file.driver=file,file.filename={ImagePath.Replace(",", ",,")},snapshot=on";
 }
 
 /// <summary>`--volume FILE:/guest/path[:ro]`: an ext4 volume file (ukpack volume create)
@@ -158,7 +170,7 @@ public static class QemuRunner
             "-device", "isa-debugcon,iobase=0xe9,chardev=c3",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
             .. VirtioArgs(o),
-            .. o.Net.QemuArgs(o.Machine, o.Disks.Count > 0 || o.Volumes.Count > 0 || o.Rng),
+            .. o.Net.QemuArgs(o.Machine, o.Disks.Count > 0 || o.Volumes.Count > 0 || o.Rng || o.RootDisk != null),
         ];
     }
 
@@ -194,7 +206,7 @@ public static class QemuRunner
     public static List<string> VirtioArgs(RunOptions o)
     {
         var a = new List<string>();
-        if (o.Disks.Count == 0 && o.Volumes.Count == 0 && !o.Rng) return a;
+        if (o.Disks.Count == 0 && o.Volumes.Count == 0 && !o.Rng && o.RootDisk == null) return a;
         bool mmio = o.Machine.StartsWith("microvm", StringComparison.Ordinal);
         if (mmio) a.AddRange(["-global", "virtio-mmio.force-legacy=false"]);
         string suffix = mmio ? "-device" : "-pci,disable-legacy=on";
@@ -206,6 +218,13 @@ public static class QemuRunner
             a.Add($"if=none,id=vd{i},file={d.Path.Replace(",", ",,")},format=raw{(d.ReadOnly ? ",readonly=on" : "")}");
             a.Add("-device");
             a.Add($"virtio-blk{suffix},drive=vd{i}");
+        }
+        if (o.RootDisk is { } root)
+        {
+            a.Add("-drive");
+            a.Add(root.DriveOption($"vd{disks.Count}"));
+            a.Add("-device");
+            a.Add($"virtio-blk{suffix},drive=vd{disks.Count}");
         }
         if (o.Rng) { a.Add("-device"); a.Add($"virtio-rng{suffix}"); }
         return a;
@@ -251,6 +270,13 @@ public static class QemuRunner
         var envOverride = o.Env.Count > 0 ? UkpackConfig.MergeEnv(img.Env, o.Env) : null;
         var append = KernelCommandLine(logLevel, argvOverride, ttyMask, o.GcStress, o.Strace != null, envOverride) + StdioKernelOption(o) + o.Net.KernelArgs()
             + VolumeSpec.KernelOption(o.Volumes, o.Disks.Count) + (o.GdbPort != null ? " gdb=1" : "");
+        // A root disk comes after the disks and volumes, so that theirs keep their names.
+        if (img.Disk is { } disk)
+        {
+            if (o.Disks.Count + o.Volumes.Count + 1 > DiskSpec.Max) throw new UkpackException($"--disk, --volume: at most {DiskSpec.Max - 1} disks beside the image's root disk");
+            o = o with { RootDisk = new RootDiskDrive(imagePath, disk.DiskOffset, disk.DiskLength) };
+            append += $" rootdisk={o.Disks.Count + o.Volumes.Count}";
+        }
         if (o.GdbPort is { } gdbPort) GdbSession.CheckPortFree(gdbPort);
         using var straceOut = StraceWriter.Open(o.Strace);
 
@@ -294,7 +320,14 @@ public static class QemuRunner
             var lStderr = Listen(StderrSocket(dir));
             var lLog = Listen(LogSocket(dir));
 
-            var qargs = BuildQemuArgs(o, imagePath, dir, append);
+            // QEMU reads all of an -initrd file into memory: a root-disk image's head only.
+            string bootFile = imagePath;
+            if (o.RootDisk != null)
+            {
+                bootFile = Path.Combine(dir, "head.img");
+                File.WriteAllBytes(bootFile, img.Bytes);
+            }
+            var qargs = BuildQemuArgs(o, bootFile, dir, append);
             if (o.GdbPort is { } port)
             {
                 qargs.AddRange(GdbSession.QemuArgs(port));
