@@ -17,8 +17,8 @@ namespace Kernel.Fs
             Add(d, "full"u8, DevKind.Full, 1, 7);
             Add(d, "random"u8, DevKind.Random, 1, 8);
             Add(d, "urandom"u8, DevKind.Random, 1, 9);
-            Add(d, "tty"u8, DevKind.Tty, 5, 0);
-            Add(d, "console"u8, DevKind.Console, 5, 1);
+            Add(d, "tty"u8, DevKind.Tty, 5, 0).Gid = 5;                    // root:tty 0666, as Linux
+            Add(d, "console"u8, DevKind.Console, 5, 1).Mode = FileMode.S_IFCHR | 0x180;   // 0600
             d.Symlink("stdin"u8, "/proc/self/fd/0"u8, out _);
             d.Symlink("stdout"u8, "/proc/self/fd/1"u8, out _);
             d.Symlink("stderr"u8, "/proc/self/fd/2"u8, out _);
@@ -29,11 +29,12 @@ namespace Kernel.Fs
             return d;
         }
 
-        static void Add(MemDir d, ReadOnlySpan<byte> name, DevKind kind, uint major, uint minor)
+        static DevNode Add(MemDir d, ReadOnlySpan<byte> name, DevKind kind, uint major, uint minor)
         {
             var n = new DevNode(d.Fs, kind, (major << 8) | minor);
             d.Link(name, n);
             n.Nlink = 1;
+            return n;
         }
     }
 

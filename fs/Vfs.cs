@@ -115,12 +115,16 @@ namespace Kernel.Fs
         /// symlinks are followed) from `start`. On success `node` is the final inode, or null
         /// when only the last component is missing (then `dir` and the name are where it
         /// would be created). `name` is the last component's [start, length) in `path`;
-        /// length 0 for a path of only slashes.
+        /// length 0 for a path of only slashes. Every directory a component is looked up in
+        /// must grant search (x) to the caller's filesystem ids (`realIds`: its real ids, for
+        /// access(2)), else EACCES.
         public static Errno Resolve(Inode start, Span<byte> path, int len, Span<byte> tmp, bool followLast,
-            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailingSlash, bool keepLast = false)
+            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailingSlash, bool keepLast = false,
+            bool realIds = false)
         {
             dir = null; node = null; nameStart = 0; nameLen = 0; trailingSlash = false;
             if (len == 0) return Errno.ENOENT;
+            Cred cred = realIds ? Cred.Real() : Cred.Fs();
             Inode cur = path[0] == '/' ? Root : start;
             int i = 0, links = 0;
             while (true)
@@ -135,6 +139,7 @@ namespace Kernel.Fs
                 bool last = j >= len;
                 bool trailing = last && i < len;
                 if (!cur.IsDir) return Errno.ENOTDIR;
+                if (!cred.SearchesAll && Permission.Check(cred, cur, Permission.MAY_EXEC) != 0) return Errno.EACCES;
                 if (n > NameMax) return Errno.ENAMETOOLONG;
                 ReadOnlySpan<byte> name = path.Slice(s, n);
                 Inode child;

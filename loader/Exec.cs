@@ -103,6 +103,8 @@ namespace Kernel.Loader
                 if (p.Actions[s].Handler > 1) p.Actions[s] = default;        // caught -> default; ignored stays ignored
             me.AltStackSp = 0; me.AltStackSize = 0; me.AltStackFlags = SigCodes.SS_DISABLE;
             p.Itimers.DeletePosixTimers();
+            // Dumpable again unless the ids differ (a set-id program) or the file is unreadable.
+            p.Dumpable = p.Euid == p.Ruid && p.Egid == p.Rgid && Permission.Check(file, Permission.MAY_READ) == 0 ? 1 : 0;
 
             Span<byte> abs = stackalloc byte[Vfs.PathMax];
             int absLen = Vfs.PathOf(file, abs, out _);
@@ -174,7 +176,8 @@ namespace Kernel.Loader
                 if (trailing && !node.IsDir) return Errno.ENOTDIR;
             }
             if (node == null) return Errno.ENOENT;
-            if (!node.IsRegular || (node.Mode & 0x49) == 0) return Errno.EACCES;  // a directory, device, or no x bit
+            // A directory or device, or no x permission (root needs one x bit).
+            if (!node.IsRegular || Permission.Check(node, Permission.MAY_EXEC) != 0) return Errno.EACCES;
             // Image and tmpfs files, and files on volumes (read through their page cache).
             if (!(node is MemFile) && !(node is Ext4Node)) return Errno.EACCES;
             file = node;

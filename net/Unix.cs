@@ -275,6 +275,7 @@ namespace Kernel.Net
             Errno e = Walk(addr, true, path, tmp, out _, out Inode node, out _, out _, out _);
             if (e != 0) return e;
             if (node == null) return Errno.ENOENT;
+            if (Permission.Check(node, Permission.MAY_WRITE) != 0) return Errno.EACCES;
             if (node.Type != FileMode.S_IFSOCK) return Errno.ECONNREFUSED;
             other = FindByInode(node);
             if (other == null) return Errno.ECONNREFUSED;
@@ -327,6 +328,8 @@ namespace Kernel.Net
             if (e != 0) return e;
             if (node != null) return Errno.EADDRINUSE;
             if (trailing || dir == null) return Errno.ENOENT;
+            e = Permission.MayCreate(Cred.Fs(), dir);
+            if (e != 0) return e;
             uint umask = CurrentUmask != null ? CurrentUmask() : 0x12;
             e = Vfs.Mknod(dir, path.Slice(ns, nl), FileMode.S_IFSOCK | (0x1ffu & ~umask), 0, out Inode created);
             if (e != 0) return e == Errno.EEXIST ? Errno.EADDRINUSE : e;

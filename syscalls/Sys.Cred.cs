@@ -8,7 +8,7 @@ namespace Kernel.Syscalls
     /// ids and the supplementary groups of the calling process, with Linux's rules for who
     /// may change what. A process with effective uid 0 may set any id (CAP_SETUID/CAP_SETGID
     /// follow the euid); the others may only move between the ids they already have. Files
-    /// are created with the filesystem ids; permissions are not checked against them.
+    /// are created with, and permissions checked against, the filesystem ids (fs/Permission.cs).
     public static unsafe partial class Sys
     {
         const uint NoId = 0xffffffff;
@@ -36,7 +36,7 @@ namespace Kernel.Syscalls
         }
 
         /// setuid(2): root sets all three ids; others only the effective one, to the real or saved.
-        public static SysResult Setuid(SyscallArgs* a)
+        static SysResult SetuidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint id = (uint)a->A0;
@@ -48,7 +48,7 @@ namespace Kernel.Syscalls
         }
 
         /// setgid(2)
-        public static SysResult Setgid(SyscallArgs* a)
+        static SysResult SetgidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint id = (uint)a->A0;
@@ -61,7 +61,7 @@ namespace Kernel.Syscalls
 
         /// setreuid(2): -1 leaves an id; the saved id follows the new effective one when the real
         /// one is set or the effective one moves away from the old real one.
-        public static SysResult Setreuid(SyscallArgs* a)
+        static SysResult SetreuidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint r = (uint)a->A0, e = (uint)a->A1;
@@ -79,7 +79,7 @@ namespace Kernel.Syscalls
         }
 
         /// setregid(2)
-        public static SysResult Setregid(SyscallArgs* a)
+        static SysResult SetregidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint r = (uint)a->A0, e = (uint)a->A1;
@@ -97,7 +97,7 @@ namespace Kernel.Syscalls
         }
 
         /// setresuid(2): without privilege each new id must be one of the current three.
-        public static SysResult Setresuid(SyscallArgs* a)
+        static SysResult SetresuidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint r = (uint)a->A0, e = (uint)a->A1, s = (uint)a->A2;
@@ -111,7 +111,7 @@ namespace Kernel.Syscalls
         }
 
         /// setresgid(2)
-        public static SysResult Setresgid(SyscallArgs* a)
+        static SysResult SetresgidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint r = (uint)a->A0, e = (uint)a->A1, s = (uint)a->A2;
@@ -128,7 +128,7 @@ namespace Kernel.Syscalls
 
         /// setfsuid(2): always returns the previous filesystem uid; changes it only to an id the
         /// caller has (or any, with privilege).
-        public static SysResult Setfsuid(SyscallArgs* a)
+        static SysResult SetfsuidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint old = p.Fsuid, id = (uint)a->A0;
@@ -137,13 +137,35 @@ namespace Kernel.Syscalls
         }
 
         /// setfsgid(2)
-        public static SysResult Setfsgid(SyscallArgs* a)
+        static SysResult SetfsgidCore(SyscallArgs* a)
         {
             Process p = Cur;
             uint old = p.Fsgid, id = (uint)a->A0;
             if (MayChangeGid(p) || id == p.Rgid || id == p.Egid || id == p.Sgid || id == p.Fsgid) p.Fsgid = id;
             return (long)old;
         }
+
+        /// The ids whose change makes a process non-dumpable (commit_creds with fs.suid_dumpable
+        /// 0): then /proc/PID's files are root's (kernel/proc/ProcFs.cs) and prctl says 0.
+        readonly struct Ids
+        {
+            readonly uint _euid, _egid, _fsuid, _fsgid;
+            public Ids(Process p) { _euid = p.Euid; _egid = p.Egid; _fsuid = p.Fsuid; _fsgid = p.Fsgid; }
+            public void Commit(Process p)
+            {
+                if (p.Euid != _euid || p.Egid != _egid || p.Fsuid != _fsuid || p.Fsgid != _fsgid) p.Dumpable = 0;
+            }
+        }
+
+        // setuid(2) ... setfsgid(2): the calls above, then the dumpable rule.
+        public static SysResult Setuid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetuidCore(a); old.Commit(Cur); return r; }
+        public static SysResult Setgid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetgidCore(a); old.Commit(Cur); return r; }
+        public static SysResult Setreuid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetreuidCore(a); old.Commit(Cur); return r; }
+        public static SysResult Setregid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetregidCore(a); old.Commit(Cur); return r; }
+        public static SysResult Setresuid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetresuidCore(a); old.Commit(Cur); return r; }
+        public static SysResult Setresgid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetresgidCore(a); old.Commit(Cur); return r; }
+        public static SysResult Setfsuid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetfsuidCore(a); old.Commit(Cur); return r; }
+        public static SysResult Setfsgid(SyscallArgs* a) { Ids old = new Ids(Cur); SysResult r = SetfsgidCore(a); old.Commit(Cur); return r; }
 
         /// getgroups(2): size 0 asks for the count; a smaller list than the groups is EINVAL.
         public static SysResult Getgroups(SyscallArgs* a)

@@ -47,16 +47,7 @@ namespace Kernel.Syscalls
             return e != 0 ? e : SysResult.Ok;
         }
 
-        /// Read permission for the caller's filesystem ids (watching needs it; root always has it).
-        static bool MayRead(Inode n)
-        {
-            uint uid = Cur.Fsuid, gid = Cur.Fsgid;
-            if (uid == 0) return true;
-            if (n.Uid == uid) return (n.Mode & 0x100) != 0;
-            bool member = n.Gid == gid;
-            uint[] groups = Cur.Groups;
-            for (int i = 0; !member && i < groups.Length; i++) member = groups[i] == n.Gid;
-            return (n.Mode & (member ? 0x20u : 0x4u)) != 0;
-        }
+        /// Read permission for the caller's filesystem ids (watching needs it).
+        static bool MayRead(Inode n) => Permission.Check(n, Permission.MAY_READ) == 0;
     }
 }

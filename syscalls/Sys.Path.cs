@@ -7,7 +7,8 @@ using static Kernel.Abi.OpenFlags;
 namespace Kernel.Syscalls
 {
     /// Path-based calls over the VFS (fs/Vfs.cs): open, stat, directories, names, links,
-    /// attributes. Everything runs as root (uid 0), as the program sees from getuid.
+    /// attributes. Permissions are checked against the caller's filesystem ids (fs/Permission.cs):
+    /// search on the walk (fs/Vfs.cs), then what each call needs here.
     public static unsafe partial class Sys
     {
         const int PathMax = Vfs.PathMax;
@@ -31,7 +32,8 @@ namespace Kernel.Syscalls
         /// Reads and resolves a path argument. `emptyOk`: an empty path means dirfd itself
         /// (AT_EMPTY_PATH); then node is its inode (any kind of file) and nameLen is 0.
         static Errno Walk(int dirfd, ulong pathPtr, bool follow, bool emptyOk, Span<byte> path, Span<byte> tmp,
-            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailing, bool keepLast = false)
+            out Inode dir, out Inode node, out int nameStart, out int nameLen, out bool trailing, bool keepLast = false,
+            bool realIds = false)
         {
             dir = null; node = null; nameStart = 0; nameLen = 0; trailing = false;
             Errno e = new UserPtr(pathPtr).ReadCString(path, out int len);
@@ -49,14 +51,14 @@ namespace Kernel.Syscalls
             }
             Inode start = Vfs.Root;
             if (path[0] != '/') { e = StartDir(dirfd, out start); if (e != 0) return e; }
-            return Vfs.Resolve(start, path, len, tmp, follow, out dir, out node, out nameStart, out nameLen, out trailing, keepLast);
+            return Vfs.Resolve(start, path, len, tmp, follow, out dir, out node, out nameStart, out nameLen, out trailing, keepLast, realIds);
         }
 
-        static Errno WalkExisting(int dirfd, ulong pathPtr, bool follow, bool emptyOk, out Inode node)
+        static Errno WalkExisting(int dirfd, ulong pathPtr, bool follow, bool emptyOk, out Inode node, bool realIds = false)
         {
             Span<byte> path = stackalloc byte[PathMax];
             Span<byte> tmp = stackalloc byte[PathMax];
-            Errno e = Walk(dirfd, pathPtr, follow, emptyOk, path, tmp, out _, out node, out _, out _, out _);
+            Errno e = Walk(dirfd, pathPtr, follow, emptyOk, path, tmp, out _, out node, out _, out _, out _, realIds: realIds);
             if (e != 0) return e;
             return node == null ? Errno.ENOENT : 0;
         }
@@ -116,6 +118,8 @@ namespace Kernel.Syscalls
                 if (node == null) return Errno.ENOENT;
                 if (!node.IsDir) return Errno.ENOTDIR;
                 if (!(node is MemDir)) return Errno.EOPNOTSUPP;
+                e = Permission.MayCreate(Cred.Fs(), node);
+                if (e != 0) return e;
                 var f = new MemFile(node.Fs, FileMode.S_IFREG | (mode & ~Cur.Umask & 0xfff));
                 f.Nlink = 0; f.Parent = node;
                 var w = new Console.LineWriter(tmp);
@@ -129,6 +133,8 @@ namespace Kernel.Syscalls
             {
                 if (!creat) return Errno.ENOENT;
                 if (trailing) return Errno.EISDIR;
+                e = Permission.MayCreate(Cred.Fs(), dir);
+                if (e != 0) return e;
                 e = Vfs.Mknod(dir, path.Slice(ns, nl), FileMode.S_IFREG | (mode & ~Cur.Umask & 0xfff), 0, out node);
                 if (e != 0) return e;
                 flags &= ~(uint)O_TRUNC;
@@ -139,10 +145,23 @@ namespace Kernel.Syscalls
                 if (node.IsSymlink && (flags & O_PATH) == 0) return Errno.ELOOP;
                 if ((flags & O_DIRECTORY) != 0 && !node.IsDir) return Errno.ENOTDIR;
                 if (node.IsDir && (flags & O_PATH) == 0 && ((flags & O_ACCMODE) != 0 || creat)) return Errno.EISDIR;
+                if ((flags & O_PATH) == 0)
+                {
+                    // may_open: read and/or write as the access mode says (O_TRUNC writes);
+                    // O_NOATIME is the owner's.
+                    Cred c = Cred.Fs();
+                    int acc = (flags & O_ACCMODE) == O_RDONLY ? Permission.MAY_READ : (flags & O_ACCMODE) == O_WRONLY ? Permission.MAY_WRITE
+                        : Permission.MAY_READ | Permission.MAY_WRITE;
+                    if ((flags & O_TRUNC) != 0) acc |= Permission.MAY_WRITE;
+                    e = Permission.Check(c, node, acc);
+                    if (e != 0) return e;
+                    if ((flags & O_NOATIME) != 0 && !Permission.OwnerOrCapable(c, node)) return Errno.EPERM;
+                }
                 if ((flags & O_TRUNC) != 0 && node.IsRegular && (flags & O_PATH) == 0)
                 {
                     e = node.Truncate(0);
                     if (e != 0) return e;
+                    Permission.WriteKillsPrivs(node);
                     if (Inotify.Active) Inotify.Changed(node, Inotify.IN_MODIFY);
                 }
             }
@@ -224,10 +243,16 @@ namespace Kernel.Syscalls
         {
             if ((mode & ~7) != 0) return Errno.EINVAL;
             if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH)) != 0) return Errno.EINVAL;
-            Errno e = WalkExisting(dirfd, pathPtr, (flags & AT_SYMLINK_NOFOLLOW) == 0, (flags & AT_EMPTY_PATH) != 0, out Inode node);
+            // The real ids (faccessat2's AT_EACCESS: the effective, i.e. filesystem, ids), for
+            // the walk too.
+            bool real = (flags & AT_EACCESS) == 0;
+            Errno e = WalkExisting(dirfd, pathPtr, (flags & AT_SYMLINK_NOFOLLOW) == 0, (flags & AT_EMPTY_PATH) != 0, out Inode node, real);
             if (e != 0) return e;
-            // Root: read and write always; execute needs one x bit (directories: always).
-            if ((mode & 1) != 0 && !node.IsDir && (node.Mode & 0x49) == 0) return Errno.EACCES;
+            if (mode != 0)
+            {
+                e = Permission.Check(real ? Cred.Real() : Cred.Fs(), node, mode);
+                if (e != 0) return e;
+            }
             if ((mode & 2) != 0 && node.Fs == Vfs.ProcFs && !node.IsDir && (node.Mode & 0x92) == 0) return Errno.EACCES;
             return SysResult.Ok;
         }
@@ -276,6 +301,8 @@ namespace Kernel.Syscalls
             if (tl == 0) return Errno.ENOENT;
             if (node != null) return Errno.EEXIST;
             if (trailing) return Errno.ENOENT;
+            e = Permission.MayCreate(Cred.Fs(), dir);
+            if (e != 0) return e;
             return Vfs.Symlink(dir, path.Slice(ns, nl), target.Slice(0, tl), out _);
         }
 
@@ -294,9 +321,14 @@ namespace Kernel.Syscalls
             e = Walk(newdirfd, newPtr, false, false, path, tmp, out Inode dir, out Inode node, out int ns, out int nl, out bool trailing);
             if (e != 0) return e;
             if (node != null) return Errno.EEXIST;
-            if (old.IsDir) return Errno.EPERM;
             if (trailing) return Errno.ENOENT;
             if (dir.Fs != old.Fs) return Errno.EXDEV;
+            Cred c = Cred.Fs();
+            e = Permission.MayLink(c, old);
+            if (e != 0) return e;
+            e = Permission.MayCreate(c, dir);
+            if (e != 0) return e;
+            if (old.IsDir) return Errno.EPERM;
             if (old.Nlink == 0 && (flags & AT_EMPTY_PATH) == 0) return Errno.ENOENT;   // O_TMPFILE files link by fd
             return Vfs.Link(dir, path.Slice(ns, nl), old);
         }
@@ -323,6 +355,8 @@ namespace Kernel.Syscalls
                 if (IsDot(name)) return Errno.EINVAL;
                 if (IsDotDot(name)) return Errno.ENOTEMPTY;
                 if (node == null) return Errno.ENOENT;
+                e = Permission.MayDelete(Cred.Fs(), dir, node);
+                if (e != 0) return e;
                 if (!node.IsDir) return Errno.ENOTDIR;
                 if (node.MountPoint != null || node == Vfs.Root) return Errno.EBUSY;
                 return Vfs.Unlink(dir, name, true);
@@ -334,6 +368,8 @@ namespace Kernel.Syscalls
                 // The entry itself decides (a symlink to a directory is not a directory here).
                 return node.IsDir ? Errno.EISDIR : Errno.ENOTDIR;
             }
+            e = Permission.MayDelete(Cred.Fs(), dir, node);
+            if (e != 0) return e;
             if (node.IsDir) return Errno.EISDIR;
             return Vfs.Unlink(dir, name, false);
         }
@@ -366,6 +402,20 @@ namespace Kernel.Syscalls
             if ((flags & NOREPLACE) != 0 && nnode != null) return Errno.EEXIST;
             if (!onode.IsDir && (otrail || ntrail)) return Errno.ENOTDIR;
             if (onode.MountPoint != null || (nnode != null && nnode.MountPoint != null)) return Errno.EBUSY;
+            if (onode != nnode)
+            {
+                // Both names are removed or replaced; a directory that changes parent has its
+                // ".." rewritten, which needs write on it.
+                Cred c = Cred.Fs();
+                e = Permission.MayDelete(c, odir, onode);
+                if (e == 0) e = nnode == null ? Permission.MayCreate(c, ndir) : Permission.MayDelete(c, ndir, nnode);
+                if (e == 0 && odir != ndir)
+                {
+                    if (onode.IsDir) e = Permission.Check(c, onode, Permission.MAY_WRITE);
+                    if (e == 0 && (flags & EXCHANGE) != 0 && nnode.IsDir) e = Permission.Check(c, nnode, Permission.MAY_WRITE);
+                }
+                if (e != 0) return e;
+            }
             return Vfs.Rename(odir, oname, ndir, nname, flags);
         }
 
@@ -383,6 +433,8 @@ namespace Kernel.Syscalls
             Errno e = Walk(dirfd, pathPtr, false, false, path, tmp, out Inode dir, out Inode node, out int ns, out int nl, out _);
             if (e != 0) return e;
             if (node != null) return Errno.EEXIST;
+            e = Permission.MayCreate(Cred.Fs(), dir);
+            if (e != 0) return e;
             return Vfs.Mkdir(dir, path.Slice(ns, nl), mode & ~Cur.Umask & 0x3ff, out _);
         }
 
@@ -403,6 +455,10 @@ namespace Kernel.Syscalls
             if (node != null) return Errno.EEXIST;
             if (trailing) return Errno.ENOENT;
             if (t == 0) t = FileMode.S_IFREG;
+            Cred c = Cred.Fs();
+            e = Permission.MayCreate(c, dir);
+            if (e != 0) return e;
+            if ((t == FileMode.S_IFCHR || t == FileMode.S_IFBLK) && !c.Capable(Kernel.Sched.Capabilities.CAP_MKNOD)) return Errno.EPERM;
             ulong rdev = (t == FileMode.S_IFCHR || t == FileMode.S_IFBLK) ? (((dev >> 8) & 0xfff) << 8) | (dev & 0xff) : 0;
             return Vfs.Mknod(dir, path.Slice(ns, nl), t | (mode & ~Cur.Umask & 0xfff), rdev, out _);
         }
@@ -426,6 +482,8 @@ namespace Kernel.Syscalls
             Errno e = WalkExisting(AT_FDCWD, a->A0, true, false, out Inode node);
             if (e != 0) return e;
             if (!node.IsDir) return Errno.ENOTDIR;
+            e = Permission.Check(node, Permission.MAY_EXEC);
+            if (e != 0) return e;
             Ctx.Cwd = node;
             return SysResult.Ok;
         }
@@ -436,6 +494,8 @@ namespace Kernel.Syscalls
             OpenFile f = Fd((int)a->A0);
             if (f == null) return Errno.EBADF;
             if (f.Inode == null || !f.Inode.IsDir) return Errno.ENOTDIR;
+            Errno e = Permission.Check(f.Inode, Permission.MAY_EXEC);
+            if (e != 0) return e;
             Ctx.Cwd = f.Inode;
             return SysResult.Ok;
         }
@@ -445,6 +505,9 @@ namespace Kernel.Syscalls
         static Errno ChmodNode(Inode n, uint mode)
         {
             if (n.Fs == Vfs.ProcFs) return Errno.EPERM;
+            Cred c = Cred.Fs();
+            if (!Permission.OwnerOrCapable(c, n)) return Errno.EPERM;
+            mode = Permission.ChmodBits(c, n, mode);
             n.Mode = (n.Mode & FileMode.S_IFMT) | (mode & 0xfff);
             n.TouchCtime();
             if (Inotify.Active) Inotify.Changed(n, Inotify.IN_ATTRIB);
@@ -479,6 +542,13 @@ namespace Kernel.Syscalls
         static Errno ChownNode(Inode n, uint uid, uint gid)
         {
             if (n.Fs == Vfs.ProcFs) return Errno.EPERM;
+            // Only CAP_CHOWN gives a file away; its owner may set its group to one of theirs.
+            Cred c = Cred.Fs();
+            if (!c.Capable(Kernel.Sched.Capabilities.CAP_CHOWN))
+            {
+                if (uid != 0xffffffff && (c.Uid != n.Uid || uid != n.Uid)) return Errno.EPERM;
+                if (gid != 0xffffffff && (c.Uid != n.Uid || (gid != n.Gid && !c.InGroup(gid)))) return Errno.EPERM;
+            }
             if (uid != 0xffffffff) n.Uid = uid;
             if (gid != 0xffffffff) n.Gid = gid;
             if (!n.IsDir && !n.IsSymlink && (uid != 0xffffffff || gid != 0xffffffff))
@@ -523,6 +593,8 @@ namespace Kernel.Syscalls
             if (e != 0) return e;
             if (node.IsDir) return Errno.EISDIR;
             if (!node.IsRegular) return Errno.EINVAL;
+            e = Permission.Check(node, Permission.MAY_WRITE);
+            if (e != 0) return e;
             if (node.Fs == Vfs.ProcFs) return Errno.EACCES;
             Errno fe = GrowthAllowed(node, (long)a->A1);
             if (fe != 0) return fe;
@@ -546,6 +618,7 @@ namespace Kernel.Syscalls
         static SysResult Truncated(Inode n, Errno e)
         {
             if (e != 0) return e;
+            Permission.WriteKillsPrivs(n);
             if (Inotify.Active) Inotify.Changed(n, Inotify.IN_MODIFY);
             return SysResult.Ok;
         }
@@ -569,12 +642,23 @@ namespace Kernel.Syscalls
             // Both times set is IN_ATTRIB, the atime alone IN_ACCESS, the mtime alone IN_MODIFY.
             uint ev = ts == null || (ts[0].Nsec != UTIME_OMIT && ts[1].Nsec != UTIME_OMIT) ? Inotify.IN_ATTRIB
                 : ts[0].Nsec != UTIME_OMIT ? Inotify.IN_ACCESS : Inotify.IN_MODIFY;
-            if (ts == null) { n.AtimeSec = n.MtimeSec = s; n.AtimeNsec = n.MtimeNsec = ns; }
-            else
+            if (ts != null)
             {
                 for (int i = 0; i < 2; i++)
                     if (ts[i].Nsec != UTIME_NOW && ts[i].Nsec != UTIME_OMIT && (ulong)ts[i].Nsec >= 1000000000) return Errno.EINVAL;
                 if (ts[0].Nsec == UTIME_OMIT && ts[1].Nsec == UTIME_OMIT) return 0;
+            }
+            // Explicit times are the owner's (or CAP_FOWNER's); "now" also whoever may write.
+            Cred c = Cred.Fs();
+            if (!Permission.OwnerOrCapable(c, n))
+            {
+                if (ts != null && (ts[0].Nsec != UTIME_NOW || ts[1].Nsec != UTIME_NOW)) return Errno.EPERM;
+                Errno pe = Permission.Check(c, n, Permission.MAY_WRITE);
+                if (pe != 0) return pe;
+            }
+            if (ts == null) { n.AtimeSec = n.MtimeSec = s; n.AtimeNsec = n.MtimeNsec = ns; }
+            else
+            {
                 if (ts[0].Nsec == UTIME_NOW) { n.AtimeSec = s; n.AtimeNsec = ns; }
                 else if (ts[0].Nsec != UTIME_OMIT) { n.AtimeSec = ts[0].Sec; n.AtimeNsec = ts[0].Nsec; }
                 if (ts[1].Nsec == UTIME_NOW) { n.MtimeSec = s; n.MtimeNsec = ns; }

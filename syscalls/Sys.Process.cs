@@ -14,14 +14,13 @@ namespace Kernel.Syscalls
 
         /// getpid(2)
         public static SysResult Getpid(SyscallArgs* a) => Cur.Pid;
-        // Capabilities: the program is root with every capability inside its VM, as in a
-        // container; capset can drop them (and clock_settime checks CAP_SYS_TIME).
-        const ulong CapAll = (1UL << 41) - 1;                 // CAP_LAST_CAP = 40 (CAP_CHECKPOINT_RESTORE)
+        // Capabilities: the sets live in kernel/sched/Capabilities.cs (the file permission checks
+        // read them); capset can drop them (and clock_settime checks CAP_SYS_TIME).
+        const ulong CapAll = Capabilities.All;
         const int CAP_SETPCAP = 8, CAP_SYS_TIME = 25;
         const uint CapVersion1 = 0x19980330, CapVersion2 = 0x20071026, CapVersion3 = 0x20080522;
-        static ulong _capEffective = CapAll, _capPermitted = CapAll, _capInheritable;
 
-        static bool Capable(int cap) => (_capEffective & (1UL << cap)) != 0;
+        static bool Capable(int cap) => Capabilities.Has(cap);
 
         /// Reads a capability header: the number of 32-bit words per set (1 or 2) and the pid.
         /// An unknown version is EINVAL after the preferred version is written back.
@@ -52,9 +51,9 @@ namespace Kernel.Syscalls
             uint* d = stackalloc uint[6];                                    // {effective, permitted, inheritable} x 2
             for (int i = 0; i < 2; i++)
             {
-                d[i * 3 + 0] = (uint)(_capEffective >> (32 * i));
-                d[i * 3 + 1] = (uint)(_capPermitted >> (32 * i));
-                d[i * 3 + 2] = (uint)(_capInheritable >> (32 * i));
+                d[i * 3 + 0] = (uint)(Capabilities.Effective >> (32 * i));
+                d[i * 3 + 1] = (uint)(Capabilities.Permitted >> (32 * i));
+                d[i * 3 + 2] = (uint)(Capabilities.Inheritable >> (32 * i));
             }
             return new UserPtr(a->A1).CopyOut(d, (ulong)words * 12) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
@@ -70,9 +69,9 @@ namespace Kernel.Syscalls
             if (new UserPtr(a->A1).CopyIn(d, (ulong)words * 12) != 0) return Errno.EFAULT;
             ulong eff = (d[0] | (ulong)d[3] << 32) & CapAll, prm = (d[1] | (ulong)d[4] << 32) & CapAll,
                 inh = (d[2] | (ulong)d[5] << 32) & CapAll;
-            ulong inheritableLimit = Capable(CAP_SETPCAP) ? CapAll : _capInheritable | _capPermitted;
-            if ((inh & ~inheritableLimit) != 0 || (prm & ~_capPermitted) != 0 || (eff & ~prm) != 0) return Errno.EPERM;
-            _capEffective = eff; _capPermitted = prm; _capInheritable = inh;
+            ulong inheritableLimit = Capable(CAP_SETPCAP) ? CapAll : Capabilities.Inheritable | Capabilities.Permitted;
+            if ((inh & ~inheritableLimit) != 0 || (prm & ~Capabilities.Permitted) != 0 || (eff & ~prm) != 0) return Errno.EPERM;
+            Capabilities.Effective = eff; Capabilities.Permitted = prm; Capabilities.Inheritable = inh;
             return SysResult.Ok;
         }
 

@@ -123,6 +123,7 @@ namespace Kernel.Syscalls
 
         static SysResult Modified(OpenFile f, SysResult r)
         {
+            if (r.Raw > 0 && f.Inode is Inode n && (n.Mode & (FileMode.S_ISUID | FileMode.S_ISGID)) != 0) Permission.WriteKillsPrivs(n);
             if (Inotify.Active && r.Raw > 0) Inotify.Modified(f);
             return r;
         }

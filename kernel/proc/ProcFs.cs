@@ -122,8 +122,8 @@ namespace Kernel.Proc
             d.Add("status"u8, new ProcFile(fs, ProcKind.Status) { Owner = p, Task = task });
             d.Add("cmdline"u8, new ProcFile(fs, ProcKind.Cmdline) { Owner = p });
             d.Add("comm"u8, new ProcFile(fs, ProcKind.Comm) { Owner = p });
-            d.Add("environ"u8, new ProcFile(fs, ProcKind.Environ) { Owner = p });
-            d.Add("auxv"u8, new ProcFile(fs, ProcKind.Auxv) { Owner = p });
+            d.Add("environ"u8, new ProcFile(fs, ProcKind.Environ) { Owner = p, Mode = FileMode.S_IFREG | 0x100 });  // 0400, as Linux
+            d.Add("auxv"u8, new ProcFile(fs, ProcKind.Auxv) { Owner = p, Mode = FileMode.S_IFREG | 0x100 });
             d.Add("mounts"u8, new ProcFile(fs, ProcKind.Mounts) { Owner = p });
             d.Add("mountinfo"u8, new ProcFile(fs, ProcKind.MountInfo) { Owner = p });
         }
@@ -496,6 +496,24 @@ namespace Kernel.Proc
         }
 
         public override bool IsEmptyDir => _count == 0;
+
+        /// /proc/PID and its entries belong to the process's effective ids, as on Linux (so a
+        /// process that dropped privileges still reads its own /proc/self/*); while the
+        /// process is not dumpable (it changed ids), only its r-x directories do and the rest
+        /// is root's. Set on each lookup, since the ids may have changed since the last one.
+        internal void OwnBy(Process p)
+        {
+            uint uid = p.Euid, gid = p.Egid;
+            Uid = uid; Gid = gid;
+            bool dumpable = p.Dumpable == 1;
+            for (int i = 0; i < _count; i++)
+            {
+                Inode n = _nodes[i];
+                bool open = dumpable || n.Mode == (FileMode.S_IFDIR | 0x16d);
+                n.Uid = open ? uid : 0; n.Gid = open ? gid : 0;
+            }
+        }
+
         public override Errno Lookup(ReadOnlySpan<byte> name, out Inode child)
         {
             for (int i = 0; i < _count; i++)
@@ -504,7 +522,13 @@ namespace Kernel.Proc
             if (ListsProcesses)
             {
                 Process p = Process.Find(ParsePid(name));
-                if (p != null) { child = ProcTree.PidDir(Fs, p, this); return 0; }
+                if (p != null)
+                {
+                    var d = ProcTree.PidDir(Fs, p, this);
+                    d.OwnBy(p);
+                    child = d;
+                    return 0;
+                }
             }
             return Errno.ENOENT;
         }
@@ -562,6 +586,7 @@ namespace Kernel.Proc
             if (t == null) return Errno.ENOENT;
             var d = new ProcDir(Fs);
             ProcTree.FillPid(Fs, d, _owner, t);
+            d.OwnBy(_owner);
             d.Parent = this;
             var a = new byte[name.Length];
             for (int i = 0; i < a.Length; i++) a[i] = name[i];
@@ -615,6 +640,8 @@ namespace Kernel.Proc
             }
             if (Target.Zombie || Target.Files.Get(fd) == null) return Errno.ENOENT;
             child = ProcLink.ForFd(Fs, fd, this, Owner);
+            bool dumpable = Target.Dumpable == 1;
+            child.Uid = dumpable ? Target.Euid : 0; child.Gid = dumpable ? Target.Egid : 0;
             return 0;
         }
 

@@ -19,7 +19,7 @@ namespace Kernel.Sched
 
         // Credentials (credentials(7)): real, effective, saved set- and filesystem user and
         // group ids and the supplementary groups. Files this group creates are owned by its
-        // filesystem ids; permissions are not checked against them (fs/Inode.cs).
+        // filesystem ids, and file permissions are checked against them (fs/Permission.cs).
         public uint Ruid, Euid, Suid, Fsuid, Rgid, Egid, Sgid, Fsgid;
         public uint[] Groups = new uint[0];
 
