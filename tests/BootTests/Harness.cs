@@ -37,22 +37,10 @@ public static class Repo
         }
     }
 
-    static readonly List<string> _temps = [];
-    static Repo()
-    {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            lock (_temps) foreach (var d in _temps) try { Directory.Delete(d, true); } catch { }
-        };
-    }
+    static readonly TestShared.TempDirs _temps = new("boottest-");
 
-    /// <summary>A fresh directory, removed when the test process exits.</summary>
-    public static string TempDir()
-    {
-        var d = Directory.CreateTempSubdirectory("boottest-").FullName;
-        lock (_temps) _temps.Add(d);
-        return d;
-    }
+    /// <summary>A fresh directory, removed when the test process exits (tests/Shared/TempDirs.cs).</summary>
+    public static string TempDir() => _temps.Make();
 
     public static string? Which(string exe)
     {

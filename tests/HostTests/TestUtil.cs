@@ -12,22 +12,10 @@ public static class TestUtil
         return d?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 
-    static readonly List<string> _temps = [];
-    static TestUtil()
-    {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            lock (_temps) foreach (var d in _temps) try { Directory.Delete(d, true); } catch { }
-        };
-    }
+    static readonly TestShared.TempDirs _temps = new("ukpack-test-");
 
-    /// <summary>A fresh directory, removed when the test process exits.</summary>
-    public static string TempDir()
-    {
-        var d = Directory.CreateTempSubdirectory("ukpack-test-").FullName;
-        lock (_temps) _temps.Add(d);
-        return d;
-    }
+    /// <summary>A fresh directory, removed when the test process exits (tests/Shared/TempDirs.cs).</summary>
+    public static string TempDir() => _temps.Make();
 
     public static (int Code, string Out, string Err) Run(string exe, IEnumerable<string> args, string? stdin = null, string? cwd = null, int timeoutMs = 60000)
     {
