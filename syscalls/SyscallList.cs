@@ -168,6 +168,8 @@ namespace Kernel.Syscalls
             new(39, "getpid"),
             new(231, "exit_group"),
             new(63, "uname"),
+            new(170, "sethostname", Support.Full, "uname and /proc/sys/kernel/hostname show it (writing that file does not set it)"),
+            new(171, "setdomainname", Support.Full, "as sethostname"),
             new(95, "umask"),
             new(97, "getrlimit"),
             new(160, "setrlimit", Support.Partial, rlimitNote),
