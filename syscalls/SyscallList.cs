@@ -41,7 +41,7 @@ namespace Kernel.Syscalls
             new(5, "fstat"),
             new(6, "lstat"),
             new(8, "lseek"),
-            new(16, "ioctl", Support.Partial, "TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP/TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID on the console (no SIGTTOU/SIGTTIN for background groups); FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; FIOASYNC sets O_ASYNC as fcntl does, but no SIGIO is sent; the SIOCGIF* interface queries on any socket"),
+            new(16, "ioctl", Support.Partial, "TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP/TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID on the console (no SIGTTOU/SIGTTIN for background groups); no pseudo-terminals (no /dev/ptmx or /dev/pts: openpty fails with ENOENT); FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; FIOASYNC sets O_ASYNC as fcntl does, but no SIGIO is sent; the SIOCGIF* interface queries on any socket"),
             new(17, "pread64"),
             new(18, "pwrite64"),
             new(19, "readv"),
@@ -129,7 +129,7 @@ namespace Kernel.Syscalls
             new(198, "lremovexattr", Support.Partial, noXattrs),
             new(199, "fremovexattr", Support.Partial, noXattrs),
             // Sockets (Sys.Socket.cs over net/: the socket layer and its families)
-            new(41, "socket", Support.Partial, "AF_UNIX (stream, dgram, seqpacket); AF_INET and AF_INET6 stream (TCP) and dgram (UDP); AF_INET6 is dual-stack (IPv6 on the wire, IPv4 for v4-mapped peers, IPV6_V6ONLY); SOCK_RAW EPROTONOSUPPORT; AF_NETLINK NETLINK_ROUTE (raw or dgram): link, address and route dumps and RTM_GETLINK by index or name, changes (RTM_NEW*/DEL*/SET*) and other requests answer EOPNOTSUPP, multicast groups are recorded but no notification is sent, other netlink protocols EPROTONOSUPPORT; other families EAFNOSUPPORT"),
+            new(41, "socket", Support.Partial, "AF_UNIX (stream, dgram, seqpacket); AF_INET and AF_INET6 stream (TCP) and dgram (UDP); AF_INET6 is dual-stack (IPv6 on the wire, IPv4 for v4-mapped peers, IPV6_V6ONLY); SOCK_RAW and IPPROTO_UDPLITE EPROTONOSUPPORT; AF_NETLINK NETLINK_ROUTE (raw or dgram): link, address and route dumps and RTM_GETLINK by index or name, changes (RTM_NEW*/DEL*/SET*) and other requests answer EOPNOTSUPP, multicast groups are recorded but no notification is sent, other netlink protocols EPROTONOSUPPORT; other families EAFNOSUPPORT"),
             new(42, "connect"),
             new(43, "accept"),
             new(44, "sendto", Support.Partial, "MSG_OOB gives EOPNOTSUPP"),
