@@ -30,6 +30,8 @@ namespace Kernel.Syscalls
             Bind(39, &Sys.Getpid);
             Bind(231, &Sys.ExitGroup);
             Bind(63, &Sys.Uname);
+            Bind(170, &Sys.Sethostname);
+            Bind(171, &Sys.Setdomainname);
             Bind(95, &Sys.Umask);
             Bind(97, &Sys.Getrlimit);
             Bind(160, &Sys.Setrlimit);

@@ -17,7 +17,7 @@ namespace Kernel.Syscalls
         // Capabilities: the sets live in kernel/sched/Capabilities.cs (the file permission checks
         // read them); capset can drop them (and clock_settime checks CAP_SYS_TIME).
         const ulong CapAll = Capabilities.All;
-        const int CAP_SETPCAP = 8, CAP_SYS_TIME = 25;
+        const int CAP_SETPCAP = 8, CAP_SYS_ADMIN = 21, CAP_SYS_TIME = 25;
         const uint CapVersion1 = 0x19980330, CapVersion2 = 0x20071026, CapVersion3 = 0x20080522;
 
         static bool Capable(int cap) => Capabilities.Has(cap);
@@ -83,15 +83,35 @@ namespace Kernel.Syscalls
         {
             Utsname u = default;
             Put(u.Sysname, "Linux");
-            Put(u.Nodename, "ukvm");
+            Put(u.Nodename, Uts.Hostname);
             Put(u.Release, "6.1.0-uk");
             Put(u.Version, "#1 SMP PREEMPT_DYNAMIC C# unikernel");
             Put(u.Machine, "x86_64");
-            Put(u.Domainname, "(none)");
+            Put(u.Domainname, Uts.Domainname);
             return new UserRef<Utsname>(a->A0).Write(u) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 
         static void Put(byte* dst, string s) { for (int i = 0; i < s.Length; i++) dst[i] = (byte)s[i]; }
+        static void Put(byte* dst, byte[] s) { for (int i = 0; i < s.Length; i++) dst[i] = s[i]; }
+
+        /// sethostname(2)
+        public static SysResult Sethostname(SyscallArgs* a) => SetUtsName(a, ref Uts.Hostname);
+        /// setdomainname(2)
+        public static SysResult Setdomainname(SyscallArgs* a) => SetUtsName(a, ref Uts.Domainname);
+
+        static SysResult SetUtsName(SyscallArgs* a, ref byte[] name)
+        {
+            if (!Capable(CAP_SYS_ADMIN)) return Errno.EPERM;
+            if ((ulong)(uint)a->A1 > Uts.MaxLength) return Errno.EINVAL;         // int len: negative is huge
+            var s = new byte[(int)(uint)a->A1];
+            fixed (byte* p = s)
+                if (s.Length > 0 && new UserPtr(a->A0).CopyIn(p, (ulong)s.Length) != 0) return Errno.EFAULT;
+            int n = 0;
+            while (n < s.Length && s[n] != 0) n++;                             // as uname shows it: up to a NUL
+            if (n < s.Length) { var t = new byte[n]; for (int i = 0; i < n; i++) t[i] = s[i]; s = t; }
+            name = s;
+            return SysResult.Ok;
+        }
 
         /// umask(2)
         public static SysResult Umask(SyscallArgs* a)

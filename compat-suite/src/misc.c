@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
@@ -31,6 +32,29 @@ int main(int argc, char **argv)
     CHECK("release non-empty", u.release[0] != 0);
     CHECK("release starts with a digit", u.release[0] >= '0' && u.release[0] <= '9');
     EXPECT_ERR("uname bad pointer", syscall(SYS_uname, BAD), EFAULT);
+
+    /* sethostname/setdomainname (to the names they have: the native run changes nothing);
+     * /proc/sys/kernel/{hostname,domainname} show what uname shows. */
+    char procname[128] = { 0 };
+    int pfd = open("/proc/sys/kernel/hostname", O_RDONLY);
+    long pn = pfd < 0 ? -1 : read(pfd, procname, sizeof procname - 1);
+    if (pfd >= 0) close(pfd);
+    CHECK("/proc/sys/kernel/hostname is the nodename", pn > 0 && procname[pn - 1] == '\n' &&
+          strlen(u.nodename) == (size_t)pn - 1 && memcmp(procname, u.nodename, pn - 1) == 0);
+    EXPECT_OK("sethostname same", syscall(SYS_sethostname, u.nodename, strlen(u.nodename)));
+    struct utsname u2;
+    syscall(SYS_uname, &u2);
+    CHECK("nodename kept", strcmp(u.nodename, u2.nodename) == 0);
+    EXPECT_ERR("sethostname 65 bytes", syscall(SYS_sethostname, buf, 65), EINVAL);
+    EXPECT_ERR("sethostname negative length", syscall(SYS_sethostname, buf, -1), EINVAL);
+    EXPECT_ERR("sethostname bad pointer", syscall(SYS_sethostname, BAD, 4), EFAULT);
+    pfd = open("/proc/sys/kernel/domainname", O_RDONLY);
+    pn = pfd < 0 ? -1 : read(pfd, procname, sizeof procname - 1);
+    if (pfd >= 0) close(pfd);
+    CHECK("/proc/sys/kernel/domainname is the domainname", pn > 0 &&
+          strlen(u.domainname) == (size_t)pn - 1 && memcmp(procname, u.domainname, pn - 1) == 0);
+    EXPECT_OK("setdomainname same", syscall(SYS_setdomainname, u.domainname, strlen(u.domainname)));
+    EXPECT_ERR("setdomainname 65 bytes", syscall(SYS_setdomainname, buf, 65), EINVAL);
 
     /* ---- ids ---- */
     long pid = syscall(SYS_getpid), ppid = syscall(SYS_getppid), tid = syscall(SYS_gettid);

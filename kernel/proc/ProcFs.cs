@@ -43,6 +43,7 @@ namespace Kernel.Proc
             kernel.Add("ostype"u8, new ProcFile(fs, ProcKind.OsType));
             kernel.Add("osrelease"u8, new ProcFile(fs, ProcKind.OsRelease));
             kernel.Add("hostname"u8, new ProcFile(fs, ProcKind.Hostname));
+            kernel.Add("domainname"u8, new ProcFile(fs, ProcKind.Domainname));
             kernel.Add("pid_max"u8, new ProcFile(fs, ProcKind.PidMax));
             var sysFs = new ProcDir(fs); sys.Add("fs"u8, sysFs);
             sysFs.Add("nr_open"u8, ProcFile.Fixed(fs, "1048576\n"));                       // FdTable.NrOpen
@@ -332,7 +333,8 @@ namespace Kernel.Proc
                 case ProcKind.Version: w.Str("Linux version 6.1.0-uk (ukvm) #1 SMP PREEMPT_DYNAMIC C# unikernel\n"); break;
                 case ProcKind.OsType: w.Str("Linux\n"); break;
                 case ProcKind.OsRelease: w.Str("6.1.0-uk\n"); break;
-                case ProcKind.Hostname: w.Str("(none)\n"); break;
+                case ProcKind.Hostname: w.Bytes(Uts.Hostname); w.Byte((byte)'\n'); break;
+                case ProcKind.Domainname: w.Bytes(Uts.Domainname); w.Byte((byte)'\n'); break;
                 case ProcKind.PidMax: w.Str("4194304\n"); break;
                 case ProcKind.Overcommit: w.Str("0\n"); break;
                 case ProcKind.InotifyMaxQueued: w.Dec(Inotify.MaxQueuedEvents); w.Byte((byte)'\n'); break;
@@ -450,7 +452,7 @@ namespace Kernel.Proc
 
     public enum ProcKind
     {
-        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, VmStat, Mounts, MountInfo, Filesystems, Version, OsType, OsRelease, Hostname, PidMax,
+        CpuInfo, MemInfo, Uptime, Stat, LoadAvg, VmStat, Mounts, MountInfo, Filesystems, Version, OsType, OsRelease, Hostname, Domainname, PidMax,
         Overcommit, Comm, Cmdline, Environ, Auxv, Maps, Statm, PidStat, Status,
         NetTcp, NetTcp6, NetUdp, NetUdp6, NetUnix, NetDev, NetIfInet6, NetRoute, Fixed,
         InotifyMaxQueued, InotifyMaxInstances, InotifyMaxWatches,

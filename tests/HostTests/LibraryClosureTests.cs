@@ -60,6 +60,22 @@ public class LibraryClosureTests
         c.Warnings.Should().ContainSingle(w => w.Contains("libghost.so.7") && w.Contains("/usr/lib/plug/broken.so"));
     }
 
+    /// <summary>glibc's pthread_exit and pthread_cancel dlopen libgcc_s.so.1 (else abort):
+    /// a program linked with libc gets it too; a static one does not.</summary>
+    [Fact]
+    public void GlibcGetsItsUnwinder()
+    {
+        File.Exists("/lib/x86_64-linux-gnu/libgcc_s.so.1").Should().BeTrue("Debian's libgcc-s1 is installed with gcc");
+        var (tree, prog) = MakeTree();
+        var c = LibraryClosure.Resolve("/app/prog", prog, tree, ownRoot: false, [], null);
+        var gcc = c.AddedFiles.Single(a => a.GuestPath.EndsWith("/libgcc_s.so.1"));
+        gcc.Reason.Should().Contain("pthread_exit");
+        var d = TestUtil.TempDir();
+        var starter = Path.Combine(d, "starter");
+        Cc(starter, "int main(void){return 0;}\n", "-static");
+        LibraryClosure.Resolve("/app/starter", starter, null, ownRoot: false, [], null).AddedFiles.Should().BeEmpty();
+    }
+
     /// <summary>A static program that runs a dynamic one of the tree (a shell starting
     /// PostgreSQL's binaries): the tree program's interpreter is packed too.</summary>
     [Fact]

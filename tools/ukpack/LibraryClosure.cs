@@ -106,8 +106,27 @@ public sealed class LibraryClosure
                 }
             }
         }
+        c.AddUnwinder(prog);
         foreach (var a in c.AddedFiles) log?.LogInformation("library closure: added {Path} ({Reason})", a.GuestPath, a.Reason);
         return c;
+    }
+
+    /// <summary>glibc loads libgcc_s.so.1 with dlopen to unwind a thread's stack in
+    /// pthread_exit and pthread_cancel (and for backtrace); without it those abort the program
+    /// ("libgcc_s.so.1 must be installed for pthread_exit to work"). Packed beside libc when
+    /// it can be found as libc's own dependency would be; its absence is no error.</summary>
+    void AddUnwinder(ElfObject prog)
+    {
+        const string unwinder = "libgcc_s.so.1";
+        if (!_sonames.Contains("libc.so.6") || _sonames.Contains(unwinder)) return;
+        var libc = Objects.FirstOrDefault(o => Path.GetFileName(o.Key) == "libc.so.6");
+        if (libc.Key == null || LoadObject(libc.Value) is not { } libcObj) return;
+        var found = Find(unwinder, libcObj, Path.GetDirectoryName(libc.Key) ?? "/", prog, out var via);
+        if (found == null) return;
+        var (g, h, fromHost) = found.Value;
+        if (!Objects.TryAdd(g, h)) return;
+        _sonames.Add(unwinder);
+        if (fromHost) AddedFiles.Add(new Added(g, h, $"{unwinder}, which glibc's pthread_exit and pthread_cancel load with dlopen, found in {via}"));
     }
 
     void Require(string guestPath, ElfObject from, string fromGuest, bool required, string why, Queue<(string, string, ElfObject, bool)> queue)
