@@ -575,8 +575,9 @@ namespace Kernel.Fs
             }
             // Descriptors, each followed by its blocks.
             int slot = 0;
-            var blocks = new ulong[perDesc];
-            var imgs = new byte[perDesc][];
+            if (_tagBlocks == null || _tagBlocks.Length < perDesc) { _tagBlocks = new ulong[perDesc]; _tagImgs = new byte[perDesc][]; }
+            ulong[] blocks = _tagBlocks;
+            byte[][] imgs = _tagImgs;
             while (slot < _running.Capacity)
             {
                 int k = 0;
@@ -677,6 +678,8 @@ namespace Kernel.Fs
         readonly byte[][] _free = new byte[256][];
         int _freeCount;
 
+        ulong[] _tagBlocks;               // one descriptor's blocks and their images, while it is built
+        byte[][] _tagImgs;
         byte[] _descBuf, _commitBuf;      // a descriptor and a commit block being built (copied out before reuse)
 
         byte[] Zeroed(ref byte[] b)
