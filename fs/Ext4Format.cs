@@ -108,10 +108,17 @@ namespace Kernel.Fs
 
         public static uint Crc32cU32(uint crc, uint v)
         {
-            var b = new byte[4];
-            Put32(b, 0, v);
-            return Crc32c(crc, b, 0, 4);
+            if (_crc32c == null) Crc32c(0, _zeros, 0, 0);
+            uint[] t = _crc32c;
+            for (int i = 0; i < 4; i++) { crc = t[(crc ^ v) & 0xff] ^ (crc >> 8); v >>= 8; }
+            return crc;
         }
+
+        static readonly byte[] _zeros = new byte[4];
+
+        /// crc32c of `len` (at most 4) zero bytes, continuing from `crc`: a checksum field
+        /// counted as zero without copying the structure.
+        public static uint Crc32cZeros(uint crc, int len) => Crc32c(crc, _zeros, 0, len);
 
         // ---- crc16 (0x8005 reflected = 0xA001), for GDT_CSUM group descriptors.
         public static ushort Crc16(ushort crc, byte[] b, int off, int len)

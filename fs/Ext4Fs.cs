@@ -10,10 +10,42 @@ namespace Kernel.Fs
 {
     /// A virtio-blk disk as the device under an ext4 volume: byte ranges at any alignment
     /// through the driver's bounce buffers (a partial sector is read, patched and written).
+    /// Whole-sector writes are left in flight (write-behind, up to the disk's slots but
+    /// two): a read, a flush, a partial-sector write or a write overlapping one in flight
+    /// waits for them first, so the volume sees its writes in order, and a flush returns
+    /// only when they are done and on the disk (a failed one makes that flush fail).
     public sealed unsafe class VirtioExt4Device : IExt4Device
     {
         readonly VirtioBlk _disk;
-        public VirtioExt4Device(VirtioBlk disk) { _disk = disk; }
+        readonly int _maxPending;
+        readonly int[] _pendingSlot = new int[16];
+        readonly long[] _pendingStart = new long[16], _pendingEnd = new long[16];
+        int _pending;
+        bool _writeFailed;
+        public VirtioExt4Device(VirtioBlk disk)
+        {
+            _disk = disk;
+            int m = disk.SlotCount - 2;
+            _maxPending = m < 0 ? 0 : m > 16 ? 16 : m;
+        }
+
+        /// Waits for the writes in flight (a failure is kept for the next flush to report).
+        void Drain()
+        {
+            for (int i = 0; i < _pending; i++)
+            {
+                if (_disk.Finish(_pendingSlot[i]) != VirtioBlk.StatusOk) _writeFailed = true;
+                _disk.Release(_pendingSlot[i]);
+            }
+            _pending = 0;
+        }
+
+        bool OverlapsPending(long start, long end)
+        {
+            for (int i = 0; i < _pending; i++)
+                if (start < _pendingEnd[i] && _pendingStart[i] < end) return true;
+            return false;
+        }
         public long Bytes => (long)_disk.Sectors * VirtioBlk.SectorSize;
         public bool ReadOnly => _disk.ReadOnly;
 
@@ -27,6 +59,9 @@ namespace Kernel.Fs
         {
             const int S = VirtioBlk.SectorSize;
             if (offset < 0 || len < 0 || offset + len > Bytes) return false;
+            // Reads, and writes that read partial sectors first, see every earlier write.
+            bool aligned = write && (offset & (S - 1)) == 0 && (len & (S - 1)) == 0;
+            if (_pending > 0 && (!aligned || OverlapsPending(offset, offset + len))) Drain();
             long done = 0;
             while (done < len)
             {
@@ -64,6 +99,14 @@ namespace Kernel.Fs
                         Mem.Copy(buf + within, p + done, (ulong)n);
                         Writes++; WriteBytes += span;
                         _disk.StartRequest(slot, VirtioBlk.TypeOut, sector, span);
+                        if (aligned && _pending < _maxPending)
+                        {
+                            // Left in flight: the data is in the slot's buffer already.
+                            _pendingSlot[_pending] = slot; _pendingStart[_pending] = (long)sector * S; _pendingEnd[_pending] = (long)sector * S + span;
+                            _pending++;
+                            done += n;
+                            continue;
+                        }
                         ok = _disk.Finish(slot) == VirtioBlk.StatusOk;
                     }
                 }
@@ -83,6 +126,8 @@ namespace Kernel.Fs
 
         public bool Flush()
         {
+            Drain();
+            if (_writeFailed) { _writeFailed = false; return false; }
             if (!_disk.CanFlush) return true;
             Flushes++;
             int slot = _disk.Acquire();
@@ -123,9 +168,44 @@ namespace Kernel.Fs
         public void Unlock()
         {
             if (!Vol.OperationDone()) Log.Write(LogLevel.Error, "ext4: a journal commit failed");
+            Ext4Journal j = Vol.Journal;
+            if (j == null || !j.HasRunning) _commitAt = 0;
+            else if (_commitAt == 0)
+            {
+                // A transaction began: the commit timer is armed for it.
+                _commitAt = Kernel.Time.Clock.MonotonicNs() + (ulong)Ext4Journal.CommitInterval * 1_000_000_000UL;
+                _commitWait.WakeAll();
+            }
             _busy = false;
             _owner = null;
             _wait.WakeAll();
+        }
+
+        // The journal's commit timer (ext4's commit=5): the running transaction commits
+        // CommitInterval seconds after the operation that began it ended, even when no other
+        // operation comes. A kernel thread per journaled mount sleeps until that deadline
+        // (or, with none armed, until Unlock arms one).
+        ulong _commitAt;
+        readonly WaitQueue _commitWait = new WaitQueue();
+        public long TimedCommits;
+
+        static void Committer(ulong index)
+        {
+            Ext4Mount m = All[(int)index];
+            while (true)
+            {
+                ulong at = m._commitAt;
+                if (at == 0 || Kernel.Time.Clock.MonotonicNs() < at) { m._commitWait.Wait(at, false); continue; }
+                m.Lock();
+                Ext4Journal j = m.Vol.Journal;
+                if (j != null && j.HasRunning)
+                {
+                    m.TimedCommits++;
+                    if (!m.Vol.Flush()) Log.Write(LogLevel.Error, "ext4: a timed journal commit failed");
+                }
+                m._commitAt = 0;
+                m.Unlock();
+            }
         }
 
         /// Locks unless this thread holds the lock already (a page fault in a file mapping of
@@ -213,6 +293,7 @@ namespace Kernel.Fs
             if (path.Length == 1 && path[0] == '/') RootMount = m;      // the image's root (MountRoot): Vfs.Init takes it
             else if (!Vfs.MountAt(path, root)) { Log.Write(LogLevel.Error, "ext4: cannot make the mount point"); return false; }
             All[Count++] = m;
+            if (vol.Journal != null) Scheduler.StartKernelThread(&Committer, (ulong)(Count - 1));
             return true;
         }
 
@@ -270,7 +351,7 @@ namespace Kernel.Fs
             var w = Log.Begin(LogLevel.Info, stackalloc byte[200]);
             w.Str("ext4: "); w.Bytes(Source); w.Str(": "); w.Dec(d.Reads); w.Str(" reads, "); w.Dec(d.Writes);
             w.Str(" writes ("); w.Dec(d.WriteBytes >> 10); w.Str(" KiB), "); w.Dec(d.Flushes); w.Str(" flushes, ");
-            w.Dec(commits); w.Str(" commits");
+            w.Dec(commits); w.Str(" commits ("); w.Dec(TimedCommits); w.Str(" by the timer)");
             Log.End(ref w);
         }
 

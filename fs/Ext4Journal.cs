@@ -473,7 +473,7 @@ namespace Kernel.Fs
                 byte[] img = _running.Get(blk);
                 if (img == null)
                 {
-                    img = new byte[_bs];
+                    img = NewImage();
                     byte[] old = _committed.Get(blk);
                     if (old != null) Copy(old, 0, img, 0, _bs);
                     else if (n != _bs && !_v.ReadRaw((long)blk * _bs, img, 0, _bs)) return false;
@@ -575,8 +575,9 @@ namespace Kernel.Fs
             }
             // Descriptors, each followed by its blocks.
             int slot = 0;
-            var blocks = new ulong[perDesc];
-            var imgs = new byte[perDesc][];
+            if (_tagBlocks == null || _tagBlocks.Length < perDesc) { _tagBlocks = new ulong[perDesc]; _tagImgs = new byte[perDesc][]; }
+            ulong[] blocks = _tagBlocks;
+            byte[][] imgs = _tagImgs;
             while (slot < _running.Capacity)
             {
                 int k = 0;
@@ -587,7 +588,7 @@ namespace Kernel.Fs
                     blocks[k] = blk; imgs[k] = _running.ValueAt(slot); k++;
                 }
                 if (k == 0) break;
-                byte[] d = new byte[_bs];
+                byte[] d = Zeroed(ref _descBuf);
                 Header(d, TypeDescriptor, seq);
                 int o = 12;
                 for (int i = 0; i < k; i++)
@@ -625,7 +626,7 @@ namespace Kernel.Fs
             if (!FlushBuf(buf, ref bufBlocks, ref bufAt)) return false;
             // Everything before the commit block, file data included, reaches the disk first.
             if (!_v.Dev.Flush()) return false;
-            byte[] cb = new byte[_bs];
+            byte[] cb = Zeroed(ref _commitBuf);
             Header(cb, TypeCommit, seq);
             Ext4Volume.Now(out long sec, out long nsec);
             PutBE32(cb, 0x30, (uint)((ulong)sec >> 32)); PutBE32(cb, 0x34, (uint)sec);
@@ -635,11 +636,14 @@ namespace Kernel.Fs
             bufAt++;
             if (!_v.Dev.Flush()) return false;
             _head = bufAt;
-            // The transaction's blocks are now the committed copies.
+            // The transaction's blocks are now the committed copies (the copies they replace
+            // are kept for the next transaction's blocks).
             for (int i = 0; i < _running.Capacity; i++)
             {
                 ulong blk = _running.KeyAt(i);
-                if (blk != ulong.MaxValue) _committed.Put(blk, _running.ValueAt(i));
+                if (blk == ulong.MaxValue) continue;
+                Recycle(_committed.Get(blk));
+                _committed.Put(blk, _running.ValueAt(i));
             }
             BlocksLogged += n;
             Commits++;
@@ -669,6 +673,29 @@ namespace Kernel.Fs
             return true;
         }
 
+        // Block images no table holds any more, for the next ones (a create and fsync would
+        // otherwise leave some 24 KiB of garbage per commit for the collector).
+        readonly byte[][] _free = new byte[256][];
+        int _freeCount;
+
+        ulong[] _tagBlocks;               // one descriptor's blocks and their images, while it is built
+        byte[][] _tagImgs;
+        byte[] _descBuf, _commitBuf;      // a descriptor and a commit block being built (copied out before reuse)
+
+        byte[] Zeroed(ref byte[] b)
+        {
+            if (b == null) b = new byte[_bs];
+            else for (int i = 0; i < b.Length; i++) b[i] = 0;
+            return b;
+        }
+
+        byte[] NewImage() => _freeCount > 0 ? _free[--_freeCount] : new byte[_bs];
+
+        void Recycle(byte[] img)
+        {
+            if (img != null && _freeCount < _free.Length) _free[_freeCount++] = img;
+        }
+
         /// Writes the committed blocks in place, flushes, and marks the log empty.
         public bool Checkpoint()
         {
@@ -679,6 +706,8 @@ namespace Kernel.Fs
                 if (blk != ulong.MaxValue && !_v.WriteRaw((long)blk * _bs, _committed.ValueAt(i), 0, _bs)) return false;
             }
             if (!_v.Dev.Flush()) return false;
+            for (int i = 0; i < _committed.Capacity && _freeCount < _free.Length; i++)
+                if (_committed.KeyAt(i) != ulong.MaxValue) Recycle(_committed.ValueAt(i));
             _committed.Clear();
             Sequence = _nextSeq;
             Start = 0;

@@ -33,6 +33,9 @@ namespace Kernel.Fs
 
         static void Zero(byte* p, long n) { for (long i = 0; i < n; i++) p[i] = 0; }
 
+        const int FreshBufBytes = 64 << 10;
+        byte[] _freshBuf;        // WriteData's whole-block buffer for partly covered new blocks
+
         /// Writes `len` bytes at `off`, allocating blocks for holes; the size grows to cover
         /// them. Data goes to disk before the block map that points at it.
         public long WriteData(Ext4File f, long off, byte* src, long len)
@@ -75,6 +78,23 @@ namespace Kernel.Fs
                 long chunk = (long)run * BlockSize - within;
                 if (chunk > want) chunk = want;
                 long at = (long)phys * BlockSize;
+                long endIn0 = (within + chunk) % BlockSize;
+                if (fresh && (within > 0 || endIn0 != 0) && within + chunk <= FreshBufBytes)
+                {
+                    // New blocks the write covers in part: the data with zeros around it in
+                    // whole blocks, one aligned request (no sector read-modify-write).
+                    if (_freshBuf == null) _freshBuf = new byte[FreshBufBytes];
+                    long whole = (within + chunk + BlockSize - 1) / BlockSize * BlockSize;
+                    fixed (byte* fb = _freshBuf)
+                    {
+                        for (int i = 0; i < within; i++) fb[i] = 0;
+                        Buffer.MemoryCopy(src + done, fb + within, chunk, chunk);
+                        for (long i = within + chunk; i < whole; i++) fb[i] = 0;
+                        if (!Dev.Write(at, fb, (int)whole)) { err = Errno.EIO; break; }
+                    }
+                    done += chunk;
+                    continue;
+                }
                 if (fresh)
                 {
                     // The parts of new blocks this write does not cover read as zeros.

@@ -167,9 +167,9 @@ namespace Kernel.Fs
         Errno FindEntry(Ext4File dir, ReadOnlySpan<byte> name, out uint block, out int offset, out int prev, out uint ino, out byte ftype)
         {
             block = 0; offset = -1; prev = -1; ino = 0; ftype = 0;
-            var b = new byte[BlockSize];
             if (Indexed(dir))
             {
+                var b = new byte[BlockSize];
                 var root = new byte[BlockSize];
                 Errno e = ReadDirBlock(dir, 0, root, out _);
                 if (e != 0) return e;
@@ -375,10 +375,11 @@ namespace Kernel.Fs
         {
             if (ReadOnly) return Errno.EROFS;
             if (!FileType) ftype = 0;
-            var b = new byte[BlockSize];
+            byte[] b;
             Errno e;
             if (Indexed(dir))
             {
+                b = new byte[BlockSize];
                 var root = new byte[BlockSize];
                 e = ReadDirBlock(dir, 0, root, out _);
                 if (e != 0) return e;
@@ -404,7 +405,7 @@ namespace Kernel.Fs
                 if (at >= 0) { IndexAdd(dir, name, l, at); return Touch(dir, WriteDirBlock(dir, l, phys, c)); }
             }
             // A new block at the end.
-            for (int i = 0; i < BlockSize; i++) b[i] = 0;
+            b = new byte[BlockSize];
             Ext4.Put16(b, 4, (uint)(BlockSize - TailSize));
             PlaceInBlock(b, name, ino, ftype);
             e = AppendDirBlock(dir, b);

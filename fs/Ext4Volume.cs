@@ -538,12 +538,17 @@ namespace Kernel.Fs
         {
             uint gen = Ext4.U32(raw, Ext4.IGeneration);
             uint seed = Ext4.Crc32cU32(Ext4.Crc32cU32(CsumSeed, ino), gen);
-            var copy = new byte[InodeSize];
-            for (int i = 0; i < InodeSize; i++) copy[i] = raw[i];
-            Ext4.Put16(copy, Ext4.IChecksumLo, 0);
+            // The inode with its checksum fields counted as zeros.
             bool hi = InodeSize > 128 && Ext4.U16(raw, Ext4.IExtraIsize) >= 4;
-            if (hi) Ext4.Put16(copy, Ext4.IChecksumHi, 0);
-            uint c = Ext4.Crc32c(seed, copy, 0, InodeSize);
+            uint c = Ext4.Crc32c(seed, raw, 0, Ext4.IChecksumLo);
+            c = Ext4.Crc32cZeros(c, 2);
+            if (hi)
+            {
+                c = Ext4.Crc32c(c, raw, Ext4.IChecksumLo + 2, Ext4.IChecksumHi - Ext4.IChecksumLo - 2);
+                c = Ext4.Crc32cZeros(c, 2);
+                c = Ext4.Crc32c(c, raw, Ext4.IChecksumHi + 2, InodeSize - Ext4.IChecksumHi - 2);
+            }
+            else c = Ext4.Crc32c(c, raw, Ext4.IChecksumLo + 2, InodeSize - Ext4.IChecksumLo - 2);
             return hi ? c : c & 0xffff;
         }
 

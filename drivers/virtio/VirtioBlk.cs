@@ -26,6 +26,8 @@ namespace Kernel.Drivers
         public bool CanFlush => Has(FeatureFlush);
         public bool CanDiscard => Has(FeatureDiscard);
         public ulong Requests, BytesRead, BytesWritten;
+        /// Request slots (requests that can be in flight at once).
+        public int SlotCount => _slots;
 
         VirtQueue _q;
         WaitPoint _wait;

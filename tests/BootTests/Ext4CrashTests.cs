@@ -83,6 +83,14 @@ public class Ext4CrashTests
                 printf("ready\n"); fflush(stdout);
                 for (;;) pause();
             }
+            if (!strcmp(argv[1], "idle")) {
+                /* a directory made, nothing synced (no file data either: the page cache's
+                   flusher must not be what ends an operation); then idle until killed */
+                snprintf(p, sizeof p, "%s/idle", argv[2]);
+                if (mkdir(p, 0755) < 0) { perror("idle"); return 1; }
+                printf("created\n"); fflush(stdout);
+                for (;;) pause();
+            }
             if (!strcmp(argv[1], "ls")) {
                 DIR *d = opendir(argv[2]);
                 struct dirent *e;
@@ -248,5 +256,56 @@ public class Ext4CrashTests
         r.Code.Should().Be(0, "e2fsck -fn after our replay\n" + r);
         Free(vol, "Free inodes").Should().Be(inodes0 - 1);      // the marker
         Free(vol, "Free blocks").Should().BeGreaterThanOrEqualTo(blocks0 - 2);   // the marker's block (and a directory block)
+    }
+
+    /// <summary>
+    /// The journal's commit timer: a directory made but never synced, the program then
+    /// idle, reaches the log on its own (as with ext4's commit=5): the host replays a copy
+    /// of the volume until the file is there, then kills QEMU. Without the timer the
+    /// transaction stays in memory until the next operation, sync or unmount.
+    /// </summary>
+    [Fact]
+    public void AnIdleVolumesTransactionCommitsWithinSeconds()
+    {
+        var image = _image.Value;
+        var dir = Repo.TempDir();
+        var vol = Path.Combine(dir, "vol.img");
+        Ukpack.Run(["volume", "create", vol, "--size", "64M"]).Code.Should().Be(0);
+        var psi = new ProcessStartInfo(Repo.Ukpack) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in new[] { "run", image, "--timeout", "180", "--volume", vol + ":/data", "--", "idle", "/data", "0" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        var err = new StringBuilder();
+        p.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (err) err.AppendLine(e.Data); };
+        p.BeginErrorReadLine();
+        var created = Task.Run(() => { string? l; while ((l = p.StandardOutput.ReadLine()) != null) if (l == "created") return true; return false; });
+        created.Wait(TimeSpan.FromSeconds(90)).Should().BeTrue("the program creates its file (" + err + ")");
+        created.Result.Should().BeTrue("the program creates its file (" + err + ")");
+        var since = Stopwatch.StartNew();
+        var copy = vol + ".copy";
+        string found = "";
+        try
+        {
+            while (since.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                // A copy taken while QEMU writes may be torn: then the next one.
+                File.Copy(vol, copy, true);
+                if (Host.Run(Sbin("e2fsck"), ["-p", "-E", "journal_only", copy]).Code == 0)
+                {
+                    found = Host.Run(Sbin("debugfs"), ["-R", "stat /idle", copy]).OutText;
+                    if (found.Contains("Type: directory")) break;
+                }
+                Thread.Sleep(250);
+            }
+        }
+        finally
+        {
+            int? qemu = QemuChildOf(p.Id);
+            if (qemu != null) Process.GetProcessById(qemu.Value).Kill();
+            p.WaitForExit(60000);
+        }
+        found.Should().Contain("Type: directory", "the transaction commits without another operation (" + err + ")");
+        since.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(3), "it waits for the commit interval");
+        Host.Run(Sbin("e2fsck"), ["-fn", copy]).Code.Should().Be(0);
     }
 }
