@@ -140,17 +140,22 @@ namespace Kernel.Fs
             return true;
         }
 
-        /// Watches `f`'s head for the rest of this wait (once per head).
+        /// Watches `f`'s head for the rest of this wait. Only the first scan that has a
+        /// waiter registers (as Linux's poll: a file an fd comes to name during the wait is
+        /// not watched); a head met twice in a row gets one entry (a repeat elsewhere in
+        /// the scan only costs a second entry).
         public void Watch(OpenFile f)
         {
+            if (!Registering) return;
             PollHead h = f.PollHead;
             if (h.LastWaiter == this) return;
             h.LastWaiter = this;
-            for (PollLink l = _links; l != null; l = l.NextLink) if (l.Head == h) return;
             var link = new PollLink(this) { NextLink = _links };
             _links = link;
             h.Add(link);
         }
+        /// Set for the one scan that registers (WaitReady).
+        public bool Registering;
 
         /// Ends the wait: every entry leaves its head.
         public void Done()
