@@ -42,7 +42,8 @@ namespace Kernel.Fs
     /// change stops at the first exclusive one that takes it (returns true).
     public abstract class PollEntry
     {
-        internal PollEntry Next, Prev;
+        internal PollEntry Prev;
+        public PollEntry Next { get; internal set; }
         internal PollHead Head;
         public bool Exclusive;
         /// Called on a change; true if it woke someone (what an exclusive entry reports).
@@ -60,6 +61,8 @@ namespace Kernel.Fs
         internal PollWaiter LastWaiter;
 
         public bool Empty => _first == null;
+        /// The first entry (then PollEntry.Next), for a look through them.
+        public PollEntry First => _first;
 
         public void Add(PollEntry e)
         {
