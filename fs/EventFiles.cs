@@ -114,8 +114,9 @@ namespace Kernel.Fs
         public Interest Find(int fd, OpenFile f)
         {
             if (f.EpollWatchers == 0) return null;
-            for (Interest it = _all; it != null; it = it.NextAll)
-                if (it.Fd == fd && it.File == f) return it;
+            // among the entries of the file's head (few), not all of this instance's interests
+            for (PollEntry e = f.PollHead.First; e != null; e = e.Next)
+                if (e is Interest it && it.Ep == this && it.Fd == fd && it.File == f) return it;
             return null;
         }
 

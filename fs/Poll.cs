@@ -42,7 +42,8 @@ namespace Kernel.Fs
     /// change stops at the first exclusive one that takes it (returns true).
     public abstract class PollEntry
     {
-        internal PollEntry Next, Prev;
+        internal PollEntry Prev;
+        public PollEntry Next { get; internal set; }
         internal PollHead Head;
         public bool Exclusive;
         /// Called on a change; true if it woke someone (what an exclusive entry reports).
@@ -60,6 +61,8 @@ namespace Kernel.Fs
         internal PollWaiter LastWaiter;
 
         public bool Empty => _first == null;
+        /// The first entry (then PollEntry.Next), for a look through them.
+        public PollEntry First => _first;
 
         public void Add(PollEntry e)
         {
@@ -140,17 +143,22 @@ namespace Kernel.Fs
             return true;
         }
 
-        /// Watches `f`'s head for the rest of this wait (once per head).
+        /// Watches `f`'s head for the rest of this wait. Only the first scan that has a
+        /// waiter registers (as Linux's poll: a file an fd comes to name during the wait is
+        /// not watched); a head met twice in a row gets one entry (a repeat elsewhere in
+        /// the scan only costs a second entry).
         public void Watch(OpenFile f)
         {
+            if (!Registering) return;
             PollHead h = f.PollHead;
             if (h.LastWaiter == this) return;
             h.LastWaiter = this;
-            for (PollLink l = _links; l != null; l = l.NextLink) if (l.Head == h) return;
             var link = new PollLink(this) { NextLink = _links };
             _links = link;
             h.Add(link);
         }
+        /// Set for the one scan that registers (WaitReady).
+        public bool Registering;
 
         /// Ends the wait: every entry leaves its head.
         public void Done()

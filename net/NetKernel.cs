@@ -53,8 +53,16 @@ namespace Kernel.Net
 
             public override void Transmit(ReadOnlySpan<byte> frame) => TransmitPartial(frame, 0, 0);
 
+            // Frames handed over; the device sends them in order, so those before the last
+            // (backlog + in the ring) have left.
+            ulong _submitted;
+            public override ulong TxMark => _submitted;
+            public override bool TxDone(ulong mark) => _submitted - (ulong)_count - (ulong)_d.TxInFlight >= mark;
+            public override void WantTxDone() => _d.WantTxInterrupt();
+
             public override void TransmitPartial(ReadOnlySpan<byte> frame, int csumStart, int csumOffset)
             {
+                _submitted++;
                 if (frame.Length <= SmallFrame) SmallFrames++;
                 if (_count == 0 && _d.TrySend(frame, csumStart, csumOffset)) return;
                 if (_count == Slots) { Dropped++; return; }
@@ -295,7 +303,7 @@ namespace Kernel.Net
         // The network profile (docs/net.md "Profiling"): at log=3, once a second while frames
         // move, what the last interval cost: busy time (not halted), netd's share and its
         // time inside Stack.Input, and the events that cost VM exits under TCG.
-        static ulong _profAt, _profNs, _profIdle, _profNetd, _profInput, _profLoops, _profIrq, _profRx, _profTx, _profTxn, _profRxn, _profSmall, _profGc, _profGcNs;
+        static ulong _profCork, _profAt, _profNs, _profIdle, _profNetd, _profInput, _profLoops, _profIrq, _profRx, _profTx, _profTxn, _profRxn, _profSmall, _profGc, _profGcNs;
         static ulong _inputNs, _netdLoops;
 
         static void Profile()
@@ -318,13 +326,14 @@ namespace Kernel.Net
                 w.Str(" tx "); w.Udec(tx - _profTx);
                 w.Str(" small "); w.Udec(_link.SmallFrames - _profSmall);
                 w.Str(" txkick "); w.Udec(_dev.TxNotifies - _profTxn);
+                w.Str(" corked "); w.Udec(Stack.AutocorkHolds - _profCork);
                 w.Str(" rxkick "); w.Udec(_dev.RxNotifies - _profRxn);
                 w.Str(" gc "); w.Udec(Runtime.Collector.Collections - _profGc);
                 w.Str(" gc-ms "); w.Udec((Runtime.Collector.TotalPauseNs - _profGcNs) / 1000000);
                 Log.End(ref w);
             }
             _profNs = now; _profIdle = Scheduler.IdleNs; _profNetd = netd; _profInput = _inputNs; _profLoops = _netdLoops;
-            _profIrq = _dev.Interrupts; _profRx = rx; _profTx = tx; _profTxn = _dev.TxNotifies; _profRxn = _dev.RxNotifies; _profSmall = _link.SmallFrames;
+            _profIrq = _dev.Interrupts; _profRx = rx; _profTx = tx; _profTxn = _dev.TxNotifies; _profRxn = _dev.RxNotifies; _profSmall = _link.SmallFrames; _profCork = Stack.AutocorkHolds;
             _profGc = Runtime.Collector.Collections; _profGcNs = Runtime.Collector.TotalPauseNs;
         }
 
@@ -391,6 +400,7 @@ namespace Kernel.Net
                     Stack.DeferAcks = false;
                     Stack.FlushAcks();
                     _link.Flush();
+                    if (Stack.HasCorked) { Stack.PushCorked(); _link.Flush(); }
                     _dev.ReleaseNotify();
                     _inputNs += Clock.MonotonicNs() - t0;
                 }

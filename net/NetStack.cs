@@ -13,6 +13,15 @@ namespace Kernel.Net
         /// sum (Wire.PartialChecksum); the device sums from `csumStart` to the end and
         /// stores the result there (virtio-net's NEEDS_CSUM).
         public virtual void TransmitPartial(ReadOnlySpan<byte> frame, int csumStart, int csumOffset) => Transmit(frame);
+
+        /// Frames handed over so far (a mark), and whether every frame up to `mark` has
+        /// left the device's queue (its buffer came back). TCP's autocorking holds a small
+        /// segment while the connection's previous frame is still queued; a link without a
+        /// queue is always done.
+        public virtual ulong TxMark => 0;
+        public virtual bool TxDone(ulong mark) => true;
+        /// Asks to hear (NetStack.PushCorked from the driver's activity) when frames leave.
+        public virtual void WantTxDone() { }
     }
 
     /// Told when any socket's state changes (data, space, connection, error): the kernel
@@ -226,6 +235,41 @@ namespace Kernel.Net
             _loopCount++;
         }
 
+        // Connections holding a small segment until their previous frame leaves the device.
+        TcpConnection _corked;
+        /// Segments held by autocorking (each later went out with what followed it).
+        public ulong AutocorkHolds;
+
+        internal void Corked(TcpConnection c)
+        {
+            if (c.OnCorked) return;
+            c.OnCorked = true;
+            c.NextCorked = _corked;
+            _corked = c;
+        }
+
+        /// Sends what autocorked connections held once their previous frame has left the
+        /// device (netd calls this after each batch and when the driver reports activity).
+        public void PushCorked()
+        {
+            TcpConnection c = _corked, keep = null;
+            _corked = null;
+            while (c != null)
+            {
+                TcpConnection next = c.NextCorked;
+                c.NextCorked = null;
+                c.OnCorked = false;
+                if (c.TxLeft) c.Output();
+                else { c.OnCorked = true; c.NextCorked = keep; keep = c; }
+                c = next;
+            }
+            // Output may have corked some again: keep both.
+            while (keep != null) { TcpConnection next = keep.NextCorked; keep.OnCorked = false; Corked(keep); keep = next; }
+            Pump();
+        }
+
+        public bool HasCorked => _corked != null;
+
         /// Delivers queued loopback packets (and whatever they cause) until none is left.
         public void Pump()
         {
@@ -385,9 +429,13 @@ namespace Kernel.Net
             return t;
         }
 
+        /// The link of the last frame sent (TCP reads it after each segment, for autocorking).
+        public NetLink LastTxLink;
+
         void LinkSend(NetIf nif, ReadOnlySpan<byte> frame)
         {
             nif.TxPackets++; nif.TxBytes += (ulong)frame.Length;
+            LastTxLink = nif.Link;
             if (nif.Link == null) return;
             if (nif.DeviceChecksums && PartialChecksumAt(frame, out int start, out int offset)) nif.Link.TransmitPartial(frame, start, offset);
             else nif.Link.Transmit(frame);

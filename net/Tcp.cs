@@ -450,6 +450,27 @@ namespace Kernel.Net
 
         int EffMss => TsOk ? Mss - 12 : Mss;
 
+        // The link and mark of this connection's last data frame (autocorking).
+        NetLink _txLink;
+        ulong _txMark;
+        internal bool OnCorked;
+        internal TcpConnection NextCorked;
+
+        /// Whether the last data frame has left the device's queue (or there is none).
+        internal bool TxLeft => _txLink == null || _txLink.TxDone(_txMark);
+
+        /// Autocorking's test: true to hold the small segment (the stack pushes it when the
+        /// device gives the previous frame's buffer back).
+        bool HoldForDevice()
+        {
+            if (TxLeft) return false;
+            _txLink.WantTxDone();
+            if (TxLeft) return false;                 // left while the notification was asked for
+            Stack.Corked(this);
+            Stack.AutocorkHolds++;
+            return true;
+        }
+
         /// Sends what the windows, Nagle and cork allow; a FIN after the data once queued.
         internal void Output()
         {
@@ -478,9 +499,16 @@ namespace Kernel.Net
                     if (Cork && !_finQueued) break;
                     if (!all && len < (int)(MaxSndWnd / 2)) break;              // sender-side SWS avoidance
                     if (!NoDelay && sent > 0 && !_finQueued) break;
+                    // Autocorking (with TCP_NODELAY too): while data is unacknowledged and
+                    // our previous frame still waits in the device's queue, the small
+                    // remainder waits for it to leave and goes out with what follows.
+                    if (len == unsent && sent > 0 && !_finQueued && HoldForDevice()) break;
                 }
                 int flags = FlagAck | (len == unsent ? FlagPsh : 0);
+                Stack.LastTxLink = null;
                 SendSegment(SndNxt, flags, sent, len, false);
+                _txLink = Stack.LastTxLink;
+                if (_txLink != null) _txMark = _txLink.TxMark;
                 if (!_timing && SndNxt == SndMax) { _timing = true; _timedSeq = SndNxt; _timedAt = Stack.Now; }
                 SndNxt += (uint)len;
                 if (Wire.Gt(SndNxt, SndMax)) SndMax = SndNxt;

@@ -25,8 +25,8 @@ namespace Kernel.Syscalls
 
         /// Waits until `ready()` reports something, a signal, or the deadline. Returns the
         /// ready count, 0 on timeout, or EINTR. The first scan passes no waiter; before
-        /// sleeping, a waiter is made and every scan after puts it on the heads of the files
-        /// it looks at (poll, select), or it waits on `queue` (epoll_wait: its instance's).
+        /// sleeping, a waiter is made and the next scan puts it on the heads of the files it
+        /// looks at (poll, select), or it waits on `queue` (epoll_wait: its instance's).
         static SysResult WaitReady(delegate*<void*, PollWaiter, int> ready, void* state, ulong deadline, ulong* tempMask, PollHead queue = null)
         {
             ulong saved = Me.SignalMask;
@@ -37,11 +37,12 @@ namespace Kernel.Syscalls
             {
                 if (w != null) w.Fired = false;
                 int n = ready(state, w);
+                if (w != null) w.Registering = false;
                 if (n != 0) { result = n; break; }
                 if (deadline == ulong.MaxValue || (deadline != 0 && Clock.MonotonicNs() >= deadline)) { result = 0; break; }
                 if (w == null)
                 {
-                    w = new PollWaiter();
+                    w = new PollWaiter { Registering = true };
                     if (queue != null) { w.Exclusive = true; queue.Add(w); }
                     continue;                              // scan again, watching
                 }

@@ -259,6 +259,8 @@ namespace Kernel.Drivers
 
         /// Whether frames are still in the transmit ring (the device has not used them).
         public bool Transmitting { get { ReclaimTx(); return _txFree < _txSlots; } }
+        /// Frames in the transmit ring the device has not given back yet.
+        public int TxInFlight { get { ReclaimTx(); return _txSlots - _txFree; } }
 
         /// Blocks until a frame is waiting.
         public void WaitForFrame() { while (!ArmReceive()) _wait.Wait(); }

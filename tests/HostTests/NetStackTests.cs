@@ -9,7 +9,13 @@ public class NetStackTests
     internal sealed class Wire : NetLink
     {
         public readonly List<byte[]> Out = new();
-        public override void Transmit(ReadOnlySpan<byte> frame) => Out.Add(frame.ToArray());
+        public override void Transmit(ReadOnlySpan<byte> frame) { Sent++; Out.Add(frame.ToArray()); }
+
+        /// A device queue for autocorking: frames up to Left have left it (all, unless a
+        /// test holds them).
+        public ulong Sent, Left = ulong.MaxValue;
+        public override ulong TxMark => Sent;
+        public override bool TxDone(ulong mark) => Left >= mark;
 
         /// Partial-checksum frames (the interface has DeviceChecksums): recorded with their
         /// csum_start/csum_offset and, unless Finish is off, finished as a virtio-net device
@@ -19,6 +25,7 @@ public class NetStackTests
         public bool Finish = true;
         public override void TransmitPartial(ReadOnlySpan<byte> frame, int csumStart, int csumOffset)
         {
+            Sent++;
             var f = frame.ToArray();
             Partial.Add((f.ToArray(), csumStart, csumOffset));
             if (Finish)
@@ -455,6 +462,38 @@ public class NetStackTests
         DataFrames(n).Should().Be(0);                       // corked
         c.Cork = false; c.Output();
         DataFrames(n).Should().Be(1);
+    }
+
+    [Fact]
+    public void AutocorkingHoldsSmallWritesWhileThePreviousFrameIsInTheDevice()
+    {
+        var n = new Net();
+        var (c, s, _) = Connect(n);
+        c.NoDelay = true;
+        n.WA.Left = n.WA.Sent;                              // from now on frames stay queued
+        c.Send("a"u8);
+        DataFrames(n).Should().Be(1);                       // nothing unacknowledged: at once
+        c.Send("b"u8); c.Send("c"u8);
+        DataFrames(n).Should().Be(1);                       // 'a' is still in the device: held
+        n.A.AutocorkHolds.Should().BeGreaterThan(0);
+        n.A.PushCorked();
+        DataFrames(n).Should().Be(1);                       // still there: still held
+        n.WA.Left = ulong.MaxValue;
+        n.A.PushCorked();
+        DataFrames(n).Should().Be(2);                       // "bc" in one segment
+        n.WA.Out.Where(f => IsTcp(f, withData: true)).Last().Length.Should().Be(n.WA.Out.Where(f => IsTcp(f, withData: true)).First().Length + 1);
+        n.Run();
+        n.Advance(100);
+        Pull(n, s, 3).Should().Equal("abc"u8.ToArray());
+        // Full segments never wait for the device; only the small rest does.
+        n.WA.Left = n.WA.Sent;
+        c.Send(Pattern(3000));
+        DataFrames(n).Should().Be(2);                       // two full segments; the rest waits
+        n.WA.Left = ulong.MaxValue;
+        n.A.PushCorked();
+        DataFrames(n).Should().Be(3);
+        n.Run();
+        Pull(n, s, 3000).Should().Equal(Pattern(3000));
     }
 
     [Fact]
