@@ -339,6 +339,26 @@ public class RootDiskBootTests
         r.ErrText.Should().NotContain("panic", r.ToString());
     }
 
+    /// <summary>The head booted alone (no root disk attached, no rootdisk=): the kernel says
+    /// so and exits with 127, no panic.</summary>
+    [Fact]
+    public void TheHeadWithoutItsDiskIsRefusedByTheKernel()
+    {
+        long off = Offset(_small.Value);
+        var head = Path.Combine(Repo.TempDir(), "head.img");
+        using (var src = File.OpenRead(_small.Value))
+        using (var dst = File.Create(head))
+        {
+            var b = new byte[off];
+            src.ReadExactly(b);
+            dst.Write(b);
+        }
+        var r = Qemu.Boot("microvm", "log=1", head);
+        r.ShouldNotPanic();
+        r.Log.Should().Contain("this image keeps its root filesystem on a disk, and none was attached", r.ToString());
+        r.Log.Should().Contain("@@UKEXIT 127", r.ToString());
+    }
+
     [Fact]
     public void InspectDescribesTheRootDiskAndExportRefusesIt()
     {
