@@ -224,6 +224,29 @@ public class RootDiskBootTests
         fsck.Code.Should().Be(0, fsck.ToString());
     }
 
+    /// <summary>A dynamic glibc program (ld.so and libc read from the root disk) prints the
+    /// same sums of its own files with and without --root-disk.</summary>
+    [Fact]
+    public void ADynamicGlibcProgramRunsFromTheRootDisk()
+    {
+        var dir = Repo.TempDir();
+        var gcc = Repo.Which("gcc") ?? throw new InvalidOperationException("gcc is needed");
+        File.WriteAllText(Path.Combine(dir, "rd.c"), RdCheckC);
+        var exe = Path.Combine(dir, "rddyn");
+        Host.Run(gcc, ["-O1", "-o", exe, Path.Combine(dir, "rd.c")]).Code.Should().Be(0);
+        var mem = Path.Combine(dir, "mem.img");
+        var disk = Path.Combine(dir, "disk.img");
+        string[] args = ["--", "sum", "/app/rddyn", "/etc/passwd", "/lib64/ld-linux-x86-64.so.2"];
+        Ukpack.Run(["build", exe, "-o", mem, .. args]).Code.Should().Be(0);
+        Ukpack.Run(["build", exe, "--root-disk", "-o", disk, .. args]).Code.Should().Be(0);
+        var rm = Ukpack.Boot(mem);
+        rm.Code.Should().Be(0, rm.ToString());
+        rm.OutText.Should().Contain("/lib64/ld-linux-x86-64.so.2: ", rm.ToString());
+        var rd = Ukpack.Boot(disk);
+        rd.Code.Should().Be(0, rd.ToString());
+        rd.OutText.Should().Be(rm.OutText);
+    }
+
     /// <summary>The ext4's offset in a root-disk image, from its trailer.</summary>
     static long Offset(string img)
     {
@@ -314,6 +337,26 @@ public class RootDiskBootTests
         r.Code.Should().Be(127, r.ToString());
         r.ErrText.Should().Contain("the root disk could not be mounted", r.ToString());
         r.ErrText.Should().NotContain("panic", r.ToString());
+    }
+
+    /// <summary>The head booted alone (no root disk attached, no rootdisk=): the kernel says
+    /// so and exits with 127, no panic.</summary>
+    [Fact]
+    public void TheHeadWithoutItsDiskIsRefusedByTheKernel()
+    {
+        long off = Offset(_small.Value);
+        var head = Path.Combine(Repo.TempDir(), "head.img");
+        using (var src = File.OpenRead(_small.Value))
+        using (var dst = File.Create(head))
+        {
+            var b = new byte[off];
+            src.ReadExactly(b);
+            dst.Write(b);
+        }
+        var r = Qemu.Boot("microvm", "log=1", head);
+        r.ShouldNotPanic();
+        r.Log.Should().Contain("this image keeps its root filesystem on a disk, and none was attached", r.ToString());
+        r.Log.Should().Contain("@@UKEXIT 127", r.ToString());
     }
 
     [Fact]

@@ -69,7 +69,23 @@ public class ConfigTests
         bad.Should().Throw<UkpackException>().Which.Message.Should().Contain("FILE:/guest/path");
     }
 
+    [Fact]
+    public void RootDiskKeys()
+    {
+        var c = UkpackConfig.Load(Write("{ \"program\": \"prog\", \"rootDisk\": true, \"rootDiskSize\": \"4G\" }"));
+        (c.RootDisk, c.RootDiskSize).Should().Be((true, "4G"));
+        RootDisk.ParseSize(c.RootDiskSize!, "\"rootDiskSize\"").Should().Be(4L << 30);
+        RootDisk.ParseSize("1048576", "--root-disk-size").Should().Be(1 << 20);
+        var bad = () => RootDisk.ParseSize("lots", "--root-disk-size");
+        bad.Should().Throw<UkpackException>().Which.Message.Should().Be("--root-disk-size lots: expected a size such as 512M or 2G");
+        // The default: the tree's blocks plus 1/16, its inodes, the journal, 96 MiB of room; in MiB.
+        RootDisk.DefaultSize(0, 0).Should().Be(112L << 20);
+        RootDisk.DefaultSize(256 * 256, 1000).Should().Be((256 + 16 + 1 + 96 + 16) * (1L << 20));
+    }
+
     [Theory]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"rootDisk\": \"yes\"\n}", ":3: \"rootDisk\" must be true or false")]
+    [InlineData("{\n  \"program\": \"prog\",\n  \"rootDiskSize\": \"big\"\n}", ":3: \"rootDiskSize\" must be a size")]
     [InlineData("{\n  \"program\": \"prog\",\n  \"progam\": 1\n}", ":3: unknown key \"progam\"")]
     [InlineData("{\n  \"program\": \"prog\",\n  \"cpus\": \"two\"\n}", ":3: \"cpus\" must be an integer")]
     [InlineData("{\n  \"program\": \"prog\",\n\n  \"memory\": \"lots\"\n}", ":4: \"memory\" must be a size")]

@@ -16,10 +16,14 @@ public static class Help
             it needs, resolved as ld.so does (-v says what was added and why). Ends with a one-line
             `ukpack check` summary on stdout.
             With no APP, reads ./ukpack.json (or --config FILE; see docs/ukpack-config.md).
+            --root-disk keeps the root filesystem on an ext4 disk in the same image file (made by
+            the host's mke2fs -d, e2fsprogs) instead of in guest memory: for large trees
+            (docs/image-format.md, "Root disk").
 
             Examples:
               ukpack build ./hello -o hello.img -- "an argument"
               ukpack build /usr/bin/python3.11 --fs ./pyroot -e PYTHONHOME=/usr -- -c 'print(1)'
+              ukpack build /usr/sbin/nginx --fs nginx.tar --root-disk   # a 2 GiB tree, --mem 128M
               ukpack build                  # from ./ukpack.json
 
             Exit status: 0 on success; 1 on bad input (one "ukpack: error:" line); 2 on a usage error.

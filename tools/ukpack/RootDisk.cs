@@ -146,12 +146,13 @@ public static class RootDisk
     {
         string mke2fs = FindTool("mke2fs");
         var full = Path.GetFullPath(path);
+        if (!Directory.Exists(Path.GetDirectoryName(full))) throw new UkpackException($"{path}: cannot write image: no such directory");
         var tmp = full + ".tmp" + Environment.ProcessId;
         var staging = full + ".rootdisk" + Environment.ProcessId;
         try
         {
             // 1. The tree as a host directory for mke2fs -d.
-            try { if (Directory.Exists(staging)) Directory.Delete(staging, true); } catch { }
+            RemoveTree(staging);
             Directory.CreateDirectory(staging);
             var st = new Staging(staging);
             using (var progress = new Progress("preparing the root disk tree")) st.Make(fs.Root, staging, true, progress);
@@ -237,8 +238,22 @@ public static class RootDisk
         finally
         {
             try { File.Delete(tmp); } catch { }
-            try { if (Directory.Exists(staging)) Directory.Delete(staging, true); } catch { }
+            RemoveTree(staging);
         }
+    }
+
+    /// <summary>Removes the staging tree, whose directories may have the tree's read-only modes.</summary>
+    static void RemoveTree(string dir)
+    {
+        if (!Directory.Exists(dir)) return;
+        try { Directory.Delete(dir, true); return; } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        try
+        {
+            foreach (var d in Directory.EnumerateDirectories(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Prepend(dir))
+                File.SetUnixFileMode(d, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.Delete(dir, true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     static (int Status, string Err) RunTool(string exe, IEnumerable<string> args)
