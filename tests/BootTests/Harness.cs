@@ -46,10 +46,13 @@ public static class Repo
         };
     }
 
-    /// <summary>A fresh directory, removed when the test process exits.</summary>
+    /// <summary>A fresh directory, removed when the test process exits. Mode 0755, as a root
+    /// file system's top directory is (CreateTempSubdirectory makes it 0700, and the kernel
+    /// checks permissions: a tree packed from it would let only root search "/").</summary>
     public static string TempDir()
     {
         var d = Directory.CreateTempSubdirectory("boottest-").FullName;
+        File.SetUnixFileMode(d, (UnixFileMode)0x1ed);
         lock (_temps) _temps.Add(d);
         return d;
     }
