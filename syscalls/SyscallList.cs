@@ -24,7 +24,7 @@ namespace Kernel.Syscalls
     /// that the bound numbers are exactly these. Keep it plain data (shared source).
     public static class SyscallList
     {
-        const string credNote = "ids follow Linux's rules and new files get the filesystem ids, but file permissions are not checked against them, capabilities stay with the process when its uid leaves 0, and set-user-ID files do not change ids on execve";
+        const string credNote = "ids follow Linux's rules; new files get the filesystem ids and file permissions are checked against them (the file capabilities follow the fsuid), but the capability sets are one for the VM, and set-user-ID files do not change ids on execve";
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string inotifyNote = "every event and flag on every filesystem (tmpfs, the image's tree, /dev/shm, ext4 volumes), with Linux's order, merging, overflow and limits; but an execve is not reported (no IN_OPEN/IN_CLOSE_NOWRITE of the program), IN_UNMOUNT never comes (nothing is unmounted while programs run), and a hard-linked file's events reach its directory's watches under the name it was last linked or looked up by, not the one it was opened by";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
@@ -46,7 +46,7 @@ namespace Kernel.Syscalls
             new(18, "pwrite64"),
             new(19, "readv"),
             new(20, "writev"),
-            new(21, "access", Support.Partial, "the caller is root: only X_OK can fail (no x bit)"),
+            new(21, "access", Support.Full, "checks the real ids"),
             new(22, "pipe"),
             new(32, "dup"),
             new(33, "dup2"),
@@ -70,9 +70,9 @@ namespace Kernel.Syscalls
             new(89, "readlink"),
             new(90, "chmod"),
             new(91, "fchmod"),
-            new(92, "chown", Support.Partial, "ownership is recorded; permissions are not enforced (the caller is root)"),
-            new(93, "fchown", Support.Partial, "ownership is recorded; permissions are not enforced (the caller is root)"),
-            new(94, "lchown", Support.Partial, "ownership is recorded; permissions are not enforced (the caller is root)"),
+            new(92, "chown"),
+            new(93, "fchown"),
+            new(94, "lchown"),
             new(132, "utime"),
             new(133, "mknod", Support.Partial, "FIFOs, regular files and socket nodes; device nodes exist but open gives ENXIO"),
             new(137, "statfs"),
@@ -84,7 +84,7 @@ namespace Kernel.Syscalls
             new(257, "openat"),
             new(258, "mkdirat"),
             new(259, "mknodat", Support.Partial, "FIFOs, regular files and socket nodes; device nodes exist but open gives ENXIO"),
-            new(260, "fchownat", Support.Partial, "ownership is recorded; permissions are not enforced (the caller is root)"),
+            new(260, "fchownat"),
             new(262, "newfstatat"),
             new(263, "unlinkat"),
             new(264, "renameat"),
@@ -92,7 +92,7 @@ namespace Kernel.Syscalls
             new(266, "symlinkat"),
             new(267, "readlinkat"),
             new(268, "fchmodat"),
-            new(269, "faccessat", Support.Partial, "the caller is root: only X_OK can fail"),
+            new(269, "faccessat", Support.Full, "checks the real ids"),
             new(275, "splice", Support.Partial, "between a pipe and a socket, a regular file or another pipe, through one copy (Linux moves pages); SPLICE_F_MOVE/MORE/GIFT are hints and ignored"),
             new(276, "tee"),
             new(278, "vmsplice", Support.Partial, "copies the memory into or out of the pipe (Linux lends the pages; SPLICE_F_GIFT is a hint)"),
@@ -112,7 +112,7 @@ namespace Kernel.Syscalls
             new(332, "statx", Support.Partial, "STATX_BASIC_STATS; no birth time or mount id"),
             new(436, "close_range"),
             new(437, "openat2", Support.Partial, "RESOLVE_* flags give EINVAL"),
-            new(439, "faccessat2", Support.Partial, "the caller is root: only X_OK can fail"),
+            new(439, "faccessat2", Support.Full, "the real ids; AT_EACCESS the effective (filesystem) ones"),
             new(452, "fchmodat2"),
 
             // Extended attributes (Sys.Xattr.cs): none are stored
@@ -196,7 +196,7 @@ namespace Kernel.Syscalls
             new(121, "getpgid"),
             new(124, "getsid"),
             new(125, "capget", Support.Full, "root with every capability inside the VM, as in a container"),
-            new(126, "capset", Support.Partial, "this process only; capabilities can be dropped, and only CAP_SYS_TIME is checked (by clock_settime, settimeofday)"),
+            new(126, "capset", Support.Partial, "capabilities can be dropped, for the whole VM (one set, not per process); checked: CAP_SYS_TIME, CAP_SETUID/SETGID, CAP_SYS_RESOURCE, CAP_WAKE_ALARM and the file ones (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_MKNOD, only while the fsuid is 0)"),
             new(158, "arch_prctl"),
             new(318, "getrandom"),
             new(204, "sched_getaffinity"),

@@ -39,8 +39,16 @@ public static class Repo
 
     static readonly TestShared.TempDirs _temps = new("boottest-");
 
-    /// <summary>A fresh directory, removed when the test process exits (tests/Shared/TempDirs.cs).</summary>
-    public static string TempDir() => _temps.Make();
+    /// <summary>A fresh directory, removed when the test process exits (tests/Shared/TempDirs.cs).
+    /// Mode 0755, as a root file system's top directory is (CreateTempSubdirectory makes it
+    /// 0700, and the kernel checks permissions: a tree packed from it would let only root
+    /// search "/").</summary>
+    public static string TempDir()
+    {
+        var d = _temps.Make();
+        File.SetUnixFileMode(d, (UnixFileMode)0x1ed);
+        return d;
+    }
 
     public static string? Which(string exe)
     {

@@ -25,6 +25,9 @@ public sealed class RootFsTarball : IDisposable
     public static RootFsTarball Extract(string archive)
     {
         var t = new RootFsTarball(Directory.CreateTempSubdirectory("ukpack-rootfs-").FullName);
+        // "/" of the image unless the archive has a "./" entry: 0755, as a root directory is
+        // (the temporary directory's 0700 would let only root search the tree).
+        File.SetUnixFileMode(t.Dir, (UnixFileMode)0x1ed);
         try { t.Unpack(archive); }
         catch { t.Dispose(); throw; }
         return t;

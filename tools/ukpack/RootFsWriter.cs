@@ -60,6 +60,8 @@ public sealed class RootFsBuilder
             st = UnixStat.LStat(Path.GetFullPath(new DirectoryInfo(full).ResolveLinkTarget(true)!.FullName));
         }
         b.Root.Mode = st.Mode; b.Root.Uid = st.Uid; b.Root.Gid = st.Gid;
+        if ((st.Mode & 0x1) == 0)       // the kernel checks permissions: a 0700 mktemp -d as "/" locks out every other user
+            b.Warnings.Add($"{dir}: the tree's top directory, / in the image, has mode {Convert.ToString(st.Mode & 0xfff, 8)}: only its owner may search it");
         b.Root.MtimeSec = st.MtimeSec; b.Root.MtimeNsec = st.MtimeNsec;
         using var progress = new Progress("scanning " + dir);
         b.Scan(full, b.Root, progress);
