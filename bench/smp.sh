@@ -58,7 +58,7 @@ with open(sys.argv[1] + "/data.txt", "w") as f:
 ' "$tree"
   head -c $((12 << 20)) "$tree/data.txt" >"$tree/xz.txt"
   cp -a "$tree" "$tree-linux"
-  for lib in $(ldd /usr/bin/xz /usr/bin/sort | grep -o '/[^ ]*' | sort -u); do
+  for lib in $({ ldd /usr/bin/xz; ldd /usr/bin/sort; } | grep -o '/[^ ]*' | sort -u); do
     mkdir -p "$tree-linux$(dirname "$lib")"; cp -L "$lib" "$tree-linux$lib"
   done
 fi
