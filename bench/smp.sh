@@ -15,6 +15,7 @@
 #   bench/smp.sh             # ours and Linux (~30 min)
 #   SMP_SKIP_LINUX=1 bench/smp.sh
 #   SMP_PARTS="compute tools services" bench/smp.sh   # the default: all three
+#   SMP_CPUS="2 4" ...       # the vCPU counts of the xz, sort and service rows (default 1 2 4)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/..
@@ -26,6 +27,7 @@ runs=${SMP_RUNS:-3}
 iters=${SMP_ITERS:-20000000}
 
 parts=${SMP_PARTS:-compute tools services}
+cpus=${SMP_CPUS:-1 2 4}
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 metric() { awk -v m="$1" '$1 == m {print $2}'; }
 
@@ -83,7 +85,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a+0 > 0 && b+0 > 0) printf "%.2fx"
 out=$here/build/smp.md
 {
   echo "Measured $(date -u +%F) on $(nproc) host cores, $(qemu-system-x86_64 --version | head -1), TCG (MTTCG at -smp > 1);"
-  echo "kernel $(git -C "$root" rev-parse --short HEAD); medians of $runs runs."
+  echo "kernel $(git -C "$root" rev-parse --short HEAD); medians of $runs runs (the compute rows; the others ran once)."
   echo
   echo "| measurement | vCPUs | ours | Linux guest | ours / Linux | our big kernel lock (summed over the CPUs) |"
   echo "| --- | --- | --- | --- | --- | --- |"
@@ -98,18 +100,18 @@ out=$here/build/smp.md
     echo "| futex ping-pong round trip, µs (threads pinned to CPUs 0 and 1) | $n | $o | $l | $(awk -v a="$o" -v b="$l" 'BEGIN {if (b+0 > 0) printf "%.2fx", a/b; else print "-"}') | - |"
   done
   if [[ " $parts " == *" tools "* ]]; then
-    for n in 1 2 4; do
+    for n in $cpus; do
       IFS='|' read -r o b < <(tool_ours "$n" xz /usr/bin/xz -T2 -1 -c /xz.txt); l=$(tool_linux "$n" xz /usr/bin/xz -T2 -1 -c /xz.txt)
       echo "| xz -T2 -1, 12 MiB of text, wall ms | $n | $o | $l | $(ratio "$o" "$l") | $b |"
     done
-    for n in 1 2 4; do
+    for n in $cpus; do
       IFS='|' read -r o b < <(tool_ours "$n" sort /usr/bin/sort --parallel=2 --buffer-size=64M --temporary-directory=/tmp --output=/dev/null /data.txt)
       l=$(tool_linux "$n" sort /usr/bin/sort --parallel=2 --buffer-size=64M --temporary-directory=/tmp --output=/dev/null /data.txt)
       echo "| sort --parallel=2, 24 MiB of text, wall ms | $n | $o | $l | $(ratio "$o" "$l") | $b |"
     done
   fi
   if [[ " $parts " == *" services "* ]]; then
-    for n in 1 2 4; do
+    for n in $cpus; do
       skip=; [[ -n ${SMP_SKIP_LINUX:-} ]] && skip=1
       SVC_SMP=$n SVC_ROUNDS=1 SVC_REDIS_IO_THREADS=2 SVC_UKPACK_ARGS="-v --log 3" BENCH_SKIP_LINUX=$skip BENCH_BUILD=$work \
         "$here/services.sh" >"$work/services-$n.md" 2>"$work/services-$n.err" || true
