@@ -115,6 +115,7 @@ out=$here/build/smp.md
       skip=; [[ -n ${SMP_SKIP_LINUX:-} ]] && skip=1
       SVC_SMP=$n SVC_ROUNDS=1 SVC_REDIS_IO_THREADS=2 SVC_UKPACK_ARGS="-v --log 3" BENCH_SKIP_LINUX=$skip BENCH_BUILD=$work \
         "$here/services.sh" >"$work/services-$n.md" 2>"$work/services-$n.err" || true
+      for f in nginx redis; do cp "$work/svc/$f-ours.log" "$work/$f-ours-$n.log" 2>/dev/null; done
       cell() { awk -F' [|] ' -v m="$1" -v c="$2" 'index($1, m) { print $c }' "$work/services-$n.md"; }
       b=$(bkl_sum "$work/svc/nginx-ours.log")
       o=$(cell "nginx: wrk" 2); l=$(cell "nginx: wrk" 3)
