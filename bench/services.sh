@@ -7,7 +7,10 @@
 #
 #   bench/services.sh     ~10 min; env: SVC_WRK_SECONDS=10 (wrk's run), SVC_REDIS_N=100000
 #                         (redis-benchmark -n), SVC_REDIS_CLIENTS=8, SVC_ROUNDS=3,
-#                         BENCH_SKIP_LINUX=1, UKPACK=out/ukpack, QEMU=qemu-system-x86_64
+#                         BENCH_SKIP_LINUX=1, UKPACK=out/ukpack, QEMU=qemu-system-x86_64,
+#                         SVC_SMP=N (vCPUs of both guests; MTTCG when N > 1),
+#                         SVC_REDIS_IO_THREADS=N (redis.conf io-threads; default 1, none),
+#                         SVC_UKPACK_ARGS="..." (extra `ukpack run` options, e.g. -v --log 3)
 #
 # nginx: master + 2 workers (`user www-data`, `daemon off`), wrk -t1 -c4 keep-alive on a
 # 17-byte file for SVC_WRK_SECONDS, requests/s (wrk's socket errors and non-2xx answers
@@ -27,6 +30,9 @@ UKPACK=${UKPACK:-$ROOT/out/ukpack}
 WRK_S=${SVC_WRK_SECONDS:-10}
 REDIS_N=${SVC_REDIS_N:-100000}
 REDIS_C=${SVC_REDIS_CLIENTS:-8}
+SMP=${SVC_SMP:-1}
+export LG_SMP=$SMP
+read -r -a UK_ARGS <<<"${SVC_UKPACK_ARGS:-}"
 # shellcheck source=linux-guest.sh
 source "$HERE/linux-guest.sh"
 set +e   # linux-guest.sh sets -e; a failed step here makes its row n/a instead
@@ -88,6 +94,7 @@ save ""
 appendonly no
 logfile ""
 EOF
+if [[ ${SVC_REDIS_IO_THREADS:-1} -gt 1 ]]; then echo "io-threads $SVC_REDIS_IO_THREADS" >>"$RDS/etc/redis.conf"; fi
 
 # The Linux guest's copy of a tree: the program's libraries (ldd) added at their paths.
 with_libs() {   # with_libs TREE PROGRAM: prints the new tree
@@ -162,7 +169,7 @@ service() {
   local -a o1=() l1=() o2=() l2=()
   oport=$(free_port); lport=$(free_port)
   if "$UKPACK" build "$prog" --fs "$tree" -o "$img" ${1:+-- "$@"} >"$D/$name-build.log" 2>&1; then
-    "$UKPACK" run "$img" -M pc -p "$oport:$gport" --timeout 1800 >"$D/$name-ours.log" 2>&1 &
+    "$UKPACK" run "$img" -M pc --smp "$SMP" "${UK_ARGS[@]}" -p "$oport:$gport" --timeout 1800 >"$D/$name-ours.log" 2>&1 &
     opid=$!
   fi
   if [[ -z $linux_why ]]; then
@@ -215,7 +222,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- table
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(${QEMU:-qemu-system-x86_64} --version | head -1 | sed 's/ (.*//'), TCG, -M pc, user network (hostfwd on 127.0.0.1), virtio-net-pci;"
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(${QEMU:-qemu-system-x86_64} --version | head -1 | sed 's/ (.*//'), TCG, -M pc -smp $SMP, user network (hostfwd on 127.0.0.1), virtio-net-pci;"
   echo "kernel $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); Linux guest: $(basename "$(lg_kernel 2>/dev/null)" 2>/dev/null); both guests up at once, $ROUNDS alternating rounds, medians; load average at the end: $load."
   echo
   echo "| measurement | ours | Linux guest | ours / Linux | note |"

@@ -23,7 +23,11 @@ static int count_lines(const char *path, const char *prefix, int digit_after)
     return n;
 }
 
-#define ROUNDS 20000
+/* 20,000 strokes: on one CPU one 10 ms slice each (200 s, well over the suite's 60 s
+ * timeout). 20,000 round trips took 3-10 s at --smp 2 and 4 in 50 runs on a 2-core host at a
+ * load average of 35-42, but once over 60 s in the suite: each stroke needs both vCPU
+ * threads on a host core at the same time. */
+#define ROUNDS 10000
 static _Atomic int ball;                 /* even: thread A's turn, odd: thread B's */
 static int cpus[2];
 static int seen_cpu[2][2];

@@ -8,11 +8,14 @@ using Kernel.Time;
 namespace Kernel.Sched
 {
     /// Round-robin scheduling of the program's threads on every CPU (docs/smp.md): one run
-    /// queue under the big kernel lock, from which each CPU takes the first thread whose
-    /// affinity allows it. The kernel is not preempted: a thread switches only when it
-    /// blocks, exits or yields, or when the timer interrupts it in user mode after its
+    /// queue per CPU, all under the big kernel lock. A thread made runnable goes to its last
+    /// CPU's queue when that CPU is idle, else to an idle CPU its affinity allows, else to its
+    /// last CPU's (or the shortest allowed) queue; a CPU with nothing of its own steals from
+    /// the busiest queue, and at the end of a slice one with a much shorter queue than
+    /// another takes a thread from it. The kernel is not preempted: a thread switches only
+    /// when it blocks, exits or yields, or when the timer interrupts it in user mode after its
     /// slice. With nothing runnable a CPU switches to its idle thread, which halts without
-    /// the lock; a wakeup sends a halted CPU an IPI.
+    /// the lock; a thread queued on a halted CPU sends it an IPI.
     public static unsafe class Scheduler
     {
         [MethodImpl(MethodImplOptions.InternalCall), RuntimeImport("*", "switch_context")]
@@ -44,7 +47,10 @@ namespace Kernel.Sched
         public static delegate*<ulong, ulong, bool, void> OnTimerTick;
         /// On the way back to user mode from a tick: deliver pending signals.
         public static delegate*<InterruptFrame*, void> BeforeUserReturn;
-        static Thread _runHead, _runTail;
+        // Run queue of each CPU: a list through Thread.NextRun, and its length.
+        static readonly Thread[] _runHead = new Thread[Smp.MaxCpus];
+        static readonly Thread[] _runTail = new Thread[Smp.MaxCpus];
+        static readonly int[] _queued = new int[Smp.MaxCpus];
         static Thread[] _all = new Thread[64];
         static int _count;
         public const ulong SliceNs = 10000000;   // 10 ms
@@ -109,7 +115,7 @@ namespace Kernel.Sched
             {
                 CheckTimeouts(Clock.MonotonicNs());
                 if (!HasWorkFor(cpu)) Runtime.Collector.Idle();
-                Thread next = Dequeue(cpu);
+                Thread next = Dequeue(cpu) ?? Steal(cpu, 1);
                 if (next == null) return;
                 SwitchTo(Current, next, cpu);
             }
@@ -152,8 +158,7 @@ namespace Kernel.Sched
             t.SavedRsp = (ulong)sp;
             t.State = ThreadState.Runnable;
             Register(t);
-            Enqueue(t);
-            Kick(t);
+            MakeRunnable(t);
         }
 
         /// Starts a kernel thread: it runs `fn(arg)` in ring 0 on its own stack, is scheduled
@@ -170,58 +175,123 @@ namespace Kernel.Sched
             t.SavedRsp = (ulong)sp;
             t.State = ThreadState.Runnable;
             Register(t);
-            Enqueue(t);
-            Kick(t);
+            MakeRunnable(t);
             return t;
         }
 
         [System.Runtime.InteropServices.UnmanagedCallersOnly(EntryPoint = "kthread_exit")]
         static void KernelThreadExit() => ExitCurrent();
 
-        static void Enqueue(Thread t)
+        /// Queues `t` (runnable, not running) on the CPU that should run it (Place) and wakes
+        /// that CPU if it is halted.
+        static void MakeRunnable(Thread t)
         {
-            t.NextRun = null;
-            if (_runTail == null) _runHead = _runTail = t;
-            else { _runTail.NextRun = t; _runTail = t; }
+            int cpu = Place(t);
+            Enqueue(t, cpu);
+            if (cpu != Smp.CurrentIndex) Smp.Kick(cpu);     // an IPI only if it halts
         }
 
-        /// The first queued thread that may run on `cpu` (its affinity mask).
-        static Thread Dequeue(int cpu)
+        static bool Allowed(Thread t, int cpu) => (t.Affinity & (1UL << cpu)) != 0;
+
+        /// Idle: running its idle thread with nothing queued (halted, or about to look again).
+        static bool IsIdleCpu(int cpu) => _queued[cpu] == 0 && (_current[cpu] == null || _current[cpu].IsIdle);
+
+        /// The CPU whose queue `t` goes to: this one if it is idle (an interrupt in its idle
+        /// halt: it is awake, no IPI needed), else its last CPU if that one is idle, else an
+        /// idle CPU it may run on, else its last CPU if allowed, else the allowed CPU with the
+        /// shortest queue.
+        static int Place(Thread t)
         {
-            ulong bit = 1UL << cpu;
-            Thread prev = null;
-            for (Thread t = _runHead; t != null; prev = t, t = t.NextRun)
+            int n = Smp.Count, here = Smp.CurrentIndex, last = t.LastCpu;
+            if (n == 1) return 0;
+            if (Allowed(t, here) && IsIdleCpu(here)) return here;
+            bool lastOk = last >= 0 && last < n && Allowed(t, last);
+            if (lastOk && IsIdleCpu(last)) return last;
+            for (int k = 0; k < n; k++)
             {
-                if ((t.Affinity & bit) == 0) continue;
-                if (prev == null) _runHead = t.NextRun; else prev.NextRun = t.NextRun;
-                if (_runTail == t) _runTail = prev;
-                t.NextRun = null;
+                int c = (here + k) % n;
+                if (Allowed(t, c) && IsIdleCpu(c)) return c;
+            }
+            if (lastOk) return last;
+            int best = -1;
+            for (int c = 0; c < n; c++)
+                if (Allowed(t, c) && (best < 0 || _queued[c] < _queued[best])) best = c;
+            return best >= 0 ? best : here;     // no online CPU in the mask: cannot happen (sched_setaffinity checks)
+        }
+
+        static void Enqueue(Thread t, int cpu)
+        {
+            t.NextRun = null;
+            t.QueuedOn = cpu;
+            if (_runTail[cpu] == null) _runHead[cpu] = _runTail[cpu] = t;
+            else { _runTail[cpu].NextRun = t; _runTail[cpu] = t; }
+            _queued[cpu]++;
+        }
+
+        /// Takes `t` out of queue `q`, `prev` being the thread before it there (or null).
+        static void Unlink(int q, Thread prev, Thread t)
+        {
+            if (prev == null) _runHead[q] = t.NextRun; else prev.NextRun = t.NextRun;
+            if (_runTail[q] == t) _runTail[q] = prev;
+            t.NextRun = null;
+            t.QueuedOn = -1;
+            _queued[q]--;
+        }
+
+        /// The first thread of queue `q` that may run on `cpu`, taken out of the queue.
+        static Thread TakeFrom(int q, int cpu)
+        {
+            Thread prev = null;
+            for (Thread t = _runHead[q]; t != null; prev = t, t = t.NextRun)
+            {
+                if (!Allowed(t, cpu)) continue;
+                Unlink(q, prev, t);
                 return t;
             }
             return null;
         }
 
-        static bool HasWorkFor(int cpu)
+        /// The first thread of this CPU's own queue that may run here.
+        static Thread Dequeue(int cpu) => TakeFrom(cpu, cpu);
+
+        /// A thread taken from the longest other queue that holds at least `min` threads and
+        /// one that may run on `cpu`, or null.
+        static Thread Steal(int cpu, int min)
         {
-            ulong bit = 1UL << cpu;
-            for (Thread t = _runHead; t != null; t = t.NextRun) if ((t.Affinity & bit) != 0) return true;
-            return false;
+            int victim = -1;
+            for (int c = 0; c < Smp.Count; c++)
+            {
+                if (c == cpu || _queued[c] < min || (victim >= 0 && _queued[c] <= _queued[victim])) continue;
+                for (Thread t = _runHead[c]; t != null; t = t.NextRun)
+                    if (Allowed(t, cpu)) { victim = c; break; }
+            }
+            return victim < 0 ? null : TakeFrom(victim, cpu);
         }
 
-        /// A thread became runnable: a halted CPU that may run it wakes up.
-        static void Kick(Thread t)
+        /// Whether a queued thread may run on `cpu` (in its queue or another's).
+        static bool HasWorkFor(int cpu)
         {
-            if (Smp.Count == 1) return;
-            if (t.Affinity == ulong.MaxValue) { Smp.KickIdle(); return; }
-            for (int i = 0; i < Smp.Count; i++) if ((t.Affinity & (1UL << i)) != 0) Smp.Kick(i);
+            for (int q = 0; q < Smp.Count; q++)
+                for (Thread t = _runHead[q]; t != null; t = t.NextRun) if (Allowed(t, cpu)) return true;
+            return false;
         }
 
         /// `t` runs on another CPU: an IPI brings it into the kernel, where it sees what
         /// changed for it (a signal, the end of its process) on its way back to user mode.
+        /// A queued thread whose queue's CPU its affinity no longer allows moves to another
+        /// queue.
         public static void Interrupt(Thread t)
         {
             int c = t.OnCpu;
             if (c >= 0 && c != Smp.CurrentIndex && !t.IsIdle) Smp.SendWake(c);
+            int q = t.QueuedOn;
+            if (q >= 0 && !Allowed(t, q))
+            {
+                Thread prev = null;
+                for (Thread x = _runHead[q]; x != null && x != t; x = x.NextRun) prev = x;
+                Unlink(q, prev, t);
+                MakeRunnable(t);
+            }
         }
 
         static InterruptFrame* OnWakeIpi(InterruptFrame* f)
@@ -244,8 +314,7 @@ namespace Kernel.Sched
             if (t.State != ThreadState.Blocked) return;
             t.Wake = reason;
             t.State = ThreadState.Runnable;
-            Enqueue(t);
-            Kick(t);
+            MakeRunnable(t);
         }
 
         /// Blocks the current thread until Wake (or its WakeAtNs passes); returns why.
@@ -263,12 +332,28 @@ namespace Kernel.Sched
             return me.Wake;
         }
 
-        /// Gives up the CPU if another thread is runnable.
+        /// Gives up the CPU if another thread is queued on it (sched_yield: other CPUs'
+        /// queues are theirs).
         public static void Yield()
         {
-            if (!HasWorkFor(Smp.CurrentIndex)) return;
-            Enqueue(Current);
+            int cpu = Smp.CurrentIndex;
+            Thread me = Current;
+            if (me.IsIdle) return;
+            bool any = false;
+            for (Thread t = _runHead[cpu]; t != null && !any; t = t.NextRun) any = Allowed(t, cpu);
+            if (!any) return;
+            Enqueue(me, cpu);
             Reschedule();
+        }
+
+        /// The end of a slice: a CPU whose queue is at least two threads shorter than the
+        /// longest one takes a thread from it (then Yield runs it), so that threads spread
+        /// over busy CPUs too, not only to idle ones.
+        static void Balance(int cpu)
+        {
+            if (Smp.Count == 1) return;
+            Thread t = Steal(cpu, _queued[cpu] + 2);
+            if (t != null) Enqueue(t, cpu);
         }
 
         /// Moves the current thread to a CPU its (new) affinity allows.
@@ -276,8 +361,7 @@ namespace Kernel.Sched
         {
             Thread me = Current;
             if ((me.Affinity & (1UL << Smp.CurrentIndex)) != 0) return;
-            Enqueue(me);
-            Kick(me);
+            MakeRunnable(me);           // Place picks an allowed CPU, not this one
             Reschedule();
         }
 
@@ -302,9 +386,9 @@ namespace Kernel.Sched
             if (next == null)
             {
                 // Still runnable and allowed here: it goes on. Runnable but not allowed here
-                // (Migrate), it waits in the queue for another CPU.
-                if (me.State == ThreadState.Runnable && !me.IsIdle && (me.Affinity & (1UL << cpu)) != 0) return;
-                next = _idleThreads[cpu];
+                // (Migrate), it waits in another CPU's queue.
+                if (me.State == ThreadState.Runnable && !me.IsIdle && me.QueuedOn < 0 && Allowed(me, cpu)) return;
+                next = Steal(cpu, 1) ?? _idleThreads[cpu];
             }
             if (next == me) { _sliceStart[cpu] = t0; return; }
             SwitchTo(me, next, cpu);
@@ -317,6 +401,7 @@ namespace Kernel.Sched
             _sliceStart[cpu] = now;
             me.OnCpu = -1;
             next.OnCpu = cpu;
+            next.LastCpu = cpu;
             Current = next;
             Gdt.SetKernelStack(next.KernelStackTop);
             *SyscallKernelRsp() = next.KernelStackTop;
@@ -407,7 +492,8 @@ namespace Kernel.Sched
             if (OnTimerTick != null) OnTimerTick(now, charged ? 1000000000UL / (ulong)Timer.Hz : 0, f->FromUser);
             if (f->FromUser)
             {
-                if (_runHead != null && now - _sliceStart[Smp.CurrentIndex] >= SliceNs) Yield();
+                int cpu = Smp.CurrentIndex;
+                if (now - _sliceStart[cpu] >= SliceNs) { Balance(cpu); Yield(); }
                 Migrate();
                 if (BeforeUserReturn != null) BeforeUserReturn(f);
             }

@@ -62,6 +62,8 @@ namespace Kernel.Sched
         public int WaitvCount, WaitvWoken;
         public ulong[] WaitvBuffer;             // reused by each futex_waitv call of this thread
         public Thread NextRun;                  // run queue link
+        public int QueuedOn = -1;               // the CPU whose run queue holds it, or -1
+        public int LastCpu = -1;                // the CPU that ran it last, or -1
 
         public InterruptFrame* SyscallFrame;   // frame of the syscall in progress (for signals)
         public ulong CpuTimeNs, RanSinceNs;

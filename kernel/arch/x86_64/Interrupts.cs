@@ -73,7 +73,8 @@ namespace Kernel.Arch
             // without it), and then it takes it for the handler.
             bool user = f->FromUser;
             bool take = user || !Smp.HoldsLock;
-            if (take) Smp.EnterKernel(user);
+            if (user) Smp.EnterFromUserFor(Smp.ReasonVector + (int)f->Vector);
+            else if (take) Smp.EnterFromIdle();
             InterruptFrame* r;
             // Interrupted kernel code may be anywhere: no collection until it resumes. From
             // user mode this is a safe point like a syscall (and the thread may switch away);
@@ -111,7 +112,7 @@ namespace Kernel.Arch
         [UnmanagedCallersOnly(EntryPoint = "uk_syscall")]
         static InterruptFrame* Syscall(InterruptFrame* f)
         {
-            Smp.EnterKernel(true);
+            Smp.EnterFromUserFor(f->Rax < 511 ? (int)f->Rax : 511);       // 511: any larger number
             InterruptFrame* r = SyscallHandler(f);
             Smp.ReturnToUser();
             return r;

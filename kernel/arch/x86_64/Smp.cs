@@ -86,6 +86,37 @@ namespace Kernel.Arch
             if (fromUser) EnterFromUser(); else Acquire();
         }
 
+        /// An entry from user mode for `reason` (a system call's number, or ReasonVector + an
+        /// interrupt or exception vector): takes the lock like EnterKernel(true) and charges
+        /// any wait for it to that reason (the debug log's "bkl: waited for" lines say which
+        /// entries the lock slows down).
+        public static void EnterFromUserFor(int reason)
+        {
+            ulong w0 = Self()->LockWaitTicks;
+            EnterFromUser();
+            Charge(reason, w0);
+        }
+
+        /// Takes the lock in an idle CPU (its halt ended: an interrupt, or the idle loop
+        /// going on), charging any wait to ReasonIdle.
+        public static void EnterFromIdle()
+        {
+            ulong w0 = Self()->LockWaitTicks;
+            Acquire();
+            Charge(ReasonIdle, w0);
+        }
+
+        static void Charge(int reason, ulong w0)
+        {
+            ulong d = Self()->LockWaitTicks - w0;
+            if (d != 0 && (uint)reason < (uint)ReasonSlots) { _reasonWaitTicks[reason] += d; _reasonWaits[reason]++; }
+        }
+
+        public const int ReasonVector = 512, ReasonIdle = ReasonVector + 256;
+        const int ReasonSlots = ReasonIdle + 1;
+        static readonly ulong[] _reasonWaitTicks = new ulong[ReasonSlots];
+        static readonly ulong[] _reasonWaits = new ulong[ReasonSlots];
+
         /// Gives the lock up on the way back to user mode, after any TLB shoot-down it owes.
         public static void ReturnToUser()
         {
@@ -112,7 +143,7 @@ namespace Kernel.Arch
             Cpu.Halt();
             Cpu.DisableInterrupts();
             Store(&me->Idle, 0);
-            Acquire();
+            EnterFromIdle();
         }
 
         /// Wakes a halted CPU other than this one, if there is one (a thread became runnable).
@@ -274,6 +305,29 @@ namespace Kernel.Arch
                 Log.End(ref w);
             }
             if (Count > 1) Log.Debug("bkl: TLB shoot-downs ", (long)Shootdowns);
+            // The entries that waited longest, longest first (at most 8).
+            ulong total = 0;
+            for (int r = 0; r < ReasonSlots; r++) total += _reasonWaitTicks[r];
+            ulong above = ulong.MaxValue;
+            for (int k = 0; k < 8; k++)
+            {
+                int best = -1;
+                for (int r = 0; r < ReasonSlots; r++)
+                    if (_reasonWaitTicks[r] != 0 && _reasonWaitTicks[r] < above && (best < 0 || _reasonWaitTicks[r] > _reasonWaitTicks[best])) best = r;
+                if (best < 0) break;
+                above = _reasonWaitTicks[best];
+                var w = Log.Begin(LogLevel.Debug, stackalloc byte[160]);
+                w.Str("bkl: waited for ");
+                if (best < ReasonVector) { w.Str("syscall "); w.Dec(best); }
+                else if (best == ReasonVector + 14) w.Str("page fault");
+                else if (best == ReasonVector + Interrupts.TimerVector) w.Str("timer");
+                else if (best == ReasonVector + WakeVector) w.Str("wake IPI");
+                else if (best == ReasonIdle) w.Str("an idle CPU (to run what was queued for it, or look)");
+                else { w.Str("vector "); w.Dec(best - ReasonVector); }
+                w.Str(": "); w.Udec(_reasonWaits[best]); w.Str(" times, "); w.Udec(Clock.TicksToNs(_reasonWaitTicks[best]) / 1000);
+                w.Str(" us ("); w.Udec(_reasonWaitTicks[best] * 100 / total); w.Str("% of the entries' wait)");
+                Log.End(ref w);
+            }
         }
 
         static uint Sum(byte* p, uint len)
