@@ -11,7 +11,6 @@
 #include <sys/inotify.h>
 #include <sys/select.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 
 static char dir[64];
@@ -97,6 +96,27 @@ static void readiness(void)
     close(ifd);
 }
 
+/* The signal must arrive while the reader is asleep in read(), not before (a 20 ms timer
+ * could fire first when the host is slow): a child sends it once /proc says the parent
+ * sleeps. */
+static pid_t signal_when_asleep(int sig)
+{
+    pid_t parent = getpid(), pid = fork();
+    if (pid != 0) return pid;
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)parent);
+    for (;;) {
+        int fd = open(path, O_RDONLY);
+        ssize_t n = fd < 0 ? -1 : read(fd, st, sizeof st - 1);
+        if (fd >= 0) close(fd);
+        if (n <= 0) _exit(1);
+        st[n] = 0;
+        char *e = strrchr(st, ')');
+        if (e && e[1] == ' ' && e[2] == 'S') { kill(parent, sig); _exit(0); }
+        usleep(1000);
+    }
+}
+
 static volatile int handled;
 static void on_alarm(int sig) { (void)sig; handled++; mkdir(P("from-handler"), 0755); }
 
@@ -113,11 +133,11 @@ static void blocking(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);
-    struct itimerval it = {{0, 0}, {0, 20000}};
-    setitimer(ITIMER_REAL, &it, NULL);
     char buf[256] __attribute__((aligned(8)));
+    pid_t k = signal_when_asleep(SIGALRM);
     errno = 0;
     ssize_t r = read(ifd, buf, sizeof buf);
+    waitpid(k, NULL, 0);
     printf("blocking read, signal without SA_RESTART: %s handled %d\n", compat_res(r), handled);
     int fl = fcntl(ifd, F_GETFL);
     fcntl(ifd, F_SETFL, fl | O_NONBLOCK);
@@ -127,8 +147,9 @@ static void blocking(void)
 
     sa.sa_flags = SA_RESTART;
     sigaction(SIGALRM, &sa, NULL);
-    setitimer(ITIMER_REAL, &it, NULL);
+    k = signal_when_asleep(SIGALRM);
     show("blocking read, signal with SA_RESTART", ifd);
+    waitpid(k, NULL, 0);
     printf("handled %d\n", handled);
     rmdir(P("from-handler"));
     unlink(P("from-child"));
