@@ -293,10 +293,15 @@ int main(void)
     EXPECT_ERR("kill(-pgrp) of an empty group", kill(-a, SIGTERM), ESRCH);
     EXPECT_ERR("kill a reaped pid", kill(a, 0), ESRCH);
     /* A handler in the child survives fork. */
+    /* The child waits with SIGUSR1 blocked until sigsuspend, so a signal sent before it
+     * waits is not lost to a pause() that never returns. */
     signal(SIGUSR1, on_usr1);
+    sigset_t usr1, old, none;
+    sigemptyset(&usr1); sigaddset(&usr1, SIGUSR1); sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &usr1, &old);
     p = fork();
-    if (p == 0) { pause(); _exit(3); }
-    usleep(10000);
+    if (p == 0) { sigsuspend(&none); _exit(3); }
+    sigprocmask(SIG_SETMASK, &old, NULL);
     kill(p, SIGUSR1);
     waitpid(p, &st, 0);
     status_line("handler inherited", st);
