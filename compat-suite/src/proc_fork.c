@@ -296,12 +296,12 @@ int main(void)
     /* The child waits with SIGUSR1 blocked until sigsuspend, so a signal sent before it
      * waits is not lost to a pause() that never returns. */
     signal(SIGUSR1, on_usr1);
-    sigset_t usr1, old, none;
+    sigset_t usr1, before, none;
     sigemptyset(&usr1); sigaddset(&usr1, SIGUSR1); sigemptyset(&none);
-    sigprocmask(SIG_BLOCK, &usr1, &old);
+    sigprocmask(SIG_BLOCK, &usr1, &before);
     p = fork();
     if (p == 0) { sigsuspend(&none); _exit(3); }
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    sigprocmask(SIG_SETMASK, &before, NULL);
     kill(p, SIGUSR1);
     waitpid(p, &st, 0);
     status_line("handler inherited", st);
