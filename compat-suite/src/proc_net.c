@@ -58,7 +58,10 @@ static void tcp_row(const char *file, const char *label, int port, int rport, un
         int sl;
         int n = sscanf(line, "%d: %39[0-9A-F]:%X %39[0-9A-F]:%X %X %X:%X %X:%X %X %u %u %lu", &sl, la, &lp, ra, &rp, &st, &tx, &rx,
                        &tr, &when, &retr, &uid, &to, &in);
-        if (n == 14 && (int)lp == port && (int)rp == rport) {
+        /* Ours are on 127.0.0.1, or [::] for the v6 listener: a host socket elsewhere may
+         * share a port number. */
+        int ours = six ? strspn(la, "0") == 32 : strcmp(la, "0100007F") == 0;
+        if (n == 14 && ours && (int)lp == port && (int)rp == rport) {
             found++;
             /* UDP's rx_queue counts Linux's buffer overhead (truesize): only whether it is 0. */
             char rxs[16];
@@ -127,8 +130,8 @@ int main(void)
     int port6 = ntohs(a6.sin6_port);
     tcp_row("/proc/net/tcp6", "listener", port6, 0, ino_of(l6), 1);
     slurp("/proc/net/tcp");
-    char pat[16];
-    snprintf(pat, sizeof pat, ":%04X ", port6);
+    char pat[24];
+    snprintf(pat, sizeof pat, " 00000000:%04X ", port6);     /* 0.0.0.0:port6, where a dual-stack listener would show */
     CHECK("v6 listener not in tcp", strstr(text, pat) == NULL);
 
     /* UDP: unconnected (07), then connected (01). */
