@@ -104,9 +104,17 @@ namespace Kernel.Sched
             {
                 IdleRun((int)cpu);
                 ulong h0 = Clock.MonotonicNs();
-                Smp.IdleHalt();
+                Smp.IdleHalt(&MayHaveWork);
                 IdleNs += Clock.MonotonicNs() - h0;
             }
+        }
+
+        /// Whether idle CPU `cpu` should take the lock and look: a thread queued on it, or on
+        /// another CPU for it to steal. Read without the lock (Smp.IdleHalt).
+        static bool MayHaveWork(int cpu)
+        {
+            for (int c = 0; c < Smp.Count; c++) if (_queued[c] != 0) return true;
+            return false;
         }
 
         static void IdleRun(int cpu)

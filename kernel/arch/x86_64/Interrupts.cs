@@ -72,6 +72,8 @@ namespace Kernel.Arch
             // either this CPU holds it (a fault in kernel code) or it was idle (halted
             // without it), and then it takes it for the handler.
             bool user = f->FromUser;
+            // An idle CPU's tick or wake IPI needs no lock (Smp.IdleHalt).
+            if (!user && !Smp.HoldsLock && Smp.IdleInterrupt(f->Vector)) return f;
             bool take = user || !Smp.HoldsLock;
             if (user) Smp.EnterFromUserFor(Smp.ReasonVector + (int)f->Vector);
             else if (take) Smp.EnterFromIdle();
