@@ -25,6 +25,7 @@ namespace Kernel.Arch
         public uint Idle;               // 72: halted in the idle loop
         public uint WakePending;        // 76: a wake IPI ended an idle halt that did not take the lock
         public ulong QuietWakes;        // 80: idle halts ended by an interrupt and resumed without the lock
+        public ulong QuietTicks;        // 88: ticks from user mode answered without the lock
     }
 
     /// Several CPUs (docs/smp.md): finding them (ACPI MADT, else the MP table), starting the
@@ -172,6 +173,13 @@ namespace Kernel.Arch
             if (vector == WakeVector) { Store(&me->WakePending, 1); Timer.EndOfInterrupt(); return true; }
             if (vector == Interrupts.TimerVector && me->Index != 0) { Timer.EndOfInterrupt(); return true; }
             return false;
+        }
+
+        /// Answers a tick from user mode without the lock (Interrupts, QuietUserTick).
+        public static void AnswerQuietTick()
+        {
+            Self()->QuietTicks++;
+            Timer.EndOfInterrupt();
         }
 
         /// Wakes a halted CPU other than this one, if there is one (a thread became runnable).
@@ -335,9 +343,10 @@ namespace Kernel.Arch
             if (Count > 1)
             {
                 Log.Debug("bkl: TLB shoot-downs ", (long)Shootdowns);
-                ulong quiet = 0;
-                for (int i = 0; i < Count; i++) quiet += Block(i)->QuietWakes;
+                ulong quiet = 0, ticks = 0;
+                for (int i = 0; i < Count; i++) { quiet += Block(i)->QuietWakes; ticks += Block(i)->QuietTicks; }
                 Log.Debug("bkl: idle wake-ups answered without the lock ", (long)quiet);
+                Log.Debug("bkl: ticks from user mode answered without the lock ", (long)ticks);
             }
             // The entries that waited longest, longest first (at most 8).
             ulong total = 0;
