@@ -117,6 +117,7 @@ namespace Kernel
             Fs.InodeFile.FileSizeLimit = &Proc.Process.CurrentFileSizeLimit;
             Fs.InodeFile.FileTooBig = &Proc.Signals.SendSigxfsz;
             Sched.Scheduler.OnTimerTick = &Proc.Itimers.OnTick;
+            Sched.Scheduler.NeedsTick = &Proc.Itimers.NeedsTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
             Proc.Process.OnThreadExit = &Syscalls.Sys.ReleaseThread;       // robust futexes, clear_child_tid

@@ -33,6 +33,18 @@ namespace Kernel.Proc
             if (running != null) running.Itimers.ChargeTick(running, chargedNs, user);
         }
 
+        /// Whether `t`'s process must have its ticks charged: an armed ITIMER_VIRTUAL or
+        /// ITIMER_PROF, or a finite RLIMIT_CPU (Scheduler.NeedsTick; read without the lock).
+        public static bool NeedsTick(Thread t)
+        {
+            Process p = Process.Of(t);
+            if (p == null) return true;
+            Itimers it = p.Itimers;
+            if (it.VirtualLeftNs != 0 || it.ProfLeftNs != 0) return true;
+            ref Rlimit l = ref p.Limits[0];
+            return l.Cur != ulong.MaxValue || l.Max != ulong.MaxValue;
+        }
+
         /// Charges one timer tick of CPU time to the CPU-time itimers (sampled, as Linux does
         /// at its tick): `user` when the tick interrupted the program itself.
         void ChargeTick(Process p, ulong tickNs, bool user)

@@ -65,6 +65,7 @@ namespace Kernel.Sched
             first.RanSinceNs = _sliceStart[0];
             Timer.OnTick = &OnTick;
             Interrupts.IrqHandlers[Smp.WakeVector] = &OnWakeIpi;
+            Interrupts.QuietUserTick = &IsQuietUserTick;
             PrepareCpu(0);
         }
 
@@ -104,10 +105,37 @@ namespace Kernel.Sched
             {
                 IdleRun((int)cpu);
                 ulong h0 = Clock.MonotonicNs();
-                Smp.IdleHalt();
+                Smp.IdleHalt(&MayHaveWork);
                 IdleNs += Clock.MonotonicNs() - h0;
             }
         }
+
+        /// Whether idle CPU `cpu` should take the lock and look: a thread queued on it, or on
+        /// another CPU for it to steal. Read without the lock (Smp.IdleHalt).
+        static bool MayHaveWork(int cpu)
+        {
+            for (int c = 0; c < Smp.Count; c++) if (_queued[c] != 0) return true;
+            return false;
+        }
+
+        /// Whether a tick that interrupted user code on `cpu` (not CPU 0, whose tick does the
+        /// global work: deadlines, interval timers, timerfds) can be answered without the
+        /// lock: no thread queued anywhere (no slice to end, nothing to balance), no signal to
+        /// deliver, and no CPU-time itimer or RLIMIT_CPU to charge (NeedsTick). Read without
+        /// the lock: the running thread and its process stay reachable, and the collector does
+        /// not move objects; a stale read delays the work by one tick.
+        static bool IsQuietUserTick(int cpu)
+        {
+            if (MayHaveWork(cpu)) return false;
+            Thread cur = _current[cpu];
+            if (cur == null || cur.IsIdle || cur.Group == null) return false;
+            if (SignalPending != null && SignalPending(cur)) return false;
+            return NeedsTick == null || !NeedsTick(cur);
+        }
+
+        /// Whether thread `t`'s ticks must be charged (its process has a CPU-time itimer or
+        /// RLIMIT_CPU): the process layer's answer (kernel/Kmain.cs).
+        public static delegate*<Thread, bool> NeedsTick;
 
         static void IdleRun(int cpu)
         {

@@ -36,6 +36,9 @@ namespace Kernel.Arch
         public static delegate*<ulong, bool, bool> DemandPage;
         /// Handler for system calls.
         public static delegate*<InterruptFrame*, InterruptFrame*> SyscallHandler;
+        /// Whether a tick from user mode on this CPU (not the boot CPU) has nothing to do
+        /// under the lock (kernel/sched/Scheduler.cs): then it is answered without it.
+        public static delegate*<int, bool> QuietUserTick;
 
         public static void Init()
         {
@@ -72,6 +75,14 @@ namespace Kernel.Arch
             // either this CPU holds it (a fault in kernel code) or it was idle (halted
             // without it), and then it takes it for the handler.
             bool user = f->FromUser;
+            // An idle CPU's tick or wake IPI needs no lock (Smp.IdleHalt), nor does a tick
+            // from user mode that finds nothing to do (docs/smp.md, "Where the lock matters").
+            if (!user && !Smp.HoldsLock && Smp.IdleInterrupt(f->Vector)) return f;
+            if (user && f->Vector == TimerVector && QuietUserTick != null)
+            {
+                int cpu = Smp.CurrentIndex;
+                if (cpu != 0 && QuietUserTick(cpu)) { Smp.AnswerQuietTick(); return f; }
+            }
             bool take = user || !Smp.HoldsLock;
             if (user) Smp.EnterFromUserFor(Smp.ReasonVector + (int)f->Vector);
             else if (take) Smp.EnterFromIdle();

@@ -23,6 +23,9 @@ namespace Kernel.Arch
         public ulong LockContended;     // 56: acquisitions that had to wait
         public ulong Tss;               // 64: this CPU's TSS
         public uint Idle;               // 72: halted in the idle loop
+        public uint WakePending;        // 76: a wake IPI ended an idle halt that did not take the lock
+        public ulong QuietWakes;        // 80: idle halts ended by an interrupt and resumed without the lock
+        public ulong QuietTicks;        // 88: ticks from user mode answered without the lock
     }
 
     /// Several CPUs (docs/smp.md): finding them (ACPI MADT, else the MP table), starting the
@@ -131,19 +134,52 @@ namespace Kernel.Arch
             Release();
         }
 
-        /// Halts until an interrupt without the lock (the idle loop): the lock is given up
-        /// just before `sti; hlt` and taken again after.
-        public static void IdleHalt()
+        /// Halts until there may be work, without the lock (the idle loop): the lock is given
+        /// up just before `sti; hlt` and taken again once a wake IPI came (WakePending), or
+        /// `mayHaveWork(cpu)` says so (it reads words other CPUs write under the lock; a
+        /// stale answer costs one more halt, never a lost thread: a CPU that queues work for
+        /// this one sees Idle set and sends the IPI). The boot CPU takes the lock at every
+        /// interrupt, as it does the tick's global work; the others' ticks and wake IPIs
+        /// are answered without it (IdleInterrupt), so an idle CPU no longer takes the lock
+        /// twice per tick (docs/smp.md, "Where the lock matters").
+        public static void IdleHalt(delegate*<int, bool> mayHaveWork)
         {
             PerCpu* me = Self();
             // Marked idle before the lock goes: a CPU that then makes a thread runnable sees
             // it and sends the wake IPI, which stays pending until `sti; hlt` and ends the halt.
             Store(&me->Idle, 1);
             LeaveKernel();
-            Cpu.Halt();
-            Cpu.DisableInterrupts();
+            int cpu = (int)me->Index;
+            while (true)
+            {
+                Cpu.Halt();
+                Cpu.DisableInterrupts();
+                if (cpu == 0 || Load(&me->WakePending) != 0 || mayHaveWork(cpu)) break;
+                me->QuietWakes++;
+            }
+            Store(&me->WakePending, 0);
             Store(&me->Idle, 0);
             EnterFromIdle();
+        }
+
+        /// An interrupt that ended an idle halt, answered without the lock when it needs
+        /// nothing of the kernel: the tick on a CPU other than the boot CPU (whose tick does
+        /// the global work: sleepers' deadlines, itimers) and the wake IPI (noted for
+        /// IdleHalt). True if it was answered.
+        public static bool IdleInterrupt(ulong vector)
+        {
+            PerCpu* me = Self();
+            if (Load(&me->Idle) == 0) return false;
+            if (vector == WakeVector) { Store(&me->WakePending, 1); Timer.EndOfInterrupt(); return true; }
+            if (vector == Interrupts.TimerVector && me->Index != 0) { Timer.EndOfInterrupt(); return true; }
+            return false;
+        }
+
+        /// Answers a tick from user mode without the lock (Interrupts, QuietUserTick).
+        public static void AnswerQuietTick()
+        {
+            Self()->QuietTicks++;
+            Timer.EndOfInterrupt();
         }
 
         /// Wakes a halted CPU other than this one, if there is one (a thread became runnable).
@@ -304,7 +340,14 @@ namespace Kernel.Arch
                 w.Udec(c->LockContended); w.Str(" contended, waited "); w.Udec(Clock.TicksToNs(c->LockWaitTicks) / 1000); w.Str(" us");
                 Log.End(ref w);
             }
-            if (Count > 1) Log.Debug("bkl: TLB shoot-downs ", (long)Shootdowns);
+            if (Count > 1)
+            {
+                Log.Debug("bkl: TLB shoot-downs ", (long)Shootdowns);
+                ulong quiet = 0, ticks = 0;
+                for (int i = 0; i < Count; i++) { quiet += Block(i)->QuietWakes; ticks += Block(i)->QuietTicks; }
+                Log.Debug("bkl: idle wake-ups answered without the lock ", (long)quiet);
+                Log.Debug("bkl: ticks from user mode answered without the lock ", (long)ticks);
+            }
             // The entries that waited longest, longest first (at most 8).
             ulong total = 0;
             for (int r = 0; r < ReasonSlots; r++) total += _reasonWaitTicks[r];
