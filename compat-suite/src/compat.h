@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 static int compat_failures;
 
@@ -111,6 +112,18 @@ static const char *stem(const char *path, char *buf, size_t n)
     while (b[i] && b[i] != '.' && i + 1 < n) { buf[i] = b[i]; i++; }
     buf[i] = 0;
     return buf;
+}
+
+/* Runs `scenario` in a forked child (e.g. one that drops privileges); its failures count
+ * through its exit status. */
+static void compat_in_child(void (*scenario)(void))
+{
+    fflush(stdout);
+    pid_t p = fork();
+    if (p == 0) { scenario(); fflush(stdout); _exit(compat_failures); }
+    int st;
+    waitpid(p, &st, 0);
+    CHECK("child ended cleanly", WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static int finish(void)

@@ -35,16 +35,6 @@ static void status_ids(void)
     if (f) fclose(f);
 }
 
-static void in_child(void (*scenario)(void))
-{
-    fflush(stdout);
-    pid_t p = fork();
-    if (p == 0) { scenario(); fflush(stdout); _exit(compat_failures); }
-    int st;
-    waitpid(p, &st, 0);
-    CHECK("child ended cleanly", WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
 /* nginx's worker: setgid, initgroups, setuid; then nothing brings root back. */
 static void drop_like_a_worker(void)
 {
@@ -110,9 +100,9 @@ int main(void)
     groups("no groups");
     EXPECT_ERR("setgroups(-1)", syscall(SYS_setgroups, -1, none), EINVAL);
     EXPECT_ERR("setgroups(bad pointer)", syscall(SYS_setgroups, 1, (void *)8), EFAULT);
-    in_child(drop_like_a_worker);
-    in_child(keep_saved_root);
-    in_child(re_rules);
+    compat_in_child(drop_like_a_worker);
+    compat_in_child(keep_saved_root);
+    compat_in_child(re_rules);
     ids("parent still root");
     return finish();
 }

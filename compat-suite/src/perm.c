@@ -57,12 +57,7 @@ static unsigned mode_of(const char *rel)
 static void in_child(const char *what, void (*scenario)(void))
 {
     printf("-- %s\n", what);
-    fflush(stdout);
-    pid_t p = fork();
-    if (p == 0) { scenario(); fflush(stdout); _exit(compat_failures); }
-    int st;
-    waitpid(p, &st, 0);
-    CHECK("child ended cleanly", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    compat_in_child(scenario);
 }
 
 /* uid 1000, gid 1000, supplementary group 3000. */
