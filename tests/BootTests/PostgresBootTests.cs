@@ -56,10 +56,10 @@ public class PostgresBootTests
         return img;
     }
 
-    static Host.Result Client(string tool, int port, params string[] args)
+    static Host.Result Client(string tool, int port, Func<string> guestLog, params string[] args)
     {
-        var r = Host.Run(Path.Combine(PgBin, tool), ["-h", "127.0.0.1", "-p", port.ToString(), "-U", "postgres", .. args], null, TimeSpan.FromSeconds(300));
-        return r;
+        try { return Host.Run(Path.Combine(PgBin, tool), ["-h", "127.0.0.1", "-p", port.ToString(), "-U", "postgres", .. args], null, TimeSpan.FromSeconds(300)); }
+        catch (TimeoutException e) { throw new TimeoutException(e.Message + "\nguest output:\n" + guestLog(), e); }
     }
 
     [Fact]
@@ -86,25 +86,25 @@ public class PostgresBootTests
             }
             Log().Should().Contain("Success. You can now start the database server");
 
-            var sql = Client("psql", port, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c",
+            var sql = Client("psql", port, Log, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c",
                 "create table t(a int, b text); insert into t values (1, 'one'), (2, 'two'), (3, 'three'); select a, b from t order by a;");
             sql.Code.Should().Be(0, sql + "\n" + Log());
             sql.OutText.Should().Be("CREATE TABLE\nINSERT 0 3\n1|one\n2|two\n3|three\n", Log());
 
-            var init = Client("pgbench", port, "-i", "postgres");
+            var init = Client("pgbench", port, Log, "-i", "postgres");
             init.Code.Should().Be(0, init + "\n" + Log());
             init.ErrText.Should().Contain("done in");
 
-            var bench = Client("pgbench", port, "-c", "2", "-t", "100", "postgres");
+            var bench = Client("pgbench", port, Log, "-c", "2", "-t", "100", "postgres");
             bench.Code.Should().Be(0, bench + "\n" + Log());
             bench.OutText.Should().Contain("number of transactions actually processed: 200/200", bench.ToString());
             bench.OutText.Should().Contain("number of failed transactions: 0 (0.000%)", bench.ToString());
 
-            var count = Client("psql", port, "-X", "-A", "-t", "-c", "select count(*) from pgbench_history");
+            var count = Client("psql", port, Log, "-X", "-A", "-t", "-c", "select count(*) from pgbench_history");
             count.OutText.Should().Be("200\n", count + "\n" + Log());
 
             // A backend signals the postmaster (pid 1): fast shutdown, the VM ends with it.
-            var stop = Client("psql", port, "-X", "-c", "copy (select 1 where false) to program 'kill -INT 1'");
+            var stop = Client("psql", port, Log, "-X", "-c", "copy (select 1 where false) to program 'kill -INT 1'");
             stop.Code.Should().Be(0, stop + "\n" + Log());
             guest.WaitForExit(300_000).Should().BeTrue("the postmaster shuts down on SIGINT\n" + Log());
             guest.WaitForExit();
