@@ -70,7 +70,7 @@ namespace Kernel.Fs
             else _head = _tail = 0;
             _capacity = n;
             _writeWait.WakeAll();
-            PollEvents.Changed();
+            Head.Changed();                                   // more room: writers' pollers on this pipe
             return n;
         }
 
