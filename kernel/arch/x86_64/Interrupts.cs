@@ -71,18 +71,13 @@ namespace Kernel.Arch
         {
             // A TLB shoot-down is answered without the big kernel lock: its sender holds it.
             if (f->Vector == Smp.TlbVector) { Smp.OnTlbInterrupt(); return f; }
+            bool user = f->FromUser;
+            // An idle CPU's tick or wake IPI, and a tick from user mode that finds nothing to
+            // do, need no lock.
+            if (Smp.AnswerWithoutLock(f->Vector, user, QuietUserTick)) return f;
             // From user mode: take the lock, give it back on the way out. From kernel code:
             // either this CPU holds it (a fault in kernel code) or it was idle (halted
             // without it), and then it takes it for the handler.
-            bool user = f->FromUser;
-            // An idle CPU's tick or wake IPI needs no lock (Smp.IdleHalt), nor does a tick
-            // from user mode that finds nothing to do (docs/smp.md, "Where the lock matters").
-            if (!user && !Smp.HoldsLock && Smp.IdleInterrupt(f->Vector)) return f;
-            if (user && f->Vector == TimerVector && QuietUserTick != null)
-            {
-                int cpu = Smp.CurrentIndex;
-                if (cpu != 0 && QuietUserTick(cpu)) { Smp.AnswerQuietTick(); return f; }
-            }
             bool take = user || !Smp.HoldsLock;
             if (user) Smp.EnterFromUserFor(Smp.ReasonVector + (int)f->Vector);
             else if (take) Smp.EnterFromIdle();

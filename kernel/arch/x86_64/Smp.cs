@@ -140,7 +140,7 @@ namespace Kernel.Arch
         /// stale answer costs one more halt, never a lost thread: a CPU that queues work for
         /// this one sees Idle set and sends the IPI). The boot CPU takes the lock at every
         /// interrupt, as it does the tick's global work; the others' ticks and wake IPIs
-        /// are answered without it (IdleInterrupt), so an idle CPU no longer takes the lock
+        /// are answered without it (AnswerWithoutLock), so an idle CPU no longer takes the lock
         /// twice per tick (docs/smp.md, "Where the lock matters").
         public static void IdleHalt(delegate*<int, bool> mayHaveWork)
         {
@@ -162,36 +162,24 @@ namespace Kernel.Arch
             EnterFromIdle();
         }
 
-        /// An interrupt that ended an idle halt, answered without the lock when it needs
-        /// nothing of the kernel: the tick on a CPU other than the boot CPU (whose tick does
-        /// the global work: sleepers' deadlines, itimers) and the wake IPI (noted for
-        /// IdleHalt). True if it was answered.
-        public static bool IdleInterrupt(ulong vector)
+        /// Answers an interrupt without the lock when it needs nothing of the kernel (docs/smp.md,
+        /// "Where the lock matters"): the wake IPI that ends an idle halt (noted for IdleHalt),
+        /// and a tick on a CPU other than the boot CPU (whose tick does the global work:
+        /// sleepers' deadlines, itimers) that ends an idle halt or, from user mode, finds
+        /// nothing to do (`quietUserTick`). True if it was answered.
+        public static bool AnswerWithoutLock(ulong vector, bool fromUser, delegate*<int, bool> quietUserTick)
         {
             PerCpu* me = Self();
-            if (Load(&me->Idle) == 0) return false;
-            if (vector == WakeVector) { Store(&me->WakePending, 1); Timer.EndOfInterrupt(); return true; }
-            if (vector == Interrupts.TimerVector && me->Index != 0) { Timer.EndOfInterrupt(); return true; }
-            return false;
-        }
-
-        /// Answers a tick from user mode without the lock (Interrupts, QuietUserTick).
-        public static void AnswerQuietTick()
-        {
-            Self()->QuietTicks++;
-            Timer.EndOfInterrupt();
-        }
-
-        /// Wakes a halted CPU other than this one, if there is one (a thread became runnable).
-        public static void KickIdle()
-        {
-            if (Count == 1) return;
-            int me = Index();
-            for (int i = 0; i < Count; i++)
+            bool idle = !fromUser && Load(&me->Idle) != 0 && !HoldsLock;
+            if (idle && vector == WakeVector) { Store(&me->WakePending, 1); Timer.EndOfInterrupt(); return true; }
+            if (vector != Interrupts.TimerVector || me->Index == 0) return false;
+            if (!idle)
             {
-                PerCpu* c = Block(i);
-                if (i != me && Load(&c->Idle) != 0) { Timer.SendIpi(c->ApicId, WakeVector); return; }
+                if (!fromUser || quietUserTick == null || !quietUserTick((int)me->Index)) return false;
+                me->QuietTicks++;
             }
+            Timer.EndOfInterrupt();
+            return true;
         }
 
         /// Wakes CPU `i` if it is halted (a thread bound to it became runnable).
