@@ -4,6 +4,8 @@
    half, enter long mode, enable SSE and call kmain(info_phys, magic). The C# kernel then
    builds its real page tables. */
 
+#include "frame.h"
+
 #define KERNEL_VMA 0xffffffff80000000
 #define PHYS(x) ((x) - KERNEL_VMA)
 
@@ -104,13 +106,7 @@ boot_pd0: .skip 4096
 
     .text
 long_mode_high:
-    movw $0x10, %ax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    xorw %ax, %ax
-    movw %ax, %fs
-    movw %ax, %gs
+    LOAD_DATA_SEGMENTS
     leaq boot_stack_top(%rip), %rsp
     xorl %ebp, %ebp
     /* GS: the BSP's per-CPU block (smp.S), its first word pointing to itself. */

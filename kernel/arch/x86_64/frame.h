@@ -1,7 +1,20 @@
 /* The register save layout shared by every kernel entry (isr.S, syscall.S): it must match
    InterruptFrame in Interrupts.cs (lowest address first: r15 ... rax, vector, error, then
    what the CPU pushed). SAVE_SSE/RESTORE_SSE store xmm0-15 and MXCSR where fxsave would
-   (FpuState.cs) in the 512-byte area at the given base register. */
+   (FpuState.cs) in the 512-byte area at the given base register. LOAD_DATA_SEGMENTS is the
+   first step of a CPU that has just reached long mode (boot.S, smp.S). */
+
+/* Data segments after the switch to long mode: selector 0x10 (flat data in the boot GDT
+   and the trampoline's) in ds, es, ss; null in fs and gs, whose bases are MSRs. */
+.macro LOAD_DATA_SEGMENTS
+    movw $0x10, %ax
+    movw %ax, %ds
+    movw %ax, %es
+    movw %ax, %ss
+    xorw %ax, %ax
+    movw %ax, %fs
+    movw %ax, %gs
+.endm
 
 .macro PUSH_GPRS
     pushq %rax

@@ -2,6 +2,7 @@
    lock, and the real-mode trampoline that application processors start in (docs/smp.md).
 
    Per-CPU block offsets (must match PerCpu in Smp.cs). */
+#include "frame.h"
 #define PC_SELF 0
 #define PC_USER_RSP 8
 #define PC_KERNEL_RSP 16
@@ -120,13 +121,7 @@ FN(ap_trampoline_bounds)            /* (ulong out[2]) */
    and boot stack (all set by the BSP in ap_boot_*), then uk_ap_main under the lock. */
 ap_start64:
     /* Segment loads read the trampoline's GDT, which only the boot page tables map. */
-    movw $0x10, %ax
-    movw %ax, %ds
-    movw %ax, %es
-    movw %ax, %ss
-    xorw %ax, %ax
-    movw %ax, %fs
-    movw %ax, %gs
+    LOAD_DATA_SEGMENTS
     movq ap_boot_cr3(%rip), %rax
     movq %rax, %cr3
     xorl %eax, %eax
