@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -113,7 +112,7 @@ public static class RootDisk
         var over = Environment.GetEnvironmentVariable(env);
         if (!string.IsNullOrEmpty(over))
             return File.Exists(over) ? over : throw new UkpackException($"--root-disk needs {name}, but {over} (${env}) does not exist");
-        return QemuRunner.FindOnPath(name) ?? (File.Exists("/usr/sbin/" + name) ? "/usr/sbin/" + name : File.Exists("/sbin/" + name) ? "/sbin/" + name : null)
+        return E2fsprogs.Find(name)
             ?? throw new UkpackException($"--root-disk needs {name}, which is not installed (Debian: apt-get install e2fsprogs)");
     }
 
@@ -201,7 +200,7 @@ public static class RootDisk
             // kernel's volume options (inode tables and journal initialised now).
             var args = new List<string> { "-q", "-F", "-t", "ext4", "-b", "4096", "-N", inodes.ToString(), "-U", UuidString(uuid), "-L", "ukpack-root",
                 "-E", $"offset={diskOff},lazy_itable_init=0,lazy_journal_init=0,root_owner={fs.Root.Uid}:{fs.Root.Gid}", "-d", staging, tmp, (diskLen / 1024) + "k" };
-            var (status, err) = RunTool(mke2fs, args);
+            var (status, err) = E2fsprogs.Run(mke2fs, args);
             if (status != 0)
             {
                 string msg = err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault(l => l.Length > 0) ?? $"status {status}";
@@ -256,23 +255,6 @@ public static class RootDisk
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
-    static (int Status, string Err) RunTool(string exe, IEnumerable<string> args)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["LC_ALL"] = "C";
-        Process p;
-        try { p = Process.Start(psi) ?? throw new UkpackException($"cannot start {exe}"); }
-        catch (System.ComponentModel.Win32Exception e) { throw new UkpackException($"cannot start {exe}: {e.Message}"); }
-        using (p)
-        {
-            var err = p.StandardError.ReadToEndAsync();
-            p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, err.Result.Trim());
-        }
-    }
-
     /// <summary>Owners that could not be set in the staging tree (not running as root) are set
     /// in the filesystem with debugfs.</summary>
     static void Debugfs(string image, long offset, List<string> commands)
@@ -282,7 +264,7 @@ public static class RootDisk
         File.WriteAllLines(cmdFile, commands);
         try
         {
-            var (status, err) = RunTool(debugfs, ["-w", "-f", cmdFile, $"{image}?offset={offset}"]);
+            var (status, err) = E2fsprogs.Run(debugfs, ["-w", "-f", cmdFile, $"{image}?offset={offset}"]);
             if (status != 0) throw new UkpackException($"debugfs failed: {err}");
         }
         finally { try { File.Delete(cmdFile); } catch { } }
