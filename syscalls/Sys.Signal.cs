@@ -25,7 +25,11 @@ namespace Kernel.Syscalls
                 if (act.Handler == 1 || (act.Handler == 0 && Signal.DefaultIgnored(sig)))
                 {
                     Cur.PendingSignals &= ~Signals.Bit(sig);
-                    for (int i = 0; i < Scheduler.Slots; i++) Scheduler.At(i).PendingSignals &= ~Signals.Bit(sig);
+                    for (int i = 0; i < Scheduler.Slots; i++)
+                    {
+                        Thread t = Scheduler.At(i);
+                        if (t != null && t.Group == Cur) t.PendingSignals &= ~Signals.Bit(sig);
+                    }
                     Signals.Purge(Cur, sig, 0);
                 }
             }
@@ -113,9 +117,11 @@ namespace Kernel.Syscalls
                 if (a->A2 != 0 && Time.Clock.MonotonicNs() >= deadline) return Errno.EAGAIN;
                 // Wait with the awaited signals unblocked, so they wake us, then restore.
                 ulong saved = Me.SignalMask;
+                Me.RealBlocked = saved;
                 Me.SignalMask &= ~set;
                 WakeReason r = Scheduler.Block(deadline, true);
                 Me.SignalMask = saved;
+                Me.RealBlocked = 0;
                 if (r == WakeReason.TimedOut) return Errno.EAGAIN;
                 if (((Me.PendingSignals | Cur.PendingSignals) & set) == 0 && r == WakeReason.Interrupted) return Errno.EINTR;
             }

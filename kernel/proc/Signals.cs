@@ -36,6 +36,27 @@ namespace Kernel.Proc
             return h == 1 || (h == 0 && Signal.DefaultIgnored(sig));
         }
 
+        /// Whether a signal sent now is blocked where Linux looks at generation time: the
+        /// target thread's mask, or for a process-directed signal the main thread's (any
+        /// live thread's once the main thread has exited), counting the mask sigtimedwait
+        /// lifted while it waits (Linux's real_blocked). A blocked signal is never
+        /// discarded as ignored, since the disposition may change before it is unblocked:
+        /// PostgreSQL's latches block SIGURG (default: ignore) and read it from a signalfd.
+        static bool BlockedAtGeneration(Process P, Thread target, int sig)
+        {
+            if (target != null) return ((target.SignalMask | target.RealBlocked) & Bit(sig)) != 0;
+            bool any = false;
+            for (int i = 0; i < Scheduler.Slots; i++)
+            {
+                Thread t = Scheduler.At(i);
+                if (t == null || t.Group != P || t.State == ThreadState.Dead) continue;
+                bool blocked = ((t.SignalMask | t.RealBlocked) & Bit(sig)) != 0;
+                if (t.Tid == P.Pid) return blocked;
+                any |= blocked;
+            }
+            return any;
+        }
+
         /// Sends a signal to thread `target` of process `P` (tgkill) or, with target null, to
         /// the process (kill).
         const ulong StopSignals = (1UL << (Signal.SIGSTOP - 1)) | (1UL << (Signal.SIGTSTP - 1)) | (1UL << (Signal.SIGTTIN - 1)) | (1UL << (Signal.SIGTTOU - 1));
@@ -63,7 +84,7 @@ namespace Kernel.Proc
         public static void Send(Process P, Thread target, int sig, SigInfoData info)
         {
             JobControl(P, sig);
-            if (Ignored(P, sig) && sig != Signal.SIGKILL) return;
+            if (sig != Signal.SIGKILL && Ignored(P, sig) && !BlockedAtGeneration(P, target, sig)) return;
             if (sig >= Signal.SIGRTMIN)
             {
                 // Real-time signals queue: every send is delivered, with its own siginfo.
@@ -78,7 +99,7 @@ namespace Kernel.Proc
                 for (int i = 0; i < Scheduler.Slots; i++)
                 {
                     Thread t = Scheduler.At(i);
-                    if (t.Group == P && t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
+                    if (t != null && t.Group == P && t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
                 }
             }
             Fs.PollEvents.Changed();                         // signalfd readers and pollers re-check

@@ -46,6 +46,7 @@ namespace Kernel.Sched
         public ulong SavedRsp;                  // kernel rsp while switched out
         public ulong FsBase, GsBase;
         public ulong SignalMask, PendingSignals;
+        public ulong RealBlocked;               // the mask sigtimedwait lifted while it waits: still "blocked" when a signal is sent
         public ulong ClearChildTid;             // CLONE_CHILD_CLEARTID / set_tid_address
         public ulong RobustList;
         public ulong AltStackSp, AltStackSize;
