@@ -12,7 +12,6 @@ namespace Kernel.Loader
     public static unsafe class ElfLoader
     {
         public const ulong StackTop = 0x00007ffffffff000;
-        public const ulong StackSize = 8UL << 20;
         const ulong PieBase = 0x0000555555554000;
 
         /// Maps the program and, for a dynamically linked one, its interpreter (PT_INTERP),
@@ -201,6 +200,17 @@ namespace Kernel.Loader
             return true;
         }
 
+        /// The main thread's stack reserve: RLIMIT_STACK's soft limit at exec (Linux grows the
+        /// stack up to it), at least 128 KiB, and 4 GiB when unlimited or above; pages come on
+        /// demand, so only the address range is reserved.
+        static ulong StackBytes(Process p)
+        {
+            ulong limit = p.Limits[3].Cur & ~0xfffUL;
+            if (limit < MinStackSize) return MinStackSize;
+            return limit > MaxStackSize ? MaxStackSize : limit;
+        }
+        const ulong MinStackSize = 128UL << 10, MaxStackSize = 4UL << 30;
+
         /// Lays out the initial stack; returns the program's initial rsp. The process's
         /// address space must be active (the stack pages are filled on demand).
         public static ulong BuildStack(Process p, ReadOnlySpan<byte> argv, int argc, ReadOnlySpan<byte> envp, int envc, ReadOnlySpan<byte> execFn)
@@ -208,7 +218,7 @@ namespace Kernel.Loader
             ulong top = StackTop - (Random.Next() & 0xff) * 4096;
             // PT_GNU_STACK decides whether the stack is executable (absent: executable, as on Linux).
             uint stackProt = UserMemory.ProtRead | UserMemory.ProtWrite | (p.Elf.ExecStack() ? UserMemory.ProtExec : 0);
-            p.Memory.AddVma(top - StackSize, top, stackProt, VmaKind.Stack);
+            p.Memory.AddVma(top - StackBytes(p), top, stackProt, VmaKind.Stack);
             ulong sp = top;
             sp = Push(sp, execFn, true);
             ulong execFnAddr = sp;

@@ -18,6 +18,19 @@ namespace Kernel.Syscalls
         static bool PageAligned(ulong v) => (v & PageMask) == 0;
         static ulong PageUp(ulong v) => (v + PageMask) & ~PageMask;
 
+        const int RLIMIT_DATA = 2, RLIMIT_AS = 9;
+
+        /// RLIMIT_AS and RLIMIT_DATA, as Linux's may_expand_vm: whether `bytes` more of
+        /// mapping (`data`: private and writable, not the stack) stay within the soft limits,
+        /// counted in whole pages.
+        static bool MayExpand(ulong bytes, bool data) => WithinLimit(RLIMIT_AS, bytes, false) && (!data || WithinLimit(RLIMIT_DATA, bytes, true));
+
+        static bool WithinLimit(int resource, ulong bytes, bool dataOnly)
+        {
+            ulong limit = Cur.Limits[resource].Cur;
+            return limit == ulong.MaxValue || Mm.Vmas.BytesIn(0, ulong.MaxValue, dataOnly) + bytes <= (limit & ~PageMask);
+        }
+
         /// mmap(2)
         public static SysResult Mmap(SyscallArgs* a)
         {
@@ -49,12 +62,15 @@ namespace Kernel.Syscalls
                 }
             }
             if (type == MAP_SHARED_VALIDATE && (flags & ~0x1ff7ff) != 0) return Errno.EOPNOTSUPP;
+            bool data = type == MAP_PRIVATE && (prot & UserMemory.ProtWrite) != 0 && (flags & MAP_GROWSDOWN) == 0;
             ulong start;
             if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) != 0)
             {
                 if (!PageAligned(addr)) return Errno.EINVAL;
                 if (addr + size > AddressSpace.UserLimit || addr + size < addr) return Errno.ENOMEM;
                 if ((flags & MAP_FIXED_NOREPLACE) != 0 && (flags & MAP_FIXED) == 0 && Mm.Vmas.Overlaps(addr, addr + size)) return Errno.EEXIST;
+                // What the new mapping replaces does not count twice (as Linux's mmap_region).
+                if (!MayExpand(size - Mm.Vmas.BytesIn(addr, addr + size, false), data)) return Errno.ENOMEM;
                 Mm.Unmap(addr, addr + size);
                 start = addr;
             }
@@ -65,7 +81,7 @@ namespace Kernel.Syscalls
                 if (addr != 0 && PageAligned(addr) && addr >= 0x10000 && addr + size <= AddressSpace.UserLimit && !Mm.Vmas.Overlaps(addr, addr + size))
                     start = addr;
                 if (start == 0) start = Mm.Vmas.FindFreeTopDown(size, UserMemory.MmapBottom, UserMemory.MmapTop);
-                if (start == 0) return Errno.ENOMEM;
+                if (start == 0 || !MayExpand(size, data)) return Errno.ENOMEM;
             }
             if (file != null)
             {
@@ -127,6 +143,19 @@ namespace Kernel.Syscalls
             ulong end = addr + PageUp(len);
             if (end <= addr) return Errno.ENOMEM;                  // wrapped, or a length from 2^64-4095
             if (!Mm.Vmas.Covers(addr, end)) return Errno.ENOMEM;
+            // Making private memory writable makes it data (RLIMIT_DATA), as Linux's mprotect_fixup.
+            if ((prot & UserMemory.ProtWrite) != 0)
+            {
+                ulong becomesData = 0;
+                for (int i = 0; i < Mm.Vmas.Count; i++)
+                {
+                    Vma v = Mm.Vmas[i];
+                    if (v.End <= addr || v.Start >= end || VmaList.IsData(v)) continue;
+                    v.Prot |= UserMemory.ProtWrite;
+                    if (VmaList.IsData(v)) becomesData += (v.End < end ? v.End : end) - (v.Start > addr ? v.Start : addr);
+                }
+                if (becomesData != 0 && !WithinLimit(RLIMIT_DATA, becomesData, true)) return Errno.ENOMEM;
+            }
             Mm.Protect(addr, end, prot);
             return SysResult.Ok;
         }
@@ -143,6 +172,9 @@ namespace Kernel.Syscalls
             if (newTop > oldTop)
             {
                 if (m.Vmas.Overlaps(oldTop, newTop) || newTop - m.BrkStart > (1UL << 30)) return (long)m.Brk;
+                // RLIMIT_DATA bounds the heap's size (Linux's check_data_rlimit), RLIMIT_AS the growth.
+                ulong dataLimit = Cur.Limits[RLIMIT_DATA].Cur;
+                if (dataLimit != ulong.MaxValue && want - m.BrkStart > dataLimit || !WithinLimit(RLIMIT_AS, newTop - oldTop, false)) return (long)m.Brk;
                 m.AddVma(oldTop, newTop, UserMemory.ProtRead | UserMemory.ProtWrite, VmaKind.Heap);
             }
             else if (newTop < oldTop) m.Unmap(newTop, oldTop);
@@ -168,6 +200,7 @@ namespace Kernel.Syscalls
                 if (newLen < oldLen) Mm.Unmap(old + newLen, old + oldLen);
                 return (long)old;
             }
+            if (!MayExpand(newLen - oldLen, VmaList.IsData(v))) return Errno.ENOMEM;
             if (!Mm.Vmas.Overlaps(old + oldLen, old + newLen) && old + newLen <= AddressSpace.UserLimit)
             {
                 Mm.AddVma(old + oldLen, old + newLen, v.Prot, v.Kind);

@@ -28,7 +28,7 @@ namespace Kernel.Syscalls
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string inotifyNote = "every event and flag on every filesystem (tmpfs, the image's tree, /dev/shm, ext4 volumes), with Linux's order, merging, overflow and limits; but an execve is not reported (no IN_OPEN/IN_CLOSE_NOWRITE of the program), IN_UNMOUNT never comes (nothing is unmounted while programs run), and a hard-linked file's events reach its directory's watches under the name it was last linked or looked up by, not the one it was opened by";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
-        const string rlimitNote = "RLIMIT_NOFILE (descriptor numbers), RLIMIT_NPROC (fork), RLIMIT_FSIZE (EFBIG and SIGXFSZ) and RLIMIT_CPU (SIGXCPU, SIGKILL) are enforced; the others (AS, DATA, STACK, MEMLOCK, ...) are recorded, not enforced";
+        const string rlimitNote = "RLIMIT_NOFILE (descriptor numbers), RLIMIT_NPROC (fork), RLIMIT_FSIZE (EFBIG and SIGXFSZ), RLIMIT_CPU (SIGXCPU, SIGKILL), RLIMIT_AS and RLIMIT_DATA (ENOMEM from mmap, mremap, mprotect, brk) and RLIMIT_STACK (the main stack reserved at exec, SIGSEGV past it; a later change applies at the next exec) are enforced; the others (MEMLOCK, RSS, NICE, ...) are recorded, not enforced";
 
         public static readonly SyscallEntry[] All =
         {

@@ -9,7 +9,7 @@ namespace Kernel.Memory
         public bool Contains(ulong a) => a >= Start && a < End;
     }
 
-    public static class VmaKind { public const uint Anonymous = 0, Stack = 1, Heap = 2, Image = 3; }
+    public static class VmaKind { public const uint Anonymous = 0, Stack = 1, Heap = 2, Image = 3, FilePrivate = 4, FileShared = 5; }
 
     /// The sorted, non-overlapping VMAs of one address space. Pure logic (no page tables),
     /// so the splitting rules are tested on the host.
@@ -104,6 +104,25 @@ namespace Kernel.Memory
             _items[at] = v;
             _count++;
         }
+
+        /// Mapped bytes in [start, end) as RLIMIT_AS counts them, or (dataOnly) those Linux
+        /// counts as data for RLIMIT_DATA (private and writable, not the stack). The main
+        /// stack's reserve is left out of both: Linux counts only what the stack has grown
+        /// to, a few pages for most programs, where ours is reserved whole at exec.
+        public ulong BytesIn(ulong start, ulong end, bool dataOnly)
+        {
+            ulong n = 0;
+            for (int i = 0; i < _count; i++)
+            {
+                ref Vma v = ref _items[i];
+                if (v.End <= start || v.Start >= end || v.Kind == VmaKind.Stack || dataOnly && !IsData(v)) continue;
+                n += (v.End < end ? v.End : end) - (v.Start > start ? v.Start : start);
+            }
+            return n;
+        }
+
+        /// Linux's data mapping: writable, not shared, not the stack.
+        public static bool IsData(in Vma v) => (v.Prot & 2) != 0 && v.Kind != VmaKind.FileShared && v.Kind != VmaKind.Stack;
 
         /// Whether [start, end) is covered by VMAs without gaps.
         public bool Covers(ulong start, ulong end)

@@ -194,7 +194,7 @@ namespace Kernel.Proc
 
         // ---- file mappings: VMAs of kind KindFilePrivate/KindFileShared, with their file and
         // offset in a side table (newest first wins, so a remapped range finds its own).
-        public const uint KindFilePrivate = 4, KindFileShared = 5;
+        public const uint KindFilePrivate = VmaKind.FilePrivate, KindFileShared = VmaKind.FileShared;
         /// PTE software bit: the frame belongs to a file (or the image), not to this mapping.
         public const ulong Borrowed = 0x200;
         struct FileMap { public ulong Start, End, Offset; public IFileBacking File; }

@@ -34,6 +34,22 @@ public class VmaListTests
     }
 
     [Fact]
+    public void BytesInCountsWhatTheMemoryLimitsCount()
+    {
+        var l = new VmaList();
+        l.Insert(V(0, 10));                                  // private rw: data
+        l.Insert(V(20, 30, prot: 1));                        // read-only: not data
+        l.Insert(V(40, 50, kind: VmaKind.FileShared));       // shared rw: not data
+        l.Insert(V(60, 70, kind: VmaKind.FilePrivate));      // private file rw: data
+        l.Insert(V(100, 200, kind: VmaKind.Stack));          // the stack's reserve: neither
+        l.BytesIn(0, ulong.MaxValue, false).Should().Be(40 * P);
+        l.BytesIn(0, ulong.MaxValue, true).Should().Be(20 * P);
+        l.BytesIn(5 * P, 25 * P, false).Should().Be(10 * P);    // clipped at both ends
+        l.BytesIn(5 * P, 25 * P, true).Should().Be(5 * P);
+        l.BytesIn(10 * P, 20 * P, false).Should().Be(0);        // a gap
+    }
+
+    [Fact]
     public void GrowsPastInitialCapacity()
     {
         var l = new VmaList();
