@@ -3,11 +3,10 @@ using Kernel.Sched;
 
 namespace Kernel.Fs
 {
-    /// The ids and capabilities a permission check is made against: the filesystem ids of the
-    /// caller (credentials(7)), or its real ids for access(2). A process whose id is 0 has the
-    /// file capabilities of the capability set (Linux drops CAP_DAC_OVERRIDE and the others
-    /// from the effective set when the fsuid leaves 0 and gives them back when it returns);
-    /// every other process has none.
+    /// The ids and capabilities a permission check is made against: the filesystem ids and
+    /// effective capabilities of the caller (credentials(7); the file capabilities leave the
+    /// effective set when the fsuid leaves 0: Capabilities.UidsChanged), or for access(2) its
+    /// real ids, with the permitted set when the real uid is 0 and none otherwise.
     public readonly struct Cred
     {
         public readonly uint Uid, Gid;
@@ -28,7 +27,7 @@ namespace Kernel.Fs
             Thread t = Scheduler.Current;
             ThreadGroup g = t != null ? t.Group : null;
             if (g == null) return new Cred(0, 0, null, Capabilities.All);
-            return new Cred(g.Fsuid, g.Fsgid, g.Groups, g.Fsuid == 0 ? Capabilities.Effective : 0);
+            return new Cred(g.Fsuid, g.Fsgid, g.Groups, g.CapEffective);
         }
 
         /// The caller's real ids, as access(2) checks them: a real uid 0 has the permitted set.
@@ -37,7 +36,7 @@ namespace Kernel.Fs
             Thread t = Scheduler.Current;
             ThreadGroup g = t != null ? t.Group : null;
             if (g == null) return new Cred(0, 0, null, Capabilities.All);
-            return new Cred(g.Ruid, g.Rgid, g.Groups, g.Ruid == 0 ? Capabilities.Permitted : 0);
+            return new Cred(g.Ruid, g.Rgid, g.Groups, g.Ruid == 0 ? g.CapPermitted : 0);
         }
 
         public bool Capable(int cap) => (Caps & (1UL << cap)) != 0;

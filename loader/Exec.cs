@@ -105,6 +105,7 @@ namespace Kernel.Loader
             p.Itimers.DeletePosixTimers();
             // Dumpable again unless the ids differ (a set-id program) or the file is unreadable.
             p.Dumpable = p.Euid == p.Ruid && p.Egid == p.Rgid && Permission.Check(file, Permission.MAY_READ) == 0 ? 1 : 0;
+            Kernel.Sched.Capabilities.Execed(p);
 
             Span<byte> abs = stackalloc byte[Vfs.PathMax];
             int absLen = Vfs.PathOf(file, abs, out _);

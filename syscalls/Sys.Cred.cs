@@ -1,6 +1,7 @@
 using System;
 using Kernel.Abi;
 using Kernel.Proc;
+using Kernel.Sched;
 
 namespace Kernel.Syscalls
 {
@@ -14,8 +15,8 @@ namespace Kernel.Syscalls
         const uint NoId = 0xffffffff;
         const int NgroupsMax = 65536;
 
-        static bool MayChangeUid(Process p) => p.Euid == 0 && Capable(7);   // CAP_SETUID
-        static bool MayChangeGid(Process p) => p.Euid == 0 && Capable(6);   // CAP_SETGID
+        static bool MayChangeUid(Process p) => Capable(Capabilities.CAP_SETUID);
+        static bool MayChangeGid(Process p) => Capable(Capabilities.CAP_SETGID);
 
         /// getuid(2), geteuid(2), getgid(2), getegid(2)
         public static SysResult Getuid(SyscallArgs* a) => (long)Cur.Ruid;
@@ -147,13 +148,15 @@ namespace Kernel.Syscalls
 
         /// The ids whose change makes a process non-dumpable (commit_creds with fs.suid_dumpable
         /// 0): then /proc/PID's files are root's (kernel/proc/ProcFs.cs) and prctl says 0.
+        /// Also where a change of user ids moves the capability sets (Capabilities.UidsChanged).
         readonly struct Ids
         {
-            readonly uint _euid, _egid, _fsuid, _fsgid;
-            public Ids(Process p) { _euid = p.Euid; _egid = p.Egid; _fsuid = p.Fsuid; _fsgid = p.Fsgid; }
+            readonly uint _ruid, _euid, _suid, _egid, _fsuid, _fsgid;
+            public Ids(Process p) { _ruid = p.Ruid; _euid = p.Euid; _suid = p.Suid; _egid = p.Egid; _fsuid = p.Fsuid; _fsgid = p.Fsgid; }
             public void Commit(Process p)
             {
                 if (p.Euid != _euid || p.Egid != _egid || p.Fsuid != _fsuid || p.Fsgid != _fsgid) p.Dumpable = 0;
+                Capabilities.UidsChanged(p, _ruid, _euid, _suid, _fsuid);
             }
         }
 

@@ -40,38 +40,42 @@ namespace Kernel.Syscalls
             return 0;
         }
 
-        /// capget(2)
+        /// capget(2): any process's sets (pid 0: the caller's).
         public static SysResult Capget(SyscallArgs* a)
         {
             Errno e = CapHeader(a->A0, out int words, out int pid);
             if (a->A1 == 0) return e == Errno.EINVAL ? SysResult.Ok : e;     // a version probe
             if (e != 0) return e;
             if (pid < 0) return Errno.EINVAL;
-            if (pid != 0 && pid != Cur.Pid) return Errno.ESRCH;
+            Process p = pid == 0 ? Cur : Process.Find(pid);
+            if (p == null || p.Zombie) return Errno.ESRCH;
             uint* d = stackalloc uint[6];                                    // {effective, permitted, inheritable} x 2
             for (int i = 0; i < 2; i++)
             {
-                d[i * 3 + 0] = (uint)(Capabilities.Effective >> (32 * i));
-                d[i * 3 + 1] = (uint)(Capabilities.Permitted >> (32 * i));
-                d[i * 3 + 2] = (uint)(Capabilities.Inheritable >> (32 * i));
+                d[i * 3 + 0] = (uint)(p.CapEffective >> (32 * i));
+                d[i * 3 + 1] = (uint)(p.CapPermitted >> (32 * i));
+                d[i * 3 + 2] = (uint)(p.CapInheritable >> (32 * i));
             }
             return new UserPtr(a->A1).CopyOut(d, (ulong)words * 12) == 0 ? SysResult.Ok : Errno.EFAULT;
         }
 
-        /// capset(2): this process only; the sets can shrink, never grow beyond what is permitted.
+        /// capset(2): this process only; permitted can only shrink, effective stays within
+        /// permitted, and inheritable within permitted (any, with CAP_SETPCAP) and the bounding set.
         public static SysResult Capset(SyscallArgs* a)
         {
             Errno e = CapHeader(a->A0, out int words, out int pid);
             if (e != 0) return e;
-            if (pid != 0 && pid != Cur.Pid) return Errno.EPERM;
+            Process p = Cur;
+            if (pid != 0 && pid != p.Pid) return Errno.EPERM;
             uint* d = stackalloc uint[6];
             for (int i = 0; i < 6; i++) d[i] = 0;
             if (new UserPtr(a->A1).CopyIn(d, (ulong)words * 12) != 0) return Errno.EFAULT;
             ulong eff = (d[0] | (ulong)d[3] << 32) & CapAll, prm = (d[1] | (ulong)d[4] << 32) & CapAll,
                 inh = (d[2] | (ulong)d[5] << 32) & CapAll;
-            ulong inheritableLimit = Capable(CAP_SETPCAP) ? CapAll : Capabilities.Inheritable | Capabilities.Permitted;
-            if ((inh & ~inheritableLimit) != 0 || (prm & ~Capabilities.Permitted) != 0 || (eff & ~prm) != 0) return Errno.EPERM;
-            Capabilities.Effective = eff; Capabilities.Permitted = prm; Capabilities.Inheritable = inh;
+            ulong inheritableLimit = Capable(CAP_SETPCAP) ? CapAll : p.CapInheritable | p.CapPermitted;
+            if ((inh & ~inheritableLimit) != 0 || (inh & ~(p.CapInheritable | p.CapBounding)) != 0
+                || (prm & ~p.CapPermitted) != 0 || (eff & ~prm) != 0) return Errno.EPERM;
+            p.CapEffective = eff; p.CapPermitted = prm; p.CapInheritable = inh;
             return SysResult.Ok;
         }
 

@@ -158,7 +158,7 @@ namespace Kernel.Syscalls
                         return SysResult.Ok;
                     }
                     // Only the owner, the creator or a privileged caller.
-                    if (p.Euid != s.Uid && p.Euid != s.Cuid && !(p.Euid == 0 && Capable(21))) return Errno.EPERM;   // CAP_SYS_ADMIN
+                    if (p.Euid != s.Uid && p.Euid != s.Cuid && !Capable(21)) return Errno.EPERM;   // CAP_SYS_ADMIN
                     if (cmd == IPC_RMID) { s.MarkDestroyed(); return SysResult.Ok; }
                     byte* d = stackalloc byte[112];
                     if (new UserPtr(buf).CopyIn(d, 112) != 0) return Errno.EFAULT;

@@ -336,9 +336,19 @@ namespace Kernel.Syscalls
         {
             const int PR_SET_PDEATHSIG = 1, PR_GET_PDEATHSIG = 2, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4,
                 PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_SECCOMP = 21, PR_SET_NO_NEW_PRIVS = 38, PR_GET_NO_NEW_PRIVS = 39,
-                PR_SET_TIMERSLACK = 29, PR_GET_TIMERSLACK = 30, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
+                PR_SET_TIMERSLACK = 29, PR_GET_TIMERSLACK = 30, PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37,
+                PR_GET_KEEPCAPS = 7, PR_SET_KEEPCAPS = 8, PR_CAPBSET_READ = 23, PR_CAPBSET_DROP = 24;
+            const ulong CapLast = 40;
             switch ((int)a->A0)
             {
+                case PR_GET_KEEPCAPS: return Cur.KeepCaps ? 1 : 0;
+                case PR_SET_KEEPCAPS: if (a->A1 > 1) return Errno.EINVAL; Cur.KeepCaps = a->A1 == 1; return SysResult.Ok;
+                case PR_CAPBSET_READ: if (a->A1 > CapLast) return Errno.EINVAL; return (Cur.CapBounding >> (int)a->A1 & 1) != 0 ? 1 : 0;
+                case PR_CAPBSET_DROP:
+                    if (!Capable(Kernel.Sched.Capabilities.CAP_SETPCAP)) return Errno.EPERM;
+                    if (a->A1 > CapLast) return Errno.EINVAL;
+                    Cur.CapBounding &= ~(1UL << (int)a->A1);
+                    return SysResult.Ok;
                 case PR_SET_PDEATHSIG: if (a->A1 > 64) return Errno.EINVAL; Cur.DeathSignal = (int)a->A1; return SysResult.Ok;
                 case PR_GET_PDEATHSIG: { int s = Cur.DeathSignal; return new UserPtr(a->A1).CopyOut(&s, 4) == 0 ? SysResult.Ok : Errno.EFAULT; }
                 case PR_GET_DUMPABLE: return Cur.Dumpable;

@@ -396,7 +396,11 @@ namespace Kernel.Proc
                         }
                         w.Str("\nSigIgn:\t"); HexPad(ref w, ign, 16);
                         w.Str("\nSigCgt:\t"); HexPad(ref w, cgt, 16);
-                        w.Str("\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
+                        w.Str("\nCapInh:\t"); HexPad(ref w, p.CapInheritable, 16);
+                        w.Str("\nCapPrm:\t"); HexPad(ref w, p.CapPermitted, 16);
+                        w.Str("\nCapEff:\t"); HexPad(ref w, p.CapEffective, 16);
+                        w.Str("\nCapBnd:\t"); HexPad(ref w, p.CapBounding, 16);
+                        w.Str("\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed:\t1\nCpus_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
                         break;
                     }
             }

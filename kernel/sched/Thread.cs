@@ -22,6 +22,9 @@ namespace Kernel.Sched
         // filesystem ids, and file permissions are checked against them (fs/Permission.cs).
         public uint Ruid, Euid, Suid, Fsuid, Rgid, Egid, Sgid, Fsgid;
         public uint[] Groups = new uint[0];
+        // Capability sets (Capabilities.cs): root with all of them until ids or capset change it.
+        public ulong CapEffective = Capabilities.All, CapPermitted = Capabilities.All, CapInheritable, CapBounding = Capabilities.All;
+        public bool KeepCaps;                   // PR_SET_KEEPCAPS
 
         /// The credentials of `g` (fork and clone copy them).
         public void CopyCredentials(ThreadGroup g)
@@ -29,6 +32,8 @@ namespace Kernel.Sched
             Ruid = g.Ruid; Euid = g.Euid; Suid = g.Suid; Fsuid = g.Fsuid;
             Rgid = g.Rgid; Egid = g.Egid; Sgid = g.Sgid; Fsgid = g.Fsgid;
             Groups = g.Groups;                      // never changed in place: setgroups replaces it
+            CapEffective = g.CapEffective; CapPermitted = g.CapPermitted; CapInheritable = g.CapInheritable;
+            CapBounding = g.CapBounding; KeepCaps = g.KeepCaps;
         }
     }
 
