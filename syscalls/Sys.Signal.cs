@@ -153,9 +153,21 @@ namespace Kernel.Syscalls
         static SysResult SendSignal(Process to, Thread target, int sig, int code)
         {
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
+            if (!MaySignal(to, sig)) return Errno.EPERM;
             if (sig == 0 || to.Zombie || InitIgnores(to, sig)) return SysResult.Ok;
-            Signals.Send(to, target, sig, new SigInfoData { Code = code, Pid = Cur.Pid });
+            Signals.Send(to, target, sig, new SigInfoData { Code = code, Pid = Cur.Pid, Uid = (int)Cur.Ruid });
             return SysResult.Ok;
+        }
+
+        /// Linux's kill permission (kill(2)): the sender's real or effective uid is the
+        /// target's real or saved uid, or the sender has CAP_KILL; SIGCONT within a session
+        /// is always allowed. Signal 0 asks exactly this.
+        static bool MaySignal(Process to, int sig)
+        {
+            Process me = Cur;
+            if (me.Euid == to.Suid || me.Euid == to.Ruid || me.Ruid == to.Suid || me.Ruid == to.Ruid) return true;
+            if (sig == Signal.SIGCONT && me.Sid == to.Sid) return true;
+            return Capable(5);                                   // CAP_KILL
         }
 
         /// As Linux's init (SIGNAL_UNKILLABLE): pid 1 drops a signal another process sends it
@@ -178,18 +190,21 @@ namespace Kernel.Syscalls
             }
             if (pid == int.MinValue) return Errno.ESRCH;
             int group = pid == 0 ? Cur.Pgid : -pid;
-            bool any = false;
+            bool any = false, sent = false;
             Process me = Cur;
             // Sending may wake the caller's own threads but never switches: the list is stable.
+            // As Linux: a group succeeds when one process could be signalled, else EPERM; -1
+            // succeeds when it found any (the ones it may not signal are passed over).
             for (int i = 0; i < Process.Count; i++)
             {
                 Process p = Process.At(i);
                 if (pid == -1 ? (p.Pid == 1 || p == me) : p.Pgid != group) continue;
-                if (p.Zombie) { any = true; continue; }      // a zombie takes a signal and ignores it
-                SendSignal(p, null, sig, SigCodes.SI_USER);
                 any = true;
+                if (SendSignal(p, null, sig, SigCodes.SI_USER).IsError) continue;     // a zombie takes a signal and ignores it
+                sent = true;
             }
-            return any ? SysResult.Ok : Errno.ESRCH;
+            if (!any) return Errno.ESRCH;
+            return sent || pid == -1 ? SysResult.Ok : Errno.EPERM;
         }
 
         /// tkill(2)
@@ -228,6 +243,7 @@ namespace Kernel.Syscalls
             if (new UserRef<SigInfo>(infoPtr).Read(out SigInfo si) != 0) return Errno.EFAULT;
             int code = si.Code;
             if (code >= 0 || code == SigCodes.SI_TKILL) return Errno.EPERM;   // only SI_QUEUE-like codes from user space
+            if (!MaySignal(to, sig)) return Errno.EPERM;
             if (sig == 0 || to.Zombie || InitIgnores(to, sig)) return SysResult.Ok;
             Signals.Send(to, t, sig, new SigInfoData { Code = code, Pid = si.Pid, Uid = si.Uid, Value = si.Value });
             return SysResult.Ok;
