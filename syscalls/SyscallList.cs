@@ -246,7 +246,7 @@ namespace Kernel.Syscalls
             new(297, "rt_tgsigqueueinfo"),
             new(131, "sigaltstack"),
             new(34, "pause"),
-            new(62, "kill", Support.Partial, "a pid, a process group, or every process (-1); pid 1 ignores stop signals, but not others it has no handler for (Linux's init would)"),
+            new(62, "kill", Support.Full, "a pid, a process group, or every process (-1), with Linux's permission rule; pid 1 drops what other processes send it without a handler (SIGKILL and SIGSTOP too), as Linux's init"),
             new(200, "tkill"),
             new(234, "tgkill"),
             new(289, "signalfd4"),
