@@ -246,11 +246,12 @@ namespace Kernel.Loader
             aux[a++] = Auxv.AT_BASE; aux[a++] = p.InterpBase;
             aux[a++] = Auxv.AT_FLAGS; aux[a++] = 0;
             aux[a++] = Auxv.AT_ENTRY; aux[a++] = elf.Entry + p.LoadBias;
-            aux[a++] = Auxv.AT_UID; aux[a++] = 0;
-            aux[a++] = Auxv.AT_EUID; aux[a++] = 0;
-            aux[a++] = Auxv.AT_GID; aux[a++] = 0;
-            aux[a++] = Auxv.AT_EGID; aux[a++] = 0;
-            aux[a++] = Auxv.AT_SECURE; aux[a++] = 0;
+            aux[a++] = Auxv.AT_UID; aux[a++] = p.Ruid;
+            aux[a++] = Auxv.AT_EUID; aux[a++] = p.Euid;
+            aux[a++] = Auxv.AT_GID; aux[a++] = p.Rgid;
+            aux[a++] = Auxv.AT_EGID; aux[a++] = p.Egid;
+            // A set-id program: its loader and libc then ignore LD_PRELOAD, LD_LIBRARY_PATH and the like.
+            aux[a++] = Auxv.AT_SECURE; aux[a++] = p.Euid != p.Ruid || p.Egid != p.Rgid ? 1UL : 0;
             aux[a++] = Auxv.AT_CLKTCK; aux[a++] = 100;
             aux[a++] = Auxv.AT_HWCAP; aux[a++] = CpuFeatures.Hwcap();
             aux[a++] = Auxv.AT_HWCAP2; aux[a++] = 0;

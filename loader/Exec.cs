@@ -103,6 +103,15 @@ namespace Kernel.Loader
                 if (p.Actions[s].Handler > 1) p.Actions[s] = default;        // caught -> default; ignored stays ignored
             me.AltStackSp = 0; me.AltStackSize = 0; me.AltStackFlags = SigCodes.SS_DISABLE;
             p.Itimers.DeletePosixTimers();
+            // A set-user-ID (set-group-ID, with group execute) program runs with its file's
+            // owner (group) as effective id, unless no_new_privs; the saved ids always take
+            // the effective ones (execve(2)). Capabilities follow the new ids.
+            if (!p.NoNewPrivs)
+            {
+                if ((file.Mode & FileMode.S_ISUID) != 0) p.Euid = p.Fsuid = file.Uid;
+                if ((file.Mode & (FileMode.S_ISGID | 0x8)) == (FileMode.S_ISGID | 0x8)) p.Egid = p.Fsgid = file.Gid;
+            }
+            p.Suid = p.Euid; p.Sgid = p.Egid;
             // Dumpable again unless the ids differ (a set-id program) or the file is unreadable.
             p.Dumpable = p.Euid == p.Ruid && p.Egid == p.Rgid && Permission.Check(file, Permission.MAY_READ) == 0 ? 1 : 0;
             Kernel.Sched.Capabilities.Execed(p);

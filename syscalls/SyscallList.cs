@@ -24,7 +24,7 @@ namespace Kernel.Syscalls
     /// that the bound numbers are exactly these. Keep it plain data (shared source).
     public static class SyscallList
     {
-        const string credNote = "ids follow Linux's rules; new files get the filesystem ids and file permissions are checked against them (the file capabilities follow the fsuid), but the capability sets are one for the VM, and set-user-ID files do not change ids on execve";
+        const string credNote = "ids follow Linux's rules; new files get the filesystem ids and file permissions are checked against them; the capability sets move with the ids as capabilities(7) says (per process, not per thread)";
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits are recorded but not checked, SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string inotifyNote = "every event and flag on every filesystem (tmpfs, the image's tree, /dev/shm, ext4 volumes), with Linux's order, merging, overflow and limits; but an execve is not reported (no IN_OPEN/IN_CLOSE_NOWRITE of the program), IN_UNMOUNT never comes (nothing is unmounted while programs run), and a hard-linked file's events reach its directory's watches under the name it was last linked or looked up by, not the one it was opened by";
         const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
@@ -203,7 +203,7 @@ namespace Kernel.Syscalls
             new(203, "sched_setaffinity"),
             new(57, "fork", Support.Full, "copy-on-write; only the calling thread goes on in the child"),
             new(58, "vfork"),
-            new(59, "execve", Support.Partial, "static, PIE, dynamic and #! programs from any regular file (the image's tree, tmpfs, ext4 volumes); set-user-ID and set-group-ID bits are not honoured"),
+            new(59, "execve", Support.Partial, "static, PIE, dynamic and #! programs from any regular file (the image's tree, tmpfs, ext4 volumes); set-user-ID and set-group-ID programs take their file's ids (not under no_new_privs), with AT_SECURE; file capabilities are not read"),
             new(322, "execveat", Support.Partial, "as execve; AT_EMPTY_PATH and AT_SYMLINK_NOFOLLOW"),
             new(61, "wait4"),
             new(247, "waitid", Support.Partial, "P_ALL, P_PID, P_PGID; no pidfds (P_PIDFD: EBADF)"),
