@@ -5,9 +5,10 @@ using Kernel.Proc;
 namespace Kernel.Syscalls
 {
     /// System V shared memory (shmget, shmat, shmdt, shmctl; svipc(7)): segments are
-    /// kernel/proc/SysvShm.cs's. Permission bits are recorded and reported; as for files,
-    /// they are not checked against the caller's ids (only the owner rules of IPC_SET and
-    /// IPC_RMID are).
+    /// kernel/proc/SysvShm.cs's. Access is checked as Linux's ipcperms: the segment's mode
+    /// bits for its owner or creator, their groups, or others, against the caller's
+    /// effective ids, unless it has CAP_IPC_OWNER; IPC_SET and IPC_RMID are for the owner,
+    /// the creator or CAP_SYS_ADMIN.
     public static unsafe partial class Sys
     {
         const int IPC_PRIVATE = 0, IPC_CREAT = 0x200, IPC_EXCL = 0x400;
@@ -15,6 +16,18 @@ namespace Kernel.Syscalls
         const int SHM_LOCK = 11, SHM_UNLOCK = 12, SHM_STAT = 13, SHM_INFO = 14, SHM_STAT_ANY = 15;
         const int SHM_RDONLY = 0x1000, SHM_RND = 0x2000, SHM_REMAP = 0x4000, SHM_EXEC = 0x8000;
         const ulong ShmMin = 1, ShmMax = ulong.MaxValue - (1UL << 24), ShmAll = ulong.MaxValue - (1UL << 24);
+
+        /// Linux's ipcperms: whether the caller may have `requested` (rwx bits in any of the
+        /// three positions, as shmflg's 0777) of segment `s`.
+        static bool IpcAllowed(ShmSegment s, uint requested)
+        {
+            Process p = Cur;
+            uint want = (requested >> 6 | requested >> 3 | requested) & 7, granted = s.Mode;
+            Kernel.Fs.Cred c = Kernel.Fs.Cred.Fs();
+            if (p.Euid == s.Cuid || p.Euid == s.Uid) granted >>= 6;
+            else if (c.InGroup(s.Cgid) || c.InGroup(s.Gid)) granted >>= 3;
+            return (want & ~granted & 7) == 0 || Capable(15);             // CAP_IPC_OWNER
+        }
 
         /// shmget(2)
         public static SysResult Shmget(SyscallArgs* a)
@@ -27,6 +40,7 @@ namespace Kernel.Syscalls
             {
                 if ((flags & (IPC_CREAT | IPC_EXCL)) == (IPC_CREAT | IPC_EXCL)) return Errno.EEXIST;
                 if (size > s.Size) return Errno.EINVAL;
+                if (!IpcAllowed(s, (uint)flags & 0x1ff)) return Errno.EACCES;
                 return s.Id;
             }
             if (key != IPC_PRIVATE && (flags & IPC_CREAT) == 0) return Errno.ENOENT;
@@ -45,6 +59,7 @@ namespace Kernel.Syscalls
             ulong addr = a->A1;
             ShmSegment s = ShmSegment.Find(id);
             if (s == null) return Errno.EINVAL;
+            if (!IpcAllowed(s, (flags & SHM_RDONLY) != 0 ? 0x124u : 0x1b6u)) return Errno.EACCES;   // S_IRUGO, or with S_IWUGO
             if (addr != 0)
             {
                 if ((flags & SHM_RND) != 0) addr &= ~PageMask;
@@ -132,6 +147,7 @@ namespace Kernel.Syscalls
                 {
                     ShmSegment s = cmd == IPC_STAT ? ShmSegment.Find(id) : ShmSegment.AtIndex(id);
                     if (s == null) return Errno.EINVAL;
+                    if (cmd != SHM_STAT_ANY && !IpcAllowed(s, 0x124)) return Errno.EACCES;
                     byte* d = stackalloc byte[112];
                     for (int i = 0; i < 112; i++) d[i] = 0;
                     *(int*)(d + 0) = s.Key;
@@ -154,6 +170,7 @@ namespace Kernel.Syscalls
                     if (s == null) return Errno.EINVAL;
                     if (cmd == SHM_LOCK || cmd == SHM_UNLOCK)
                     {
+                        if (!Capable(14) && p.Euid != s.Uid && p.Euid != s.Cuid) return Errno.EPERM;   // CAP_IPC_LOCK
                         if (cmd == SHM_LOCK) s.Mode |= ShmSegment.SHM_LOCKED; else s.Mode &= ~ShmSegment.SHM_LOCKED;
                         return SysResult.Ok;
                     }
