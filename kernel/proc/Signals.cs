@@ -81,7 +81,7 @@ namespace Kernel.Proc
                     if (t.Group == P && t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
                 }
             }
-            Fs.PollEvents.Changed();                         // signalfd readers and pollers re-check
+            P.SignalHead.Changed();                          // its signalfd readers and pollers re-check
             if (target != null && target.State == ThreadState.Blocked && target.Interruptible && (target.SignalMask & Bit(sig)) == 0)
             {
                 Futex.Forget(target);
