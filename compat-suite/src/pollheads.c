@@ -4,7 +4,9 @@
  * parent and child each wait in epoll on their own signalfd and a signal to one wakes that
  * one; an interest the parent added before the fork is not woken by the child's signals
  * (signalfd(2), "epoll(7) semantics"), one the child adds is; a child's poll of the
- * inherited signalfd is woken by a signal to the child. Two timerfds in one epoll instance
+ * inherited signalfd is woken by a signal to the child; one a child made and passed over a
+ * unix socket reads the parent's signals, and the parent's poll of it is woken by them.
+ * Two timerfds in one epoll instance
  * are reported each for its own expiry. Two inotify instances in poll: an event in one's
  * directory wakes that one only. Waits are for events (10 s bounds that only a broken
  * wake-up reaches); what is printed does not depend on timing. */
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 
 static const char *signame(unsigned s)
 {
@@ -149,6 +152,55 @@ static void signalfd_fork(void)
     sigprocmask(SIG_UNBLOCK, &m, NULL);
 }
 
+/* A child makes a signalfd and passes it to the parent over a unix socket. */
+static void signalfd_passed(void)
+{
+    sigset_t m;
+    sigemptyset(&m); sigaddset(&m, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &m, NULL);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) { perror("socketpair"); exit(2); }
+    fflush(stdout);
+    pid_t parent = getpid(), child = fork();
+    if (child == 0)
+    {
+        int sfd = signalfd(-1, &m, SFD_NONBLOCK);
+        char byte = 's';
+        struct iovec io = {&byte, 1};
+        union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
+        struct msghdr msg = {0};
+        msg.msg_iov = &io; msg.msg_iovlen = 1;
+        msg.msg_control = u.b; msg.msg_controllen = sizeof u.b;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS; c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &sfd, sizeof(int));
+        if (sendmsg(sv[1], &msg, 0) != 1) perror("sendmsg");
+        kill(getpid(), SIGUSR1);                         /* the child's own: not the parent's to read */
+        hear(sv[1]);                                     /* the parent polls the passed signalfd */
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    char byte;
+    struct iovec io = {&byte, 1};
+    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
+    struct msghdr msg = {0};
+    msg.msg_iov = &io; msg.msg_iovlen = 1;
+    msg.msg_control = u.b; msg.msg_controllen = sizeof u.b;
+    int sfd = -1;
+    if (recvmsg(sv[0], &msg, 0) == 1 && CMSG_FIRSTHDR(&msg)) memcpy(&sfd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+    printf("passed signalfd: received %s\n", yesno(sfd >= 0));
+    struct pollfd p = {sfd, POLLIN, 0};
+    printf("passed signalfd: the child's signal is not the parent's: %d\n", poll(&p, 1, 0));
+    say(sv[0], 'p');
+    int n = poll(&p, 1, 10000);
+    printf("passed signalfd: the parent's poll woken by a signal to the parent: %d %s\n", n, p.revents == POLLIN ? "POLLIN" : "other");
+    take("passed signalfd", sfd, child);
+    int st;
+    waitpid(child, &st, 0);
+    close(sfd); close(sv[0]); close(sv[1]);
+    sigprocmask(SIG_UNBLOCK, &m, NULL);
+}
+
 static void arm(int fd, long ms, long interval_ms)
 {
     struct itimerspec t = {{interval_ms / 1000, interval_ms % 1000 * 1000000}, {ms / 1000, ms % 1000 * 1000000}};
@@ -262,6 +314,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     console();
     signalfd_fork();
+    signalfd_passed();
     timers();
     inotify_two();
     return finish();
