@@ -43,7 +43,7 @@ namespace Kernel.Fs
             Drain();
             Time.Timer.EndOfInterrupt();
             if (_reader != null && (_head != _tail || _eof)) { Sched.Scheduler.Wake(_reader, Sched.WakeReason.Woken); _reader = null; }
-            if (_head != _tail || _eof) PollEvents.Changed();
+            if (_head != _tail || _eof) ConsoleFile.InputHead.Changed();
             return f;
         }
 
@@ -145,6 +145,10 @@ namespace Kernel.Fs
         readonly Inode _node;          // /dev/tty or /dev/console when opened by name
         public ConsoleFile(int which) { _which = which; StatusFlags = which == 0 ? 0u : 1u; }
         public ConsoleFile(int which, Inode node) : this(which) { _node = node; }
+        /// Announced when input arrives or ends (SerialConsole, VirtioStdio): the head of
+        /// every console file, since output is always ready.
+        public static readonly PollHead InputHead = new PollHead();
+        public override PollHead PollHead => InputHead;
         public override Inode Inode => _node ?? ConsoleInode.Get(_which);
 
         /// Whether the program has a terminal (one of its standard fds is one on the host).

@@ -83,6 +83,8 @@ namespace Kernel.Fs
             public ulong Data;
             public bool Disarmed, OnReady;
             public Interest NextReady, PrevAll, NextAll;
+            /// The other interests on the same file (OpenFile.EpollInterests), in any instance.
+            internal Interest PrevOfFile, NextOfFile;
 
             public override bool Woken()
             {
@@ -94,10 +96,8 @@ namespace Kernel.Fs
                 return woke;
             }
 
-            public override void FileClosed(OpenFile f)
-            {
-                if (f == File && Ep != null) Ep.Drop(this);
-            }
+            /// Leaves its instance and its file (EPOLL_CTL_DEL, the file's or the instance's last close).
+            internal void Drop() { if (Ep != null) Ep.Drop(this); }
         }
 
         readonly PollHead _head = new PollHead();        // watchers of this instance
@@ -113,10 +113,10 @@ namespace Kernel.Fs
 
         public Interest Find(int fd, OpenFile f)
         {
-            if (f.EpollWatchers == 0) return null;
-            // among the entries of the file's head (few), not all of this instance's interests
-            for (PollEntry e = f.PollHead.First; e != null; e = e.Next)
-                if (e is Interest it && it.Ep == this && it.Fd == fd && it.File == f) return it;
+            // among the file's interests (few), not all of this instance's; not through the
+            // file's head, which may depend on who asks (a signalfd's)
+            for (Interest it = f.EpollInterests; it != null; it = it.NextOfFile)
+                if (it.Ep == this && it.Fd == fd) return it;
             return null;
         }
 
@@ -147,7 +147,9 @@ namespace Kernel.Fs
             if (_all != null) _all.PrevAll = it;
             _all = it;
             _count++;
-            f.EpollWatchers++;
+            it.NextOfFile = f.EpollInterests;
+            if (f.EpollInterests != null) f.EpollInterests.PrevOfFile = it;
+            f.EpollInterests = it;
             f.PollHead.Add(it);
             Arm(it);
             return 0;
@@ -177,7 +179,10 @@ namespace Kernel.Fs
             if (it.PrevAll != null) it.PrevAll.NextAll = it.NextAll; else _all = it.NextAll;
             if (it.NextAll != null) it.NextAll.PrevAll = it.PrevAll;
             it.PrevAll = it.NextAll = null;
-            it.File.EpollWatchers--;
+            OpenFile f = it.File;
+            if (it.PrevOfFile != null) it.PrevOfFile.NextOfFile = it.NextOfFile; else f.EpollInterests = it.NextOfFile;
+            if (it.NextOfFile != null) it.NextOfFile.PrevOfFile = it.PrevOfFile;
+            it.PrevOfFile = it.NextOfFile = null;
             it.Ep = null;                                // the ready list skips it
             _count--;
         }

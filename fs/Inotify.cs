@@ -287,7 +287,7 @@ namespace Kernel.Fs
     }
 
     /// An inotify instance: its watches and its queue of events, read as struct
-    /// inotify_event records.
+    /// inotify_event records; a queued event is announced on its own poll head.
     public sealed unsafe class InotifyFile : OpenFile
     {
         public readonly uint Uid;
@@ -298,6 +298,8 @@ namespace Kernel.Fs
         long _bytes;
         bool _overflowQueued;
         readonly WaitQueue _wait = new WaitQueue();
+        readonly PollHead _head = new PollHead();
+        public override PollHead PollHead => _head;
 
         public InotifyFile(uint uid, uint statusFlags) { Uid = uid; StatusFlags = statusFlags; }
         bool NonBlock => (StatusFlags & OpenFlags.O_NONBLOCK) != 0;
@@ -376,7 +378,7 @@ namespace Kernel.Fs
             _queued++;
             _bytes += ev.Size;
             _wait.WakeAll();
-            PollEvents.Changed();
+            _head.Changed();
         }
 
         static bool SameName(byte[] a, ReadOnlySpan<byte> b)

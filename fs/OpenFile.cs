@@ -20,7 +20,7 @@ namespace Kernel.Fs
             if (--_refs != 0) return;
             if (Locks != null) FileLocks.ReleaseAll(this);
             if (Inotify.Active) Inotify.Closed(this);      // IN_CLOSE_*, before the inode may go
-            if (EpollWatchers != 0) PollHead.FileClosed(this);   // epoll interests go with the file, as Linux's
+            while (EpollInterests != null) EpollInterests.Drop();   // epoll interests go with the file, as Linux's
             Closed();
         }
         protected virtual void Closed() { }
@@ -55,11 +55,13 @@ namespace Kernel.Fs
 
         /// Current readiness (PollEvents bits); files that never block are always ready.
         public virtual uint Poll() => PollEvents.In | PollEvents.Out;
-        /// Where changes of Poll() are announced (PollHead.Changed); files without a head of
-        /// their own announce on the global one (PollEvents.Changed()).
-        public virtual PollHead PollHead => PollEvents.Global;
-        /// Epoll interests on this file (they are dropped when it closes for good).
-        public int EpollWatchers;
+        /// Where changes of Poll() are announced (PollHead.Changed), asked by the thread that
+        /// starts to watch (poll, select, EPOLL_CTL_ADD): a signalfd names its caller's
+        /// process's head. Files whose readiness never changes share PollEvents.Steady.
+        public virtual PollHead PollHead => PollEvents.Steady;
+        /// The epoll interests on this file (EpollFile.Interest.NextOfFile), wherever their
+        /// entries sit; they are dropped when it closes for good.
+        internal EpollFile.Interest EpollInterests;
         /// Opened with O_PATH: only a handle, no I/O.
         public virtual bool IsPath => false;
         /// Kernel-buffer I/O for sendfile, splice-like copies: a byte count or -errno.

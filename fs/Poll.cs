@@ -7,30 +7,22 @@ namespace Kernel.Fs
     /// announced on (OpenFile.PollHead), a waiter puts an entry on the heads of the files it
     /// watches, and a change calls only the entries of that head (poll/select: wake the
     /// thread; epoll: queue the interest on its instance's ready list and wake one thread
-    /// waiting on the instance). Files with no head of their own (timerfd, signalfd, inotify,
-    /// the console...) use Global, which Changed() announces.
+    /// waiting on the instance). Sockets, pipes, eventfds, epoll instances, timerfds and
+    /// inotify instances have a head each, the console one for its input, and a process one
+    /// for the signals its signalfd readers see; files whose readiness never changes share
+    /// Steady, on which nothing is announced.
     public static class PollEvents
     {
         public const uint In = 0x001, Pri = 0x002, Out = 0x004, Err = 0x008, Hup = 0x010, Nval = 0x020,
             RdNorm = 0x040, RdBand = 0x080, WrNorm = 0x100, WrBand = 0x200, RdHup = 0x2000;
 
-        /// The head of every file without one of its own.
-        public static readonly PollHead Global = new PollHead();
-        /// Entries called by all heads, for the netprof/bench counters.
+        /// The head of files whose readiness never changes (regular files, directories,
+        /// devices, /proc files): nothing announces on it, so a wait for what such a file
+        /// never reports ends only at its deadline or a signal, as on Linux.
+        public static readonly PollHead Steady = new PollHead();
+        /// Changed() calls and the entries they called, system-wide (`ukpack run -v` prints
+        /// them at exit; a boot test bounds them).
         public static ulong Callbacks, Announcements;
-
-        /// A change of some file that has no head of its own.
-        public static void Changed() => Global.Changed();
-
-        /// Waits for the next Changed(), a signal or the deadline (0: none).
-        public static WakeReason Wait(ulong deadlineNs)
-        {
-            var w = new PollWaiter();
-            Global.Add(w);
-            WakeReason r = w.Block(deadlineNs);
-            Global.Remove(w);
-            return r;
-        }
 
         /// Normal data bits reported alongside In and Out, as Linux does.
         public static uint WithNormal(uint mask) =>
@@ -48,12 +40,11 @@ namespace Kernel.Fs
         public bool Exclusive;
         /// Called on a change; true if it woke someone (what an exclusive entry reports).
         public abstract bool Woken();
-        /// The file `f` of this head is being closed for good (its last reference).
-        public virtual void FileClosed(OpenFile f) { }
         public bool Linked => Head != null;
     }
 
-    /// The entries waiting on one object (a socket, a pipe, an eventfd, an epoll instance).
+    /// The entries waiting on one object (a socket, a pipe, an eventfd, an epoll instance, a
+    /// timerfd, an inotify instance, the console's input, a process's signals).
     public sealed class PollHead
     {
         PollEntry _first, _last;
@@ -104,24 +95,23 @@ namespace Kernel.Fs
             }
         }
 
+        /// Blocks the calling thread until the next Changed(), a signal or the deadline (0:
+        /// none); the caller checks its condition before and after.
+        public WakeReason Wait(ulong deadlineNs)
+        {
+            var w = new PollWaiter();
+            Add(w);
+            WakeReason r = w.Block(deadlineNs);
+            Remove(w);
+            return r;
+        }
+
         /// Wakes one entry (the first that takes it): threads in epoll_wait, one per event.
         public bool WakeOne()
         {
             for (PollEntry e = _first; e != null; e = e.Next)
                 if (e.Woken()) return true;
             return false;
-        }
-
-        /// `f` is closing for good: entries that watch it drop it (epoll interests).
-        public void FileClosed(OpenFile f)
-        {
-            PollEntry e = _first;
-            while (e != null)
-            {
-                PollEntry next = e.Next;
-                e.FileClosed(f);
-                e = next;
-            }
         }
     }
 

@@ -36,7 +36,7 @@ namespace Kernel.Fs
             if (port != 1) return;
             DecodeNew();                      // the host's notices count even if nobody reads stdin
             if (_reader != null) { Sched.Scheduler.Wake(_reader, Sched.WakeReason.Woken); _reader = null; }
-            PollEvents.Changed();
+            ConsoleFile.InputHead.Changed();
         }
 
         static bool _noticeEscape;

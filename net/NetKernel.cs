@@ -27,9 +27,10 @@ namespace Kernel.Net
         {
             public override void Changed(object owner)
             {
+                // Only sockets own connections; the stack's own changes (owner null: an
+                // address configured) concern no file, only the threads waiting for them.
                 if (owner is Socket s) s.Notify();
-                else Fs.PollEvents.Changed();
-                if (owner == null) _stackChanged.WakeAll();
+                else if (owner == null) _stackChanged.WakeAll();
             }
         }
         static readonly WaitQueue _stackChanged = new WaitQueue();

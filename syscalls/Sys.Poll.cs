@@ -324,7 +324,7 @@ namespace Kernel.Syscalls
                 OpenFile f = Fd(fd);
                 if (f == null) return Errno.EBADF;
                 if (!(f is SignalFd sfd)) return Errno.EINVAL;
-                sfd.Mask = mask;
+                sfd.SetMask(mask);
                 return fd;
             }
             int nfd = Files.Allocate(new SignalFd(mask, 0u | (uint)(flags & SFD_NONBLOCK)), 0, (flags & SFD_CLOEXEC) != 0);

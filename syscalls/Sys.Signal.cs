@@ -154,7 +154,7 @@ namespace Kernel.Syscalls
         {
             if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
             if (!MaySignal(to, sig)) return Errno.EPERM;
-            if (sig == 0 || to.Zombie || InitIgnores(to, sig)) return SysResult.Ok;
+            if (sig == 0 || to.Zombie || InitIgnores(to, target, sig)) return SysResult.Ok;
             Signals.Send(to, target, sig, new SigInfoData { Code = code, Pid = Cur.Pid, Uid = (int)Cur.Ruid });
             return SysResult.Ok;
         }
@@ -174,8 +174,15 @@ namespace Kernel.Syscalls
         /// when it has no handler for it (SIGKILL and SIGSTOP included); SIGCONT still
         /// continues it. Its own signals (raise, abort) and the kernel's (SIGPIPE on a closed
         /// stdout, timers, faults) act as for any process, as when the program runs directly.
-        static bool InitIgnores(Process to, int sig) =>
-            to.Pid == 1 && to != Cur && sig != Signal.SIGCONT && to.Actions[sig].Handler == 0;
+        /// A blocked signal is never dropped (Linux's sig_ignored: a handler may be set before
+        /// it is unblocked, or a signalfd or sigwait take it): blocked by the target thread,
+        /// or for a process-directed one by the thread whose tid is the pid.
+        static bool InitIgnores(Process to, Thread target, int sig)
+        {
+            if (to.Pid != 1 || to == Cur || sig == Signal.SIGCONT || to.Actions[sig].Handler != 0) return false;
+            Thread t = target ?? Scheduler.Find(to.Pid);
+            return t == null || Process.Of(t) != to || (t.SignalMask & Signals.Bit(sig)) == 0;
+        }
 
         /// kill(2): a process (pid > 0), the caller's process group (0), every process but
         /// pid 1 and the caller (-1), or process group -pid.
@@ -244,7 +251,7 @@ namespace Kernel.Syscalls
             int code = si.Code;
             if (code >= 0 || code == SigCodes.SI_TKILL) return Errno.EPERM;   // only SI_QUEUE-like codes from user space
             if (!MaySignal(to, sig)) return Errno.EPERM;
-            if (sig == 0 || to.Zombie || InitIgnores(to, sig)) return SysResult.Ok;
+            if (sig == 0 || to.Zombie || InitIgnores(to, t, sig)) return SysResult.Ok;
             Signals.Send(to, t, sig, new SigInfoData { Code = code, Pid = si.Pid, Uid = si.Uid, Value = si.Value });
             return SysResult.Ok;
         }

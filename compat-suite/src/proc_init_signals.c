@@ -1,7 +1,8 @@
 /* Pid 1 (a container's init, the image's program here) drops signals other processes send
  * it when it has no handler for them: SIGTERM, SIGINT, SIGUSR2 and even SIGKILL do nothing;
- * a handled SIGUSR1 is delivered. Natively the test runs as pid 1 of a new PID namespace
- * (needs root); under the kernel the program is pid 1 already. */
+ * a handled SIGUSR1 is delivered, and so is a blocked SIGUSR2 (it stays pending; unblocked,
+ * it is dropped then). Natively the test runs as pid 1 of a new PID namespace (needs root);
+ * under the kernel the program is pid 1 already. */
 #define _GNU_SOURCE
 #include "compat.h"
 #include <sched.h>
@@ -41,6 +42,14 @@ static int as_init(void)
     sigset_t pend;
     sigpending(&pend);
     printf("own SIGUSR2 pending: %s\n", yesno(sigismember(&pend, SIGUSR2)));
+    /* A blocked signal from another process is never dropped (a signalfd may read it). */
+    struct timespec zero = {0, 0};
+    printf("own SIGUSR2 taken: %s\n", yesno(sigtimedwait(&s, NULL, &zero) == SIGUSR2));
+    send_from_child(SIGUSR2);
+    sigpending(&pend);
+    printf("a child's SIGUSR2, blocked: pending: %s\n", yesno(sigismember(&pend, SIGUSR2)));
+    sigprocmask(SIG_UNBLOCK, &s, NULL);
+    printf("unblocked with no handler: still running\n");
     signal(SIGUSR2, SIG_IGN);
     return finish();
 }

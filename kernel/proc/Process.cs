@@ -141,6 +141,10 @@ namespace Kernel.Proc
         public FsContext Fs;               // cwd (fs/Vfs.cs)
         public SigAction[] Actions = new SigAction[Signal.Count + 1];      // shared by CLONE_SIGHAND
         public ulong PendingSignals;                            // process-directed; per-thread ones live on Thread
+        /// Announced when a signal is queued to the process or one of its threads, and when a
+        /// signalfd's mask is set in it: where its threads' polls of a signalfd wait (the
+        /// reader's own signals are what a signalfd reads, as Linux's sighand wait queue).
+        public readonly PollHead SignalHead = new PollHead();
         public readonly SigInfoData[] SigInfos = new SigInfoData[Signal.Count + 1];
         public readonly QueuedSignal[] SigQueue = new QueuedSignal[256];    // queued real-time signals (RLIMIT_SIGPENDING-like bound)
         public int SigQueued;
@@ -213,6 +217,10 @@ namespace Kernel.Proc
                 w.Udec(Runtime.Collector.TotalFreedBytes >> 10); w.Str(" KiB, pause max ");
                 w.Udec(Runtime.Collector.MaxPauseNs / 1000); w.Str(" us, total ");
                 w.Udec(Runtime.Collector.TotalPauseNs / 1000); w.Str(" us");
+                Log.End(ref w);
+                w = Log.Begin(LogLevel.Info, stackalloc byte[96]);
+                w.Str("poll heads: "); w.Udec(PollEvents.Announcements); w.Str(" changes announced, ");
+                w.Udec(PollEvents.Callbacks); w.Str(" entries called");
                 Log.End(ref w);
             }
             Arch.Smp.Report();                     // the big kernel lock's waits, with -v --log 3
@@ -374,7 +382,6 @@ namespace Kernel.Proc
                 if (c.Zombie) ChildEnded(c);
             }
             Zombie = true;
-            Kernel.Fs.PollEvents.Changed();
             ChildEnded(this);
         }
 

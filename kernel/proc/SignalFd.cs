@@ -5,11 +5,28 @@ using Kernel.Fs;
 namespace Kernel.Proc
 {
     /// signalfd(2): reading takes pending signals in the mask as signalfd_siginfo records
-    /// (128 bytes each) instead of running their handlers.
+    /// (128 bytes each) instead of running their handlers. The signals are always the
+    /// reader's (its thread's and its process's pending ones), whichever process made the
+    /// file: one inherited by fork or passed over a unix socket reads its new holder's. So
+    /// its poll head is the asking process's (Process.SignalHead): a poll waits on the
+    /// poller's, an epoll interest on the head of the process that added it (as Linux's: an
+    /// interest added before a fork is not woken by the child's signals).
     public sealed unsafe class SignalFd : OpenFile
     {
-        public ulong Mask;
+        public ulong Mask { get; private set; }
         public SignalFd(ulong mask, uint flags) { Mask = mask; StatusFlags = flags; }
+
+        /// signalfd(2) on this file: the new mask, announced to the caller's pollers.
+        public void SetMask(ulong mask)
+        {
+            Mask = mask;
+            Process.Of(Scheduler.Current).SignalHead.Changed();
+        }
+
+        public override PollHead PollHead
+        {
+            get { Process p = Process.Of(Scheduler.Current); return p != null ? p.SignalHead : PollEvents.Steady; }
+        }
         bool NonBlock => (StatusFlags & 0x800) != 0;
 
         ulong Ready(Thread me) => (me.PendingSignals | Process.Of(me).PendingSignals) & Mask;
@@ -21,7 +38,7 @@ namespace Kernel.Proc
             while (Ready(me) == 0)
             {
                 if (NonBlock) return Errno.EAGAIN;
-                if (PollEvents.Wait(0) == WakeReason.Interrupted) return Errno.ERESTARTSYS;
+                if (Process.Of(me).SignalHead.Wait(0) == WakeReason.Interrupted) return Errno.ERESTARTSYS;
             }
             ulong size = (ulong)sizeof(SignalfdSiginfo);
             ulong done = 0;

@@ -102,7 +102,7 @@ namespace Kernel.Proc
                     if (t != null && t.Group == P && t.State != ThreadState.Dead && (t.SignalMask & Bit(sig)) == 0) { target = t; break; }
                 }
             }
-            Fs.PollEvents.Changed();                         // signalfd readers and pollers re-check
+            P.SignalHead.Changed();                          // its signalfd readers and pollers re-check
             if (target != null && target.State == ThreadState.Blocked && target.Interruptible && (target.SignalMask & Bit(sig)) == 0)
             {
                 Futex.Forget(target);
@@ -217,6 +217,7 @@ namespace Kernel.Proc
                         if (P.Pid != 1) P.Stop(sig);
                         continue;
                     }
+                    if (InitDrops(P, info)) continue;
                     P.KillBySignal(sig, null, 0, false);
                     return;
                 }
@@ -225,6 +226,13 @@ namespace Kernel.Proc
                 if (!SetupFrame(f, me, sig, info)) { P.KillBySignal(Signal.SIGSEGV, f, 0, false); return; }
             }
         }
+
+        /// Pid 1 takes no default action for a signal another process sent it: the syscall
+        /// layer drops such a signal when it is sent, unless it is blocked then (it stays
+        /// pending for a signalfd, sigwait or a handler set meanwhile); if it is unblocked
+        /// with no handler, it goes here, as Linux's init's (SIGNAL_UNKILLABLE) at delivery.
+        static bool InitDrops(Process P, in SigInfoData info) =>
+            P.Pid == 1 && info.Code <= 0 && info.Pid != 0 && info.Pid != P.Pid;
 
         /// Parks thread `me` while its process is stopped; SIGCONT or SIGKILL wakes it.
         static void StopWait(Thread me, Process P)
@@ -250,6 +258,7 @@ namespace Kernel.Proc
             ulong h = P.Actions[sig].Handler;
             bool stop = sig == Signal.SIGSTOP || sig == Signal.SIGTSTP || sig == Signal.SIGTTIN || sig == Signal.SIGTTOU;
             if (h == 1 || (h == 0 && (Signal.DefaultIgnored(sig) || stop))) return true;
+            if (h == 0 && sig < Signal.SIGRTMIN && InitDrops(P, P.SigInfos[sig])) return true;
             return h > 1 && (P.Actions[sig].Flags & SigCodes.SA_RESTART) != 0;
         }
 

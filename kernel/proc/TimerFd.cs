@@ -6,7 +6,8 @@ namespace Kernel.Proc
 {
     /// timerfd(2): a timer read through a file. Expirations are counted from the clock when
     /// the file is read, polled or the timer tick looks at it (so a periodic timer that
-    /// nobody reads costs nothing); the tick wakes readers and pollers once it expired.
+    /// nobody reads costs nothing); the tick wakes readers and pollers once it expired, on
+    /// this timer's own head.
     /// CLOCK_REALTIME timers keep an absolute realtime expiry, so setting the clock moves
     /// them as on Linux; TFD_TIMER_CANCEL_ON_SET ones are cancelled (ECANCELED) by it.
     public sealed unsafe class TimerFd : OpenFile
@@ -20,6 +21,8 @@ namespace Kernel.Proc
         ulong _ticks;           // expirations not yet read
         bool _mightCancel, _canceled;
         readonly WaitQueue _wait = new WaitQueue();
+        readonly PollHead _head = new PollHead();
+        public override PollHead PollHead => _head;
 
         static TimerFd[] _armed = new TimerFd[8];
         static int _armedCount;
@@ -80,7 +83,6 @@ namespace Kernel.Proc
         /// The timer tick (Itimers.OnTick): wakes the readers and pollers of expired timers.
         public static void OnTick()
         {
-            bool any = false;
             for (int i = 0; i < _armedCount; i++)
             {
                 TimerFd t = _armed[i];
@@ -88,27 +90,24 @@ namespace Kernel.Proc
                 t.Update();
                 if (t._ticks != before)
                 {
-                    any = true;
                     t._wait.WakeAll();
+                    t._head.Changed();
                     if (i < _armedCount && _armed[i] != t) i--;     // a one-shot left the list
                 }
             }
-            if (any) PollEvents.Changed();
         }
 
         /// CLOCK_REALTIME was set: cancel-on-set timers report ECANCELED to their readers.
         public static void ClockWasSet()
         {
-            bool any = false;
             for (int i = 0; i < _armedCount; i++)
             {
                 TimerFd t = _armed[i];
                 if (!t._mightCancel) continue;
                 t._canceled = true;
                 t._wait.WakeAll();
-                any = true;
+                t._head.Changed();
             }
-            if (any) PollEvents.Changed();
         }
 
         /// Time left and interval, as timerfd_gettime reports them.
@@ -137,7 +136,7 @@ namespace Kernel.Proc
                 Arm(this);
             }
             _wait.WakeAll();
-            PollEvents.Changed();
+            _head.Changed();
         }
 
         public bool IsAlarm => _clock == CLOCK_REALTIME_ALARM || _clock == CLOCK_BOOTTIME_ALARM;
@@ -176,7 +175,7 @@ namespace Kernel.Proc
             if (v == 0) return Errno.EINVAL;
             _ticks = v;
             _wait.WakeAll();
-            PollEvents.Changed();
+            _head.Changed();
             return 0;
         }
 
