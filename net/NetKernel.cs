@@ -31,6 +31,11 @@ namespace Kernel.Net
                 else Fs.PollEvents.Changed();
                 if (owner == null) _stackChanged.WakeAll();
             }
+
+            public override void Urgent(object owner)
+            {
+                if (owner is Socket s && Fs.OpenFile.SignalOwner != null) Fs.OpenFile.SignalOwner(s, Abi.Signal.SIGURG);
+            }
         }
         static readonly WaitQueue _stackChanged = new WaitQueue();
 
