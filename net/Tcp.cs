@@ -1203,7 +1203,7 @@ namespace Kernel.Net
                 _persistAt = 0;
                 if (SndWnd == 0 && _sndLen > (int)(SndNxt - SndUna))
                 {
-                    SendSegment(SndUna - 1, FlagAck, 0, 0, false);
+                    Probe();
                     WindowProbes++;
                     int wait = Rto << (_backoff < 6 ? ++_backoff : _backoff);
                     _persistAt = now + (ulong)(wait > MaxRtoMs ? MaxRtoMs : wait);
@@ -1215,13 +1215,22 @@ namespace Kernel.Net
                 if (_keepAt <= now)
                 {
                     if (_keepProbes >= KeepCnt) { Drop(NetErr.ETIMEDOUT); return; }
-                    SendSegment(SndUna - 1, FlagAck, 0, 0, false);
+                    Probe();
                     _keepProbes++;
                     _keepAt = now + (ulong)KeepIntvlS * 1000;
                 }
             }
         }
         public ulong WindowProbes;
+
+        /// A window or keepalive probe: a segment below the window makes the peer answer.
+        /// In urgent mode one at SND.UNA goes first, which the peer takes even into a zero
+        /// window, so it learns of the urgent data (Linux's tcp_write_wakeup does the same).
+        void Probe()
+        {
+            if (UrgentMode && SndUp - SndUna <= 0xFFFF) SendSegment(SndUna, FlagAck, 0, 0, false);
+            SendSegment(SndUna - 1, FlagAck, 0, 0, false);
+        }
 
         void RetransmitTimeout()
         {
