@@ -69,6 +69,13 @@ namespace Kernel.Fs
         public virtual unsafe SysResult WriteKernel(byte* src, long len) => Errno.EINVAL;
         /// File locks (flock and OFD locks) owned through this description.
         public object Locks;
+
+        /// F_SETOWN/F_SETOWN_EX: who gets this file's signals (SIGURG from a socket): a
+        /// thread, a process or a process group (OwnerType F_OWNER_TID 0, F_OWNER_PID 1,
+        /// F_OWNER_PGRP 2) by id; OwnerId 0 for none.
+        public int OwnerId, OwnerType;
+        /// Sends `sig` to the file's owner, if any (installed by the syscall layer).
+        public static unsafe delegate*<OpenFile, int, void> SignalOwner;
     }
 
     /// File descriptor table: fd -> open file description, plus the close-on-exec flag. It

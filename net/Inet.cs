@@ -308,6 +308,7 @@ namespace Kernel.Net
             }
             var s = new InetSocket(Domain, c) { _v6Only = _v6Only };
             s.Tcp.NoDelay = Tcp.NoDelay; s.KeepAlive = KeepAlive; s.SndBuf = SndBuf; s.RcvBuf = RcvBuf;
+            s.OobInline = s.Tcp.OobInline = OobInline;
             child = s;
             return 0;
         }
@@ -339,7 +340,6 @@ namespace Kernel.Net
         public override SysResult SendMsg(ref SendMsg m)
         {
             NetKernel.Enter();
-            if ((m.Flags & MSG_OOB) != 0 && IsTcp) return Errno.EOPNOTSUPP;
             return IsTcp ? SendTcp(ref m) : SendUdp(ref m);
         }
 
@@ -352,7 +352,7 @@ namespace Kernel.Net
             ulong deadline = SendDeadline(m.Flags);
             long sent = 0;
             byte[] buf = Buffer;
-            bool more = (m.Flags & MSG_MORE) != 0;
+            bool more = (m.Flags & MSG_MORE) != 0, oob = (m.Flags & MSG_OOB) != 0;
             Tcp.Cork = _cork || more;
             while (m.Data.Remaining > 0)
             {
@@ -367,6 +367,9 @@ namespace Kernel.Net
                 if (space <= 0 || Tcp.State == TcpState.SynSent || Tcp.State == TcpState.SynReceived)
                 {
                     if (sent > 0 && (m.Flags & MSG_DONTWAIT) != 0) break;
+                    // Waiting for room: what is queued so far goes out (urgent, as Linux
+                    // pushes it before sleeping).
+                    if (oob && sent > 0) { Tcp.MarkUrgent(); Tcp.Output(); _stack.Pump(); }
                     Errno w = WaitFor(deadline);
                     if (w != 0) { if (sent > 0) break; return w; }
                     continue;
@@ -377,17 +380,24 @@ namespace Kernel.Net
                 long got;
                 fixed (byte* p = buf) got = m.Data.CopyFromIter(p, chunk, out Errno fe);
                 if (got <= 0) { if (sent > 0) break; return Errno.EFAULT; }
-                int n = Tcp.Send(new ReadOnlySpan<byte>(buf, 0, (int)got));
+                int n = Tcp.Send(new ReadOnlySpan<byte>(buf, 0, (int)got), hold: oob);
                 if (n < 0) { if (sent > 0) break; return n == -NetErr.EPIPE ? BrokenPipe(m.Flags) : (Errno)(-n); }
                 sent += n;
                 if (got < chunk) break;                       // fault part-way
             }
-            if (!more && Tcp.Cork != _cork) { Tcp.Cork = _cork; Tcp.Output(); _stack.Pump(); }
+            bool uncork = !more && Tcp.Cork != _cork;
+            if (uncork) Tcp.Cork = _cork;
+            // MSG_OOB: the urgent pointer goes after the last byte of this send; urgent mode
+            // sends it at once whatever Nagle or the cork would hold.
+            if (oob && sent > 0) Tcp.MarkUrgent();
+            if (uncork || oob) { Tcp.Output(); _stack.Pump(); }
             return sent;
         }
 
         SysResult SendUdp(ref SendMsg m)
         {
+            if (m.Data.Remaining > 0xFFFF) return Errno.EMSGSIZE;
+            if ((m.Flags & MSG_OOB) != 0) return Errno.EOPNOTSUPP;                 // udp_sendmsg's answer
             IpAddr addr; int port, scope = 0;
             if (m.Address.Length > 0)
             {
@@ -419,8 +429,33 @@ namespace Kernel.Net
         public override SysResult RecvMsg(ref RecvMsg m)
         {
             NetKernel.Enter();
-            if ((m.Flags & MSG_OOB) != 0) return Errno.EINVAL;
+            if ((m.Flags & MSG_OOB) != 0 && IsTcp) return RecvUrgent(ref m);       // UDP ignores it, as Linux's
             return IsTcp ? RecvTcp(ref m) : RecvUdp(ref m);
+        }
+
+        /// recv(MSG_OOB): the urgent byte, once (MSG_PEEK leaves it); EINVAL when there is
+        /// none, it was read, or SO_OOBINLINE keeps it in the stream; EAGAIN while only its
+        /// pointer has come (never blocking), 0 once nothing more can come (Linux's tcp_recv_urg).
+        SysResult RecvUrgent(ref RecvMsg m)
+        {
+            if (Tcp.State == TcpState.Listen) return Errno.ENOTCONN;
+            int st = Tcp.UrgState;
+            if (OobInline || st == TcpConnection.UrgNone || st == TcpConnection.UrgRead) return Errno.EINVAL;
+            if (Tcp.State == TcpState.Closed && !Tcp.FinReceived) return Errno.ENOTCONN;
+            if (st == TcpConnection.UrgValid)
+            {
+                if ((m.Flags & MSG_PEEK) == 0) Tcp.UrgState = TcpConnection.UrgRead;
+                m.OutFlags |= MSG_OOB;
+                if (m.Data.Remaining <= 0) { m.OutFlags |= MSG_TRUNC; return 0; }
+                if ((m.Flags & MSG_TRUNC) == 0)
+                {
+                    byte c = Tcp.UrgByte;
+                    if (m.Data.CopyToIter(&c, 1, out _) != 1) return Errno.EFAULT;
+                }
+                return 1;
+            }
+            if (Tcp.State == TcpState.Closed || Tcp.RcvShutdown) return 0;
+            return Errno.EAGAIN;
         }
 
         SysResult RecvTcp(ref RecvMsg m)
@@ -435,11 +470,13 @@ namespace Kernel.Net
             byte[] buf = Buffer;
             while (copied < size)
             {
-                if (Tcp.Unread > 0)
+                if (copied > 0 && Tcp.AtMark) break;              // never across the urgent mark
+                if (Tcp.ReadableNow > 0 || !peek && Tcp.Unread > 0)
                 {
                     long want = size - copied;
                     if (want > buf.Length) want = buf.Length;
                     int n = Tcp.Receive(new Span<byte>(buf, 0, (int)want), peek);
+                    if (n == 0) continue;                          // only the urgent byte was skipped
                     if (n <= 0) break;
                     if (!trunc)
                     {
@@ -504,7 +541,9 @@ namespace Kernel.Net
             if (rcvShut) mask |= PollEvents.In | PollEvents.RdHup;
             if (st != TcpState.SynSent && st != TcpState.SynReceived)
             {
-                if (Tcp.Unread > 0) mask |= PollEvents.In;
+                // At the urgent mark (not inline) the urgent byte does not count as readable.
+                if (Tcp.ReadableNow > 0) mask |= PollEvents.In;
+                if (Tcp.UrgState == TcpConnection.UrgValid) mask |= PollEvents.Pri;
                 if (!sndShut) { if (Tcp.CanWrite) mask |= PollEvents.Out | PollEvents.WrBand; }
                 else mask |= PollEvents.Out | PollEvents.WrBand;
                 if (closed && !Tcp.Connected) mask |= PollEvents.Out;
@@ -518,8 +557,12 @@ namespace Kernel.Net
             switch (request)
             {
                 case Abi.Ioctl.FIONREAD:
-                    if (IsTcp) { if (Tcp.State == TcpState.Listen) return Errno.EINVAL; v = Tcp.Unread; }
+                    if (IsTcp) { if (Tcp.State == TcpState.Listen) return Errno.EINVAL; v = Tcp.InQueue; }
                     else v = Udp.NextLength;
+                    break;
+                case 0x8905:                                    // SIOCATMARK
+                    if (!IsTcp) return NetIoctl.Interface(_stack, request, arg);
+                    v = Tcp.AtMark ? 1 : 0;
                     break;
                 case 0x5411:                                    // SIOCOUTQ
                     if (IsTcp && Tcp.State == TcpState.Listen) return Errno.EINVAL;
@@ -553,6 +596,7 @@ namespace Kernel.Net
                 {
                     if (name == SO_KEEPALIVE) { NetKernel.Enter(); Tcp.SetKeepAlive(KeepAlive); }
                     else if (name == SO_LINGER) Tcp.LingerS = LingerOn ? LingerSeconds : -1;
+                    else if (name == SO_OOBINLINE) { NetKernel.Enter(); Tcp.OobInline = OobInline; Notify(); }
                 }
                 if (e == 0 && !IsTcp && name == SO_BROADCAST) Udp.Broadcast = Broadcast;
                 return e;

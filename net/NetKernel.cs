@@ -32,6 +32,11 @@ namespace Kernel.Net
                 if (owner is Socket s) s.Notify();
                 else if (owner == null) _stackChanged.WakeAll();
             }
+
+            public override void Urgent(object owner)
+            {
+                if (owner is Socket s && Fs.OpenFile.SignalOwner != null) Fs.OpenFile.SignalOwner(s, Abi.Signal.SIGURG);
+            }
         }
         static readonly WaitQueue _stackChanged = new WaitQueue();
 

@@ -30,6 +30,8 @@ namespace Kernel.Net
     {
         /// `owner` is the socket whose state changed (null: the stack's, e.g. an address from DHCP).
         public abstract void Changed(object owner);
+        /// `owner`'s TCP connection took a new urgent pointer (SIGURG to its F_SETOWN owner).
+        public virtual void Urgent(object owner) { }
     }
 
     /// A network interface: the loopback (IP packets, no link header) or an Ethernet link.
@@ -169,6 +171,8 @@ namespace Kernel.Net
         }
 
         public void Notify(object owner) { if (Events != null) Events.Changed(owner); }
+        /// A TCP connection took a new urgent pointer (the kernel sends SIGURG to the socket's owner).
+        public void Urgent(object owner) { if (Events != null) Events.Urgent(owner); }
 
         // ---- entry points ----
 

@@ -17,7 +17,7 @@ namespace Kernel.Net
     /// keepalive, zero-window probes, TIME_WAIT, and RST/SYN/ACK validation (RFC 5961).
     public sealed class TcpConnection
     {
-        public const int FlagFin = 1, FlagSyn = 2, FlagRst = 4, FlagPsh = 8, FlagAck = 16;
+        public const int FlagFin = 1, FlagSyn = 2, FlagRst = 4, FlagPsh = 8, FlagAck = 16, FlagUrg = 32;
         public const int DefaultBuf = 65536;
         const int InitialRtoMs = 1000, MinRtoMs = 200, MaxRtoMs = 120000;
         const int MaxRetries = 15, MaxSynRetries = 6, MaxSynAckRetries = 5;
@@ -41,6 +41,7 @@ namespace Kernel.Net
         public int Tos, Ttl = 64;
         public int UserMss;                      // TCP_MAXSEG (0: from the route)
         public int LingerS = -1;                 // SO_LINGER: -1 off
+        public bool OobInline;                   // SO_OOBINLINE: the urgent byte stays in the stream
 
         // Send side.
         public uint Iss, SndUna, SndNxt, SndMax, SndWnd, SndWl1, SndWl2, MaxSndWnd;
@@ -56,6 +57,20 @@ namespace Kernel.Net
         int _oooCount;
         uint _rcvAdvertised;                     // the right edge we last advertised (RcvNxt + window)
         public bool FinReceived;
+
+        // Urgent data (RFC 6093's compatible reading, as Linux's with tcp_stdurg 0): the
+        // sender's urgent pointer names the byte after the urgent data, and the receiver
+        // takes that last byte out of band. Send side: SND.UP and whether urgent mode is
+        // on (until SND.UNA passes SND.UP). Receive side: the sequence number of the
+        // urgent byte and its state; the byte stays in the receive ring (a read skips it
+        // unless OobInline).
+        public uint SndUp;
+        bool _urgMode;
+        public const int UrgNone = 0, UrgNotYet = 1, UrgValid = 2, UrgRead = 3;
+        public int UrgState;                      // UrgNotYet: the pointer came, the byte not yet
+        public uint UrgSeq;
+        public byte UrgByte;
+        public ulong UrgentPointers;              // new urgent pointers taken (each one a SIGURG)
 
         // Timestamps (RFC 7323): TS.Recent and when it was set (PAWS trusts it for 24 days).
         public bool TsOk;
@@ -187,8 +202,9 @@ namespace Kernel.Net
 
         public bool AcceptReady => _acceptHead != null;
 
-        /// Queues bytes to send; how many were taken (0: no room now), or -NetErr.
-        public int Send(ReadOnlySpan<byte> data)
+        /// Queues bytes to send; how many were taken (0: no room now), or -NetErr. With
+        /// `hold` nothing is sent yet (send(MSG_OOB) marks the urgent pointer first).
+        public int Send(ReadOnlySpan<byte> data, bool hold = false)
         {
             if (Error != 0) { int e = Error; Error = 0; return -e; }
             if (WriteShut || State == TcpState.Closed && Connected) return -NetErr.EPIPE;
@@ -207,12 +223,17 @@ namespace Kernel.Net
             data.Slice(0, first).CopyTo(_snd.AsSpan(at, first));
             data.Slice(first, n - first).CopyTo(_snd);
             _sndLen += n;
+            if (hold) return n;
             Output();
             Stack.Pump();
             return n;
         }
 
         /// Copies unread bytes into `dst`: a count, 0 at end of stream, or -NetErr (EAGAIN: none yet).
+        /// Never reads across the urgent mark: the bytes before it, then (the urgent byte
+        /// skipped unless OobInline) those after it. At the mark with only the urgent byte
+        /// left (not inline), a read takes it out of the stream and returns 0 with
+        /// Unread 0 (the caller waits for more, as Linux's read loses the byte so).
         public int Receive(Span<byte> dst, bool peek)
         {
             if (_rcvLen == 0)
@@ -223,18 +244,92 @@ namespace Kernel.Net
                 if (State == TcpState.SynSent || State == TcpState.SynReceived) return -NetErr.EAGAIN;
                 return -NetErr.EAGAIN;
             }
-            int n = dst.Length < _rcvLen ? dst.Length : _rcvLen;
-            int first = _rcv.Length - _rcvStart < n ? _rcv.Length - _rcvStart : n;
-            _rcv.AsSpan(_rcvStart, first).CopyTo(dst);
+            int skip = AtMark && !OobInline ? 1 : 0;
+            int n = dst.Length < _rcvLen - skip ? dst.Length : _rcvLen - skip;
+            if (UrgState != UrgNone)
+            {
+                int mark = (int)(UrgSeq - ReadSeq);
+                if (mark > skip && mark < skip + n) n = mark - skip;       // stop before the mark
+            }
+            int at = (_rcvStart + skip) % _rcv.Length;
+            int first = _rcv.Length - at < n ? _rcv.Length - at : n;
+            _rcv.AsSpan(at, first).CopyTo(dst);
             _rcv.AsSpan(0, n - first).CopyTo(dst.Slice(first));
             if (!peek)
             {
-                _rcvStart = (_rcvStart + n) % _rcv.Length; _rcvLen -= n;
+                _rcvStart = (_rcvStart + skip + n) % _rcv.Length; _rcvLen -= skip + n;
+                if (UrgState != UrgNone && Wire.Gt(ReadSeq, UrgSeq)) UrgState = UrgNone;      // read past the mark
                 // Window update once the window has opened by two segments or half the buffer (RFC 9293 3.8.6.2.2).
                 uint right = RcvNxt + (uint)Window();
                 if (Synchronized && (int)(right - _rcvAdvertised) >= Math.Min(2 * Mss, _rcvCap / 2)) { SendAck(); Stack.Pump(); }
             }
             return n;
+        }
+
+        /// The sequence number of the first unread byte (Linux's copied_seq).
+        uint ReadSeq => RcvNxt - (uint)_rcvLen - (FinReceived ? 1u : 0u);
+
+        /// SIOCATMARK: the next byte to read is the urgent mark (also when the urgent
+        /// pointer came but not the byte yet).
+        public bool AtMark => UrgState != UrgNone && UrgSeq == ReadSeq;
+
+        /// FIONREAD/SIOCINQ (Linux's tcp_inq): the unread bytes, but only those before the
+        /// urgent mark while an urgent byte not inline waits in them.
+        public int InQueue
+        {
+            get
+            {
+                if (State == TcpState.SynSent || State == TcpState.SynReceived) return 0;
+                if (OobInline || UrgState == UrgNone || Wire.Lt(UrgSeq, ReadSeq) || !Wire.Lt(UrgSeq, RcvNxt)) return _rcvLen;
+                return (int)(UrgSeq - ReadSeq);
+            }
+        }
+
+        /// Bytes a read can return now: the unread ones, less the urgent byte a read at
+        /// the mark skips.
+        public int ReadableNow => _rcvLen - (AtMark && !OobInline ? 1 : 0);
+
+        /// send(MSG_OOB) once its data is queued: the urgent pointer goes after the last
+        /// byte queued, and segments carry it until it is acknowledged (Nagle and cork do
+        /// not hold urgent data). Nothing queued since SND.UNA: nothing to point at.
+        public void MarkUrgent()
+        {
+            if (_sndLen == 0) return;
+            SndUp = SndUna + (uint)_sndLen;
+            _urgMode = true;
+        }
+
+        /// Urgent mode (Linux's tcp_urg_mode): SND.UP is ahead of SND.UNA.
+        public bool UrgentMode => _urgMode && Wire.Gt(SndUp, SndUna);
+
+        /// An urgent pointer arrived on segment `seq` (the field's value `up`): a new mark
+        /// unless it is old or already known; the previous urgent byte, when it was the
+        /// next to read and more data follows, leaves the stream (as Linux's). The owner
+        /// is told (SIGURG) even before the byte itself arrives.
+        void UrgentPointer(uint seq, int up)
+        {
+            uint ptr = seq + (uint)up - (up != 0 ? 1u : 0u);
+            if (Wire.Gt(ReadSeq, ptr)) return;                   // read already
+            if (Wire.Lt(ptr, RcvNxt)) return;                     // data we already hold: never replayed
+            if (UrgState != UrgNone && !Wire.Gt(ptr, UrgSeq)) return;   // known, or an older one
+            UrgentPointers++;
+            Stack.Urgent(Owner);
+            if (UrgState != UrgNone && AtMark && !OobInline && _rcvLen > 0)
+            {
+                _rcvStart = (_rcvStart + 1) % _rcv.Length; _rcvLen--;
+            }
+            UrgState = UrgNotYet;
+            UrgSeq = ptr;
+        }
+
+        /// Takes the urgent byte when segment `seq`'s data holds it.
+        void UrgentByte(uint seq, ReadOnlySpan<byte> data)
+        {
+            uint off = UrgSeq - seq;
+            if (off >= (uint)data.Length) return;
+            UrgByte = data[(int)off];
+            UrgState = UrgValid;
+            Wake();
         }
 
         /// shutdown(2): stops reading and/or queues a FIN after the data.
@@ -394,9 +489,18 @@ namespace Kernel.Net
             Wire.Put32(t, 4, seq);
             bool ack = (flags & FlagAck) != 0;
             Wire.Put32(t, 8, ack ? RcvNxt : 0);
+            // In urgent mode every segment before SND.UP carries the pointer (relative to its
+            // sequence number; 0xFFFF, "more to come", when SND.UP is farther than that).
+            int urgPtr = 0;
+            if (UrgentMode && Wire.Lt(seq, SndUp) && !syn)
+            {
+                if (Wire.Lt(SndUp, seq + 0x10000)) urgPtr = (int)(SndUp - seq);
+                else if (Wire.Gt(seq + 0xFFFF, SndNxt)) urgPtr = 0xFFFF;
+                if (urgPtr != 0) flags |= FlagUrg;
+            }
             t[12] = (byte)(hl / 4 << 4); t[13] = (byte)flags;
             Wire.Put16(t, 14, AdvertisedField(syn));
-            Wire.Put16(t, 16, 0); Wire.Put16(t, 18, 0);
+            Wire.Put16(t, 16, 0); Wire.Put16(t, 18, urgPtr);
             if (len > 0)
             {
                 int at = (_sndStart + off) % _snd.Length;
@@ -493,12 +597,13 @@ namespace Kernel.Net
                 if (len > room) len = room;
                 if (len < mss)
                 {
-                    bool all = len == unsent;
+                    bool all = len == unsent, urgent = UrgentMode;
                     // Cork holds partial segments until the cork is pulled (or a FIN follows);
-                    // Nagle holds them while data is unacknowledged (RFC 9293 3.7.4).
-                    if (Cork && !_finQueued) break;
-                    if (!all && len < (int)(MaxSndWnd / 2)) break;              // sender-side SWS avoidance
-                    if (!NoDelay && sent > 0 && !_finQueued) break;
+                    // Nagle holds them while data is unacknowledged (RFC 9293 3.7.4); in
+                    // urgent mode neither does (as Linux's tcp_nagle_test).
+                    if (Cork && !_finQueued && !urgent) break;
+                    if (!all && len < (int)(MaxSndWnd / 2) && !urgent) break;              // sender-side SWS avoidance
+                    if (!NoDelay && sent > 0 && !_finQueued && !urgent) break;
                     // Autocorking (with TCP_NODELAY too): while data is unacknowledged and
                     // our previous frame still waits in the device's queue, the small
                     // remainder waits for it to leave and goes out with what follows.
@@ -541,7 +646,7 @@ namespace Kernel.Net
                 LocalAddr = dst, LocalPort = LocalPort, RemoteAddr = src, RemotePort = s.SrcPort, ReuseAddr = ReuseAddr,
                 NoDelay = NoDelay, KeepAlive = KeepAlive, KeepIdleS = KeepIdleS, KeepIntvlS = KeepIntvlS, KeepCnt = KeepCnt,
                 SndBufSize = SndBufSize, RcvBufSize = RcvBufSize, Tos = Tos, Ttl = Ttl, UserMss = UserMss, Parent = this,
-                V6Only = V6Only, IfIndex = src.IsLinkLocal ? ifIndex : 0, SackEnabled = SackEnabled,
+                V6Only = V6Only, IfIndex = src.IsLinkLocal ? ifIndex : 0, SackEnabled = SackEnabled, OobInline = OobInline,
             };
             c.SetupMss(Stack.Route(src, c.IfIndex));
             c.Irs = s.Seq; c.RcvNxt = s.Seq + 1;
@@ -645,7 +750,13 @@ namespace Kernel.Net
             if (!ProcessAck(s, data.Length)) return;
             if (State == TcpState.Closed) return;
 
-            // 5. Data.
+            // 5. Urgent pointer and byte (RFC 9293 3.10.7.4 sixth), in the states that take data.
+            if (State == TcpState.Established || State == TcpState.FinWait1 || State == TcpState.FinWait2)
+            {
+                if ((flags & FlagUrg) != 0) UrgentPointer(s.Seq, s.UrgPtr);
+                if (UrgState == UrgNotYet) UrgentByte(s.Seq, data);
+            }
+            // 6. Data.
             if (data.Length > 0)
             {
                 if (State == TcpState.Established || State == TcpState.FinWait1 || State == TcpState.FinWait2)
@@ -654,7 +765,7 @@ namespace Kernel.Net
                     ReceiveData(s.Seq, data, flags);
                 }
             }
-            // 6. FIN, once everything before it has arrived.
+            // 7. FIN, once everything before it has arrived.
             if ((flags & FlagFin) != 0)
             {
                 uint finSeq = s.Seq + (uint)data.Length;
@@ -750,6 +861,7 @@ namespace Kernel.Net
                 if (dataAcked > 0) { _sndStart = (_sndStart + dataAcked) % _snd.Length; _sndLen -= dataAcked; }
                 SndUna = ack;
                 if (Wire.Lt(SndNxt, SndUna)) SndNxt = SndUna;
+                if (_urgMode && !Wire.Gt(SndUp, SndUna)) _urgMode = false;         // the urgent data is acknowledged
                 PruneScoreboard();
                 // RTT: from the echoed timestamp, or the one timed segment (Karn: never a retransmitted one).
                 if (TsOk && s.HasTs && s.TsEcr != 0) RttSample((int)((uint)Stack.Now - s.TsEcr));
@@ -1091,7 +1203,7 @@ namespace Kernel.Net
                 _persistAt = 0;
                 if (SndWnd == 0 && _sndLen > (int)(SndNxt - SndUna))
                 {
-                    SendSegment(SndUna - 1, FlagAck, 0, 0, false);
+                    Probe();
                     WindowProbes++;
                     int wait = Rto << (_backoff < 6 ? ++_backoff : _backoff);
                     _persistAt = now + (ulong)(wait > MaxRtoMs ? MaxRtoMs : wait);
@@ -1103,13 +1215,22 @@ namespace Kernel.Net
                 if (_keepAt <= now)
                 {
                     if (_keepProbes >= KeepCnt) { Drop(NetErr.ETIMEDOUT); return; }
-                    SendSegment(SndUna - 1, FlagAck, 0, 0, false);
+                    Probe();
                     _keepProbes++;
                     _keepAt = now + (ulong)KeepIntvlS * 1000;
                 }
             }
         }
         public ulong WindowProbes;
+
+        /// A window or keepalive probe: a segment below the window makes the peer answer.
+        /// In urgent mode one at SND.UNA goes first, which the peer takes even into a zero
+        /// window, so it learns of the urgent data (Linux's tcp_write_wakeup does the same).
+        void Probe()
+        {
+            if (UrgentMode && SndUp - SndUna <= 0xFFFF) SendSegment(SndUna, FlagAck, 0, 0, false);
+            SendSegment(SndUna - 1, FlagAck, 0, 0, false);
+        }
 
         void RetransmitTimeout()
         {
@@ -1163,7 +1284,7 @@ namespace Kernel.Net
     /// A parsed TCP header with the options the stack uses.
     public struct TcpSegment
     {
-        public int SrcPort, DstPort, Flags, Window, Mss, WindowScale;
+        public int SrcPort, DstPort, Flags, Window, Mss, WindowScale, UrgPtr;
         public uint Seq, Ack, TsVal, TsEcr;
         public bool HasTs, SackOk;
         /// SACK blocks (RFC 2018 3): up to four left/right edge pairs.
@@ -1201,7 +1322,7 @@ namespace Kernel.Net
             if (hl < 20 || hl > t.Length) return false;
             s.SrcPort = Wire.U16(t, 0); s.DstPort = Wire.U16(t, 2);
             s.Seq = Wire.U32(t, 4); s.Ack = Wire.U32(t, 8);
-            s.Flags = t[13] & 0x3f; s.Window = Wire.U16(t, 14);
+            s.Flags = t[13] & 0x3f; s.Window = Wire.U16(t, 14); s.UrgPtr = Wire.U16(t, 18);
             s.WindowScale = -1;
             for (int i = 20; i < hl;)
             {

@@ -235,7 +235,7 @@ namespace Kernel.Syscalls
                     }
                 case 5: case 6: case 7: return PosixLock(f, cmd, a->A2, false);              // F_GETLK, F_SETLK, F_SETLKW
                 case 36: case 37: case 38: return PosixLock(f, cmd, a->A2, true);           // F_OFD_GETLK, _SETLK, _SETLKW
-                case 8: case 9: case 15: case 16: return f.IsPath ? Errno.EBADF : SysResult.Ok;   // F_SETOWN, F_GETOWN, F_SETOWN_EX/GETOWN_EX: no SIGIO yet
+                case 8: case 9: case 15: case 16: return f.IsPath ? Errno.EBADF : FileOwner(f, cmd, a->A2);   // F_GETOWN, F_SETOWN, F_SETOWN_EX, F_GETOWN_EX
                 case 1031:                                                                   // F_SETPIPE_SZ
                     if (!(f is PipeEnd pe)) return Errno.EBADF;
                     return pe.Pipe.Resize((uint)a->A2);
@@ -244,6 +244,74 @@ namespace Kernel.Syscalls
                     return ge.Pipe.Capacity;
                 case 1026: return 0;                                                         // F_GETLEASE: F_RDLCK? none held
                 default: return Errno.EINVAL;
+            }
+        }
+
+        /// fcntl's F_GETOWN (9), F_SETOWN (8), F_SETOWN_EX (15) and F_GETOWN_EX (16): the
+        /// thread (F_OWNER_TID 0), process (F_OWNER_PID 1) or process group (F_OWNER_PGRP 2)
+        /// that gets the file's signals (SIGURG from a socket; no SIGIO is sent yet).
+        static SysResult FileOwner(OpenFile f, int cmd, ulong arg)
+        {
+            switch (cmd)
+            {
+                case 9: return f.OwnerType == 2 ? -f.OwnerId : f.OwnerId;
+                case 8:
+                    {
+                        int who = (int)arg, type = 1;
+                        if (who == int.MinValue) return Errno.EINVAL;
+                        if (who < 0) { type = 2; who = -who; }
+                        if (who != 0 && !OwnerExists(type, who)) return Errno.ESRCH;
+                        f.OwnerType = type; f.OwnerId = who;
+                        return SysResult.Ok;
+                    }
+                case 15:
+                    {
+                        if (new UserRef<long>(arg).Read(out long ex) != 0) return Errno.EFAULT;
+                        int type = (int)ex, who = (int)(ex >> 32);
+                        if ((uint)type > 2) return Errno.EINVAL;
+                        if (who != 0 && (who < 0 || !OwnerExists(type == 0 ? 0 : 1, who))) return Errno.ESRCH;
+                        f.OwnerType = type; f.OwnerId = who;
+                        return SysResult.Ok;
+                    }
+                default:
+                    {
+                        long ex = (uint)f.OwnerType | (long)f.OwnerId << 32;
+                        return new UserRef<long>(arg).Write(ex) != 0 ? Errno.EFAULT : SysResult.Ok;
+                    }
+            }
+        }
+
+        /// Whether an owner id names something alive: a thread (type 0), or a process,
+        /// process group or session id in use (Linux's find_vpid for the others).
+        static bool OwnerExists(int type, int id)
+        {
+            if (type == 0) return Kernel.Sched.Scheduler.Find(id) != null;
+            for (int i = 0; i < Process.Count; i++)
+            {
+                Process p = Process.At(i);
+                if (p.Pid == id || p.Pgid == id || p.Sid == id) return true;
+            }
+            return Kernel.Sched.Scheduler.Find(id) != null;
+        }
+
+        /// OpenFile.SignalOwner: `sig` (SI_KERNEL, as Linux's send_sigurg) to the file's
+        /// owner: a thread, a process, or every process of a group; none when unset or gone.
+        internal static void SignalFileOwner(OpenFile f, int sig)
+        {
+            int id = f.OwnerId;
+            if (id == 0) return;
+            var info = new SigInfoData { Code = SigCodes.SI_KERNEL };
+            if (f.OwnerType == 0)
+            {
+                Kernel.Sched.Thread t = Kernel.Sched.Scheduler.Find(id);
+                if (t != null && t.Group is Process tp && !tp.Zombie) Signals.Send(tp, t, sig, info);
+                return;
+            }
+            for (int i = 0; i < Process.Count; i++)
+            {
+                Process p = Process.At(i);
+                if (p.Zombie || (f.OwnerType == 2 ? p.Pgid != id : p.Pid != id)) continue;
+                Signals.Send(p, null, sig, info);
             }
         }
 

@@ -22,6 +22,7 @@ namespace Kernel.Syscalls
             Socket.CurrentCwd = &CurrentCwd;
             Socket.CurrentUmask = &CurrentUmask;
             Socket.CallerExiting = &CallerExiting;
+            OpenFile.SignalOwner = &SignalFileOwner;
             SocketFamilies.Init();
         }
 
