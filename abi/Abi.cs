@@ -63,7 +63,21 @@ namespace Kernel.Abi
     {
         public const uint TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404,
             TIOCSCTTY = 0x540e, TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, TIOCNOTTY = 0x5422, TIOCGSID = 0x5429, TIOCGWINSZ = 0x5413, FIONREAD = 0x541b, FIONBIO = 0x5421, FIOASYNC = 0x5452,
-            FIONCLEX = 0x5450, FIOCLEX = 0x5451;
+            FIONCLEX = 0x5450, FIOCLEX = 0x5451,
+            TCSBRK = 0x5409, TCXONC = 0x540a, TCFLSH = 0x540b, TIOCOUTQ = 0x5411, TIOCSWINSZ = 0x5414, TCSBRKP = 0x5425,
+            TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGPTLCK = 0x80045439, TIOCGPTPEER = 0x5441;
+    }
+
+    /// Indexes of Termios.Cc and the flag bits the line discipline acts on (asm-generic/termbits.h).
+    public static class Tc
+    {
+        public const int VINTR = 0, VQUIT = 1, VERASE = 2, VKILL = 3, VEOF = 4, VTIME = 5, VMIN = 6, VSTART = 8,
+            VSTOP = 9, VSUSP = 10, VEOL = 11, VREPRINT = 12, VWERASE = 14, VLNEXT = 15, VEOL2 = 16;
+        public const uint IGNBRK = 0x1, ISTRIP = 0x20, INLCR = 0x40, IGNCR = 0x80, ICRNL = 0x100, IUCLC = 0x200,
+            IXON = 0x400, IXANY = 0x800;
+        public const uint OPOST = 0x1, OLCUC = 0x2, ONLCR = 0x4, OCRNL = 0x8, ONOCR = 0x10, ONLRET = 0x20;
+        public const uint ISIG = 0x1, ICANON = 0x2, ECHO = 0x8, ECHOE = 0x10, ECHOK = 0x20, ECHONL = 0x40,
+            NOFLSH = 0x80, ECHOCTL = 0x200, ECHOKE = 0x800, IEXTEN = 0x8000;
     }
 
     public static class Auxv

@@ -211,22 +211,9 @@ namespace Kernel.Fs
         public override SysResult Ioctl(uint request, ulong arg)
         {
             if (!IsTty) return Errno.ENOTTY;
-            switch (request)
-            {
-                case Abi.Ioctl.TCGETS:
-                    {
-                        var t = Abi.Termios.Default();
-                        return new UserRef<Abi.Termios>(arg).Write(t) == 0 ? SysResult.Ok : Errno.EFAULT;
-                    }
-                case Abi.Ioctl.TCSETS: case Abi.Ioctl.TCSETSW: case Abi.Ioctl.TCSETSF:
-                    return SysResult.Ok;   // partial: settings are accepted but the serial line has no discipline to change
-                case Abi.Ioctl.TIOCGWINSZ:
-                    {
-                        var w = new Abi.WinSize { Rows = 24, Cols = 80 };
-                        return new UserRef<Abi.WinSize>(arg).Write(w) == 0 ? SysResult.Ok : Errno.EFAULT;
-                    }
-                default: return Errno.ENOTTY;
-            }
+            // Its settings are kept and reported (ConsoleTty); the host's terminal edits the lines.
+            if (ConsoleTty.Instance.SettingsIoctl(request, arg, out SysResult r)) return r;
+            return Errno.ENOTTY;
         }
 
         public override void Stat(ref Abi.Stat st)

@@ -24,7 +24,14 @@ namespace Kernel.Fs
             d.Symlink("stderr"u8, "/proc/self/fd/2"u8, out _);
             d.Symlink("fd"u8, "/proc/self/fd"u8, out _);
             d.Mkdir("shm"u8, 0x3ff | FileMode.S_ISVTX, out _);
-            d.Mkdir("pts"u8, 0x1ed, out _);
+            Add(d, "ptmx"u8, DevKind.Ptmx, 5, 2).Gid = 5;                  // root:tty 0666, as Linux
+            // devpts on /dev/pts: the slaves of the pseudo-terminals (fs/Pty.cs).
+            d.Mkdir("pts"u8, 0x1ed, out Inode pts);
+            var ptsRoot = new PtsDir();
+            pts.MountedHere = ptsRoot;
+            ptsRoot.MountPoint = pts;
+            ptsRoot.Parent = d;
+            ptsRoot.Name = pts.Name;
             BlockDevices.AddNodes(d);
             return d;
         }
@@ -38,7 +45,7 @@ namespace Kernel.Fs
         }
     }
 
-    public enum DevKind { Null, Zero, Full, Random, Tty, Console }
+    public enum DevKind { Null, Zero, Full, Random, Tty, Console, Ptmx }
 
     /// A character device of /dev.
     public sealed unsafe class DevNode : Inode
@@ -53,10 +60,15 @@ namespace Kernel.Fs
 
         public override Errno Open(uint flags, out OpenFile file)
         {
+            if (Kind == DevKind.Ptmx) return PtyPair.OpenMaster(this, flags, out file);
             if (Kind == DevKind.Tty)
             {
-                // The program's terminal; without one, ENXIO, as Linux without a controlling terminal.
+                // The caller's controlling terminal: a pseudo-terminal's slave, or the console
+                // (also, leniently, when the console is a terminal and the caller has none);
+                // otherwise ENXIO, as Linux without a controlling terminal.
                 file = null;
+                Tty ctty = Tty.CallerCtty != null ? Tty.CallerCtty() : null;
+                if (ctty is PtyPair pair) return pair.OpenSlave(this, flags, out file);
                 if (!ConsoleFile.HasTerminal) return Errno.ENXIO;
                 file = new ConsoleFile(ConsoleFile.Terminal, this) { StatusFlags = flags };
                 return 0;

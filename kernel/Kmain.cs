@@ -120,6 +120,9 @@ namespace Kernel
             Sched.Scheduler.NeedsTick = &Proc.Itimers.NeedsTick;
             Sched.Scheduler.BeforeUserReturn = &Proc.Signals.DeliverPending;
             Fs.Pipe.SendSigpipe = &Proc.Signals.SendSigpipe;
+            Fs.Tty.SignalGroup = &Syscalls.Sys.TtySignalGroup;             // terminals: ISIG characters, SIGWINCH
+            Fs.Tty.HungUpSession = &Syscalls.Sys.TtyHungUp;
+            Fs.Tty.CallerCtty = &Syscalls.Sys.CallerCtty;
             Proc.Process.OnThreadExit = &Syscalls.Sys.ReleaseThread;       // robust futexes, clear_child_tid
             Syscalls.Sys.ExecHook = &Loader.Exec.Run;                     // execve lives in the loader
             Drivers.WaitPoint.Create = &Sched.DriverWait.Create;     // drivers block threads until their interrupt

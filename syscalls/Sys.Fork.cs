@@ -281,6 +281,7 @@ namespace Kernel.Syscalls
             for (int i = 0; i < Process.Count; i++)
                 if (Process.At(i).Pgid == me.Pid) return Errno.EPERM;             // already leads a group
             me.Sid = me.Pgid = me.Pid;
+            me.NoCtty = false;               // a new session, with no terminal yet to give up
             return me.Pid;
         }
 

@@ -172,6 +172,7 @@ namespace Kernel.Syscalls
                 e = node.Open(flags & ~(uint)(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC), out file);
                 if (e != 0) return e;
                 if (Inotify.Active) Inotify.Opened(file);
+                OpenedTerminal(file, flags);
             }
             return Install(file, cloexec);
         }

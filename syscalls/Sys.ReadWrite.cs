@@ -346,7 +346,8 @@ namespace Kernel.Syscalls
                 int v = (int)n.Raw;
                 return new UserRef<int>(a->A2).Write(v) == 0 ? SysResult.Ok : Errno.EFAULT;
             }
-            if (f is ConsoleFile con && con.IsTerminal && IsCttyRequest(request)) return TtyIoctl(request, a->A2);
+            SysResult tr = TerminalIoctl(f, request, a->A2, out bool terminal);
+            if (terminal) return tr;
             return f.Ioctl(request, a->A2);
         }
 

@@ -41,7 +41,7 @@ namespace Kernel.Syscalls
             new(5, "fstat"),
             new(6, "lstat"),
             new(8, "lseek"),
-            new(16, "ioctl", Support.Partial, "TCGETS, TCSETS*, TIOCGWINSZ, TIOCGPGRP/TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID on the console (no SIGTTOU/SIGTTIN for background groups); no pseudo-terminals (no /dev/ptmx or /dev/pts: openpty fails with ENOENT); FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; SIOCATMARK on TCP sockets; FIOASYNC sets O_ASYNC as fcntl does, but no SIGIO is sent; the SIOCGIF* interface queries on any socket"),
+            new(16, "ioctl", Support.Partial, "terminals: pseudo-terminals (/dev/ptmx, devpts at /dev/pts) with a line discipline (canonical editing, echo, ISIG, IXON, ICRNL/INLCR/IGNCR, OPOST/ONLCR, VMIN/VTIME) through TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ/TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER, TCFLSH, TCXONC, TCSBRK, TIOCOUTQ (no TIOCPKT packet mode, TIOCSTI, TIOCEXCL, TCGETS2 or modem-line requests); the console keeps and reports its TCSETS* settings and size, the host's terminal does the editing; controlling terminals: TIOCGPGRP/TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID (no SIGTTOU/SIGTTIN for background groups); FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; SIOCATMARK on TCP sockets; FIOASYNC sets O_ASYNC as fcntl does, but no SIGIO is sent; the SIOCGIF* interface queries on any socket"),
             new(17, "pread64"),
             new(18, "pwrite64"),
             new(19, "readv"),
@@ -208,7 +208,7 @@ namespace Kernel.Syscalls
             new(61, "wait4"),
             new(247, "waitid", Support.Partial, "P_ALL, P_PID, P_PGID; no pidfds (P_PIDFD: EBADF)"),
             new(109, "setpgid"),
-            new(112, "setsid", Support.Partial, "no controlling terminal is attached or lost"),
+            new(112, "setsid"),
             new(334, "rseq", Support.None, "ENOSYS: libc falls back"),
 
             // Threads and scheduling (Sys.Thread.cs)

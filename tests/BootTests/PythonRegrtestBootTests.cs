@@ -5,7 +5,7 @@ namespace BootTests;
 
 /// <summary>CPython's own regression tests (Debian's libpython3.11-testsuite) under the
 /// kernel: a fixed list of modules that exercise system calls (files, fcntl, posix,
-/// select/epoll, resource limits) and single tests that found kernel bugs (an execve of a
+/// select/epoll, resource limits, pseudo-terminals) and single tests that found kernel bugs (an execve of a
 /// long environment string in test_register_at_fork, F_SETPIPE_SZ, sethostname,
 /// sched_rr_get_interval). regrtest must report every selected test passed.</summary>
 public class PythonRegrtestBootTests
@@ -13,13 +13,13 @@ public class PythonRegrtestBootTests
     const string Python = "/usr/bin/python3.11";
     const string TestDir = "/usr/lib/python3.11/test";
 
-    static readonly string[] Modules = ["test_fcntl", "test_posix", "test_fileio", "test_file", "test_resource", "test_epoll", "test_select", "test_socket", "test_subprocess"];
+    static readonly string[] Modules = ["test_fcntl", "test_posix", "test_fileio", "test_file", "test_resource", "test_epoll", "test_select", "test_socket", "test_subprocess", "test_pty", "test_openpty"];
 
     // Whole modules, and from the large ones only the tests named here.
     static readonly string[] Match =
     [
         "test.test_fcntl.*", "test.test_posix.*", "test.test_fileio.*", "test.test_file.*", "test.test_resource.*",
-        "test.test_epoll.*", "test.test_select.*",
+        "test.test_epoll.*", "test.test_select.*", "test.test_pty.*", "test.test_openpty.*",
         "test.test_socket.GeneralModuleTests.test_sethostname",
         "test.test_subprocess.ProcessTestCase.test_pipesizes",
     ];
