@@ -432,22 +432,28 @@ namespace Kernel.Net
             long target = (m.Flags & MSG_WAITALL) != 0 && !peek ? size : 1;
             ulong deadline = RecvDeadline(m.Flags);
             long copied = 0;
-            byte[] buf = Buffer;
             while (copied < size)
             {
                 if (Tcp.Unread > 0)
                 {
+                    // Straight from the receive ring to the program (at most two runs), and
+                    // only what was copied is consumed (a fault keeps the rest, as Linux).
                     long want = size - copied;
-                    if (want > buf.Length) want = buf.Length;
-                    int n = Tcp.Receive(new Span<byte>(buf, 0, (int)want), peek);
-                    if (n <= 0) break;
-                    if (!trunc)
+                    int n = want < Tcp.Unread ? (int)want : Tcp.Unread, done = 0;
+                    bool fault = false;
+                    if (trunc) done = n;
+                    while (done < n)
                     {
+                        ReadOnlySpan<byte> run = Tcp.UnreadRun(done);
+                        int k = run.Length < n - done ? run.Length : n - done;
                         long put;
-                        fixed (byte* p = buf) put = m.Data.CopyToIter(p, n, out Errno fe);
-                        if (put < n) { if (copied == 0) return Errno.EFAULT; copied += put; break; }
+                        fixed (byte* p = run) put = m.Data.CopyToIter(p, k, out Errno fe);
+                        done += (int)put;
+                        if (put < k) { fault = true; break; }
                     }
-                    copied += n;
+                    if (!peek) Tcp.Consume(done);
+                    copied += done;
+                    if (fault) { if (copied == 0) return Errno.EFAULT; break; }
                     if (peek) break;
                     continue;
                 }
