@@ -467,24 +467,32 @@ namespace Kernel.Net
             long target = (m.Flags & MSG_WAITALL) != 0 && !peek ? size : 1;
             ulong deadline = RecvDeadline(m.Flags);
             long copied = 0;
-            byte[] buf = Buffer;
             while (copied < size)
             {
                 if (copied > 0 && Tcp.AtMark) break;              // never across the urgent mark
                 if (Tcp.ReadableNow > 0 || !peek && Tcp.Unread > 0)
                 {
+                    // Straight from the receive ring to the program (at most two runs), and
+                    // only what was copied is consumed (a fault keeps the rest, as Linux). A
+                    // read at the mark skips the urgent byte (not inline) and none crosses it.
                     long want = size - copied;
-                    if (want > buf.Length) want = buf.Length;
-                    int n = Tcp.Receive(new Span<byte>(buf, 0, (int)want), peek);
-                    if (n == 0) continue;                          // only the urgent byte was skipped
-                    if (n <= 0) break;
-                    if (!trunc)
+                    int avail = Tcp.ReadableRun(out int skip);
+                    int n = want < avail ? (int)want : avail, done = 0;
+                    if (n == 0) { Tcp.Consume(skip); continue; }      // only the urgent byte was left: it leaves the stream
+                    bool fault = false;
+                    if (trunc) done = n;
+                    while (done < n)
                     {
+                        ReadOnlySpan<byte> run = Tcp.UnreadRun(skip + done);
+                        int k = run.Length < n - done ? run.Length : n - done;
                         long put;
-                        fixed (byte* p = buf) put = m.Data.CopyToIter(p, n, out Errno fe);
-                        if (put < n) { if (copied == 0) return Errno.EFAULT; copied += put; break; }
+                        fixed (byte* p = run) put = m.Data.CopyToIter(p, k, out Errno fe);
+                        done += (int)put;
+                        if (put < k) { fault = true; break; }
                     }
-                    copied += n;
+                    if (!peek && (done > 0 || !fault)) Tcp.Consume(skip + done);
+                    copied += done;
+                    if (fault) { if (copied == 0) return Errno.EFAULT; break; }
                     if (peek) break;
                     continue;
                 }

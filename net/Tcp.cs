@@ -244,26 +244,62 @@ namespace Kernel.Net
                 if (State == TcpState.SynSent || State == TcpState.SynReceived) return -NetErr.EAGAIN;
                 return -NetErr.EAGAIN;
             }
-            int skip = AtMark && !OobInline ? 1 : 0;
-            int n = dst.Length < _rcvLen - skip ? dst.Length : _rcvLen - skip;
+            int n = ReadableRun(out int skip);
+            if (dst.Length < n) n = dst.Length;
+            ReadOnlySpan<byte> a = UnreadRun(skip);
+            int first = a.Length < n ? a.Length : n;
+            a.Slice(0, first).CopyTo(dst);
+            if (n > first) UnreadRun(skip + first).Slice(0, n - first).CopyTo(dst.Slice(first));
+            if (!peek) Consume(skip + n);
+            return n;
+        }
+
+        /// What a read may take now: `skip` (1 when the urgent byte at the mark leaves the
+        /// stream, not inline) and then a count that stops before the next mark.
+        public int ReadableRun(out int skip)
+        {
+            skip = AtMark && !OobInline ? 1 : 0;
+            int n = _rcvLen - skip;
             if (UrgState != UrgNone)
             {
                 int mark = (int)(UrgSeq - ReadSeq);
                 if (mark > skip && mark < skip + n) n = mark - skip;       // stop before the mark
             }
-            int at = (_rcvStart + skip) % _rcv.Length;
-            int first = _rcv.Length - at < n ? _rcv.Length - at : n;
-            _rcv.AsSpan(at, first).CopyTo(dst);
-            _rcv.AsSpan(0, n - first).CopyTo(dst.Slice(first));
-            if (!peek)
-            {
-                _rcvStart = (_rcvStart + skip + n) % _rcv.Length; _rcvLen -= skip + n;
-                if (UrgState != UrgNone && Wire.Gt(ReadSeq, UrgSeq)) UrgState = UrgNone;      // read past the mark
-                // Window update once the window has opened by two segments or half the buffer (RFC 9293 3.8.6.2.2).
-                uint right = RcvNxt + (uint)Window();
-                if (Synchronized && (int)(right - _rcvAdvertised) >= Math.Min(2 * Mss, _rcvCap / 2)) { SendAck(); Stack.Pump(); }
-            }
             return n;
+        }
+
+        /// The unread bytes from `skip` on that lie together in the receive ring (the
+        /// unread data is at most two such runs): a reader copies straight out of the ring
+        /// (to the program) and then calls Consume for what it took.
+        public ReadOnlySpan<byte> UnreadRun(int skip)
+        {
+            if ((uint)skip >= (uint)_rcvLen) return default;
+            int at = _rcvStart + skip;
+            if (at >= _rcv.Length) at -= _rcv.Length;
+            int end = _rcvStart + _rcvLen;
+            int len = end <= _rcv.Length || at < _rcvStart ? _rcvLen - skip : _rcv.Length - at;
+            return new ReadOnlySpan<byte>(_rcv, at, len);
+        }
+
+        /// Drops the first `n` unread bytes (a reader took them); may send a window update.
+        public void Consume(int n)
+        {
+            if (n <= 0) return;
+            if (n > _rcvLen) n = _rcvLen;
+            _rcvStart += n; if (_rcvStart >= _rcv.Length) _rcvStart -= _rcv.Length;
+            _rcvLen -= n;
+            if (UrgState != UrgNone && Wire.Gt(ReadSeq, UrgSeq)) UrgState = UrgNone;      // read past the mark
+            // A window update only when this read freed a lot: the window the peer knows has
+            // fallen to at most half the buffer and the one we can offer is at least twice it
+            // (as Linux decides after a read), and it opens by two segments or half the
+            // buffer (RFC 9293 3.8.6.2.2). A reader that keeps up sends none: the ACKs for
+            // the data carry the window. Without it every read of a bulk stream cost an ACK.
+            if (!Synchronized) return;
+            int known = (int)(_rcvAdvertised - RcvNxt), now = Window();
+            if (known < 0) known = 0;
+            if (2 * known > _rcvCap || now < 2 * known) return;
+            uint right = RcvNxt + (uint)now;
+            if ((int)(right - _rcvAdvertised) >= Math.Min(2 * Mss, _rcvCap / 2)) { SendAck(); Stack.Pump(); }
         }
 
         /// The sequence number of the first unread byte (Linux's copied_seq).

@@ -194,6 +194,37 @@ public class NetStackTests
     }
 
     [Fact]
+    public void ReadsSendAWindowUpdateOnlyWhenTheKnownWindowFellToHalf()
+    {
+        // A reader that keeps up sends no window update (the ACKs for the data carry the
+        // window); once the window the peer knows has fallen to half the buffer or less, a
+        // read that at least doubles it is announced at once, as Linux does after a read.
+        var n = new Net();
+        var (c, s, _) = Connect(n);
+        var buf = new byte[65536];
+        c.Send(Pattern(8 * 1448)).Should().Be(8 * 1448);
+        n.Run();
+        s.Unread.Should().Be(8 * 1448);
+        n.WB.Out.Clear();
+        s.Receive(buf, false).Should().Be(8 * 1448);
+        n.WB.Out.Should().BeEmpty("the peer still sees 64 KiB - 11,584 bytes: more than half");
+
+        // Full segments (Nagle would hold a remainder). Fill the buffer until the peer knows a window of half or less.
+        c.Send(Pattern(28 * 1448)).Should().Be(28 * 1448);
+        n.Run();
+        s.Unread.Should().Be(28 * 1448);
+        n.WB.Out.Clear();
+        s.Receive(buf.AsSpan(0, 1000), false).Should().Be(1000);
+        n.WB.Out.Should().BeEmpty("1,000 bytes do not double a 24,992-byte window");
+        s.Receive(buf, false).Should().Be(28 * 1448 - 1000);
+        n.WB.Out.Should().ContainSingle("the read opened the window from 24,992 bytes to 64 KiB");
+        IsTcp(n.WB.Out[0], TcpConnection.FlagAck, withData: false).Should().BeTrue();
+        int field = n.WB.Out[0][48] << 8 | n.WB.Out[0][49];
+        (field << s.RcvScale).Should().Be(65536);
+        n.Run();
+    }
+
+    [Fact]
     public void DeferredAcksMakeOneAckPerBatchOfSegments()
     {
         // The kernel's netd feeds a batch of received frames with DeferAcks set: in-order
@@ -216,6 +247,7 @@ public class NetStackTests
         n.Run();
         Pull(n, s, 10 * 1400).Should().Equal(Pattern(10 * 1400));
         n.Run();
+        n.Advance(50);          // the delayed ACK of an odd last segment (reads send no window update)
 
         // Without the batch flag: an ACK every second segment, as before.
         c.Send(Pattern(4 * 1400)).Should().Be(4 * 1400);
