@@ -83,18 +83,27 @@ public class Ip6Tests
     {
         var n = new Net(ip6: false);
         n.A.EnableIp6(n.IA);
-        F(n.LlA).Should().Be("fe80::5053:54ff:fe55:5657");          // modified EUI-64: the U/L bit flipped
-        // A router solicitation to ff02::2 at once, from the link-local address, with our MAC; 3 in all, 4 s apart.
+        // The link-local address is tentative until duplicate address detection is done.
+        n.IA.Addr6Count.Should().Be(1);
+        F(n.IA.Addr6[0]).Should().Be("fe80::5053:54ff:fe55:5657");   // modified EUI-64: the U/L bit flipped
+        n.IA.Flags6[0].Should().Be(NetIf.Tentative);
+        n.LlA.IsV6Any.Should().BeTrue();
+        // A router solicitation to ff02::2 at once, from :: (the address is tentative) and so
+        // without a link-layer option; 3 in all, 4 s apart, the later ones from the address.
         var rs = n.WA.Out.Where(f => Icmp6Type(f) == 133).ToList();
         rs.Should().HaveCount(1);
         rs[0].Take(6).Should().Equal(new byte[] { 0x33, 0x33, 0, 0, 0, 2 });
         rs[0][21].Should().Be(255);
-        IpAddr.Read(rs[0], 22).Should().Be(n.LlA);
+        IpAddr.Read(rs[0], 22).Should().Be(IpAddr.Any);
+        rs[0].Length.Should().Be(54 + 8);
         n.WA.Out.Clear();
         int sent = 0;
-        n.DropAtoB = f => { if (Icmp6Type(f) == 133) sent++; return true; };
+        var from = new List<IpAddr>();
+        n.DropAtoB = f => { if (Icmp6Type(f) == 133) { sent++; from.Add(IpAddr.Read(f, 22)); } return true; };
         n.Advance(20000, 500);
         sent.Should().Be(2);
+        F(n.LlA).Should().Be("fe80::5053:54ff:fe55:5657");
+        from.Should().AllBeEquivalentTo(n.LlA);
     }
 
     [Fact]
@@ -137,6 +146,11 @@ public class Ip6Tests
         n.IA.Addr6Count.Should().Be(2);
         F(n.IA.Addr6[1]).Should().Be("fec0::5053:54ff:fe55:5657");
         n.IA.Prefix6[1].Should().Be(64);
+        // Tentative for a second: meanwhile a global destination gets the link-local source.
+        n.IA.Flags6[1].Should().Be(NetIf.Tentative);
+        F(n.A.SourceFor(P("2001:db8::1"))).Should().Be("fe80::5053:54ff:fe55:5657");
+        n.Advance(NetStack.RetransTimerMs + 10);
+        n.IA.Flags6[1].Should().Be(0);
         n.IA.Router6.Should().Be(RouterLl);
         n.IA.Mtu.Should().Be(1400);
         F(n.A.Dns6).Should().Be("fec0::3");
@@ -165,6 +179,7 @@ public class Ip6Tests
     {
         var n = new Net(ip6: true);
         n.A.Input(n.IA, RouterAdvert(n.IA)); n.B.Input(n.IB, RouterAdvert(n.IB));
+        n.Advance(NetStack.RetransTimerMs + 10);              // the SLAAC addresses pass DAD
         n.WA.Out.Clear(); n.WB.Out.Clear();
         return n;
     }
