@@ -57,14 +57,11 @@ namespace Kernel.Net
         {
             if (!nif.AddAddr6(a, prefix, dynamic)) return false;
             int i = nif.Addr6Count - 1;
-            nif.Flags6[i] = 0;
+            bool dad = !nif.Loopback && DadTransmits > 0;
+            nif.Flags6[i] = dad ? NetIf.Tentative : 0;
+            // The group first (RFC 4862 5.4.2), so the probe's answers and rival probes are heard.
             if (!nif.Loopback) JoinGroup6(nif, a.SolicitedNode);
-            if (!nif.Loopback && DadTransmits > 0)
-            {
-                nif.Flags6[i] = NetIf.Tentative;
-                nif.DadLeft[i] = DadTransmits; nif.DadAt[i] = Now;
-                DadStep(nif, i);
-            }
+            if (dad) { nif.DadLeft[i] = DadTransmits; nif.DadAt[i] = Now; DadStep(nif, i); }
             return true;
         }
 
