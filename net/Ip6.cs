@@ -537,6 +537,9 @@ namespace Kernel.Net
             IpAddr src = LinkLocal(nif);
             for (int i = 0; i < nif.Addr6Count; i++)
                 if (!nif.Addr6[i].IsLinkLocal && nif.Usable6(i) && target.SamePrefix(nif.Addr6[i], nif.Prefix6[i])) { src = nif.Addr6[i]; break; }
+            // Never from :: (that is a DAD probe, RFC 4861 7.2.2): any usable address will do.
+            if (src.IsV6Any) src = Global6(nif);
+            if (src.IsV6Any) return;
             SendSolicit(nif, src, target);
         }
 
