@@ -19,7 +19,7 @@ namespace Kernel.Net
         public int Flags;
 
         public const int ScopeUniverse = 0, ScopeLink = 253, ScopeHost = 254;
-        public const int FlagPermanent = 0x80;
+        public const int FlagPermanent = 0x80, FlagTentative = NetIf.Tentative, FlagDadFailed = NetIf.DadFailed;
 
         /// Writes the address in network order (4 or 16 bytes); returns its length.
         public int Write(Span<byte> dst)
@@ -57,7 +57,8 @@ namespace Kernel.Net
                 Family = 10, V6Hi = a.Hi, V6Lo = a.Lo, PrefixLen = n.Prefix6[i],
                 Scope = a.IsLoopback ? IfAddress.ScopeHost : a.IsLinkLocal ? IfAddress.ScopeLink : IfAddress.ScopeUniverse,
                 // SLAAC addresses are dynamic (they come and go with advertisements); the others permanent.
-                Flags = n.Dynamic6(i) ? 0 : IfAddress.FlagPermanent,
+                // Duplicate address detection's IFA_F_TENTATIVE and IFA_F_DADFAILED as they stand.
+                Flags = (n.Dynamic6(i) ? 0 : IfAddress.FlagPermanent) | n.Flags6[i],
             };
         }
     }

@@ -32,8 +32,11 @@ namespace Kernel.Net
     public sealed unsafe class InetSocket : Socket
     {
         public const int SOL_IP = 0, SOL_TCP = 6, SOL_UDP = 17, SOL_IPV6 = 41;
-        public const int IP_TOS = 1, IP_TTL = 2, IP_RECVERR = 11, IP_MTU_DISCOVER = 10;
-        public const int IPV6_RECVERR = 25, IPV6_V6ONLY = 26;
+        public const int IP_TOS = 1, IP_TTL = 2, IP_PKTINFO = 8, IP_RECVERR = 11, IP_MTU_DISCOVER = 10, IP_RECVTTL = 12, IP_RECVTOS = 13;
+        public const int IPV6_2292PKTINFO = 2, IPV6_2292HOPLIMIT = 8, IPV6_UNICAST_HOPS = 16, IPV6_MULTICAST_HOPS = 18,
+            IPV6_ADD_MEMBERSHIP = 20, IPV6_DROP_MEMBERSHIP = 21, IPV6_RECVERR = 25, IPV6_V6ONLY = 26,
+            IPV6_RECVPKTINFO = 49, IPV6_PKTINFO = 50, IPV6_RECVHOPLIMIT = 51, IPV6_HOPLIMIT = 52,
+            IPV6_RECVTCLASS = 66, IPV6_TCLASS = 67;
         public const int TCP_NODELAY = 1, TCP_MAXSEG = 2, TCP_CORK = 3, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5,
             TCP_KEEPCNT = 6, TCP_SYNCNT = 7, TCP_LINGER2 = 8, TCP_DEFER_ACCEPT = 9, TCP_WINDOW_CLAMP = 10,
             TCP_INFO = 11, TCP_QUICKACK = 12, TCP_CONGESTION = 13, TCP_USER_TIMEOUT = 18, TCP_FASTOPEN = 23,
@@ -44,6 +47,14 @@ namespace Kernel.Net
         public readonly UdpEndpoint Udp;
         bool _v6Only, _cork, _quickAck = true, _recvErr, _recvErr6, _udpAddrLocked, _udpPortLocked;
         bool _connecting;                 // a connect returned EINPROGRESS/EALREADY/EINTR: the next one reports the outcome
+        // What recvmsg's control data carries: IP_PKTINFO, IP_RECVTTL, IP_RECVTOS (IPv4
+        // datagrams, AF_INET6 sockets too), IPV6_RECVPKTINFO (both families on AF_INET6),
+        // IPV6_RECVHOPLIMIT and IPV6_RECVTCLASS (IPv6 datagrams).
+        bool _ipPktInfo, _ipRecvTtl, _ipRecvTos, _rx6PktInfo, _rx6HopLimit, _rx6Tclass;
+        int _hops6 = -1;                  // IPV6_UNICAST_HOPS as set (-1: the default, 64)
+        // IPV6_ADD_MEMBERSHIP's groups, each with the interface it was joined on.
+        IpAddr[] _groups; int[] _groupIfs; int _groupCount;
+        const int MaxMemberships = 20;
         int _deferAccept;
         byte[] _buf;
 
@@ -207,7 +218,7 @@ namespace Kernel.Net
                 if (Udp.LocalAddr.IsUnspecified)
                 {
                     IpAddr src = _stack.SourceFor(addr, scope);
-                    if (src.IsUnspecified && !bcast) return Errno.ENETUNREACH;
+                    if (src.IsUnspecified && !bcast) return (Errno)_stack.NoSourceError(addr, scope);
                     if (bcast && !Broadcast) return Errno.EACCES;
                     // As Linux, connect fixes the source address (getsockname shows it; the
                     // resolvers' RFC 6724 sorting reads it); dissolving the association frees it.
@@ -399,6 +410,7 @@ namespace Kernel.Net
             if (m.Data.Remaining > 0xFFFF) return Errno.EMSGSIZE;
             if ((m.Flags & MSG_OOB) != 0) return Errno.EOPNOTSUPP;                 // udp_sendmsg's answer
             IpAddr addr; int port, scope = 0;
+            Errno e0;
             if (m.Address.Length > 0)
             {
                 Errno e = ParseAddress(m.Address, out addr, out port, out scope, false);
@@ -419,11 +431,193 @@ namespace Kernel.Net
             fixed (byte* p = buf) got = m.Data.CopyFromIter(p, len, out Errno fe);
             if (got < len) return Errno.EFAULT;
             if (addr.IsV4 && addr.V4Value == 0xffffffff && !Broadcast) return Errno.EACCES;
+            IpAddr from = default; int tos = -1, ttl = -1;
+            if (m.Control.Raw.Length > 0 && (e0 = SendControl(m.Control.Raw, addr, ref scope, out from, out tos, out ttl)) != 0) return e0;
             Udp.Broadcast = Broadcast;
             if (!Udp.Bound) { Udp.V6Only = _v6Only; int b = _stack.BindUdp(Udp, AnyAddr, 0); if (b != 0) return (Errno)b; }
-            int r = Udp.SendTo(new ReadOnlySpan<byte>(buf, 0, len), addr, port, scope);
+            int r = Udp.SendTo(new ReadOnlySpan<byte>(buf, 0, len), addr, port, scope, from, tos, ttl);
             if (r != 0) return (Errno)r;
             return len;
+        }
+
+        /// IPV6_ADD_MEMBERSHIP / IPV6_DROP_MEMBERSHIP with a struct ipv6_mreq (Linux's
+        /// ipv6_sock_mc_join and _drop): the interface is the one named, or for 0 the one
+        /// multicast leaves by (ENODEV when none); a group joined twice is EADDRINUSE, one
+        /// never joined EADDRNOTAVAIL.
+        Errno Membership(bool join, UserPtr value, int length)
+        {
+            if (length < 20) return Errno.EINVAL;
+            if (IsTcp) return Errno.EPROTO;
+            Span<byte> mr = stackalloc byte[20];
+            fixed (byte* p = mr) if (value.CopyIn(p, 20) != 0) return Errno.EFAULT;
+            IpAddr group = IpAddr.Read(mr, 0);
+            int ifIndex = I32(mr, 16);
+            if (!group.IsMulticast || group.IsV4) return Errno.EINVAL;
+            NetKernel.Enter();
+            int at = -1;
+            for (int i = 0; i < _groupCount; i++)
+                if ((ifIndex == 0 || _groupIfs[i] == ifIndex) && _groups[i] == group) { at = i; break; }
+            if (!join)
+            {
+                if (at < 0) return Errno.EADDRNOTAVAIL;
+                NetIf was = _stack.FindIf(_groupIfs[at]);
+                if (was != null) _stack.LeaveGroup6(was, group);
+                _groupCount--;
+                _groups[at] = _groups[_groupCount]; _groupIfs[at] = _groupIfs[_groupCount];
+                return 0;
+            }
+            if (at >= 0) return Errno.EADDRINUSE;
+            NetIf nif = _stack.GroupIf6(ifIndex, group);
+            if (nif == null) return Errno.ENODEV;
+            if (_groupCount == MaxMemberships) return Errno.ENOBUFS;
+            int e = _stack.JoinGroup6(nif, group);
+            if (e != 0) return (Errno)e;
+            _groups ??= new IpAddr[MaxMemberships]; _groupIfs ??= new int[MaxMemberships];
+            _groups[_groupCount] = group; _groupIfs[_groupCount] = nif.Index; _groupCount++;
+            return 0;
+        }
+
+        static int I32(ReadOnlySpan<byte> b, int at) => b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24;
+
+        /// A datagram's control messages in sendmsg (Linux's ip6_datagram_send_ctl towards
+        /// IPv6, ip_cmsg_send towards IPv4, v4-mapped destinations of AF_INET6 sockets
+        /// included): the source address and interface (IPV6_PKTINFO, IP_PKTINFO), hop
+        /// limit or TTL and traffic class or TOS (-1: the socket's). SOL_SOCKET's
+        /// SCM_RIGHTS, SCM_CREDENTIALS and SO_MARK are ignored, as on Linux; other levels
+        /// are skipped, unknown types of the IP level are EINVAL.
+        Errno SendControl(ReadOnlySpan<byte> raw, IpAddr dst, ref int scope, out IpAddr from, out int tos, out int ttl)
+        {
+            from = default; tos = -1; ttl = -1;
+            var rd = new Cmsg.Reader(raw);
+            Errno perr;
+            while (rd.Next(out perr))
+            {
+                ReadOnlySpan<byte> d = rd.Data;
+                if (rd.Level == SOL_SOCKET)
+                {
+                    if (rd.Type == SCM_RIGHTS || rd.Type == SCM_CREDENTIALS) continue;
+                    if (rd.Type == SO_MARK && d.Length == 4) continue;     // a mark routes nothing here
+                    return Errno.EINVAL;
+                }
+                if (rd.Level == SOL_UDP) return Errno.EINVAL;              // UDP_SEGMENT: no segmentation offload
+                if (dst.IsV4)
+                {
+                    if (V6 && rd.Level == SOL_IPV6 && rd.Type == IPV6_PKTINFO)
+                    {
+                        // A dual-stack socket's IPV6_PKTINFO towards IPv4: a v4-mapped source only.
+                        if (d.Length < 20) return Errno.EINVAL;
+                        IpAddr a = IpAddr.Read(d, 0);
+                        if (!a.IsV4) return Errno.EINVAL;
+                        if (I32(d, 16) != 0) scope = I32(d, 16);
+                        if (!a.IsV4Any) from = a;
+                        continue;
+                    }
+                    if (rd.Level != SOL_IP) continue;
+                    switch (rd.Type)
+                    {
+                        case IP_PKTINFO:
+                            {
+                                if (d.Length != 12) return Errno.EINVAL;
+                                if (I32(d, 0) != 0) scope = I32(d, 0);
+                                uint spec = Wire.U32(d, 4);
+                                if (spec != 0) from = IpAddr.V4(spec);
+                                break;
+                            }
+                        case IP_TTL:
+                            if (d.Length != 4) return Errno.EINVAL;
+                            ttl = I32(d, 0);
+                            if (ttl < 1 || ttl > 255) return Errno.EINVAL;
+                            break;
+                        case IP_TOS:
+                            if (d.Length == 4) tos = I32(d, 0);
+                            else if (d.Length == 1) tos = d[0];
+                            else return Errno.EINVAL;
+                            if (tos < 0 || tos > 255) return Errno.EINVAL;
+                            break;
+                        default: return Errno.EINVAL;
+                    }
+                    continue;
+                }
+                if (rd.Level != SOL_IPV6) continue;
+                switch (rd.Type)
+                {
+                    case IPV6_PKTINFO:
+                    case IPV6_2292PKTINFO:
+                        {
+                            if (d.Length < 20) return Errno.EINVAL;
+                            IpAddr a = IpAddr.Read(d, 0);
+                            int idx = I32(d, 16);
+                            if (idx != 0)
+                            {
+                                if (scope != 0 && idx != scope) return Errno.EINVAL;
+                                scope = idx;
+                            }
+                            if (scope != 0) { if (_stack.FindIf(scope) == null) return Errno.ENODEV; }
+                            else if (a.IsLinkLocal) return Errno.EINVAL;
+                            if (!a.IsV6Any)
+                            {
+                                // One of our addresses, not tentative (on that interface if link-scoped).
+                                if (!_stack.IsUsable6(a, scope)) return Errno.EINVAL;
+                                from = a;
+                            }
+                            break;
+                        }
+                    case IPV6_HOPLIMIT:
+                    case IPV6_2292HOPLIMIT:
+                        if (d.Length != 4) return Errno.EINVAL;
+                        ttl = I32(d, 0);
+                        if (ttl < -1 || ttl > 255) return Errno.EINVAL;
+                        break;
+                    case IPV6_TCLASS:
+                        if (d.Length != 4) return Errno.EINVAL;
+                        tos = I32(d, 0);
+                        if (tos < -1 || tos > 255) return Errno.EINVAL;
+                        if (tos == -1) tos = 0;                            // RFC 3542 6.5: the kernel's default, 0
+                        break;
+                    default: return Errno.EINVAL;
+                }
+            }
+            if (perr != 0) return perr;
+            if (dst.IsV4)
+            {
+                if (scope != 0 && _stack.FindIf(scope) == null) return Errno.ENODEV;
+                // A source that is not ours finds no route (ip_route_output's check).
+                if (!from.IsUnspecified && !_stack.IsLocal(from)) return Errno.ENETUNREACH;
+            }
+            return 0;
+        }
+
+        /// recvmsg's control messages for a datagram, in Linux's order: IPV6_PKTINFO
+        /// (either family, on AF_INET6), then IP_PKTINFO, IP_TTL, IP_TOS for IPv4 or
+        /// IPV6_HOPLIMIT, IPV6_TCLASS for IPv6.
+        void RecvControl(ref RecvMsg m, IpAddr src, in DatagramInfo info)
+        {
+            Span<byte> d = stackalloc byte[20];
+            if (V6 && _rx6PktInfo)
+            {
+                info.Dst.Write(d, 0);
+                PutInt(d.Slice(16), info.IfIndex, out _);
+                m.Control.AddRaw(SOL_IPV6, IPV6_PKTINFO, d.Slice(0, 20));
+            }
+            if (src.IsV4)
+            {
+                if (_ipPktInfo)
+                {
+                    // in_pktinfo: the interface, the local address that answers (the
+                    // destination, or the interface's own for a broadcast) and the destination.
+                    uint to = info.Dst.V4Value, spec = to;
+                    NetIf nif = _stack.FindIf(info.IfIndex);
+                    if (nif != null && !nif.Loopback && (to == 0xffffffff || nif.Mask != 0 && to == (nif.Addr | ~nif.Mask))) spec = nif.Addr;
+                    PutInt(d, info.IfIndex, out _);
+                    Wire.Put32(d, 4, spec); Wire.Put32(d, 8, to);
+                    m.Control.AddRaw(SOL_IP, IP_PKTINFO, d.Slice(0, 12));
+                }
+                if (_ipRecvTtl) { PutInt(d, info.Hops, out _); m.Control.AddRaw(SOL_IP, IP_TTL, d.Slice(0, 4)); }
+                if (_ipRecvTos) { d[0] = (byte)info.Tclass; m.Control.AddRaw(SOL_IP, IP_TOS, d.Slice(0, 1)); }
+                return;
+            }
+            if (_rx6HopLimit) { PutInt(d, info.Hops, out _); m.Control.AddRaw(SOL_IPV6, IPV6_HOPLIMIT, d.Slice(0, 4)); }
+            if (_rx6Tclass) { PutInt(d, info.Tclass, out _); m.Control.AddRaw(SOL_IPV6, IPV6_TCLASS, d.Slice(0, 4)); }
         }
 
         public override SysResult RecvMsg(ref RecvMsg m)
@@ -519,13 +713,15 @@ namespace Kernel.Net
             }
             byte[] buf = Buffer;
             bool peek = (m.Flags & MSG_PEEK) != 0;
-            int full = Udp.Receive(buf, peek, out IpAddr src, out int port, out int srcIf);
+            int full = Udp.Receive(buf, peek, out IpAddr src, out int port, out DatagramInfo info);
+            int srcIf = info.IfIndex;
             long size = m.Data.Remaining < full ? m.Data.Remaining : full;
             if (size < full) m.OutFlags |= MSG_TRUNC;
             long put;
             fixed (byte* p = buf) put = m.Data.CopyToIter(p, size, out Errno fe);
             if (put < size) return Errno.EFAULT;
             if (m.Address.Length >= 28) m.AddressLength = WriteAddress(m.Address, src, port, srcIf);
+            if (_ipPktInfo || _ipRecvTtl || _ipRecvTos || _rx6PktInfo || _rx6HopLimit || _rx6Tclass) RecvControl(ref m, src, info);
             return (m.Flags & MSG_TRUNC) != 0 ? full : size;
         }
 
@@ -589,6 +785,16 @@ namespace Kernel.Net
             fixed (int* p = &v) return value.CopyIn(p, 4) != 0 ? Errno.EFAULT : 0;
         }
 
+        /// An IPv4 option's int as Linux's do_ip_setsockopt reads it: an int from 4 bytes,
+        /// an unsigned char from 1 to 3, 0 from none.
+        static Errno ReadIpInt(UserPtr value, int length, out int v)
+        {
+            v = 0;
+            if (length >= 4) { fixed (int* p = &v) return value.CopyIn(p, 4) != 0 ? Errno.EFAULT : 0; }
+            if (length >= 1) { byte c; if (value.CopyIn(&c, 1) != 0) return Errno.EFAULT; v = c; }
+            return 0;
+        }
+
         static void PutInt(Span<byte> b, int v, out int len)
         {
             for (int i = 0; i < 4; i++) b[i] = (byte)(v >> (8 * i));
@@ -616,19 +822,27 @@ namespace Kernel.Net
                 switch (name)
                 {
                     case IP_TOS:
-                        if ((r = ReadInt(value, length, out v)) != 0) return r;
-                        if (IsTcp) Tcp.Tos = v & 0xfc; else Udp.Tos = v & 0xfc;
+                        // TCP keeps the ECN bits its own; a datagram socket takes the whole byte.
+                        if ((r = ReadIpInt(value, length, out v)) != 0) return r;
+                        if (IsTcp) Tcp.Tos = v & 0xfc | Tcp.Tos & 3; else Udp.Tos = v & 0xff;
                         return 0;
                     case IP_TTL:
-                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if ((r = ReadIpInt(value, length, out v)) != 0) return r;
+                        if (length < 1) return Errno.EINVAL;
                         if (v == -1) v = 64;
                         if (v < 1 || v > 255) return Errno.EINVAL;
                         if (IsTcp) Tcp.Ttl = v; else Udp.Ttl = v;
                         return 0;
                     case IP_RECVERR:
-                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if ((r = ReadIpInt(value, length, out v)) != 0) return r;
                         _recvErr = v != 0;
                         if (!IsTcp) Udp.RecvErr = _recvErr || _recvErr6;
+                        return 0;
+                    case IP_PKTINFO:
+                    case IP_RECVTTL:
+                    case IP_RECVTOS:
+                        if ((r = ReadIpInt(value, length, out v)) != 0) return r;
+                        if (name == IP_PKTINFO) _ipPktInfo = v != 0; else if (name == IP_RECVTTL) _ipRecvTtl = v != 0; else _ipRecvTos = v != 0;
                         return 0;
                 }
                 return Errno.ENOPROTOOPT;
@@ -650,6 +864,32 @@ namespace Kernel.Net
                     _recvErr6 = v != 0;
                     if (!IsTcp) Udp.RecvErr = _recvErr || _recvErr6;
                     return 0;
+                }
+                if (name == IPV6_ADD_MEMBERSHIP || name == IPV6_DROP_MEMBERSHIP) return Membership(name == IPV6_ADD_MEMBERSHIP, value, length);
+                switch (name)
+                {
+                    case IPV6_RECVPKTINFO: case IPV6_RECVHOPLIMIT: case IPV6_RECVTCLASS:
+                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if (name == IPV6_RECVPKTINFO) _rx6PktInfo = v != 0; else if (name == IPV6_RECVHOPLIMIT) _rx6HopLimit = v != 0; else _rx6Tclass = v != 0;
+                        return 0;
+                    case IPV6_UNICAST_HOPS:
+                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if (v < -1 || v > 255) return Errno.EINVAL;
+                        if (IsTcp) Tcp.Hops6 = v < 0 ? 64 : v; else Udp.Hops6 = v;
+                        _hops6 = v;
+                        return 0;
+                    case IPV6_MULTICAST_HOPS:
+                        if (IsTcp) return 0;                               // no multicast over TCP: ignored, as Linux
+                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if (v < -1 || v > 255) return Errno.EINVAL;
+                        Udp.McastHops6 = v == -1 ? 1 : v;
+                        return 0;
+                    case IPV6_TCLASS:
+                        if ((r = ReadInt(value, length, out v)) != 0) return r;
+                        if (v < -1 || v > 255) return Errno.EINVAL;
+                        if (v == -1) v = 0;                                // RFC 3542 6.5: the default, 0
+                        if (IsTcp) Tcp.Tclass6 = v & 0xfc | Tcp.Tclass6 & 3; else Udp.Tclass6 = v;
+                        return 0;
                 }
                 return Errno.ENOPROTOOPT;
             }
@@ -698,6 +938,9 @@ namespace Kernel.Net
                     case IP_TOS: PutInt(value, IsTcp ? Tcp.Tos : Udp.Tos, out length); return 0;
                     case IP_TTL: PutInt(value, IsTcp ? Tcp.Ttl : Udp.Ttl, out length); return 0;
                     case IP_RECVERR: PutInt(value, _recvErr ? 1 : 0, out length); return 0;
+                    case IP_PKTINFO: PutInt(value, _ipPktInfo ? 1 : 0, out length); return 0;
+                    case IP_RECVTTL: PutInt(value, _ipRecvTtl ? 1 : 0, out length); return 0;
+                    case IP_RECVTOS: PutInt(value, _ipRecvTos ? 1 : 0, out length); return 0;
                 }
                 return Errno.ENOPROTOOPT;
             }
@@ -706,6 +949,15 @@ namespace Kernel.Net
                 if (!V6) return Errno.ENOPROTOOPT;
                 if (name == IPV6_V6ONLY) { PutInt(value, _v6Only ? 1 : 0, out length); return 0; }
                 if (name == IPV6_RECVERR) { PutInt(value, _recvErr6 ? 1 : 0, out length); return 0; }
+                switch (name)
+                {
+                    case IPV6_RECVPKTINFO: PutInt(value, _rx6PktInfo ? 1 : 0, out length); return 0;
+                    case IPV6_RECVHOPLIMIT: PutInt(value, _rx6HopLimit ? 1 : 0, out length); return 0;
+                    case IPV6_RECVTCLASS: PutInt(value, _rx6Tclass ? 1 : 0, out length); return 0;
+                    case IPV6_UNICAST_HOPS: PutInt(value, _hops6 < 0 ? 64 : _hops6, out length); return 0;
+                    case IPV6_MULTICAST_HOPS: PutInt(value, IsTcp ? 1 : Udp.McastHops6, out length); return 0;
+                    case IPV6_TCLASS: PutInt(value, IsTcp ? Tcp.Tclass6 : Udp.Tclass6, out length); return 0;
+                }
                 return Errno.ENOPROTOOPT;
             }
             if (level == SOL_TCP && IsTcp)
@@ -776,7 +1028,12 @@ namespace Kernel.Net
                     Tcp.Owner = null;
                 }
             }
-            else { Udp.Owner = null; Udp.Close(); }
+            else
+            {
+                Udp.Owner = null; Udp.Close();
+                for (int i = 0; i < _groupCount; i++) { NetIf nif = _stack.FindIf(_groupIfs[i]); if (nif != null) _stack.LeaveGroup6(nif, _groups[i]); }
+                _groupCount = 0;
+            }
             _buf = null;
         }
 

@@ -6,16 +6,22 @@ namespace Kernel.Net
     /// headers, fragments (reassembled in the IPv4 slots; large UDP datagrams sent as
     /// fragments), ICMPv6 (echo, errors in and out, packet too big), neighbour discovery
     /// sharing ARP's cache and pending queue, router solicitation and advertisement (the
-    /// default router, SLAAC addresses from an EUI-64 interface id), routing and source
-    /// address selection. Duplicate address detection is not performed: an address is used
-    /// at once, and an advertisement from another node for one of ours is only counted
-    /// (DadConflicts). No MLD reports are sent (QEMU's user network and a bridge without
-    /// MLD snooping deliver the solicited-node groups anyway).
+    /// default router, SLAAC addresses from an EUI-64 interface id), duplicate address
+    /// detection (RFC 4862 5.4: an address stays tentative, unused, until one probe went
+    /// unanswered for RetransTimer), routing and source address selection. MLD is in Mld.cs.
     public sealed partial class NetStack
     {
         const int NdpHopLimit = 255;
         const int RouterSolicitations = 3;
         const ulong RouterSolicitIntervalMs = 4000;
+        /// RetransTimer and DupAddrDetectTransmits (RFC 4861 10, RFC 4862 5.1): one probe,
+        /// and the address is usable a second later. DadTransmits 0 turns DAD off.
+        public const ulong RetransTimerMs = 1000;
+        public int DadTransmits = 1;
+        /// Addresses that passed DAD, and those found duplicated (the kernel logs these:
+        /// LastDadFailed is the latest).
+        public ulong DadPassed, DadFailures;
+        public IpAddr LastDadFailed;
         public const int MinMtu6 = 1280;
 
         public IpAddr Dns6;                  // from a router advertisement's RDNSS option
@@ -37,30 +43,119 @@ namespace Kernel.Net
         /// router solicitations (3, 4 s apart) until an advertisement answers.
         public void EnableIp6(NetIf nif)
         {
-            nif.AddAddr6(new IpAddr(0xfe80UL << 48, InterfaceId(nif)), 64);
+            // The solicitation goes at once, from :: while the link-local address is
+            // tentative (RFC 4861 6.3.7), so a router's prefix comes without waiting for DAD.
             _rsIf = nif; _rsLeft = RouterSolicitations; _rsAt = Now;
+            AddAddress6(nif, new IpAddr(0xfe80UL << 48, InterfaceId(nif)), 64);
             SendRouterSolicit(nif);
         }
 
-        /// The interface's link-local address (unspecified when it has none).
+        /// Adds an IPv6 address to an interface: it joins the address's solicited-node
+        /// group and, off the loopback, stays tentative while DAD probes for it (the first
+        /// probe goes now). False when the table is full or the address is there already.
+        public bool AddAddress6(NetIf nif, IpAddr a, int prefix, bool dynamic = false)
+        {
+            if (!nif.AddAddr6(a, prefix, dynamic)) return false;
+            int i = nif.Addr6Count - 1;
+            bool dad = !nif.Loopback && DadTransmits > 0;
+            nif.Flags6[i] = dad ? NetIf.Tentative : 0;
+            // The group first (RFC 4862 5.4.2), so the probe's answers and rival probes are heard.
+            if (!nif.Loopback) JoinGroup6(nif, a.SolicitedNode);
+            if (dad) { nif.DadLeft[i] = DadTransmits; nif.DadAt[i] = Now; DadStep(nif, i); }
+            return true;
+        }
+
+        /// The interface's usable link-local address (unspecified when it has none, or
+        /// while it is tentative).
         public static IpAddr LinkLocal(NetIf nif)
         {
-            for (int i = 0; i < nif.Addr6Count; i++) if (nif.Addr6[i].IsLinkLocal) return nif.Addr6[i];
+            for (int i = 0; i < nif.Addr6Count; i++) if (nif.Addr6[i].IsLinkLocal && nif.Usable6(i)) return nif.Addr6[i];
             return IpAddr.Any;
         }
 
-        /// A global (non-link-local) address of the interface, or unspecified.
+        /// A usable global (non-link-local) address of the interface, or unspecified.
         public static IpAddr Global6(NetIf nif)
         {
-            for (int i = 0; i < nif.Addr6Count; i++) if (!nif.Addr6[i].IsLinkLocal) return nif.Addr6[i];
+            for (int i = 0; i < nif.Addr6Count; i++) if (!nif.Addr6[i].IsLinkLocal && nif.Usable6(i)) return nif.Addr6[i];
             return IpAddr.Any;
         }
 
+        /// Whether `a` is one of our usable addresses (a tentative one is not "assigned",
+        /// RFC 4862 5.4: bind gives EADDRNOTAVAIL and packets to it are dropped).
         public bool IsLocal6(IpAddr a)
         {
             if (a == IpAddr.Loopback6) return true;
-            for (int i = 0; i < IfCount; i++) if (Ifs[i].HasAddr6(a)) return true;
+            for (int i = 0; i < IfCount; i++) if (Ifs[i].HasUsableAddr6(a)) return true;
             return false;
+        }
+
+        /// Whether `a` may be a packet's source on interface `ifIndex` (0: any): ours and
+        /// usable; a link- or host-scoped one must belong to that interface (Linux's
+        /// ipv6_chk_addr with its strict check, for IPV6_PKTINFO).
+        public bool IsUsable6(IpAddr a, int ifIndex)
+        {
+            bool strict = a.IsLinkLocal || a == IpAddr.Loopback6;
+            for (int i = 0; i < IfCount; i++)
+                if ((ifIndex == 0 || !strict || Ifs[i].Index == ifIndex) && Ifs[i].HasUsableAddr6(a)) return true;
+            return false;
+        }
+
+        /// The error for a destination we have no source address for: EADDRNOTAVAIL when an
+        /// IPv6 route exists (our addresses are all tentative yet), else ENETUNREACH.
+        public int NoSourceError(IpAddr dst, int ifIndex) => !dst.IsV4 && Route6(dst, ifIndex, out _) != null ? NetErr.EADDRNOTAVAIL : NetErr.ENETUNREACH;
+
+        // ---- duplicate address detection (RFC 4862 5.4) ----
+
+        /// Runs DAD for address `i` of `nif` when due: a probe while some are left, then
+        /// (RetransTimer after the last) the address becomes usable.
+        void DadStep(NetIf nif, int i)
+        {
+            if ((nif.Flags6[i] & NetIf.DadFailed) != 0 || (nif.Flags6[i] & NetIf.Tentative) == 0 || nif.DadAt[i] > Now) return;
+            if (nif.DadLeft[i] > 0)
+            {
+                nif.DadLeft[i]--;
+                nif.DadAt[i] = Now + RetransTimerMs;
+                DadProbe(nif, nif.Addr6[i]);
+                return;
+            }
+            nif.Flags6[i] &= ~NetIf.Tentative;
+            DadPassed++;
+            Notify(null);
+        }
+
+        /// The probe: a neighbour solicitation for `target` from :: to its solicited-node
+        /// group, without a link-layer option (RFC 4862 5.4.2).
+        public void DadProbe(NetIf nif, IpAddr target) => SendSolicit(nif, IpAddr.Any, target);
+
+        /// Another node uses (or probes for) tentative address `i`: it is a duplicate, never used.
+        void DadFail(NetIf nif, int i)
+        {
+            nif.Flags6[i] = NetIf.Tentative | NetIf.DadFailed;
+            nif.DadLeft[i] = 0;
+            DadFailures++;
+            LastDadFailed = nif.Addr6[i];
+            Notify(null);
+        }
+
+        void DadTick()
+        {
+            for (int k = 0; k < IfCount; k++)
+            {
+                NetIf n = Ifs[k];
+                for (int i = 0; i < n.Addr6Count; i++) DadStep(n, i);
+            }
+        }
+
+        ulong DadNextTimer()
+        {
+            ulong t = 0;
+            for (int k = 0; k < IfCount; k++)
+            {
+                NetIf n = Ifs[k];
+                for (int i = 0; i < n.Addr6Count; i++)
+                    if ((n.Flags6[i] & (NetIf.Tentative | NetIf.DadFailed)) == NetIf.Tentative) t = Earliest(t, n.DadAt[i]);
+            }
+            return t;
         }
 
         NetIf FirstLink()
@@ -140,6 +235,8 @@ namespace Kernel.Net
 
         void Ip6Tick()
         {
+            DadTick();
+            MldTick();
             if (_rsLeft > 0 && _rsAt + RouterSolicitIntervalMs <= Now && _rsIf != null)
             {
                 _rsLeft--; _rsAt = Now;
@@ -147,7 +244,7 @@ namespace Kernel.Net
             }
         }
 
-        ulong Ip6NextTimer() => _rsLeft > 1 ? _rsAt + RouterSolicitIntervalMs : 0;
+        ulong Ip6NextTimer() => Earliest(Earliest(_rsLeft > 1 ? _rsAt + RouterSolicitIntervalMs : 0, DadNextTimer()), MldNextTimer());
 
         // ---- output ----
 
@@ -214,8 +311,7 @@ namespace Kernel.Net
             if (dst.IsMulticast)
             {
                 if (dst == IpAddr.AllNodes || dst == new IpAddr(0xff01000000000000UL, 1)) return true;
-                for (int i = 0; i < nif.Addr6Count; i++) if (dst == nif.Addr6[i].SolicitedNode) return true;
-                return false;
+                return nif.InGroup6(dst);         // our solicited-node groups and those sockets joined
             }
             return IsLocal6(dst) && dst != IpAddr.Loopback6;
         }
@@ -358,6 +454,7 @@ namespace Kernel.Net
                 case 134: if (hops == NdpHopLimit && code == 0) RouterAdvertInput(nif, src, m); else Drops++; return;
                 case 135: if (hops == NdpHopLimit && code == 0) NeighborSolicitInput(nif, src, dst, m); else Drops++; return;
                 case 136: if (hops == NdpHopLimit && code == 0) NeighborAdvertInput(nif, m); else Drops++; return;
+                case 130: MldQueryInput(nif, src, m, hops); return;
                 default: return;    // router solicitations and redirects are for routers; others unknown informational
             }
         }
@@ -438,7 +535,18 @@ namespace Kernel.Net
         internal void NeighborSolicit(NetIf nif, IpAddr target)
         {
             IpAddr src = LinkLocal(nif);
-            for (int i = 0; i < nif.Addr6Count; i++) if (!nif.Addr6[i].IsLinkLocal && target.SamePrefix(nif.Addr6[i], nif.Prefix6[i])) { src = nif.Addr6[i]; break; }
+            for (int i = 0; i < nif.Addr6Count; i++)
+                if (!nif.Addr6[i].IsLinkLocal && nif.Usable6(i) && target.SamePrefix(nif.Addr6[i], nif.Prefix6[i])) { src = nif.Addr6[i]; break; }
+            // Never from :: (that is a DAD probe, RFC 4861 7.2.2): any usable address will do.
+            if (src.IsV6Any) src = Global6(nif);
+            if (src.IsV6Any) return;
+            SendSolicit(nif, src, target);
+        }
+
+        /// Sends a neighbour solicitation for `target` from `src` (:: for a DAD probe: then
+        /// without the source link-layer option).
+        void SendSolicit(NetIf nif, IpAddr src, IpAddr target)
+        {
             int len = src.IsV6Any ? 24 : 32;
             IpAddr dst = target.SolicitedNode;
             Span<byte> f = stackalloc byte[EthHeader + Ip6Header + 32];
@@ -461,7 +569,16 @@ namespace Kernel.Net
             if (target.IsMulticast) { Drops++; return; }
             bool hasLl = LinkOption(m, 24, 1, out ulong mac);
             if (src.IsV6Any && (hasLl || !dst.IsMulticast)) { Drops++; return; }
-            if (!nif.HasAddr6(target)) return;
+            int at = nif.IndexOf6(target);
+            if (at < 0) return;
+            if (!nif.Usable6(at))
+            {
+                // RFC 4862 5.4.3: another node probing for our tentative address makes it a
+                // duplicate; one resolving it (a unicast source) is ignored, as is anything
+                // about an address already found duplicated.
+                if (src.IsV6Any && (nif.Flags6[at] & NetIf.DadFailed) == 0) DadFail(nif, at);
+                return;
+            }
             if (!src.IsV6Any && hasLl) ArpLearn(nif, src, mac, ArpFind(src));
             // The advertisement: solicited (to the asker) unless it was a DAD probe (to all nodes).
             Span<byte> r = Tx.AsSpan(Payload, 32);
@@ -479,7 +596,15 @@ namespace Kernel.Net
             if (m.Length < 24 || !OptionsValid(m, 24)) { Drops++; return; }
             IpAddr target = IpAddr.Read(m, 8);
             if (target.IsMulticast) { Drops++; return; }
-            if (nif.HasAddr6(target)) { DadConflicts++; return; }
+            int at = nif.IndexOf6(target);
+            if (at >= 0)
+            {
+                // Another node holds one of our addresses: a tentative one is a duplicate
+                // (RFC 4862 5.4.4); for one in use it is only counted.
+                DadConflicts++;
+                if ((nif.Flags6[at] & (NetIf.Tentative | NetIf.DadFailed)) == NetIf.Tentative) DadFail(nif, at);
+                return;
+            }
             int i = ArpFind(target);
             if (i < 0) return;                                          // unsolicited, for no entry: ignored
             if (LinkOption(m, 24, 2, out ulong mac)) ArpLearn(nif, target, mac, i);
@@ -516,7 +641,7 @@ namespace Kernel.Net
                     if ((flags & 0x40) == 0 || prefix.IsLinkLocal || preferred > valid || valid == 0) continue;
                     if (plen != 64) continue;                               // SLAAC needs a /64 with a 64-bit interface id
                     var a = new IpAddr(prefix.Hi, InterfaceId(nif));
-                    if (nif.AddAddr6(a, (flags & 0x80) != 0 ? 64 : 128, true)) { changed = true; Slaac++; }
+                    if (AddAddress6(nif, a, (flags & 0x80) != 0 ? 64 : 128, true)) { changed = true; Slaac++; }
                 }
                 else if (type == 5 && len == 8)
                 {

@@ -113,7 +113,7 @@ namespace Kernel.Net
             VirtioNet.OnActivity = &Kick;
             _dev.Polled = true;
             Stack.EnableIp6(Eth);
-            if (_ip6Prefix > 0) Eth.AddAddr6(_ip6, _ip6Prefix);
+            if (_ip6Prefix > 0) Stack.AddAddress6(Eth, _ip6, _ip6Prefix);
             if (!_gw6.IsV6Any) { Eth.Router6 = _gw6; Eth.Router6Until = ulong.MaxValue; }
             else _ip6Pending = true;
             if (ip != 0)
@@ -166,8 +166,22 @@ namespace Kernel.Net
                 w.Byte((byte)' ');
                 int n = Eth.Addr6[i].Format(b); for (int k = 0; k < n; k++) w.Byte(b[k]);
                 w.Byte((byte)'/'); w.Udec((ulong)Eth.Prefix6[i]);
+                if ((Eth.Flags6[i] & NetIf.Tentative) != 0) w.Str((Eth.Flags6[i] & NetIf.DadFailed) != 0 ? " (duplicate)" : " (tentative)");
             }
             if (Eth.Router6Until != 0) { w.Str(" router "); int n = Eth.Router6.Format(b); for (int k = 0; k < n; k++) w.Byte(b[k]); }
+            if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
+        }
+
+        static ulong _dadLogged;
+
+        /// Duplicate address detection found another node using one of our addresses.
+        static void LogDadFailed()
+        {
+            var w = Log.Begin(LogLevel.Info, stackalloc byte[120]);
+            w.Str("net: eth0 IPv6 duplicate address ");
+            Span<byte> b = stackalloc byte[48];
+            int n = Stack.LastDadFailed.Format(b); for (int k = 0; k < n; k++) w.Byte(b[k]);
+            w.Str(" detected: not used");
             if (Log.Enabled(LogLevel.Info)) Log.End(ref w);
         }
 
@@ -420,6 +434,7 @@ namespace Kernel.Net
                     next = Stack.NextTimer();
                 }
                 if (Stack.DnsChanged && _programStarted) ResolvConf.Update(Stack);   // a lease or RA after WaitReady
+                if (Stack.DadFailures != _dadLogged) { _dadLogged = Stack.DadFailures; LogDadFailed(); }
                 if (_kicked || _dev != null && _dev.FrameWaiting) { Scheduler.Yield(); continue; }
                 if (Stack.TcpCount > 0) { ulong cap = Stack.Now + 20; if (next == 0 || next > cap) next = cap; }
                 if (Log.Enabled(LogLevel.Debug) && Stack.Now >= _dumpAt) { _dumpAt = Stack.Now + 1000; Dump(); }

@@ -71,7 +71,34 @@ namespace Kernel.Net
         int _dynamic6;
         /// Whether IPv6 address `i` came from SLAAC (not permanent).
         public bool Dynamic6(int i) => (_dynamic6 >> i & 1) != 0;
-        public bool HasAddr6(IpAddr a) { for (int i = 0; i < Addr6Count; i++) if (Addr6[i] == a) return true; return false; }
+        /// Whether `a` is one of the interface's IPv6 addresses, in any state (tentative too).
+        public bool HasAddr6(IpAddr a) => IndexOf6(a) >= 0;
+        public int IndexOf6(IpAddr a) { for (int i = 0; i < Addr6Count; i++) if (Addr6[i] == a) return i; return -1; }
+        /// Duplicate address detection (RFC 4862 5.4): IFA_F_TENTATIVE while it runs,
+        /// IFA_F_DADFAILED (with TENTATIVE, as Linux) once another node claimed the
+        /// address; only an address with neither is used. DadAt is when the next probe
+        /// goes or, with none left, when the address becomes usable.
+        public const int Tentative = 0x40, DadFailed = 0x08;
+        public readonly int[] Flags6 = new int[MaxAddr6];
+        public readonly int[] DadLeft = new int[MaxAddr6];
+        public readonly ulong[] DadAt = new ulong[MaxAddr6];
+        public bool Usable6(int i) => (Flags6[i] & (Tentative | DadFailed)) == 0;
+        /// Whether `a` is an address of the interface that may be used (not tentative, not duplicated).
+        public bool HasUsableAddr6(IpAddr a) { int i = IndexOf6(a); return i >= 0 && Usable6(i); }
+        /// Multicast groups joined (MLD, net/Mld.cs): each with the number of joins
+        /// (solicited-node groups of our addresses, sockets' IPV6_ADD_MEMBERSHIP), the
+        /// state-change reports still to send and when, and a pending answer to a query.
+        public const int MaxGroups6 = 16;
+        public readonly IpAddr[] Groups6 = new IpAddr[MaxGroups6];
+        public readonly int[] GroupRefs6 = new int[MaxGroups6];
+        public readonly int[] GroupChangeLeft6 = new int[MaxGroups6];
+        public readonly ulong[] GroupChangeAt6 = new ulong[MaxGroups6];
+        public readonly ulong[] GroupAnswerAt6 = new ulong[MaxGroups6];
+        public int Groups6Count;
+        /// A general query's answer is due (0: none); until when an MLDv1 querier was heard (RFC 3810 8.2).
+        public ulong MldAnswerAt, Mld1Until;
+        /// Whether the interface takes packets for `group` (joined and not being left).
+        public bool InGroup6(IpAddr group) { for (int i = 0; i < Groups6Count; i++) if (GroupRefs6[i] > 0 && Groups6[i] == group) return true; return false; }
         public int PrefixLen { get { int n = 0; for (uint m = Mask; (m & 0x80000000) != 0; m <<= 1) n++; return n; } }
     }
 

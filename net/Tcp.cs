@@ -38,7 +38,10 @@ namespace Kernel.Net
         public bool NoDelay, Cork, KeepAlive;
         public int KeepIdleS = 7200, KeepIntvlS = 75, KeepCnt = 9;
         public int SndBufSize = DefaultBuf, RcvBufSize = DefaultBuf;
-        public int Tos, Ttl = 64;
+        /// IP_TOS and IP_TTL for IPv4, IPV6_TCLASS and IPV6_UNICAST_HOPS for IPv6.
+        public int Tos, Ttl = 64, Tclass6, Hops6 = 64;
+        int OutTos => RemoteAddr.IsV4 ? Tos : Tclass6;
+        int OutTtl => RemoteAddr.IsV4 ? Ttl : Hops6;
         public int UserMss;                      // TCP_MAXSEG (0: from the route)
         public int LingerS = -1;                 // SO_LINGER: -1 off
         public bool OobInline;                   // SO_OOBINLINE: the urgent byte stays in the stream
@@ -145,7 +148,7 @@ namespace Kernel.Net
             if (addr.IsUnspecified) addr = addr.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;      // "any" means this host
             if (!LocalAddr.IsUnspecified && LocalAddr.IsV4 != addr.IsV4) return NetErr.ENETUNREACH;
             IpAddr src = !LocalAddr.IsUnspecified ? LocalAddr : Stack.SourceFor(addr, IfIndex);
-            if (src.IsUnspecified) return NetErr.ENETUNREACH;
+            if (src.IsUnspecified) return Stack.NoSourceError(addr, IfIndex);
             NetIf nif = Stack.Route(addr, IfIndex);
             if (!Bound)
             {
@@ -494,7 +497,7 @@ namespace Kernel.Net
         /// A bare control segment (RST, challenge ACK) with the given numbers.
         void SendControl(uint seq, uint ack, int flags)
         {
-            Stack.TcpSendRaw(LocalAddr, LocalPort, RemoteAddr, RemotePort, seq, ack, flags, 0, Tos, Ttl, IfIndex);
+            Stack.TcpSendRaw(LocalAddr, LocalPort, RemoteAddr, RemotePort, seq, ack, flags, 0, OutTos, OutTtl, IfIndex);
         }
 
         /// Builds and sends one segment with `len` bytes from the send ring starting `off` bytes after SND.UNA.
@@ -552,7 +555,7 @@ namespace Kernel.Net
                 if (Wire.Gt(right, _rcvAdvertised) || !Synchronized) _rcvAdvertised = right;
             }
             SegsOut++;
-            Stack.IpOutput(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length, Tos, Ttl, true, IfIndex);
+            Stack.IpOutput(LocalAddr, RemoteAddr, NetStack.ProtoTcp, t.Length, OutTos, OutTtl, true, IfIndex);
         }
         bool _peerWs;
         public ulong SegsOut, SegsIn;
@@ -681,7 +684,7 @@ namespace Kernel.Net
             {
                 LocalAddr = dst, LocalPort = LocalPort, RemoteAddr = src, RemotePort = s.SrcPort, ReuseAddr = ReuseAddr,
                 NoDelay = NoDelay, KeepAlive = KeepAlive, KeepIdleS = KeepIdleS, KeepIntvlS = KeepIntvlS, KeepCnt = KeepCnt,
-                SndBufSize = SndBufSize, RcvBufSize = RcvBufSize, Tos = Tos, Ttl = Ttl, UserMss = UserMss, Parent = this,
+                SndBufSize = SndBufSize, RcvBufSize = RcvBufSize, Tos = Tos, Ttl = Ttl, Tclass6 = Tclass6, Hops6 = Hops6, UserMss = UserMss, Parent = this,
                 V6Only = V6Only, IfIndex = src.IsLinkLocal ? ifIndex : 0, SackEnabled = SackEnabled, OobInline = OobInline,
             };
             c.SetupMss(Stack.Route(src, c.IfIndex));

@@ -6,7 +6,7 @@ namespace Kernel.Net
     /// received datagrams limited by bytes (SO_RCVBUF).
     public sealed class UdpEndpoint
     {
-        sealed class Datagram { public byte[] Data; public IpAddr Src; public int Port, IfIndex; public Datagram Next; }
+        sealed class Datagram { public byte[] Data; public IpAddr Src, Dst; public int Port, IfIndex, Hops, Tclass; public Datagram Next; }
 
         internal readonly NetStack Stack;
         public IpAddr LocalAddr, RemoteAddr;
@@ -17,7 +17,11 @@ namespace Kernel.Net
         /// The interface of a link-local peer (its scope id), 0 for none.
         public int IfIndex;
         public int RcvBuf = 212992, SndBuf = 212992;
+        /// IPv4's IP_TOS and IP_TTL; IPv6's IPV6_TCLASS, IPV6_UNICAST_HOPS (-1: the
+        /// default, 64) and IPV6_MULTICAST_HOPS (1 by default). A datagram uses its
+        /// destination's family's pair.
         public int Tos, Ttl = 64;
+        public int Tclass6, Hops6 = -1, McastHops6 = 1;
         public int Error;                        // pending asynchronous error (ECONNREFUSED), read by SO_ERROR or the next call
         public bool RecvErr;                     // IP_RECVERR: ICMP errors reach an unconnected endpoint too (no error queue)
         public bool ReadShut;
@@ -35,27 +39,36 @@ namespace Kernel.Net
         /// The next datagram's length (FIONREAD), 0 when none.
         public int NextLength => _head == null ? 0 : _head.Data.Length;
 
-        internal void Enqueue(IpAddr src, int port, int ifIndex, ReadOnlySpan<byte> data)
+        internal void Enqueue(IpAddr src, int port, in DatagramInfo info, ReadOnlySpan<byte> data)
         {
             if (ReadShut || _queued + data.Length > RcvBuf && _count > 0) { Drops++; return; }
-            var d = new Datagram { Data = Wire.ToArray(data), Src = src, Port = port, IfIndex = ifIndex };
+            var d = new Datagram { Data = Wire.ToArray(data), Src = src, Port = port, IfIndex = info.IfIndex, Dst = info.Dst, Hops = info.Hops, Tclass = info.Tclass };
             if (_tail == null) _head = _tail = d; else { _tail.Next = d; _tail = d; }
             _queued += data.Length; _count++;
             Stack.Notify(Owner);
         }
 
         /// Copies the next datagram into `dst`; its full length (MSG_TRUNC semantics), or -1 when none.
-        public int Receive(Span<byte> dst, bool peek, out IpAddr src, out int port) => Receive(dst, peek, out src, out port, out _);
+        public int Receive(Span<byte> dst, bool peek, out IpAddr src, out int port) => Receive(dst, peek, out src, out port, out DatagramInfo _);
 
         /// Receive, with the interface the datagram came in on (the scope of a link-local sender).
         public int Receive(Span<byte> dst, bool peek, out IpAddr src, out int port, out int ifIndex)
         {
-            src = default; port = 0; ifIndex = 0;
+            int r = Receive(dst, peek, out src, out port, out DatagramInfo info);
+            ifIndex = info.IfIndex;
+            return r;
+        }
+
+        /// Receive, with what the datagram's IP header said (for IP_PKTINFO, IPV6_HOPLIMIT, ...).
+        public int Receive(Span<byte> dst, bool peek, out IpAddr src, out int port, out DatagramInfo info)
+        {
+            src = default; port = 0; info = default;
             Datagram d = _head;
             if (d == null) return -1;
             int n = d.Data.Length < dst.Length ? d.Data.Length : dst.Length;
             d.Data.AsSpan(0, n).CopyTo(dst);
-            src = d.Src; port = d.Port; ifIndex = d.IfIndex;
+            src = d.Src; port = d.Port;
+            info.IfIndex = d.IfIndex; info.Dst = d.Dst; info.Hops = d.Hops; info.Tclass = d.Tclass;
             if (!peek)
             {
                 _head = d.Next;
@@ -66,7 +79,12 @@ namespace Kernel.Net
         }
 
         /// Sends one datagram to dst:port (from the bound address, binding an ephemeral port first). 0 or a NetErr.
-        public int SendTo(ReadOnlySpan<byte> data, IpAddr dst, int port, int ifIndex = 0)
+        public int SendTo(ReadOnlySpan<byte> data, IpAddr dst, int port, int ifIndex = 0) => SendTo(data, dst, port, ifIndex, default, -1, -1);
+
+        /// SendTo with what a sendmsg's control messages chose: the source address
+        /// (`from`, unspecified: the bound or selected one), and the TOS or traffic class
+        /// and TTL or hop limit (-1: the socket's).
+        public int SendTo(ReadOnlySpan<byte> data, IpAddr dst, int port, int ifIndex, IpAddr from, int tos, int ttl)
         {
             if (data.Length > (dst.IsV4 ? 65507 : 65527)) return NetErr.EMSGSIZE;
             if (!Bound) { int e = Stack.BindUdp(this, dst.IsV4 && !V6Only ? IpAddr.V4Any : IpAddr.Any, 0); if (e != 0) return e; }
@@ -74,14 +92,26 @@ namespace Kernel.Net
             if (bcast && !Broadcast) return 13;                          // EACCES, as Linux without SO_BROADCAST
             if (dst.IsUnspecified) dst = dst.IsV4 ? IpAddr.Loopback4 : IpAddr.Loopback6;     // "any" as destination means this host
             if (ifIndex == 0) ifIndex = IfIndex;
-            IpAddr src = LocalAddr;
+            IpAddr src = from.IsUnspecified ? LocalAddr : from;
             if (!src.IsUnspecified && src.IsV4 != dst.IsV4) return NetErr.ENETUNREACH;
-            if (src.IsUnspecified) { src = Stack.SourceFor(dst, ifIndex); if (src.IsUnspecified && !bcast) return NetErr.ENETUNREACH; }
+            if (src.IsUnspecified)
+            {
+                src = Stack.SourceFor(dst, ifIndex);
+                // An IPv6 route with no usable (non-tentative) source: EADDRNOTAVAIL, as Linux.
+                if (src.IsUnspecified && !bcast) return Stack.NoSourceError(dst, ifIndex);
+            }
+            if (dst.IsV4) { if (tos < 0) tos = Tos; if (ttl < 0) ttl = Ttl; }
+            else
+            {
+                if (tos < 0) tos = Tclass6;
+                if (ttl < 0) ttl = dst.IsMulticast ? McastHops6 : Hops6;
+                if (ttl < 0) ttl = 64;
+            }
             Span<byte> u = Stack.Tx.AsSpan(NetStack.Payload, 8 + data.Length);
             Wire.Put16(u, 0, LocalPort); Wire.Put16(u, 2, port); Wire.Put16(u, 4, 8 + data.Length); Wire.Put16(u, 6, 0);
             data.CopyTo(u.Slice(8));
             Wire.Put16(u, 6, Wire.PartialChecksum(Wire.PseudoSum(src, dst, NetStack.ProtoUdp, u.Length)));     // IpOutput finishes it
-            int r = Stack.IpOutput(src, dst, NetStack.ProtoUdp, u.Length, Tos, Ttl, false, ifIndex);
+            int r = Stack.IpOutput(src, dst, NetStack.ProtoUdp, u.Length, tos, ttl, false, ifIndex);
             Stack.Pump();
             return r;
         }
@@ -91,6 +121,14 @@ namespace Kernel.Net
             Stack.UnbindUdp(this);
             _head = _tail = null; _queued = 0; _count = 0;
         }
+    }
+
+    /// What a received datagram's IP header and arrival said: the interface, the
+    /// destination address, the hop limit (TTL) and the traffic class (TOS).
+    public struct DatagramInfo
+    {
+        public IpAddr Dst;
+        public int IfIndex, Hops, Tclass;
     }
 
     public sealed partial class NetStack
@@ -161,6 +199,12 @@ namespace Kernel.Net
             if (csum != 0 && VerifyChecksum(nif) && Wire.Fold(Wire.Sum(u, Wire.PseudoSum(src, dst, ProtoUdp, len))) != 0) { Drops++; return; }
             int sport = Wire.U16(u, 0), dport = Wire.U16(u, 2);
             ReadOnlySpan<byte> data = u.Slice(8);
+            var info = new DatagramInfo
+            {
+                Dst = dst, IfIndex = nif.Index,
+                Hops = src.IsV4 ? ipHeader[8] : ipHeader[7],
+                Tclass = src.IsV4 ? ipHeader[1] : (ipHeader[0] & 15) << 4 | ipHeader[1] >> 4,
+            };
             if (src.IsV4)
             {
                 if (dport == 68 && DhcpInput(nif, data)) return;
@@ -170,7 +214,7 @@ namespace Kernel.Net
             {
                 for (UdpEndpoint e = _udp; e != null; e = e.Next)
                     if (e.LocalPort == dport && Covers(e.LocalAddr, e.V6Only, dst) && (e.RemotePort == 0 || (e.RemoteAddr == src && e.RemotePort == sport)))
-                        e.Enqueue(src, sport, nif.Index, data);
+                        e.Enqueue(src, sport, info, data);
                 return;
             }
             UdpEndpoint best = null; int score = -1;
@@ -182,7 +226,7 @@ namespace Kernel.Net
                 int s = (!e.LocalAddr.IsUnspecified ? 1 : 0) + (e.RemotePort != 0 ? 2 : 0);
                 if (s > score) { best = e; score = s; }
             }
-            if (best != null) { best.Enqueue(src, sport, nif.Index, data); return; }
+            if (best != null) { best.Enqueue(src, sport, info, data); return; }
             if (src.IsV4) IcmpError(3, 3, ipHeader, u, src.V4Value, dst.V4Value);      // port unreachable
             else Icmp6Error(1, 4, 0, ipHeader, src, dst);
         }

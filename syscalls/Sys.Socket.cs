@@ -463,7 +463,7 @@ namespace Kernel.Syscalls
                 ulong ctlUsed = 0;
                 if (h.Control == 0)
                 {
-                    if (m.Control.Files != null || m.Control.HasCreds) outFlags |= MSG_CTRUNC;
+                    if (m.Control.Files != null || m.Control.HasCreds || m.Control.RawLength > 0) outFlags |= MSG_CTRUNC;
                     m.Control.Release();
                 }
                 else

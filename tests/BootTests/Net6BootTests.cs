@@ -14,13 +14,16 @@ namespace BootTests;
 /// </summary>
 public class Net6BootTests
 {
-    /// <summary>net6 client HOST PORT | udp HOST PORT | server PORT.</summary>
+    /// <summary>net6 client HOST PORT | udp HOST PORT | server PORT | dad. The client retries
+    /// while connect says EADDRNOTAVAIL: the guest's addresses are tentative for about a
+    /// second after boot (duplicate address detection), as on Linux.</summary>
     public const string Net6C = """
         #include <arpa/inet.h>
         #include <netinet/in.h>
         #include <stdio.h>
         #include <stdlib.h>
         #include <string.h>
+        #include <errno.h>
         #include <sys/socket.h>
         #include <unistd.h>
         static void show(const char *what, struct sockaddr_in6 *a) {
@@ -32,11 +35,40 @@ public class Net6BootTests
             inet_pton(AF_INET6, host, &a.sin6_addr);
             return a;
         }
+        /* Waits until eth0 has two addresses (link-local and SLAAC) and none is tentative
+           (IFA_F_TENTATIVE: duplicate address detection still runs), as a program on Linux
+           must; returns them with their flags as /proc/net/if_inet6 shows them. */
+        static const char *wait_dad(void) {
+            static char out[512];
+            char line[256], a[64], name[32];
+            unsigned idx, plen, scope, flags;
+            for (int i = 0; i < 400; i++) {
+                FILE *f = fopen("/proc/net/if_inet6", "r");
+                int n = 0, tentative = 0;
+                out[0] = 0;
+                while (f && fgets(line, sizeof line, f))
+                    if (sscanf(line, "%63s %x %x %x %x %31s", a, &idx, &plen, &scope, &flags, name) == 6 && !strcmp(name, "eth0")) {
+                        n++; tentative += (flags & 0x40) != 0;
+                        snprintf(out + strlen(out), sizeof out - strlen(out), "%s/%u flags %02x\n", a, plen, flags);
+                    }
+                if (f) fclose(f);
+                if (n >= 2 && !tentative) break;
+                usleep(25000);
+            }
+            return out;
+        }
         int main(int argc, char **argv) {
+            if (!strcmp(argv[1], "client") || !strcmp(argv[1], "udp")) wait_dad();
             if (!strcmp(argv[1], "client")) {
-                int c = socket(AF_INET6, SOCK_STREAM, 0);
                 struct sockaddr_in6 a = addr(argv[2], argv[3]);
-                if (connect(c, (struct sockaddr *)&a, sizeof a)) { perror("connect"); return 1; }
+                int c;
+                for (int i = 0; ; i++) {
+                    c = socket(AF_INET6, SOCK_STREAM, 0);
+                    if (!connect(c, (struct sockaddr *)&a, sizeof a)) break;
+                    if (errno != EADDRNOTAVAIL || i == 400) { perror("connect"); return 1; }
+                    close(c);
+                    usleep(25000);
+                }
                 struct sockaddr_in6 me; socklen_t ml = sizeof me;
                 getsockname(c, (struct sockaddr *)&me, &ml); show("local", &me);
                 write(c, "ping6 from the guest\n", 21);
@@ -81,6 +113,10 @@ public class Net6BootTests
                 close(c);
                 return 0;
             }
+            if (!strcmp(argv[1], "dad")) {
+                printf("%s", wait_dad());
+                return 0;
+            }
             return 2;
         }
         """;
@@ -96,6 +132,62 @@ public class Net6BootTests
 
     /// <summary>QEMU's default MAC 52:54:00:12:34:56 as a modified EUI-64 interface id.</summary>
     const string Iid = "5054:ff:fe12:3456";
+
+    /// <summary>Duplicate address detection and MLD on the wire: QEMU's filter-dump records
+    /// every frame of the guest's network (through a --qemu wrapper that adds it); the guest
+    /// waits until /proc/net/if_inet6 shows its link-local and SLAAC addresses usable. The
+    /// capture holds, for each, a neighbour solicitation from :: to its solicited-node group
+    /// with no link-layer option, and an MLDv2 report (hop-by-hop Router Alert, hop limit 1,
+    /// to ff02::16) joining the solicited-node group; the first router solicitation comes
+    /// from :: at once.</summary>
+    [Fact]
+    public void DuplicateAddressDetectionProbesAndMldReportsOnTheWire()
+    {
+        string dir = Repo.TempDir(), pcap = Path.Combine(dir, "eth0.pcap"), wrapper = Path.Combine(dir, "qemu-dump");
+        File.WriteAllText(wrapper, $"#!/bin/sh\nexec '{Qemu.Exe}' \"$@\" -object filter-dump,id=dump0,netdev=n0,file='{pcap}'\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var r = Ukpack.Boot(_net6.Value, null, "--net", "user", "--qemu", wrapper, "--", "dad");
+        r.Code.Should().Be(0, r.ToString());
+        // The link-local address permanent (0x80), the SLAAC one dynamic (0), neither tentative now.
+        r.OutText.Should().Be("fe80000000000000505400fffe123456/64 flags 80\nfec0000000000000505400fffe123456/64 flags 00\n", r.ToString());
+        var frames = Pcap(pcap);
+        string ll = $"fe80::{Iid}", global = $"fec0::{Iid}", group = "ff02::1:ff12:3456";
+        // IPv6 frames from the guest's MAC: (source, destination, ICMPv6 type, the message).
+        // Target: a solicitation's target, or an MLDv2 report's first record's group.
+        var sent = new List<(string Src, string Dst, int Type, int Len, int Hops, string Target, int Record)>();
+        foreach (var f in frames)
+        {
+            if (f.Length < 62 || f[12] != 0x86 || f[13] != 0xdd || f[6] != 0x52 || f[7] != 0x54 || f[11] != 0x56) continue;
+            int nh = f[20], at = 54;
+            if (nh == 0) { nh = f[54]; at = 54 + (f[55] + 1) * 8; }
+            if (nh != 58 || at >= f.Length) continue;
+            byte[] m = f[at..];
+            string target = m.Length >= 24 && m[0] == 135 ? new IPAddress(m[8..24]).ToString() : m.Length >= 28 && m[0] == 143 ? new IPAddress(m[12..28]).ToString() : "";
+            sent.Add((new IPAddress(f[22..38]).ToString(), new IPAddress(f[38..54]).ToString(), m[0], m.Length, f[21], target, m.Length >= 28 ? m[8] : -1));
+        }
+        string Summary() => string.Join("\n", sent.Select(x => $"{x.Src} -> {x.Dst} type {x.Type}"));
+        foreach (var target in new[] { ll, global })
+            sent.Should().Contain(x => x.Type == 135 && x.Src == "::" && x.Dst == group && x.Hops == 255 && x.Len == 24 && x.Target == target,
+                "a DAD probe for {0}:\n{1}", target, Summary());
+        // CHANGE_TO_EXCLUDE_MODE (4) with no sources: a join of the solicited-node group.
+        sent.Should().Contain(x => x.Type == 143 && x.Dst == "ff02::16" && x.Hops == 1 && x.Len == 28 && x.Record == 4 && x.Target == group, Summary());
+        sent.First(x => x.Type == 133).Src.Should().Be("::", Summary());
+    }
+
+    /// <summary>The frames of a pcap file (the classic format QEMU's filter-dump writes).</summary>
+    static List<byte[]> Pcap(string path)
+    {
+        var b = File.ReadAllBytes(path);
+        var frames = new List<byte[]>();
+        for (int at = 24; at + 16 <= b.Length;)
+        {
+            int len = BitConverter.ToInt32(b, at + 8);
+            if (at + 16 + len > b.Length) break;
+            frames.Add(b[(at + 16)..(at + 16 + len)]);
+            at += 16 + len;
+        }
+        return frames;
+    }
 
     [Fact]
     public void GuestClientReachesTheHostLoopbackOverIpv6()

@@ -83,18 +83,27 @@ public class Ip6Tests
     {
         var n = new Net(ip6: false);
         n.A.EnableIp6(n.IA);
-        F(n.LlA).Should().Be("fe80::5053:54ff:fe55:5657");          // modified EUI-64: the U/L bit flipped
-        // A router solicitation to ff02::2 at once, from the link-local address, with our MAC; 3 in all, 4 s apart.
+        // The link-local address is tentative until duplicate address detection is done.
+        n.IA.Addr6Count.Should().Be(1);
+        F(n.IA.Addr6[0]).Should().Be("fe80::5053:54ff:fe55:5657");   // modified EUI-64: the U/L bit flipped
+        n.IA.Flags6[0].Should().Be(NetIf.Tentative);
+        n.LlA.IsV6Any.Should().BeTrue();
+        // A router solicitation to ff02::2 at once, from :: (the address is tentative) and so
+        // without a link-layer option; 3 in all, 4 s apart, the later ones from the address.
         var rs = n.WA.Out.Where(f => Icmp6Type(f) == 133).ToList();
         rs.Should().HaveCount(1);
         rs[0].Take(6).Should().Equal(new byte[] { 0x33, 0x33, 0, 0, 0, 2 });
         rs[0][21].Should().Be(255);
-        IpAddr.Read(rs[0], 22).Should().Be(n.LlA);
+        IpAddr.Read(rs[0], 22).Should().Be(IpAddr.Any);
+        rs[0].Length.Should().Be(54 + 8);
         n.WA.Out.Clear();
         int sent = 0;
-        n.DropAtoB = f => { if (Icmp6Type(f) == 133) sent++; return true; };
+        var from = new List<IpAddr>();
+        n.DropAtoB = f => { if (Icmp6Type(f) == 133) { sent++; from.Add(IpAddr.Read(f, 22)); } return true; };
         n.Advance(20000, 500);
         sent.Should().Be(2);
+        F(n.LlA).Should().Be("fe80::5053:54ff:fe55:5657");
+        from.Should().AllBeEquivalentTo(n.LlA);
     }
 
     [Fact]
@@ -137,6 +146,11 @@ public class Ip6Tests
         n.IA.Addr6Count.Should().Be(2);
         F(n.IA.Addr6[1]).Should().Be("fec0::5053:54ff:fe55:5657");
         n.IA.Prefix6[1].Should().Be(64);
+        // Tentative for a second: meanwhile a global destination gets the link-local source.
+        n.IA.Flags6[1].Should().Be(NetIf.Tentative);
+        F(n.A.SourceFor(P("2001:db8::1"))).Should().Be("fe80::5053:54ff:fe55:5657");
+        n.Advance(NetStack.RetransTimerMs + 10);
+        n.IA.Flags6[1].Should().Be(0);
         n.IA.Router6.Should().Be(RouterLl);
         n.IA.Mtu.Should().Be(1400);
         F(n.A.Dns6).Should().Be("fec0::3");
@@ -165,6 +179,7 @@ public class Ip6Tests
     {
         var n = new Net(ip6: true);
         n.A.Input(n.IA, RouterAdvert(n.IA)); n.B.Input(n.IB, RouterAdvert(n.IB));
+        n.Advance(NetStack.RetransTimerMs + 10);              // the SLAAC addresses pass DAD
         n.WA.Out.Clear(); n.WB.Out.Clear();
         return n;
     }
@@ -433,5 +448,286 @@ public class Ip6Tests
             n.WB.Out.Clear();
         }
         n.B.Drops.Should().BeGreaterThan(1000);
+    }
+
+    // ---- duplicate address detection (RFC 4862 5.4) and MLD (RFC 3810) ----
+
+    /// The ICMPv6 message of an IPv6 frame, past a hop-by-hop header if there is one (or null).
+    static byte[]? Icmp6Of(byte[] f)
+    {
+        if (!Is6(f)) return null;
+        int nh = f[20], at = 54;
+        if (nh == 0) { if (f.Length < 62) return null; nh = f[54]; at = 54 + (f[55] + 1) * 8; }
+        return nh == 58 && at < f.Length ? f[at..] : null;
+    }
+
+    /// The ICMPv6 checksum of a frame's message verifies (over the pseudo-header).
+    static bool Icmp6ChecksumOk(byte[] f, byte[] m) => W.Fold(W.Sum(m, W.PseudoSum(IpAddr.Read(f, 22), IpAddr.Read(f, 38), 58, m.Length))) == 0;
+
+    static List<byte[]> Sent(List<byte[]> frames, int type) => frames.Where(f => Icmp6Of(f) is { } m && m[0] == type).ToList();
+
+    [Fact]
+    public void DadProbesATentativeAddressThatBecomesUsableAfterRetransTimer()
+    {
+        var n = new Net(ip6: false);
+        n.A.EnableIp6(n.IA);
+        IpAddr ll = n.IA.Addr6[0];
+        // The probe: a solicitation from :: to the solicited-node group, at hop limit 255,
+        // for the tentative address, without a link-layer option.
+        var ns = Sent(n.WA.Out, 135);
+        ns.Should().HaveCount(1);
+        byte[] f = ns[0];
+        f.Take(6).Should().Equal(new byte[] { 0x33, 0x33, 0xff, f[51], f[52], f[53] });
+        IpAddr.Read(f, 22).Should().Be(IpAddr.Any);
+        IpAddr.Read(f, 38).Should().Be(ll.SolicitedNode);
+        f[21].Should().Be(255);
+        f.Length.Should().Be(54 + 24);
+        IpAddr.Read(f, 54 + 8).Should().Be(ll);
+        Icmp6ChecksumOk(f, Icmp6Of(f)!).Should().BeTrue();
+        // Tentative: not ours for bind, not a source, and packets to it are dropped; netlink
+        // and /proc/net/if_inet6 see IFA_F_TENTATIVE (with IFA_F_PERMANENT).
+        n.IA.Flags6[0].Should().Be(NetIf.Tentative);
+        IfAddrs.Get(n.IA, 1).Flags.Should().Be(0xc0);
+        n.A.IsLocal(ll).Should().BeFalse();
+        var u = n.A.NewUdp(); n.A.BindUdp(u, ll, 0).Should().Be(NetErr.EADDRNOTAVAIL);
+        n.A.SourceFor(P("fe80::99"), n.IA.Index).IsV6Any.Should().BeTrue();
+        var c = n.A.NewUdp(); c.SendTo("x"u8, P("fe80::99"), 9, n.IA.Index).Should().Be(NetErr.EADDRNOTAVAIL);
+        var t = n.A.NewTcp(); t.IfIndex = n.IA.Index; t.Connect(P("fe80::99"), 80).Should().Be(NetErr.EADDRNOTAVAIL);
+        // No answer for RetransTimer (1 s): usable, and no more probes.
+        n.WA.Out.Clear();
+        n.DropAtoB = f => true;
+        n.Advance(NetStack.RetransTimerMs - 20);
+        n.IA.Flags6[0].Should().Be(NetIf.Tentative);
+        n.Advance(40);
+        n.IA.Flags6[0].Should().Be(0);
+        n.A.DadPassed.Should().Be(1);
+        IfAddrs.Get(n.IA, 1).Flags.Should().Be(0x80);
+        n.A.BindUdp(u, ll, 0).Should().Be(0);
+        n.A.SourceFor(P("fe80::99"), n.IA.Index).Should().Be(ll);
+        n.A.DadTransmits.Should().Be(1);
+    }
+
+    [Fact]
+    public void DadFindsADuplicateFromAnAdvertisementOrAnotherProbe()
+    {
+        // Another node's advertisement for the tentative address: a duplicate, never used.
+        var n = new Net(ip6: false);
+        n.A.EnableIp6(n.IA);
+        IpAddr ll = n.IA.Addr6[0];
+        var na = new byte[32]; na[0] = 136; na[4] = 0x20; ll.Write(na, 8); na[24] = 2; na[25] = 1; na[26] = 0x52; na[27] = 0x99;
+        n.A.Input(n.IA, Icmp6Frame(new byte[] { 0x33, 0x33, 0, 0, 0, 1 }, 0x529900000001, ll, IpAddr.AllNodes, na));
+        n.IA.Flags6[0].Should().Be(NetIf.Tentative | NetIf.DadFailed);
+        n.A.DadFailures.Should().Be(1);
+        n.A.LastDadFailed.Should().Be(ll);
+        IfAddrs.Get(n.IA, 1).Flags.Should().Be(0x80 | 0x48);
+        n.WA.Out.Clear();
+        n.Advance(3000);
+        n.IA.Flags6[0].Should().Be(NetIf.Tentative | NetIf.DadFailed);    // stays failed
+        n.LlA.IsV6Any.Should().BeTrue();
+        Sent(n.WA.Out, 135).Should().BeEmpty();
+        // Another node probing for the same address at the same time: both fail.
+        var m = new Net(ip6: false);
+        for (int i = 0; i < 6; i++) m.IB.Mac[i] = m.IA.Mac[i];               // the same interface id
+        m.A.EnableIp6(m.IA); m.B.EnableIp6(m.IB);
+        m.Run();
+        m.IA.Flags6[0].Should().Be(NetIf.Tentative | NetIf.DadFailed);
+        m.IB.Flags6[0].Should().Be(NetIf.Tentative | NetIf.DadFailed);
+        // A solicitation from a unicast source for a tentative address (someone resolving it)
+        // is ignored: no answer, no failure.
+        var k = new Net(ip6: false);
+        k.A.EnableIp6(k.IA);
+        IpAddr lk = k.IA.Addr6[0];
+        k.WA.Out.Clear();
+        var ns = new byte[32]; ns[0] = 135; lk.Write(ns, 8); ns[24] = 1; ns[25] = 1; ns[26] = 0x52; ns[27] = 0x99;
+        k.A.Input(k.IA, Icmp6Frame(new byte[] { 0x33, 0x33, 0xff, 0, 0, 0 }, 0x529900000001, P("fe80::99"), lk.SolicitedNode, ns));
+        k.IA.Flags6[0].Should().Be(NetIf.Tentative);
+        Sent(k.WA.Out, 136).Should().BeEmpty();
+        // Once usable, another node's probe is answered (defended) with an advertisement to all nodes.
+        k.Advance(NetStack.RetransTimerMs + 10);
+        k.WA.Out.Clear();
+        var probe = new byte[24]; probe[0] = 135; lk.Write(probe, 8);
+        k.A.Input(k.IA, Icmp6Frame(new byte[] { 0x33, 0x33, 0xff, 0, 0, 0 }, 0x529900000001, IpAddr.Any, lk.SolicitedNode, probe));
+        var adv = Sent(k.WA.Out, 136);
+        adv.Should().HaveCount(1);
+        IpAddr.Read(adv[0], 38).Should().Be(IpAddr.AllNodes);
+        k.IA.Flags6[0].Should().Be(0);
+    }
+
+    [Fact]
+    public void SlaacAddressIsProbedToo()
+    {
+        var n = new Net(ip6: true);
+        n.WA.Out.Clear();
+        n.A.Input(n.IA, RouterAdvert(n.IA));
+        IpAddr g = n.IA.Addr6[1];
+        var ns = Sent(n.WA.Out, 135);
+        ns.Should().ContainSingle(f => IpAddr.Read(f, 22) == IpAddr.Any && IpAddr.Read(f, 54 + 8) == g);
+        n.A.IsLocal(g).Should().BeFalse();
+        IfAddrs.Get(n.IA, 2).Flags.Should().Be(0x40);                       // dynamic, tentative
+        n.Advance(NetStack.RetransTimerMs + 10);
+        n.A.IsLocal(g).Should().BeTrue();
+        IfAddrs.Get(n.IA, 2).Flags.Should().Be(0);
+    }
+
+    static byte[] MldQuery(NetIf to, IpAddr group, int maxCode, bool v1 = false, int hops = 1, IpAddr? from = null)
+    {
+        var m = new byte[v1 ? 24 : 28];
+        m[0] = 130; W.Put16(m, 4, maxCode); group.Write(m, 8);
+        IpAddr dst = group.IsV6Any ? IpAddr.AllNodes : group;
+        var mac = new byte[] { 0x33, 0x33, (byte)(dst.Lo >> 24), (byte)(dst.Lo >> 16), (byte)(dst.Lo >> 8), (byte)dst.Lo };
+        // With the hop-by-hop Router Alert option before the message, as queriers send it.
+        var src = from ?? RouterLl;
+        m[2] = 0; m[3] = 0;
+        ushort c = W.Fold(W.Sum(m, W.PseudoSum(src, dst, 58, m.Length)));
+        m[2] = (byte)(c >> 8); m[3] = (byte)c;
+        var p = new byte[8 + m.Length];
+        p[0] = 58; p[1] = 0; p[2] = 5; p[3] = 2; p[6] = 1;
+        m.CopyTo(p, 8);
+        return Frame6(mac, RouterMac, src, dst, 0, p, hops);
+    }
+
+    /// The MLDv2 report frames in `frames`: (record type, group) of each record.
+    static List<List<(int Type, IpAddr Group)>> Reports(List<byte[]> frames)
+    {
+        var r = new List<List<(int, IpAddr)>>();
+        foreach (var f in Sent(frames, NetStack.Mld2ReportType))
+        {
+            f[20].Should().Be(0);                                          // hop-by-hop first
+            f.Skip(54).Take(8).Should().Equal(new byte[] { 58, 0, 5, 2, 0, 0, 1, 0 });      // Router Alert (MLD), PadN
+            f[21].Should().Be(1);
+            IpAddr.Read(f, 38).Should().Be(NetStack.AllMldRouters);
+            f.Take(6).Should().Equal(new byte[] { 0x33, 0x33, 0, 0, 0, 0x16 });
+            var m = Icmp6Of(f)!;
+            Icmp6ChecksumOk(f, m).Should().BeTrue();
+            int count = W.U16(m, 6);
+            m.Length.Should().Be(8 + 20 * count);
+            r.Add(Enumerable.Range(0, count).Select(i => ((int)m[8 + 20 * i], IpAddr.Read(m, 12 + 20 * i))).ToList());
+        }
+        return r;
+    }
+
+    [Fact]
+    public void MldReportsJoinsAndLeavesAndAnswersQueries()
+    {
+        var n = new Net(ip6: false);
+        var cap = new List<byte[]>();
+        n.DropAtoB = f => { cap.Add(f); return true; };                   // what A sends, B never sees
+        n.A.EnableIp6(n.IA);
+        n.Run();
+        IpAddr sn = n.IA.Addr6[0].SolicitedNode;
+        // The solicited-node group is joined at once (from :: while the address is tentative), twice in all.
+        var first = Reports(cap);
+        first.Should().HaveCount(1);
+        first[0].Should().Equal((NetStack.ChangeToExclude, sn));
+        IpAddr.Read(Sent(cap, 143)[0], 22).Should().Be(IpAddr.Any);
+        cap.Clear();
+        n.Advance(NetStack.RetransTimerMs + 10);
+        Reports(cap).Should().HaveCount(1);
+        cap.Clear();
+        // A socket's group: joined and reported (from the link-local address now), then delivered to.
+        IpAddr grp = P("ff05::1:3");
+        n.A.GroupIf6(0, grp).Should().Be(n.IA);
+        n.A.JoinGroup6(n.IA, grp).Should().Be(0);
+        n.A.JoinGroup6(n.IA, grp).Should().Be(0);                          // a second join: counted, not reported
+        n.Run();
+        var j = Reports(cap);
+        j.Should().HaveCount(1);
+        j[0].Should().Equal((NetStack.ChangeToExclude, grp));
+        IpAddr.Read(Sent(cap, 143)[0], 22).Should().Be(n.LlA);
+        n.IA.InGroup6(grp).Should().BeTrue();
+        var u = n.A.NewUdp(); n.A.BindUdp(u, IpAddr.Any, 5000).Should().Be(0);
+        var dgram = new byte[8 + 2]; W.Put16(dgram, 0, 1234); W.Put16(dgram, 2, 5000); W.Put16(dgram, 4, 10); dgram[8] = 7;
+        W.Put16(dgram, 6, W.Fold(W.Sum(dgram, W.PseudoSum(RouterLl, grp, 17, 10))));
+        n.A.Input(n.IA, Frame6(new byte[] { 0x33, 0x33, 0, 1, 0, 3 }, RouterMac, RouterLl, grp, 17, dgram));
+        u.Receive(new byte[16], false, out _, out _).Should().Be(2);
+        cap.Clear();
+        n.Advance(NetStack.RetransTimerMs + 10);
+        Reports(cap).Should().HaveCount(1);                              // the retransmission
+        cap.Clear();
+        // A general query (max response 500 ms): within it, one report of both groups' current state.
+        n.A.Input(n.IA, MldQuery(n.IA, IpAddr.Any, 500));
+        n.A.MldQueries.Should().Be(1);
+        n.Advance(500);
+        var g = Reports(cap);
+        g.Should().HaveCount(1);
+        g[0].Should().BeEquivalentTo(new[] { (NetStack.ModeIsExclude, sn), (NetStack.ModeIsExclude, grp) });
+        cap.Clear();
+        // A group-specific query: that group only. Queries not from a link-local address or not at hop limit 1: ignored.
+        n.A.Input(n.IA, MldQuery(n.IA, grp, 100));
+        n.Advance(100);
+        Reports(cap).Should().ContainSingle().Which.Should().Equal((NetStack.ModeIsExclude, grp));
+        cap.Clear();
+        n.A.Input(n.IA, MldQuery(n.IA, IpAddr.Any, 100, hops: 2));
+        n.A.Input(n.IA, MldQuery(n.IA, IpAddr.Any, 100, from: P("fec0::2")));
+        n.Advance(200);
+        Reports(cap).Should().BeEmpty();
+        n.A.MldQueries.Should().Be(2);
+        // Leaving: the last leave is reported (CHANGE_TO_INCLUDE {}), twice; packets for it are no longer taken.
+        n.A.LeaveGroup6(n.IA, grp);
+        n.Run();
+        Reports(cap).Should().BeEmpty();
+        n.A.LeaveGroup6(n.IA, grp);
+        n.Run();
+        Reports(cap).Should().ContainSingle().Which.Should().Equal((NetStack.ChangeToInclude, grp));
+        n.IA.InGroup6(grp).Should().BeFalse();
+        n.A.Input(n.IA, Frame6(new byte[] { 0x33, 0x33, 0, 1, 0, 3 }, RouterMac, RouterLl, grp, 17, dgram));
+        u.Receive(new byte[16], false, out _, out _).Should().Be(-1);
+        cap.Clear();
+        n.Advance(NetStack.RetransTimerMs + 10);
+        Reports(cap).Should().ContainSingle().Which.Should().Equal((NetStack.ChangeToInclude, grp));
+        n.IA.Groups6Count.Should().Be(1);                                     // only the solicited-node group is left
+        cap.Clear();
+        // An MLDv1 query: MLDv1 reports to each group (RFC 3810 8.2), and a leave is a done to ff02::2.
+        n.A.JoinGroup6(n.IA, grp);
+        n.Run();
+        cap.Clear();
+        n.A.Input(n.IA, MldQuery(n.IA, IpAddr.Any, 300, v1: true));
+        n.Advance(300);
+        var v1 = Sent(cap, NetStack.Mld1ReportType);
+        v1.Select(f => IpAddr.Read(f, 38)).Should().BeEquivalentTo(new[] { sn, grp });
+        v1.Should().OnlyContain(f => IpAddr.Read(Icmp6Of(f)!, 8) == IpAddr.Read(f, 38) && f[21] == 1 && Icmp6ChecksumOk(f, Icmp6Of(f)!));
+        cap.Clear();
+        n.A.LeaveGroup6(n.IA, grp);
+        n.Run();
+        var done = Sent(cap, NetStack.Mld1DoneType);
+        done.Should().ContainSingle();
+        IpAddr.Read(done[0], 38).Should().Be(IpAddr.AllRouters);
+        n.A.NextTimer().Should().NotBe(0);
+        n.Advance(NetStack.RetransTimerMs + 10);
+        n.A.Drops.Should().Be(2);                                             // the two bad queries
+    }
+
+    [Fact]
+    public void MldMessagesBuildAndParse()
+    {
+        var p = new byte[200];
+        IpAddr src = P("fe80::1"), g1 = P("ff02::1:ff00:1"), g2 = P("ff05::2");
+        int len = NetStack.BuildMld2Report(p, src, NetStack.ModeIsExclude, new[] { g1, g2 });
+        len.Should().Be(40 + 8 + 8 + 40);
+        p[0].Should().Be(0x60); W.U16(p, 4).Should().Be(8 + 8 + 40); p[6].Should().Be(0); p[7].Should().Be(1);
+        IpAddr.Read(p, 8).Should().Be(src); IpAddr.Read(p, 24).Should().Be(P("ff02::16"));
+        p.Skip(40).Take(8).Should().Equal(new byte[] { 58, 0, 5, 2, 0, 0, 1, 0 });
+        var m = p.AsSpan(48, 48).ToArray();
+        m[0].Should().Be(143); W.U16(m, 4).Should().Be(0); W.U16(m, 6).Should().Be(2);
+        m[8].Should().Be(2); m[9].Should().Be(0); W.U16(m, 10).Should().Be(0); IpAddr.Read(m, 12).Should().Be(g1);
+        m[28].Should().Be(2); IpAddr.Read(m, 32).Should().Be(g2);
+        W.Fold(W.Sum(m, W.PseudoSum(src, P("ff02::16"), 58, m.Length))).Should().Be(0);
+        len = NetStack.BuildMld1(p, src, NetStack.Mld1DoneType, g2);
+        len.Should().Be(40 + 8 + 24);
+        IpAddr.Read(p, 24).Should().Be(IpAddr.AllRouters);
+        p[48].Should().Be(132); IpAddr.Read(p, 56).Should().Be(g2);
+        // Queries: MLDv1's 24 bytes (delay in ms), MLDv2's 28 or more (a code below 32768 in
+        // ms, above it a mantissa and exponent: 0x8fff is 0x1fff << 3).
+        var q = new byte[28]; q[0] = 130; W.Put16(q, 4, 1000);
+        NetStack.ParseMldQuery(q, out IpAddr gq, out ulong ms, out bool isV1).Should().BeTrue();
+        gq.IsV6Any.Should().BeTrue(); ms.Should().Be(1000); isV1.Should().BeFalse();
+        W.Put16(q, 4, 0x8fff);
+        NetStack.ParseMldQuery(q, out _, out ms, out _).Should().BeTrue(); ms.Should().Be(0x1fffUL << 3);
+        W.Put16(q, 4, 0xf123);
+        NetStack.ParseMldQuery(q, out _, out ms, out _).Should().BeTrue(); ms.Should().Be(0x1123UL << 10);
+        NetStack.ParseMldQuery(q.AsSpan(0, 24), out _, out ms, out isV1).Should().BeTrue(); isV1.Should().BeTrue(); ms.Should().Be(0xf123);
+        NetStack.ParseMldQuery(q.AsSpan(0, 26), out _, out _, out _).Should().BeFalse();
+        P("fec0::1").Write(q, 8);
+        NetStack.ParseMldQuery(q, out _, out _, out _).Should().BeFalse();         // not a multicast group
     }
 }

@@ -56,7 +56,8 @@ public class NetStackTests
             IA.Addr = Kernel.Net.Wire.Ip(10, 0, 0, 1); IB.Addr = Kernel.Net.Wire.Ip(10, 0, 0, 2);
             IA.Mask = IB.Mask = 0xffffff00;
             A.Events = new Counter(); B.Events = new Counter();
-            if (ip6) { A.EnableIp6(IA); B.EnableIp6(IB); Run(); }
+            // Both addresses pass duplicate address detection (one probe, RetransTimer 1 s).
+            if (ip6) { A.EnableIp6(IA); B.EnableIp6(IB); Run(); Advance(NetStack.RetransTimerMs + 10); }
         }
 
         public IpAddr LlA => NetStack.LinkLocal(IA);
