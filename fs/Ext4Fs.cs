@@ -513,6 +513,43 @@ namespace Kernel.Fs
             return changed;
         }
 
+        // ---- extended attributes (fs/Ext4Volume.Xattr.cs)
+
+        public override Errno GetXattr(ReadOnlySpan<byte> name, out byte[] value)
+        {
+            M.Lock();
+            Errno e = V.GetXattr(F, name, out value);
+            M.Unlock();
+            return e;
+        }
+
+        public override Errno ListXattr(out byte[] names)
+        {
+            M.Lock();
+            Errno e = V.ListXattrs(F, out names);
+            M.Unlock();
+            return e;
+        }
+
+        public override Errno SetXattr(ReadOnlySpan<byte> name, byte[] value, int flags) => ChangeXattr(name, value, flags);
+        public override Errno RemoveXattr(ReadOnlySpan<byte> name) => ChangeXattr(name, null, 0);
+
+        /// A set or remove writes the inode with its new ctime in the same operation.
+        Errno ChangeXattr(ReadOnlySpan<byte> name, byte[] value, int flags)
+        {
+            M.Lock();
+            Errno e = M.ReadOnly ? Errno.EROFS : 0;
+            if (e == 0)
+            {
+                long cs = CtimeSec, cn = CtimeNsec;
+                TouchCtime(); Push();
+                e = V.SetXattr(F, name, value, flags);
+                if (e != 0) { CtimeSec = cs; CtimeNsec = cn; Push(); }
+            }
+            M.Unlock();
+            return e;
+        }
+
         public override long Size => F.Size;
         /// Blocks on disk, plus those that dirty pages over holes will take (as Linux counts
         /// its delayed allocations).

@@ -746,13 +746,21 @@ namespace Kernel.Fs
             return WriteInodeBitmap(g) && WriteGd(g) ? 0 : Errno.EIO;
         }
 
-        /// An extended-attribute block only this inode uses is freed (shared ones are left).
+        /// An extended-attribute block only this inode uses is freed; a shared one loses this
+        /// inode's reference.
         void FreeXattrBlock(Ext4File f)
         {
             var b = new byte[BlockSize];
-            if (ReadBlock(f.FileAcl, b) && Ext4.U32(b, 0) == 0xEA020000 && Ext4.U32(b, 4) == 1)
+            if (ReadBlock(f.FileAcl, b) && Ext4.U32(b, 0) == XattrMagic)
             {
-                FreeBlocks(f.FileAcl, 1);
+                uint refs = Ext4.U32(b, 4);
+                if (refs <= 1) FreeBlocks(f.FileAcl, 1);
+                else
+                {
+                    Ext4.Put32(b, 4, refs - 1);
+                    if (MetadataCsum) Ext4.Put32(b, 16, XattrBlockCsum(f.FileAcl, b));
+                    WriteBlock(f.FileAcl, b);
+                }
                 f.Blocks512 -= (ulong)(BlockSize / 512);
             }
             f.FileAcl = 0;

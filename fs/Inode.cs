@@ -121,6 +121,41 @@ namespace Kernel.Fs
         /// statfs figures of a filesystem that has its own (false: the caller's defaults).
         public virtual bool StatFs(ref Abi.Statfs s) => false;
 
+        // ---- extended attributes (fs/Xattr.cs), by full name: the syscall layer has checked
+        // the name, the value's size and the caller's permission. Filesystems that keep none
+        // give EOPNOTSUPP (and list nothing); MemFs keeps them in the inode (XattrList).
+        XattrList _xattrs;
+        protected virtual bool KeepsXattrs => false;
+
+        public virtual Errno GetXattr(ReadOnlySpan<byte> name, out byte[] value)
+        {
+            value = null;
+            if (!KeepsXattrs) return Errno.EOPNOTSUPP;
+            return _xattrs == null ? Errno.ENODATA : _xattrs.Get(name, out value);
+        }
+        /// flags: XATTR_CREATE (EEXIST if present), XATTR_REPLACE (ENODATA if missing).
+        public virtual Errno SetXattr(ReadOnlySpan<byte> name, byte[] value, int flags)
+        {
+            if (!KeepsXattrs) return Errno.EOPNOTSUPP;
+            if (_xattrs == null)
+            {
+                if ((flags & Xattr.XATTR_REPLACE) != 0) return Errno.ENODATA;
+                _xattrs = new XattrList();
+            }
+            return _xattrs.Set(name, value, flags);
+        }
+        public virtual Errno RemoveXattr(ReadOnlySpan<byte> name)
+        {
+            if (!KeepsXattrs) return Errno.EOPNOTSUPP;
+            return _xattrs == null ? Errno.ENODATA : _xattrs.Remove(name);
+        }
+        /// The names, each followed by a NUL (empty when there are none).
+        public virtual Errno ListXattr(out byte[] names)
+        {
+            names = _xattrs != null ? _xattrs.List() : new byte[0];
+            return 0;
+        }
+
         /// Opens this inode: a new open file description.
         public virtual Errno Open(uint flags, out OpenFile file)
         {

@@ -10,6 +10,7 @@ namespace Kernel.Fs
     /// which copies only the pages written (copy-up per page).
     public unsafe class MemDir : Inode
     {
+        protected override bool KeepsXattrs => true;
         byte[][] _names = new byte[4][];
         Inode[] _nodes = new Inode[4];
         long[] _pos = new long[4];
@@ -453,6 +454,7 @@ namespace Kernel.Fs
 
     public sealed unsafe class MemFile : Inode
     {
+        protected override bool KeepsXattrs => true;
         readonly PageIndex _pages = new PageIndex();   // frame of each page, 0 = a hole
         long _size;
         byte* _image;                      // image data (page-aligned), valid below _imageSize
@@ -682,6 +684,7 @@ namespace Kernel.Fs
     /// A symlink; its target is a copy, or the image's bytes read in place.
     public sealed unsafe class MemSymlink : Inode
     {
+        protected override bool KeepsXattrs => true;
         readonly byte[] _target;
         readonly byte* _image;
         readonly int _imageLength;
@@ -706,6 +709,7 @@ namespace Kernel.Fs
     /// A FIFO, device node or socket node made with mknod.
     public sealed class MemNode : Inode
     {
+        protected override bool KeepsXattrs => true;
         public Pipe Fifo;                     // the pipe behind a FIFO, made on first open
         public MemNode(FileSystem fs, uint mode, ulong rdev) { InitCommon(fs, mode); Rdev = rdev; }
         public override long Blocks() => 0;

@@ -89,7 +89,7 @@ namespace Kernel.Syscalls
             Bind(439, &Sys.Faccessat2);
             Bind(452, &Sys.Fchmodat2);
 
-            // Extended attributes (Sys.Xattr.cs): none are stored
+            // Extended attributes (Sys.Xattr.cs)
             Bind(188, &Sys.Setxattr);
             Bind(189, &Sys.Lsetxattr);
             Bind(190, &Sys.Fsetxattr);

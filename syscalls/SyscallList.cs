@@ -27,7 +27,7 @@ namespace Kernel.Syscalls
         const string credNote = "ids follow Linux's rules; new files get the filesystem ids and file permissions are checked against them; the capability sets move with the ids as capabilities(7) says (per process, not per thread)";
         const string shmNote = "segments, keys, IPC_PRIVATE/IPC_CREAT/IPC_EXCL, IPC_RMID with attachments, nattch and IPC_STAT/SHM_STAT/IPC_SET/IPC_INFO/SHM_INFO as Linux; permission bits checked as Linux (owner, creator, group, others; CAP_IPC_OWNER), SHM_LOCK only sets the flag, no SHM_HUGETLB";
         const string inotifyNote = "every event and flag on every filesystem (tmpfs, the image's tree, /dev/shm, ext4 volumes), with Linux's order, merging, overflow and limits; but an execve is not reported (no IN_OPEN/IN_CLOSE_NOWRITE of the program), IN_UNMOUNT never comes (nothing is unmounted while programs run), and a hard-linked file's events reach its directory's watches under the name it was last linked or looked up by, not the one it was opened by";
-        const string noXattrs = "no filesystem stores extended attributes: none found, setting one gives EOPNOTSUPP";
+        const string xattrs = "user.*, trusted.*, security.* and system.posix_acl_* stored in memory (tmpfs, the root filesystem) and on ext4 volumes (in the inode and one attribute block; ENOSPC when a value fits in neither); security.capability and the POSIX ACLs are opaque values: no file capability is granted, no ACL is validated or enforced, and setting one does not change the mode; procfs, devices' own filesystems, pipes and sockets store none (EOPNOTSUPP)";
         const string rlimitNote = "RLIMIT_NOFILE (descriptor numbers), RLIMIT_NPROC (fork), RLIMIT_FSIZE (EFBIG and SIGXFSZ), RLIMIT_CPU (SIGXCPU, SIGKILL), RLIMIT_AS and RLIMIT_DATA (ENOMEM from mmap, mremap, mprotect, brk) and RLIMIT_STACK (the main stack reserved at exec, SIGSEGV past it; a later change applies at the next exec) are enforced; the others (MEMLOCK, RSS, NICE, ...) are recorded, not enforced";
 
         public static readonly SyscallEntry[] All =
@@ -115,19 +115,19 @@ namespace Kernel.Syscalls
             new(439, "faccessat2", Support.Full, "the real ids; AT_EACCESS the effective (filesystem) ones"),
             new(452, "fchmodat2"),
 
-            // Extended attributes (Sys.Xattr.cs): none are stored
-            new(188, "setxattr", Support.Partial, noXattrs),
-            new(189, "lsetxattr", Support.Partial, noXattrs),
-            new(190, "fsetxattr", Support.Partial, noXattrs),
-            new(191, "getxattr", Support.Partial, noXattrs),
-            new(192, "lgetxattr", Support.Partial, noXattrs),
-            new(193, "fgetxattr", Support.Partial, noXattrs),
-            new(194, "listxattr", Support.Partial, noXattrs),
-            new(195, "llistxattr", Support.Partial, noXattrs),
-            new(196, "flistxattr", Support.Partial, noXattrs),
-            new(197, "removexattr", Support.Partial, noXattrs),
-            new(198, "lremovexattr", Support.Partial, noXattrs),
-            new(199, "fremovexattr", Support.Partial, noXattrs),
+            // Extended attributes (Sys.Xattr.cs)
+            new(188, "setxattr", Support.Partial, xattrs),
+            new(189, "lsetxattr", Support.Partial, xattrs),
+            new(190, "fsetxattr", Support.Partial, xattrs),
+            new(191, "getxattr", Support.Partial, xattrs),
+            new(192, "lgetxattr", Support.Partial, xattrs),
+            new(193, "fgetxattr", Support.Partial, xattrs),
+            new(194, "listxattr", Support.Partial, xattrs),
+            new(195, "llistxattr", Support.Partial, xattrs),
+            new(196, "flistxattr", Support.Partial, xattrs),
+            new(197, "removexattr", Support.Partial, xattrs),
+            new(198, "lremovexattr", Support.Partial, xattrs),
+            new(199, "fremovexattr", Support.Partial, xattrs),
             // Sockets (Sys.Socket.cs over net/: the socket layer and its families)
             new(41, "socket", Support.Partial, "AF_UNIX (stream, dgram, seqpacket); AF_INET and AF_INET6 stream (TCP) and dgram (UDP); AF_INET6 is dual-stack (IPv6 on the wire, IPv4 for v4-mapped peers, IPV6_V6ONLY); SOCK_RAW and IPPROTO_UDPLITE EPROTONOSUPPORT; AF_NETLINK NETLINK_ROUTE (raw or dgram): link, address and route dumps and RTM_GETLINK by index or name, changes (RTM_NEW*/DEL*/SET*) and other requests answer EOPNOTSUPP, multicast groups are recorded but no notification is sent, other netlink protocols EPROTONOSUPPORT; other families EAFNOSUPPORT"),
             new(42, "connect"),

@@ -46,6 +46,7 @@ static const char *errname(int e)
     case EROFS: return "EROFS";
     case EPIPE: return "EPIPE";
     case ERANGE: return "ERANGE";
+    case ENODATA: return "ENODATA";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENOSYS: return "ENOSYS";
     case ELOOP: return "ELOOP";
