@@ -10,13 +10,14 @@ namespace BootTests;
 /// sched_rr_get_interval), and test_poll, whose thread died on a non-executable libc page
 /// when its first call into that page waited for the disk while another thread mapped
 /// memory. The tree is on a root disk (--root-disk), so the program's pages come from ext4
-/// through the page cache. regrtest must report every selected test passed.</summary>
+/// through the page cache. pidfd_open and pidfd_send_signal (test_posix, test_signal) were
+/// missing. regrtest must report every selected test passed.</summary>
 public class PythonRegrtestBootTests
 {
     const string Python = "/usr/bin/python3.11";
     const string TestDir = "/usr/lib/python3.11/test";
 
-    static readonly string[] Modules = ["test_fcntl", "test_posix", "test_fileio", "test_file", "test_resource", "test_epoll", "test_select", "test_socket", "test_subprocess", "test_poll"];
+    static readonly string[] Modules = ["test_fcntl", "test_posix", "test_fileio", "test_file", "test_resource", "test_epoll", "test_select", "test_socket", "test_subprocess", "test_poll", "test_signal"];
 
     // Whole modules, and from the large ones only the tests named here.
     static readonly string[] Match =
@@ -26,6 +27,7 @@ public class PythonRegrtestBootTests
         "test.test_socket.GeneralModuleTests.test_sethostname",
         "test.test_subprocess.ProcessTestCase.test_pipesizes",
         "test.test_poll.*",
+        "test.test_signal.PidfdSignalTest.*",
     ];
 
     // Tests that failed here before their fix: each must be reported "ok".
@@ -38,6 +40,8 @@ public class PythonRegrtestBootTests
         "test_pipesizes (test.test_subprocess.ProcessTestCase.test_pipesizes) ... ok",
         "test_poll_blocks_with_negative_ms (test.test_poll.PollTests.test_poll_blocks_with_negative_ms) ... ok",
         "test_threaded_poll (test.test_poll.PollTests.test_threaded_poll) ... ok",
+        "test_pidfd_open (test.test_posix.PosixTester.test_pidfd_open) ... ok",
+        "test_pidfd_send_signal (test.test_signal.PidfdSignalTest.test_pidfd_send_signal) ... ok",
     ];
 
     [Fact]
