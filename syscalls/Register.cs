@@ -67,6 +67,7 @@ namespace Kernel.Syscalls
             Bind(322, &Sys.Execveat);
             Bind(61, &Sys.Wait4);
             Bind(247, &Sys.Waitid);
+            Bind(434, &Sys.PidfdOpen);
             Bind(109, &Sys.Setpgid);
             Bind(112, &Sys.Setsid);
             Bind(125, &Sys.Capget);
@@ -112,6 +113,7 @@ namespace Kernel.Syscalls
             Bind(131, &Sys.Sigaltstack);
             Bind(34, &Sys.Pause);
             Bind(62, &Sys.Kill);
+            Bind(424, &Sys.PidfdSendSignal);
             Bind(200, &Sys.Tkill);
             Bind(234, &Sys.Tgkill);
             Bind(289, &Sys.Signalfd4);

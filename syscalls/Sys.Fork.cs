@@ -125,7 +125,7 @@ namespace Kernel.Syscalls
         /// WSTOPPED/WCONTINUED, stopped or continued): its pid (an ended one reaped unless
         /// WNOWAIT), 0 with WNOHANG when none has yet, ECHILD when no child matches. `status`
         /// is wait4's encoding; `code` and `sigStatus` waitid's si_code and si_status.
-        static SysResult WaitChild(int idtype, int id, int options, out Process found, out int status, out int code, out int sigStatus)
+        static SysResult WaitChild(int idtype, int id, int options, out Process found, out int status, out int code, out int sigStatus, Process only = null)
         {
             found = null; status = 0; code = 0; sigStatus = 0;
             Process me = Cur;
@@ -138,6 +138,7 @@ namespace Kernel.Syscalls
                     if (c.Parent != me) continue;
                     if (idtype == P_PID && c.Pid != id) continue;
                     if (idtype == P_PGID && c.Pgid != id) continue;
+                    if (idtype == P_PIDFD && c != only) continue;
                     // A "clone" child reports to its parent with another signal than SIGCHLD:
                     // waited for only with __WCLONE (or __WALL).
                     if ((options & WALL) == 0 && ((options & WCLONE) != 0) == (c.ExitSignal == Signal.SIGCHLD)) continue;
@@ -202,16 +203,24 @@ namespace Kernel.Syscalls
             int idtype = (int)a->A0, id = (int)a->A1, options = (int)a->A3;
             if ((options & ~(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | WNOTHREAD | WALL | WCLONE)) != 0) return Errno.EINVAL;
             if ((options & (WEXITED | WSTOPPED | WCONTINUED)) == 0) return Errno.EINVAL;
+            Process only = null;
+            bool eagain = false;
             switch (idtype)
             {
                 case P_ALL: break;
                 case P_PID: if (id <= 0) return Errno.EINVAL; break;
                 case P_PGID: if (id < 0) return Errno.EINVAL; if (id == 0) id = Cur.Pgid; break;
-                case P_PIDFD: return Errno.EBADF;                              // no pidfds here
+                case P_PIDFD:
+                    if (id < 0 || Fd(id) is not PidFd pf) return Errno.EBADF;
+                    only = pf.Target;
+                    // A non-blocking pidfd waits as WNOHANG, and says EAGAIN for "not yet".
+                    if ((pf.StatusFlags & OpenFlags.O_NONBLOCK) != 0) { eagain = (options & WNOHANG) == 0; options |= WNOHANG; }
+                    break;
                 default: return Errno.EINVAL;
             }
-            SysResult r = WaitChild(idtype, id, options, out Process c, out _, out int code, out int sigStatus);
+            SysResult r = WaitChild(idtype, id, options, out Process c, out _, out int code, out int sigStatus, only);
             if (r.IsError) return r;
+            if (eagain && c == null) return Errno.EAGAIN;
             var si = new SigInfo();
             if (c != null)
             {
@@ -223,6 +232,18 @@ namespace Kernel.Syscalls
             if (a->A2 != 0 && new UserRef<SigInfo>(a->A2).Write(si) != 0) return Errno.EFAULT;
             if (a->A4 != 0 && new UserRef<Rusage>(a->A4).Write(ChildUsage(c)) != 0) return Errno.EFAULT;
             return SysResult.Ok;
+        }
+
+        /// pidfd_open(2): a pidfd for process `pid` (close-on-exec; PIDFD_NONBLOCK is O_NONBLOCK).
+        public static SysResult PidfdOpen(SyscallArgs* a)
+        {
+            int pid = (int)a->A0;
+            uint flags = (uint)a->A1;
+            if ((flags & ~OpenFlags.O_NONBLOCK) != 0 || pid <= 0) return Errno.EINVAL;
+            Process p = Process.Find(pid);
+            if (p == null) return Scheduler.Find(pid) != null ? Errno.EINVAL : Errno.ESRCH;   // a thread that does not lead its group: EINVAL
+            int fd = Files.Allocate(new PidFd(p, 2u | flags), 0, true);
+            return fd < 0 ? Errno.EMFILE : fd;
         }
 
         // ---- process groups and sessions ----

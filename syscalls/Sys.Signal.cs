@@ -231,6 +231,30 @@ namespace Kernel.Syscalls
             return SendSignal(Process.Of(t), t, (int)a->A2, SigCodes.SI_TKILL);
         }
 
+        /// pidfd_send_signal(2): a signal to the process of a pidfd (or of an open /proc/PID
+        /// directory); with a siginfo, as rt_sigqueueinfo (its si_signo must be `sig`).
+        public static SysResult PidfdSendSignal(SyscallArgs* a)
+        {
+            int sig = (int)a->A1;
+            if (sig < 0 || sig > Signal.Count) return Errno.EINVAL;
+            if (a->A3 != 0) return Errno.EINVAL;
+            Process to = PidFd.Of(Fd((int)a->A0));
+            if (to == null) return Errno.EBADF;
+            var data = new SigInfoData { Code = SigCodes.SI_USER, Pid = Cur.Pid, Uid = (int)Cur.Ruid };
+            if (a->A2 != 0)
+            {
+                if (new UserRef<SigInfo>(a->A2).Read(out SigInfo si) != 0) return Errno.EFAULT;
+                if (si.Signo != sig) return Errno.EINVAL;
+                if (to != Cur && (si.Code >= 0 || si.Code == SigCodes.SI_TKILL)) return Errno.EPERM;   // only to itself
+                data = new SigInfoData { Code = si.Code, Pid = si.Pid, Uid = si.Uid, Value = si.Value };
+            }
+            if (Process.Find(to.Pid) != to) return Errno.ESRCH;      // reaped
+            if (!MaySignal(to, sig)) return Errno.EPERM;
+            if (sig == 0 || to.Zombie || InitIgnores(to, null, sig)) return SysResult.Ok;
+            Signals.Send(to, null, sig, data);
+            return SysResult.Ok;
+        }
+
         /// rt_sigqueueinfo(2)
         public static SysResult RtSigqueueinfo(SyscallArgs* a) => QueueInfo(null, (int)a->A0, (int)a->A1, a->A2);
 

@@ -145,6 +145,8 @@ namespace Kernel.Proc
         /// signalfd's mask is set in it: where its threads' polls of a signalfd wait (the
         /// reader's own signals are what a signalfd reads, as Linux's sighand wait queue).
         public readonly PollHead SignalHead = new PollHead();
+        /// Announced when the process ends (a zombie): its pidfds' pollers (PidFd).
+        public readonly PollHead ExitHead = new PollHead();
         public readonly SigInfoData[] SigInfos = new SigInfoData[Signal.Count + 1];
         public readonly QueuedSignal[] SigQueue = new QueuedSignal[256];    // queued real-time signals (RLIMIT_SIGPENDING-like bound)
         public int SigQueued;
@@ -382,6 +384,7 @@ namespace Kernel.Proc
                 if (c.Zombie) ChildEnded(c);
             }
             Zombie = true;
+            ExitHead.Changed();
             ChildEnded(this);
         }
 

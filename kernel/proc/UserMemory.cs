@@ -307,7 +307,9 @@ namespace Kernel.Proc
             return m < 0 ? 0 : _maps[m].Offset + (addr - _maps[m].Start);
         }
 
-        bool FileFault(ulong page, ref Vma v)
+        /// Serves a fault in a file VMA (`v`, a copy: getting the page may wait for the disk,
+        /// and other threads of the process may change the mappings meanwhile).
+        bool FileFault(ulong page, Vma v)
         {
             int m = FindMap(page);
             if (m < 0) return false;
@@ -319,20 +321,35 @@ namespace Kernel.Proc
             {
                 ulong phys = fm.File.PageFor(index, true);
                 if (phys == ulong.MaxValue) return false;
-                return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
+                return !Unchanged(page, v, fm.File, off) || Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
             }
             if ((v.Prot & ProtWrite) == 0)
             {
                 // A file without pages of its own to lend (ext4: no page cache yet) gets a copy.
                 ulong phys = fm.File.PageFor(index, false);
-                if (phys != ulong.MaxValue) return Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
+                if (phys != ulong.MaxValue) return !Unchanged(page, v, fm.File, off) || Space.Map(page, phys, PteFlags(v.Prot) | Borrowed);
                 if (!(fm.File is Ext4Node)) return false;
             }
             ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }
             fm.File.ReadKernel((long)off, (byte*)PhysicalMemory.ToVirtual(frame), 4096);
+            if (!Unchanged(page, v, fm.File, off)) { PhysicalMemory.FreeFrames(frame, 1); return true; }
             Space.Map(page, frame, PteFlags(v.Prot));
             return true;
+        }
+
+        /// After a wait for the file's page: true when `page` is still an unpopulated page of
+        /// the same VMA (protection and kind) mapping `file` at `off`. Otherwise another thread
+        /// mapped, unmapped or mprotected it meanwhile, and the fault is retried against what is
+        /// there now (mapping with the old VMA's protection put a read-only, non-executable
+        /// page under code: a thread's first call into a libc page on an ext4 root crashed).
+        bool Unchanged(ulong page, Vma v, IFileBacking file, ulong off)
+        {
+            int i = Vmas.IndexOf(page);
+            if (i < 0 || Vmas[i].Prot != v.Prot || Vmas[i].Kind != v.Kind) return false;
+            int m = FindMap(page);
+            if (m < 0 || _maps[m].File != file || _maps[m].Offset + (page - _maps[m].Start) != off) return false;
+            return (Space.Lookup(page) & AddressSpace.Present) == 0;
         }
 
         /// File `f` shrank to `size` bytes: the pages that mappings of it have past the page
@@ -400,7 +417,7 @@ namespace Kernel.Proc
                 }
                 return write && (present & Cow) != 0 && BreakCow(page, present, v.Prot);   // else a real protection fault
             }
-            if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, ref v);
+            if (v.Kind == KindFilePrivate || v.Kind == KindFileShared) return FileFault(page, v);
             // Program pages leave the kernel's reserve alone (page tables come out of it).
             ulong frame = PhysicalMemory.HasRoom(4096 + Reserve) ? PhysicalMemory.AllocateFrames(1) : ulong.MaxValue;
             if (frame == ulong.MaxValue) { OutOfMemory = true; return false; }

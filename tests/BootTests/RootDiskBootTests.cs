@@ -247,6 +247,91 @@ public class RootDiskBootTests
         rd.OutText.Should().Be(rm.OutText);
     }
 
+    /// <summary>faultrace FILE: faults on pages of FILE through private writable, private
+    /// read-only and shared mappings while another thread keeps adding mappings below them.</summary>
+    const string FaultRaceC = """
+        /* faultrace FILE: faults on pages of FILE (on the root disk, never read before) through
+           private writable, private read-only and shared mappings, while another thread keeps
+           adding mappings below them (each one shifts the process's list of mappings). A fault
+           that waited for the disk must map the page with its own mapping's protection. */
+        #include <fcntl.h>
+        #include <pthread.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <sys/mman.h>
+        #include <sys/stat.h>
+        #include <unistd.h>
+
+        enum { Stride = 32 * 4096, Keep = 4000 };
+        static volatile int stop;
+        static void *maps[Keep];
+
+        static void *mapper(void *arg)
+        {
+            (void)arg;
+            long n = 0;
+            while (!stop) {
+                int k = n % Keep;
+                if (maps[k]) munmap(maps[k], 4096);
+                /* Alternate protections so that neighbours never merge into one mapping. */
+                maps[k] = mmap(NULL, 4096, (n & 1) ? PROT_READ : PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (maps[k] == MAP_FAILED) { perror("mmap"); exit(1); }
+                n++;
+            }
+            return NULL;
+        }
+
+        int main(int argc, char **argv)
+        {
+            int fd = open(argv[1], O_RDWR);
+            if (fd < 0) { perror(argv[1]); return 1; }
+            struct stat st;
+            fstat(fd, &st);
+            long third = st.st_size / 3 / Stride * Stride;
+            unsigned char *w = mmap(NULL, third, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+            unsigned char *r = mmap(NULL, third, PROT_READ, MAP_PRIVATE, fd, third);
+            unsigned char *s = mmap(NULL, third, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * third);
+            if (w == MAP_FAILED || r == MAP_FAILED || s == MAP_FAILED) { perror("mmap file"); return 1; }
+            pthread_t t;
+            pthread_create(&t, NULL, mapper, NULL);
+            unsigned long sum = 0;
+            long pages = 0;
+            for (long off = 0; off < third; off += Stride, pages++) {
+                unsigned char b;
+                if (pread(fd, &b, 1, off) != 1) { perror("pread"); return 1; }
+                w[off] = b + 1;                      /* a private copy, written */
+                if (w[off] != (unsigned char)(b + 1)) { printf("private copy wrong at %ld\n", off); return 1; }
+                sum += r[off];                       /* the file's page, read */
+                s[off + 1] = s[off];                 /* the file's page, shared and written */
+            }
+            stop = 1;
+            pthread_join(t, NULL);
+            printf("%ld pages of each mapping faulted in (sum %lu)\n", pages, sum);
+            return 0;
+        }
+        """;
+
+    /// <summary>A page fault that waits for the root disk maps the page with its own
+    /// mapping's protection even when another thread changed the process's mappings
+    /// meanwhile. Before the fix the fault kept a reference into the list of mappings, which
+    /// the other thread's mmap shifted: the page got a neighbour's protection (read-only or
+    /// none), and the access faulted again as SIGSEGV. CPython's regression tests showed it as
+    /// a thread's first call into a libc page crashing on a non-executable page.</summary>
+    [Fact]
+    public void AFaultThatWaitsForTheDiskKeepsItsMappingsProtection()
+    {
+        var dir = Repo.TempDir();
+        var tree = Path.Combine(dir, "tree");
+        Directory.CreateDirectory(tree);
+        WriteData(Path.Combine(tree, "data"), 12);
+        var img = Path.Combine(dir, "faultrace.img");
+        var b = Ukpack.Run(["build", Programs.Compile("faultrace", FaultRaceC), "--fs", tree, "--root-disk", "-o", img, "--", "/data"]);
+        b.Code.Should().Be(0, b.ToString());
+        var r = Ukpack.Boot(img);
+        r.Code.Should().Be(0, r.ToString());
+        r.OutText.Should().StartWith("32 pages of each mapping faulted in", r.ToString());
+    }
+
     /// <summary>The ext4's offset in a root-disk image, from its trailer.</summary>
     static long Offset(string img)
     {
