@@ -43,12 +43,13 @@ namespace Kernel.Sched
             else if (fsuid != 0 && g.Fsuid == 0) g.CapEffective |= g.CapPermitted & FsMask;
         }
 
-        /// execve of a program without file capabilities or set-id bits: root (real or
-        /// effective uid 0) gets the bounding set as permitted, effective only with euid 0;
-        /// anyone else ends with none. PR_SET_KEEPCAPS is cleared.
+        /// execve of a program without file capabilities: root (real or effective uid 0)
+        /// gets the bounding set and its inheritable set as permitted (a root program's file
+        /// sets count as full), effective only with euid 0; anyone else ends with none.
+        /// PR_SET_KEEPCAPS is cleared.
         public static void Execed(ThreadGroup g)
         {
-            if (g.Ruid == 0 || g.Euid == 0) g.CapPermitted = g.CapBounding | g.CapInheritable & g.CapBounding;
+            if (g.Ruid == 0 || g.Euid == 0) g.CapPermitted = g.CapBounding | g.CapInheritable;
             else g.CapPermitted = 0;
             g.CapEffective = g.Euid == 0 ? g.CapPermitted : 0;
             g.KeepCaps = false;
