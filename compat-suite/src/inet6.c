@@ -4,30 +4,11 @@
  * rules, UDP over ::1 and v4-mapped, ICMPv6 port unreachable as ECONNREFUSED, and the
  * address errors (link-local without a scope, an address not on the host). */
 #include "compat.h"
+#include "compat_inet.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in6 a6(const char *text, int port)
-{
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof a);
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    inet_pton(AF_INET6, text, &a.sin6_addr);
-    return a;
-}
-
-static struct sockaddr_in a4(int port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
 
 /* "family [address] len N scope S" of a socket's own or peer address (never the port). */
 static void show(const char *label, int fd, int peer)
@@ -60,7 +41,7 @@ static int listener6(const char *addr, int v6only)
 {
     int s = socket(AF_INET6, SOCK_STREAM, 0);
     if (v6only >= 0) setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-    struct sockaddr_in6 a = a6(addr, 0);
+    struct sockaddr_in6 a = addr6(addr, 0);
     if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 8) < 0) { printf("listen on %s: %s\n", addr, errname(errno)); exit(2); }
     return s;
 }
@@ -74,7 +55,7 @@ static void *sender(void *arg)
 {
     (void)arg;
     int c = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 a = a6("::1", big_port);
+    struct sockaddr_in6 a = addr6("::1", big_port);
     if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) return NULL;
     for (size_t off = 0; off < BIG;) { ssize_t w = write(c, big_out + off, BIG - off); if (w <= 0) break; off += w; }
     close(c);
@@ -88,7 +69,7 @@ static void tcp(void)
     int c = socket(AF_INET6, SOCK_STREAM, 0);
     show("unbound", c, 0);
     EXPECT_ERR("peer of unconnected", getpeername(c, &(struct sockaddr){0}, &(socklen_t){sizeof(struct sockaddr)}), ENOTCONN);
-    struct sockaddr_in6 to = a6("::1", port_of(l));
+    struct sockaddr_in6 to = addr6("::1", port_of(l));
     EXPECT_OK("connect [::1]", connect(c, (struct sockaddr *)&to, sizeof to));
     struct sockaddr_in6 from; socklen_t fl = sizeof from;
     int s = accept(l, (struct sockaddr *)&from, &fl);
@@ -116,7 +97,7 @@ static void tcp(void)
     int port = port_of(l);
     close(l);
     c = socket(AF_INET6, SOCK_STREAM, 0);
-    to = a6("::1", port);
+    to = addr6("::1", port);
     EXPECT_ERR("connect to a closed port", connect(c, (struct sockaddr *)&to, sizeof to), ECONNREFUSED);
     close(c);
 }
@@ -130,7 +111,7 @@ static void dual(void)
     printf("V6ONLY default: %d\n", v);
     show("dual listener", l, 0);
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in to = a4(port_of(l));
+    struct sockaddr_in to = lo4(port_of(l));
     EXPECT_OK("IPv4 connect to [::]", connect(c, (struct sockaddr *)&to, sizeof to));
     int s = accept(l, NULL, NULL);
     show("v4 client's peer as seen", s, 1);
@@ -139,7 +120,7 @@ static void dual(void)
     close(c); close(s);
     /* 0.0.0.0 on the same port collides with the dual-stack [::]. */
     int x = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in any4 = a4(port_of(l)); any4.sin_addr.s_addr = 0;
+    struct sockaddr_in any4 = lo4(port_of(l)); any4.sin_addr.s_addr = 0;
     EXPECT_ERR("bind 0.0.0.0 beside [::]", bind(x, (struct sockaddr *)&any4, sizeof any4), EADDRINUSE);
     close(x); close(l);
 
@@ -150,27 +131,27 @@ static void dual(void)
     int one = 1;
     EXPECT_ERR("V6ONLY after bind", setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one), EINVAL);
     c = socket(AF_INET, SOCK_STREAM, 0);
-    to = a4(port_of(l));
+    to = lo4(port_of(l));
     EXPECT_ERR("IPv4 connect to v6-only [::]", connect(c, (struct sockaddr *)&to, sizeof to), ECONNREFUSED);
     close(c);
     x = socket(AF_INET, SOCK_STREAM, 0);
-    any4 = a4(port_of(l)); any4.sin_addr.s_addr = 0;
+    any4 = lo4(port_of(l)); any4.sin_addr.s_addr = 0;
     EXPECT_OK("bind 0.0.0.0 beside v6-only [::]", bind(x, (struct sockaddr *)&any4, sizeof any4));
     close(x);
     c = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 t6 = a6("::1", port_of(l));
+    struct sockaddr_in6 t6 = addr6("::1", port_of(l));
     EXPECT_OK("IPv6 connect to v6-only [::]", connect(c, (struct sockaddr *)&t6, sizeof t6));
     close(c); close(l);
     /* A v6-only socket has no IPv4: v4-mapped addresses fail. */
     c = socket(AF_INET6, SOCK_STREAM, 0);
     setsockopt(c, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    t6 = a6("::ffff:127.0.0.1", 9);
+    t6 = addr6("::ffff:127.0.0.1", 9);
     EXPECT_ERR("v6-only bind to v4-mapped", bind(c, (struct sockaddr *)&t6, sizeof t6), EINVAL);
     EXPECT_ERR("v6-only connect to v4-mapped", connect(c, (struct sockaddr *)&t6, sizeof t6), ENETUNREACH);
     close(c);
     /* A dual-stack socket bound to a v4-mapped address is an IPv4 socket underneath. */
     c = socket(AF_INET6, SOCK_STREAM, 0);
-    t6 = a6("::ffff:127.0.0.1", 0);
+    t6 = addr6("::ffff:127.0.0.1", 0);
     EXPECT_OK("bind v4-mapped loopback", bind(c, (struct sockaddr *)&t6, sizeof t6));
     show("v4-mapped bound", c, 0);
     close(c);
@@ -179,10 +160,10 @@ static void dual(void)
 static void udp(void)
 {
     int r = socket(AF_INET6, SOCK_DGRAM, 0);
-    struct sockaddr_in6 a = a6("::1", 0);
+    struct sockaddr_in6 a = addr6("::1", 0);
     EXPECT_OK("udp bind [::1]", bind(r, (struct sockaddr *)&a, sizeof a));
     int s = socket(AF_INET6, SOCK_DGRAM, 0);
-    struct sockaddr_in6 to = a6("::1", port_of(r));
+    struct sockaddr_in6 to = addr6("::1", port_of(r));
     EXPECT_OK("sendto [::1]", sendto(s, "datagram six", 12, 0, (struct sockaddr *)&to, sizeof to) == 12 ? 0 : -1);
     char buf[64]; struct sockaddr_in6 from; socklen_t fl = sizeof from;
     ssize_t n = recvfrom(r, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
@@ -191,10 +172,10 @@ static void udp(void)
     show("udp sender local", s, 0);
     /* To an IPv4 socket through a v4-mapped address, and back. */
     int r4 = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in b = a4(0);
+    struct sockaddr_in b = lo4(0);
     bind(r4, (struct sockaddr *)&b, sizeof b);
     int s6 = socket(AF_INET6, SOCK_DGRAM, 0);
-    to = a6("::ffff:127.0.0.1", port_of(r4));
+    to = addr6("::ffff:127.0.0.1", port_of(r4));
     sendto(s6, "mapped", 6, 0, (struct sockaddr *)&to, sizeof to);
     struct sockaddr_in f4; socklen_t f4l = sizeof f4;
     n = recvfrom(r4, buf, sizeof buf, 0, (struct sockaddr *)&f4, &f4l);
@@ -208,7 +189,7 @@ static void udp(void)
     /* A connected socket learns of a closed port from ICMPv6 port unreachable. */
     int port = port_of(r);
     close(r);
-    to = a6("::1", port);
+    to = addr6("::1", port);
     EXPECT_OK("udp connect [::1]", connect(s, (struct sockaddr *)&to, sizeof to));
     show("udp peer", s, 1);
     send(s, "x", 1, 0);
@@ -219,17 +200,17 @@ static void udp(void)
 static void errors(void)
 {
     int c = socket(AF_INET6, SOCK_STREAM, 0);
-    struct sockaddr_in6 a = a6("fe80::1", 80);
+    struct sockaddr_in6 a = addr6("fe80::1", 80);
     EXPECT_ERR("connect link-local without scope", connect(c, (struct sockaddr *)&a, sizeof a), EINVAL);
-    a = a6("2001:db8::1", 0);
+    a = addr6("2001:db8::1", 0);
     EXPECT_ERR("bind an address not here", bind(c, (struct sockaddr *)&a, sizeof a), EADDRNOTAVAIL);
-    struct sockaddr_in b = a4(0);
+    struct sockaddr_in b = lo4(0);
     EXPECT_ERR("AF_INET address to AF_INET6", bind(c, (struct sockaddr *)&b, sizeof b), EINVAL);
-    a = a6("::1", 0);
+    a = addr6("::1", 0);
     EXPECT_ERR("short sockaddr_in6", bind(c, (struct sockaddr *)&a, 20), EINVAL);
     close(c);
     int u = socket(AF_INET, SOCK_DGRAM, 0);
-    a = a6("::1", 9);
+    a = addr6("::1", 9);
     EXPECT_ERR("AF_INET6 address to AF_INET", connect(u, (struct sockaddr *)&a, sizeof a), EAFNOSUPPORT);
     close(u);
 }
@@ -237,7 +218,7 @@ static void errors(void)
 int main(void)
 {
     int probe = socket(AF_INET6, SOCK_DGRAM, 0);
-    struct sockaddr_in6 a = a6("::1", 0);
+    struct sockaddr_in6 a = addr6("::1", 0);
     if (probe < 0 || bind(probe, (struct sockaddr *)&a, sizeof a) < 0) {
         printf("this host has no ::1 (%s): the case needs it\n", errname(errno));
         return 1;

@@ -6,29 +6,10 @@
  * IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS, IPV6_TCLASS, IP_TTL and IP_TOS as socket options;
  * MSG_CTRUNC; IPV6_ADD_MEMBERSHIP/IPV6_DROP_MEMBERSHIP's errors on the loopback. */
 #include "compat.h"
+#include "compat_inet.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in6 a6(const char *text, int port)
-{
-    struct sockaddr_in6 a;
-    memset(&a, 0, sizeof a);
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(port);
-    inet_pton(AF_INET6, text, &a.sin6_addr);
-    return a;
-}
-
-static struct sockaddr_in a4(int port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
 
 static int port_of(int fd)
 {
@@ -41,7 +22,7 @@ static int port_of(int fd)
 static int udp6(void)
 {
     int s = socket(AF_INET6, SOCK_DGRAM, 0);
-    struct sockaddr_in6 a = a6("::1", 0);
+    struct sockaddr_in6 a = addr6("::1", 0);
     if (bind(s, (struct sockaddr *)&a, sizeof a)) printf("bind ::1: %s\n", errname(errno));
     return s;
 }
@@ -49,7 +30,7 @@ static int udp6(void)
 static int udp4(void)
 {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = a4(0);
+    struct sockaddr_in a = lo4(0);
     if (bind(s, (struct sockaddr *)&a, sizeof a)) printf("bind 127.0.0.1: %s\n", errname(errno));
     return s;
 }
@@ -139,7 +120,7 @@ static void drain(int s)
 static void ipv6_side(void)
 {
     int r = udp6(), s = udp6();
-    struct sockaddr_in6 to = a6("::1", port_of(r));
+    struct sockaddr_in6 to = addr6("::1", port_of(r));
 
     printf("-- IPv6 options\n");
     printf("UNICAST_HOPS %d MULTICAST_HOPS %d TCLASS %d RECVPKTINFO %d RECVHOPLIMIT %d RECVTCLASS %d\n",
@@ -239,7 +220,7 @@ static void ipv6_side(void)
 static void ipv4_side(void)
 {
     int r = udp4(), s = udp4();
-    struct sockaddr_in to = a4(port_of(r));
+    struct sockaddr_in to = lo4(port_of(r));
     printf("-- IPv4 options\n");
     printf("TTL %d TOS %d PKTINFO %d RECVTTL %d RECVTOS %d\n", getint(s, IPPROTO_IP, IP_TTL), getint(s, IPPROTO_IP, IP_TOS),
            getint(r, IPPROTO_IP, IP_PKTINFO), getint(r, IPPROTO_IP, IP_RECVTTL), getint(r, IPPROTO_IP, IP_RECVTOS));
@@ -306,7 +287,7 @@ static void dual_stack(void)
 {
     printf("-- dual stack: IPv4 to an AF_INET6 socket\n");
     int r = socket(AF_INET6, SOCK_DGRAM, 0);
-    struct sockaddr_in6 any = a6("::", 0);
+    struct sockaddr_in6 any = addr6("::", 0);
     bind(r, (struct sockaddr *)&any, sizeof any);
     setint(r, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
     setint(r, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
@@ -316,7 +297,7 @@ static void dual_stack(void)
     int s = udp4();
     setint(s, IPPROTO_IP, IP_TTL, 7);
     setint(s, IPPROTO_IP, IP_TOS, 0x10);
-    struct sockaddr_in to = a4(port_of(r));
+    struct sockaddr_in to = lo4(port_of(r));
     sendto(s, "hi", 2, 0, (struct sockaddr *)&to, sizeof to);
     show_recv("v4 on dual stack", r, 256);
     setint(r, IPPROTO_IP, IP_PKTINFO, 1);
@@ -330,7 +311,7 @@ static void dual_stack(void)
     int r4 = udp4();
     setint(r4, IPPROTO_IP, IP_RECVTTL, 1);
     setint(r4, IPPROTO_IP, IP_RECVTOS, 1);
-    struct sockaddr_in6 mapped = a6("::ffff:127.0.0.1", port_of(r4));
+    struct sockaddr_in6 mapped = addr6("::ffff:127.0.0.1", port_of(r4));
     sendto(s6, "hi", 2, 0, (struct sockaddr *)&mapped, sizeof mapped);
     show_recv("mapped plain", r4, 256);
     unsigned char cb[256];

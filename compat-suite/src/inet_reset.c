@@ -7,6 +7,7 @@
  * socket (port unreachable reported as ECONNREFUSED only with it), and the source address
  * a UDP connect fixes. */
 #include "compat.h"
+#include "compat_inet.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,20 +17,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-static struct sockaddr_in lo(int port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
 static int listener(int *port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = lo(0);
+    struct sockaddr_in a = lo4(0);
     socklen_t len = sizeof a;
     if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 8) < 0) { perror("listen"); exit(2); }
     getsockname(s, (struct sockaddr *)&a, &len);
@@ -41,7 +32,7 @@ static int listener(int *port)
 static void pair(int l, int port, int *c, int *s)
 {
     *c = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = lo(port);
+    struct sockaddr_in a = lo4(port);
     if (connect(*c, (struct sockaddr *)&a, sizeof a) < 0) { perror("connect"); exit(2); }
     *s = accept(l, NULL, NULL);
     if (*s < 0) { perror("accept"); exit(2); }
@@ -138,7 +129,7 @@ int main(void)
     {
         int p2, l2 = listener(&p2);
         c = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = lo(p2);
+        struct sockaddr_in a = lo4(p2);
         EXPECT_OK("connect to a listener", connect(c, (struct sockaddr *)&a, sizeof a));
         write(c, "queued", 6);
         close(l2);
@@ -222,7 +213,7 @@ int main(void)
     /* 7. IP_RECVERR: an unconnected UDP socket hears of port unreachable only with it. */
     {
         int u = socket(AF_INET, SOCK_DGRAM, 0), dead = socket(AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in a = lo(0), b = lo(0);
+        struct sockaddr_in a = lo4(0), b = lo4(0);
         socklen_t al = sizeof a;
         bind(dead, (struct sockaddr *)&a, sizeof a);
         getsockname(dead, (struct sockaddr *)&a, &al);
@@ -259,7 +250,7 @@ int main(void)
      *    connecting to AF_UNSPEC frees it again. */
     {
         int u = socket(AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in a = lo(9), me;
+        struct sockaddr_in a = lo4(9), me;
         socklen_t ml = sizeof me;
         EXPECT_OK("udp connect", connect(u, (struct sockaddr *)&a, sizeof a));
         getsockname(u, (struct sockaddr *)&me, &ml);

@@ -2,6 +2,7 @@
  * half-close, a 1 MiB transfer with a checksum, reset by SO_LINGER 0), ECONNREFUSED,
  * EADDRINUSE, non-blocking connect, readiness, options and the UDP basics. */
 #include "compat.h"
+#include "compat_inet.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,20 +13,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-static struct sockaddr_in lo(int port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
 static int listener(int *port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = lo(0);
+    struct sockaddr_in a = lo4(0);
     socklen_t len = sizeof a;
     if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 8) < 0) { perror("listen"); exit(2); }
     getsockname(s, (struct sockaddr *)&a, &len);
@@ -55,7 +46,7 @@ static void *client(void *arg)
 {
     (void)arg;
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = lo(port_a);
+    struct sockaddr_in a = lo4(port_a);
     if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) { CLOG("connect: %s\n", errname(errno)); return NULL; }
     write(c, "hello", 5);
     char buf[64];
@@ -114,13 +105,13 @@ int main(void)
     int tmp = listener(&v);
     close(tmp);
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = lo(v);
+    struct sockaddr_in a = lo4(v);
     EXPECT_ERR("connect to a closed port", connect(c, (struct sockaddr *)&a, sizeof a), ECONNREFUSED);
     close(c);
 
     /* EADDRINUSE: the listener's port, with and without SO_REUSEADDR. */
     c = socket(AF_INET, SOCK_STREAM, 0);
-    a = lo(port_a);
+    a = lo4(port_a);
     EXPECT_ERR("bind to a listening port", bind(c, (struct sockaddr *)&a, sizeof a), EADDRINUSE);
     int one = 1;
     setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -134,7 +125,7 @@ int main(void)
 
     /* Non-blocking connect: EINPROGRESS, then writable with SO_ERROR 0. */
     c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    a = lo(port_a);
+    a = lo4(port_a);
     EXPECT_ERR("non-blocking connect", connect(c, (struct sockaddr *)&a, sizeof a), EINPROGRESS);
     p.fd = c; p.events = POLLOUT; p.revents = 0;
     printf("poll for the connection: %d\n", poll(&p, 1, 5000));
@@ -180,7 +171,7 @@ int main(void)
 
     /* UDP: sendto/recvfrom, truncation, and a connected socket to a closed port. */
     int u1 = socket(AF_INET, SOCK_DGRAM, 0), u2 = socket(AF_INET, SOCK_DGRAM, 0);
-    a = lo(0);
+    a = lo4(0);
     bind(u1, (struct sockaddr *)&a, sizeof a);
     pl = sizeof a;
     getsockname(u1, (struct sockaddr *)&a, &pl);

@@ -4,6 +4,7 @@
  * F_SETOWN owner (process, group, thread), the urgent pointer arriving before its byte
  * (EAGAIN), and the error cases. Every wait is for an event (with a generous limit). */
 #include "compat.h"
+#include "compat_inet.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,22 +26,12 @@
 static volatile sig_atomic_t urgs;
 static void on_urg(int sig) { (void)sig; urgs++; }
 
-static struct sockaddr_in lo(int port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
 /* A connected pair over 127.0.0.1: *tx the client, *rx the accepted end (non-blocking).
  * rcvbuf/sndbuf (0: default) are set on the listener and the client before connecting. */
 static void pair_bufs(int *tx, int *rx, int rcvbuf, int sndbuf)
 {
     int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = lo(0);
+    struct sockaddr_in a = lo4(0);
     socklen_t len = sizeof a;
     if (rcvbuf) setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4) < 0) { perror("listen"); exit(2); }
@@ -382,7 +373,7 @@ static void errors(void)
     EXPECT_ERR("recv OOB unconnected", recv(l, &c, 1, MSG_OOB), EINVAL);
     EXPECT_ERR("send OOB unconnected", send(l, "x", 1, MSG_OOB | MSG_NOSIGNAL), EPIPE);
     EXPECT_ERR("SIOCATMARK unconnected", atmark(l), 0);
-    struct sockaddr_in a = lo(0);
+    struct sockaddr_in a = lo4(0);
     bind(l, (struct sockaddr *)&a, sizeof a);
     listen(l, 1);
     EXPECT_ERR("recv OOB listening", recv(l, &c, 1, MSG_OOB), ENOTCONN);
@@ -405,7 +396,7 @@ static void errors(void)
 
     int u = socket(AF_INET, SOCK_DGRAM, 0);
     EXPECT_ERR("UDP recv OOB (ignored)", recv(u, &c, 1, MSG_OOB | MSG_DONTWAIT), EAGAIN);
-    struct sockaddr_in to = lo(9);
+    struct sockaddr_in to = lo4(9);
     EXPECT_ERR("UDP send OOB", sendto(u, "x", 1, MSG_OOB, (struct sockaddr *)&to, sizeof to), EOPNOTSUPP);
     int m = -1;
     EXPECT_ERR("UDP SIOCATMARK", ioctl(u, SIOCATMARK, &m), ENOTTY);
