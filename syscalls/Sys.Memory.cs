@@ -143,8 +143,9 @@ namespace Kernel.Syscalls
             ulong end = addr + PageUp(len);
             if (end <= addr) return Errno.ENOMEM;                  // wrapped, or a length from 2^64-4095
             if (!Mm.Vmas.Covers(addr, end)) return Errno.ENOMEM;
-            // Making private memory writable makes it data (RLIMIT_DATA), as Linux's mprotect_fixup.
-            if ((prot & UserMemory.ProtWrite) != 0)
+            // Making private memory writable makes it data (RLIMIT_DATA), as Linux's
+            // mprotect_fixup; with no limit (the usual case) there is nothing to count.
+            if ((prot & UserMemory.ProtWrite) != 0 && Cur.Limits[RLIMIT_DATA].Cur != ulong.MaxValue)
             {
                 ulong becomesData = 0;
                 for (int i = 0; i < Mm.Vmas.Count; i++)
